@@ -1,0 +1,226 @@
+//! The files a user writes, as plain serde structs: `router.yaml` and one `topics/*.yaml` per topic.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::deliver::{RetryPolicy, Verb};
+use crate::event::SourceKind;
+
+/// `router.yaml`: process settings, sources and destinations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterFile {
+    pub kafka: KafkaSettings,
+    #[serde(default)]
+    pub http: HttpSettings,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub destinations: Vec<DestinationConfig>,
+    /// Folder of topic files, relative to `router.yaml`.
+    #[serde(default = "default_topics_dir")]
+    pub topics_dir: PathBuf,
+    /// Folder of Handlebars templates, relative to `router.yaml`.
+    #[serde(default = "default_templates_dir")]
+    pub templates_dir: PathBuf,
+}
+
+/// How the router talks to Kafka.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// `host:port,...`, or `embedded` for an in-process broker (librdkafka's mock cluster).
+    pub brokers: String,
+    #[serde(default = "default_group_id")]
+    pub group_id: String,
+    #[serde(default = "default_dead_letter_topic")]
+    pub dead_letter_topic: String,
+    /// Records with a larger value go to the dead-letter topic unparsed.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+    /// Messages being processed at once; fetching waits while this many are in flight.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// How long shutdown and partition revocation wait for in-flight deliveries.
+    #[serde(default = "default_drain_timeout", with = "humantime_serde")]
+    pub drain_timeout: Duration,
+    /// How often stored offsets are committed (`auto.commit.interval.ms`).
+    #[serde(default = "default_commit_interval", with = "humantime_serde")]
+    pub commit_interval: Duration,
+    /// Passed to librdkafka as is (`security.protocol`, `sasl.*`, `ssl.*`, ...). Never logged.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSettings")
+            .field("brokers", &self.brokers)
+            .field("group_id", &self.group_id)
+            .field("dead_letter_topic", &self.dead_letter_topic)
+            .field("properties", &self.properties.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Outbound HTTP defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    #[serde(default = "default_request_timeout", with = "humantime_serde")]
+    pub request_timeout: Duration,
+    #[serde(default = "default_connect_timeout", with = "humantime_serde")]
+    pub connect_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout: default_request_timeout(),
+            connect_timeout: default_connect_timeout(),
+        }
+    }
+}
+
+/// A producer of events, arriving on Kafka topics. Off unless enabled.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: SourceKind,
+    #[serde(default)]
+    pub enabled: bool,
+    pub kafka_topics: Vec<String>,
+}
+
+/// Where and how to deliver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DestinationConfig {
+    Webhook(WebhookDestination),
+}
+
+impl DestinationConfig {
+    pub fn id(&self) -> &str {
+        match self {
+            DestinationConfig::Webhook(webhook) => &webhook.id,
+        }
+    }
+}
+
+/// An HTTP endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookDestination {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub url: String,
+    #[serde(default = "default_verb")]
+    pub verb: Verb,
+    #[serde(default)]
+    pub custom_headers: BTreeMap<String, String>,
+    /// Names of `custom_headers` whose values are secret: sent, never logged.
+    #[serde(default)]
+    pub sensitive_headers: Vec<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+}
+
+/// `topics/<name>.yaml`: one topic, its rules per source and its subscriptions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicFile {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub sources: Vec<TopicSource>,
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionConfig>,
+}
+
+/// The rules for one source; none means every event of the source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSource {
+    pub id: String,
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+}
+
+/// When an event of the source belongs to the topic: both filters must match.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    #[serde(default = "default_event_type_filter")]
+    pub event_type_filter: String,
+    #[serde(default)]
+    pub notification_filter: Option<String>,
+}
+
+/// One topic to one destination.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionConfig {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub destination: String,
+    /// A template path relative to `templates_dir`, in the destination's channel folder.
+    #[serde(default)]
+    pub template: Option<String>,
+}
+
+fn default_topics_dir() -> PathBuf {
+    PathBuf::from("topics")
+}
+fn default_templates_dir() -> PathBuf {
+    PathBuf::from("templates")
+}
+fn default_group_id() -> String {
+    "notification-router".into()
+}
+fn default_dead_letter_topic() -> String {
+    "notification-router.dead-letter".into()
+}
+fn default_max_message_bytes() -> usize {
+    256 * 1024
+}
+fn default_max_in_flight() -> usize {
+    1000
+}
+fn default_drain_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_commit_interval() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_verb() -> Verb {
+    Verb::Post
+}
+fn default_true() -> bool {
+    true
+}
+fn default_event_type_filter() -> String {
+    "$.*".into()
+}

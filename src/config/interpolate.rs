@@ -1,0 +1,166 @@
+//! `${VAR}` and `${VAR:-default}` interpolation in the string values of a YAML document.
+//!
+//! Interpolation runs on parsed string scalars, never on raw text, so a secret containing YAML
+//! syntax (`: `, `#`, quotes) cannot change the document's structure. `$${` writes a literal `${`.
+
+use serde_yaml_ng::Value;
+
+/// A variable that is referenced without a default but is not set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    /// Where in the document, as a path (`destinations[0].url`).
+    pub item: String,
+    pub message: String,
+}
+
+/// Replaces every `${VAR}` in the string values of `value`, looking variables up with `lookup`.
+pub fn interpolate(value: &mut Value, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<Unresolved> {
+    let mut problems = Vec::new();
+    walk(value, String::new(), lookup, &mut problems);
+    problems
+}
+
+fn walk(
+    value: &mut Value,
+    item: String,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<Unresolved>,
+) {
+    match value {
+        Value::String(text) => match expand(text, lookup) {
+            Ok(expanded) => *text = expanded,
+            Err(message) => problems.push(Unresolved { item, message }),
+        },
+        Value::Sequence(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                walk(child, format!("{item}[{i}]"), lookup, problems);
+            }
+        }
+        Value::Mapping(map) => {
+            for (key, child) in map.iter_mut() {
+                let key = key
+                    .as_str()
+                    .map_or_else(|| format!("{key:?}"), str::to_owned);
+                let path = if item.is_empty() {
+                    key
+                } else {
+                    format!("{item}.{key}")
+                };
+                walk(child, path, lookup, problems);
+            }
+        }
+        Value::Tagged(tagged) => walk(&mut tagged.value, item, lookup, problems),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Expands one string.
+pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    if !text.contains('$') {
+        return Ok(text.to_owned());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at..];
+        if let Some(tail) = after.strip_prefix("$${") {
+            out.push_str("${");
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix("${") {
+            let end = tail.find('}').ok_or_else(|| {
+                format!("unclosed '${{' in {text:?}: write ${{NAME}} or ${{NAME:-default}}")
+            })?;
+            let (name, default) = match tail[..end].split_once(":-") {
+                Some((name, default)) => (name, Some(default)),
+                None => (&tail[..end], None),
+            };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "{:?} is not a variable name: use letters, digits and '_'",
+                    name
+                ));
+            }
+            match (lookup(name), default) {
+                (Some(found), _) => out.push_str(&found),
+                (None, Some(default)) => out.push_str(default),
+                (None, None) => {
+                    return Err(format!(
+                        "environment variable {name} is not set (set it, or write ${{{name}:-default}})"
+                    ));
+                }
+            }
+            rest = &tail[end + 1..];
+        } else {
+            out.push('$');
+            rest = &after[1..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "HOST" => Some("example.com".into()),
+            "EMPTY" => Some(String::new()),
+            "TRICKY" => Some("a: b # c".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn expands_strings() {
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            ("plain", Ok("plain")),
+            ("https://${HOST}/hook", Ok("https://example.com/hook")),
+            ("${MISSING:-fallback}", Ok("fallback")),
+            ("${HOST:-fallback}", Ok("example.com")),
+            ("${EMPTY:-fallback}", Ok("")),
+            ("${MISSING:-}", Ok("")),
+            ("cost $5", Ok("cost $5")),
+            ("$${HOST}", Ok("${HOST}")),
+            ("${TRICKY}", Ok("a: b # c")),
+            ("${HOST}${HOST}", Ok("example.comexample.com")),
+            (
+                "${MISSING}",
+                Err(
+                    "environment variable MISSING is not set (set it, or write ${MISSING:-default})",
+                ),
+            ),
+            (
+                "${HOST",
+                Err("unclosed '${' in \"${HOST\": write ${NAME} or ${NAME:-default}"),
+            ),
+            (
+                "${bad-name}",
+                Err("\"bad-name\" is not a variable name: use letters, digits and '_'"),
+            ),
+        ];
+        for (input, expected) in cases {
+            let got = expand(input, &env);
+            assert_eq!(
+                got.as_deref().map_err(String::as_str),
+                *expected,
+                "input {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn walks_the_document_and_names_the_item() {
+        let mut doc: Value = serde_yaml_ng::from_str(
+            "kafka:\n  brokers: ${HOST}\ndestinations:\n  - url: ${NOPE}\n    port: 5\n",
+        )
+        .unwrap();
+        let problems = interpolate(&mut doc, &env);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].item, "destinations[0].url");
+        assert_eq!(doc["kafka"]["brokers"].as_str(), Some("example.com"));
+        assert_eq!(doc["destinations"][0]["port"].as_u64(), Some(5));
+    }
+}

@@ -1,0 +1,20 @@
+//! Configuration: the files a user writes (`router.yaml`, `topics/*.yaml`), loaded and checked.
+//!
+//! Loading is two steps: [`load`] reads the files, interpolates `${VAR}` and deserialises them
+//! into the plain structs of [`files`]; [`compile`] checks every reference and filter and builds
+//! the immutable [`RoutingTable`](crate::routing::RoutingTable). Every problem found is reported,
+//! each naming the file, the item and what would be valid.
+
+mod compile;
+mod error;
+pub mod files;
+mod interpolate;
+mod load;
+
+pub use compile::compile;
+pub use error::{ConfigError, ConfigErrors};
+pub use files::{KafkaSettings, RouterFile};
+pub use load::{Config, load, load_with};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,219 @@
+//! The shipped configuration loads; each kind of mistake in it stops loading with an exact message.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+/// Copies the shipped `router.yaml`, `topics/` and `templates/` into a fresh folder.
+fn shipped_copy() -> (tempfile::TempDir, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(root.join("router.yaml"), dir.path().join("router.yaml"))
+        .expect("copy router.yaml");
+    for folder in ["topics", "templates/webhook"] {
+        std::fs::create_dir_all(dir.path().join(folder)).expect("mkdir");
+        for entry in std::fs::read_dir(root.join(folder)).expect("read shipped folder") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(
+                    &path,
+                    dir.path()
+                        .join(folder)
+                        .join(path.file_name().expect("name")),
+                )
+                .expect("copy");
+            }
+        }
+    }
+    let router = dir.path().join("router.yaml");
+    (dir, router)
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+#[test]
+fn the_shipped_configuration_is_valid() {
+    let (_dir, router) = shipped_copy();
+    let config =
+        load_with(&router, &no_env).unwrap_or_else(|e| panic!("shipped config invalid:\n{e}"));
+    assert_eq!(config.router.kafka.brokers, "embedded");
+    assert_eq!(config.table.sources().len(), 1);
+    assert!(
+        !config.table.sources()[0].enabled,
+        "the lifecycle source ships disabled"
+    );
+    assert_eq!(config.table.topics().len(), 4);
+    assert_eq!(config.table.subscriptions().len(), 4);
+}
+
+/// Each case edits one shipped file (replacing `find` with `replace`) and expects exactly these
+/// problems, with the temp folder written as `$DIR`.
+#[test]
+fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "router.yaml",
+            "  commit_interval: 1s",
+            "  commit_intervall: 1s",
+            &[
+                "$DIR/router.yaml: kafka.commit_intervall: unknown field `commit_intervall`, expected one of `brokers`, `group_id`, `dead_letter_topic`, `max_message_bytes`, `max_in_flight`, `drain_timeout`, `commit_interval`, `properties`",
+            ],
+        ),
+        (
+            "router.yaml",
+            "type: resource-lifecycle-events",
+            "type: resource-lifecycle",
+            &[
+                "$DIR/router.yaml: sources[0].type (resource-lifecycle-events): unknown variant `resource-lifecycle`, expected `resource-lifecycle-events`",
+            ],
+        ),
+        (
+            "router.yaml",
+            "${PLATFORM_WEBHOOK_URL:-http://127.0.0.1:9000/platform}",
+            "${NR_SURELY_UNSET}",
+            &[
+                "$DIR/router.yaml: destinations[0].url: environment variable NR_SURELY_UNSET is not set (set it, or write ${NR_SURELY_UNSET:-default})",
+            ],
+        ),
+        (
+            "router.yaml",
+            "${PLATFORM_WEBHOOK_URL:-http://127.0.0.1:9000/platform}",
+            "ftp://files.example.com/drop",
+            &[
+                "$DIR/router.yaml: destinations[0] (platform-webhook).url: scheme \"ftp\" is not supported: use http or https",
+            ],
+        ),
+        (
+            "router.yaml",
+            "${PLATFORM_WEBHOOK_URL:-http://127.0.0.1:9000/platform}",
+            "not a url",
+            &[
+                "$DIR/router.yaml: destinations[0] (platform-webhook).url: \"not a url\" is not a URL: relative URL without a base",
+            ],
+        ),
+        (
+            "router.yaml",
+            "id: security-webhook",
+            "id: platform-webhook",
+            &[
+                "$DIR/router.yaml: destinations[1] (platform-webhook): duplicate destination id \"platform-webhook\"",
+                "$DIR/topics/resource-group-changes.yaml: subscriptions[0] (account-owners).destination: unknown destination \"security-webhook\"; valid: platform-webhook",
+                "$DIR/topics/us-south-key-changes.yaml: subscriptions[0] (security-key-audit).destination: unknown destination \"security-webhook\"; valid: platform-webhook",
+            ],
+        ),
+        (
+            "router.yaml",
+            "sensitive_headers: [authorization]",
+            "sensitive_headers: [x-api-key]",
+            &[
+                "$DIR/router.yaml: destinations[0] (platform-webhook).sensitive_headers: \"x-api-key\" is not one of custom_headers; valid: authorization",
+            ],
+        ),
+        (
+            "router.yaml",
+            "  properties: {}",
+            "  properties: { enable.auto.offset.store: 'true' }",
+            &[
+                "$DIR/router.yaml: kafka.properties.enable.auto.offset.store: is set by the router: use kafka.brokers, kafka.group_id and kafka.commit_interval; offsets are stored by the router",
+            ],
+        ),
+        (
+            "router.yaml",
+            "kafka_topics: [resource-lifecycle-events]",
+            "kafka_topics: [notification-router.dead-letter]",
+            &[
+                "$DIR/router.yaml: sources[0] (resource-lifecycle-events).kafka_topics: \"notification-router.dead-letter\" is the dead-letter topic",
+            ],
+        ),
+        (
+            "router.yaml",
+            "  group_id: notification-router",
+            "  group_id: [notification-router",
+            &[
+                "$DIR/router.yaml: line 12 column 3: not valid YAML: did not find expected ',' or ']' at line 12 column 3, while parsing a flow sequence at line 10 column 13",
+            ],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "destination: platform-webhook",
+            "destination: platform-hook",
+            &[
+                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).destination: unknown destination \"platform-hook\"; valid: platform-webhook, security-webhook",
+            ],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "- id: resource-lifecycle-events",
+            "- id: lifecycle-events",
+            &[
+                "$DIR/topics/instance-failures.yaml: sources[0].id: unknown source \"lifecycle-events\"; valid: resource-lifecycle-events",
+            ],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "template: webhook/lifecycle-summary.json.hbs",
+            "template: webhook/summary.json.hbs",
+            &[
+                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).template: unknown Webhook template \"webhook/summary.json.hbs\"; valid: webhook/lifecycle-summary.json.hbs",
+            ],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "event_type_filter: $.type =~ '^com",
+            "event_type_filter: $.type =~ ^'com",
+            &[
+                r"$DIR/topics/instance-failures.yaml: sources[0].rules[0].event_type_filter: column 11: unexpected character '^', in: $.type =~ ^'com\.ibm\.cloud\.resource-lifecycle-events\.instance:.*_failure$'",
+            ],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "name: instance-failures",
+            "name: resource-group-changes",
+            &[
+                "$DIR/topics/resource-group-changes.yaml: name: topic \"resource-group-changes\" is also defined in $DIR/topics/instance-failures.yaml",
+            ],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "name: platform-oncall",
+            "name: platform-inventory",
+            &[
+                "$DIR/topics/instance-provisioning.yaml: subscriptions[0] (platform-inventory): duplicate subscription name \"platform-inventory\", also in $DIR/topics/instance-failures.yaml",
+            ],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "  - name: platform-oncall",
+            "  - nme: platform-oncall",
+            &[
+                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`",
+            ],
+        ),
+    ];
+    let mut mismatches = Vec::new();
+    for (file, find, replace, expected) in cases {
+        let (dir, router) = shipped_copy();
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(find), "{file} does not contain {find:?}");
+        std::fs::write(&path, text.replacen(find, replace, 1)).expect("write");
+        let Err(errors) = load_with(&router, &no_env) else {
+            mismatches.push(format!("{file}: {find:?} -> {replace:?} was accepted"));
+            continue;
+        };
+        let prefix = dir.path().display().to_string();
+        let got: Vec<String> = errors
+            .0
+            .iter()
+            .map(|e| e.to_string().replace(&prefix, "$DIR"))
+            .collect();
+        if got != *expected {
+            mismatches.push(format!(
+                "{file}: {find:?} -> {replace:?}\n  expected: {expected:?}\n  got:      {got:?}"
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

@@ -1,0 +1,210 @@
+//! The webhook notifier: one HTTP attempt per call, with Standard Webhooks id and timestamp headers.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::{Method, redirect};
+use tracing::debug;
+
+use super::response::{failed_status, read_capped, redacted, transport_error};
+use super::{Delivered, DeliveryError, Verb, classify};
+
+/// Sent as `user-agent` on every request.
+pub const USER_AGENT_VALUE: &str = concat!("notification-router/", env!("CARGO_PKG_VERSION"));
+
+/// Headers the notifier owns; custom and sensitive headers may not set them.
+const RESERVED: [&str; 7] = [
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+];
+
+/// Where and how a webhook destination is called.
+#[derive(Clone)]
+pub struct WebhookSettings {
+    pub url: url::Url,
+    pub verb: Verb,
+    /// Sent as given; may replace `content-type` or `user-agent`.
+    pub custom_headers: Vec<(String, String)>,
+    /// Like `custom_headers`, but the values are never printed or logged.
+    pub sensitive_headers: Vec<(String, String)>,
+    /// For the whole attempt: connecting, sending, and reading the answer.
+    pub timeout: Duration,
+}
+
+impl WebhookSettings {
+    /// Checks that every custom and sensitive header is a valid, non-reserved header, so that
+    /// config loading can reject a destination before any delivery is tried.
+    pub fn check(&self) -> Result<(), String> {
+        self.extra_headers().map(|_| ())
+    }
+
+    /// Custom then sensitive headers, sensitive values marked so HTTP/2 never indexes them.
+    fn extra_headers(&self) -> Result<HeaderMap, String> {
+        let mut headers = HeaderMap::new();
+        let custom = self.custom_headers.iter().map(|h| (h, false));
+        let sensitive = self.sensitive_headers.iter().map(|h| (h, true));
+        for ((name, value), is_sensitive) in custom.chain(sensitive) {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("invalid header name {name:?}"))?;
+            if RESERVED.contains(&header.as_str()) {
+                return Err(format!(
+                    "header {name:?} is set by the notifier and cannot be configured"
+                ));
+            }
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                let shown = if is_sensitive { "****" } else { value.as_str() };
+                format!("invalid value {shown:?} for header {name:?}")
+            })?;
+            value.set_sensitive(is_sensitive);
+            headers.append(header, value);
+        }
+        Ok(headers)
+    }
+}
+
+impl fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sensitive: Vec<(&str, &str)> = self
+            .sensitive_headers
+            .iter()
+            .map(|(name, _)| (name.as_str(), "****"))
+            .collect();
+        f.debug_struct("WebhookSettings")
+            .field("url", &redacted(&self.url))
+            .field("verb", &self.verb)
+            .field("custom_headers", &self.custom_headers)
+            .field("sensitive_headers", &sensitive)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Delivers to one webhook destination; cheap to clone, sharing the client's connection pool.
+#[derive(Clone)]
+pub struct WebhookNotifier {
+    client: reqwest::Client,
+    settings: Arc<WebhookSettings>,
+    /// [`WebhookSettings::check`]'s verdict, computed once; an error fails every attempt.
+    extra_headers: Arc<Result<HeaderMap, String>>,
+    shown_url: Arc<str>,
+}
+
+impl WebhookNotifier {
+    pub fn new(client: reqwest::Client, settings: WebhookSettings) -> Self {
+        WebhookNotifier {
+            client,
+            extra_headers: Arc::new(settings.extra_headers()),
+            shown_url: redacted(&settings.url).into(),
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn settings(&self) -> &WebhookSettings {
+        &self.settings
+    }
+
+    /// One attempt. Sends `content-type: application/json` (not for GET, which has no body),
+    /// `webhook-id`, `webhook-timestamp` (unix seconds of this attempt), `user-agent`, then the
+    /// custom and sensitive headers. Redirects are not followed: a 3xx is a retryable failure.
+    pub async fn send(&self, webhook_id: &str, body: Bytes) -> Result<Delivered, DeliveryError> {
+        let settings = &*self.settings;
+        let extra = self.extra_headers.as_ref().as_ref().map_err(|e| {
+            DeliveryError::permanent(format!(
+                "webhook to {} is misconfigured: {e}",
+                self.shown_url
+            ))
+        })?;
+        let id = HeaderValue::from_str(webhook_id)
+            .map_err(|_| DeliveryError::permanent(format!("invalid webhook id {webhook_id:?}")))?;
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+
+        let mut headers = HeaderMap::new();
+        if settings.verb != Verb::Get {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        headers.insert("webhook-id", id);
+        headers.insert("webhook-timestamp", HeaderValue::from(timestamp));
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        for name in extra.keys() {
+            headers.remove(name);
+        }
+        for (name, value) in extra {
+            headers.append(name.clone(), value.clone());
+        }
+
+        let mut request = self
+            .client
+            .request(method(settings.verb), settings.url.clone())
+            .headers(headers)
+            .timeout(settings.timeout);
+        if settings.verb != Verb::Get {
+            request = request.body(body);
+        }
+
+        let started = Instant::now();
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, &self.shown_url, settings.timeout))?;
+        let status = response.status().as_u16();
+        debug!(
+            message = "Webhook answered.",
+            status,
+            url = %self.shown_url,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+        );
+        match classify(status) {
+            Ok(()) => {
+                // Drain (a bounded amount) so the connection can go back to the pool.
+                read_capped(&mut response).await;
+                Ok(Delivered {
+                    status,
+                    attempts: 1,
+                })
+            }
+            Err(kind) => Err(failed_status(kind, response).await),
+        }
+    }
+}
+
+impl fmt::Debug for WebhookNotifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookNotifier")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn method(verb: Verb) -> Method {
+    match verb {
+        Verb::Post => Method::POST,
+        Verb::Put => Method::PUT,
+        Verb::Patch => Method::PATCH,
+        Verb::Get => Method::GET,
+    }
+}
+
+/// The client every webhook notifier shares: pooled keep-alive connections, rustls, no redirects
+/// and no system proxy (so neither can send a delivery somewhere the destination did not name).
+pub fn http_client(connect_timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .connect_timeout(connect_timeout)
+        .redirect(redirect::Policy::none())
+        .no_proxy()
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_keepalive(Duration::from_secs(60))
+        .build()
+        .expect("a rustls client with static settings always builds")
+}

@@ -1,0 +1,118 @@
+//! Builds the notification body (an EN-style CloudEvent) and its deterministic `notification_id`.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::catalogue::classify_ce_type;
+use super::cloudevent::{CloudEvent, SPEC_VERSION};
+use super::lifecycle::LifecycleEvent;
+use super::reject::{RejectReason, Rejection};
+use super::texts::DefaultTexts;
+use super::{Notification, SourceKind};
+
+/// Namespace of the UUID v5 `notification_id`s. Never change it: ids must stay stable across
+/// releases, so that redeliveries and producer retries keep the id receivers de-duplicate on.
+pub const NOTIFICATION_ID_NAMESPACE: Uuid = Uuid::from_u128(0xe6e3ff26_126f_44f6_a223_02ea373adae1);
+
+/// The UUID v5 (in [`NOTIFICATION_ID_NAMESPACE`]) of `parts` joined by line feeds.
+pub fn notification_id(parts: &[&str]) -> String {
+    let name = parts.join("\n");
+    Uuid::new_v5(&NOTIFICATION_ID_NAMESPACE, name.as_bytes()).to_string()
+}
+
+/// The notification of a raw resource-controller event; `value` becomes its `data`, unchanged.
+pub(super) fn from_lifecycle(source_id: &str, value: Value) -> Result<Notification, Rejection> {
+    let event = LifecycleEvent::parse(&value)?;
+    let texts = DefaultTexts::for_lifecycle(&event);
+    let id = notification_id(&[source_id, event.event_id]);
+    let event_type = event.kind.ce_type.to_owned();
+
+    let mut body = Map::new();
+    put(&mut body, "specversion", SPEC_VERSION);
+    put(&mut body, "id", event.event_id);
+    let source = format!("/resource-controller/accounts/{}", event.account_id);
+    put(&mut body, "source", source);
+    put(&mut body, "type", event_type.as_str());
+    put(&mut body, "time", event.timestamp);
+    if let Some(crn) = event.properties.crn {
+        put(&mut body, "subject", crn);
+    }
+    put(&mut body, "datacontenttype", "application/json");
+    put(&mut body, "ibmensourceid", source_id);
+    put(&mut body, "ibmenseverity", texts.severity.as_str());
+    put(&mut body, "ibmendefaultshort", texts.short);
+    put(&mut body, "ibmendefaultlong", texts.long);
+    put(&mut body, "notification_id", id.as_str());
+    body.insert("data".to_owned(), value);
+
+    Ok(Notification {
+        id,
+        source_id: source_id.to_owned(),
+        event_type,
+        body: Value::Object(body),
+    })
+}
+
+/// The notification of a CloudEvent: its attributes as given, plus the EN extensions it lacks.
+pub(super) fn from_cloudevent(
+    source_id: &str,
+    kind: SourceKind,
+    event: CloudEvent,
+) -> Result<Notification, Rejection> {
+    if let Some(named) = event.text("ibmensourceid")
+        && named != source_id
+    {
+        let detail =
+            format!("event names source {named} but arrived on a topic of source {source_id}");
+        return Err(Rejection::new(RejectReason::UnknownSource, detail));
+    }
+    let entry = match kind {
+        SourceKind::ResourceLifecycleEvents => classify_ce_type(&event.event_type)?,
+    };
+    let given = |name: &str| event.text(name).is_some();
+    let texts = match ["ibmenseverity", "ibmendefaultshort", "ibmendefaultlong"].map(given) {
+        [true, true, true] => None,
+        _ => Some(
+            match event.attributes.get("data").map(LifecycleEvent::parse) {
+                Some(Ok(data)) => DefaultTexts::for_lifecycle(&data),
+                _ => DefaultTexts::for_cloudevent(entry, &event),
+            },
+        ),
+    };
+    let id = notification_id(&[source_id, &event.source, &event.id]);
+
+    let CloudEvent {
+        id: event_id,
+        source,
+        event_type,
+        mut attributes,
+    } = event;
+    put(&mut attributes, "id", event_id);
+    put(&mut attributes, "source", source);
+    put(&mut attributes, "type", event_type.as_str());
+    put_absent(&mut attributes, "ibmensourceid", source_id);
+    if let Some(texts) = texts {
+        put_absent(&mut attributes, "ibmenseverity", texts.severity.as_str());
+        put_absent(&mut attributes, "ibmendefaultshort", texts.short);
+        put_absent(&mut attributes, "ibmendefaultlong", texts.long);
+    }
+    put(&mut attributes, "notification_id", id.as_str());
+
+    Ok(Notification {
+        id,
+        source_id: source_id.to_owned(),
+        event_type,
+        body: Value::Object(attributes),
+    })
+}
+
+fn put(body: &mut Map<String, Value>, name: &str, value: impl Into<String>) {
+    body.insert(name.to_owned(), Value::String(value.into()));
+}
+
+/// Sets `name` unless the event already gives it (a null counts as not given).
+fn put_absent(body: &mut Map<String, Value>, name: &str, value: impl Into<String>) {
+    if body.get(name).is_none_or(Value::is_null) {
+        put(body, name, value);
+    }
+}

@@ -1,0 +1,121 @@
+//! The dead-letter topic: records that could not be used, and deliveries that could not be made,
+//! each with headers saying why and where it came from.
+
+use std::time::Duration;
+
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+
+/// Header names on dead-letter records.
+pub mod header {
+    /// A [`DeadLetterReason`](super::DeadLetterReason) code.
+    pub const REASON: &str = "dlq-reason";
+    /// The reason in words: the parse error, the last HTTP status and response, ...
+    pub const DETAIL: &str = "dlq-detail";
+    /// `input` (the record itself) or `delivery` (one delivery of a good record).
+    pub const KIND: &str = "dlq-kind";
+    pub const SOURCE: &str = "dlq-source";
+    pub const ORIGINAL_TOPIC: &str = "dlq-original-topic";
+    pub const ORIGINAL_PARTITION: &str = "dlq-original-partition";
+    pub const ORIGINAL_OFFSET: &str = "dlq-original-offset";
+    pub const NOTIFICATION_ID: &str = "dlq-notification-id";
+    pub const SUBSCRIPTION: &str = "dlq-subscription";
+    pub const DESTINATION: &str = "dlq-destination";
+    pub const WEBHOOK_ID: &str = "dlq-webhook-id";
+    pub const LAST_STATUS: &str = "dlq-last-status";
+    pub const ATTEMPTS: &str = "dlq-attempts";
+}
+
+/// Why a record or a delivery is on the dead-letter topic: a small fixed set of codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadLetterReason {
+    /// The record was rejected by the normaliser; carries its reason code (`not-json`, ...).
+    Rejected(&'static str),
+    /// The receiver refused the delivery in a way retrying cannot fix (a 4xx other than 408/429).
+    DeliveryRejected,
+    /// The delivery failed on every attempt.
+    RetriesExhausted,
+    /// The subscription's template failed on this notification.
+    RenderFailed,
+}
+
+impl DeadLetterReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            DeadLetterReason::Rejected(code) => code,
+            DeadLetterReason::DeliveryRejected => "delivery-rejected",
+            DeadLetterReason::RetriesExhausted => "retries-exhausted",
+            DeadLetterReason::RenderFailed => "render-failed",
+        }
+    }
+}
+
+/// One record for the dead-letter topic.
+#[derive(Debug)]
+pub struct DeadLetter<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: &'a [u8],
+    /// The original record's headers, kept in front of ours.
+    pub original_headers: Option<&'a OwnedHeaders>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// Writes dead letters and waits for the broker's acknowledgement.
+#[derive(Clone)]
+pub struct DeadLetters {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl DeadLetters {
+    pub fn new(producer: FutureProducer, topic: String) -> Self {
+        Self { producer, topic }
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Writes one dead letter; returns once the broker has it, or the error.
+    pub async fn send(&self, letter: &DeadLetter<'_>) -> Result<(), rdkafka::error::KafkaError> {
+        let mut headers = OwnedHeaders::new();
+        if let Some(original) = letter.original_headers {
+            for h in original.iter() {
+                headers = headers.insert(Header {
+                    key: h.key,
+                    value: h.value,
+                });
+            }
+        }
+        for (key, value) in &letter.headers {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value.as_bytes()),
+            });
+        }
+        let mut record = FutureRecord::<[u8], [u8]>::to(&self.topic)
+            .payload(letter.value)
+            .headers(headers);
+        if let Some(key) = letter.key {
+            record = record.key(key);
+        }
+        self.producer
+            .send(record, Timeout::After(Duration::from_secs(30)))
+            .await
+            .map(|_| ())
+            .map_err(|(error, _)| error)
+    }
+}
+
+/// Truncates a detail for a header, on a character boundary.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}

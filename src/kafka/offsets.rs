@@ -1,0 +1,275 @@
+//! The per-partition contiguous watermark: which offset is safe to commit while records finish out of order.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Where one in-flight record stands; handed back to [`OffsetTracker::finish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    generation: u64,
+}
+
+#[derive(Debug)]
+struct Partition {
+    /// Bumped on every new assignment, so a record finishing after a revoke cannot move a later one.
+    generation: u64,
+    in_flight: BTreeSet<i64>,
+    /// One past the highest offset begun.
+    next: i64,
+    /// The last position handed out for storing; at first, the offset fetching started from.
+    stored: i64,
+}
+
+/// Tracks in-flight offsets per partition and says when the committable position moves.
+#[derive(Debug, Default)]
+pub struct OffsetTracker {
+    topics: HashMap<String, HashMap<i32, Partition>>,
+    generations: u64,
+}
+
+impl OffsetTracker {
+    /// Records that `offset` is being processed.
+    pub fn begin(&mut self, topic: &str, partition: i32, offset: i64) -> Ticket {
+        let partitions = match self.topics.get_mut(topic) {
+            Some(partitions) => partitions,
+            None => self.topics.entry(topic.to_owned()).or_default(),
+        };
+        let state = partitions.entry(partition).or_insert_with(|| {
+            self.generations += 1;
+            Partition {
+                generation: self.generations,
+                in_flight: BTreeSet::new(),
+                next: offset,
+                stored: offset,
+            }
+        });
+        state.in_flight.insert(offset);
+        state.next = state.next.max(offset + 1);
+        Ticket {
+            topic: topic.to_owned(),
+            partition,
+            offset,
+            generation: state.generation,
+        }
+    }
+
+    /// Records that a ticket's record is settled. Returns the position to store (the next offset
+    /// to consume) when it moved: the lowest offset still in flight, or one past the highest begun.
+    pub fn finish(&mut self, ticket: &Ticket) -> Option<i64> {
+        let state = self
+            .topics
+            .get_mut(&ticket.topic)?
+            .get_mut(&ticket.partition)?;
+        if state.generation != ticket.generation || !state.in_flight.remove(&ticket.offset) {
+            return None;
+        }
+        let position = state.in_flight.first().copied().unwrap_or(state.next);
+        if state.stored >= position {
+            return None;
+        }
+        state.stored = position;
+        Some(position)
+    }
+
+    /// How many records of a partition are in flight.
+    pub fn in_flight(&self, topic: &str, partition: i32) -> usize {
+        self.topics
+            .get(topic)
+            .and_then(|p| p.get(&partition))
+            .map_or(0, |s| s.in_flight.len())
+    }
+
+    /// Forgets a partition: it was revoked. Tickets of it still out are ignored when they finish.
+    pub fn revoke(&mut self, topic: &str, partition: i32) {
+        if let Some(partitions) = self.topics.get_mut(topic) {
+            partitions.remove(&partition);
+        }
+    }
+
+    /// Forgets every partition.
+    pub fn clear(&mut self) {
+        self.topics.clear();
+    }
+}
+
+/// An [`OffsetTracker`] shared between the consumer, the record tasks and the rebalance callback.
+#[derive(Debug, Default)]
+pub struct Offsets {
+    tracker: Mutex<OffsetTracker>,
+    settled: Condvar,
+}
+
+impl Offsets {
+    pub fn lock(&self) -> MutexGuard<'_, OffsetTracker> {
+        self.tracker
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Settles a ticket and wakes anyone draining. When the committable position moved, `store` is
+    /// called with it under the lock, so positions are stored in the order they were reached.
+    pub fn finish(&self, ticket: &Ticket, store: impl FnOnce(i64)) {
+        let mut tracker = self.lock();
+        if let Some(position) = tracker.finish(ticket) {
+            store(position);
+        }
+        drop(tracker);
+        self.settled.notify_all();
+    }
+
+    /// Blocks until no record of `partitions` is in flight, or `timeout` passes. Returns whether drained.
+    /// Called from librdkafka's rebalance callback, on a thread that is not running record tasks.
+    pub fn wait_drained(&self, partitions: &[(String, i32)], timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut tracker = self.lock();
+        loop {
+            if partitions
+                .iter()
+                .all(|(t, p)| tracker.in_flight(t, *p) == 0)
+            {
+                return true;
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            tracker = match self.settled.wait_timeout(tracker, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Steps: (begin or finish, offset, expected position to store after a finish).
+    #[test]
+    fn stores_only_behind_every_unfinished_record() {
+        enum Step {
+            Begin(i64),
+            Finish(i64, Option<i64>),
+        }
+        use Step::*;
+        let cases: &[(&str, &[Step])] = &[
+            (
+                "in order",
+                &[Begin(0), Begin(1), Finish(0, Some(1)), Finish(1, Some(2))],
+            ),
+            (
+                "out of order holds",
+                &[
+                    Begin(0),
+                    Begin(1),
+                    Begin(2),
+                    Finish(2, None),
+                    Finish(1, None),
+                    Finish(0, Some(3)),
+                ],
+            ),
+            (
+                "middle first",
+                &[
+                    Begin(5),
+                    Begin(6),
+                    Begin(7),
+                    Finish(6, None),
+                    Finish(5, Some(7)),
+                    Finish(7, Some(8)),
+                ],
+            ),
+            (
+                "gap in offsets (compaction)",
+                &[
+                    Begin(10),
+                    Begin(14),
+                    Finish(10, Some(14)),
+                    Finish(14, Some(15)),
+                ],
+            ),
+            (
+                "begin after finish",
+                &[
+                    Begin(0),
+                    Finish(0, Some(1)),
+                    Begin(1),
+                    Begin(2),
+                    Finish(2, None),
+                    Finish(1, Some(3)),
+                ],
+            ),
+            (
+                "finish twice",
+                &[Begin(0), Begin(1), Finish(0, Some(1)), Finish(0, None)],
+            ),
+        ];
+        for (name, steps) in cases {
+            let mut tracker = OffsetTracker::default();
+            let mut tickets = HashMap::new();
+            for step in steps.iter() {
+                match step {
+                    Begin(offset) => {
+                        tickets.insert(*offset, tracker.begin("t", 0, *offset));
+                    }
+                    Finish(offset, expected) => {
+                        assert_eq!(
+                            tracker.finish(&tickets[offset]),
+                            *expected,
+                            "{name}: finish {offset}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn partitions_are_independent() {
+        let mut tracker = OffsetTracker::default();
+        let a = tracker.begin("t", 0, 0);
+        let b = tracker.begin("t", 1, 100);
+        let c = tracker.begin("u", 0, 7);
+        assert_eq!(tracker.finish(&b), Some(101));
+        assert_eq!(tracker.in_flight("t", 0), 1);
+        assert_eq!(tracker.finish(&c), Some(8));
+        assert_eq!(tracker.finish(&a), Some(1));
+    }
+
+    #[test]
+    fn a_ticket_from_before_a_revoke_is_ignored() {
+        let mut tracker = OffsetTracker::default();
+        let old = tracker.begin("t", 0, 3);
+        tracker.revoke("t", 0);
+        let new = tracker.begin("t", 0, 3);
+        let later = tracker.begin("t", 0, 4);
+        assert_eq!(
+            tracker.finish(&old),
+            None,
+            "stale ticket must not settle offset 3 of the new assignment"
+        );
+        assert_eq!(tracker.in_flight("t", 0), 2);
+        assert_eq!(tracker.finish(&later), None);
+        assert_eq!(tracker.finish(&new), Some(5));
+    }
+
+    #[test]
+    fn wait_drained_returns_when_settled_or_timed_out() {
+        let offsets = std::sync::Arc::new(Offsets::default());
+        let ticket = offsets.lock().begin("t", 0, 0);
+        let parts = vec![("t".to_owned(), 0)];
+        assert!(!offsets.wait_drained(&parts, Duration::from_millis(20)));
+        let other = offsets.clone();
+        let finisher = std::thread::spawn(move || {
+            let mut stored = None;
+            other.finish(&ticket, |position| stored = Some(position));
+            stored
+        });
+        assert!(offsets.wait_drained(&parts, Duration::from_secs(10)));
+        assert_eq!(finisher.join().unwrap(), Some(1));
+    }
+}

@@ -1,0 +1,117 @@
+//! The `notification-router` command: parses arguments, loads the config, starts logging, runs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use notification_router::commands::{self, PublishArgs, ReceiveArgs};
+use notification_router::telemetry::{self, LogFormat};
+use notification_router::{app, config};
+use tokio_util::sync::CancellationToken;
+
+/// Routes cloud resource lifecycle and audit events from Kafka to webhooks.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The router configuration.
+    #[arg(
+        long,
+        global = true,
+        default_value = "router.yaml",
+        env = "ROUTER_CONFIG"
+    )]
+    config: PathBuf,
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Log level or filter (`debug`, `notification_router=debug,rdkafka=warn`); `RUST_LOG` wins.
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the router (the default).
+    Run,
+    /// Check router.yaml, the topic files and the templates; exit non-zero with one line per problem.
+    Validate,
+    /// Publish events from JSON files to Kafka.
+    Publish(PublishArgs),
+    /// Listen for webhooks and print each delivery.
+    Receive(ReceiveArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format, &cli.log_level);
+    let result = match cli.command.unwrap_or(Command::Run) {
+        Command::Validate => {
+            return if commands::validate(&cli.config) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+        Command::Receive(args) => commands::receive(&args).await,
+        Command::Publish(args) => match load(&cli.config) {
+            Some(config) => commands::publish(&config, &args).await,
+            None => return ExitCode::FAILURE,
+        },
+        Command::Run => match load(&cli.config) {
+            Some(config) => app::run(config, shutdown_on_signal()).await,
+            None => return ExitCode::FAILURE,
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> Option<config::Config> {
+    match config::load(path) {
+        Ok(config) => Some(config),
+        Err(errors) => {
+            for error in &errors.0 {
+                eprintln!("{error}");
+            }
+            eprintln!(
+                "{}: the configuration is not valid; see `notification-router validate`.",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// A token cancelled on SIGINT or SIGTERM.
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = term => {}
+        }
+        tracing::info!(message = "Shutdown signal received.");
+        cancel.cancel();
+    });
+    token
+}

@@ -1,0 +1,64 @@
+//! The webhook registry's escape function: a value made safe for the inside of a JSON string literal.
+
+use std::fmt::Write;
+
+/// Escapes `value` so that `"<escaped>"` is a JSON string whose content is exactly `value`:
+/// quote, backslash and every control character are escaped, and so are U+2028 and U+2029
+/// (valid in JSON, but line terminators for JavaScript receivers that `eval` or embed the body).
+pub fn json_string_content(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if c.is_control() => {
+                // Covers U+0000..U+001F and U+007F..U+009F; all fit in one \uXXXX escape.
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_string_content;
+
+    #[test]
+    fn escaped_content_parses_back_to_the_input() {
+        let cases = [
+            "plain",
+            "quote \" inside",
+            "back\\slash and \\\" both",
+            "new\nline, cr\r, tab\t, nul\0, bell\u{7}, del\u{7f}, c1\u{85}",
+            "</script><script>alert(1)</script>",
+            "line\u{2028}para\u{2029}end",
+            "unicode: é 漢字 🚀 \u{feff}",
+            "{\"injected\": true}",
+            "",
+        ];
+        for input in cases {
+            let literal = format!("\"{}\"", json_string_content(input));
+            let parsed: String = serde_json::from_str(&literal)
+                .unwrap_or_else(|e| panic!("{literal} does not parse: {e}"));
+            assert_eq!(parsed, input);
+        }
+    }
+
+    #[test]
+    fn line_and_paragraph_separators_are_escaped() {
+        assert_eq!(
+            json_string_content("a\u{2028}b\u{2029}"),
+            "a\\u2028b\\u2029"
+        );
+        assert_eq!(json_string_content("\u{1}"), "\\u0001");
+    }
+}

@@ -1,0 +1,129 @@
+//! Finds, reads and compiles the `*.hbs` files of one channel folder, collecting every problem.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use handlebars::Handlebars;
+use handlebars::template::Template;
+
+use super::{TemplateError, check};
+
+/// The largest template file accepted.
+pub const MAX_TEMPLATE_BYTES: u64 = 64 * 1024;
+
+/// Compiles every `*.hbs` under `dir/<folder>/` into `registry`, named by its path relative to
+/// `dir` with `/` separators. A missing folder holds no templates.
+///
+/// Entries whose name starts with `.` are skipped and symbolic links to directories are not
+/// followed (Kubernetes ConfigMap mounts keep a second copy of every file under `..data/`);
+/// symbolic links to files are read.
+pub fn load_folder(
+    dir: &Path,
+    folder: &str,
+    registry: &mut Handlebars<'static>,
+) -> Vec<TemplateError> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    collect(&dir.join(folder), &mut files, &mut errors);
+    files.sort();
+    for path in files {
+        match load_file(dir, &path) {
+            Ok((name, template)) => registry.register_template(&name, template),
+            Err(mut problems) => errors.append(&mut problems),
+        }
+    }
+    errors
+}
+
+fn collect(folder: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<TemplateError>) {
+    let entries = match fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => return errors.push(io_error(folder, "cannot list directory", &e)),
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                errors.push(io_error(folder, "cannot list directory", &e));
+                continue;
+            }
+        };
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => collect(&path, files, errors),
+            Ok(_) if path.extension().is_some_and(|ext| ext == "hbs") => {
+                // Follows a symbolic link, so a link to a directory named `*.hbs` is skipped.
+                if fs::metadata(&path).is_ok_and(|meta| meta.is_file()) {
+                    files.push(path);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(io_error(&path, "cannot read file type", &e)),
+        }
+    }
+}
+
+fn load_file(dir: &Path, path: &Path) -> Result<(String, Template), Vec<TemplateError>> {
+    let fail = |line: Option<usize>, message: String| TemplateError {
+        path: path.to_owned(),
+        line,
+        message,
+    };
+    let name = template_name(dir, path)
+        .ok_or_else(|| vec![fail(None, "the path is not valid UTF-8".to_owned())])?;
+    let source = read_limited(path).map_err(|message| vec![fail(None, message)])?;
+    let template = Template::compile_with_name(&source, name.clone()).map_err(|e| {
+        let (line, message) = match e.pos() {
+            Some((line, column)) => (Some(line), format!("column {column}: {}", e.reason())),
+            None => (None, e.reason().to_string()),
+        };
+        vec![fail(line, message)]
+    })?;
+    let problems = check::problems(&template);
+    if problems.is_empty() {
+        Ok((name, template))
+    } else {
+        Err(problems
+            .into_iter()
+            .map(|p| fail(p.line, p.message))
+            .collect())
+    }
+}
+
+/// `webhook/a/b.json.hbs` for `<dir>/webhook/a/b.json.hbs`, whatever the platform's separator.
+fn template_name(dir: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(dir).ok()?;
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
+    Some(parts?.join("/"))
+}
+
+/// The file as UTF-8, refusing files over [`MAX_TEMPLATE_BYTES`] without reading them whole.
+fn read_limited(path: &Path) -> Result<String, String> {
+    let file = fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TEMPLATE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_TEMPLATE_BYTES {
+        return Err(format!(
+            "template is larger than {MAX_TEMPLATE_BYTES} bytes (64 KiB)"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("not valid UTF-8: {e}"))
+}
+
+fn io_error(path: &Path, what: &str, error: &io::Error) -> TemplateError {
+    TemplateError {
+        path: path.to_owned(),
+        line: None,
+        message: format!("{what}: {error}"),
+    }
+}

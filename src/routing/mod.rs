@@ -1,0 +1,85 @@
+//! Routing: which topics an event belongs to and which deliveries it makes. Pure: no IO, no async.
+
+mod table;
+
+pub use table::{
+    Destination, DestinationKind, RoutingTable, Rule, Source, SourceIndex, Subscription, Topic,
+    TopicSource,
+};
+
+use crate::event::Notification;
+
+/// What routing decided for one notification.
+#[derive(Debug)]
+pub enum Route<'t> {
+    /// The source is disabled: drop the event and count it.
+    SourceDisabled,
+    /// The topics that matched (maybe none) and one delivery per subscription of each.
+    Matched {
+        topics: Vec<&'t Topic>,
+        deliveries: Vec<Delivery<'t>>,
+    },
+}
+
+/// One (notification, subscription) pair to deliver.
+#[derive(Debug, Clone)]
+pub struct Delivery<'t> {
+    pub topic: &'t Topic,
+    pub subscription: &'t Subscription,
+    pub destination: &'t Destination,
+    /// Stable for this notification and subscription, on every attempt and after restarts.
+    pub webhook_id: String,
+}
+
+/// Namespace of the delivery ids (UUID v5).
+const DELIVERY_ID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x5d1e_77a2_8c0b_4f3e_9a61_2b7c_0d4e_8f15);
+
+/// The id every attempt of one (notification, subscription) delivery carries as `webhook-id`.
+pub fn delivery_id(notification_id: &str, subscription: &str) -> String {
+    let name = format!("{notification_id}\n{subscription}");
+    format!(
+        "msg_{}",
+        uuid::Uuid::new_v5(&DELIVERY_ID_NAMESPACE, name.as_bytes()).simple()
+    )
+}
+
+impl RoutingTable {
+    /// Routes a notification from `source`: every topic with a matching rule for that source, then
+    /// every subscription of those topics. Subscriptions reached through two topics deliver twice.
+    pub fn route(&self, source: SourceIndex, notification: &Notification) -> Route<'_> {
+        if !self.source(source).enabled {
+            return Route::SourceDisabled;
+        }
+        let topics: Vec<&Topic> = self
+            .topics
+            .iter()
+            .filter(|topic| {
+                topic.sources.iter().any(|ts| {
+                    ts.source == source
+                        && (ts.rules.is_empty()
+                            || ts.rules.iter().any(|rule| rule.matches(&notification.body)))
+                })
+            })
+            .collect();
+        let deliveries = topics
+            .iter()
+            .flat_map(|topic| {
+                topic
+                    .subscriptions
+                    .iter()
+                    .map(move |&s| (*topic, &self.subscriptions[s]))
+            })
+            .map(|(topic, subscription)| Delivery {
+                topic,
+                subscription,
+                destination: &self.destinations[subscription.destination],
+                webhook_id: delivery_id(&notification.id, &subscription.name),
+            })
+            .collect();
+        Route::Matched { topics, deliveries }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+//! The compiled routing table: sources, topics with their parsed rules, subscriptions, destinations.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::deliver::{RetryPolicy, WebhookSettings};
+use crate::event::SourceKind;
+use crate::filter::Filter;
+
+/// Everything routing needs, checked and compiled; immutable once built.
+#[derive(Debug, Clone)]
+pub struct RoutingTable {
+    pub(crate) sources: Vec<Source>,
+    pub(crate) topics: Vec<Topic>,
+    pub(crate) subscriptions: Vec<Subscription>,
+    pub(crate) destinations: Vec<Destination>,
+    pub(crate) source_by_kafka_topic: HashMap<String, usize>,
+}
+
+/// Index of a source in its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SourceIndex(pub(crate) usize);
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: String,
+    pub name: String,
+    pub kind: SourceKind,
+    pub enabled: bool,
+    pub kafka_topics: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub name: String,
+    pub description: Option<String>,
+    /// The topic file it came from.
+    pub file: PathBuf,
+    pub sources: Vec<TopicSource>,
+    /// Indexes into the table's subscriptions.
+    pub subscriptions: Vec<usize>,
+}
+
+/// A topic's rules for one source; OR'ed, and an empty list takes every event of the source.
+#[derive(Debug, Clone)]
+pub struct TopicSource {
+    pub source: SourceIndex,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub enabled: bool,
+    pub event_type_filter: Filter,
+    pub notification_filter: Option<Filter>,
+}
+
+impl Rule {
+    /// Both filters must match.
+    pub fn matches(&self, notification: &serde_json::Value) -> bool {
+        self.enabled
+            && self.event_type_filter.matches(notification)
+            && self
+                .notification_filter
+                .as_ref()
+                .is_none_or(|f| f.matches(notification))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub name: String,
+    pub topic: usize,
+    pub destination: usize,
+    /// Template name relative to the templates folder (`webhook/summary.json.hbs`).
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub id: String,
+    pub kind: DestinationKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum DestinationKind {
+    Webhook {
+        settings: WebhookSettings,
+        retry: RetryPolicy,
+    },
+}
+
+impl RoutingTable {
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+    pub fn topics(&self) -> &[Topic] {
+        &self.topics
+    }
+    pub fn subscriptions(&self) -> &[Subscription] {
+        &self.subscriptions
+    }
+    pub fn destinations(&self) -> &[Destination] {
+        &self.destinations
+    }
+    pub fn source(&self, index: SourceIndex) -> &Source {
+        &self.sources[index.0]
+    }
+    /// The source whose events arrive on a Kafka topic.
+    pub fn source_for_kafka_topic(&self, topic: &str) -> Option<SourceIndex> {
+        self.source_by_kafka_topic
+            .get(topic)
+            .copied()
+            .map(SourceIndex)
+    }
+    pub fn source_index(&self, id: &str) -> Option<SourceIndex> {
+        self.sources
+            .iter()
+            .position(|s| s.id == id)
+            .map(SourceIndex)
+    }
+    /// The Kafka topics of the enabled sources, which the consumer subscribes to.
+    pub fn enabled_kafka_topics(&self) -> Vec<&str> {
+        let mut topics: Vec<&str> = self
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .flat_map(|s| s.kafka_topics.iter().map(String::as_str))
+            .collect();
+        topics.sort_unstable();
+        topics
+    }
+    pub fn subscription_by_name(&self, name: &str) -> Option<&Subscription> {
+        self.subscriptions.iter().find(|s| s.name == name)
+    }
+}

@@ -1,0 +1,284 @@
+//! Test support: a recording webhook receiver, a router started on its own config, Kafka helpers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use notification_router::kafka::EmbeddedKafka;
+use notification_router::{app, config};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// How long any wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// One request a receiver answered.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Value,
+    pub status: u16,
+}
+
+/// Decides the answer to a request: a status, or `None` to hold the request open forever.
+pub type Behaviour = Arc<dyn Fn(&str, &Value) -> Option<u16> + Send + Sync>;
+
+/// A webhook receiver on `127.0.0.1:0` that hands every answered request to a channel.
+pub struct Receiver {
+    pub addr: SocketAddr,
+    rx: mpsc::UnboundedReceiver<Received>,
+}
+
+impl Receiver {
+    pub async fn start(behaviour: Behaviour) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
+            let (tx, behaviour) = (tx.clone(), behaviour.clone());
+            async move {
+                let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({"unparsed": String::from_utf8_lossy(&body)}));
+                let Some(status) = behaviour(uri.path(), &body) else {
+                    std::future::pending::<()>().await;
+                    unreachable!()
+                };
+                let headers = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+                    .collect();
+                let _ = tx.send(Received { path: uri.path().to_owned(), headers, body, status });
+                StatusCode::from_u16(status).unwrap()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { addr, rx }
+    }
+
+    /// Answers 200 to everything.
+    pub async fn ok() -> Self {
+        Self::start(Arc::new(|_, _| Some(200))).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The next answered request, failing the test after [`WAIT`].
+    pub async fn next(&mut self) -> Received {
+        tokio::time::timeout(WAIT, self.rx.recv()).await.expect("timed out waiting for a delivery").expect("receiver closed")
+    }
+
+    /// The next `n` answered requests.
+    pub async fn take(&mut self, n: usize) -> Vec<Received> {
+        let mut all = Vec::with_capacity(n);
+        while all.len() < n {
+            all.push(self.next().await);
+        }
+        all
+    }
+
+    /// Whatever has arrived and not been taken yet.
+    pub fn drain(&mut self) -> Vec<Received> {
+        let mut all = Vec::new();
+        while let Ok(received) = self.rx.try_recv() {
+            all.push(received);
+        }
+        all
+    }
+}
+
+/// An embedded broker with the topics a test needs.
+pub struct Kafka {
+    pub broker: EmbeddedKafka,
+}
+
+impl Kafka {
+    pub fn start(topics: &[&str]) -> Self {
+        let mut all: Vec<(String, i32)> = topics.iter().map(|t| (t.to_string(), 3)).collect();
+        all.push((DEAD_LETTER_TOPIC.to_owned(), 1));
+        Self { broker: EmbeddedKafka::start(&all).expect("embedded broker starts") }
+    }
+
+    pub fn brokers(&self) -> &str {
+        self.broker.bootstrap_servers()
+    }
+
+    fn producer(&self) -> FutureProducer {
+        ClientConfig::new().set("bootstrap.servers", self.brokers()).create().expect("producer")
+    }
+
+    /// Produces records (key, value, headers) in order and waits for each acknowledgement.
+    pub async fn produce(&self, topic: &str, records: &[(Option<&str>, Vec<u8>, Vec<(&str, &[u8])>)]) {
+        let producer = self.producer();
+        for (key, value, headers) in records {
+            let mut owned = OwnedHeaders::new();
+            for (k, v) in headers {
+                owned = owned.insert(Header { key: k, value: Some(*v) });
+            }
+            let mut record = FutureRecord::<str, [u8]>::to(topic).payload(value).headers(owned);
+            if let Some(key) = key {
+                record = record.key(key);
+            }
+            producer.send(record, Timeout::After(Duration::from_secs(10))).await.expect("produce");
+        }
+    }
+
+    /// Produces JSON events, each keyed by its `event_id`.
+    pub async fn produce_events(&self, topic: &str, events: &[Value]) {
+        let records: Vec<_> = events
+            .iter()
+            .map(|e| (e["event_id"].as_str(), e.to_string().into_bytes(), vec![]))
+            .collect();
+        self.produce(topic, &records).await;
+    }
+
+    /// Reads `n` records of the dead-letter topic from its start: (headers, value).
+    pub async fn dead_letters(&self, n: usize) -> Vec<(HashMap<String, String>, Vec<u8>)> {
+        let brokers = self.brokers().to_owned();
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .set("group.id", "test-dead-letter-reader")
+                .set("enable.auto.commit", "false")
+                .create()
+                .expect("consumer");
+            let mut list = TopicPartitionList::new();
+            list.add_partition_offset(DEAD_LETTER_TOPIC, 0, Offset::Beginning).unwrap();
+            consumer.assign(&list).unwrap();
+            let deadline = std::time::Instant::now() + WAIT;
+            let mut out = Vec::new();
+            while out.len() < n {
+                assert!(std::time::Instant::now() < deadline, "timed out: {} of {n} dead letters", out.len());
+                let Some(message) = consumer.poll(Duration::from_millis(200)) else { continue };
+                let message = message.expect("dead-letter read");
+                let headers = message
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push((headers, message.payload().unwrap_or_default().to_vec()));
+            }
+            out
+        })
+        .await
+        .unwrap()
+    }
+}
+
+pub const DEAD_LETTER_TOPIC: &str = "router.dead-letter";
+
+/// A router running in this process on a config written to a temp folder.
+pub struct RunningRouter {
+    pub shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// The parts of a test's configuration.
+pub struct Setup<'a> {
+    pub brokers: &'a str,
+    pub group: &'a str,
+    /// YAML list items under `sources:`.
+    pub sources: &'a str,
+    /// YAML list items under `destinations:`.
+    pub destinations: &'a str,
+    /// (file name, YAML) topic files.
+    pub topics: Vec<(String, String)>,
+    /// (path under templates/, text).
+    pub templates: Vec<(&'a str, &'a str)>,
+    /// Extra lines under `kafka:`.
+    pub kafka_extra: &'a str,
+}
+
+impl Setup<'_> {
+    pub fn write(&self) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let router = format!(
+            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n{}\nsources:\n{}\ndestinations:\n{}\n",
+            self.brokers, self.group, self.kafka_extra, self.sources, self.destinations
+        );
+        std::fs::write(dir.path().join("router.yaml"), router).unwrap();
+        std::fs::create_dir_all(dir.path().join("topics")).unwrap();
+        for (name, text) in &self.topics {
+            std::fs::write(dir.path().join("topics").join(name), text).unwrap();
+        }
+        for (path, text) in &self.templates {
+            let path = dir.path().join("templates").join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let router = dir.path().join("router.yaml");
+        (dir, router)
+    }
+
+    /// Loads the config (it must be valid) and starts a router on it.
+    pub fn start(&self) -> RunningRouter {
+        let (dir, path) = self.write();
+        let config = config::load(&path).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(app::run(config, shutdown.clone()));
+        RunningRouter { shutdown, handle, _dir: dir }
+    }
+}
+
+impl RunningRouter {
+    /// Signals shutdown and waits for the drain and final commit.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(WAIT, self.handle).await.expect("router stops in time").unwrap().expect("router ran cleanly");
+    }
+}
+
+/// A raw resource-controller event of the catalogue, as `004_*.txt` describes it.
+pub fn lifecycle_event(event_type: &str, event_id: &str, region: &str, name: &str) -> Value {
+    json!({
+        "account_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+        "event_id": event_id,
+        "event_type": event_type,
+        "timestamp": "2026-11-21T09:30:00Z",
+        "context": {
+            "subject_id": "IBMid-550000ABCD",
+            "subject_name": "jane.doe@example.com",
+            "activity": {
+                "action": "databases-for-postgresql.instance.create",
+                "message": format!("Databases for PostgreSQL: {event_type} {name}"),
+                "outcome": "success",
+                "reason_reasonCode": 201,
+                "target_name": name
+            }
+        },
+        "event_properties": {
+            "crn": format!("crn:v1:bluemix:public:databases-for-postgresql:{region}:a/a1b2c3d4e5f60718293a4b5c6d7e8f90:{event_id}::"),
+            "name": name,
+            "region_id": region,
+            "resource_group_id": "4f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f",
+            "state": "active",
+            "type": "service_instance"
+        }
+    })
+}
+
+/// A webhook destination list item.
+pub fn webhook(id: &str, url: &str, extra: &str) -> String {
+    format!("  - id: {id}\n    type: webhook\n    url: {url}\n{extra}")
+}
+
+/// A topic file with one source and one subscription.
+pub fn topic(name: &str, sources: &str, subscriptions: &str) -> (String, String) {
+    (format!("{name}.yaml"), format!("name: {name}\nsources:\n{sources}\nsubscriptions:\n{subscriptions}\n"))
+}
