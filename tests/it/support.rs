@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -23,13 +23,12 @@ use tokio_util::sync::CancellationToken;
 /// How long any wait in a test may take before it fails.
 pub const WAIT: Duration = Duration::from_secs(60);
 
-/// One request a receiver answered.
+/// One request a receiver answered (held requests are not recorded).
 #[derive(Debug, Clone)]
 pub struct Received {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Value,
-    pub status: u16,
 }
 
 /// Decides the answer to a request: a status, or `None` to hold the request open forever.
@@ -56,7 +55,7 @@ impl Receiver {
                     .iter()
                     .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
                     .collect();
-                let _ = tx.send(Received { path: uri.path().to_owned(), headers, body, status });
+                let _ = tx.send(Received { path: uri.path().to_owned(), headers, body });
                 StatusCode::from_u16(status).unwrap()
             }
         });

@@ -1,0 +1,21 @@
+# Multi-stage build: compile with the Rust toolchain, run on a small Debian image as a non-root user.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+RUN cargo build --release --locked
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 zlib1g \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /app router
+WORKDIR /app
+COPY --from=build /src/target/release/notification-router /usr/local/bin/notification-router
+COPY router.yaml ./
+COPY topics ./topics
+COPY templates ./templates
+COPY examples ./examples
+USER router
+ENTRYPOINT ["notification-router"]
+CMD ["run"]
