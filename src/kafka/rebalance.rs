@@ -24,6 +24,9 @@ impl ConsumerContext for RebalanceContext {
         match rebalance {
             Rebalance::Revoke(list) => {
                 let partitions = partitions_of(list);
+                if partitions.is_empty() {
+                    return;
+                }
                 if !self.offsets.wait_drained(&partitions, self.drain_timeout) {
                     warn!(message = "Revoked partitions did not drain in time; their unfinished records will be redelivered.", partitions = ?partitions);
                 }

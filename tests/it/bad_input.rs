@@ -9,7 +9,11 @@ async fn each_bad_input_class_is_dead_lettered_and_the_next_good_message_deliver
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
     let destinations = webhook("hook", &receiver.url("/hook"), "");
-    let topics = vec![topic("all", "  - id: lifecycle", "  - { name: all, destination: hook }")];
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: all, destination: hook }",
+    )];
     let router = Setup {
         brokers: kafka.brokers(),
         group: "bad-input",
@@ -21,10 +25,16 @@ async fn each_bad_input_class_is_dead_lettered_and_the_next_good_message_deliver
     }
     .start();
 
-    let good = |id: &str| lifecycle_event("resource-controller.instance.create", id, "us-south", "db");
+    let good =
+        |id: &str| lifecycle_event("resource-controller.instance.create", id, "us-south", "db");
     let mut missing = good("x");
     missing.as_object_mut().unwrap().remove("event_id");
-    let unknown = lifecycle_event("resource-controller.instance.explode", "bad-type", "us-south", "db");
+    let unknown = lifecycle_event(
+        "resource-controller.instance.explode",
+        "bad-type",
+        "us-south",
+        "db",
+    );
     let mut huge = good("huge");
     huge["event_properties"]["name"] = "x".repeat(5000).into();
     // (label, value, expected reason); all in one partition by key, each followed by nothing but the next.
@@ -36,11 +46,19 @@ async fn each_bad_input_class_is_dead_lettered_and_the_next_good_message_deliver
         ("missing-field", missing.to_string().into_bytes(), "missing-field"),
         ("cloudevent-foreign-source", br#"{"specversion":"1.0","id":"1","source":"/x","type":"com.ibm.cloud.resource-lifecycle-events.instance:create","ibmensourceid":"someone-else"}"#.to_vec(), "unknown-source"),
     ];
-    let mut records: Vec<(Option<&str>, Vec<u8>, Vec<(&str, &[u8])>)> = Vec::new();
+    let mut records: Vec<Record<'_>> = Vec::new();
     for (label, value, _) in &bad {
-        records.push((Some("same-partition"), value.clone(), vec![("x-test", label.as_bytes())]));
+        records.push((
+            Some("same-partition"),
+            value.clone(),
+            vec![("x-test", label.as_bytes())],
+        ));
     }
-    records.push((Some("same-partition"), good("after-the-bad-ones").to_string().into_bytes(), vec![]));
+    records.push((
+        Some("same-partition"),
+        good("after-the-bad-ones").to_string().into_bytes(),
+        vec![],
+    ));
     kafka.produce("lifecycle", &records).await;
 
     let delivered = receiver.next().await;
@@ -51,14 +69,30 @@ async fn each_bad_input_class_is_dead_lettered_and_the_next_good_message_deliver
 
     let mut offsets = Vec::new();
     for (label, value, reason) in &bad {
-        let (headers, payload) = letters.iter().find(|(h, _)| h.get("x-test").map(String::as_str) == Some(label)).unwrap_or_else(|| panic!("{label} not dead-lettered"));
-        assert_eq!(headers["dlq-reason"], *reason, "{label}: {}", headers.get("dlq-detail").cloned().unwrap_or_default());
+        let (headers, payload) = letters
+            .iter()
+            .find(|(h, _)| h.get("x-test").map(String::as_str) == Some(label))
+            .unwrap_or_else(|| panic!("{label} not dead-lettered"));
+        assert_eq!(
+            headers["dlq-reason"],
+            *reason,
+            "{label}: {}",
+            headers.get("dlq-detail").cloned().unwrap_or_default()
+        );
         assert_eq!(headers["dlq-kind"], "input");
         assert_eq!(headers["dlq-source"], "lifecycle");
         assert_eq!(headers["dlq-original-topic"], "lifecycle");
         assert!(!headers["dlq-detail"].is_empty(), "{label} has a detail");
         assert_eq!(payload, value, "{label}: the original value is kept");
-        offsets.push((headers["dlq-original-partition"].clone(), headers["dlq-original-offset"].parse::<i64>().unwrap()));
+        offsets.push((
+            headers["dlq-original-partition"].clone(),
+            headers["dlq-original-offset"].parse::<i64>().unwrap(),
+        ));
     }
-    assert!(offsets.windows(2).all(|w| w[0].0 == w[1].0 && w[0].1 < w[1].1), "positions name the original records: {offsets:?}");
+    assert!(
+        offsets
+            .windows(2)
+            .all(|w| w[0].0 == w[1].0 && w[0].1 < w[1].1),
+        "positions name the original records: {offsets:?}"
+    );
 }

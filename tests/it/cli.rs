@@ -9,27 +9,52 @@ const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
 
 #[test]
 fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() {
-    let shipped = Command::new(BIN).args(["validate", "--config", "router.yaml"]).output().unwrap();
-    assert!(shipped.status.success(), "{}", String::from_utf8_lossy(&shipped.stderr));
-    assert!(String::from_utf8_lossy(&shipped.stdout).contains("valid: 1 sources (0 enabled), 4 topics, 4 subscriptions, 2 destinations"));
+    let shipped = Command::new(BIN)
+        .args(["validate", "--config", "router.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        shipped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shipped.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&shipped.stdout)
+            .contains("valid: 1 sources (0 enabled), 4 topics, 4 subscriptions, 2 destinations")
+    );
 
     let setup = Setup {
         brokers: "127.0.0.1:1",
         group: "g",
         sources: "  - { id: lifecycle, type: resource-lifecycle-events, kafka_topics: [lifecycle] }",
         destinations: &webhook("hook", "ftp://example.com/x", ""),
-        topics: vec![topic("broken", "  - id: nope\n  - id: lifecycle\n    rules:\n      - event_type_filter: \"$.type == \"", "  - { name: s, destination: gone }")],
+        topics: vec![topic(
+            "broken",
+            "  - id: nope\n  - id: lifecycle\n    rules:\n      - event_type_filter: \"$.type == \"",
+            "  - { name: s, destination: gone }",
+        )],
         templates: vec![],
         kafka_extra: "",
     };
     let (_dir, router) = setup.write();
-    let broken = Command::new(BIN).args(["validate", "--config"]).arg(&router).output().unwrap();
+    let broken = Command::new(BIN)
+        .args(["validate", "--config"])
+        .arg(&router)
+        .output()
+        .unwrap();
     assert_eq!(broken.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&broken.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 5, "one line per problem, then a count:\n{stderr}");
+    assert_eq!(
+        lines.len(),
+        5,
+        "one line per problem, then a count:\n{stderr}"
+    );
     assert!(lines[0].ends_with("router.yaml: destinations[0] (hook).url: scheme \"ftp\" is not supported: use http or https"), "{stderr}");
-    assert!(lines[1].ends_with("broken.yaml: sources[0].id: unknown source \"nope\"; valid: lifecycle"), "{stderr}");
+    assert!(
+        lines[1].ends_with("broken.yaml: sources[0].id: unknown source \"nope\"; valid: lifecycle"),
+        "{stderr}"
+    );
     assert!(lines[2].contains("broken.yaml: sources[1].rules[0].event_type_filter: column 11: unexpected end of filter"), "{stderr}");
     assert!(lines[3].ends_with("broken.yaml: subscriptions[0] (s).destination: unknown destination \"gone\"; valid: hook"), "{stderr}");
     assert!(lines[4].ends_with("4 problem(s) found."), "{stderr}");
@@ -44,7 +69,11 @@ async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits()
         group: "cli",
         sources: "  - { id: lifecycle, type: resource-lifecycle-events, enabled: true, kafka_topics: [lifecycle] }",
         destinations: &webhook("hook", &receiver.url("/hook"), ""),
-        topics: vec![topic("all", "  - id: lifecycle", "  - { name: all, destination: hook }")],
+        topics: vec![topic(
+            "all",
+            "  - id: lifecycle",
+            "  - { name: all, destination: hook }",
+        )],
         templates: vec![],
         kafka_extra: "",
     };
@@ -53,10 +82,18 @@ async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits()
     let published = Command::new(BIN)
         .args(["publish", "--config"])
         .arg(&config)
-        .args(["--brokers", kafka.brokers(), "examples/events/instance-create.json"])
+        .args([
+            "--brokers",
+            kafka.brokers(),
+            "examples/events/instance-create.json",
+        ])
         .output()
         .unwrap();
-    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
     assert!(String::from_utf8_lossy(&published.stdout).contains("1 event(s) published."));
 
     let mut router = Command::new(BIN)
@@ -67,11 +104,23 @@ async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits()
         .spawn()
         .unwrap();
     let delivery = receiver.next().await;
-    assert_eq!(delivery.body["data"]["event_id"], "7ca39870-eb1b-6c50-88b1-48c04123494");
-    assert_eq!(delivery.body["type"], "com.ibm.cloud.resource-lifecycle-events.instance:create");
+    assert_eq!(
+        delivery.body["data"]["event_id"],
+        "7ca39870-eb1b-6c50-88b1-48c04123494"
+    );
+    assert_eq!(
+        delivery.body["type"],
+        "com.ibm.cloud.resource-lifecycle-events.instance:create"
+    );
 
     let signalled = Instant::now();
-    assert!(Command::new("kill").args(["-TERM", &router.id().to_string()]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &router.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
     let output = tokio::task::spawn_blocking(move || {
         let _ = router.try_wait();
         router.wait_with_output().unwrap()
@@ -79,7 +128,11 @@ async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits()
     .await
     .unwrap();
     // drain_timeout is 5s in test configs; nothing is in flight, so it exits well within it.
-    assert!(signalled.elapsed() < Duration::from_secs(7), "exited after {:?}", signalled.elapsed());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(7),
+        "exited after {:?}",
+        signalled.elapsed()
+    );
     assert!(output.status.success(), "exit status {:?}", output.status);
     let logs = String::from_utf8_lossy(&output.stderr);
     let delivered = logs
@@ -90,6 +143,12 @@ async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits()
     assert_eq!(delivered["subscription"], "all");
     assert_eq!(delivered["destination"], "hook");
     assert_eq!(delivered["source"], "lifecycle");
-    assert_eq!(delivered["notification_id"], delivery.body["notification_id"]);
-    assert!(logs.contains("Shutdown signal received.") && logs.contains("Stopped."), "{logs}");
+    assert_eq!(
+        delivered["notification_id"],
+        delivery.body["notification_id"]
+    );
+    assert!(
+        logs.contains("Shutdown signal received.") && logs.contains("Stopped."),
+        "{logs}"
+    );
 }

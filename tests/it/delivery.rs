@@ -18,26 +18,80 @@ const SUMMARY: &str = r#"{
 async fn templates_render_the_body_with_json_escaping_and_headers_are_sent() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "    verb: put\n    custom_headers: { x-team: platform, authorization: Bearer s3cr3t }\n    sensitive_headers: [authorization]\n");
-    let topics = vec![topic("all", "  - id: lifecycle", "  - { name: summary, destination: hook, template: webhook/summary.json.hbs }")];
-    let router = Setup { brokers: kafka.brokers(), group: "templates", sources: SOURCE, destinations: &destinations, topics, templates: vec![("webhook/summary.json.hbs", SUMMARY)], kafka_extra: "" }.start();
+    let destinations = webhook(
+        "hook",
+        &receiver.url("/hook"),
+        "    verb: put\n    custom_headers: { x-team: platform, authorization: Bearer s3cr3t }\n    sensitive_headers: [authorization]\n",
+    );
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: summary, destination: hook, template: webhook/summary.json.hbs }",
+    )];
+    let router = Setup {
+        brokers: kafka.brokers(),
+        group: "templates",
+        sources: SOURCE,
+        destinations: &destinations,
+        topics,
+        templates: vec![("webhook/summary.json.hbs", SUMMARY)],
+        kafka_extra: "",
+    }
+    .start();
 
     let hostile = "db \"prod\" \\ </script>\n{{x}} ✓";
-    kafka.produce_events("lifecycle", &[lifecycle_event("resource-controller.instance.create_failure", "evt-1", "us-south", hostile)]).await;
+    kafka
+        .produce_events(
+            "lifecycle",
+            &[lifecycle_event(
+                "resource-controller.instance.create_failure",
+                "evt-1",
+                "us-south",
+                hostile,
+            )],
+        )
+        .await;
     let delivery = receiver.next().await;
-    kafka.produce_events("lifecycle", &[lifecycle_event("resource-controller.instance.create_failure", "evt-1", "us-south", hostile)]).await;
+    kafka
+        .produce_events(
+            "lifecycle",
+            &[lifecycle_event(
+                "resource-controller.instance.create_failure",
+                "evt-1",
+                "us-south",
+                hostile,
+            )],
+        )
+        .await;
     let again = receiver.next().await;
     router.stop().await;
 
-    assert_eq!(delivery.body["name"], hostile, "the value survives JSON escaping intact");
+    assert_eq!(
+        delivery.body["name"], hostile,
+        "the value survives JSON escaping intact"
+    );
     assert_eq!(delivery.body["payload"]["event_id"], "evt-1");
-    assert_eq!(delivery.body["page"], true, "equal helper: create_failure is HIGH");
-    assert!(delivery.body["summary"].as_str().unwrap().contains("instance create_failure"));
+    assert_eq!(
+        delivery.body["page"], true,
+        "equal helper: create_failure is HIGH"
+    );
+    assert!(
+        delivery.body["summary"]
+            .as_str()
+            .unwrap()
+            .contains("instance create_failure")
+    );
     assert_eq!(delivery.headers["x-team"], "platform");
     assert_eq!(delivery.headers["authorization"], "Bearer s3cr3t");
     assert!(delivery.headers["webhook-timestamp"].parse::<u64>().is_ok());
-    assert_eq!(delivery.headers["webhook-id"], again.headers["webhook-id"], "the same event and subscription keep their webhook-id");
-    assert_eq!(delivery.body["id"], again.body["id"], "and their notification id");
+    assert_eq!(
+        delivery.headers["webhook-id"], again.headers["webhook-id"],
+        "the same event and subscription keep their webhook-id"
+    );
+    assert_eq!(
+        delivery.body["id"], again.body["id"],
+        "and their notification id"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,9 +113,28 @@ async fn failed_deliveries_go_to_the_dead_letter_topic_with_the_reason() {
         "  - id: lifecycle",
         "  - { name: to-rejects, destination: rejects }\n  - { name: to-down, destination: down }\n  - { name: to-ok, destination: ok }",
     )];
-    let router = Setup { brokers: kafka.brokers(), group: "failures", sources: SOURCE, destinations: &destinations, topics, templates: vec![], kafka_extra: "" }.start();
+    let router = Setup {
+        brokers: kafka.brokers(),
+        group: "failures",
+        sources: SOURCE,
+        destinations: &destinations,
+        topics,
+        templates: vec![],
+        kafka_extra: "",
+    }
+    .start();
 
-    kafka.produce_events("lifecycle", &[lifecycle_event("resource-controller.instance.delete", "evt-9", "eu-gb", "old-db")]).await;
+    kafka
+        .produce_events(
+            "lifecycle",
+            &[lifecycle_event(
+                "resource-controller.instance.delete",
+                "evt-9",
+                "eu-gb",
+                "old-db",
+            )],
+        )
+        .await;
     let letters = kafka.dead_letters(2).await;
     router.stop().await;
 
@@ -71,7 +144,12 @@ async fn failed_deliveries_go_to_the_dead_letter_topic_with_the_reason() {
     assert_eq!(count("/rejects"), 1, "a 4xx is not retried");
     assert_eq!(count("/down"), 3, "a 503 is tried 1 + 2 times");
 
-    let by_destination = |d: &str| letters.iter().find(|(h, _)| h["dlq-destination"] == d).unwrap_or_else(|| panic!("no dead letter for {d}"));
+    let by_destination = |d: &str| {
+        letters
+            .iter()
+            .find(|(h, _)| h["dlq-destination"] == d)
+            .unwrap_or_else(|| panic!("no dead letter for {d}"))
+    };
     let (rejected, body) = by_destination("rejects");
     assert_eq!(rejected["dlq-kind"], "delivery");
     assert_eq!(rejected["dlq-reason"], "delivery-rejected");
@@ -81,12 +159,22 @@ async fn failed_deliveries_go_to_the_dead_letter_topic_with_the_reason() {
     assert_eq!(rejected["dlq-original-topic"], "lifecycle");
     assert!(rejected["dlq-webhook-id"].starts_with("msg_"));
     let notification: serde_json::Value = serde_json::from_slice(body).unwrap();
-    assert_eq!(notification["data"]["event_id"], "evt-9", "the dead letter carries the notification");
-    assert_eq!(rejected["dlq-notification-id"], notification["notification_id"].as_str().unwrap());
+    assert_eq!(
+        notification["data"]["event_id"], "evt-9",
+        "the dead letter carries the notification"
+    );
+    assert_eq!(
+        rejected["dlq-notification-id"],
+        notification["notification_id"].as_str().unwrap()
+    );
 
     let (exhausted, _) = by_destination("down");
     assert_eq!(exhausted["dlq-reason"], "retries-exhausted");
     assert_eq!(exhausted["dlq-last-status"], "503");
     assert_eq!(exhausted["dlq-attempts"], "3");
-    assert!(exhausted["dlq-detail"].contains("503"), "detail: {}", exhausted["dlq-detail"]);
+    assert!(
+        exhausted["dlq-detail"].contains("503"),
+        "detail: {}",
+        exhausted["dlq-detail"]
+    );
 }

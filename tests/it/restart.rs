@@ -24,18 +24,47 @@ async fn a_restart_mid_stream_loses_and_skips_nothing() {
     }))
     .await;
     let destinations = webhook("hook", &receiver.url("/hook"), "    timeout: 120s\n");
-    let topics = vec![topic("all", "  - id: lifecycle", "  - { name: all, destination: hook }")];
-    let setup = Setup { brokers: kafka.brokers(), group: "restart", sources: SOURCE, destinations: &destinations, topics, templates: vec![], kafka_extra: "" };
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: all, destination: hook }",
+    )];
+    let setup = Setup {
+        brokers: kafka.brokers(),
+        group: "restart",
+        sources: SOURCE,
+        destinations: &destinations,
+        topics,
+        templates: vec![],
+        kafka_extra: "",
+    };
 
     // One key, so one partition, in order.
-    let events: Vec<_> = (0..EVENTS).map(|i| lifecycle_event("resource-controller.instance.update", &format!("evt-{i}"), "us-south", "db")).collect();
-    let records: Vec<_> = events.iter().map(|e| (Some("one-partition"), e.to_string().into_bytes(), vec![])).collect();
+    let events: Vec<_> = (0..EVENTS)
+        .map(|i| {
+            lifecycle_event(
+                "resource-controller.instance.update",
+                &format!("evt-{i}"),
+                "us-south",
+                "db",
+            )
+        })
+        .collect();
+    let records: Vec<_> = events
+        .iter()
+        .map(|e| (Some("one-partition"), e.to_string().into_bytes(), vec![]))
+        .collect();
 
     let first = setup.start();
     kafka.produce("lifecycle", &records[..EVENTS / 2]).await;
     let mut delivered = BTreeSet::new();
     while delivered.len() < EVENTS / 2 - 1 {
-        delivered.insert(receiver.next().await.body["data"]["event_id"].as_str().unwrap().to_owned());
+        delivered.insert(
+            receiver.next().await.body["data"]["event_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     assert!(!delivered.contains(HELD));
     // Stop while HELD is in flight: the drain gives up after its timeout, and the committed
@@ -47,12 +76,118 @@ async fn a_restart_mid_stream_loses_and_skips_nothing() {
     kafka.produce("lifecycle", &records[EVENTS / 2..]).await;
     let mut again = Vec::new();
     while !(0..EVENTS).all(|i| delivered.contains(&format!("evt-{i}"))) {
-        let id = receiver.next().await.body["data"]["event_id"].as_str().unwrap().to_owned();
+        let id = receiver.next().await.body["data"]["event_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         again.push(id.clone());
         delivered.insert(id);
     }
     second.stop().await;
-    assert!(again.iter().any(|id| id == HELD), "the record in flight at the stop is delivered after the restart");
-    let redelivered = again.iter().filter(|id| id[4..].parse::<usize>().unwrap() < EVENTS / 2).count();
-    assert!(redelivered <= EVENTS / 2, "only what came after the held record is read again: {redelivered}");
+    assert!(
+        again.iter().any(|id| id == HELD),
+        "the record in flight at the stop is delivered after the restart"
+    );
+    let redelivered = again
+        .iter()
+        .filter(|id| id[4..].parse::<usize>().unwrap() < EVENTS / 2)
+        .count();
+    assert!(
+        redelivered <= EVENTS / 2,
+        "only what came after the held record is read again: {redelivered}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_joining_mid_stream_loses_nothing() {
+    const BATCH: usize = 20;
+    let kafka = Kafka::start(&["lifecycle"]);
+    // A little latency per delivery, so records are in flight when partitions move.
+    let mut receiver = Receiver::start(Arc::new(|_, _| {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        Some(200)
+    }))
+    .await;
+    // Each instance tags its deliveries, so the test sees the partitions move.
+    let destinations = |instance: &str| {
+        webhook(
+            "hook",
+            &receiver.url("/hook"),
+            &format!("    custom_headers: {{ x-instance: {instance} }}\n"),
+        )
+    };
+    let (first_destinations, second_destinations) = (destinations("first"), destinations("second"));
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: all, destination: hook }",
+    )];
+    let setup = |destinations| Setup {
+        brokers: kafka.brokers(),
+        group: "rebalance",
+        sources: SOURCE,
+        destinations,
+        topics: topics.clone(),
+        templates: vec![],
+        kafka_extra: "  max_in_flight: 20\n",
+    };
+
+    let mut produced = 0;
+    let mut delivered = BTreeSet::new();
+    let mut by_instance: [usize; 2] = [0, 0];
+
+    let first = setup(&first_destinations).start();
+    // Stream until the first instance is delivering, start the second, and keep streaming until
+    // the second has taken over partitions and delivered from them.
+    let mut second = None;
+    while by_instance[1] < BATCH {
+        produce_batch(&kafka, produced, BATCH).await;
+        produced += BATCH;
+        while delivered.len() < produced - BATCH / 2 {
+            let received = receiver.next().await;
+            by_instance[usize::from(received.headers["x-instance"] == "second")] += 1;
+            delivered.insert(
+                received.body["data"]["event_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        if second.is_none() && by_instance[0] >= 100 {
+            second = Some(setup(&second_destinations).start());
+        }
+    }
+    while delivered.len() < produced {
+        delivered.insert(
+            receiver.next().await.body["data"]["event_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    first.stop().await;
+    second.expect("second instance started").stop().await;
+    assert!(
+        (0..produced).all(|i| delivered.contains(&format!("evt-{i}"))),
+        "every event delivered"
+    );
+    assert!(
+        by_instance[0] >= 100 && by_instance[1] >= BATCH,
+        "both instances delivered: {by_instance:?}"
+    );
+}
+
+/// Produces events `evt-{from}` .. `evt-{from + count - 1}`.
+async fn produce_batch(kafka: &Kafka, from: usize, count: usize) {
+    let events: Vec<_> = (from..from + count)
+        .map(|i| {
+            lifecycle_event(
+                "resource-controller.instance.update",
+                &format!("evt-{i}"),
+                "us-south",
+                "db",
+            )
+        })
+        .collect();
+    kafka.produce_events("lifecycle", &events).await;
 }

@@ -16,32 +16,69 @@ async fn every_lifecycle_pair_is_routed_by_its_type() {
     let mut topics = Vec::new();
     let mut destinations = String::new();
     for (i, entry) in LIFECYCLE_CATALOGUE.iter().enumerate() {
-        destinations += &webhook(&format!("hook-{i}"), &receiver.url(&format!("/{}", entry.ce_type)), "");
+        destinations += &webhook(
+            &format!("hook-{i}"),
+            &receiver.url(&format!("/{}", entry.ce_type)),
+            "",
+        );
         topics.push(topic(
             &format!("pair-{i}"),
-            &format!("  - id: lifecycle\n    rules:\n      - event_type_filter: \"$.type == '{}'\"", entry.ce_type),
+            &format!(
+                "  - id: lifecycle\n    rules:\n      - event_type_filter: \"$.type == '{}'\"",
+                entry.ce_type
+            ),
             &format!("  - {{ name: sub-{i}, destination: hook-{i} }}"),
         ));
     }
-    let router = Setup { brokers: kafka.brokers(), group: "pairs", sources: SOURCE, destinations: &destinations, topics, templates: vec![], kafka_extra: "" }.start();
+    let router = Setup {
+        brokers: kafka.brokers(),
+        group: "pairs",
+        sources: SOURCE,
+        destinations: &destinations,
+        topics,
+        templates: vec![],
+        kafka_extra: "",
+    }
+    .start();
 
     let events: Vec<_> = LIFECYCLE_CATALOGUE
         .iter()
         .enumerate()
-        .map(|(i, entry)| lifecycle_event(entry.event_type, &format!("evt-{i}"), "us-south", &format!("resource-{i}")))
+        .map(|(i, entry)| {
+            lifecycle_event(
+                entry.event_type,
+                &format!("evt-{i}"),
+                "us-south",
+                &format!("resource-{i}"),
+            )
+        })
         .collect();
     kafka.produce_events("lifecycle", &events).await;
 
     let received = receiver.take(LIFECYCLE_CATALOGUE.len()).await;
     router.stop().await;
-    assert!(receiver.drain().is_empty(), "each event is delivered once, to its own topic only");
+    assert!(
+        receiver.drain().is_empty(),
+        "each event is delivered once, to its own topic only"
+    );
     let mut seen = BTreeSet::new();
     for delivery in &received {
-        let ce_type = delivery.body["type"].as_str().expect("notification has a type");
-        assert_eq!(delivery.path, format!("/{ce_type}"), "delivered to the topic of its own type");
+        let ce_type = delivery.body["type"]
+            .as_str()
+            .expect("notification has a type");
+        assert_eq!(
+            delivery.path,
+            format!("/{ce_type}"),
+            "delivered to the topic of its own type"
+        );
         assert!(seen.insert(ce_type.to_owned()), "{ce_type} delivered twice");
         assert_eq!(delivery.body["ibmensourceid"], "lifecycle");
-        assert_eq!(delivery.body["data"]["event_type"].as_str().map(|t| t.replace("resource-controller.", "")), Some(ce_type.rsplit('.').next().unwrap().replace(':', ".")));
+        assert_eq!(
+            delivery.body["data"]["event_type"]
+                .as_str()
+                .map(|t| t.replace("resource-controller.", "")),
+            Some(ce_type.rsplit('.').next().unwrap().replace(':', "."))
+        );
         assert!(delivery.headers["webhook-id"].starts_with("msg_"));
         assert_eq!(delivery.headers["content-type"], "application/json");
     }
@@ -57,19 +94,66 @@ async fn a_disabled_source_delivers_nothing_and_a_topic_can_take_two_sources() {
                    - { id: audit, type: resource-lifecycle-events, enabled: false, kafka_topics: [audit] }";
     let destinations = webhook("all", &receiver.url("/all"), "");
     // No rules: every event of each listed source. The disabled one is listed too.
-    let topics = vec![topic("everything", "  - id: ops\n  - id: billing\n  - id: audit", "  - { name: everything-all, destination: all }")];
-    let router = Setup { brokers: kafka.brokers(), group: "two-sources", sources, destinations: &destinations, topics, templates: vec![], kafka_extra: "" }.start();
+    let topics = vec![topic(
+        "everything",
+        "  - id: ops\n  - id: billing\n  - id: audit",
+        "  - { name: everything-all, destination: all }",
+    )];
+    let router = Setup {
+        brokers: kafka.brokers(),
+        group: "two-sources",
+        sources,
+        destinations: &destinations,
+        topics,
+        templates: vec![],
+        kafka_extra: "",
+    }
+    .start();
 
     let create = "resource-controller.instance.create";
-    kafka.produce_events("audit", &[lifecycle_event(create, "audit-1", "eu-de", "a"), lifecycle_event(create, "audit-2", "eu-de", "b")]).await;
-    kafka.produce_events("ops", &[lifecycle_event(create, "ops-1", "eu-de", "c")]).await;
-    kafka.produce_events("billing", &[lifecycle_event("resource-controller.key.delete", "billing-1", "eu-de", "d")]).await;
+    kafka
+        .produce_events(
+            "audit",
+            &[
+                lifecycle_event(create, "audit-1", "eu-de", "a"),
+                lifecycle_event(create, "audit-2", "eu-de", "b"),
+            ],
+        )
+        .await;
+    kafka
+        .produce_events("ops", &[lifecycle_event(create, "ops-1", "eu-de", "c")])
+        .await;
+    kafka
+        .produce_events(
+            "billing",
+            &[lifecycle_event(
+                "resource-controller.key.delete",
+                "billing-1",
+                "eu-de",
+                "d",
+            )],
+        )
+        .await;
 
-    let mut ids: Vec<String> = receiver.take(2).await.iter().map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned()).collect();
+    let mut ids: Vec<String> = receiver
+        .take(2)
+        .await
+        .iter()
+        .map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned())
+        .collect();
     router.stop().await;
-    ids.extend(receiver.drain().iter().map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned()));
+    ids.extend(
+        receiver
+            .drain()
+            .iter()
+            .map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned()),
+    );
     ids.sort();
-    assert_eq!(ids, ["billing-1", "ops-1"], "both enabled sources reach the topic; the disabled one never does");
+    assert_eq!(
+        ids,
+        ["billing-1", "ops-1"],
+        "both enabled sources reach the topic; the disabled one never does"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,33 +161,72 @@ async fn a_notification_filter_on_event_properties_selects_events() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut filtered = Receiver::ok().await;
     let mut all = Receiver::ok().await;
-    let destinations = webhook("filtered", &filtered.url("/us-south-keys"), "") + &webhook("all", &all.url("/all"), "");
+    let destinations = webhook("filtered", &filtered.url("/us-south-keys"), "")
+        + &webhook("all", &all.url("/all"), "");
     let topics = vec![
         topic(
             "us-south-keys",
             "  - id: lifecycle\n    rules:\n      - event_type_filter: \"$.type =~ 'key:(create|delete)$'\"\n        notification_filter: \"$.data.event_properties.region_id == 'us-south'\"",
             "  - { name: keys, destination: filtered }",
         ),
-        topic("audit", "  - id: lifecycle", "  - { name: audit-all, destination: all }"),
+        topic(
+            "audit",
+            "  - id: lifecycle",
+            "  - { name: audit-all, destination: all }",
+        ),
     ];
-    let router = Setup { brokers: kafka.brokers(), group: "filter", sources: SOURCE, destinations: &destinations, topics, templates: vec![], kafka_extra: "" }.start();
+    let router = Setup {
+        brokers: kafka.brokers(),
+        group: "filter",
+        sources: SOURCE,
+        destinations: &destinations,
+        topics,
+        templates: vec![],
+        kafka_extra: "",
+    }
+    .start();
 
     kafka
         .produce_events(
             "lifecycle",
             &[
                 lifecycle_event("resource-controller.key.create", "k-eu", "eu-de", "key-eu"),
-                lifecycle_event("resource-controller.key.create", "k-us", "us-south", "key-us"),
-                lifecycle_event("resource-controller.instance.create", "i-us", "us-south", "db-us"),
-                lifecycle_event("resource-controller.key.delete", "k-us-2", "us-south", "key-us-2"),
+                lifecycle_event(
+                    "resource-controller.key.create",
+                    "k-us",
+                    "us-south",
+                    "key-us",
+                ),
+                lifecycle_event(
+                    "resource-controller.instance.create",
+                    "i-us",
+                    "us-south",
+                    "db-us",
+                ),
+                lifecycle_event(
+                    "resource-controller.key.delete",
+                    "k-us-2",
+                    "us-south",
+                    "key-us-2",
+                ),
             ],
         )
         .await;
     // The catch-all topic sees all four, so all four have been routed once it has.
     all.take(4).await;
-    let mut ids: Vec<String> = filtered.take(2).await.iter().map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned()).collect();
+    let mut ids: Vec<String> = filtered
+        .take(2)
+        .await
+        .iter()
+        .map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned())
+        .collect();
     router.stop().await;
-    ids.extend(filtered.drain().iter().map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned()));
+    ids.extend(
+        filtered
+            .drain()
+            .iter()
+            .map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned()),
+    );
     ids.sort();
     assert_eq!(ids, ["k-us", "k-us-2"]);
 }
@@ -118,9 +241,23 @@ async fn cloudevents_in_structured_and_binary_mode_are_routed() {
         "  - id: lifecycle\n    rules:\n      - event_type_filter: \"$.type == 'com.ibm.cloud.resource-lifecycle-events.key:create_failure'\"",
         "  - { name: keys, destination: hook }",
     )];
-    let router = Setup { brokers: kafka.brokers(), group: "cloudevents", sources: SOURCE, destinations: &destinations, topics, templates: vec![], kafka_extra: "" }.start();
+    let router = Setup {
+        brokers: kafka.brokers(),
+        group: "cloudevents",
+        sources: SOURCE,
+        destinations: &destinations,
+        topics,
+        templates: vec![],
+        kafka_extra: "",
+    }
+    .start();
 
-    let data = lifecycle_event("resource-controller.key.create_failure", "raw-id", "us-south", "key-1");
+    let data = lifecycle_event(
+        "resource-controller.key.create_failure",
+        "raw-id",
+        "us-south",
+        "key-1",
+    );
     let structured = serde_json::json!({
         "specversion": "1.0", "id": "ce-structured", "source": "/resource-controller", "time": "2026-11-21T09:30:00Z",
         "type": "com.ibm.cloud.resource-lifecycle-events.key:create_failure", "datacontenttype": "application/json", "data": data,
@@ -129,16 +266,27 @@ async fn cloudevents_in_structured_and_binary_mode_are_routed() {
         ("ce_specversion", b"1.0"),
         ("ce_id", b"ce-binary"),
         ("ce_source", b"/resource-controller"),
-        ("ce_type", b"com.ibm.cloud.resource-lifecycle-events.key:create_failure"),
+        (
+            "ce_type",
+            b"com.ibm.cloud.resource-lifecycle-events.key:create_failure",
+        ),
         ("content-type", b"application/json"),
     ];
     kafka
         .produce(
             "lifecycle",
-            &[(None, structured.to_string().into_bytes(), vec![]), (None, data.to_string().into_bytes(), binary_headers)],
+            &[
+                (None, structured.to_string().into_bytes(), vec![]),
+                (None, data.to_string().into_bytes(), binary_headers),
+            ],
         )
         .await;
-    let mut ids: Vec<String> = receiver.take(2).await.iter().map(|r| r.body["id"].as_str().unwrap().to_owned()).collect();
+    let mut ids: Vec<String> = receiver
+        .take(2)
+        .await
+        .iter()
+        .map(|r| r.body["id"].as_str().unwrap().to_owned())
+        .collect();
     router.stop().await;
     ids.sort();
     assert_eq!(ids, ["ce-binary", "ce-structured"]);

@@ -46,16 +46,26 @@ impl Receiver {
         let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let (tx, behaviour) = (tx.clone(), behaviour.clone());
             async move {
-                let body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({"unparsed": String::from_utf8_lossy(&body)}));
+                let body: Value = serde_json::from_slice(&body)
+                    .unwrap_or_else(|_| json!({"unparsed": String::from_utf8_lossy(&body)}));
                 let Some(status) = behaviour(uri.path(), &body) else {
                     std::future::pending::<()>().await;
                     unreachable!()
                 };
                 let headers = headers
                     .iter()
-                    .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_owned(),
+                            v.to_str().unwrap_or_default().to_owned(),
+                        )
+                    })
                     .collect();
-                let _ = tx.send(Received { path: uri.path().to_owned(), headers, body });
+                let _ = tx.send(Received {
+                    path: uri.path().to_owned(),
+                    headers,
+                    body,
+                });
                 StatusCode::from_u16(status).unwrap()
             }
         });
@@ -76,7 +86,10 @@ impl Receiver {
 
     /// The next answered request, failing the test after [`WAIT`].
     pub async fn next(&mut self) -> Received {
-        tokio::time::timeout(WAIT, self.rx.recv()).await.expect("timed out waiting for a delivery").expect("receiver closed")
+        tokio::time::timeout(WAIT, self.rx.recv())
+            .await
+            .expect("timed out waiting for a delivery")
+            .expect("receiver closed")
     }
 
     /// The next `n` answered requests.
@@ -98,6 +111,9 @@ impl Receiver {
     }
 }
 
+/// A record to produce: key, value, headers.
+pub type Record<'a> = (Option<&'a str>, Vec<u8>, Vec<(&'a str, &'a [u8])>);
+
 /// An embedded broker with the topics a test needs.
 pub struct Kafka {
     pub broker: EmbeddedKafka,
@@ -107,7 +123,9 @@ impl Kafka {
     pub fn start(topics: &[&str]) -> Self {
         let mut all: Vec<(String, i32)> = topics.iter().map(|t| (t.to_string(), 3)).collect();
         all.push((DEAD_LETTER_TOPIC.to_owned(), 1));
-        Self { broker: EmbeddedKafka::start(&all).expect("embedded broker starts") }
+        Self {
+            broker: EmbeddedKafka::start(&all).expect("embedded broker starts"),
+        }
     }
 
     pub fn brokers(&self) -> &str {
@@ -115,22 +133,33 @@ impl Kafka {
     }
 
     fn producer(&self) -> FutureProducer {
-        ClientConfig::new().set("bootstrap.servers", self.brokers()).create().expect("producer")
+        ClientConfig::new()
+            .set("bootstrap.servers", self.brokers())
+            .create()
+            .expect("producer")
     }
 
     /// Produces records (key, value, headers) in order and waits for each acknowledgement.
-    pub async fn produce(&self, topic: &str, records: &[(Option<&str>, Vec<u8>, Vec<(&str, &[u8])>)]) {
+    pub async fn produce(&self, topic: &str, records: &[Record<'_>]) {
         let producer = self.producer();
         for (key, value, headers) in records {
             let mut owned = OwnedHeaders::new();
             for (k, v) in headers {
-                owned = owned.insert(Header { key: k, value: Some(*v) });
+                owned = owned.insert(Header {
+                    key: k,
+                    value: Some(*v),
+                });
             }
-            let mut record = FutureRecord::<str, [u8]>::to(topic).payload(value).headers(owned);
+            let mut record = FutureRecord::<str, [u8]>::to(topic)
+                .payload(value)
+                .headers(owned);
             if let Some(key) = key {
                 record = record.key(key);
             }
-            producer.send(record, Timeout::After(Duration::from_secs(10))).await.expect("produce");
+            producer
+                .send(record, Timeout::After(Duration::from_secs(10)))
+                .await
+                .expect("produce");
         }
     }
 
@@ -154,19 +183,32 @@ impl Kafka {
                 .create()
                 .expect("consumer");
             let mut list = TopicPartitionList::new();
-            list.add_partition_offset(DEAD_LETTER_TOPIC, 0, Offset::Beginning).unwrap();
+            list.add_partition_offset(DEAD_LETTER_TOPIC, 0, Offset::Beginning)
+                .unwrap();
             consumer.assign(&list).unwrap();
             let deadline = std::time::Instant::now() + WAIT;
             let mut out = Vec::new();
             while out.len() < n {
-                assert!(std::time::Instant::now() < deadline, "timed out: {} of {n} dead letters", out.len());
-                let Some(message) = consumer.poll(Duration::from_millis(200)) else { continue };
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "timed out: {} of {n} dead letters",
+                    out.len()
+                );
+                let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+                    continue;
+                };
                 let message = message.expect("dead-letter read");
                 let headers = message
                     .headers()
                     .map(|h| {
                         h.iter()
-                            .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                            .map(|h| {
+                                (
+                                    h.key.to_owned(),
+                                    String::from_utf8_lossy(h.value.unwrap_or_default())
+                                        .into_owned(),
+                                )
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -226,12 +268,23 @@ impl Setup<'_> {
     }
 
     /// Loads the config (it must be valid) and starts a router on it.
+    /// Set `TEST_LOG=debug` (any filter) to see the router's logs.
     pub fn start(&self) -> RunningRouter {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
         let (dir, path) = self.write();
         let config = config::load(&path).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(app::run(config, shutdown.clone()));
-        RunningRouter { shutdown, handle, _dir: dir }
+        RunningRouter {
+            shutdown,
+            handle,
+            _dir: dir,
+        }
     }
 }
 
@@ -239,7 +292,11 @@ impl RunningRouter {
     /// Signals shutdown and waits for the drain and final commit.
     pub async fn stop(self) {
         self.shutdown.cancel();
-        tokio::time::timeout(WAIT, self.handle).await.expect("router stops in time").unwrap().expect("router ran cleanly");
+        tokio::time::timeout(WAIT, self.handle)
+            .await
+            .expect("router stops in time")
+            .unwrap()
+            .expect("router ran cleanly");
     }
 }
 
@@ -279,5 +336,8 @@ pub fn webhook(id: &str, url: &str, extra: &str) -> String {
 
 /// A topic file with one source and one subscription.
 pub fn topic(name: &str, sources: &str, subscriptions: &str) -> (String, String) {
-    (format!("{name}.yaml"), format!("name: {name}\nsources:\n{sources}\nsubscriptions:\n{subscriptions}\n"))
+    (
+        format!("{name}.yaml"),
+        format!("name: {name}\nsources:\n{sources}\nsubscriptions:\n{subscriptions}\n"),
+    )
 }

@@ -10,7 +10,7 @@ fn every_fixture_normalises() {
     let table = [
         ("instance-create.json", "instance:create", "LOW", "instance create: App Configuration-0001 (success)"),
         ("instance-create-failure.json", "instance:create_failure", "HIGH", "instance create_failure: App Configuration-0001 (failure)"),
-        ("key-delete.json", "key:delete", "MEDIUM", "key delete: backup-writer (success)"),
+        ("key-delete.json", "key:delete", "MEDIUM", "key delete: billing-db-writer (success)"),
         ("resource-group-update.json", "resource_group:update", "LOW", "resource_group update: platform-prod (success)"),
         ("cloudevent-structured.json", "instance:delete", "MEDIUM", "instance delete: orders-db (success)"),
     ];
