@@ -2,8 +2,6 @@
 
 use crate::support::*;
 
-const SOURCE: &str = "  - { id: lifecycle, type: resource-lifecycle-events, enabled: true, kafka_topics: [lifecycle] }";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_bad_input_class_is_dead_lettered_and_the_next_good_message_delivered() {
     let kafka = Kafka::start(&["lifecycle"]);
@@ -15,13 +13,8 @@ async fn each_bad_input_class_is_dead_lettered_and_the_next_good_message_deliver
         "  - { name: all, destination: hook }",
     )];
     let router = Setup {
-        brokers: kafka.brokers(),
-        group: "bad-input",
-        sources: SOURCE,
-        destinations: &destinations,
-        topics,
-        templates: vec![],
         kafka_extra: "  max_message_bytes: 4096\n",
+        ..Setup::lifecycle(kafka.brokers(), "bad-input", &destinations, topics)
     }
     .start();
 

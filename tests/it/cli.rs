@@ -64,20 +64,13 @@ fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() 
 async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let setup = Setup {
-        brokers: kafka.brokers(),
-        group: "cli",
-        sources: "  - { id: lifecycle, type: resource-lifecycle-events, enabled: true, kafka_topics: [lifecycle] }",
-        destinations: &webhook("hook", &receiver.url("/hook"), ""),
-        topics: vec![topic(
-            "all",
-            "  - id: lifecycle",
-            "  - { name: all, destination: hook }",
-        )],
-        templates: vec![],
-        kafka_extra: "",
-    };
-    let (_dir, config) = setup.write();
+    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: all, destination: hook }",
+    )];
+    let (_dir, config) = Setup::lifecycle(kafka.brokers(), "cli", &destinations, topics).write();
 
     let published = Command::new(BIN)
         .args(["publish", "--config"])

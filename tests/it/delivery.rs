@@ -4,8 +4,6 @@ use std::sync::Arc;
 
 use crate::support::*;
 
-const SOURCE: &str = "  - { id: lifecycle, type: resource-lifecycle-events, enabled: true, kafka_topics: [lifecycle] }";
-
 const SUMMARY: &str = r#"{
   "id": "{{notification_id}}",
   "summary": "{{ibmendefaultshort}}",
@@ -29,13 +27,8 @@ async fn templates_render_the_body_with_json_escaping_and_headers_are_sent() {
         "  - { name: summary, destination: hook, template: webhook/summary.json.hbs }",
     )];
     let router = Setup {
-        brokers: kafka.brokers(),
-        group: "templates",
-        sources: SOURCE,
-        destinations: &destinations,
-        topics,
         templates: vec![("webhook/summary.json.hbs", SUMMARY)],
-        kafka_extra: "",
+        ..Setup::lifecycle(kafka.brokers(), "templates", &destinations, topics)
     }
     .start();
 
@@ -113,16 +106,7 @@ async fn failed_deliveries_go_to_the_dead_letter_topic_with_the_reason() {
         "  - id: lifecycle",
         "  - { name: to-rejects, destination: rejects }\n  - { name: to-down, destination: down }\n  - { name: to-ok, destination: ok }",
     )];
-    let router = Setup {
-        brokers: kafka.brokers(),
-        group: "failures",
-        sources: SOURCE,
-        destinations: &destinations,
-        topics,
-        templates: vec![],
-        kafka_extra: "",
-    }
-    .start();
+    let router = Setup::lifecycle(kafka.brokers(), "failures", &destinations, topics).start();
 
     kafka
         .produce_events(

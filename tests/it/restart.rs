@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::support::*;
 
-const SOURCE: &str = "  - { id: lifecycle, type: resource-lifecycle-events, enabled: true, kafka_topics: [lifecycle] }";
 const EVENTS: usize = 300;
 const HELD: &str = "evt-40";
 
@@ -29,15 +28,7 @@ async fn a_restart_mid_stream_loses_and_skips_nothing() {
         "  - id: lifecycle",
         "  - { name: all, destination: hook }",
     )];
-    let setup = Setup {
-        brokers: kafka.brokers(),
-        group: "restart",
-        sources: SOURCE,
-        destinations: &destinations,
-        topics,
-        templates: vec![],
-        kafka_extra: "",
-    };
+    let setup = Setup::lifecycle(kafka.brokers(), "restart", &destinations, topics);
 
     // One key, so one partition, in order.
     let events: Vec<_> = (0..EVENTS)
@@ -59,12 +50,7 @@ async fn a_restart_mid_stream_loses_and_skips_nothing() {
     kafka.produce("lifecycle", &records[..EVENTS / 2]).await;
     let mut delivered = BTreeSet::new();
     while delivered.len() < EVENTS / 2 - 1 {
-        delivered.insert(
-            receiver.next().await.body["data"]["event_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        delivered.insert(receiver.next().await.event_id());
     }
     assert!(!delivered.contains(HELD));
     // Stop while HELD is in flight: the drain gives up after its timeout, and the committed
@@ -76,10 +62,7 @@ async fn a_restart_mid_stream_loses_and_skips_nothing() {
     kafka.produce("lifecycle", &records[EVENTS / 2..]).await;
     let mut again = Vec::new();
     while !(0..EVENTS).all(|i| delivered.contains(&format!("evt-{i}"))) {
-        let id = receiver.next().await.body["data"]["event_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = receiver.next().await.event_id();
         again.push(id.clone());
         delivered.insert(id);
     }
@@ -123,13 +106,8 @@ async fn a_second_instance_joining_mid_stream_loses_nothing() {
         "  - { name: all, destination: hook }",
     )];
     let setup = |destinations| Setup {
-        brokers: kafka.brokers(),
-        group: "rebalance",
-        sources: SOURCE,
-        destinations,
-        topics: topics.clone(),
-        templates: vec![],
         kafka_extra: "  max_in_flight: 20\n",
+        ..Setup::lifecycle(kafka.brokers(), "rebalance", destinations, topics.clone())
     };
 
     let mut produced = 0;
@@ -146,24 +124,14 @@ async fn a_second_instance_joining_mid_stream_loses_nothing() {
         while delivered.len() < produced - BATCH / 2 {
             let received = receiver.next().await;
             by_instance[usize::from(received.headers["x-instance"] == "second")] += 1;
-            delivered.insert(
-                received.body["data"]["event_id"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            );
+            delivered.insert(received.event_id());
         }
         if second.is_none() && by_instance[0] >= 100 {
             second = Some(setup(&second_destinations).start());
         }
     }
     while delivered.len() < produced {
-        delivered.insert(
-            receiver.next().await.body["data"]["event_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        delivered.insert(receiver.next().await.event_id());
     }
     first.stop().await;
     second.expect("second instance started").stop().await;

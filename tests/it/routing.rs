@@ -6,8 +6,6 @@ use notification_router::event::LIFECYCLE_CATALOGUE;
 
 use crate::support::*;
 
-const SOURCE: &str = "  - { id: lifecycle, type: resource-lifecycle-events, enabled: true, kafka_topics: [lifecycle] }";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_lifecycle_pair_is_routed_by_its_type() {
     let kafka = Kafka::start(&["lifecycle"]);
@@ -30,16 +28,7 @@ async fn every_lifecycle_pair_is_routed_by_its_type() {
             &format!("  - {{ name: sub-{i}, destination: hook-{i} }}"),
         ));
     }
-    let router = Setup {
-        brokers: kafka.brokers(),
-        group: "pairs",
-        sources: SOURCE,
-        destinations: &destinations,
-        topics,
-        templates: vec![],
-        kafka_extra: "",
-    }
-    .start();
+    let router = Setup::lifecycle(kafka.brokers(), "pairs", &destinations, topics).start();
 
     let events: Vec<_> = LIFECYCLE_CATALOGUE
         .iter()
@@ -100,13 +89,8 @@ async fn a_disabled_source_delivers_nothing_and_a_topic_can_take_two_sources() {
         "  - { name: everything-all, destination: all }",
     )];
     let router = Setup {
-        brokers: kafka.brokers(),
-        group: "two-sources",
         sources,
-        destinations: &destinations,
-        topics,
-        templates: vec![],
-        kafka_extra: "",
+        ..Setup::lifecycle(kafka.brokers(), "two-sources", &destinations, topics)
     }
     .start();
 
@@ -139,15 +123,10 @@ async fn a_disabled_source_delivers_nothing_and_a_topic_can_take_two_sources() {
         .take(2)
         .await
         .iter()
-        .map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned())
+        .map(Received::event_id)
         .collect();
     router.stop().await;
-    ids.extend(
-        receiver
-            .drain()
-            .iter()
-            .map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned()),
-    );
+    ids.extend(receiver.drain().iter().map(Received::event_id));
     ids.sort();
     assert_eq!(
         ids,
@@ -175,16 +154,7 @@ async fn a_notification_filter_on_event_properties_selects_events() {
             "  - { name: audit-all, destination: all }",
         ),
     ];
-    let router = Setup {
-        brokers: kafka.brokers(),
-        group: "filter",
-        sources: SOURCE,
-        destinations: &destinations,
-        topics,
-        templates: vec![],
-        kafka_extra: "",
-    }
-    .start();
+    let router = Setup::lifecycle(kafka.brokers(), "filter", &destinations, topics).start();
 
     kafka
         .produce_events(
@@ -218,15 +188,10 @@ async fn a_notification_filter_on_event_properties_selects_events() {
         .take(2)
         .await
         .iter()
-        .map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned())
+        .map(Received::event_id)
         .collect();
     router.stop().await;
-    ids.extend(
-        filtered
-            .drain()
-            .iter()
-            .map(|r| r.body["data"]["event_id"].as_str().unwrap().to_owned()),
-    );
+    ids.extend(filtered.drain().iter().map(Received::event_id));
     ids.sort();
     assert_eq!(ids, ["k-us", "k-us-2"]);
 }
@@ -241,16 +206,7 @@ async fn cloudevents_in_structured_and_binary_mode_are_routed() {
         "  - id: lifecycle\n    rules:\n      - event_type_filter: \"$.type == 'com.ibm.cloud.resource-lifecycle-events.key:create_failure'\"",
         "  - { name: keys, destination: hook }",
     )];
-    let router = Setup {
-        brokers: kafka.brokers(),
-        group: "cloudevents",
-        sources: SOURCE,
-        destinations: &destinations,
-        topics,
-        templates: vec![],
-        kafka_extra: "",
-    }
-    .start();
+    let router = Setup::lifecycle(kafka.brokers(), "cloudevents", &destinations, topics).start();
 
     let data = lifecycle_event(
         "resource-controller.key.create_failure",

@@ -23,12 +23,25 @@ use tokio_util::sync::CancellationToken;
 /// How long any wait in a test may take before it fails.
 pub const WAIT: Duration = Duration::from_secs(60);
 
+/// The lifecycle source most tests read: enabled, on the Kafka topic `lifecycle`.
+pub const LIFECYCLE_SOURCE: &str = "  - { id: lifecycle, type: resource-lifecycle-events, enabled: true, kafka_topics: [lifecycle] }";
+
 /// One request a receiver answered (held requests are not recorded).
 #[derive(Debug, Clone)]
 pub struct Received {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Value,
+}
+
+impl Received {
+    /// The `event_id` of the lifecycle event a default (notification JSON) body carries.
+    pub fn event_id(&self) -> String {
+        self.body["data"]["event_id"]
+            .as_str()
+            .expect("body carries a lifecycle event")
+            .to_owned()
+    }
 }
 
 /// Decides the answer to a request: a status, or `None` to hold the request open forever.
@@ -246,7 +259,25 @@ pub struct Setup<'a> {
     pub kafka_extra: &'a str,
 }
 
-impl Setup<'_> {
+impl<'a> Setup<'a> {
+    /// A setup reading [`LIFECYCLE_SOURCE`], with no templates and default Kafka settings.
+    pub fn lifecycle(
+        brokers: &'a str,
+        group: &'a str,
+        destinations: &'a str,
+        topics: Vec<(String, String)>,
+    ) -> Self {
+        Setup {
+            brokers,
+            group,
+            sources: LIFECYCLE_SOURCE,
+            destinations,
+            topics,
+            templates: vec![],
+            kafka_extra: "",
+        }
+    }
+
     pub fn write(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let router = format!(
