@@ -65,11 +65,7 @@ async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits()
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
     let destinations = webhook("hook", &receiver.url("/hook"), "");
-    let topics = vec![topic(
-        "all",
-        "  - id: lifecycle",
-        "  - { name: all, destination: hook }",
-    )];
+    let topics = all_to_hook();
     let (_dir, config) = Setup::lifecycle(kafka.brokers(), "cli", &destinations, topics).write();
 
     let published = Command::new(BIN)

@@ -33,30 +33,17 @@ async fn templates_render_the_body_with_json_escaping_and_headers_are_sent() {
     .start();
 
     let hostile = "db \"prod\" \\ </script>\n{{x}} ✓";
+    // The same event twice, as a producer retry would send it.
+    let event = lifecycle_event(
+        "resource-controller.instance.create_failure",
+        "evt-1",
+        "us-south",
+        hostile,
+    );
     kafka
-        .produce_events(
-            "lifecycle",
-            &[lifecycle_event(
-                "resource-controller.instance.create_failure",
-                "evt-1",
-                "us-south",
-                hostile,
-            )],
-        )
+        .produce_events("lifecycle", &[event.clone(), event])
         .await;
-    let delivery = receiver.next().await;
-    kafka
-        .produce_events(
-            "lifecycle",
-            &[lifecycle_event(
-                "resource-controller.instance.create_failure",
-                "evt-1",
-                "us-south",
-                hostile,
-            )],
-        )
-        .await;
-    let again = receiver.next().await;
+    let (delivery, again) = (receiver.next().await, receiver.next().await);
     router.stop().await;
 
     assert_eq!(

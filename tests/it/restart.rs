@@ -23,24 +23,11 @@ async fn a_restart_mid_stream_loses_and_skips_nothing() {
     }))
     .await;
     let destinations = webhook("hook", &receiver.url("/hook"), "    timeout: 120s\n");
-    let topics = vec![topic(
-        "all",
-        "  - id: lifecycle",
-        "  - { name: all, destination: hook }",
-    )];
+    let topics = all_to_hook();
     let setup = Setup::lifecycle(kafka.brokers(), "restart", &destinations, topics);
 
     // One key, so one partition, in order.
-    let events: Vec<_> = (0..EVENTS)
-        .map(|i| {
-            lifecycle_event(
-                "resource-controller.instance.update",
-                &format!("evt-{i}"),
-                "us-south",
-                "db",
-            )
-        })
-        .collect();
+    let events = updates(0..EVENTS);
     let records: Vec<_> = events
         .iter()
         .map(|e| (Some("one-partition"), e.to_string().into_bytes(), vec![]))
@@ -100,11 +87,7 @@ async fn a_second_instance_joining_mid_stream_loses_nothing() {
         )
     };
     let (first_destinations, second_destinations) = (destinations("first"), destinations("second"));
-    let topics = vec![topic(
-        "all",
-        "  - id: lifecycle",
-        "  - { name: all, destination: hook }",
-    )];
+    let topics = all_to_hook();
     let setup = |destinations| Setup {
         kafka_extra: "  max_in_flight: 20\n",
         ..Setup::lifecycle(kafka.brokers(), "rebalance", destinations, topics.clone())
@@ -119,7 +102,9 @@ async fn a_second_instance_joining_mid_stream_loses_nothing() {
     // the second has taken over partitions and delivered from them.
     let mut second = None;
     while by_instance[1] < BATCH {
-        produce_batch(&kafka, produced, BATCH).await;
+        kafka
+            .produce_events("lifecycle", &updates(produced..produced + BATCH))
+            .await;
         produced += BATCH;
         while delivered.len() < produced - BATCH / 2 {
             let received = receiver.next().await;
@@ -143,19 +128,4 @@ async fn a_second_instance_joining_mid_stream_loses_nothing() {
         by_instance[0] >= 100 && by_instance[1] >= BATCH,
         "both instances delivered: {by_instance:?}"
     );
-}
-
-/// Produces events `evt-{from}` .. `evt-{from + count - 1}`.
-async fn produce_batch(kafka: &Kafka, from: usize, count: usize) {
-    let events: Vec<_> = (from..from + count)
-        .map(|i| {
-            lifecycle_event(
-                "resource-controller.instance.update",
-                &format!("evt-{i}"),
-                "us-south",
-                "db",
-            )
-        })
-        .collect();
-    kafka.produce_events("lifecycle", &events).await;
 }

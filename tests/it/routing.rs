@@ -119,15 +119,7 @@ async fn a_disabled_source_delivers_nothing_and_a_topic_can_take_two_sources() {
         )
         .await;
 
-    let mut ids: Vec<String> = receiver
-        .take(2)
-        .await
-        .iter()
-        .map(Received::event_id)
-        .collect();
-    router.stop().await;
-    ids.extend(receiver.drain().iter().map(Received::event_id));
-    ids.sort();
+    let ids = receiver.event_ids_through_stop(2, router).await;
     assert_eq!(
         ids,
         ["billing-1", "ops-1"],
@@ -184,15 +176,7 @@ async fn a_notification_filter_on_event_properties_selects_events() {
         .await;
     // The catch-all topic sees all four, so all four have been routed once it has.
     all.take(4).await;
-    let mut ids: Vec<String> = filtered
-        .take(2)
-        .await
-        .iter()
-        .map(Received::event_id)
-        .collect();
-    router.stop().await;
-    ids.extend(filtered.drain().iter().map(Received::event_id));
-    ids.sort();
+    let ids = filtered.event_ids_through_stop(2, router).await;
     assert_eq!(ids, ["k-us", "k-us-2"]);
 }
 

@@ -114,6 +114,16 @@ impl Receiver {
         all
     }
 
+    /// The event ids of the next `n` deliveries, then of anything else delivered until `router`
+    /// has stopped, sorted.
+    pub async fn event_ids_through_stop(&mut self, n: usize, router: RunningRouter) -> Vec<String> {
+        let mut ids: Vec<String> = self.take(n).await.iter().map(Received::event_id).collect();
+        router.stop().await;
+        ids.extend(self.drain().iter().map(Received::event_id));
+        ids.sort();
+        ids
+    }
+
     /// Whatever has arrived and not been taken yet.
     pub fn drain(&mut self) -> Vec<Received> {
         let mut all = Vec::new();
@@ -358,6 +368,28 @@ pub fn lifecycle_event(event_type: &str, event_id: &str, region: &str, name: &st
             "type": "service_instance"
         }
     })
+}
+
+/// Instance updates `evt-{i}` for each `i` in `ids`: a stream of distinct, matching events.
+pub fn updates(ids: std::ops::Range<usize>) -> Vec<Value> {
+    ids.map(|i| {
+        lifecycle_event(
+            "resource-controller.instance.update",
+            &format!("evt-{i}"),
+            "us-south",
+            "db",
+        )
+    })
+    .collect()
+}
+
+/// The topic file most tests use: every lifecycle event to the destination `hook`.
+pub fn all_to_hook() -> Vec<(String, String)> {
+    vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: all, destination: hook }",
+    )]
 }
 
 /// A webhook destination list item.
