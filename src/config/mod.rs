@@ -5,11 +5,13 @@
 //! the immutable [`RoutingTable`](crate::routing::RoutingTable). Every problem found is reported,
 //! each naming the file, the item and what would be valid.
 
+mod checks;
 mod compile;
 mod error;
 pub mod files;
 mod interpolate;
 mod load;
+mod topics;
 
 pub use compile::compile;
 pub use error::{ConfigError, ConfigErrors};

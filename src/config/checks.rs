@@ -1,0 +1,130 @@
+//! Checks of single values (names, Kafka topic names, webhook settings) and the problem list.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::error::ConfigError;
+use super::files::WebhookDestination;
+use crate::deliver::WebhookSettings;
+use crate::filter::Filter;
+
+/// The problems found so far in one compile.
+#[derive(Debug, Default)]
+pub struct Problems(pub Vec<ConfigError>);
+
+impl Problems {
+    pub fn add(&mut self, file: &Path, item: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigError::new(file, item, message));
+    }
+
+    /// Parses a filter, recording its error (with the column) against `item`.
+    pub fn filter(&mut self, source: &str, file: &Path, item: &str) -> Option<Filter> {
+        Filter::parse(source)
+            .map_err(|why| self.add(file, item, format!("{why}, in: {source}")))
+            .ok()
+    }
+}
+
+/// Ids and names: letters, digits, `-`, `_` and `.`, so they read well in logs, headers and URLs.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".into());
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "{name:?} may only contain letters, digits, '-', '_' and '.'"
+        ));
+    }
+    Ok(())
+}
+
+/// Kafka's own rule for topic names.
+pub fn check_kafka_topic_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 249 || name == "." || name == ".." {
+        return Err(format!(
+            "{name:?} is not a Kafka topic name (1 to 249 characters, not '.' or '..')"
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "{name:?} is not a Kafka topic name: use letters, digits, '-', '_' and '.'"
+        ));
+    }
+    Ok(())
+}
+
+type Headers = Vec<(String, String)>;
+
+/// Checks a webhook destination; on error returns the field and the reason.
+pub fn webhook_settings(
+    webhook: &WebhookDestination,
+    default_timeout: Duration,
+) -> Result<WebhookSettings, (&'static str, String)> {
+    let url = url::Url::parse(&webhook.url)
+        .map_err(|e| ("url", format!("{:?} is not a URL: {e}", webhook.url)))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        let why = format!(
+            "scheme {:?} is not supported: use http or https",
+            url.scheme()
+        );
+        return Err(("url", why));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(("url", "has no host".into()));
+    }
+    let is_sensitive = |name: &str| {
+        webhook
+            .sensitive_headers
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(name))
+    };
+    let (sensitive_headers, custom_headers): (Headers, Headers) = webhook
+        .custom_headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .partition(|(name, _)| is_sensitive(name));
+    for name in &webhook.sensitive_headers {
+        if !webhook
+            .custom_headers
+            .keys()
+            .any(|h| h.eq_ignore_ascii_case(name))
+        {
+            let names: Vec<&str> = webhook.custom_headers.keys().map(String::as_str).collect();
+            let why = format!(
+                "{name:?} is not one of custom_headers; valid: {}",
+                choices(&names)
+            );
+            return Err(("sensitive_headers", why));
+        }
+    }
+    let settings = WebhookSettings {
+        url,
+        verb: webhook.verb,
+        custom_headers,
+        sensitive_headers,
+        timeout: webhook.timeout.unwrap_or(default_timeout),
+    };
+    settings.check().map_err(|why| ("custom_headers", why))?;
+    Ok(settings)
+}
+
+/// The valid names, once each, for an error message.
+pub fn choices(names: &[&str]) -> String {
+    let mut unique: Vec<&str> = Vec::new();
+    for name in names {
+        if !unique.contains(name) {
+            unique.push(name);
+        }
+    }
+    if unique.is_empty() {
+        "none defined".into()
+    } else {
+        unique.join(", ")
+    }
+}

@@ -1,0 +1,195 @@
+//! Compiles the topic files: each topic's rules per source, parsed filters, and its subscriptions
+//! with their destination and template resolved.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::checks::{Problems, check_name, choices};
+use super::files::{RouterFile, SubscriptionConfig, TopicFile, TopicSource as TopicSourceConfig};
+use crate::render::{Channel, Templates};
+use crate::routing::{
+    Destination, DestinationKind, Rule, SourceIndex, Subscription, Topic, TopicSource,
+};
+
+/// What every topic file is checked against.
+struct Known<'a> {
+    source_ids: Vec<&'a str>,
+    /// Every destination named in `router.yaml`, valid or not.
+    destination_ids: Vec<&'a str>,
+    /// The destinations that compiled.
+    destinations: &'a [Destination],
+    templates: &'a Templates,
+}
+
+/// Compiles every topic file, in order; returns the topics and all their subscriptions.
+pub fn compile_topics(
+    topic_files: &[(PathBuf, TopicFile)],
+    router: &RouterFile,
+    destinations: &[Destination],
+    templates: &Templates,
+    problems: &mut Problems,
+) -> (Vec<Topic>, Vec<Subscription>) {
+    let known = Known {
+        source_ids: router.sources.iter().map(|s| s.id.as_str()).collect(),
+        destination_ids: router.destinations.iter().map(|d| d.id()).collect(),
+        destinations,
+        templates,
+    };
+    let mut topics: Vec<Topic> = Vec::new();
+    let mut subscriptions = Vec::new();
+    let mut subscription_files: HashMap<String, PathBuf> = HashMap::new();
+    for (file, topic_file) in topic_files {
+        if let Err(why) = check_name(&topic_file.name) {
+            problems.add(file, "name", why);
+        }
+        if let Some(other) = topics.iter().find(|t| t.name == topic_file.name) {
+            let why = format!(
+                "topic {:?} is also defined in {}",
+                topic_file.name,
+                other.file.display()
+            );
+            problems.add(file, "name", why);
+        }
+        if topic_file.sources.is_empty() {
+            let why = format!(
+                "is empty: name at least one source; valid: {}",
+                choices(&known.source_ids)
+            );
+            problems.add(file, "sources", why);
+        }
+        let sources = topic_sources(&topic_file.sources, file, &known, problems);
+        let mut topic_subscriptions = Vec::new();
+        for (n, config) in topic_file.subscriptions.iter().enumerate() {
+            let item = format!("subscriptions[{n}] ({})", config.name);
+            if let Some(other) = subscription_files.insert(config.name.clone(), file.clone()) {
+                let why = format!(
+                    "duplicate subscription name {:?}, also in {}",
+                    config.name,
+                    other.display()
+                );
+                problems.add(file, item.clone(), why);
+            }
+            if let Some(subscription) =
+                subscription(config, topics.len(), &item, file, &known, problems)
+            {
+                topic_subscriptions.push(subscriptions.len());
+                subscriptions.push(subscription);
+            }
+        }
+        topics.push(Topic {
+            name: topic_file.name.clone(),
+            description: topic_file.description.clone(),
+            file: file.clone(),
+            sources,
+            subscriptions: topic_subscriptions,
+        });
+    }
+    (topics, subscriptions)
+}
+
+/// A topic's sources with their parsed rules; unknown or repeated sources are problems.
+fn topic_sources(
+    configs: &[TopicSourceConfig],
+    file: &Path,
+    known: &Known<'_>,
+    problems: &mut Problems,
+) -> Vec<TopicSource> {
+    let mut sources = Vec::new();
+    let mut seen = HashSet::new();
+    for (s, config) in configs.iter().enumerate() {
+        let item = format!("sources[{s}]");
+        let Some(source) = known.source_ids.iter().position(|id| *id == config.id) else {
+            let why = format!(
+                "unknown source {:?}; valid: {}",
+                config.id,
+                choices(&known.source_ids)
+            );
+            problems.add(file, format!("{item}.id"), why);
+            continue;
+        };
+        if !seen.insert(source) {
+            let why = format!(
+                "source {:?} is listed twice: put all its rules in one entry",
+                config.id
+            );
+            problems.add(file, format!("{item}.id"), why);
+        }
+        let mut rules = Vec::new();
+        for (r, rule) in config.rules.iter().enumerate() {
+            let item = format!("{item}.rules[{r}]");
+            let event_type_filter = problems.filter(
+                &rule.event_type_filter,
+                file,
+                &format!("{item}.event_type_filter"),
+            );
+            let notification_filter = match &rule.notification_filter {
+                None => Some(None),
+                Some(f) => problems
+                    .filter(f, file, &format!("{item}.notification_filter"))
+                    .map(Some),
+            };
+            if let (Some(event_type_filter), Some(notification_filter)) =
+                (event_type_filter, notification_filter)
+            {
+                rules.push(Rule {
+                    enabled: rule.enabled,
+                    event_type_filter,
+                    notification_filter,
+                });
+            }
+        }
+        sources.push(TopicSource {
+            source: SourceIndex(source),
+            rules,
+        });
+    }
+    sources
+}
+
+/// One subscription with its destination and template resolved, or `None` after a problem.
+fn subscription(
+    config: &SubscriptionConfig,
+    topic: usize,
+    item: &str,
+    file: &Path,
+    known: &Known<'_>,
+    problems: &mut Problems,
+) -> Option<Subscription> {
+    if let Err(why) = check_name(&config.name) {
+        problems.add(file, format!("{item}.name"), why);
+    }
+    let Some(destination) = known
+        .destinations
+        .iter()
+        .position(|d| d.id == config.destination)
+    else {
+        // A destination that exists but did not compile has its own problem already.
+        if !known.destination_ids.contains(&config.destination.as_str()) {
+            let why = format!(
+                "unknown destination {:?}; valid: {}",
+                config.destination,
+                choices(&known.destination_ids)
+            );
+            problems.add(file, format!("{item}.destination"), why);
+        }
+        return None;
+    };
+    let channel = match known.destinations[destination].kind {
+        DestinationKind::Webhook { .. } => Channel::Webhook,
+    };
+    if let Some(template) = &config.template
+        && !known.templates.contains(channel, template)
+    {
+        let why = format!(
+            "unknown {channel:?} template {template:?}; valid: {}",
+            choices(&known.templates.names(channel))
+        );
+        problems.add(file, format!("{item}.template"), why);
+    }
+    Some(Subscription {
+        name: config.name.clone(),
+        topic,
+        destination,
+        template: config.template.clone(),
+    })
+}
