@@ -120,8 +120,9 @@ pub async fn consume(
         let message = match message {
             Ok(message) => message.detach(),
             Err(error) => {
-                warn!(message = "Kafka consumer error.", %error);
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // librdkafka reconnects and retries by itself; this only paces the log.
+                warn!(message = "Kafka consumer error; retrying.", %error);
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };

@@ -42,10 +42,26 @@ enum Command {
     Receive(ReceiveArgs),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format, &cli.log_level);
+    // At least two workers: librdkafka's revoke callback blocks the thread that polls the consumer
+    // while in-flight records finish on the others.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(execute(cli)),
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Run) {
         Command::Validate => {
             return if commands::validate(&cli.config) {
