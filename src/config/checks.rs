@@ -41,6 +41,11 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The characters of names here, which are also Kafka's for topic names.
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
 /// Kafka's own rule for topic names.
 pub fn check_kafka_topic_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 249 || name == "." || name == ".." {
