@@ -30,10 +30,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("is empty".into());
     }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
+    if !name.chars().all(is_name_char) {
         return Err(format!(
             "{name:?} may only contain letters, digits, '-', '_' and '.'"
         ));
@@ -53,10 +50,7 @@ pub fn check_kafka_topic_name(name: &str) -> Result<(), String> {
             "{name:?} is not a Kafka topic name (1 to 249 characters, not '.' or '..')"
         ));
     }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
+    if !name.chars().all(is_name_char) {
         return Err(format!(
             "{name:?} is not a Kafka topic name: use letters, digits, '-', '_' and '.'"
         ));
