@@ -7,20 +7,22 @@ use crate::support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
 
+/// Runs a command that must succeed (its stderr is the failure message); returns its stdout.
+fn succeed(command: &mut Command) -> String {
+    let output = command.output().expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 #[test]
 fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() {
-    let shipped = Command::new(BIN)
-        .args(["validate", "--config", "router.yaml"])
-        .output()
-        .unwrap();
+    let shipped = succeed(Command::new(BIN).args(["validate", "--config", "router.yaml"]));
     assert!(
-        shipped.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shipped.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&shipped.stdout)
-            .contains("valid: 1 sources (0 enabled), 4 topics, 4 subscriptions, 2 destinations")
+        shipped.contains("valid: 1 sources (0 enabled), 4 topics, 4 subscriptions, 2 destinations")
     );
 
     let setup = Setup {
@@ -68,22 +70,17 @@ async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits()
     let topics = all_to_hook();
     let (_dir, config) = Setup::lifecycle(kafka.brokers(), "cli", &destinations, topics).write();
 
-    let published = Command::new(BIN)
-        .args(["publish", "--config"])
-        .arg(&config)
-        .args([
-            "--brokers",
-            kafka.brokers(),
-            "examples/events/instance-create.json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        published.status.success(),
-        "{}",
-        String::from_utf8_lossy(&published.stderr)
+    let published = succeed(
+        Command::new(BIN)
+            .args(["publish", "--config"])
+            .arg(&config)
+            .args([
+                "--brokers",
+                kafka.brokers(),
+                "examples/events/instance-create.json",
+            ]),
     );
-    assert!(String::from_utf8_lossy(&published.stdout).contains("1 event(s) published."));
+    assert!(published.contains("1 event(s) published."));
 
     let mut router = Command::new(BIN)
         .args(["run", "--log-format", "json", "--config"])
