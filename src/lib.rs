@@ -1,7 +1,7 @@
 //! # notification-router
 //!
 //! Reads cloud resource lifecycle and audit events from Kafka, matches them against the rules of
-//! subscribed topics and delivers them by webhook.
+//! subscribed topics and delivers them by webhook, email and Slack.
 //!
 //! # Layout
 //!
@@ -12,11 +12,12 @@
 //! - [`event`] — decodes a Kafka record and normalises it into an EN-style notification.
 //! - [`filter`] — the EN filter language, parsed once and evaluated per notification.
 //! - [`routing`] — which topics and subscriptions a notification reaches; pure.
-//! - [`render`] — Handlebars templates, one registry per channel.
-//! - [`deliver`] — webhook requests with retries and the failure classification.
+//! - [`render`] — Handlebars templates, one registry per output format, and default renderings.
+//! - [`outbound`] — what one delivery sends: rendered per channel, through the destination's notifier.
+//! - [`deliver`] — webhook, SMTP and Slack notifiers, retries and the failure classification.
 //! - [`pipeline`] — one record's way from Kafka to its deliveries and its settlement.
 //! - [`app`] — wires it all together and runs until shutdown.
-//! - [`commands`] — the other subcommands: validate, publish, receive.
+//! - [`commands`] — the other subcommands: validate, render, publish, receive.
 //! - [`telemetry`] — logging.
 
 pub mod app;
@@ -26,6 +27,7 @@ pub mod deliver;
 pub mod event;
 pub mod filter;
 pub mod kafka;
+pub mod outbound;
 pub mod pipeline;
 pub mod render;
 pub mod routing;

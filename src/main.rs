@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use notification_router::commands::{self, PublishArgs, ReceiveArgs};
+use notification_router::commands::{self, PublishArgs, ReceiveArgs, RenderArgs};
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
 use tokio_util::sync::CancellationToken;
 
-/// Routes cloud resource lifecycle and audit events from Kafka to webhooks.
+/// Routes cloud resource lifecycle and audit events from Kafka to webhooks, email and Slack.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
@@ -36,6 +36,8 @@ enum Command {
     Run,
     /// Check router.yaml, the topic files and the templates; exit non-zero with one line per problem.
     Validate,
+    /// Print what a subscription would send for an event (request or message), without sending.
+    Render(RenderArgs),
     /// Publish events from JSON files to Kafka.
     Publish(PublishArgs),
     /// Listen for webhooks and print each delivery.
@@ -71,6 +73,10 @@ async fn execute(cli: Cli) -> ExitCode {
             };
         }
         Command::Receive(args) => commands::receive(&args).await,
+        Command::Render(args) => match load(&cli.config) {
+            Some(config) => commands::render(&config, &args),
+            None => return ExitCode::FAILURE,
+        },
         Command::Publish(args) => match load(&cli.config) {
             Some(config) => commands::publish(&config, &args).await,
             None => return ExitCode::FAILURE,

@@ -10,11 +10,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
-use crate::deliver::{DeliveryError, FailureKind, WebhookNotifier, deliver_with_retries};
+use crate::deliver::{DeliveryError, FailureKind};
 use crate::event::{Notification, RawRecord, normalise};
 use crate::kafka::{DeadLetter, DeadLetterReason, DeadLetters, header};
+use crate::outbound::{self, Notifier};
 use crate::render::Templates;
-use crate::routing::{Delivery, DestinationKind, Route, RoutingTable};
+use crate::routing::{Delivery, Route, RoutingTable};
 
 /// Longest detail kept in a dead-letter header.
 const MAX_DETAIL: usize = 1024;
@@ -24,30 +25,31 @@ pub struct Pipeline {
     table: RoutingTable,
     templates: Templates,
     /// One per destination, by the destination's index in the table.
-    notifiers: Vec<WebhookNotifier>,
+    notifiers: Vec<Notifier>,
     dead_letters: DeadLetters,
     max_message_bytes: usize,
 }
 
 impl Pipeline {
-    pub fn new(config: &Config, client: &reqwest::Client, dead_letters: DeadLetters) -> Self {
+    /// Fails only when a destination's notifier cannot be built (its TLS setup, say).
+    pub fn new(
+        config: &Config,
+        client: &reqwest::Client,
+        dead_letters: DeadLetters,
+    ) -> Result<Self, String> {
         let notifiers = config
             .table
             .destinations()
             .iter()
-            .map(|destination| match &destination.kind {
-                DestinationKind::Webhook { settings, .. } => {
-                    WebhookNotifier::new(client.clone(), settings.clone())
-                }
-            })
-            .collect();
-        Self {
+            .map(|destination| Notifier::new(destination, client))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
             table: config.table.clone(),
             templates: config.templates.clone(),
             notifiers,
             dead_letters,
             max_message_bytes: config.router.kafka.max_message_bytes,
-        }
+        })
     }
 
     /// Processes one record until it is settled. Returns false only when shutdown came first
@@ -130,7 +132,8 @@ impl Pipeline {
         }
     }
 
-    /// Makes one delivery with its retries; a failure goes to the dead-letter topic.
+    /// Makes one delivery with its retries; a failure goes to the dead-letter topic, and so does
+    /// a success with some email recipients or Slack channels refused.
     async fn deliver(
         &self,
         notification: &Notification,
@@ -140,33 +143,43 @@ impl Pipeline {
         shutdown: &CancellationToken,
     ) -> bool {
         let (subscription, destination) = (&delivery.subscription.name, &delivery.destination.id);
-        let body = match &delivery.subscription.template {
-            None => Ok(default_body.clone()),
-            Some(template) => self
-                .templates
-                .render_webhook(template, &notification.body)
-                .map(Bytes::from),
-        };
-        let outcome = match body {
-            Ok(body) => {
-                let notifier = &self.notifiers[delivery.subscription.destination];
-                let DestinationKind::Webhook { retry, .. } = &delivery.destination.kind;
-                deliver_with_retries(retry, |_attempt| {
-                    notifier.send(&delivery.webhook_id, body.clone())
-                })
+        let outcome = match outbound::render(&self.templates, delivery.subscription, &notification.body) {
+            Ok(rendered) => self.notifiers[delivery.subscription.destination]
+                .deliver(
+                    delivery.destination,
+                    delivery.subscription,
+                    &notification.id,
+                    &delivery.webhook_id,
+                    &rendered,
+                )
                 .await
-                .map_err(|e| (failure_reason(&e), e.to_string(), e.status, e.attempts))
-            }
+                .map_err(|e| (failure_reason(&e), e.to_string(), e.status, e.attempts)),
             Err(e) => Err((DeadLetterReason::RenderFailed, e.to_string(), None, 0)),
         };
         let (reason, detail, status, attempts) = match outcome {
-            Ok(delivered) => {
-                info!(message = "Delivered.", notification_id = %notification.id, source = %notification.source_id, subscription = %subscription, destination = %destination, status = delivered.status, attempts = delivered.attempts);
+            Ok(sent) if sent.rejected.is_empty() => {
+                info!(message = "Delivered.", notification_id = %notification.id, source = %notification.source_id, subscription = %subscription, destination = %destination, status = sent.delivered.status, attempts = sent.delivered.attempts);
                 return true;
             }
-            Err(failure) => failure,
+            Ok(sent) => {
+                let refused: Vec<String> = sent
+                    .rejected
+                    .iter()
+                    .map(|(who, why)| format!("{who}: {why}"))
+                    .collect();
+                warn!(message = "Delivered, but some recipients were refused; writing them to the dead-letter topic.", notification_id = %notification.id, source = %notification.source_id, subscription = %subscription, destination = %destination, refused = refused.len(), detail = %refused.join("; "));
+                (
+                    DeadLetterReason::RecipientsRejected,
+                    refused.join("; "),
+                    Some(sent.delivered.status),
+                    sent.delivered.attempts,
+                )
+            }
+            Err((reason, detail, status, attempts)) => {
+                warn!(message = "Delivery failed; writing it to the dead-letter topic.", notification_id = %notification.id, source = %notification.source_id, subscription = %subscription, destination = %destination, reason = reason.code(), status, attempts, error = %detail);
+                (reason, detail, status, attempts)
+            }
         };
-        warn!(message = "Delivery failed; writing it to the dead-letter topic.", notification_id = %notification.id, source = %notification.source_id, subscription = %subscription, destination = %destination, reason = reason.code(), status, attempts, error = %detail);
         let headers = vec![
             (header::KIND, "delivery".to_owned()),
             (header::REASON, reason.code().to_owned()),

@@ -4,8 +4,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::error::ConfigError;
-use super::files::WebhookDestination;
-use crate::deliver::WebhookSettings;
+use lettre::message::Mailbox;
+
+use super::files::{EmailDestination, SlackConfig, SlackDestination, WebhookDestination};
+use crate::deliver::{EmailSettings, SlackSettings, SlackTarget, WebhookSettings};
 use crate::filter::Filter;
 
 /// The problems found so far in one compile.
@@ -111,6 +113,80 @@ pub fn webhook_settings(
     };
     settings.check().map_err(|why| ("custom_headers", why))?;
     Ok(settings)
+}
+
+/// The Slack Web API unless a bot destination names another (a proxy, or a test server).
+const SLACK_API_URL: &str = "https://slack.com/api/";
+
+/// Checks an email destination; on error returns the field and the reason.
+pub fn email_settings(
+    email: &EmailDestination,
+    default_connect_timeout: Duration,
+) -> Result<EmailSettings, (&'static str, String)> {
+    let smtp = &email.smtp;
+    let url = url::Url::parse(&smtp.url)
+        .map_err(|e| ("smtp.url", format!("{:?} is not a URL: {e}", smtp.url)))?;
+    let from = mailbox(&email.from).map_err(|why| ("from", why))?;
+    let reply_to = email
+        .reply_to
+        .as_deref()
+        .map(mailbox)
+        .transpose()
+        .map_err(|why| ("reply_to", why))?;
+    let settings = EmailSettings {
+        url,
+        starttls: smtp.starttls,
+        // `${SMTP_USERNAME:-}` leaves an empty string: no authentication.
+        username: smtp.username.clone().filter(|u| !u.is_empty()),
+        password: smtp.password.clone().filter(|p| !p.is_empty()),
+        from,
+        reply_to,
+        batch_size: email.batch_size,
+        connect_timeout: smtp.connect_timeout.unwrap_or(default_connect_timeout),
+        send_timeout: smtp.send_timeout,
+        max_connections: smtp.max_connections,
+    };
+    settings.check().map_err(|why| ("smtp", why))?;
+    Ok(settings)
+}
+
+/// Checks a Slack destination; on error returns the field and the reason.
+pub fn slack_settings(
+    slack: &SlackDestination,
+    default_timeout: Duration,
+) -> Result<SlackSettings, (&'static str, String)> {
+    // The URL and token are secrets: errors never quote them.
+    let target = match &slack.slack {
+        SlackConfig::IncomingWebhook { url } => SlackTarget::IncomingWebhook {
+            url: url::Url::parse(url)
+                .map_err(|e| ("slack.url", format!("is not a URL: {e}")))?,
+        },
+        SlackConfig::Bot { token, api_url } => {
+            let api_url = api_url.as_deref().unwrap_or(SLACK_API_URL);
+            let mut api_url = url::Url::parse(api_url)
+                .map_err(|e| ("slack.api_url", format!("{api_url:?} is not a URL: {e}")))?;
+            if !api_url.path().ends_with('/') {
+                let path = format!("{}/", api_url.path());
+                api_url.set_path(&path);
+            }
+            SlackTarget::Bot {
+                token: token.clone(),
+                api_url,
+            }
+        }
+    };
+    let settings = SlackSettings {
+        target,
+        timeout: slack.timeout.unwrap_or(default_timeout),
+    };
+    settings.check().map_err(|why| ("slack", why))?;
+    Ok(settings)
+}
+
+/// An address with an optional display name: `a@example.com` or `Name <a@example.com>`.
+pub fn mailbox(text: &str) -> Result<Mailbox, String> {
+    text.parse::<Mailbox>()
+        .map_err(|e| format!("{text:?} is not an email address: {e}"))
 }
 
 /// The valid names, once each, for an error message.

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::checks::{Problems, check_kafka_topic_name, check_name, webhook_settings};
+use super::checks::{
+    Problems, check_kafka_topic_name, check_name, email_settings, slack_settings, webhook_settings,
+};
 use super::error::ConfigErrors;
 use super::files::{DestinationConfig, KafkaSettings, RouterFile, SourceConfig, TopicFile};
 use crate::render::Templates;
@@ -140,22 +142,23 @@ fn compile_destinations(
         }
         let kind = match destination {
             DestinationConfig::Webhook(webhook) => {
-                match webhook_settings(webhook, router.http.request_timeout) {
-                    Ok(settings) => DestinationKind::Webhook {
-                        settings,
-                        retry: webhook.retry.clone(),
-                    },
-                    Err((field, why)) => {
-                        problems.add(file, format!("{item}.{field}"), why);
-                        continue;
-                    }
-                }
+                webhook_settings(webhook, router.http.request_timeout).map(DestinationKind::Webhook)
+            }
+            DestinationConfig::Email(email) => {
+                email_settings(email, router.http.connect_timeout).map(DestinationKind::Email)
+            }
+            DestinationConfig::Slack(slack) => {
+                slack_settings(slack, router.http.request_timeout).map(DestinationKind::Slack)
             }
         };
-        destinations.push(Destination {
-            id: destination.id().to_owned(),
-            kind,
-        });
+        match kind {
+            Ok(kind) => destinations.push(Destination {
+                id: destination.id().to_owned(),
+                retry: destination.retry().clone(),
+                kind,
+            }),
+            Err((field, why)) => problems.add(file, format!("{item}.{field}"), why),
+        }
     }
     destinations
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::deliver::{RetryPolicy, Verb};
+use crate::deliver::{RetryPolicy, StartTls, Verb};
 use crate::event::SourceKind;
 
 /// `router.yaml`: process settings, sources and destinations.
@@ -106,12 +106,24 @@ pub struct SourceConfig {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DestinationConfig {
     Webhook(WebhookDestination),
+    Email(EmailDestination),
+    Slack(SlackDestination),
 }
 
 impl DestinationConfig {
     pub fn id(&self) -> &str {
         match self {
             DestinationConfig::Webhook(webhook) => &webhook.id,
+            DestinationConfig::Email(email) => &email.id,
+            DestinationConfig::Slack(slack) => &slack.id,
+        }
+    }
+
+    pub fn retry(&self) -> &RetryPolicy {
+        match self {
+            DestinationConfig::Webhook(webhook) => &webhook.retry,
+            DestinationConfig::Email(email) => &email.retry,
+            DestinationConfig::Slack(slack) => &slack.retry,
         }
     }
 }
@@ -137,6 +149,104 @@ pub struct WebhookDestination {
     pub timeout: Option<Duration>,
     #[serde(default)]
     pub retry: RetryPolicy,
+}
+
+/// An SMTP server and the sender its messages come from; recipients are per subscription.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailDestination {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub smtp: SmtpConfig,
+    /// `router@example.com` or `Notification Router <router@example.com>`.
+    pub from: String,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// Recipients per SMTP transaction (Event Notifications sends at most 50).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+}
+
+/// How to reach the SMTP server.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// `smtp://host[:port]` (STARTTLS per `starttls`) or `smtps://host[:port]` (TLS from the start).
+    pub url: String,
+    #[serde(default)]
+    pub starttls: StartTls,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Never logged; write `${SMTP_PASSWORD}`.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub connect_timeout: Option<Duration>,
+    #[serde(default = "default_send_timeout", with = "humantime_serde")]
+    pub send_timeout: Duration,
+    /// Pooled connections kept open to the server.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("url", &self.url)
+            .field("starttls", &self.starttls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "****"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Slack workspace, reached by an incoming webhook or a bot token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackDestination {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub slack: SlackConfig,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+}
+
+/// Event Notifications' two kinds of Slack destination.
+#[derive(Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SlackConfig {
+    /// Posts to the channel the webhook was created for; the URL is a secret.
+    IncomingWebhook { url: String },
+    /// Posts with `chat.postMessage` to each of the subscription's `channels`.
+    Bot {
+        token: String,
+        /// The Web API base, `https://slack.com/api/` unless set.
+        #[serde(default)]
+        api_url: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for SlackConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SlackConfig::IncomingWebhook { .. } => f.write_str("IncomingWebhook { url: **** }"),
+            SlackConfig::Bot { api_url, .. } => f
+                .debug_struct("Bot")
+                .field("token", &"****")
+                .field("api_url", api_url)
+                .finish(),
+        }
+    }
 }
 
 /// `topics/<name>.yaml`: one topic, its rules per source and its subscriptions.
@@ -183,6 +293,27 @@ pub struct SubscriptionConfig {
     /// A template path relative to `templates_dir`, in the destination's channel folder.
     #[serde(default)]
     pub template: Option<String>,
+    /// Email: the addresses to send to (at most 10,000).
+    #[serde(default)]
+    pub recipients: Option<Vec<String>>,
+    /// Email: append the notification JSON to both parts.
+    #[serde(default)]
+    pub add_notification_payload: Option<bool>,
+    /// Email: the `Reply-To` address, replacing the destination's.
+    #[serde(default)]
+    pub reply_to_mail: Option<String>,
+    /// Email: the display name of `reply_to_mail`.
+    #[serde(default)]
+    pub reply_to_name: Option<String>,
+    /// Email: the display name of the sender, replacing the destination's.
+    #[serde(default)]
+    pub from_name: Option<String>,
+    /// Slack bot: the channel ids or names to post to.
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
+    /// Slack: the colour bar of the message, `#RRGGBB`.
+    #[serde(default)]
+    pub attachment_color: Option<String>,
 }
 
 fn default_topics_dir() -> PathBuf {
@@ -214,6 +345,15 @@ fn default_request_timeout() -> Duration {
 }
 fn default_connect_timeout() -> Duration {
     Duration::from_secs(5)
+}
+fn default_batch_size() -> usize {
+    crate::deliver::DEFAULT_BATCH_SIZE
+}
+fn default_send_timeout() -> Duration {
+    crate::deliver::DEFAULT_SEND_TIMEOUT
+}
+fn default_max_connections() -> u32 {
+    crate::deliver::DEFAULT_MAX_CONNECTIONS
 }
 fn default_verb() -> Verb {
     Verb::Post

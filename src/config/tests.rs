@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::render::Channel;
 
 /// Copies the shipped `router.yaml`, `topics/` and `templates/` into a fresh folder.
 fn shipped_copy() -> (tempfile::TempDir, PathBuf) {
@@ -10,7 +11,12 @@ fn shipped_copy() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::copy(root.join("router.yaml"), dir.path().join("router.yaml"))
         .expect("copy router.yaml");
-    for folder in ["topics", "templates/webhook"] {
+    for folder in [
+        "topics",
+        "templates/webhook",
+        "templates/email",
+        "templates/slack",
+    ] {
         std::fs::create_dir_all(dir.path().join(folder)).expect("mkdir");
         for entry in std::fs::read_dir(root.join(folder)).expect("read shipped folder") {
             let path = entry.expect("entry").path();
@@ -45,7 +51,22 @@ fn the_shipped_configuration_is_valid() {
         "the lifecycle source ships disabled"
     );
     assert_eq!(config.table.topics().len(), 4);
-    assert_eq!(config.table.subscriptions().len(), 4);
+    assert_eq!(config.table.subscriptions().len(), 6);
+    let channels: Vec<Channel> = config
+        .table
+        .destinations()
+        .iter()
+        .map(|d| d.kind.channel())
+        .collect();
+    assert_eq!(
+        channels,
+        [
+            Channel::Webhook,
+            Channel::Webhook,
+            Channel::Email,
+            Channel::Slack
+        ]
+    );
 }
 
 /// Each case edits one shipped file (replacing `find` with `replace`) and expects exactly these
@@ -99,8 +120,8 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "id: platform-webhook",
             &[
                 "$DIR/router.yaml: destinations[1] (platform-webhook): duplicate destination id \"platform-webhook\"",
-                "$DIR/topics/resource-group-changes.yaml: subscriptions[0] (account-owners).destination: unknown destination \"security-webhook\"; valid: platform-webhook",
-                "$DIR/topics/us-south-key-changes.yaml: subscriptions[0] (security-key-audit).destination: unknown destination \"security-webhook\"; valid: platform-webhook",
+                "$DIR/topics/resource-group-changes.yaml: subscriptions[0] (account-owners).destination: unknown destination \"security-webhook\"; valid: platform-webhook, oncall-email, oncall-slack",
+                "$DIR/topics/us-south-key-changes.yaml: subscriptions[0] (security-key-audit).destination: unknown destination \"security-webhook\"; valid: platform-webhook, oncall-email, oncall-slack",
             ],
         ),
         (
@@ -140,7 +161,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "destination: platform-webhook",
             "destination: platform-hook",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).destination: unknown destination \"platform-hook\"; valid: platform-webhook, security-webhook",
+                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).destination: unknown destination \"platform-hook\"; valid: platform-webhook, security-webhook, oncall-email, oncall-slack",
             ],
         ),
         (
@@ -156,7 +177,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "template: webhook/lifecycle-summary.json.hbs",
             "template: webhook/summary.json.hbs",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).template: unknown Webhook template \"webhook/summary.json.hbs\"; valid: webhook/lifecycle-summary.json.hbs",
+                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).template: unknown webhook template \"webhook/summary.json.hbs\"; valid: webhook/lifecycle-summary.json.hbs",
             ],
         ),
         (
@@ -188,8 +209,47 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  - name: platform-oncall",
             "  - nme: platform-oncall",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`",
+                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`, `recipients`, `add_notification_payload`, `reply_to_mail`, `reply_to_name`, `from_name`, `channels`, `attachment_color`",
             ],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "recipients: [oncall@example.com,",
+            "recipients: [oncall-at-example.com,",
+            &["$DIR/topics/instance-failures.yaml: subscriptions[1] (platform-oncall-email).recipients[0]: \"oncall-at-example.com\" is not an email address: Missing domain or user"],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "template: slack/lifecycle.json.hbs",
+            "template: slack/lifecycle.json.hbs\n    recipients: [a@example.com]\n    attachment_color: red",
+            &[
+                "$DIR/topics/instance-failures.yaml: subscriptions[2] (platform-oncall-slack).recipients: is an attribute of email subscriptions, but destination \"oncall-slack\" is a slack destination",
+                "$DIR/topics/instance-failures.yaml: subscriptions[2] (platform-oncall-slack).attachment_color: invalid attachment_color \"red\": expected #RRGGBB (like #36a64f) or one of good, warning, danger",
+            ],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "template: email/lifecycle",
+            "template: email/lifecyle",
+            &["$DIR/topics/instance-failures.yaml: subscriptions[1] (platform-oncall-email).template: unknown email template \"email/lifecyle\" (an email template is named email/NAME, for its .subject.hbs, .text.hbs and .html.hbs files); valid: email/lifecycle"],
+        ),
+        (
+            "router.yaml",
+            "from: Notification Router <notifications@example.com>",
+            "from: notifications",
+            &["$DIR/router.yaml: destinations[2] (oncall-email).from: \"notifications\" is not an email address: Invalid input"],
+        ),
+        (
+            "router.yaml",
+            "${SMTP_URL:-smtp://127.0.0.1:1025}",
+            "http://127.0.0.1:1025",
+            &["$DIR/router.yaml: destinations[2] (oncall-email).smtp: `url` scheme `http` is not supported: use smtp:// (STARTTLS) or smtps:// (implicit TLS)"],
+        ),
+        (
+            "router.yaml",
+            "type: incoming_webhook\n      url: ${SLACK_WEBHOOK_URL:-http://127.0.0.1:9000/slack}",
+            "type: bot\n      token: xoxb-test",
+            &["$DIR/topics/instance-failures.yaml: subscriptions[2] (platform-oncall-slack).channels: is empty: a bot destination posts to the channels named here"],
         ),
     ];
     let mut mismatches = Vec::new();

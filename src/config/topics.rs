@@ -6,9 +6,14 @@ use std::path::{Path, PathBuf};
 
 use super::checks::{Problems, check_name, choices};
 use super::files::{RouterFile, SubscriptionConfig, TopicFile, TopicSource as TopicSourceConfig};
+use lettre::Address;
+use lettre::message::Mailbox;
+
+use crate::deliver::{SlackTarget, check_color};
 use crate::render::{Channel, Templates};
 use crate::routing::{
-    Destination, DestinationKind, Rule, SourceIndex, Subscription, Topic, TopicSource,
+    ChannelAttributes, Destination, DestinationKind, EmailAttributes, Rule, SlackAttributes,
+    SourceIndex, Subscription, Topic, TopicSource,
 };
 
 /// What every topic file is checked against.
@@ -174,22 +179,166 @@ fn subscription(
         }
         return None;
     };
-    let channel = match known.destinations[destination].kind {
-        DestinationKind::Webhook { .. } => Channel::Webhook,
-    };
+    let kind = &known.destinations[destination].kind;
+    let channel = kind.channel();
     if let Some(template) = &config.template
         && !known.templates.contains(channel, template)
     {
-        let why = format!(
-            "unknown {channel:?} template {template:?}; valid: {}",
-            choices(&known.templates.names(channel))
-        );
+        let why = match channel {
+            Channel::Email
+                if template.starts_with("email/")
+                    && !template.ends_with(".hbs")
+                    && known.templates.email_parts_missing(template).len() < 3 =>
+            {
+                let missing = known.templates.email_parts_missing(template);
+                format!("email template {template:?} lacks {}", missing.join(", "))
+            }
+            _ => {
+                let names = known.templates.names(channel);
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let hint = if channel == Channel::Email {
+                    " (an email template is named email/NAME, for its .subject.hbs, .text.hbs \
+                     and .html.hbs files)"
+                } else {
+                    ""
+                };
+                format!(
+                    "unknown {} template {template:?}{hint}; valid: {}",
+                    channel.folder(),
+                    choices(&names)
+                )
+            }
+        };
         problems.add(file, format!("{item}.template"), why);
     }
+    let attributes = channel_attributes(config, kind, item, file, problems);
     Some(Subscription {
         name: config.name.clone(),
         topic,
         destination,
         template: config.template.clone(),
+        channel: attributes,
     })
+}
+
+/// The most recipients one subscription may have, as in Event Notifications.
+pub const MAX_RECIPIENTS: usize = 10_000;
+
+/// The subscription's attributes for the channel of its destination; an attribute of another
+/// channel, or an invalid one, is a problem.
+fn channel_attributes(
+    config: &SubscriptionConfig,
+    kind: &DestinationKind,
+    item: &str,
+    file: &Path,
+    problems: &mut Problems,
+) -> ChannelAttributes {
+    let channel = kind.channel();
+    let set: [(&str, bool, Channel); 7] = [
+        ("recipients", config.recipients.is_some(), Channel::Email),
+        (
+            "add_notification_payload",
+            config.add_notification_payload.is_some(),
+            Channel::Email,
+        ),
+        ("reply_to_mail", config.reply_to_mail.is_some(), Channel::Email),
+        ("reply_to_name", config.reply_to_name.is_some(), Channel::Email),
+        ("from_name", config.from_name.is_some(), Channel::Email),
+        ("channels", config.channels.is_some(), Channel::Slack),
+        (
+            "attachment_color",
+            config.attachment_color.is_some(),
+            Channel::Slack,
+        ),
+    ];
+    for (field, _, of) in set.iter().filter(|(_, is_set, of)| *is_set && *of != channel) {
+        let why = format!(
+            "is an attribute of {} subscriptions, but destination {:?} is a {} destination",
+            of.folder(),
+            config.destination,
+            channel.folder()
+        );
+        problems.add(file, format!("{item}.{field}"), why);
+    }
+    match kind {
+        DestinationKind::Webhook(_) => ChannelAttributes::Webhook,
+        DestinationKind::Email(_) => ChannelAttributes::Email(email_attributes(config, item, file, problems)),
+        DestinationKind::Slack(settings) => {
+            let channels = config.channels.clone().unwrap_or_default();
+            let is_bot = matches!(settings.target, SlackTarget::Bot { .. });
+            if is_bot && channels.is_empty() {
+                let why = "is empty: a bot destination posts to the channels named here";
+                problems.add(file, format!("{item}.channels"), why);
+            }
+            if !is_bot && !channels.is_empty() {
+                let why = "an incoming webhook posts to the channel it was created for: \
+                           remove `channels`, or use a bot destination";
+                problems.add(file, format!("{item}.channels"), why);
+            }
+            for channel in channels.iter().filter(|c| c.trim().is_empty()) {
+                problems.add(file, format!("{item}.channels"), format!("{channel:?} is not a channel"));
+            }
+            if let Some(color) = &config.attachment_color
+                && let Err(why) = check_color(color)
+            {
+                problems.add(file, format!("{item}.attachment_color"), why);
+            }
+            ChannelAttributes::Slack(SlackAttributes {
+                channels,
+                attachment_color: config.attachment_color.clone(),
+            })
+        }
+    }
+}
+
+fn email_attributes(
+    config: &SubscriptionConfig,
+    item: &str,
+    file: &Path,
+    problems: &mut Problems,
+) -> EmailAttributes {
+    let given = config.recipients.as_deref().unwrap_or_default();
+    let field = format!("{item}.recipients");
+    if given.is_empty() {
+        problems.add(file, &field, "is empty: name at least one address");
+    }
+    if given.len() > MAX_RECIPIENTS {
+        let why = format!("has {} addresses; at most {MAX_RECIPIENTS}", given.len());
+        problems.add(file, &field, why);
+    }
+    let mut recipients: Vec<Address> = Vec::with_capacity(given.len());
+    for (i, text) in given.iter().enumerate() {
+        match text.trim().parse::<Address>() {
+            Ok(address) if recipients.contains(&address) => {
+                problems.add(file, format!("{field}[{i}]"), format!("{text:?} is listed twice"));
+            }
+            Ok(address) => recipients.push(address),
+            Err(e) => {
+                let why = format!("{text:?} is not an email address: {e}");
+                problems.add(file, format!("{field}[{i}]"), why);
+            }
+        }
+    }
+    let reply_to = match (&config.reply_to_mail, &config.reply_to_name) {
+        (Some(mail), name) => match mail.trim().parse::<Address>() {
+            Ok(address) => Some(Mailbox::new(name.clone(), address)),
+            Err(e) => {
+                let why = format!("{mail:?} is not an email address: {e}");
+                problems.add(file, format!("{item}.reply_to_mail"), why);
+                None
+            }
+        },
+        (None, Some(_)) => {
+            let why = "names the reply address, so it needs reply_to_mail";
+            problems.add(file, format!("{item}.reply_to_name"), why);
+            None
+        }
+        (None, None) => None,
+    };
+    EmailAttributes {
+        recipients,
+        add_notification_payload: config.add_notification_payload.unwrap_or(false),
+        reply_to,
+        from_name: config.from_name.clone(),
+    }
 }

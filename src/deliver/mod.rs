@@ -4,6 +4,11 @@
 //! - `outcome`: [`Delivered`], [`DeliveryError`] and [`classify`], the one place that maps an
 //!   HTTP status to retry-or-not.
 //! - `webhook`: [`WebhookNotifier`], one HTTP attempt per call, and the shared [`http_client`].
+//! - `email`: [`EmailNotifier`], SMTP through a pooled lettre transport, recipients in batches.
+//! - `slack`: [`SlackNotifier`], one attempt per call to an incoming webhook or, per channel,
+//!   to `chat.postMessage`; `slack_settings`, `slack_progress` (no channel posted twice),
+//!   `slack_errors` (the one place that reads Slack's error strings) and `slack_message`
+//!   (escaping, the default layout, shape, limits, colour).
 //! - `response`: reading answers (bounded) and transport errors into clear messages.
 //! - `retry`: [`RetryPolicy`] and [`deliver_with_retries`], backoff with jitter and `Retry-After`.
 //!
@@ -11,21 +16,51 @@
 //! is returned with its kind and attempt count, for the caller to hand to the retry or
 //! dead-letter topic. Every attempt of one delivery carries the same `webhook-id`.
 
+mod email;
 mod outcome;
 mod response;
 mod retry;
+mod slack;
+mod slack_errors;
+mod slack_message;
+mod slack_progress;
+mod slack_settings;
 mod webhook;
 
 #[cfg(test)]
+mod email_tests;
+#[cfg(test)]
 mod retry_tests;
+#[cfg(test)]
+mod slack_message_tests;
+#[cfg(test)]
+mod slack_test_server;
+#[cfg(test)]
+mod slack_tests;
+#[cfg(test)]
+pub(crate) mod smtp_test_server;
 #[cfg(test)]
 mod test_server;
 #[cfg(test)]
 mod webhook_tests;
 
+pub use email::{
+    DEFAULT_BATCH_SIZE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SEND_TIMEOUT,
+    EmailContent, EmailMessage, EmailNotifier, EmailProgress, EmailSettings, MAX_BATCH_SIZE,
+    StartTls,
+};
 pub use outcome::{Delivered, DeliveryError, FailureKind, classify};
-pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ};
+pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted};
 pub use retry::{RetryPolicy, deliver_with_retries, jittered};
+pub use slack::{SlackNotifier, SlackRequestPreview};
+pub use slack_errors::{SlackErrorScope, slack_error_kind, slack_error_scope, slack_failure_kind};
+pub use slack_message::{
+    BLOCKS_MAX, CONTEXT_ELEMENTS_MAX, CONTEXT_TEXT_MAX, FIELD_TEXT_MAX, FIELDS_MAX,
+    HEADER_TEXT_MAX, MARKDOWN_TEXT_MAX, MESSAGE_TEXT_MAX, SECTION_TEXT_MAX, TRUNCATION_MARKER,
+    apply_color, check_color, check_shape, default_message, escape_text, fit_limits,
+};
+pub use slack_progress::{ChannelState, SlackProgress};
+pub use slack_settings::{DEFAULT_API_URL, SlackSettings, SlackTarget};
 pub use webhook::{USER_AGENT_VALUE, WebhookNotifier, WebhookSettings, http_client};
 
 /// The HTTP method of a webhook destination (`verb` in config).

@@ -111,6 +111,29 @@ impl WebhookNotifier {
         &self.settings
     }
 
+    /// What [`send`](Self::send) would send, for the `render` command: the method, the URL with
+    /// any secret in it hidden, and the headers, sensitive values shown as `****`.
+    pub fn preview(&self, webhook_id: &str) -> (&'static str, &str, Vec<(String, String)>) {
+        let settings = &*self.settings;
+        let mut headers: Vec<(String, String)> = Vec::new();
+        if settings.verb != Verb::Get {
+            headers.push(("content-type".into(), "application/json".into()));
+        }
+        headers.push(("webhook-id".into(), webhook_id.into()));
+        headers.push((
+            "webhook-timestamp".into(),
+            "<unix seconds when sent>".into(),
+        ));
+        headers.push(("user-agent".into(), USER_AGENT_VALUE.into()));
+        let custom = settings.custom_headers.iter().map(|(n, v)| (n, v.as_str()));
+        let sensitive = settings.sensitive_headers.iter().map(|(n, _)| (n, "****"));
+        for (name, value) in custom.chain(sensitive) {
+            headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(name));
+            headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        }
+        (verb_name(settings.verb), &self.shown_url, headers)
+    }
+
     /// One attempt. Sends `content-type: application/json` (not for GET, which has no body),
     /// `webhook-id`, `webhook-timestamp` (unix seconds of this attempt), `user-agent`, then the
     /// custom and sensitive headers. Redirects are not followed: a 3xx is a retryable failure.
@@ -183,6 +206,15 @@ impl fmt::Debug for WebhookNotifier {
         f.debug_struct("WebhookNotifier")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+fn verb_name(verb: Verb) -> &'static str {
+    match verb {
+        Verb::Post => "POST",
+        Verb::Put => "PUT",
+        Verb::Patch => "PATCH",
+        Verb::Get => "GET",
     }
 }
 

@@ -38,6 +38,9 @@ pub enum DeadLetterReason {
     RetriesExhausted,
     /// The subscription's template failed on this notification.
     RenderFailed,
+    /// The delivery reached its destination, but some of its email recipients or Slack channels
+    /// were refused; the detail names each with the server's answer.
+    RecipientsRejected,
 }
 
 impl DeadLetterReason {
@@ -47,6 +50,7 @@ impl DeadLetterReason {
             DeadLetterReason::DeliveryRejected => "delivery-rejected",
             DeadLetterReason::RetriesExhausted => "retries-exhausted",
             DeadLetterReason::RenderFailed => "render-failed",
+            DeadLetterReason::RecipientsRejected => "recipients-rejected",
         }
     }
 }

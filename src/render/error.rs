@@ -27,6 +27,10 @@ pub enum RenderError {
     /// The rendered body is not JSON.
     #[error("template {name:?} did not produce valid JSON: {message}")]
     InvalidJson { name: String, message: String },
+    /// The rendered JSON is not a message the channel accepts (a Slack message without text or
+    /// blocks, a block without a type, ...).
+    #[error("template {name:?} did not produce a valid message: {message}")]
+    InvalidMessage { name: String, message: String },
 }
 
 impl RenderError {

@@ -1,4 +1,5 @@
-//! The webhook registry's escape function: a value made safe for the inside of a JSON string literal.
+//! Escape functions of the registries: a value made safe for the inside of a JSON string literal,
+//! and for Slack text inside one.
 
 use std::fmt::Write;
 
@@ -28,9 +29,21 @@ pub fn json_string_content(value: &str) -> String {
     out
 }
 
+/// The Slack registry's escape function: Slack's `& < >` escaping, then [`json_string_content`].
+pub fn slack_json_string_content(value: &str) -> String {
+    json_string_content(&crate::deliver::escape_text(value))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::json_string_content;
+    use super::{json_string_content, slack_json_string_content};
+
+    #[test]
+    fn slack_escaping_neutralises_mentions_and_links_only() {
+        let literal = format!("\"{}\"", slack_json_string_content("a \"<!here>\"\n"));
+        let parsed: String = serde_json::from_str(&literal).expect("valid JSON string");
+        assert_eq!(parsed, "a \"&lt;!here&gt;\"\n");
+    }
 
     #[test]
     fn escaped_content_parses_back_to_the_input() {

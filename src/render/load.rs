@@ -4,36 +4,43 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use handlebars::Handlebars;
 use handlebars::template::Template;
 
-use super::{TemplateError, check};
+use super::check::{self, PartialUse};
+use super::TemplateError;
 
 /// The largest template file accepted.
 pub const MAX_TEMPLATE_BYTES: u64 = 64 * 1024;
 
-/// Compiles every `*.hbs` under `dir/<folder>/` into `registry`, named by its path relative to
-/// `dir` with `/` separators. A missing folder holds no templates.
+/// One compiled template file.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The path relative to the templates directory, with `/` separators.
+    pub name: String,
+    pub path: PathBuf,
+    pub template: Template,
+    /// The partials it includes.
+    pub partials: Vec<PartialUse>,
+}
+
+/// Compiles every `*.hbs` under `dir/<folder>/`, named by its path relative to `dir` with `/`
+/// separators, in name order. A missing folder holds no templates.
 ///
 /// Entries whose name starts with `.` are skipped and symbolic links to directories are not
 /// followed (Kubernetes ConfigMap mounts keep a second copy of every file under `..data/`);
 /// symbolic links to files are read.
-pub fn load_folder(
-    dir: &Path,
-    folder: &str,
-    registry: &mut Handlebars<'static>,
-) -> Vec<TemplateError> {
+pub fn load_folder(dir: &Path, folder: &str, errors: &mut Vec<TemplateError>) -> Vec<Loaded> {
     let mut files = Vec::new();
-    let mut errors = Vec::new();
-    collect(&dir.join(folder), &mut files, &mut errors);
+    collect(&dir.join(folder), &mut files, errors);
     files.sort();
+    let mut loaded = Vec::new();
     for path in files {
         match load_file(dir, &path) {
-            Ok((name, template)) => registry.register_template(&name, template),
+            Ok(template) => loaded.push(template),
             Err(mut problems) => errors.append(&mut problems),
         }
     }
-    errors
+    loaded
 }
 
 fn collect(folder: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<TemplateError>) {
@@ -68,7 +75,7 @@ fn collect(folder: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<TemplateErr
     }
 }
 
-fn load_file(dir: &Path, path: &Path) -> Result<(String, Template), Vec<TemplateError>> {
+fn load_file(dir: &Path, path: &Path) -> Result<Loaded, Vec<TemplateError>> {
     let fail = |line: Option<usize>, message: String| TemplateError {
         path: path.to_owned(),
         line,
@@ -84,11 +91,17 @@ fn load_file(dir: &Path, path: &Path) -> Result<(String, Template), Vec<Template
         };
         vec![fail(line, message)]
     })?;
-    let problems = check::problems(&template);
-    if problems.is_empty() {
-        Ok((name, template))
+    let inspection = check::inspect(&template);
+    if inspection.problems.is_empty() {
+        Ok(Loaded {
+            name,
+            path: path.to_owned(),
+            template,
+            partials: inspection.partials,
+        })
     } else {
-        Err(problems
+        Err(inspection
+            .problems
             .into_iter()
             .map(|p| fail(p.line, p.message))
             .collect())

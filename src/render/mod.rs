@@ -1,15 +1,26 @@
 //! Handlebars templates per channel, loaded once and rendered against a notification.
 //!
-//! Each channel has its own registry because Handlebars has one escape function per registry:
-//! webhook bodies are JSON, so `{{value}}` is escaped for the inside of a JSON string literal.
+//! Each output format has its own registry because Handlebars has one escape function per
+//! registry:
+//! - `webhook/*.hbs`: JSON bodies; `{{value}}` is escaped for the inside of a JSON string literal.
+//! - `slack/*.hbs`: Slack message JSON; `{{value}}` gets Slack's `& < >` escaping (so event text
+//!   can never mention or link), then JSON string escaping.
+//! - `email/NAME.html.hbs`: the HTML part, HTML-escaped.
+//! - `email/NAME.text.hbs` and `email/NAME.subject.hbs`: the plain-text part and the subject,
+//!   not escaped. An email template is the set of the three, named `email/NAME`.
+//!
 //! All registries run in strict mode (a missing field is an error) and know the helpers `equal`,
-//! `contains` and `json` besides Handlebars' built-ins.
+//! `contains` and `json` besides Handlebars' built-ins. A template may include another of its
+//! registry as a partial, named literally by its path (`{{> email/layout.html.hbs}}`); unknown
+//! partials and partials that include each other are load errors.
 
 mod check;
+mod defaults;
 mod error;
 mod escape;
 mod helpers;
 mod load;
+mod partials;
 
 #[cfg(test)]
 mod tests;
@@ -19,14 +30,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use handlebars::Handlebars;
+use serde_json::Value;
 
+pub use defaults::{default_email, default_slack, payload_appendix};
 pub use error::{RenderError, TemplateError};
 pub use load::MAX_TEMPLATE_BYTES;
+
+pub use crate::deliver::EmailContent;
+
 
 /// A delivery channel with its own templates folder and escaping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {
     Webhook,
+    Email,
+    Slack,
 }
 
 impl Channel {
@@ -34,68 +52,145 @@ impl Channel {
     pub fn folder(self) -> &'static str {
         match self {
             Channel::Webhook => "webhook",
+            Channel::Email => "email",
+            Channel::Slack => "slack",
         }
     }
+}
+
+/// The three files of an email template, by their suffix after `email/NAME`.
+const EMAIL_PARTS: [&str; 3] = [".subject.hbs", ".text.hbs", ".html.hbs"];
+
+/// One registry per output format, see the module documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    WebhookJson,
+    SlackJson,
+    EmailText,
+    EmailHtml,
 }
 
 /// Compiled templates of every channel; cheap to clone and shared across tasks.
 #[derive(Clone)]
 pub struct Templates {
     webhook: Arc<Handlebars<'static>>,
+    slack: Arc<Handlebars<'static>>,
+    email_text: Arc<Handlebars<'static>>,
+    email_html: Arc<Handlebars<'static>>,
 }
 
 impl Templates {
-    /// Loads and compiles every `*.hbs` under `<dir>/webhook/` (recursively), named by the path
-    /// relative to `dir` (`webhook/lifecycle-summary.json.hbs`). A missing directory or channel
-    /// folder means no templates. Returns every problem found, not just the first.
+    /// Loads and compiles every `*.hbs` under `<dir>/webhook/`, `<dir>/slack/` and `<dir>/email/`
+    /// (recursively), named by the path relative to `dir` (`webhook/lifecycle-summary.json.hbs`).
+    /// A missing directory or channel folder means no templates. Returns every problem found.
     pub fn load(dir: &Path) -> Result<Templates, Vec<TemplateError>> {
-        let mut webhook = registry(Channel::Webhook);
-        let errors = load::load_folder(dir, Channel::Webhook.folder(), &mut webhook);
-        if errors.is_empty() {
-            Ok(Templates {
-                webhook: Arc::new(webhook),
-            })
-        } else {
-            Err(errors)
+        let mut errors = Vec::new();
+        let webhook = load::load_folder(dir, Channel::Webhook.folder(), &mut errors);
+        let slack = load::load_folder(dir, Channel::Slack.folder(), &mut errors);
+        let (mut email_text, mut email_html) = (Vec::new(), Vec::new());
+        for loaded in load::load_folder(dir, Channel::Email.folder(), &mut errors) {
+            if loaded.name.ends_with(".html.hbs") {
+                email_html.push(loaded);
+            } else if loaded.name.ends_with(".text.hbs") || loaded.name.ends_with(".subject.hbs") {
+                email_text.push(loaded);
+            } else {
+                errors.push(TemplateError {
+                    path: loaded.path,
+                    line: None,
+                    message: "an email template file is named NAME.subject.hbs, NAME.text.hbs \
+                              or NAME.html.hbs"
+                        .to_owned(),
+                });
+            }
         }
+        let sets = [
+            (Format::WebhookJson, webhook),
+            (Format::SlackJson, slack),
+            (Format::EmailText, email_text),
+            (Format::EmailHtml, email_html),
+        ];
+        let mut registries = Vec::new();
+        for (format, loaded) in sets {
+            errors.extend(partials::check(&loaded));
+            let mut registry = registry(format);
+            for template in loaded {
+                registry.register_template(&template.name, template.template);
+            }
+            registries.push(Arc::new(registry));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let [webhook, slack, email_text, email_html] =
+            <[Arc<Handlebars<'static>>; 4]>::try_from(registries)
+                .unwrap_or_else(|_| unreachable!("four formats"));
+        Ok(Templates {
+            webhook,
+            slack,
+            email_text,
+            email_html,
+        })
     }
 
     /// No templates: every notification uses its channel's default rendering.
     pub fn empty() -> Templates {
         Templates {
-            webhook: Arc::new(registry(Channel::Webhook)),
+            webhook: Arc::new(registry(Format::WebhookJson)),
+            slack: Arc::new(registry(Format::SlackJson)),
+            email_text: Arc::new(registry(Format::EmailText)),
+            email_html: Arc::new(registry(Format::EmailHtml)),
         }
     }
 
-    /// The names of the channel's templates, sorted.
-    pub fn names(&self, channel: Channel) -> Vec<&str> {
-        let mut names: Vec<&str> = self
-            .registry(channel)
-            .get_templates()
-            .keys()
-            .map(String::as_str)
-            .collect();
+    /// The names a subscription of the channel can use, sorted: file names for webhook and
+    /// Slack, `email/NAME` for email templates with all three parts.
+    pub fn names(&self, channel: Channel) -> Vec<String> {
+        let mut names: Vec<String> = match channel {
+            Channel::Webhook => self.webhook.get_templates().keys().cloned().collect(),
+            Channel::Slack => self.slack.get_templates().keys().cloned().collect(),
+            Channel::Email => self
+                .email_html
+                .get_templates()
+                .keys()
+                .filter_map(|name| name.strip_suffix(".html.hbs"))
+                .filter(|stem| self.email_parts_missing(stem).is_empty())
+                .map(str::to_owned)
+                .collect(),
+        };
         names.sort_unstable();
         names
     }
 
+    /// True when a subscription of the channel can use template `name`.
     pub fn contains(&self, channel: Channel, name: &str) -> bool {
-        self.registry(channel).has_template(name)
+        match channel {
+            Channel::Webhook => self.webhook.has_template(name),
+            Channel::Slack => self.slack.has_template(name),
+            Channel::Email => {
+                name.starts_with("email/") && self.email_parts_missing(name).is_empty()
+            }
+        }
+    }
+
+    /// The files email template `stem` (`email/NAME`) lacks, of its subject, text and HTML parts.
+    pub fn email_parts_missing(&self, stem: &str) -> Vec<String> {
+        EMAIL_PARTS
+            .iter()
+            .map(|suffix| format!("{stem}{suffix}"))
+            .filter(|name| {
+                let registry = if name.ends_with(".html.hbs") {
+                    &self.email_html
+                } else {
+                    &self.email_text
+                };
+                !registry.has_template(name)
+            })
+            .collect()
     }
 
     /// Renders a webhook body from template `name`; the result is checked to be JSON.
-    pub fn render_webhook(
-        &self,
-        name: &str,
-        notification: &serde_json::Value,
-    ) -> Result<Vec<u8>, RenderError> {
-        let registry = self.registry(Channel::Webhook);
-        if !registry.has_template(name) {
-            return Err(RenderError::UnknownTemplate(name.to_owned()));
-        }
-        let body = registry
-            .render(name, notification)
-            .map_err(|e| RenderError::from_handlebars(name, &e))?;
+    pub fn render_webhook(&self, name: &str, notification: &Value) -> Result<Vec<u8>, RenderError> {
+        let body = render(&self.webhook, name, notification)?;
         if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&body) {
             return Err(RenderError::InvalidJson {
                 name: name.to_owned(),
@@ -105,10 +200,29 @@ impl Templates {
         Ok(body.into_bytes())
     }
 
-    fn registry(&self, channel: Channel) -> &Handlebars<'static> {
-        match channel {
-            Channel::Webhook => &self.webhook,
-        }
+    /// Renders a Slack message from template `name`: it must be JSON with a message's shape.
+    pub fn render_slack(&self, name: &str, notification: &Value) -> Result<Value, RenderError> {
+        let body = render(&self.slack, name, notification)?;
+        let message: Value =
+            serde_json::from_str(&body).map_err(|e| RenderError::InvalidJson {
+                name: name.to_owned(),
+                message: e.to_string(),
+            })?;
+        crate::deliver::check_shape(&message).map_err(|message| RenderError::InvalidMessage {
+            name: name.to_owned(),
+            message,
+        })?;
+        Ok(message)
+    }
+
+    /// Renders email template `stem` (`email/NAME`): subject (folded onto one line), text, HTML.
+    pub fn render_email(&self, stem: &str, notification: &Value) -> Result<EmailContent, RenderError> {
+        let subject = render(&self.email_text, &format!("{stem}.subject.hbs"), notification)?;
+        Ok(EmailContent {
+            subject: one_line(&subject),
+            text: render(&self.email_text, &format!("{stem}.text.hbs"), notification)?,
+            html: render(&self.email_html, &format!("{stem}.html.hbs"), notification)?,
+        })
     }
 }
 
@@ -116,16 +230,35 @@ impl fmt::Debug for Templates {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Templates")
             .field("webhook", &self.names(Channel::Webhook))
+            .field("slack", &self.names(Channel::Slack))
+            .field("email", &self.names(Channel::Email))
             .finish()
     }
 }
 
-/// A registry with the channel's escaping, strict mode and our helpers.
-fn registry(channel: Channel) -> Handlebars<'static> {
+fn render(registry: &Handlebars<'static>, name: &str, notification: &Value) -> Result<String, RenderError> {
+    if !registry.has_template(name) {
+        return Err(RenderError::UnknownTemplate(name.to_owned()));
+    }
+    registry
+        .render(name, notification)
+        .map_err(|e| RenderError::from_handlebars(name, &e))
+}
+
+/// Every run of whitespace, line breaks included, as one space; trimmed.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A registry with the format's escaping, strict mode and our helpers.
+fn registry(format: Format) -> Handlebars<'static> {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
-    match channel {
-        Channel::Webhook => registry.register_escape_fn(escape::json_string_content),
+    match format {
+        Format::WebhookJson => registry.register_escape_fn(escape::json_string_content),
+        Format::SlackJson => registry.register_escape_fn(escape::slack_json_string_content),
+        Format::EmailText => registry.register_escape_fn(handlebars::no_escape),
+        Format::EmailHtml => registry.register_escape_fn(handlebars::html_escape),
     }
     helpers::register(&mut registry);
     registry

@@ -1,4 +1,4 @@
-//! Tests of loading template folders and rendering webhook bodies.
+//! Tests of loading template folders and rendering webhook bodies, email and Slack messages.
 
 use std::fs;
 use std::path::Path;
@@ -40,7 +40,7 @@ fn loads_templates_recursively_with_relative_names() {
         ("webhook/nested/a.json.hbs", "[]"),
         ("webhook/readme.txt", "not a template"),
         ("webhook/.hidden.hbs", "{{"),
-        ("email/body.hbs", "{{"),
+        ("other/body.hbs", "{{"),
     ]);
     assert_eq!(
         templates.names(Channel::Webhook),
@@ -257,4 +257,109 @@ fn unknown_template_is_an_error() {
 fn templates_are_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
     assert_send_sync::<Templates>();
+}
+
+/// Errors of loading `files`, as `path:line: message` relative to the temp dir.
+fn load_errors(files: &[(&str, &str)]) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, source) in files {
+        write(dir.path(), name, source);
+    }
+    let errors = Templates::load(dir.path()).expect_err("templates fail to load");
+    let mut errors: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            e.to_string()
+                .replace(&format!("{}/", dir.path().display()), "")
+        })
+        .collect();
+    errors.sort();
+    errors
+}
+
+const EMAIL_SET: [(&str, &str); 3] = [
+    ("email/ops.subject.hbs", "[{{ibmenseverity}}]\n  {{data.event_properties.name}}\n"),
+    ("email/ops.text.hbs", "Name: {{data.event_properties.name}}\n"),
+    ("email/ops.html.hbs", "<p>Name: <b>{{data.event_properties.name}}</b></p>"),
+];
+
+#[test]
+fn email_parts_escape_html_only_in_the_html_part() {
+    let templates = load(&EMAIL_SET);
+    assert_eq!(templates.names(Channel::Email), ["email/ops"]);
+    assert!(templates.contains(Channel::Email, "email/ops"));
+    let hostile = json!({
+        "ibmenseverity": "HIGH",
+        "data": {"event_properties": {"name": "<script>x</script> & \"q\"\r\nBcc: evil@example.com"}}
+    });
+    let email = templates.render_email("email/ops", &hostile).expect("renders");
+    assert_eq!(
+        email.subject,
+        "[HIGH] <script>x</script> & \"q\" Bcc: evil@example.com",
+        "the subject is one line"
+    );
+    assert_eq!(
+        email.text,
+        "Name: <script>x</script> & \"q\"\r\nBcc: evil@example.com\n"
+    );
+    assert_eq!(
+        email.html,
+        "<p>Name: <b>&lt;script&gt;x&lt;/script&gt; &amp; &quot;q&quot;\r\nBcc: evil@example.com</b></p>"
+    );
+}
+
+#[test]
+fn an_email_template_lacking_a_part_is_not_usable() {
+    let templates = load(&EMAIL_SET[..2]);
+    assert!(templates.names(Channel::Email).is_empty());
+    assert!(!templates.contains(Channel::Email, "email/ops"));
+    assert_eq!(
+        templates.email_parts_missing("email/ops"),
+        ["email/ops.html.hbs"]
+    );
+    let errors = load_errors(&[("email/ops.hbs", "x")]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("email/ops.hbs: an email template file is named"));
+}
+
+#[test]
+fn slack_templates_escape_for_slack_inside_json() {
+    let templates = load(&[(
+        "slack/t.json.hbs",
+        r#"{"text": "{{data.event_properties.name}}", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*{{data.event_properties.name}}*"}}]}"#,
+    )]);
+    let notification = json!({"data": {"event_properties": {"name": "<!channel> & \"<@U1>\""}}});
+    let message = templates
+        .render_slack("slack/t.json.hbs", &notification)
+        .expect("renders");
+    assert_eq!(message["text"], "&lt;!channel&gt; &amp; \"&lt;@U1&gt;\"");
+    assert_eq!(
+        message["blocks"][0]["text"]["text"],
+        "*&lt;!channel&gt; &amp; \"&lt;@U1&gt;\"*"
+    );
+}
+
+#[test]
+fn partials_render_and_bad_partials_fail_the_load() {
+    let templates = load(&[
+        ("webhook/main.json.hbs", r#"{"a": {{> webhook/part.json.hbs}}}"#),
+        ("webhook/part.json.hbs", r#""{{ibmenseverity}}""#),
+    ]);
+    let body = templates
+        .render_webhook("webhook/main.json.hbs", &notification())
+        .expect("renders");
+    assert_eq!(String::from_utf8(body).expect("utf-8"), r#"{"a": "LOW"}"#);
+
+    let errors = load_errors(&[
+        ("webhook/a.json.hbs", "{{> webhook/b.json.hbs}}"),
+        ("webhook/b.json.hbs", "\n{{> webhook/a.json.hbs}}"),
+        ("slack/c.json.hbs", "{{> webhook/a.json.hbs}}"),
+    ]);
+    assert_eq!(
+        errors,
+        [
+            "slack/c.json.hbs:1: unknown partial \"webhook/a.json.hbs\": name it by its path under the templates folder, in the same channel (and for email, the same part)",
+            "webhook/b.json.hbs:2: partials include each other: webhook/a.json.hbs → webhook/b.json.hbs → webhook/a.json.hbs",
+        ]
+    );
 }

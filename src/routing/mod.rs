@@ -3,8 +3,8 @@
 mod table;
 
 pub use table::{
-    Destination, DestinationKind, RoutingTable, Rule, Source, SourceIndex, Subscription, Topic,
-    TopicSource,
+    ChannelAttributes, Destination, DestinationKind, EmailAttributes, RoutingTable, Rule,
+    SlackAttributes, Source, SourceIndex, Subscription, Topic, TopicSource,
 };
 
 use crate::event::Notification;

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::deliver::{RetryPolicy, WebhookSettings};
+use lettre::Address;
+use lettre::message::Mailbox;
+
+use crate::deliver::{EmailSettings, RetryPolicy, SlackSettings, WebhookSettings};
 use crate::event::SourceKind;
 use crate::filter::Filter;
 
@@ -72,22 +75,61 @@ pub struct Subscription {
     pub name: String,
     pub topic: usize,
     pub destination: usize,
-    /// Template name relative to the templates folder (`webhook/summary.json.hbs`).
+    /// Template name relative to the templates folder (`webhook/summary.json.hbs`, `email/ops`).
     pub template: Option<String>,
+    /// The attributes of the destination's channel.
+    pub channel: ChannelAttributes,
+}
+
+/// A subscription's settings for its destination's channel, as in Event Notifications.
+#[derive(Debug, Clone)]
+pub enum ChannelAttributes {
+    Webhook,
+    Email(EmailAttributes),
+    Slack(SlackAttributes),
+}
+
+#[derive(Debug, Clone)]
+pub struct EmailAttributes {
+    pub recipients: Vec<Address>,
+    pub add_notification_payload: bool,
+    /// Replaces the destination's `reply_to`.
+    pub reply_to: Option<Mailbox>,
+    /// Replaces the display name of the destination's `from`.
+    pub from_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SlackAttributes {
+    /// For bot destinations; empty for incoming webhooks.
+    pub channels: Vec<String>,
+    pub attachment_color: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Destination {
     pub id: String,
+    pub retry: RetryPolicy,
     pub kind: DestinationKind,
 }
 
 #[derive(Debug, Clone)]
 pub enum DestinationKind {
-    Webhook {
-        settings: WebhookSettings,
-        retry: RetryPolicy,
-    },
+    Webhook(WebhookSettings),
+    Email(EmailSettings),
+    Slack(SlackSettings),
+}
+
+impl DestinationKind {
+    /// The channel whose templates and subscription attributes apply.
+    pub fn channel(&self) -> crate::render::Channel {
+        use crate::render::Channel;
+        match self {
+            DestinationKind::Webhook(_) => Channel::Webhook,
+            DestinationKind::Email(_) => Channel::Email,
+            DestinationKind::Slack(_) => Channel::Slack,
+        }
+    }
 }
 
 impl RoutingTable {
