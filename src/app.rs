@@ -82,7 +82,8 @@ pub async fn consume(
         .context("cannot create the dead-letter producer")?;
     let dead_letters = DeadLetters::new(producer, kafka.dead_letter_topic.clone());
     let client = http_client(config.router.http.connect_timeout);
-    let pipeline = Arc::new(Pipeline::new(&config, &client, dead_letters).map_err(anyhow::Error::msg)?);
+    let pipeline =
+        Arc::new(Pipeline::new(&config, &client, dead_letters).map_err(anyhow::Error::msg)?);
 
     let topics = config.table.enabled_kafka_topics();
     if topics.is_empty() {

@@ -5,8 +5,8 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::deliver::{
-    Delivered, DeliveryError, EmailMessage, apply_color, EmailNotifier, EmailProgress, SlackNotifier,
-    SlackProgress, WebhookNotifier, deliver_with_retries,
+    Delivered, DeliveryError, EmailMessage, EmailNotifier, EmailProgress, SlackNotifier,
+    SlackProgress, WebhookNotifier, apply_color, deliver_with_retries,
 };
 use crate::render::{self, EmailContent, RenderError, Templates};
 use crate::routing::{ChannelAttributes, Destination, DestinationKind, Subscription};
@@ -141,7 +141,11 @@ impl Notifier {
                     rejected,
                 })
             }
-            (Notifier::Slack(notifier), Rendered::Slack(message), ChannelAttributes::Slack(attributes)) => {
+            (
+                Notifier::Slack(notifier),
+                Rendered::Slack(message),
+                ChannelAttributes::Slack(attributes),
+            ) => {
                 let progress = SlackProgress::new();
                 let delivered = deliver_with_retries(policy, |_| {
                     notifier.send(message, &attributes.channels, &progress)
@@ -193,8 +197,11 @@ impl Notifier {
                     content,
                 };
                 let batch = notifier.settings().batch_size.max(1);
-                let recipients: Vec<String> =
-                    attributes.recipients.iter().map(ToString::to_string).collect();
+                let recipients: Vec<String> = attributes
+                    .recipients
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
                 out.push_str(&format!(
                     "SMTP {} to {} recipient(s) in {} batch(es) of at most {batch}, each as below \
                      (recipients in the envelope only): {}\n\n",
@@ -206,7 +213,11 @@ impl Notifier {
                 let raw = notifier.format(&message).map_err(|e| e.to_string())?;
                 out.push_str(&String::from_utf8_lossy(&raw));
             }
-            (Notifier::Slack(notifier), Rendered::Slack(message), ChannelAttributes::Slack(attributes)) => {
+            (
+                Notifier::Slack(notifier),
+                Rendered::Slack(message),
+                ChannelAttributes::Slack(attributes),
+            ) => {
                 for request in notifier.preview(message, &attributes.channels)? {
                     out.push_str(&format!("{} {}\n", request.method, request.url));
                     for (name, value) in &request.headers {

@@ -30,7 +30,11 @@ pub fn render(config: &Config, args: &RenderArgs) -> anyhow::Result<()> {
     let subscription = table
         .subscription_by_name(&args.subscription)
         .ok_or_else(|| {
-            let names: Vec<&str> = table.subscriptions().iter().map(|s| s.name.as_str()).collect();
+            let names: Vec<&str> = table
+                .subscriptions()
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
             anyhow!(
                 "unknown subscription {:?}; valid: {}",
                 args.subscription,
@@ -52,7 +56,14 @@ pub fn render(config: &Config, args: &RenderArgs) -> anyhow::Result<()> {
         &record,
         config.router.kafka.max_message_bytes,
     )
-    .map_err(|r| anyhow!("{}: rejected ({}): {}", args.event.display(), r.reason.code(), r.detail))?;
+    .map_err(|r| {
+        anyhow!(
+            "{}: rejected ({}): {}",
+            args.event.display(),
+            r.reason.code(),
+            r.detail
+        )
+    })?;
     let matches = topic.sources.iter().any(|ts| {
         ts.source == source
             && (ts.rules.is_empty() || ts.rules.iter().any(|r| r.matches(&notification.body)))
@@ -109,4 +120,3 @@ fn pick_source(
         ),
     }
 }
-

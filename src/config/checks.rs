@@ -158,8 +158,7 @@ pub fn slack_settings(
     // The URL and token are secrets: errors never quote them.
     let target = match &slack.slack {
         SlackConfig::IncomingWebhook { url } => SlackTarget::IncomingWebhook {
-            url: url::Url::parse(url)
-                .map_err(|e| ("slack.url", format!("is not a URL: {e}")))?,
+            url: url::Url::parse(url).map_err(|e| ("slack.url", format!("is not a URL: {e}")))?,
         },
         SlackConfig::Bot { token, api_url } => {
             let api_url = api_url.as_deref().unwrap_or(SLACK_API_URL);

@@ -216,7 +216,9 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "topics/instance-failures.yaml",
             "recipients: [oncall@example.com,",
             "recipients: [oncall-at-example.com,",
-            &["$DIR/topics/instance-failures.yaml: subscriptions[1] (platform-oncall-email).recipients[0]: \"oncall-at-example.com\" is not an email address: Missing domain or user"],
+            &[
+                "$DIR/topics/instance-failures.yaml: subscriptions[1] (platform-oncall-email).recipients[0]: \"oncall-at-example.com\" is not an email address: Missing domain or user",
+            ],
         ),
         (
             "topics/instance-failures.yaml",
@@ -231,25 +233,33 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "topics/instance-failures.yaml",
             "template: email/lifecycle",
             "template: email/lifecyle",
-            &["$DIR/topics/instance-failures.yaml: subscriptions[1] (platform-oncall-email).template: unknown email template \"email/lifecyle\" (an email template is named email/NAME, for its .subject.hbs, .text.hbs and .html.hbs files); valid: email/lifecycle"],
+            &[
+                "$DIR/topics/instance-failures.yaml: subscriptions[1] (platform-oncall-email).template: unknown email template \"email/lifecyle\" (an email template is named email/NAME, for its .subject.hbs, .text.hbs and .html.hbs files); valid: email/lifecycle",
+            ],
         ),
         (
             "router.yaml",
             "from: Notification Router <notifications@example.com>",
             "from: notifications",
-            &["$DIR/router.yaml: destinations[2] (oncall-email).from: \"notifications\" is not an email address: Invalid input"],
+            &[
+                "$DIR/router.yaml: destinations[2] (oncall-email).from: \"notifications\" is not an email address: Invalid input",
+            ],
         ),
         (
             "router.yaml",
             "${SMTP_URL:-smtp://127.0.0.1:1025}",
             "http://127.0.0.1:1025",
-            &["$DIR/router.yaml: destinations[2] (oncall-email).smtp: `url` scheme `http` is not supported: use smtp:// (STARTTLS) or smtps:// (implicit TLS)"],
+            &[
+                "$DIR/router.yaml: destinations[2] (oncall-email).smtp: `url` scheme `http` is not supported: use smtp:// (STARTTLS) or smtps:// (implicit TLS)",
+            ],
         ),
         (
             "router.yaml",
             "type: incoming_webhook\n      url: ${SLACK_WEBHOOK_URL:-http://127.0.0.1:9000/slack}",
             "type: bot\n      token: xoxb-test",
-            &["$DIR/topics/instance-failures.yaml: subscriptions[2] (platform-oncall-slack).channels: is empty: a bot destination posts to the channels named here"],
+            &[
+                "$DIR/topics/instance-failures.yaml: subscriptions[2] (platform-oncall-slack).channels: is empty: a bot destination posts to the channels named here",
+            ],
         ),
     ];
     let mut mismatches = Vec::new();

@@ -241,8 +241,16 @@ fn channel_attributes(
             config.add_notification_payload.is_some(),
             Channel::Email,
         ),
-        ("reply_to_mail", config.reply_to_mail.is_some(), Channel::Email),
-        ("reply_to_name", config.reply_to_name.is_some(), Channel::Email),
+        (
+            "reply_to_mail",
+            config.reply_to_mail.is_some(),
+            Channel::Email,
+        ),
+        (
+            "reply_to_name",
+            config.reply_to_name.is_some(),
+            Channel::Email,
+        ),
         ("from_name", config.from_name.is_some(), Channel::Email),
         ("channels", config.channels.is_some(), Channel::Slack),
         (
@@ -251,7 +259,10 @@ fn channel_attributes(
             Channel::Slack,
         ),
     ];
-    for (field, _, of) in set.iter().filter(|(_, is_set, of)| *is_set && *of != channel) {
+    for (field, _, of) in set
+        .iter()
+        .filter(|(_, is_set, of)| *is_set && *of != channel)
+    {
         let why = format!(
             "is an attribute of {} subscriptions, but destination {:?} is a {} destination",
             of.folder(),
@@ -262,7 +273,9 @@ fn channel_attributes(
     }
     match kind {
         DestinationKind::Webhook(_) => ChannelAttributes::Webhook,
-        DestinationKind::Email(_) => ChannelAttributes::Email(email_attributes(config, item, file, problems)),
+        DestinationKind::Email(_) => {
+            ChannelAttributes::Email(email_attributes(config, item, file, problems))
+        }
         DestinationKind::Slack(settings) => {
             let channels = config.channels.clone().unwrap_or_default();
             let is_bot = matches!(settings.target, SlackTarget::Bot { .. });
@@ -276,7 +289,11 @@ fn channel_attributes(
                 problems.add(file, format!("{item}.channels"), why);
             }
             for channel in channels.iter().filter(|c| c.trim().is_empty()) {
-                problems.add(file, format!("{item}.channels"), format!("{channel:?} is not a channel"));
+                problems.add(
+                    file,
+                    format!("{item}.channels"),
+                    format!("{channel:?} is not a channel"),
+                );
             }
             if let Some(color) = &config.attachment_color
                 && let Err(why) = check_color(color)
@@ -310,7 +327,11 @@ fn email_attributes(
     for (i, text) in given.iter().enumerate() {
         match text.trim().parse::<Address>() {
             Ok(address) if recipients.contains(&address) => {
-                problems.add(file, format!("{field}[{i}]"), format!("{text:?} is listed twice"));
+                problems.add(
+                    file,
+                    format!("{field}[{i}]"),
+                    format!("{text:?} is listed twice"),
+                );
             }
             Ok(address) => recipients.push(address),
             Err(e) => {

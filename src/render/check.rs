@@ -2,7 +2,9 @@
 //! literally (so they can be checked), and no decorators.
 
 use handlebars::Path;
-use handlebars::template::{DecoratorTemplate, HelperTemplate, Parameter, Template, TemplateElement};
+use handlebars::template::{
+    DecoratorTemplate, HelperTemplate, Parameter, Template, TemplateElement,
+};
 
 use super::helpers;
 

@@ -50,7 +50,10 @@ pub fn default_slack(notification: &Value) -> Value {
 }
 
 fn text_field<'a>(notification: &'a Value, field: &str) -> &'a str {
-    notification.get(field).and_then(Value::as_str).unwrap_or("")
+    notification
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 #[cfg(test)]
@@ -75,9 +78,11 @@ mod tests {
             email.text,
             "Line one & <script>alert(1)</script>\nLine two\n"
         );
-        assert!(email.html.contains(
-            "<p>Line one &amp; &lt;script&gt;alert(1)&lt;/script&gt;<br>\nLine two</p>"
-        ));
+        assert!(
+            email.html.contains(
+                "<p>Line one &amp; &lt;script&gt;alert(1)&lt;/script&gt;<br>\nLine two</p>"
+            )
+        );
         assert!(!email.html.contains("<script>"));
     }
 
@@ -85,8 +90,16 @@ mod tests {
     fn payload_appendix_adds_the_json_to_both_parts() {
         let mut email = default_email(&notification());
         payload_appendix(&mut email, &notification());
-        assert!(email.text.contains("\"name\": \"<img src=x>\""), "{}", email.text);
-        assert!(email.html.contains("&lt;img src&#x3D;x&gt;"), "{}", email.html);
+        assert!(
+            email.text.contains("\"name\": \"<img src=x>\""),
+            "{}",
+            email.text
+        );
+        assert!(
+            email.html.contains("&lt;img src&#x3D;x&gt;"),
+            "{}",
+            email.html
+        );
         assert!(!email.html.contains("<img"));
         let pre = email.html.find("<pre").expect("pre block");
         assert!(pre < email.html.find("</body>").expect("body end"));

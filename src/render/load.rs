@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use handlebars::template::Template;
 
-use super::check::{self, PartialUse};
 use super::TemplateError;
+use super::check::{self, PartialUse};
 
 /// The largest template file accepted.
 pub const MAX_TEMPLATE_BYTES: u64 = 64 * 1024;

@@ -38,7 +38,6 @@ pub use load::MAX_TEMPLATE_BYTES;
 
 pub use crate::deliver::EmailContent;
 
-
 /// A delivery channel with its own templates folder and escaping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {
@@ -203,11 +202,10 @@ impl Templates {
     /// Renders a Slack message from template `name`: it must be JSON with a message's shape.
     pub fn render_slack(&self, name: &str, notification: &Value) -> Result<Value, RenderError> {
         let body = render(&self.slack, name, notification)?;
-        let message: Value =
-            serde_json::from_str(&body).map_err(|e| RenderError::InvalidJson {
-                name: name.to_owned(),
-                message: e.to_string(),
-            })?;
+        let message: Value = serde_json::from_str(&body).map_err(|e| RenderError::InvalidJson {
+            name: name.to_owned(),
+            message: e.to_string(),
+        })?;
         crate::deliver::check_shape(&message).map_err(|message| RenderError::InvalidMessage {
             name: name.to_owned(),
             message,
@@ -216,8 +214,16 @@ impl Templates {
     }
 
     /// Renders email template `stem` (`email/NAME`): subject (folded onto one line), text, HTML.
-    pub fn render_email(&self, stem: &str, notification: &Value) -> Result<EmailContent, RenderError> {
-        let subject = render(&self.email_text, &format!("{stem}.subject.hbs"), notification)?;
+    pub fn render_email(
+        &self,
+        stem: &str,
+        notification: &Value,
+    ) -> Result<EmailContent, RenderError> {
+        let subject = render(
+            &self.email_text,
+            &format!("{stem}.subject.hbs"),
+            notification,
+        )?;
         Ok(EmailContent {
             subject: one_line(&subject),
             text: render(&self.email_text, &format!("{stem}.text.hbs"), notification)?,
@@ -236,7 +242,11 @@ impl fmt::Debug for Templates {
     }
 }
 
-fn render(registry: &Handlebars<'static>, name: &str, notification: &Value) -> Result<String, RenderError> {
+fn render(
+    registry: &Handlebars<'static>,
+    name: &str,
+    notification: &Value,
+) -> Result<String, RenderError> {
     if !registry.has_template(name) {
         return Err(RenderError::UnknownTemplate(name.to_owned()));
     }

@@ -35,7 +35,14 @@ pub fn check(templates: &[Loaded]) -> Vec<TemplateError> {
     let mut state = vec![Visit::New; templates.len()];
     for start in 0..templates.len() {
         let mut stack = Vec::new();
-        visit(start, templates, &index, &mut state, &mut stack, &mut errors);
+        visit(
+            start,
+            templates,
+            &index,
+            &mut state,
+            &mut stack,
+            &mut errors,
+        );
     }
     errors
 }

@@ -278,9 +278,18 @@ fn load_errors(files: &[(&str, &str)]) -> Vec<String> {
 }
 
 const EMAIL_SET: [(&str, &str); 3] = [
-    ("email/ops.subject.hbs", "[{{ibmenseverity}}]\n  {{data.event_properties.name}}\n"),
-    ("email/ops.text.hbs", "Name: {{data.event_properties.name}}\n"),
-    ("email/ops.html.hbs", "<p>Name: <b>{{data.event_properties.name}}</b></p>"),
+    (
+        "email/ops.subject.hbs",
+        "[{{ibmenseverity}}]\n  {{data.event_properties.name}}\n",
+    ),
+    (
+        "email/ops.text.hbs",
+        "Name: {{data.event_properties.name}}\n",
+    ),
+    (
+        "email/ops.html.hbs",
+        "<p>Name: <b>{{data.event_properties.name}}</b></p>",
+    ),
 ];
 
 #[test]
@@ -292,10 +301,11 @@ fn email_parts_escape_html_only_in_the_html_part() {
         "ibmenseverity": "HIGH",
         "data": {"event_properties": {"name": "<script>x</script> & \"q\"\r\nBcc: evil@example.com"}}
     });
-    let email = templates.render_email("email/ops", &hostile).expect("renders");
+    let email = templates
+        .render_email("email/ops", &hostile)
+        .expect("renders");
     assert_eq!(
-        email.subject,
-        "[HIGH] <script>x</script> & \"q\" Bcc: evil@example.com",
+        email.subject, "[HIGH] <script>x</script> & \"q\" Bcc: evil@example.com",
         "the subject is one line"
     );
     assert_eq!(
@@ -342,7 +352,10 @@ fn slack_templates_escape_for_slack_inside_json() {
 #[test]
 fn partials_render_and_bad_partials_fail_the_load() {
     let templates = load(&[
-        ("webhook/main.json.hbs", r#"{"a": {{> webhook/part.json.hbs}}}"#),
+        (
+            "webhook/main.json.hbs",
+            r#"{"a": {{> webhook/part.json.hbs}}}"#,
+        ),
         ("webhook/part.json.hbs", r#""{{ibmenseverity}}""#),
     ]);
     let body = templates

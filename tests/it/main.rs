@@ -7,6 +7,9 @@ mod delivery;
 mod email;
 mod restart;
 mod routing;
+mod slack;
+#[path = "../../src/deliver/slack_test_server.rs"]
+mod slack_test_server;
 #[path = "../../src/deliver/smtp_test_server.rs"]
 mod smtp_test_server;
 mod support;
