@@ -19,10 +19,79 @@ fn succeed(command: &mut Command) -> String {
 }
 
 #[test]
+fn render_prints_what_each_channel_would_send_without_sending() {
+    let render = |subscription: &str| {
+        succeed(Command::new(BIN).args([
+            "render",
+            "--config",
+            "router.yaml",
+            "--subscription",
+            subscription,
+            "--event",
+            "examples/events/instance-create-failure.json",
+        ]))
+    };
+    let webhook = render("platform-oncall");
+    assert!(
+        webhook.starts_with("POST http://127.0.0.1:9000/platform\n"),
+        "{webhook}"
+    );
+    assert!(webhook.contains("authorization: ****\n"), "{webhook}");
+    assert!(
+        webhook.contains("\"summary\": \"instance create_failure"),
+        "{webhook}"
+    );
+
+    let email = render("platform-oncall-email");
+    assert!(
+        email.contains("to 2 recipient(s) in 1 batch(es)"),
+        "{email}"
+    );
+    assert!(
+        email.contains("Subject: [HIGH] instance create_failure: App Configuration-0001 (failure)"),
+        "{email}"
+    );
+    assert!(email.contains("To: undisclosed-recipients:;"), "{email}");
+    assert!(
+        email.contains("Content-Type: text/html; charset=utf-8"),
+        "{email}"
+    );
+
+    let slack = render("platform-oncall-slack");
+    assert!(
+        slack.starts_with("POST http://127.0.0.1:9000/****\n"),
+        "the webhook path is a secret: {slack}"
+    );
+    let body = &slack[slack.find("\n{").expect("a JSON body")..];
+    let message: serde_json::Value = serde_json::from_str(body.trim()).expect("the body is JSON");
+    assert_eq!(message["attachments"][0]["color"], "#da1e28");
+
+    let unknown = Command::new(BIN)
+        .args([
+            "render",
+            "--config",
+            "router.yaml",
+            "--subscription",
+            "nope",
+            "--event",
+            "x.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr)
+            .contains("unknown subscription \"nope\"; valid: platform-oncall, "),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+}
+
+#[test]
 fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() {
     let shipped = succeed(Command::new(BIN).args(["validate", "--config", "router.yaml"]));
     assert!(
-        shipped.contains("valid: 1 sources (0 enabled), 4 topics, 4 subscriptions, 2 destinations")
+        shipped.contains("valid: 1 sources (0 enabled), 4 topics, 6 subscriptions, 4 destinations")
     );
 
     let setup = Setup {
