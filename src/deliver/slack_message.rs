@@ -371,7 +371,10 @@ fn outside_markup(text: &str, cut: usize) -> usize {
 }
 
 /// EN's `attachment_color`: with `attachments`, sets `color` on each; otherwise moves non-empty
-/// `blocks` into one attachment `{"color": color, "blocks": [...]}`, keeping top-level `text`.
+/// `blocks` into one attachment `{"color": color, "blocks": [...], "fallback": text}`. The
+/// top-level `text` moves to the attachment's `fallback` because Slack shows a top-level `text`
+/// above attachments (beside top-level blocks it is only the notification text): kept there, the
+/// headline would appear twice.
 /// A message with neither is returned unchanged. `color` should have passed [`check_color`].
 pub fn apply_color(mut message: Value, color: &str) -> Value {
     let Some(object) = message.as_object_mut() else {
@@ -388,10 +391,11 @@ pub fn apply_color(mut message: Value, color: &str) -> Value {
     let has_blocks =
         matches!(object.get("blocks"), Some(Value::Array(blocks)) if !blocks.is_empty());
     if has_blocks && let Some(blocks) = object.remove("blocks") {
-        object.insert(
-            "attachments".to_owned(),
-            json!([{"color": color, "blocks": blocks}]),
-        );
+        let mut attachment = json!({"color": color, "blocks": blocks});
+        if let Some(text) = object.remove("text") {
+            attachment["fallback"] = text;
+        }
+        object.insert("attachments".to_owned(), json!([attachment]));
     }
     message
 }

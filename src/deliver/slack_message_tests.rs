@@ -353,7 +353,7 @@ fn colour_moves_blocks_into_an_attachment() {
     let message = json!({"text": "fallback", "blocks": [section("hi")]});
     assert_eq!(
         apply_color(message, "#ff0000"),
-        json!({"text": "fallback", "attachments": [{"color": "#ff0000", "blocks": [section("hi")]}]})
+        json!({"attachments": [{"color": "#ff0000", "blocks": [section("hi")], "fallback": "fallback"}]})
     );
 }
 

@@ -499,11 +499,11 @@ async fn colour_wraps_the_blocks_in_an_attachment() {
     assert_eq!(
         arrived,
         json!({
-            "text": "Instance created",
             "channel": "C1",
             "attachments": [{
                 "color": "#36a64f",
                 "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*Instance created*"}}],
+                "fallback": "Instance created",
             }],
         })
     );

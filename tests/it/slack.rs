@@ -47,17 +47,13 @@ async fn the_shipped_template_posts_a_coloured_message_where_event_text_cannot_p
     let text = message["text"].as_str().expect("fallback text");
     assert!(text.starts_with("instance create_failure"), "{text}");
     assert!(text.contains(escaped), "{text}");
+    let header = &message["blocks"][0];
+    assert_eq!(header["type"], "header");
+    assert!(header["text"]["text"].as_str().unwrap().contains(escaped));
     let attachment = &message["attachments"][0];
     assert_eq!(attachment["color"], "#da1e28", "HIGH severity is red");
     let blocks = attachment["blocks"].as_array().expect("blocks");
-    assert_eq!(blocks[0]["type"], "header");
-    assert!(
-        blocks[0]["text"]["text"]
-            .as_str()
-            .unwrap()
-            .contains(escaped)
-    );
-    let fields: Vec<&str> = blocks[1]["fields"]
+    let fields: Vec<&str> = blocks[0]["fields"]
         .as_array()
         .expect("fields")
         .iter()
@@ -123,8 +119,11 @@ async fn a_bot_posts_to_each_channel_and_refused_channels_and_tokens_are_dead_le
     assert_eq!(post.header("authorization"), Some("Bearer xoxb-good"));
     // EN's default layout, coloured: bold short text, long text, divider, payload context.
     let message = &post.json;
-    assert_eq!(message["text"], "instance delete: old-db (success)");
     let attachment = &message["attachments"][0];
+    assert_eq!(
+        attachment["fallback"], "instance delete: old-db (success)",
+        "the notification text, not shown twice"
+    );
     assert_eq!(attachment["color"], "#123456");
     let types: Vec<&str> = attachment["blocks"]
         .as_array()
