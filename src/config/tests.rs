@@ -66,7 +66,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "type: resource-lifecycle-events",
             "type: resource-lifecycle",
             &[
-                "$DIR/router.yaml: sources[0].type (resource-lifecycle-events): unknown variant `resource-lifecycle`, expected `resource-lifecycle-events`",
+                "$DIR/router.yaml: sources[0].type (resource-lifecycle-events): unknown variant `resource-lifecycle`, expected one of `resource-lifecycle-events`, `activity-tracker`, `ubiops-audit`, `cloudevents`",
             ],
         ),
         (
