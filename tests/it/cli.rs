@@ -22,7 +22,7 @@ fn succeed(command: &mut Command) -> String {
 fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() {
     let shipped = succeed(Command::new(BIN).args(["validate", "--config", "router.yaml"]));
     assert!(
-        shipped.contains("valid: 1 sources (0 enabled), 4 topics, 4 subscriptions, 2 destinations")
+        shipped.contains("valid: 4 sources (0 enabled), 9 topics, 9 subscriptions, 2 destinations")
     );
 
     let setup = Setup {
