@@ -166,7 +166,7 @@ pub const RESOURCE_ALIASES: [(&str, &str, &str); 3] = [
 
 /// What people call each catalogue resource, singular (`serviceaccounts` is "service account").
 #[rustfmt::skip]
-const NOUNS: [(&str, &str, &str); 33] = [
+const NOUNS: [(&str, &str, &str); 32] = [
     ("codeengine", "project", "project"),
     ("codeengine", "projectconfig", "project kubeconfig"),
     ("codeengine", "application", "application"),
@@ -199,7 +199,6 @@ const NOUNS: [(&str, &str, &str); 33] = [
     ("logdnaat", "alert", "alert"),
     ("logdnaat", "board", "dashboard"),
     ("logdnaat", "board-graph", "dashboard graph"),
-    ("logdnaat", "instance", "instance"),
 ];
 
 /// An action resolved against the catalogue: its canonical parts, and its entry when known.
