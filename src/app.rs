@@ -25,6 +25,9 @@ const EMBEDDED_PARTITIONS: i32 = 3;
 
 /// Runs the router until `shutdown` is cancelled, then drains and commits.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    for warning in &config.warnings {
+        warn!(message = "Configuration warning.", file = %warning.file.display(), item = %warning.item, detail = %warning.message);
+    }
     if config.router.kafka.brokers.trim() != EMBEDDED {
         let brokers = config.router.kafka.brokers.clone();
         return consume(config, &brokers, shutdown).await;

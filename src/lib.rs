@@ -9,7 +9,8 @@
 //!
 //! - [`config`] — `router.yaml` and `topics/*.yaml`, loaded, interpolated and compiled.
 //! - [`kafka`] — the consumer with its offset watermark, the dead-letter producer, the embedded broker.
-//! - [`event`] — decodes a Kafka record and normalises it into an EN-style notification.
+//! - [`event`] — decodes a Kafka record and normalises it into an EN-style notification, per
+//!   source type: resource lifecycle, Activity Tracker and UbiOps audit events, any CloudEvent.
 //! - [`filter`] — the EN filter language, parsed once and evaluated per notification.
 //! - [`routing`] — which topics and subscriptions a notification reaches; pure.
 //! - [`render`] — Handlebars templates, one registry per output format, and default renderings.

@@ -4,10 +4,14 @@ use std::path::Path;
 
 use crate::config;
 
-/// Prints a summary and returns true when the configuration is valid; prints each problem otherwise.
+/// Prints each warning (`warning: …`, on stderr) and a summary, and returns true when the
+/// configuration is valid; prints each problem otherwise.
 pub fn validate(path: &Path) -> bool {
     match config::load(path) {
         Ok(config) => {
+            for warning in &config.warnings {
+                eprintln!("warning: {warning}");
+            }
             let table = &config.table;
             let enabled = table.sources().iter().filter(|s| s.enabled).count();
             println!(

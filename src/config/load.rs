@@ -8,6 +8,7 @@ use serde_yaml_ng::Value;
 use super::error::{ConfigError, ConfigErrors};
 use super::files::{RouterFile, TopicFile};
 use super::interpolate::interpolate;
+use super::warnings::{ConfigWarning, unknown_event_types};
 use crate::render::Templates;
 use crate::routing::RoutingTable;
 
@@ -19,6 +20,8 @@ pub struct Config {
     pub router: RouterFile,
     pub templates: Templates,
     pub table: RoutingTable,
+    /// What is valid but likely a mistake (a filter naming an event type no catalogue lists).
+    pub warnings: Vec<ConfigWarning>,
 }
 
 /// Loads `router.yaml` at `path`, with `${VAR}` taken from the process environment.
@@ -73,6 +76,7 @@ pub fn load_with(
             path: path.to_owned(),
             router,
             templates,
+            warnings: unknown_event_types(&table),
             table,
         }),
         _ => Err(ConfigErrors(errors)),

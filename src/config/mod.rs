@@ -3,7 +3,8 @@
 //! Loading is two steps: [`load`] reads the files, interpolates `${VAR}` and deserialises them
 //! into the plain structs of [`files`]; [`compile`] checks every reference and filter and builds
 //! the immutable [`RoutingTable`](crate::routing::RoutingTable). Every problem found is reported,
-//! each naming the file, the item and what would be valid.
+//! each naming the file, the item and what would be valid. What is valid but likely a mistake (a
+//! filter naming an event type no catalogue lists) is a [`ConfigWarning`]: loading goes on.
 
 mod checks;
 mod compile;
@@ -12,11 +13,13 @@ pub mod files;
 mod interpolate;
 mod load;
 mod topics;
+mod warnings;
 
 pub use compile::compile;
 pub use error::{ConfigError, ConfigErrors};
 pub use files::{KafkaSettings, RouterFile};
 pub use load::{Config, load, load_with};
+pub use warnings::ConfigWarning;
 
 #[cfg(test)]
 mod tests;

@@ -45,13 +45,32 @@ fn the_shipped_configuration_is_valid() {
     let config =
         load_with(&router, &no_env).unwrap_or_else(|e| panic!("shipped config invalid:\n{e}"));
     assert_eq!(config.router.kafka.brokers, "embedded");
-    assert_eq!(config.table.sources().len(), 1);
-    assert!(
-        !config.table.sources()[0].enabled,
-        "the lifecycle source ships disabled"
+    let kinds: Vec<&str> = config
+        .table
+        .sources()
+        .iter()
+        .map(|s| s.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "resource-lifecycle-events",
+            "activity-tracker",
+            "ubiops-audit",
+            "cloudevents"
+        ]
     );
-    assert_eq!(config.table.topics().len(), 4);
-    assert_eq!(config.table.subscriptions().len(), 6);
+    assert!(
+        config.table.sources().iter().all(|s| !s.enabled),
+        "every source ships disabled"
+    );
+    assert_eq!(config.table.topics().len(), 9);
+    assert_eq!(config.table.subscriptions().len(), 11);
+    assert_eq!(
+        config.warnings,
+        [],
+        "the shipped rules name known types only"
+    );
     let channels: Vec<Channel> = config
         .table
         .destinations()
@@ -87,7 +106,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "type: resource-lifecycle-events",
             "type: resource-lifecycle",
             &[
-                "$DIR/router.yaml: sources[0].type (resource-lifecycle-events): unknown variant `resource-lifecycle`, expected `resource-lifecycle-events`",
+                "$DIR/router.yaml: sources[0].type (resource-lifecycle-events): unknown variant `resource-lifecycle`, expected one of `resource-lifecycle-events`, `activity-tracker`, `ubiops-audit`, `cloudevents`",
             ],
         ),
         (
@@ -120,6 +139,8 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "id: platform-webhook",
             &[
                 "$DIR/router.yaml: destinations[1] (platform-webhook): duplicate destination id \"platform-webhook\"",
+                "$DIR/topics/audit-archiving-turned-off.yaml: subscriptions[0] (security-audit-archiving).destination: unknown destination \"security-webhook\"; valid: platform-webhook, oncall-email, oncall-slack",
+                "$DIR/topics/code-engine-secrets-changed.yaml: subscriptions[0] (security-secret-changes).destination: unknown destination \"security-webhook\"; valid: platform-webhook, oncall-email, oncall-slack",
                 "$DIR/topics/resource-group-changes.yaml: subscriptions[0] (account-owners).destination: unknown destination \"security-webhook\"; valid: platform-webhook, oncall-email, oncall-slack",
                 "$DIR/topics/us-south-key-changes.yaml: subscriptions[0] (security-key-audit).destination: unknown destination \"security-webhook\"; valid: platform-webhook, oncall-email, oncall-slack",
             ],
@@ -169,7 +190,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "- id: resource-lifecycle-events",
             "- id: lifecycle-events",
             &[
-                "$DIR/topics/instance-failures.yaml: sources[0].id: unknown source \"lifecycle-events\"; valid: resource-lifecycle-events",
+                "$DIR/topics/instance-failures.yaml: sources[0].id: unknown source \"lifecycle-events\"; valid: resource-lifecycle-events, activity-tracker, ubiops-audit, api-events",
             ],
         ),
         (

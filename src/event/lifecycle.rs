@@ -4,9 +4,10 @@
 //! fields are ignored here and preserved untouched in the notification's `data`.
 
 use chrono::{DateTime, FixedOffset};
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 use super::catalogue::{CatalogueEntry, classify_raw_event_type};
+use super::fields::Fields;
 use super::reject::{Field, Rejection};
 
 /// A raw resource lifecycle event as documented in the catalogue's schema.
@@ -87,7 +88,7 @@ impl<'a> LifecycleEvent<'a> {
         let Value::Object(map) = value else {
             return Err(Rejection::wrong_type("event", value, "an object"));
         };
-        let top = Fields { map, path: "" };
+        let top = Fields::root(map);
         let account_id = top.required_str("account_id")?;
         let event_id = top.required_str("event_id")?;
         let event_type = top.required_str("event_type")?;
@@ -169,70 +170,5 @@ impl<'a> EventProperties<'a> {
             scheduled_reclaim_by: f.str("scheduled_reclaim_by")?,
             updated_at: f.str("updated_at")?,
         })
-    }
-}
-
-/// A JSON object being read, with its dotted path for rejection details.
-struct Fields<'a> {
-    map: &'a Map<String, Value>,
-    path: &'static str,
-}
-
-impl<'a> Fields<'a> {
-    /// The object in `value` (absent or null: `None`), which is field `key` of the object at `path`.
-    fn object(
-        value: Option<&'a Value>,
-        path: &'static str,
-        key: &str,
-    ) -> Result<Option<Self>, Rejection> {
-        match value {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(map)) => Ok(Some(Fields { map, path })),
-            Some(other) => Err(Rejection::wrong_type(Field(path, key), other, "an object")),
-        }
-    }
-
-    /// The optional object `key`, whose own path is `path`.
-    fn child(&self, key: &str, path: &'static str) -> Result<Option<Fields<'a>>, Rejection> {
-        Fields::object(self.map.get(key), self.path, key).map(|f| f.map(|f| Fields { path, ..f }))
-    }
-
-    fn required_str(&self, key: &str) -> Result<&'a str, Rejection> {
-        match self.map.get(key) {
-            None => Err(Rejection::missing(Field(self.path, key))),
-            Some(Value::String(s)) if s.is_empty() => {
-                Err(Rejection::invalid(Field(self.path, key), "is empty"))
-            }
-            Some(Value::String(s)) => Ok(s),
-            Some(other) => Err(Rejection::wrong_type(
-                Field(self.path, key),
-                other,
-                "a string",
-            )),
-        }
-    }
-
-    fn str(&self, key: &str) -> Result<Option<&'a str>, Rejection> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(Rejection::wrong_type(
-                Field(self.path, key),
-                other,
-                "a string",
-            )),
-        }
-    }
-
-    fn number(&self, key: &str) -> Result<Option<&'a Number>, Rejection> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => Ok(Some(n)),
-            Some(other) => Err(Rejection::wrong_type(
-                Field(self.path, key),
-                other,
-                "a number",
-            )),
-        }
     }
 }

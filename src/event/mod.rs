@@ -2,29 +2,38 @@
 //!
 //! # Layout
 //! - `reject`: why a record cannot be normalised ([`Rejection`], [`RejectReason`]).
+//! - `fields`: reading a decoded event's fields, each problem naming the field.
 //! - `catalogue`: the 24 resource lifecycle event pairs, severities, event-type parsing.
 //! - `lifecycle`: the typed view of a raw resource-controller event.
+//! - [`activity_tracker`]: Activity Tracker (CADF) audit events and their action catalogue.
+//! - [`ubiops`]: UbiOps audit events and their object types.
 //! - `cloudevent`: CloudEvents input, structured JSON and Kafka binary mode.
 //! - `texts`: default short and long texts for people.
 //! - `notification`: the notification body and its deterministic id.
+//! - `known`: the notification types each source kind's catalogue lists.
 //!
 //! The value is parsed once into a [`serde_json::Value`]; typed views borrow from it and the
 //! original JSON moves, unchanged, into the notification.
 
+pub mod activity_tracker;
 mod catalogue;
 mod cloudevent;
+mod fields;
+mod known;
 mod lifecycle;
 mod notification;
 mod reject;
 #[cfg(test)]
 mod tests;
 mod texts;
+pub mod ubiops;
 
 pub use catalogue::{
     CE_TYPE_PREFIX, CatalogueEntry, LIFECYCLE_CATALOGUE, RAW_EVENT_TYPE_PREFIX, ResourceType,
     Severity, classify_ce_type, classify_raw_event_type,
 };
 pub use cloudevent::{CONTENT_TYPE_HEADER, HEADER_PREFIX, SPEC_VERSION};
+pub use known::suggestion;
 pub use lifecycle::{Activity, Context, EventProperties, LastOperation, LifecycleEvent};
 pub use notification::{NOTIFICATION_ID_NAMESPACE, notification_id};
 pub use reject::{RejectReason, Rejection};
@@ -34,21 +43,43 @@ use serde_json::Value;
 
 use cloudevent::CloudEvent;
 
-/// What kind of events a source produces (more variants come later: activity-tracker,
-/// ubiops-audit, cloudevents).
+/// What kind of events a source produces: the source `type` in configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
     /// IBM Cloud resource lifecycle events (`resource-lifecycle-events`).
     ResourceLifecycleEvents,
+    /// Activity Tracker / Cloud Logs audit events in the CADF shape (`activity-tracker`).
+    ActivityTracker,
+    /// UbiOps audit events (`ubiops-audit`).
+    UbiopsAudit,
+    /// Any CloudEvent, passed through with its own type (`cloudevents`), as EN's API sources.
+    Cloudevents,
 }
 
 impl SourceKind {
+    /// Every kind, in the order the README lists them.
+    pub const ALL: [SourceKind; 4] = [
+        SourceKind::ResourceLifecycleEvents,
+        SourceKind::ActivityTracker,
+        SourceKind::UbiopsAudit,
+        SourceKind::Cloudevents,
+    ];
+
     /// The source `type` as written in configuration.
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::ResourceLifecycleEvents => "resource-lifecycle-events",
+            SourceKind::ActivityTracker => "activity-tracker",
+            SourceKind::UbiopsAudit => "ubiops-audit",
+            SourceKind::Cloudevents => "cloudevents",
         }
+    }
+
+    /// The notification types this kind's catalogue lists, in catalogue order; `None` for
+    /// `cloudevents`, whose types are whatever producers send.
+    pub fn known_types(self) -> Option<&'static [String]> {
+        known::types(self)
     }
 }
 
@@ -78,7 +109,9 @@ pub struct Notification {
 ///
 /// Checks, in order: a value is present, it is at most `max_bytes` long, it is UTF-8, it is JSON;
 /// then, by shape, a binary-mode CloudEvent (a `ce_specversion` header), a structured CloudEvent
-/// (an object with `specversion`) or a raw resource-controller event (any other object).
+/// (an object with `specversion`) or the kind's native event (any other object): a raw
+/// resource-controller event, an Activity Tracker event or a UbiOps audit event. A `cloudevents`
+/// source takes CloudEvents only.
 pub fn normalise(
     source_id: &str,
     kind: SourceKind,
@@ -102,10 +135,16 @@ pub fn normalise(
         let event = CloudEvent::from_structured(map)?;
         return notification::from_cloudevent(source_id, kind, event);
     }
+    let value = Value::Object(map);
     match kind {
-        SourceKind::ResourceLifecycleEvents => {
-            notification::from_lifecycle(source_id, Value::Object(map))
-        }
+        SourceKind::ResourceLifecycleEvents => notification::from_lifecycle(source_id, value),
+        SourceKind::ActivityTracker => activity_tracker::notification(source_id, value),
+        SourceKind::UbiopsAudit => ubiops::notification(source_id, value),
+        SourceKind::Cloudevents => Err(Rejection::new(
+            RejectReason::MissingField,
+            "missing field \"specversion\": a cloudevents source takes CloudEvents only \
+             (structured, or binary with ce_* headers)",
+        )),
     }
 }
 

@@ -3,12 +3,12 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::catalogue::classify_ce_type;
+use super::catalogue::{Severity, classify_ce_type};
 use super::cloudevent::{CloudEvent, SPEC_VERSION};
 use super::lifecycle::LifecycleEvent;
 use super::reject::{RejectReason, Rejection};
 use super::texts::DefaultTexts;
-use super::{Notification, SourceKind};
+use super::{Notification, SourceKind, activity_tracker, ubiops};
 
 /// Namespace of the UUID v5 `notification_id`s. Never change it: ids must stay stable across
 /// releases, so that redeliveries and producer retries keep the id receivers de-duplicate on.
@@ -23,34 +23,61 @@ pub fn notification_id(parts: &[&str]) -> String {
 /// The notification of a raw resource-controller event; `value` becomes its `data`, unchanged.
 pub(super) fn from_lifecycle(source_id: &str, value: Value) -> Result<Notification, Rejection> {
     let event = LifecycleEvent::parse(&value)?;
-    let texts = DefaultTexts::for_lifecycle(&event);
-    let id = notification_id(&[source_id, event.event_id]);
-    let event_type = event.kind.ce_type.to_owned();
+    let envelope = Envelope {
+        id: event.event_id.to_owned(),
+        notification_id: notification_id(&[source_id, event.event_id]),
+        source: format!("/resource-controller/accounts/{}", event.account_id),
+        event_type: event.kind.ce_type.to_owned(),
+        time: event.timestamp.to_owned(),
+        subject: event.properties.crn.map(str::to_owned),
+        texts: DefaultTexts::for_lifecycle(&event),
+    };
+    Ok(envelope.seal(source_id, value))
+}
 
-    let mut body = Map::new();
-    put(&mut body, "specversion", SPEC_VERSION);
-    put(&mut body, "id", event.event_id);
-    let source = format!("/resource-controller/accounts/{}", event.account_id);
-    put(&mut body, "source", source);
-    put(&mut body, "type", event_type.as_str());
-    put(&mut body, "time", event.timestamp);
-    if let Some(crn) = event.properties.crn {
-        put(&mut body, "subject", crn);
+/// The CloudEvent attributes a native (not CloudEvent) event is given.
+pub(super) struct Envelope {
+    /// `id`.
+    pub id: String,
+    /// `notification_id`: stable for the same event, see [`notification_id`].
+    pub notification_id: String,
+    /// `source`.
+    pub source: String,
+    /// `type`.
+    pub event_type: String,
+    /// `time`, RFC 3339.
+    pub time: String,
+    /// `subject`, when the event names the resource.
+    pub subject: Option<String>,
+    pub texts: DefaultTexts,
+}
+
+impl Envelope {
+    /// The notification: these attributes, the EN extensions and `data`, the original event.
+    pub(super) fn seal(self, source_id: &str, data: Value) -> Notification {
+        let mut body = Map::new();
+        put(&mut body, "specversion", SPEC_VERSION);
+        put(&mut body, "id", self.id);
+        put(&mut body, "source", self.source);
+        put(&mut body, "type", self.event_type.as_str());
+        put(&mut body, "time", self.time);
+        if let Some(subject) = self.subject {
+            put(&mut body, "subject", subject);
+        }
+        put(&mut body, "datacontenttype", "application/json");
+        put(&mut body, "ibmensourceid", source_id);
+        put(&mut body, "ibmenseverity", self.texts.severity.as_str());
+        put(&mut body, "ibmendefaultshort", self.texts.short);
+        put(&mut body, "ibmendefaultlong", self.texts.long);
+        put(&mut body, "notification_id", self.notification_id.as_str());
+        body.insert("data".to_owned(), data);
+        Notification {
+            id: self.notification_id,
+            source_id: source_id.to_owned(),
+            event_type: self.event_type,
+            body: Value::Object(body),
+        }
     }
-    put(&mut body, "datacontenttype", "application/json");
-    put(&mut body, "ibmensourceid", source_id);
-    put(&mut body, "ibmenseverity", texts.severity.as_str());
-    put(&mut body, "ibmendefaultshort", texts.short);
-    put(&mut body, "ibmendefaultlong", texts.long);
-    put(&mut body, "notification_id", id.as_str());
-    body.insert("data".to_owned(), value);
-
-    Ok(Notification {
-        id,
-        source_id: source_id.to_owned(),
-        event_type,
-        body: Value::Object(body),
-    })
 }
 
 /// The notification of a CloudEvent: its attributes as given, plus the EN extensions it lacks.
@@ -66,18 +93,11 @@ pub(super) fn from_cloudevent(
             format!("event names source {named} but arrived on a topic of source {source_id}");
         return Err(Rejection::new(RejectReason::UnknownSource, detail));
     }
-    let entry = match kind {
-        SourceKind::ResourceLifecycleEvents => classify_ce_type(&event.event_type)?,
-    };
+    let derived = texts_of_cloudevent(kind, &event)?;
     let given = |name: &str| event.text(name).is_some();
     let texts = match ["ibmenseverity", "ibmendefaultshort", "ibmendefaultlong"].map(given) {
         [true, true, true] => None,
-        _ => Some(
-            match event.attributes.get("data").map(LifecycleEvent::parse) {
-                Some(Ok(data)) => DefaultTexts::for_lifecycle(&data),
-                _ => DefaultTexts::for_cloudevent(entry, &event),
-            },
-        ),
+        _ => Some(derived),
     };
     let id = notification_id(&[source_id, &event.source, &event.id]);
 
@@ -104,6 +124,29 @@ pub(super) fn from_cloudevent(
         event_type,
         body: Value::Object(attributes),
     })
+}
+
+/// Checks a CloudEvent's type against what its source kind produces, and derives its texts.
+fn texts_of_cloudevent(kind: SourceKind, event: &CloudEvent) -> Result<DefaultTexts, Rejection> {
+    match kind {
+        SourceKind::ResourceLifecycleEvents => {
+            let entry = classify_ce_type(&event.event_type)?;
+            Ok(
+                match event.attributes.get("data").map(LifecycleEvent::parse) {
+                    Some(Ok(data)) => DefaultTexts::for_lifecycle(&data),
+                    _ => DefaultTexts::for_cloudevent(entry, event),
+                },
+            )
+        }
+        SourceKind::ActivityTracker => activity_tracker::cloudevent_texts(event),
+        SourceKind::UbiopsAudit => ubiops::cloudevent_texts(event),
+        SourceKind::Cloudevents => Ok(DefaultTexts::for_any_cloudevent(
+            Severity::Low,
+            &event.event_type,
+            None,
+            event,
+        )),
+    }
 }
 
 fn put(body: &mut Map<String, Value>, name: &str, value: impl Into<String>) {

@@ -90,12 +90,28 @@ impl DefaultTexts {
 
     /// Texts for a CloudEvent whose data is not a lifecycle event, from its type and attributes.
     pub(super) fn for_cloudevent(kind: &CatalogueEntry, event: &CloudEvent) -> Self {
+        let label = format!("{} {}", kind.resource_type, kind.sub_type);
+        DefaultTexts::for_any_cloudevent(kind.severity(), &label, Some(kind.summary), event)
+    }
+
+    /// Texts for a CloudEvent from its attributes: `<label>: <subject or id>`, then `summary`
+    /// and where the event came from.
+    pub(super) fn for_any_cloudevent(
+        severity: Severity,
+        label: &str,
+        summary: Option<&str>,
+        event: &CloudEvent,
+    ) -> Self {
         let subject = event.text("subject");
-        let mut short = format!("{} {}: ", kind.resource_type, kind.sub_type);
+        let mut short = String::with_capacity(80);
+        push_one_line(&mut short, label);
+        short.push_str(": ");
         push_one_line(&mut short, subject.unwrap_or(&event.id));
 
         let mut long = String::with_capacity(160);
-        push_sentence(&mut long, kind.summary);
+        if let Some(summary) = summary {
+            push_sentence(&mut long, summary);
+        }
         let mut origin = format!("Event {} from {}", event.id, event.source);
         if let Some(subject) = subject {
             _ = write!(origin, " about {subject}");
@@ -106,7 +122,7 @@ impl DefaultTexts {
         push_sentence(&mut long, &origin);
 
         DefaultTexts {
-            severity: kind.severity(),
+            severity,
             short,
             long,
         }
@@ -114,12 +130,12 @@ impl DefaultTexts {
 }
 
 /// Appends `text`, with line breaks and other control characters turned into spaces.
-fn push_one_line(out: &mut String, text: &str) {
+pub(super) fn push_one_line(out: &mut String, text: &str) {
     out.extend(text.chars().map(|c| if c.is_control() { ' ' } else { c }));
 }
 
 /// Appends `sentence` after a space, ending it with a full stop unless it already has one.
-fn push_sentence(out: &mut String, sentence: &str) {
+pub(super) fn push_sentence(out: &mut String, sentence: &str) {
     let sentence = sentence.trim();
     if !out.is_empty() {
         out.push(' ');
@@ -127,5 +143,14 @@ fn push_sentence(out: &mut String, sentence: &str) {
     out.push_str(sentence);
     if !sentence.ends_with(['.', '!', '?']) {
         out.push('.');
+    }
+}
+
+/// `text` with its first letter in upper case.
+pub(super) fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

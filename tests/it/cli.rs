@@ -81,7 +81,7 @@ fn render_prints_what_each_channel_would_send_without_sending() {
     assert!(!unknown.status.success());
     assert!(
         String::from_utf8_lossy(&unknown.stderr)
-            .contains("unknown subscription \"nope\"; valid: platform-oncall, "),
+            .contains("unknown subscription \"nope\"; valid: platform-api-high-severity, "),
         "{}",
         String::from_utf8_lossy(&unknown.stderr)
     );
@@ -91,7 +91,8 @@ fn render_prints_what_each_channel_would_send_without_sending() {
 fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() {
     let shipped = succeed(Command::new(BIN).args(["validate", "--config", "router.yaml"]));
     assert!(
-        shipped.contains("valid: 1 sources (0 enabled), 4 topics, 6 subscriptions, 4 destinations")
+        shipped
+            .contains("valid: 4 sources (0 enabled), 9 topics, 11 subscriptions, 4 destinations")
     );
 
     let setup = Setup {

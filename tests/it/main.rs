@@ -2,6 +2,7 @@
 //! real SMTP server.
 
 mod bad_input;
+mod catalogue_events;
 mod cli;
 mod delivery;
 mod email;
@@ -12,4 +13,5 @@ mod slack;
 mod slack_test_server;
 #[path = "../../src/deliver/smtp_test_server.rs"]
 mod smtp_test_server;
+mod sources;
 mod support;

@@ -82,7 +82,7 @@ async fn a_bot_posts_to_each_channel_and_refused_channels_and_tokens_are_dead_le
     let kafka = Kafka::start(&["lifecycle"]);
     let mut slack = SlackServer::start().await;
     slack.reply_for("C2", SlackReply::api_error("channel_not_found"));
-    let mut revoked = SlackServer::start().await;
+    let revoked = SlackServer::start().await;
     revoked.reply(SlackReply::api_error("invalid_auth"));
     let destinations = format!(
         "  - id: bot\n    type: slack\n    slack: {{ type: bot, token: xoxb-good, api_url: \"{}\" }}\n{FAST_RETRY}  - id: revoked\n    type: slack\n    slack: {{ type: bot, token: xoxb-revoked, api_url: \"{}\" }}\n{FAST_RETRY}",

@@ -1,10 +1,14 @@
 //! Table-driven tests of normalisation; shared helpers live here, one file per area.
 
+mod activity_tracker;
+mod activity_tracker_rejections;
 mod cloudevent_rejections;
 mod cloudevents;
 mod fixtures;
 mod lifecycle;
+mod passthrough;
 mod rejections;
+mod ubiops;
 
 use serde_json::{Value, json};
 
@@ -114,4 +118,35 @@ fn check(cases: Vec<(&str, Vec<u8>, &Headers<'_>, RejectReason, &str)>) {
 /// `value` serialised, as a record value.
 fn json_bytes(value: Value) -> Vec<u8> {
     value.to_string().into_bytes()
+}
+
+/// Normalises `value` with `headers` for a source [`SOURCE`] of `kind`.
+fn run_as(
+    kind: SourceKind,
+    value: &Value,
+    headers: &Headers<'_>,
+) -> Result<Notification, Rejection> {
+    let bytes = value.to_string();
+    let record = RawRecord {
+        value: Some(bytes.as_bytes()),
+        headers,
+    };
+    normalise(SOURCE, kind, &record, MAX_BYTES)
+}
+
+/// Normalises `value` (no headers) for a source of `kind`, failing the test on a rejection.
+fn accept_as(kind: SourceKind, value: &Value) -> Notification {
+    run_as(kind, value, &[]).unwrap_or_else(|rejection| panic!("rejected {value}: {rejection}"))
+}
+
+/// Checks a table of (case name, value, expected reason, expected detail) for a source of `kind`.
+fn check_as(kind: SourceKind, cases: Vec<(&str, Value, RejectReason, &str)>) {
+    for (name, value, reason, detail) in cases {
+        let rejection = match run_as(kind, &value, &[]) {
+            Ok(n) => panic!("{name}: accepted {}", n.body),
+            Err(rejection) => rejection,
+        };
+        let found = (rejection.reason, rejection.detail.as_str());
+        assert_eq!(found, (reason, detail), "{name}");
+    }
 }
