@@ -9,7 +9,9 @@ use crate::deliver::{
     SlackProgress, WebhookNotifier, apply_color, deliver_with_retries,
 };
 use crate::render::{self, EmailContent, RenderError, Templates};
-use crate::routing::{ChannelAttributes, Destination, DestinationKind, Subscription};
+use crate::routing::{
+    ChannelAttributes, Destination, DestinationKind, EmailAttributes, Subscription,
+};
 
 /// A notification rendered for one subscription.
 #[derive(Debug, Clone)]
@@ -120,14 +122,7 @@ impl Notifier {
                 Rendered::Email(content),
                 ChannelAttributes::Email(attributes),
             ) => {
-                let message = EmailMessage {
-                    delivery_id,
-                    notification_id,
-                    recipients: &attributes.recipients,
-                    from_name: attributes.from_name.as_deref(),
-                    reply_to: attributes.reply_to.clone(),
-                    content,
-                };
+                let message = email_message(attributes, notification_id, delivery_id, content);
                 let progress = EmailProgress::new(&attributes.recipients);
                 let delivered =
                     deliver_with_retries(policy, |_| notifier.send(&message, &progress)).await?;
@@ -188,14 +183,7 @@ impl Notifier {
                 Rendered::Email(content),
                 ChannelAttributes::Email(attributes),
             ) => {
-                let message = EmailMessage {
-                    delivery_id,
-                    notification_id,
-                    recipients: &attributes.recipients,
-                    from_name: attributes.from_name.as_deref(),
-                    reply_to: attributes.reply_to.clone(),
-                    content,
-                };
+                let message = email_message(attributes, notification_id, delivery_id, content);
                 let batch = notifier.settings().batch_size.max(1);
                 let recipients: Vec<String> = attributes
                     .recipients
@@ -239,6 +227,23 @@ impl Notifier {
             out.push('\n');
         }
         Ok(out)
+    }
+}
+
+/// The email of one delivery, to the subscription's recipients with its sender overrides.
+fn email_message<'a>(
+    attributes: &'a EmailAttributes,
+    notification_id: &'a str,
+    delivery_id: &'a str,
+    content: &'a EmailContent,
+) -> EmailMessage<'a> {
+    EmailMessage {
+        delivery_id,
+        notification_id,
+        recipients: &attributes.recipients,
+        from_name: attributes.from_name.as_deref(),
+        reply_to: attributes.reply_to.clone(),
+        content,
     }
 }
 

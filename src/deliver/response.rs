@@ -29,14 +29,18 @@ pub async fn read_capped(response: &mut reqwest::Response) -> (Vec<u8>, bool) {
     (body, false)
 }
 
+/// How long the answer asks us to wait before trying again (`Retry-After`), when it does.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+}
+
 /// The error for a non-2xx answer: status, redirect note, and the start of the body.
 pub async fn failed_status(kind: FailureKind, mut response: reqwest::Response) -> DeliveryError {
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    let retry_after = retry_after(response.headers());
     let mut message = format!("HTTP {status}");
     if status.is_redirection() {
         let location = response

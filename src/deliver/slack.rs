@@ -10,16 +10,14 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use reqwest::header::{
-    AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT,
-};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use serde::Deserialize;
 use serde_json::Value;
 use tracing::debug;
 
-use super::response::{parse_retry_after, quote, read_capped, transport_error};
+use super::response::{quote, read_capped, retry_after, transport_error};
 use super::slack_errors::{SlackErrorScope, slack_error_scope, slack_failure_kind};
 use super::slack_message::{check_shape, fit_limits};
 use super::slack_progress::{ChannelState, SlackProgress};
@@ -405,11 +403,7 @@ impl SlackNotifier {
             .await
             .map_err(|e| transport_error(&e, &self.shown_url, timeout))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let retry_after = retry_after(response.headers());
         let (body, capped) = read_capped(&mut response).await;
         debug!(
             message = "Slack answered.",

@@ -14,6 +14,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::event::kind_of;
+
 /// The most characters in a section's `text`.
 pub const SECTION_TEXT_MAX: usize = 3000;
 /// The most characters in one section field.
@@ -109,7 +111,7 @@ pub fn check_shape(message: &Value) -> Result<(), String> {
     let Value::Object(object) = message else {
         return Err(format!(
             "a Slack message must be a JSON object, not {}",
-            kind(message)
+            kind_of(message)
         ));
     };
     let has_text = non_empty_string(object, "text", "")?;
@@ -122,7 +124,7 @@ pub fn check_shape(message: &Value) -> Result<(), String> {
         let Value::Array(attachments) = attachments else {
             return Err(format!(
                 "\"attachments\" must be an array, not {}",
-                kind(attachments)
+                kind_of(attachments)
             ));
         };
         for (i, attachment) in attachments.iter().enumerate() {
@@ -130,7 +132,7 @@ pub fn check_shape(message: &Value) -> Result<(), String> {
             let Value::Object(attachment) = attachment else {
                 return Err(format!(
                     "{path} must be an object, not {}",
-                    kind(attachment)
+                    kind_of(attachment)
                 ));
             };
             if let Some(blocks) = attachment.get("blocks") {
@@ -161,7 +163,7 @@ fn non_empty_string(object: &Map<String, Value>, key: &str, path: &str) -> Resul
             } else {
                 format!("{path}.{key}")
             };
-            Err(format!("{at} must be a string, not {}", kind(other)))
+            Err(format!("{at} must be a string, not {}", kind_of(other)))
         }
     }
 }
@@ -169,13 +171,13 @@ fn non_empty_string(object: &Map<String, Value>, key: &str, path: &str) -> Resul
 /// Checks a `blocks` array at `path`, returning how many blocks it has.
 fn check_blocks(blocks: &Value, path: &str) -> Result<usize, String> {
     let Value::Array(blocks) = blocks else {
-        return Err(format!("{path} must be an array, not {}", kind(blocks)));
+        return Err(format!("{path} must be an array, not {}", kind_of(blocks)));
     };
     for (i, block) in blocks.iter().enumerate() {
         let Value::Object(block) = block else {
             return Err(format!(
                 "{path}[{i}] must be an object, not {}",
-                kind(block)
+                kind_of(block)
             ));
         };
         let Some(Value::String(block_type)) = block.get("type") else {
@@ -201,17 +203,6 @@ fn check_blocks(blocks: &Value, path: &str) -> Result<usize, String> {
         }
     }
     Ok(blocks.len())
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Cuts `message` to Slack's limits (see the module doc), returning whether anything was cut.

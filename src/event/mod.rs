@@ -36,7 +36,7 @@ pub use cloudevent::{CONTENT_TYPE_HEADER, HEADER_PREFIX, SPEC_VERSION};
 pub use known::suggestion;
 pub use lifecycle::{Activity, Context, EventProperties, LastOperation, LifecycleEvent};
 pub use notification::{NOTIFICATION_ID_NAMESPACE, notification_id};
-pub use reject::{RejectReason, Rejection};
+pub use reject::{RejectReason, Rejection, kind_of};
 pub use texts::DefaultTexts;
 
 use serde_json::Value;

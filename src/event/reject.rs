@@ -104,7 +104,7 @@ impl Rejection {
 const TIME_EXAMPLE: &str = "2022-09-30T16:18:55Z";
 
 /// The JSON kind of a value with its article, as used in rejection details ("an array").
-pub(super) fn kind_of(value: &Value) -> &'static str {
+pub fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
