@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use notification_router::commands::{self, PublishArgs, ReceiveArgs, RenderArgs};
+use notification_router::commands::{self, ExplainArgs, PublishArgs, ReceiveArgs, RenderArgs};
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
 use tokio_util::sync::CancellationToken;
@@ -36,6 +36,9 @@ enum Command {
     Run,
     /// Check router.yaml, the topic files and the templates; exit non-zero with one line per problem.
     Validate,
+    /// Explain what the configuration does with an event: its notification, each topic and rule
+    /// (which part of a filter failed), and the deliveries it would make.
+    Explain(ExplainArgs),
     /// Print what a subscription would send for an event (request or message), without sending.
     Render(RenderArgs),
     /// Publish events from JSON files to Kafka.
@@ -73,6 +76,10 @@ async fn execute(cli: Cli) -> ExitCode {
             };
         }
         Command::Receive(args) => commands::receive(&args).await,
+        Command::Explain(args) => match load(&cli.config) {
+            Some(config) => commands::explain(&config, &args),
+            None => return ExitCode::FAILURE,
+        },
         Command::Render(args) => match load(&cli.config) {
             Some(config) => commands::render(&config, &args),
             None => return ExitCode::FAILURE,

@@ -1,11 +1,13 @@
-//! The subcommands besides `run`: check a config, render a delivery, publish events, receive
-//! webhooks.
+//! The subcommands besides `run`: check a config, explain an event, render a delivery, publish
+//! events, receive webhooks.
 
+mod explain;
 mod publish;
 mod receive;
 mod render;
 mod validate;
 
+pub use explain::{ExplainArgs, explain};
 pub use publish::{PublishArgs, publish};
 pub use receive::{ReceiveArgs, receive};
 pub use render::{RenderArgs, render};

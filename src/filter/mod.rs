@@ -13,7 +13,9 @@
 //! - `parser`: tokens to expressions (precedence, nesting cap, error messages);
 //! - `path_parser`: tokens to JSONPath paths and their bracket selectors;
 //! - `select`: visits the nodes a path selects, stopping early when asked;
-//! - `eval`: evaluates an expression and compares JSON values without coercion.
+//! - `eval`: evaluates an expression and compares JSON values without coercion;
+//! - `display`: an expression written back as filter text;
+//! - `explain`: how each part of a filter evaluated against one notification.
 //!
 //! # Syntax
 //!
@@ -60,7 +62,9 @@
 //!   character; an unterminated string points at its opening quote.
 
 mod ast;
+mod display;
 mod eval;
+mod explain;
 mod lexer;
 mod parser;
 mod path_parser;
@@ -72,6 +76,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use ast::{CompareOp, Expr, Operand, Path, Root, Segment, Selector};
+pub use explain::Explanation;
 
 /// The deepest nesting of parentheses, `not( )` and `[?( )]` filters a filter may have.
 pub const MAX_DEPTH: usize = 64;

@@ -88,6 +88,74 @@ fn render_prints_what_each_channel_would_send_without_sending() {
 }
 
 #[test]
+fn explain_says_why_an_event_reaches_a_topic_or_not() {
+    let out = succeed(Command::new(BIN).args([
+        "explain",
+        "--config",
+        "router.yaml",
+        "--event",
+        "examples/events/instance-create-failure.json",
+    ]));
+    assert!(
+        out.starts_with("Source: resource-lifecycle-events (resource-lifecycle-events), DISABLED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("type:     com.ibm.cloud.resource-lifecycle-events.instance:create_failure\n            listed in the resource-lifecycle-events catalogue"),
+        "{out}"
+    );
+    assert!(out.contains("  ✓ instance-failures (topics/instance-failures.yaml, 3 subscription(s))\n      rule 1: matches"), "{out}");
+    assert!(
+        out.contains("          ✗ $.type =~ 'resource-lifecycle-events\\.key:(create|delete)'\n              $.type is \"com.ibm.cloud.resource-lifecycle-events.instance:create_failure\""),
+        "which part failed, and what the path held: {out}"
+    );
+    assert!(
+        out.contains(
+            "  - code-engine-failures: not for this source (its sources: activity-tracker)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("Deliveries:\n  none: the source is disabled\n"),
+        "{out}"
+    );
+
+    // With the source enabled, the deliveries it would make.
+    let dir = tempfile::tempdir().unwrap();
+    let router = std::fs::read_to_string("router.yaml").unwrap().replacen(
+        "enabled: false",
+        "enabled: true",
+        1,
+    );
+    std::fs::write(dir.path().join("router.yaml"), router).unwrap();
+    for folder in ["topics", "templates"] {
+        let status = Command::new("cp")
+            .args(["-r", folder])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let enabled = succeed(
+        Command::new(BIN)
+            .args([
+                "explain",
+                "--event",
+                "examples/events/instance-create-failure.json",
+                "--config",
+            ])
+            .arg(dir.path().join("router.yaml")),
+    );
+    for line in [
+        "  platform-oncall (topic instance-failures) → platform-webhook (webhook, webhook/lifecycle-summary.json.hbs), delivery id msg_",
+        "  platform-oncall-email (topic instance-failures) → oncall-email (email, email/lifecycle), delivery id msg_",
+        "  platform-oncall-slack (topic instance-failures) → oncall-slack (slack, slack/lifecycle.json.hbs), delivery id msg_",
+    ] {
+        assert!(enabled.contains(line), "{line}\n{enabled}");
+    }
+}
+
+#[test]
 fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() {
     let shipped = succeed(Command::new(BIN).args(["validate", "--config", "router.yaml"]));
     assert!(

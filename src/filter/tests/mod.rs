@@ -1,6 +1,7 @@
 //! Tests of the filter language: the EN examples, an IBM lifecycle notification and the public API.
 
 mod errors;
+mod explain;
 mod matching;
 
 use serde_json::{Value, json};

@@ -1,0 +1,205 @@
+//! `explain`: what the current configuration does with one event, and why. It answers the most
+//! common support question, "why did my notification not arrive?", without sending anything.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow, bail};
+
+use crate::config::Config;
+use crate::event::{Notification, RawRecord, normalise};
+use crate::routing::{Route, SourceIndex, Topic};
+
+/// Arguments of `explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// A file holding one event, as it would arrive on a source's Kafka topic.
+    #[arg(long)]
+    pub event: PathBuf,
+    /// The source the event comes from; by default the first source in `router.yaml` that
+    /// accepts it.
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+/// Prints the explanation of `args.event` under `config`.
+pub fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&args.event)
+        .with_context(|| format!("cannot read {}", args.event.display()))?;
+    let (source, notification) = normalised(config, &bytes, args.source.as_deref())
+        .with_context(|| format!("{}", args.event.display()))?;
+    print!("{}", explanation(config, source, &notification));
+    Ok(())
+}
+
+/// The event normalised as `wanted` would, or as the first source that accepts it.
+fn normalised(
+    config: &Config,
+    bytes: &[u8],
+    wanted: Option<&str>,
+) -> anyhow::Result<(SourceIndex, Notification)> {
+    let table = &config.table;
+    let record = RawRecord {
+        value: Some(bytes),
+        headers: &[],
+    };
+    let max = config.router.kafka.max_message_bytes;
+    let candidates: Vec<SourceIndex> = match wanted {
+        Some(id) => vec![table.source_index(id).ok_or_else(|| {
+            let ids: Vec<&str> = table.sources().iter().map(|s| s.id.as_str()).collect();
+            anyhow!("unknown source {id:?}; valid: {}", ids.join(", "))
+        })?],
+        None => (0..table.sources().len()).map(SourceIndex).collect(),
+    };
+    let mut rejections = Vec::new();
+    for index in candidates {
+        let source = table.source(index);
+        match normalise(&source.id, source.kind, &record, max) {
+            Ok(notification) => return Ok((index, notification)),
+            Err(r) => rejections.push(format!(
+                "source {:?} ({}) rejects it ({}): {}",
+                source.id,
+                source.kind.as_str(),
+                r.reason.code(),
+                r.detail
+            )),
+        }
+    }
+    if rejections.is_empty() {
+        bail!("no source is configured");
+    }
+    bail!("{}", rejections.join("\n"))
+}
+
+/// The whole explanation as text.
+pub fn explanation(config: &Config, source: SourceIndex, notification: &Notification) -> String {
+    let table = &config.table;
+    let source_config = table.source(source);
+    let mut out = String::new();
+    let body = &notification.body;
+    let text = |field: &str| body.get(field).and_then(|v| v.as_str()).unwrap_or("");
+    let _ = writeln!(
+        out,
+        "Source: {} ({}), {}",
+        source_config.id,
+        source_config.kind.as_str(),
+        if source_config.enabled {
+            "enabled"
+        } else {
+            "DISABLED: its events are dropped before any topic sees them; set `enabled: true`"
+        }
+    );
+    let _ = writeln!(out, "Notification {}:", notification.id);
+    let _ = writeln!(out, "  type:     {}", notification.event_type);
+    let catalogue = match source_config.kind.known_types() {
+        Some(known) if known.iter().any(|t| *t == notification.event_type) => {
+            format!("listed in the {} catalogue", source_config.kind.as_str())
+        }
+        Some(_) => format!(
+            "not in the {} catalogue (accepted: it has the catalogue's shape)",
+            source_config.kind.as_str()
+        ),
+        None => "any type is accepted from this source".to_owned(),
+    };
+    let _ = writeln!(out, "            {catalogue}");
+    let _ = writeln!(out, "  severity: {}", text("ibmenseverity"));
+    let _ = writeln!(out, "  short:    {}", text("ibmendefaultshort"));
+    let _ = writeln!(
+        out,
+        "  body:     {}",
+        serde_json::to_string_pretty(body)
+            .unwrap_or_default()
+            .replace('\n', "\n            ")
+    );
+
+    let _ = writeln!(out, "\nTopics:");
+    for topic in table.topics() {
+        explain_topic(&mut out, config, topic, source, notification);
+    }
+
+    let _ = writeln!(out, "\nDeliveries:");
+    match table.route(source, notification) {
+        Route::SourceDisabled => {
+            let _ = writeln!(out, "  none: the source is disabled");
+        }
+        Route::Matched { deliveries, .. } if deliveries.is_empty() => {
+            let _ = writeln!(out, "  none: no topic with a subscription matched");
+        }
+        Route::Matched { deliveries, .. } => {
+            for delivery in deliveries {
+                let channel = delivery.destination.kind.channel().folder();
+                let template = delivery
+                    .subscription
+                    .template
+                    .as_deref()
+                    .unwrap_or("the default rendering");
+                let _ = writeln!(
+                    out,
+                    "  {} (topic {}) → {} ({channel}, {template}), delivery id {}",
+                    delivery.subscription.name,
+                    delivery.topic.name,
+                    delivery.destination.id,
+                    delivery.webhook_id
+                );
+            }
+        }
+    }
+    if !config.warnings.is_empty() {
+        let _ = writeln!(out, "\nConfiguration warnings:");
+        for warning in &config.warnings {
+            let _ = writeln!(out, "  {warning}");
+        }
+    }
+    out
+}
+
+/// One topic: not for this source, or each rule with how its filters evaluated.
+fn explain_topic(
+    out: &mut String,
+    config: &Config,
+    topic: &Topic,
+    source: SourceIndex,
+    notification: &Notification,
+) {
+    let subscriptions = topic.subscriptions.len();
+    let Some(rules) = topic.sources.iter().find(|ts| ts.source == source) else {
+        let ids: Vec<&str> = topic
+            .sources
+            .iter()
+            .map(|ts| config.table.source(ts.source).id.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "  - {}: not for this source (its sources: {})",
+            topic.name,
+            ids.join(", ")
+        );
+        return;
+    };
+    let matched =
+        rules.rules.is_empty() || rules.rules.iter().any(|r| r.matches(&notification.body));
+    let _ = writeln!(
+        out,
+        "  {} {} ({}, {subscriptions} subscription(s))",
+        if matched { "✓" } else { "✗" },
+        topic.name,
+        topic.file.display()
+    );
+    if rules.rules.is_empty() {
+        let _ = writeln!(out, "      no rules: every event of the source belongs");
+    }
+    for (n, rule) in rules.rules.iter().enumerate() {
+        let state = match (rule.enabled, rule.matches(&notification.body)) {
+            (false, _) => "disabled",
+            (true, true) => "matches",
+            (true, false) => "does not match",
+        };
+        let _ = writeln!(out, "      rule {}: {state}", n + 1);
+        let _ = writeln!(out, "        event_type_filter:");
+        out.push_str(&rule.event_type_filter.explain(&notification.body).lines(10));
+        if let Some(filter) = &rule.notification_filter {
+            let _ = writeln!(out, "        notification_filter:");
+            out.push_str(&filter.explain(&notification.body).lines(10));
+        }
+    }
+}
