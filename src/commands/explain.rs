@@ -92,7 +92,7 @@ pub fn explanation(config: &Config, source: SourceIndex, notification: &Notifica
     let _ = writeln!(out, "Notification {}:", notification.id);
     let _ = writeln!(out, "  type:     {}", notification.event_type);
     let catalogue = match source_config.kind.known_types() {
-        Some(known) if known.iter().any(|t| *t == notification.event_type) => {
+        Some(known) if known.contains(&notification.event_type) => {
             format!("listed in the {} catalogue", source_config.kind.as_str())
         }
         Some(_) => format!(
