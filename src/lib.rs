@@ -18,9 +18,11 @@
 //! - [`deliver`] — webhook, SMTP and Slack notifiers, retries and the failure classification.
 //! - [`pipeline`] — one record's way from Kafka to its deliveries and its settlement.
 //! - [`app`] — wires it all together and runs until shutdown.
+//! - [`admin`] — the admin HTTP server: probes, [`metrics`], a read-only API shaped like EN's.
 //! - [`commands`] — the other subcommands: validate, render, publish, receive.
 //! - [`telemetry`] — logging.
 
+pub mod admin;
 pub mod app;
 pub mod commands;
 pub mod config;
@@ -28,6 +30,7 @@ pub mod deliver;
 pub mod event;
 pub mod filter;
 pub mod kafka;
+pub mod metrics;
 pub mod outbound;
 pub mod pipeline;
 pub mod render;
