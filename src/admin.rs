@@ -303,3 +303,114 @@ async fn list_subscriptions(
 ) -> Json<Value> {
     page("subscriptions", subscriptions(&state.config), &paging)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path as FilePath;
+
+    use super::*;
+
+    /// Serves the admin routes for the shipped configuration on a free local port.
+    async fn start() -> (String, Arc<AdminState>, CancellationToken) {
+        let path = FilePath::new(env!("CARGO_MANIFEST_DIR")).join("router.yaml");
+        let config = crate::config::load_with(&path, &|_| None).expect("the shipped config loads");
+        let metrics = Arc::new(Metrics::new());
+        metrics.config_loaded(true);
+        let state = AdminState::new(Arc::new(config), metrics);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let shutdown = CancellationToken::new();
+        tokio::spawn(serve(listener, state.clone(), shutdown.clone()));
+        (base, state, shutdown)
+    }
+
+    async fn get(url: &str) -> (u16, String) {
+        let response = reqwest::get(url).await.expect("the admin server answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a body"))
+    }
+
+    #[tokio::test]
+    async fn probes_and_metrics() {
+        let (base, state, shutdown) = start().await;
+        assert_eq!(get(&format!("{base}/healthz")).await, (200, "ok\n".into()));
+        assert_eq!(get(&format!("{base}/readyz")).await.0, 503);
+        state.consuming.store(true, Ordering::Release);
+        assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+        state.metrics.consumed("resource-lifecycle-events");
+        let (status, text) = get(&format!("{base}/metrics")).await;
+        assert_eq!(status, 200);
+        assert!(
+            text.contains("notification_router_config_last_reload_successful 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "notification_router_events_consumed_total{source=\"resource-lifecycle-events\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn lists_have_en_shape_and_hide_secrets() {
+        let (base, _state, shutdown) = start().await;
+        let (status, body) = get(&format!("{base}/v1/sources?limit=2&offset=1")).await;
+        assert_eq!(status, 200);
+        let list: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(list["total_count"], 4);
+        assert_eq!(
+            (list["offset"].clone(), list["limit"].clone()),
+            (json!(1), json!(2))
+        );
+        let ids: Vec<&str> = list["sources"]
+            .as_array()
+            .expect("sources")
+            .iter()
+            .map(|s| s["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(ids, ["activity-tracker", "ubiops-audit"]);
+
+        let (status, body) = get(&format!("{base}/v1/sources/ubiops-audit")).await;
+        assert_eq!(status, 200);
+        let source: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(
+            (source["type"].clone(), source["enabled"].clone()),
+            (json!("ubiops-audit"), json!(false))
+        );
+        assert_eq!(get(&format!("{base}/v1/sources/nope")).await.0, 404);
+
+        let (_, body) = get(&format!("{base}/v1/destinations?limit=100")).await;
+        for secret in ["local-test-token", "9000/slack"] {
+            assert!(!body.contains(secret), "{secret} shown in {body}");
+        }
+        let list: Value = serde_json::from_str(&body).expect("JSON");
+        let destination = |id: &str| {
+            list["destinations"]
+                .as_array()
+                .expect("destinations")
+                .iter()
+                .find(|d| d["id"] == id)
+                .unwrap_or_else(|| panic!("no destination {id}"))
+                .clone()
+        };
+        assert_eq!(
+            destination("oncall-slack")["config"]["params"]["url"],
+            "****"
+        );
+        assert_eq!(
+            destination("platform-webhook")["config"]["params"]["sensitive_headers"],
+            json!([{"name": "authorization", "value": "****"}])
+        );
+        assert_eq!(destination("oncall-email")["type"], "smtp_custom");
+        let (_, body) = get(&format!("{base}/v1/topics/instance-failures")).await;
+        let topic: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(topic["subscription_count"], 3);
+        let (_, body) = get(&format!("{base}/v1/subscriptions?limit=100")).await;
+        let list: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(list["total_count"], 11);
+        shutdown.cancel();
+    }
+}
