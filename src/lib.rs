@@ -18,7 +18,8 @@
 //! - [`deliver`] — webhook, SMTP and Slack notifiers, retries and the failure classification.
 //! - [`pipeline`] — one record's way from Kafka to its deliveries and its settlement.
 //! - [`app`] — wires it all together and runs until shutdown.
-//! - [`commands`] — the other subcommands: validate, render, publish, receive.
+//! - [`commands`] — the other subcommands: validate, render, publish, receive, keys.
+//! - [`secret`] — the redacting [`Secret`](secret::Secret) type every credential is held in.
 //! - [`telemetry`] — logging.
 
 pub mod app;
@@ -32,4 +33,5 @@ pub mod outbound;
 pub mod pipeline;
 pub mod render;
 pub mod routing;
+pub mod secret;
 pub mod telemetry;

@@ -1,11 +1,13 @@
 //! The subcommands besides `run`: check a config, render a delivery, publish events, receive
-//! webhooks.
+//! webhooks, show and make signing keys.
 
+mod keys;
 mod publish;
 mod receive;
 mod render;
 mod validate;
 
+pub use keys::{KeysCommand, keys, public_keys};
 pub use publish::{PublishArgs, publish};
 pub use receive::{ReceiveArgs, receive};
 pub use render::{RenderArgs, render};

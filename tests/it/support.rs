@@ -267,7 +267,13 @@ pub struct Setup<'a> {
     pub templates: Vec<(&'a str, &'a str)>,
     /// Extra lines under `kafka:`.
     pub kafka_extra: &'a str,
+    /// Lines under `http:`; [`LOOPBACK_ALLOWED`] unless a test needs the default policy.
+    pub http: &'a str,
 }
+
+/// The `http:` lines that let deliveries reach the test receivers on 127.0.0.1, which the
+/// router refuses by default (they are not public addresses).
+pub const LOOPBACK_ALLOWED: &str = "  allow_private_networks: [127.0.0.0/8]\n";
 
 impl<'a> Setup<'a> {
     /// A setup reading [`LIFECYCLE_SOURCE`], with no templates and default Kafka settings.
@@ -285,14 +291,15 @@ impl<'a> Setup<'a> {
             topics,
             templates: vec![],
             kafka_extra: "",
+            http: LOOPBACK_ALLOWED,
         }
     }
 
     pub fn write(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let router = format!(
-            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n{}\nsources:\n{}\ndestinations:\n{}\n",
-            self.brokers, self.group, self.kafka_extra, self.sources, self.destinations
+            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n{}\nhttp:\n{}\nsources:\n{}\ndestinations:\n{}\n",
+            self.brokers, self.group, self.kafka_extra, self.http, self.sources, self.destinations
         );
         std::fs::write(dir.path().join("router.yaml"), router).unwrap();
         std::fs::create_dir_all(dir.path().join("topics")).unwrap();
@@ -392,9 +399,9 @@ pub fn all_to_hook() -> Vec<(String, String)> {
     )]
 }
 
-/// A webhook destination list item.
+/// A webhook destination list item; the test receivers speak http, so it allows http.
 pub fn webhook(id: &str, url: &str, extra: &str) -> String {
-    format!("  - id: {id}\n    type: webhook\n    url: {url}\n{extra}")
+    format!("  - id: {id}\n    type: webhook\n    url: {url}\n    allow_http: true\n{extra}")
 }
 
 /// A topic file with one source and one subscription.
