@@ -32,6 +32,8 @@ pub struct Received {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Value,
+    /// The body as it arrived, for signature checks.
+    pub raw: Vec<u8>,
 }
 
 impl Received {
@@ -59,6 +61,7 @@ impl Receiver {
         let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let (tx, behaviour) = (tx.clone(), behaviour.clone());
             async move {
+                let raw = body.to_vec();
                 let body: Value = serde_json::from_slice(&body)
                     .unwrap_or_else(|_| json!({"unparsed": String::from_utf8_lossy(&body)}));
                 let Some(status) = behaviour(uri.path(), &body) else {
@@ -78,6 +81,7 @@ impl Receiver {
                     path: uri.path().to_owned(),
                     headers,
                     body,
+                    raw,
                 });
                 StatusCode::from_u16(status).unwrap()
             }
