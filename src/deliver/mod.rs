@@ -35,6 +35,8 @@ mod slack_settings;
 mod webhook;
 
 #[cfg(test)]
+mod email_injection_tests;
+#[cfg(test)]
 mod email_tests;
 #[cfg(test)]
 mod retry_tests;
