@@ -324,7 +324,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
         ),
         (
             "router.yaml",
-            "allow_private_networks: [127.0.0.0/8, \"::1/128\"]",
+            "allow_private_networks: [127.0.0.0/8, \"::1/128\", \"${EXTRA_ALLOWED_NETWORK:-127.0.0.0/8}\"]",
             "allow_private_networks: [localhost]",
             &[
                 "$DIR/router.yaml: http.allow_private_networks: \"localhost\" is not a network: write a CIDR like 127.0.0.0/8 or an address",
