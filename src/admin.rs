@@ -272,7 +272,9 @@ fn subscriptions(config: &Config) -> Vec<Value> {
         .map(|subscription| {
             let destination = &table.destinations()[subscription.destination];
             let attributes = match &subscription.channel {
-                ChannelAttributes::Webhook => json!({}),
+                ChannelAttributes::Webhook(webhook) => {
+                    json!({"signing_enabled": webhook.signing_enabled})
+                }
                 ChannelAttributes::Email(email) => json!({
                     "recipients": email.recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     "add_notification_payload": email.add_notification_payload,

@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::deliver::http_client;
+use crate::deliver::HttpClient;
 use crate::kafka::{self, DeadLetters, EmbeddedKafka, Offsets, RebalanceContext};
 use crate::pipeline::Pipeline;
 
@@ -84,7 +84,8 @@ pub async fn consume(
         .create()
         .context("cannot create the dead-letter producer")?;
     let dead_letters = DeadLetters::new(producer, kafka.dead_letter_topic.clone());
-    let client = http_client(config.router.http.connect_timeout);
+    let options = config.router.http.options().map_err(anyhow::Error::msg)?;
+    let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;
     let pipeline =
         Arc::new(Pipeline::new(&config, &client, dead_letters).map_err(anyhow::Error::msg)?);
 

@@ -19,7 +19,8 @@
 //! - [`pipeline`] — one record's way from Kafka to its deliveries and its settlement.
 //! - [`app`] — wires it all together and runs until shutdown.
 //! - [`admin`] — the admin HTTP server: probes, [`metrics`], a read-only API shaped like EN's.
-//! - [`commands`] — the other subcommands: validate, render, publish, receive.
+//! - [`commands`] — the other subcommands: validate, explain, render, publish, receive, keys.
+//! - [`secret`] — the redacting [`Secret`](secret::Secret) type every credential is held in.
 //! - [`telemetry`] — logging.
 
 pub mod admin;
@@ -35,4 +36,5 @@ pub mod outbound;
 pub mod pipeline;
 pub mod render;
 pub mod routing;
+pub mod secret;
 pub mod telemetry;

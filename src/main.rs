@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use notification_router::commands::{self, ExplainArgs, PublishArgs, ReceiveArgs, RenderArgs};
+use notification_router::commands::{
+    self, ExplainArgs, KeysCommand, PublishArgs, ReceiveArgs, RenderArgs,
+};
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
 use tokio_util::sync::CancellationToken;
@@ -45,6 +47,11 @@ enum Command {
     Publish(PublishArgs),
     /// Listen for webhooks and print each delivery.
     Receive(ReceiveArgs),
+    /// Show a webhook destination's public signing keys, or generate keys and secrets.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -80,6 +87,7 @@ async fn execute(cli: Cli) -> ExitCode {
             Some(config) => commands::explain(&config, &args),
             None => return ExitCode::FAILURE,
         },
+        Command::Keys { command } => commands::keys(&command, || load(&cli.config)),
         Command::Render(args) => match load(&cli.config) {
             Some(config) => commands::render(&config, &args),
             None => return ExitCode::FAILURE,

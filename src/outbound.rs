@@ -5,8 +5,8 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::deliver::{
-    Delivered, DeliveryError, EmailMessage, EmailNotifier, EmailProgress, SlackNotifier,
-    SlackProgress, WebhookNotifier, apply_color, deliver_with_retries,
+    Delivered, DeliveryError, EmailMessage, EmailNotifier, EmailProgress, HttpClient,
+    SlackNotifier, SlackProgress, WebhookNotifier, apply_color, deliver_with_retries,
 };
 use crate::render::{self, EmailContent, RenderError, Templates};
 use crate::routing::{
@@ -31,7 +31,7 @@ pub fn render(
 ) -> Result<Rendered, RenderError> {
     let template = subscription.template.as_deref();
     match &subscription.channel {
-        ChannelAttributes::Webhook => {
+        ChannelAttributes::Webhook(_) => {
             let body = match template {
                 Some(name) => Bytes::from(templates.render_webhook(name, notification)?),
                 None => Bytes::from(notification.to_string()),
@@ -80,7 +80,7 @@ pub struct Sent {
 
 impl Notifier {
     /// The notifier for `destination`; `client` is the shared HTTP client.
-    pub fn new(destination: &Destination, client: &reqwest::Client) -> Result<Notifier, String> {
+    pub fn new(destination: &Destination, client: &HttpClient) -> Result<Notifier, String> {
         Ok(match &destination.kind {
             DestinationKind::Webhook(settings) => {
                 Notifier::Webhook(WebhookNotifier::new(client.clone(), settings.clone()))
@@ -108,10 +108,16 @@ impl Notifier {
     ) -> Result<Sent, DeliveryError> {
         let policy = &destination.retry;
         match (self, rendered, &subscription.channel) {
-            (Notifier::Webhook(notifier), Rendered::Webhook(body), ChannelAttributes::Webhook) => {
-                let delivered =
-                    deliver_with_retries(policy, |_| notifier.send(delivery_id, body.clone()))
-                        .await?;
+            (
+                Notifier::Webhook(notifier),
+                Rendered::Webhook(body),
+                ChannelAttributes::Webhook(attributes),
+            ) => {
+                let sign = attributes.signing_enabled;
+                let delivered = deliver_with_retries(policy, |_| {
+                    notifier.send(delivery_id, body.clone(), sign)
+                })
+                .await?;
                 Ok(Sent {
                     delivered,
                     rejected: Vec::new(),
@@ -169,8 +175,13 @@ impl Notifier {
     ) -> Result<String, String> {
         let mut out = String::new();
         match (self, rendered, &subscription.channel) {
-            (Notifier::Webhook(notifier), Rendered::Webhook(body), _) => {
-                let (method, url, headers) = notifier.preview(delivery_id);
+            (
+                Notifier::Webhook(notifier),
+                Rendered::Webhook(body),
+                ChannelAttributes::Webhook(attributes),
+            ) => {
+                let (method, url, headers) =
+                    notifier.preview(delivery_id, attributes.signing_enabled);
                 out.push_str(&format!("{method} {url}\n"));
                 for (name, value) in headers {
                     out.push_str(&format!("{name}: {value}\n"));

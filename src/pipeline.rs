@@ -34,7 +34,7 @@ impl Pipeline {
     /// Fails only when a destination's notifier cannot be built (its TLS setup, say).
     pub fn new(
         config: &Config,
-        client: &reqwest::Client,
+        client: &crate::deliver::HttpClient,
         dead_letters: DeadLetters,
     ) -> Result<Self, String> {
         let notifiers = config

@@ -78,7 +78,8 @@ pub fn render(config: &Config, args: &RenderArgs) -> anyhow::Result<()> {
     let destination = &table.destinations()[subscription.destination];
     let rendered = outbound::render(&config.templates, subscription, &notification.body)
         .map_err(|e| anyhow!("{e}"))?;
-    let client = crate::deliver::http_client(config.router.http.connect_timeout);
+    let options = config.router.http.options().map_err(anyhow::Error::msg)?;
+    let client = crate::deliver::HttpClient::new(&options).map_err(anyhow::Error::msg)?;
     let notifier = Notifier::new(destination, &client).map_err(anyhow::Error::msg)?;
     let id = delivery_id(&notification.id, &subscription.name);
     let preview = notifier

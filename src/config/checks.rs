@@ -7,7 +7,9 @@ use super::error::ConfigError;
 use lettre::message::Mailbox;
 
 use super::files::{EmailDestination, SlackConfig, SlackDestination, WebhookDestination};
-use crate::deliver::{EmailSettings, SlackSettings, SlackTarget, WebhookSettings};
+use crate::deliver::{
+    EmailSettings, NetworkPolicy, Signer, SlackSettings, SlackTarget, WebhookSettings, redacted,
+};
 use crate::filter::Filter;
 
 /// The problems found so far in one compile.
@@ -60,36 +62,31 @@ pub fn check_kafka_topic_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-type Headers = Vec<(String, String)>;
-
 /// Checks a webhook destination; on error returns the field and the reason.
 pub fn webhook_settings(
     webhook: &WebhookDestination,
     default_timeout: Duration,
+    policy: &NetworkPolicy,
 ) -> Result<WebhookSettings, (&'static str, String)> {
     let url = url::Url::parse(&webhook.url)
         .map_err(|e| ("url", format!("{:?} is not a URL: {e}", webhook.url)))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        let why = format!(
-            "scheme {:?} is not supported: use http or https",
-            url.scheme()
-        );
-        return Err(("url", why));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(("url", "has no host".into()));
-    }
+    check_outbound_url(&url, webhook.allow_http, policy, &redacted(&url))
+        .map_err(|why| ("url", why))?;
     let is_sensitive = |name: &str| {
         webhook
             .sensitive_headers
             .iter()
             .any(|s| s.eq_ignore_ascii_case(name))
     };
-    let (sensitive_headers, custom_headers): (Headers, Headers) = webhook
-        .custom_headers
-        .iter()
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .partition(|(name, _)| is_sensitive(name));
+    let mut custom_headers = Vec::new();
+    let mut sensitive_headers = Vec::new();
+    for (name, value) in &webhook.custom_headers {
+        if is_sensitive(name) {
+            sensitive_headers.push((name.clone(), value.clone()));
+        } else {
+            custom_headers.push((name.clone(), value.expose().clone()));
+        }
+    }
     for name in &webhook.sensitive_headers {
         if !webhook
             .custom_headers
@@ -104,15 +101,61 @@ pub fn webhook_settings(
             return Err(("sensitive_headers", why));
         }
     }
+    let signer = match &webhook.signing {
+        None => Signer::default(),
+        Some(signing) => {
+            Signer::new(&signing.secrets, &signing.keys).map_err(|why| ("signing", why))?
+        }
+    };
     let settings = WebhookSettings {
         url,
         verb: webhook.verb,
         custom_headers,
         sensitive_headers,
         timeout: webhook.timeout.unwrap_or(default_timeout),
+        signer,
     };
     settings.check().map_err(|why| ("custom_headers", why))?;
     Ok(settings)
+}
+
+/// The rules every webhook and Slack URL follows at load: http or https, https unless
+/// `allow_http`, no credentials, and no IP-literal host the network policy refuses (names are
+/// checked when they resolve). `shown` is the URL as errors may show it.
+pub fn check_outbound_url(
+    url: &url::Url,
+    allow_http: bool,
+    policy: &NetworkPolicy,
+    shown: &str,
+) -> Result<(), String> {
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http => {}
+        "http" => {
+            return Err(format!(
+                "{shown} uses http, so deliveries could be read and changed on the way: use \
+                 https, or set `allow_http: true` on the destination"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "scheme {other:?} is not supported: use http or https"
+            ));
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("has no host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "must not carry credentials (user:password@): send them in a header listed in \
+             sensitive_headers"
+                .into(),
+        );
+    }
+    policy
+        .check_url(url)
+        .map_err(|why| format!("{shown}: {why}"))
 }
 
 /// The Slack Web API unless a bot destination names another (a proxy, or a test server).
@@ -154,12 +197,18 @@ pub fn email_settings(
 pub fn slack_settings(
     slack: &SlackDestination,
     default_timeout: Duration,
+    policy: &NetworkPolicy,
 ) -> Result<SlackSettings, (&'static str, String)> {
     // The URL and token are secrets: errors never quote them.
     let target = match &slack.slack {
-        SlackConfig::IncomingWebhook { url } => SlackTarget::IncomingWebhook {
-            url: url::Url::parse(url).map_err(|e| ("slack.url", format!("is not a URL: {e}")))?,
-        },
+        SlackConfig::IncomingWebhook { url } => {
+            let url = url::Url::parse(url.expose())
+                .map_err(|e| ("slack.url", format!("is not a URL: {e}")))?;
+            let shown = SlackTarget::IncomingWebhook { url: url.clone() }.shown_url();
+            check_outbound_url(&url, slack.allow_http, policy, &shown)
+                .map_err(|why| ("slack.url", why))?;
+            SlackTarget::IncomingWebhook { url }
+        }
         SlackConfig::Bot { token, api_url } => {
             let api_url = api_url.as_deref().unwrap_or(SLACK_API_URL);
             let mut api_url = url::Url::parse(api_url)
@@ -168,6 +217,9 @@ pub fn slack_settings(
                 let path = format!("{}/", api_url.path());
                 api_url.set_path(&path);
             }
+            let shown = redacted(&api_url);
+            check_outbound_url(&api_url, slack.allow_http, policy, &shown)
+                .map_err(|why| ("slack.api_url", why))?;
             SlackTarget::Bot {
                 token: token.clone(),
                 api_url,

@@ -8,7 +8,10 @@ use super::checks::{
     Problems, check_kafka_topic_name, check_name, email_settings, slack_settings, webhook_settings,
 };
 use super::error::ConfigErrors;
-use super::files::{DestinationConfig, KafkaSettings, RouterFile, SourceConfig, TopicFile};
+use super::files::{
+    DestinationConfig, HttpSettings, KafkaSettings, RouterFile, SourceConfig, TopicFile,
+};
+use crate::deliver::NetworkPolicy;
 use crate::render::Templates;
 use crate::routing::{Destination, DestinationKind, RoutingTable, Source};
 
@@ -21,6 +24,7 @@ pub fn compile(
 ) -> Result<RoutingTable, ConfigErrors> {
     let mut problems = Problems::default();
     check_kafka(&router.kafka, router_path, &mut problems);
+    check_http(&router.http, router_path, &mut problems);
     let (sources, source_by_kafka_topic) =
         compile_sources(&router.sources, &router.kafka, router_path, &mut problems);
     let destinations = compile_destinations(router, router_path, &mut problems);
@@ -62,6 +66,12 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
         let why = "is set by the router: use kafka.brokers, kafka.group_id and \
                    kafka.commit_interval; offsets are stored by the router";
         problems.add(file, format!("kafka.properties.{key}"), why);
+    }
+}
+
+fn check_http(http: &HttpSettings, file: &Path, problems: &mut Problems) {
+    if let Err(why) = http.options() {
+        problems.add(file, "http.proxy", why);
     }
 }
 
@@ -131,6 +141,7 @@ fn compile_destinations(
     problems: &mut Problems,
 ) -> Vec<Destination> {
     let mut destinations: Vec<Destination> = Vec::new();
+    let policy = NetworkPolicy::new(router.http.allow_private_networks.clone());
     for (i, destination) in router.destinations.iter().enumerate() {
         let item = format!("destinations[{i}] ({})", destination.id());
         if let Err(why) = check_name(destination.id()) {
@@ -142,13 +153,15 @@ fn compile_destinations(
         }
         let kind = match destination {
             DestinationConfig::Webhook(webhook) => {
-                webhook_settings(webhook, router.http.request_timeout).map(DestinationKind::Webhook)
+                webhook_settings(webhook, router.http.request_timeout, &policy)
+                    .map(DestinationKind::Webhook)
             }
             DestinationConfig::Email(email) => {
                 email_settings(email, router.http.connect_timeout).map(DestinationKind::Email)
             }
             DestinationConfig::Slack(slack) => {
-                slack_settings(slack, router.http.request_timeout).map(DestinationKind::Slack)
+                slack_settings(slack, router.http.request_timeout, &policy)
+                    .map(DestinationKind::Slack)
             }
         };
         match kind {

@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer};
 
 use crate::deliver::{RetryPolicy, StartTls, Verb};
 use crate::event::SourceKind;
+use crate::secret::Secret;
 
 /// `router.yaml`: process settings, sources and destinations.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,9 +52,10 @@ pub struct KafkaSettings {
     /// How often stored offsets are committed (`auto.commit.interval.ms`).
     #[serde(default = "default_commit_interval", with = "humantime_serde")]
     pub commit_interval: Duration,
-    /// Passed to librdkafka as is (`security.protocol`, `sasl.*`, `ssl.*`, ...). Never logged.
+    /// Passed to librdkafka as is (`security.protocol`, `sasl.*`, `ssl.*`, ...). The values
+    /// are never logged (`sasl.password` is one of them).
     #[serde(default)]
-    pub properties: BTreeMap<String, String>,
+    pub properties: BTreeMap<String, Secret>,
 }
 
 impl std::fmt::Debug for KafkaSettings {
@@ -66,7 +69,7 @@ impl std::fmt::Debug for KafkaSettings {
     }
 }
 
-/// Outbound HTTP defaults.
+/// Outbound HTTP: defaults, and what webhook and Slack requests may reach.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
@@ -74,6 +77,14 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     #[serde(default = "default_connect_timeout", with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// Networks (`127.0.0.0/8`, `10.1.2.3`) that requests may reach although they are not
+    /// public: loopback, private, link-local, ... are refused otherwise.
+    #[serde(default, deserialize_with = "networks")]
+    pub allow_private_networks: Vec<IpNet>,
+    /// A proxy every webhook and Slack request goes through (`http://proxy.internal:3128`);
+    /// none unless set: the system's proxy variables are never read.
+    #[serde(default)]
+    pub proxy: Option<Secret>,
 }
 
 impl Default for HttpSettings {
@@ -81,8 +92,53 @@ impl Default for HttpSettings {
         Self {
             request_timeout: default_request_timeout(),
             connect_timeout: default_connect_timeout(),
+            allow_private_networks: Vec::new(),
+            proxy: None,
         }
     }
+}
+
+impl HttpSettings {
+    /// How the shared HTTP client is built; fails on a proxy that is not an http(s) URL
+    /// (the message never shows the proxy URL, which may carry credentials).
+    pub fn options(&self) -> Result<crate::deliver::HttpOptions, String> {
+        let proxy = match &self.proxy {
+            Some(proxy) if !proxy.is_empty() => {
+                let url =
+                    url::Url::parse(proxy.expose()).map_err(|e| format!("is not a URL: {e}"))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(format!(
+                        "scheme {:?} is not supported: use http or https",
+                        url.scheme()
+                    ));
+                }
+                Some(url)
+            }
+            _ => None,
+        };
+        Ok(crate::deliver::HttpOptions {
+            connect_timeout: self.connect_timeout,
+            allow_private_networks: self.allow_private_networks.clone(),
+            proxy,
+        })
+    }
+}
+
+/// CIDR networks, or single addresses.
+fn networks<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|text| {
+            let text = text.trim();
+            text.parse::<IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "{text:?} is not a network: write a CIDR like 127.0.0.0/8 or an address"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// A producer of events, arriving on Kafka topics. Off unless enabled.
@@ -138,17 +194,37 @@ pub struct WebhookDestination {
     #[serde(default)]
     pub description: Option<String>,
     pub url: String,
+    /// Allows an `http://` URL; `https://` is required otherwise.
+    #[serde(default)]
+    pub allow_http: bool,
     #[serde(default = "default_verb")]
     pub verb: Verb,
+    /// Values are secrets: the `Debug` of this struct shows none of them.
     #[serde(default)]
-    pub custom_headers: BTreeMap<String, String>,
+    pub custom_headers: BTreeMap<String, Secret>,
     /// Names of `custom_headers` whose values are secret: sent, never logged.
     #[serde(default)]
     pub sensitive_headers: Vec<String>,
+    /// Standard Webhooks signing; unsigned without it.
+    #[serde(default)]
+    pub signing: Option<SigningConfig>,
     #[serde(default, with = "humantime_serde")]
     pub timeout: Option<Duration>,
     #[serde(default)]
     pub retry: RetryPolicy,
+}
+
+/// The secrets and keys a webhook destination signs with; each one signs every request, so a
+/// rotation lists the old and the new one until receivers have switched.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningConfig {
+    /// `whsec_...` secrets for `v1,` HMAC-SHA256 signatures; empty values are left out.
+    #[serde(default)]
+    pub secrets: Vec<Secret>,
+    /// `whsk_...` ed25519 private keys for `v1a,` signatures; empty values are left out.
+    #[serde(default)]
+    pub keys: Vec<Secret>,
 }
 
 /// An SMTP server and the sender its messages come from; recipients are per subscription.
@@ -184,7 +260,7 @@ pub struct SmtpConfig {
     pub username: Option<String>,
     /// Never logged; write `${SMTP_PASSWORD}`.
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     #[serde(default, with = "humantime_serde")]
     pub connect_timeout: Option<Duration>,
     #[serde(default = "default_send_timeout", with = "humantime_serde")]
@@ -200,7 +276,7 @@ impl std::fmt::Debug for SmtpConfig {
             .field("url", &self.url)
             .field("starttls", &self.starttls)
             .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "****"))
+            .field("password", &self.password)
             .finish_non_exhaustive()
     }
 }
@@ -215,6 +291,9 @@ pub struct SlackDestination {
     #[serde(default)]
     pub description: Option<String>,
     pub slack: SlackConfig,
+    /// Allows `http://` URLs; `https://` is required otherwise.
+    #[serde(default)]
+    pub allow_http: bool,
     #[serde(default, with = "humantime_serde")]
     pub timeout: Option<Duration>,
     #[serde(default)]
@@ -226,10 +305,10 @@ pub struct SlackDestination {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SlackConfig {
     /// Posts to the channel the webhook was created for; the URL is a secret.
-    IncomingWebhook { url: String },
+    IncomingWebhook { url: Secret },
     /// Posts with `chat.postMessage` to each of the subscription's `channels`.
     Bot {
-        token: String,
+        token: Secret,
         /// The Web API base, `https://slack.com/api/` unless set.
         #[serde(default)]
         api_url: Option<String>,
@@ -314,6 +393,9 @@ pub struct SubscriptionConfig {
     /// Slack: the colour bar of the message, `#RRGGBB`.
     #[serde(default)]
     pub attachment_color: Option<String>,
+    /// Webhook: send `webhook-signature` (default: when the destination has secrets or keys).
+    #[serde(default)]
+    pub signing_enabled: Option<bool>,
 }
 
 fn default_topics_dir() -> PathBuf {

@@ -230,7 +230,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  - name: platform-oncall",
             "  - nme: platform-oncall",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`, `recipients`, `add_notification_payload`, `reply_to_mail`, `reply_to_name`, `from_name`, `channels`, `attachment_color`",
+                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`, `recipients`, `add_notification_payload`, `reply_to_mail`, `reply_to_name`, `from_name`, `channels`, `attachment_color`, `signing_enabled`",
             ],
         ),
         (
@@ -280,6 +280,78 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "type: bot\n      token: xoxb-test",
             &[
                 "$DIR/topics/instance-failures.yaml: subscriptions[2] (platform-oncall-slack).channels: is empty: a bot destination posts to the channels named here",
+            ],
+        ),
+        (
+            "router.yaml",
+            "    allow_http: true   # for the local default; https is required without it\n    verb: post",
+            "    verb: post",
+            &[
+                "$DIR/router.yaml: destinations[0] (platform-webhook).url: http://127.0.0.1:9000/platform uses http, so deliveries could be read and changed on the way: use https, or set `allow_http: true` on the destination",
+            ],
+        ),
+        (
+            "router.yaml",
+            "    allow_http: true   # for the local default; https is required without it\n    slack:",
+            "    slack:",
+            &[
+                "$DIR/router.yaml: destinations[3] (oncall-slack).slack.url: http://127.0.0.1:9000/**** uses http, so deliveries could be read and changed on the way: use https, or set `allow_http: true` on the destination",
+            ],
+        ),
+        (
+            "router.yaml",
+            "${PLATFORM_WEBHOOK_URL:-http://127.0.0.1:9000/platform}",
+            "https://router:hunter2@hooks.example.com/x",
+            &[
+                "$DIR/router.yaml: destinations[0] (platform-webhook).url: must not carry credentials (user:password@): send them in a header listed in sensitive_headers",
+            ],
+        ),
+        (
+            "router.yaml",
+            "${PLATFORM_WEBHOOK_URL:-http://127.0.0.1:9000/platform}",
+            "https://169.254.169.254/latest/meta-data/",
+            &[
+                "$DIR/router.yaml: destinations[0] (platform-webhook).url: https://169.254.169.254/latest/meta-data/: 169.254.169.254 (link-local) is not a public address: refused unless http.allow_private_networks covers it",
+            ],
+        ),
+        (
+            "router.yaml",
+            "${PLATFORM_WEBHOOK_URL:-http://127.0.0.1:9000/platform}",
+            "https://0xa9fea9fe/x",
+            &[
+                "$DIR/router.yaml: destinations[0] (platform-webhook).url: https://169.254.169.254/x: 169.254.169.254 (link-local) is not a public address: refused unless http.allow_private_networks covers it",
+            ],
+        ),
+        (
+            "router.yaml",
+            "allow_private_networks: [127.0.0.0/8, \"::1/128\", \"${EXTRA_ALLOWED_NETWORK:-127.0.0.0/8}\"]",
+            "allow_private_networks: [localhost]",
+            &[
+                "$DIR/router.yaml: http.allow_private_networks: \"localhost\" is not a network: write a CIDR like 127.0.0.0/8 or an address",
+            ],
+        ),
+        (
+            "router.yaml",
+            "  connect_timeout: 5s",
+            "  connect_timeout: 5s\n  proxy: socks5://proxy.internal:1080",
+            &[
+                "$DIR/router.yaml: http.proxy: scheme \"socks5\" is not supported: use http or https",
+            ],
+        ),
+        (
+            "router.yaml",
+            "secrets: [\"${PLATFORM_WEBHOOK_SECRET:-}\"]",
+            "secrets: [\"${PLATFORM_WEBHOOK_SECRET:-}\", \"whsec_not base64\"]",
+            &[
+                "$DIR/router.yaml: destinations[0] (platform-webhook).signing: secrets[1] is not whsec_ followed by base64",
+            ],
+        ),
+        (
+            "topics/instance-failures.yaml",
+            "template: webhook/lifecycle-summary.json.hbs",
+            "template: webhook/lifecycle-summary.json.hbs\n    signing_enabled: true",
+            &[
+                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).signing_enabled: is true, but destination \"platform-webhook\" has no signing secrets or keys: add `signing` to it",
             ],
         ),
     ];

@@ -13,7 +13,7 @@ use crate::deliver::{SlackTarget, check_color};
 use crate::render::{Channel, Templates};
 use crate::routing::{
     ChannelAttributes, Destination, DestinationKind, EmailAttributes, Rule, SlackAttributes,
-    SourceIndex, Subscription, Topic, TopicSource,
+    SourceIndex, Subscription, Topic, TopicSource, WebhookAttributes,
 };
 
 /// What every topic file is checked against.
@@ -234,7 +234,12 @@ fn channel_attributes(
     problems: &mut Problems,
 ) -> ChannelAttributes {
     let channel = kind.channel();
-    let set: [(&str, bool, Channel); 7] = [
+    let set: [(&str, bool, Channel); 8] = [
+        (
+            "signing_enabled",
+            config.signing_enabled.is_some(),
+            Channel::Webhook,
+        ),
         ("recipients", config.recipients.is_some(), Channel::Email),
         (
             "add_notification_payload",
@@ -272,7 +277,20 @@ fn channel_attributes(
         problems.add(file, format!("{item}.{field}"), why);
     }
     match kind {
-        DestinationKind::Webhook(_) => ChannelAttributes::Webhook,
+        DestinationKind::Webhook(settings) => {
+            let can_sign = !settings.signer.is_empty();
+            if config.signing_enabled == Some(true) && !can_sign {
+                let why = format!(
+                    "is true, but destination {:?} has no signing secrets or keys: add `signing` \
+                     to it",
+                    config.destination
+                );
+                problems.add(file, format!("{item}.signing_enabled"), why);
+            }
+            ChannelAttributes::Webhook(WebhookAttributes {
+                signing_enabled: config.signing_enabled.unwrap_or(can_sign) && can_sign,
+            })
+        }
         DestinationKind::Email(_) => {
             ChannelAttributes::Email(email_attributes(config, item, file, problems))
         }

@@ -11,7 +11,7 @@ sources:
   - { id: ubiops, type: ubiops-audit, kafka_topics: [ubiops] }
   - { id: api, type: cloudevents, kafka_topics: [api] }
 destinations:
-  - { id: hook, type: webhook, url: 'http://127.0.0.1:9/hook' }
+  - { id: hook, type: webhook, url: 'https://hooks.example.com/hook' }
 ";
 
 /// Loads [`ROUTER`] with one topic file per (name, sources YAML); returns the warnings as

@@ -400,7 +400,10 @@ fn build_transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1
         .timeout(Some(settings.connect_timeout))
         .pool_config(PoolConfig::new().max_size(settings.max_connections));
     if let (Some(username), Some(password)) = (&settings.username, &settings.password) {
-        builder = builder.credentials(Credentials::new(username.clone(), password.clone()));
+        builder = builder.credentials(Credentials::new(
+            username.clone(),
+            password.expose().clone(),
+        ));
     }
     Ok(builder.build())
 }

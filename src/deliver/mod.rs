@@ -3,7 +3,11 @@
 //! # Layout
 //! - `outcome`: [`Delivered`], [`DeliveryError`] and [`classify`], the one place that maps an
 //!   HTTP status to retry-or-not.
-//! - `webhook`: [`WebhookNotifier`], one HTTP attempt per call, and the shared [`http_client`].
+//! - `webhook`: [`WebhookNotifier`], one HTTP attempt per call; `signing`: its Standard
+//!   Webhooks [`Signer`].
+//! - `http`: the shared [`HttpClient`] with its SSRF guard (a checking DNS resolver, IP-literal
+//!   checks, no redirects, no system proxy); `network`: the address classifier and
+//!   [`NetworkPolicy`] it applies.
 //! - `email`: [`EmailNotifier`], SMTP through a pooled lettre transport, recipients in batches.
 //! - `slack`: [`SlackNotifier`], one attempt per call to an incoming webhook or, per channel,
 //!   to `chat.postMessage`; `slack_settings`, `slack_progress` (no channel posted twice),
@@ -17,9 +21,12 @@
 //! dead-letter topic. Every attempt of one delivery carries the same `webhook-id`.
 
 mod email;
+mod http;
+mod network;
 mod outcome;
 mod response;
 mod retry;
+mod signing;
 mod slack;
 mod slack_errors;
 mod slack_message;
@@ -28,9 +35,13 @@ mod slack_settings;
 mod webhook;
 
 #[cfg(test)]
+mod email_injection_tests;
+#[cfg(test)]
 mod email_tests;
 #[cfg(test)]
 mod retry_tests;
+#[cfg(test)]
+mod signing_tests;
 #[cfg(test)]
 mod slack_message_tests;
 #[cfg(test)]
@@ -39,6 +50,8 @@ mod slack_test_server;
 mod slack_tests;
 #[cfg(test)]
 pub(crate) mod smtp_test_server;
+#[cfg(test)]
+mod ssrf_tests;
 #[cfg(test)]
 mod test_server;
 #[cfg(test)]
@@ -49,9 +62,15 @@ pub use email::{
     EmailContent, EmailMessage, EmailNotifier, EmailProgress, EmailSettings, MAX_BATCH_SIZE,
     StartTls,
 };
+pub use http::{HttpClient, HttpOptions};
+pub use network::{AddressClass, NetworkPolicy, Refused, classify as classify_address};
 pub use outcome::{Delivered, DeliveryError, FailureKind, classify};
 pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted};
 pub use retry::{RetryPolicy, deliver_with_retries, jittered};
+pub use signing::{
+    PRIVATE_KEY_PREFIX, PUBLIC_KEY_PREFIX, SECRET_PREFIX, Signer, generate_key_pair,
+    generate_secret,
+};
 pub use slack::{SlackNotifier, SlackRequestPreview};
 pub use slack_errors::{SlackErrorScope, slack_error_kind, slack_error_scope, slack_failure_kind};
 pub use slack_message::{
@@ -61,7 +80,7 @@ pub use slack_message::{
 };
 pub use slack_progress::{ChannelState, SlackProgress};
 pub use slack_settings::{DEFAULT_API_URL, SlackSettings, SlackTarget};
-pub use webhook::{USER_AGENT_VALUE, WebhookNotifier, WebhookSettings, http_client};
+pub use webhook::{USER_AGENT_VALUE, WebhookNotifier, WebhookSettings};
 
 /// The HTTP method of a webhook destination (`verb` in config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]

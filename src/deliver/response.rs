@@ -100,6 +100,12 @@ pub fn transport_error(error: &reqwest::Error, url: &str, timeout: Duration) -> 
             root_cause(error)
         ));
     }
+    if super::http::refused_by_resolver(error) {
+        return DeliveryError::permanent(format!(
+            "refused to connect to {url}: {}",
+            root_cause(error)
+        ));
+    }
     let message = if error.is_timeout() && error.is_connect() {
         format!("timed out connecting to {url}")
     } else if error.is_timeout() {

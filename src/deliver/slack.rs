@@ -17,12 +17,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use tracing::debug;
 
+use super::http::HttpClient;
 use super::response::{quote, read_capped, retry_after, transport_error};
 use super::slack_errors::{SlackErrorScope, slack_error_scope, slack_failure_kind};
 use super::slack_message::{check_shape, fit_limits};
 use super::slack_progress::{ChannelState, SlackProgress};
 use super::slack_settings::{Endpoint, SlackSettings, SlackTarget};
 use super::{Delivered, DeliveryError, FailureKind, USER_AGENT_VALUE, classify};
+use crate::secret::scrub;
 
 /// Slack asks for the charset on JSON bodies.
 const CONTENT_TYPE_VALUE: &str = "application/json; charset=utf-8";
@@ -44,7 +46,7 @@ pub struct SlackRequestPreview {
 /// Delivers to one Slack destination; cheap to clone, sharing the client's connection pool.
 #[derive(Clone)]
 pub struct SlackNotifier {
-    client: reqwest::Client,
+    client: HttpClient,
     settings: Arc<SlackSettings>,
     /// [`SlackSettings::check`]'s verdict, worked out once; an error fails every attempt.
     endpoint: Arc<Result<Endpoint, String>>,
@@ -53,7 +55,7 @@ pub struct SlackNotifier {
 
 impl SlackNotifier {
     /// A notifier for `settings`; settings that fail [`SlackSettings::check`] fail every attempt.
-    pub fn new(client: reqwest::Client, settings: SlackSettings) -> Self {
+    pub fn new(client: HttpClient, settings: SlackSettings) -> Self {
         SlackNotifier {
             client,
             endpoint: Arc::new(settings.endpoint()),
@@ -86,7 +88,7 @@ impl SlackNotifier {
     ) -> Result<Delivered, DeliveryError> {
         let endpoint = self.endpoint().map_err(DeliveryError::permanent)?;
         let message = self.prepared(message).map_err(DeliveryError::permanent)?;
-        match &self.settings.target {
+        let result = match &self.settings.target {
             SlackTarget::IncomingWebhook { .. } => self.send_webhook(endpoint, &message).await,
             SlackTarget::Bot { .. } => {
                 let channels = distinct(channels);
@@ -98,7 +100,13 @@ impl SlackNotifier {
                 }
                 self.send_bot(endpoint, &message, &channels, progress).await
             }
-        }
+        };
+        // Slack's answers are quoted in errors: never let one carry the token or the webhook path.
+        result.map_err(|mut error| {
+            let secrets = self.settings.target.secrets();
+            error.message = scrub(&error.message, secrets.iter().map(String::as_str));
+            error
+        })
     }
 
     /// What [`send`](Self::send) would post, without the network: one request for a webhook,
@@ -395,7 +403,7 @@ impl SlackNotifier {
         let started = Instant::now();
         let mut response = self
             .client
-            .post(endpoint.url.clone())
+            .request(reqwest::Method::POST, &endpoint.url, &self.shown_url)?
             .headers(headers)
             .timeout(timeout)
             .body(body.to_string())

@@ -7,6 +7,7 @@ use reqwest::header::HeaderValue;
 use url::Url;
 
 use super::response::redacted;
+use crate::secret::Secret;
 
 /// The Web API base a bot posts to unless configured otherwise.
 pub const DEFAULT_API_URL: &str = "https://slack.com/api/";
@@ -22,7 +23,7 @@ pub enum SlackTarget {
     /// A bot token posting with `chat.postMessage` to each channel of the subscription.
     Bot {
         /// The bot token (`xoxb-...`), sent as `authorization: Bearer`; never shown.
-        token: String,
+        token: Secret,
         /// The Web API base, [`DEFAULT_API_URL`] unless testing.
         api_url: Url,
     },
@@ -32,17 +33,32 @@ impl SlackTarget {
     /// A bot posting to Slack's own Web API.
     pub fn bot(token: impl Into<String>) -> SlackTarget {
         SlackTarget::Bot {
-            token: token.into(),
+            token: Secret::new(token.into()),
             api_url: Url::parse(DEFAULT_API_URL).expect("the default Slack API URL is valid"),
         }
     }
 
     /// The URL as shown in messages and logs: a webhook's path and query as `****` after its
     /// first segment, the API URL with any password as `****`.
-    pub(super) fn shown_url(&self) -> String {
+    pub fn shown_url(&self) -> String {
         match self {
             SlackTarget::IncomingWebhook { url } => shown_webhook_url(url),
             SlackTarget::Bot { api_url, .. } => redacted(&post_message_url(api_url)),
+        }
+    }
+
+    /// The secret parts of the target as text, for scrubbing them from what a server answered:
+    /// the token, or the webhook URL's path and query.
+    pub(super) fn secrets(&self) -> Vec<String> {
+        match self {
+            SlackTarget::IncomingWebhook { url } => {
+                let mut secrets = vec![url.as_str().to_owned()];
+                let segments = url.path_segments().into_iter().flatten().skip(1);
+                secrets.extend(segments.map(str::to_owned));
+                secrets.extend(url.query().map(str::to_owned));
+                secrets
+            }
+            SlackTarget::Bot { token, .. } => vec![token.expose().clone()],
         }
     }
 }
@@ -98,7 +114,7 @@ impl SlackSettings {
                 check_url("api_url", api_url, &redacted(api_url))?;
                 Ok(Endpoint {
                     url: post_message_url(api_url),
-                    authorization: Some(bearer(token)?),
+                    authorization: Some(bearer(token.expose())?),
                 })
             }
         }
@@ -209,7 +225,7 @@ mod tests {
             ),
             (
                 settings(SlackTarget::Bot {
-                    token: TOKEN.to_owned(),
+                    token: TOKEN.into(),
                     api_url: url("file:///api/"),
                 }),
                 "api_url file:///api/ must be an http or https URL",

@@ -2,7 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::redirect;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -15,12 +14,8 @@ use super::{
 
 const TOKEN: &str = "xoxb-1234-secret-token";
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .expect("a client with static settings builds")
+fn client() -> super::HttpClient {
+    super::test_server::loopback_client()
 }
 
 fn webhook(server: &SlackServer) -> SlackNotifier {
@@ -40,7 +35,7 @@ fn bot(server: &SlackServer) -> SlackNotifier {
         client(),
         SlackSettings {
             target: SlackTarget::Bot {
-                token: TOKEN.to_owned(),
+                token: TOKEN.into(),
                 api_url: server.api_url(),
             },
             timeout: Duration::from_secs(5),
@@ -364,7 +359,7 @@ async fn an_unreachable_api_keeps_every_channel_pending() {
         client(),
         SlackSettings {
             target: SlackTarget::Bot {
-                token: TOKEN.to_owned(),
+                token: TOKEN.into(),
                 api_url: Url::parse(&format!("http://127.0.0.1:{port}/api/")).expect("url"),
             },
             timeout: Duration::from_secs(5),

@@ -193,3 +193,13 @@ pub fn refused_url() -> Url {
     drop(listener);
     Url::parse(&format!("http://127.0.0.1:{port}/x")).expect("refused url")
 }
+
+/// The shared HTTP client as the router builds it, with loopback allowed for these receivers.
+pub fn loopback_client() -> super::HttpClient {
+    super::HttpClient::new(&super::HttpOptions {
+        connect_timeout: std::time::Duration::from_secs(2),
+        allow_private_networks: vec!["127.0.0.0/8".parse().expect("valid network")],
+        proxy: None,
+    })
+    .expect("a client without a proxy builds")
+}

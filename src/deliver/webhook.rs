@@ -1,16 +1,20 @@
-//! The webhook notifier: one HTTP attempt per call, with Standard Webhooks id and timestamp headers.
+//! The webhook notifier: one HTTP attempt per call, with Standard Webhooks id, timestamp and
+//! signature headers.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
-use reqwest::{Method, redirect};
 use tracing::debug;
 
+use super::http::HttpClient;
 use super::response::{failed_status, read_capped, redacted, transport_error};
+use super::signing::Signer;
 use super::{Delivered, DeliveryError, Verb, classify};
+use crate::secret::{Secret, scrub};
 
 /// Sent as `user-agent` on every request.
 pub const USER_AGENT_VALUE: &str = concat!("notification-router/", env!("CARGO_PKG_VERSION"));
@@ -34,9 +38,11 @@ pub struct WebhookSettings {
     /// Sent as given; may replace `content-type` or `user-agent`.
     pub custom_headers: Vec<(String, String)>,
     /// Like `custom_headers`, but the values are never printed or logged.
-    pub sensitive_headers: Vec<(String, String)>,
+    pub sensitive_headers: Vec<(String, Secret)>,
     /// For the whole attempt: connecting, sending, and reading the answer.
     pub timeout: Duration,
+    /// The destination's Standard Webhooks secrets and keys; empty signs nothing.
+    pub signer: Signer,
 }
 
 impl WebhookSettings {
@@ -49,8 +55,14 @@ impl WebhookSettings {
     /// Custom then sensitive headers, sensitive values marked so HTTP/2 never indexes them.
     fn extra_headers(&self) -> Result<HeaderMap, String> {
         let mut headers = HeaderMap::new();
-        let custom = self.custom_headers.iter().map(|h| (h, false));
-        let sensitive = self.sensitive_headers.iter().map(|h| (h, true));
+        let custom = self
+            .custom_headers
+            .iter()
+            .map(|(n, v)| ((n, v.as_str()), false));
+        let sensitive = self
+            .sensitive_headers
+            .iter()
+            .map(|(n, v)| ((n, v.expose().as_str()), true));
         for ((name, value), is_sensitive) in custom.chain(sensitive) {
             let header = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("invalid header name {name:?}"))?;
@@ -60,7 +72,7 @@ impl WebhookSettings {
                 ));
             }
             let mut value = HeaderValue::from_str(value).map_err(|_| {
-                let shown = if is_sensitive { "****" } else { value.as_str() };
+                let shown = if is_sensitive { "****" } else { value };
                 format!("invalid value {shown:?} for header {name:?}")
             })?;
             value.set_sensitive(is_sensitive);
@@ -83,6 +95,7 @@ impl fmt::Debug for WebhookSettings {
             .field("custom_headers", &self.custom_headers)
             .field("sensitive_headers", &sensitive)
             .field("timeout", &self.timeout)
+            .field("signer", &self.signer)
             .finish()
     }
 }
@@ -90,7 +103,7 @@ impl fmt::Debug for WebhookSettings {
 /// Delivers to one webhook destination; cheap to clone, sharing the client's connection pool.
 #[derive(Clone)]
 pub struct WebhookNotifier {
-    client: reqwest::Client,
+    client: HttpClient,
     settings: Arc<WebhookSettings>,
     /// [`WebhookSettings::check`]'s verdict, computed once; an error fails every attempt.
     extra_headers: Arc<Result<HeaderMap, String>>,
@@ -98,7 +111,7 @@ pub struct WebhookNotifier {
 }
 
 impl WebhookNotifier {
-    pub fn new(client: reqwest::Client, settings: WebhookSettings) -> Self {
+    pub fn new(client: HttpClient, settings: WebhookSettings) -> Self {
         WebhookNotifier {
             client,
             extra_headers: Arc::new(settings.extra_headers()),
@@ -112,8 +125,13 @@ impl WebhookNotifier {
     }
 
     /// What [`send`](Self::send) would send, for the `render` command: the method, the URL with
-    /// any secret in it hidden, and the headers, sensitive values shown as `****`.
-    pub fn preview(&self, webhook_id: &str) -> (&'static str, &str, Vec<(String, String)>) {
+    /// any secret in it hidden, and the headers, sensitive values shown as `****` and signatures
+    /// described rather than computed.
+    pub fn preview(
+        &self,
+        webhook_id: &str,
+        sign: bool,
+    ) -> (&'static str, &str, Vec<(String, String)>) {
         let settings = &*self.settings;
         let mut headers: Vec<(String, String)> = Vec::new();
         if settings.verb != Verb::Get {
@@ -124,6 +142,9 @@ impl WebhookNotifier {
             "webhook-timestamp".into(),
             "<unix seconds when sent>".into(),
         ));
+        if sign && !settings.signer.is_empty() {
+            headers.push(("webhook-signature".into(), settings.signer.preview()));
+        }
         headers.push(("user-agent".into(), USER_AGENT_VALUE.into()));
         let custom = settings.custom_headers.iter().map(|(n, v)| (n, v.as_str()));
         let sensitive = settings.sensitive_headers.iter().map(|(n, _)| (n, "****"));
@@ -135,9 +156,17 @@ impl WebhookNotifier {
     }
 
     /// One attempt. Sends `content-type: application/json` (not for GET, which has no body),
-    /// `webhook-id`, `webhook-timestamp` (unix seconds of this attempt), `user-agent`, then the
-    /// custom and sensitive headers. Redirects are not followed: a 3xx is a retryable failure.
-    pub async fn send(&self, webhook_id: &str, body: Bytes) -> Result<Delivered, DeliveryError> {
+    /// `webhook-id`, `webhook-timestamp` (unix seconds of this attempt), when `sign` and the
+    /// destination has secrets or keys `webhook-signature` over `{id}.{timestamp}.{body}`,
+    /// `user-agent`, then the custom and sensitive headers. Redirects are not followed: a 3xx
+    /// is a retryable failure. A URL whose host is an address the network policy refuses fails
+    /// permanently without a connection.
+    pub async fn send(
+        &self,
+        webhook_id: &str,
+        body: Bytes,
+        sign: bool,
+    ) -> Result<Delivered, DeliveryError> {
         let settings = &*self.settings;
         let extra = self.extra_headers.as_ref().as_ref().map_err(|e| {
             DeliveryError::permanent(format!(
@@ -158,6 +187,18 @@ impl WebhookNotifier {
         }
         headers.insert("webhook-id", id);
         headers.insert("webhook-timestamp", HeaderValue::from(timestamp));
+        if sign && !settings.signer.is_empty() {
+            // GET sends no body, so its signature covers an empty one.
+            let signed_body: &[u8] = if settings.verb == Verb::Get {
+                b""
+            } else {
+                &body
+            };
+            let signature = settings.signer.sign(webhook_id, timestamp, signed_body);
+            let signature = HeaderValue::from_str(&signature)
+                .expect("base64 signatures are valid header values");
+            headers.insert("webhook-signature", signature);
+        }
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         for name in extra.keys() {
             headers.remove(name);
@@ -168,7 +209,7 @@ impl WebhookNotifier {
 
         let mut request = self
             .client
-            .request(method(settings.verb), settings.url.clone())
+            .request(method(settings.verb), &settings.url, &self.shown_url)?
             .headers(headers)
             .timeout(settings.timeout);
         if settings.verb != Verb::Get {
@@ -179,7 +220,7 @@ impl WebhookNotifier {
         let mut response = request
             .send()
             .await
-            .map_err(|e| transport_error(&e, &self.shown_url, settings.timeout))?;
+            .map_err(|e| self.scrubbed(transport_error(&e, &self.shown_url, settings.timeout)))?;
         let status = response.status().as_u16();
         debug!(
             message = "Webhook answered.",
@@ -196,8 +237,15 @@ impl WebhookNotifier {
                     attempts: 1,
                 })
             }
-            Err(kind) => Err(failed_status(kind, response).await),
+            Err(kind) => Err(self.scrubbed(failed_status(kind, response).await)),
         }
+    }
+
+    /// The error without any sensitive header value in it, should the receiver echo one back.
+    fn scrubbed(&self, mut error: DeliveryError) -> DeliveryError {
+        let secrets = self.settings.sensitive_headers.iter();
+        error.message = scrub(&error.message, secrets.map(|(_, v)| v.expose().as_str()));
+        error
     }
 }
 
@@ -225,18 +273,4 @@ fn method(verb: Verb) -> Method {
         Verb::Patch => Method::PATCH,
         Verb::Get => Method::GET,
     }
-}
-
-/// The client every webhook notifier shares: pooled keep-alive connections, rustls, no redirects
-/// and no system proxy (so neither can send a delivery somewhere the destination did not name).
-pub fn http_client(connect_timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .connect_timeout(connect_timeout)
-        .redirect(redirect::Policy::none())
-        .no_proxy()
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_keepalive(Duration::from_secs(60))
-        .build()
-        .expect("a rustls client with static settings always builds")
 }

@@ -5,10 +5,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use url::Url;
 
-use super::test_server::{Receiver, Reply, Silent, refused_url};
+use super::test_server::{Receiver, Reply, Silent, loopback_client, refused_url};
 use super::{
-    Delivered, FailureKind, RetryPolicy, Verb, WebhookNotifier, WebhookSettings,
-    deliver_with_retries, http_client,
+    Delivered, FailureKind, RetryPolicy, Signer, Verb, WebhookNotifier, WebhookSettings,
+    deliver_with_retries,
 };
 
 const BODY: &str =
@@ -19,13 +19,14 @@ fn settings(url: Url) -> WebhookSettings {
         url,
         verb: Verb::Post,
         custom_headers: vec![("X-Team".to_owned(), "platform".to_owned())],
-        sensitive_headers: vec![("Authorization".to_owned(), "Bearer s3cret".to_owned())],
+        sensitive_headers: vec![("Authorization".to_owned(), "Bearer s3cret".into())],
         timeout: Duration::from_secs(5),
+        signer: Signer::default(),
     }
 }
 
 fn notifier(settings: WebhookSettings) -> WebhookNotifier {
-    WebhookNotifier::new(http_client(Duration::from_secs(2)), settings)
+    WebhookNotifier::new(loopback_client(), settings)
 }
 
 fn short_policy() -> RetryPolicy {
@@ -50,7 +51,7 @@ async fn sends_the_verb_headers_and_body() {
             .expect("after epoch")
             .as_secs();
         let delivered = hook
-            .send("msg_1", Bytes::from_static(BODY.as_bytes()))
+            .send("msg_1", Bytes::from_static(BODY.as_bytes()), false)
             .await;
         assert_eq!(
             delivered.expect("delivered"),
@@ -89,7 +90,7 @@ async fn any_2xx_is_delivered() {
     for status in [200, 201, 202, 204] {
         let receiver = Receiver::start(vec![Reply::status(status)]).await;
         let delivered = notifier(settings(receiver.url("x")))
-            .send("id", Bytes::from(BODY))
+            .send("id", Bytes::from(BODY), false)
             .await;
         assert_eq!(
             delivered.expect("delivered"),
@@ -105,8 +106,10 @@ async fn any_2xx_is_delivered() {
 async fn a_500_is_retried_with_the_same_id() {
     let mut receiver = Receiver::start(vec![Reply::status(500).body("busy")]).await;
     let hook = notifier(settings(receiver.url("x")));
-    let result =
-        deliver_with_retries(&short_policy(), |_| hook.send("msg_2", Bytes::from(BODY))).await;
+    let result = deliver_with_retries(&short_policy(), |_| {
+        hook.send("msg_2", Bytes::from(BODY), false)
+    })
+    .await;
     assert_eq!(
         result.expect("second attempt succeeds"),
         Delivered {
@@ -124,9 +127,11 @@ async fn client_errors_are_permanent_and_not_retried() {
     for status in [400, 404, 410] {
         let receiver = Receiver::start(vec![Reply::status(status).body("no such hook")]).await;
         let hook = notifier(settings(receiver.url("x")));
-        let error = deliver_with_retries(&short_policy(), |_| hook.send("id", Bytes::from(BODY)))
-            .await
-            .expect_err("client error fails");
+        let error = deliver_with_retries(&short_policy(), |_| {
+            hook.send("id", Bytes::from(BODY), false)
+        })
+        .await
+        .expect_err("client error fails");
         assert_eq!(
             (error.kind, error.status, error.attempts),
             (FailureKind::Permanent, Some(status), 1)
@@ -150,8 +155,10 @@ async fn a_429_retry_after_is_honoured() {
     let mut receiver = Receiver::start(vec![Reply::status(429).header("retry-after", "1")]).await;
     let hook = notifier(settings(receiver.url("x")));
     let started = Instant::now();
-    let result =
-        deliver_with_retries(&short_policy(), |_| hook.send("id", Bytes::from(BODY))).await;
+    let result = deliver_with_retries(&short_policy(), |_| {
+        hook.send("id", Bytes::from(BODY), false)
+    })
+    .await;
     assert_eq!(
         result.expect("retry succeeds"),
         Delivered {
@@ -174,7 +181,7 @@ async fn redirects_are_not_followed() {
     let redirect = Reply::status(302).header("location", target.url("elsewhere").to_string());
     let receiver = Receiver::start(vec![redirect]).await;
     let error = notifier(settings(receiver.url("x")))
-        .send("id", Bytes::from(BODY))
+        .send("id", Bytes::from(BODY), false)
         .await
         .expect_err("a redirect is a failure");
     assert_eq!(
@@ -195,7 +202,7 @@ async fn a_silent_server_times_out() {
     });
     let started = Instant::now();
     let error = hook
-        .send("id", Bytes::from(BODY))
+        .send("id", Bytes::from(BODY), false)
         .await
         .expect_err("times out");
     assert!(
@@ -215,7 +222,7 @@ async fn a_silent_server_times_out() {
 async fn a_refused_connection_is_retryable() {
     let url = refused_url();
     let error = notifier(settings(url.clone()))
-        .send("id", Bytes::from(BODY))
+        .send("id", Bytes::from(BODY), false)
         .await
         .expect_err("nobody listens");
     assert_eq!((error.kind, error.status), (FailureKind::Retryable, None));
@@ -227,7 +234,7 @@ async fn error_messages_quote_at_most_512_characters_of_the_body() {
     let long = format!("{}{}", "a".repeat(512), "b".repeat(100_000));
     let receiver = Receiver::start(vec![Reply::status(503).body(long)]).await;
     let error = notifier(settings(receiver.url("x")))
-        .send("id", Bytes::from(BODY))
+        .send("id", Bytes::from(BODY), false)
         .await
         .expect_err("503 fails");
     assert_eq!(
@@ -246,16 +253,15 @@ async fn misconfigured_headers_fail_permanently_without_a_request() {
         (("x-token", "line\nbreak"), true, "invalid value \"****\""),
     ];
     for ((name, value), sensitive, needle) in cases {
-        let header = vec![(name.to_owned(), value.to_owned())];
         let mut settings = settings(receiver.url("x"));
         if sensitive {
-            settings.sensitive_headers = header;
+            settings.sensitive_headers = vec![(name.to_owned(), value.into())];
         } else {
-            settings.custom_headers = header;
+            settings.custom_headers = vec![(name.to_owned(), value.to_owned())];
         }
         assert!(settings.check().expect_err("rejected").contains(needle));
         let error = notifier(settings)
-            .send("id", Bytes::from(BODY))
+            .send("id", Bytes::from(BODY), false)
             .await
             .expect_err("misconfigured");
         assert_eq!(error.kind, FailureKind::Permanent);

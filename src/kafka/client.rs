@@ -23,7 +23,7 @@ pub fn consumer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig 
         .set("session.timeout.ms", "10000")
         .set("partition.assignment.strategy", "cooperative-sticky");
     for (key, value) in &settings.properties {
-        config.set(key, value);
+        config.set(key, value.expose());
     }
     config
         .set("bootstrap.servers", brokers)
@@ -43,7 +43,7 @@ pub fn producer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig 
     config.set("acks", "all").set("message.timeout.ms", "30000");
     for (key, value) in &settings.properties {
         if !is_consumer_only(key) {
-            config.set(key, value);
+            config.set(key, value.expose());
         }
     }
     config.set("bootstrap.servers", brokers);

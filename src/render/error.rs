@@ -24,6 +24,9 @@ pub enum RenderError {
     /// Any other failure inside Handlebars (a helper given bad arguments, ...).
     #[error("template {name:?} failed: {message}")]
     Template { name: String, message: String },
+    /// The rendering grew past the output cap.
+    #[error("template {name:?} rendered more than {limit} bytes")]
+    TooLarge { name: String, limit: usize },
     /// The rendered body is not JSON.
     #[error("template {name:?} did not produce valid JSON: {message}")]
     InvalidJson { name: String, message: String },

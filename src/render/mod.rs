@@ -9,6 +9,9 @@
 //! - `email/NAME.text.hbs` and `email/NAME.subject.hbs`: the plain-text part and the subject,
 //!   not escaped. An email template is the set of the three, named `email/NAME`.
 //!
+//! A rendering larger than [`MAX_OUTPUT_BYTES`] is cut off and fails with
+//! [`RenderError::TooLarge`], so a template looping over event data cannot grow without bound.
+//!
 //! All registries run in strict mode (a missing field is an error) and know the helpers `equal`,
 //! `contains` and `json` besides Handlebars' built-ins. A template may include another of its
 //! registry as a partial, named literally by its path (`{{> email/layout.html.hbs}}`); unknown
@@ -23,9 +26,12 @@ mod load;
 mod partials;
 
 #[cfg(test)]
+pub(crate) mod safety_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -56,6 +62,9 @@ impl Channel {
         }
     }
 }
+
+/// The largest output one template may render (1 MiB); larger is a render error.
+pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 
 /// The three files of an email template, by their suffix after `email/NAME`.
 const EMAIL_PARTS: [&str; 3] = [".subject.hbs", ".text.hbs", ".html.hbs"];
@@ -250,9 +259,44 @@ fn render(
     if !registry.has_template(name) {
         return Err(RenderError::UnknownTemplate(name.to_owned()));
     }
-    registry
-        .render(name, notification)
-        .map_err(|e| RenderError::from_handlebars(name, &e))
+    let mut output = CappedOutput::default();
+    let rendered = registry.render_to_write(name, notification, &mut output);
+    if output.exceeded {
+        return Err(RenderError::TooLarge {
+            name: name.to_owned(),
+            limit: MAX_OUTPUT_BYTES,
+        });
+    }
+    rendered.map_err(|e| RenderError::from_handlebars(name, &e))?;
+    // Handlebars writes whole `str`s, so the bytes are UTF-8.
+    String::from_utf8(output.bytes).map_err(|e| RenderError::Template {
+        name: name.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// A writer that refuses to grow past [`MAX_OUTPUT_BYTES`].
+#[derive(Default)]
+struct CappedOutput {
+    bytes: Vec<u8>,
+    exceeded: bool,
+}
+
+impl io::Write for CappedOutput {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.bytes.len() + buf.len() > MAX_OUTPUT_BYTES {
+            self.exceeded = true;
+            return Err(io::Error::other(
+                "the rendering is larger than the output cap",
+            ));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Every run of whitespace, line breaks included, as one space; trimmed.

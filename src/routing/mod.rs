@@ -4,7 +4,7 @@ mod table;
 
 pub use table::{
     ChannelAttributes, Destination, DestinationKind, EmailAttributes, RoutingTable, Rule,
-    SlackAttributes, Source, SourceIndex, Subscription, Topic, TopicSource,
+    SlackAttributes, Source, SourceIndex, Subscription, Topic, TopicSource, WebhookAttributes,
 };
 
 use crate::event::Notification;

@@ -84,9 +84,15 @@ pub struct Subscription {
 /// A subscription's settings for its destination's channel, as in Event Notifications.
 #[derive(Debug, Clone)]
 pub enum ChannelAttributes {
-    Webhook,
+    Webhook(WebhookAttributes),
     Email(EmailAttributes),
     Slack(SlackAttributes),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookAttributes {
+    /// Whether requests carry `webhook-signature` (the destination has secrets or keys).
+    pub signing_enabled: bool,
 }
 
 #[derive(Debug, Clone)]

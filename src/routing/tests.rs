@@ -16,8 +16,8 @@ sources:
   - { id: other, type: resource-lifecycle-events, enabled: true, kafka_topics: [other] }
   - { id: off, type: resource-lifecycle-events, enabled: false, kafka_topics: [off] }
 destinations:
-  - { id: hook-a, type: webhook, url: "http://127.0.0.1:1/a" }
-  - { id: hook-b, type: webhook, url: "http://127.0.0.1:1/b" }
+  - { id: hook-a, type: webhook, url: "https://hooks.example.com/a" }
+  - { id: hook-b, type: webhook, url: "https://hooks.example.com/b" }
 "#;
 
 /// (file name, topic YAML)

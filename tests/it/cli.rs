@@ -175,6 +175,7 @@ fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() 
         )],
         templates: vec![],
         kafka_extra: "",
+        http: LOOPBACK_ALLOWED,
     };
     let (_dir, router) = setup.write();
     let broken = Command::new(BIN)
@@ -275,4 +276,71 @@ async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits()
         logs.contains("Shutdown signal received.") && logs.contains("Stopped."),
         "{logs}"
     );
+}
+
+#[test]
+fn keys_generate_makes_a_pair_whose_public_key_keys_show_prints() {
+    let generated = succeed(Command::new(BIN).args(["keys", "generate"]));
+    let value = |prefix: &str| {
+        generated
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_else(|| panic!("no {prefix} line in {generated}"))
+            .to_owned()
+    };
+    let (private, public) = (value("private key"), value("public key"));
+    assert!(private.starts_with("whsk_") && public.starts_with("whpk_"));
+
+    let shown = succeed(
+        Command::new(BIN)
+            .args([
+                "keys",
+                "show",
+                "platform-webhook",
+                "--config",
+                "router.yaml",
+            ])
+            .env("PLATFORM_WEBHOOK_SIGNING_KEY", &private),
+    );
+    assert_eq!(shown, format!("{public}\n"));
+    assert!(!shown.contains(&private[5..]));
+
+    let rendered = succeed(
+        Command::new(BIN)
+            .args([
+                "render",
+                "--config",
+                "router.yaml",
+                "--subscription",
+                "platform-oncall",
+            ])
+            .args(["--event", "examples/events/instance-create-failure.json"])
+            .env("PLATFORM_WEBHOOK_SIGNING_KEY", &private),
+    );
+    assert!(
+        rendered.contains("webhook-signature: v1a,<ed25519 when sent>\n"),
+        "{rendered}"
+    );
+
+    let unsigned = Command::new(BIN)
+        .args([
+            "keys",
+            "show",
+            "security-webhook",
+            "--config",
+            "router.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert!(!unsigned.status.success());
+    assert!(
+        String::from_utf8_lossy(&unsigned.stderr).contains(
+            "destination \"security-webhook\" has no signing keys (0 shared secret(s)): add `signing.keys`"
+        ),
+        "{}",
+        String::from_utf8_lossy(&unsigned.stderr)
+    );
+    let secret = succeed(Command::new(BIN).args(["keys", "generate", "--secret"]));
+    assert!(secret.starts_with("secret: whsec_"), "{secret}");
 }

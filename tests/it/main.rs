@@ -8,6 +8,8 @@ mod delivery;
 mod email;
 mod restart;
 mod routing;
+mod secrets;
+mod security;
 mod slack;
 #[path = "../../src/deliver/slack_test_server.rs"]
 mod slack_test_server;

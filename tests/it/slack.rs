@@ -4,7 +4,8 @@ use crate::slack_test_server::{SlackReply, SlackServer};
 use crate::support::*;
 
 const SHIPPED: &str = include_str!("../../templates/slack/lifecycle.json.hbs");
-const FAST_RETRY: &str = "    retry: { retries: 2, initial_backoff: 50ms, max_backoff: 100ms }\n";
+const FAST_RETRY: &str =
+    "    allow_http: true\n    retry: { retries: 2, initial_backoff: 50ms, max_backoff: 100ms }\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_template_posts_a_coloured_message_where_event_text_cannot_ping_anyone() {

@@ -32,6 +32,8 @@ pub struct Received {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Value,
+    /// The body as it arrived, for signature checks.
+    pub raw: Vec<u8>,
 }
 
 impl Received {
@@ -59,6 +61,7 @@ impl Receiver {
         let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let (tx, behaviour) = (tx.clone(), behaviour.clone());
             async move {
+                let raw = body.to_vec();
                 let body: Value = serde_json::from_slice(&body)
                     .unwrap_or_else(|_| json!({"unparsed": String::from_utf8_lossy(&body)}));
                 let Some(status) = behaviour(uri.path(), &body) else {
@@ -78,6 +81,7 @@ impl Receiver {
                     path: uri.path().to_owned(),
                     headers,
                     body,
+                    raw,
                 });
                 StatusCode::from_u16(status).unwrap()
             }
@@ -267,7 +271,13 @@ pub struct Setup<'a> {
     pub templates: Vec<(&'a str, &'a str)>,
     /// Extra lines under `kafka:`.
     pub kafka_extra: &'a str,
+    /// Lines under `http:`; [`LOOPBACK_ALLOWED`] unless a test needs the default policy.
+    pub http: &'a str,
 }
+
+/// The `http:` lines that let deliveries reach the test receivers on 127.0.0.1, which the
+/// router refuses by default (they are not public addresses).
+pub const LOOPBACK_ALLOWED: &str = "  allow_private_networks: [127.0.0.0/8]\n";
 
 impl<'a> Setup<'a> {
     /// A setup reading [`LIFECYCLE_SOURCE`], with no templates and default Kafka settings.
@@ -285,14 +295,15 @@ impl<'a> Setup<'a> {
             topics,
             templates: vec![],
             kafka_extra: "",
+            http: LOOPBACK_ALLOWED,
         }
     }
 
     pub fn write(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let router = format!(
-            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n{}\nsources:\n{}\ndestinations:\n{}\n",
-            self.brokers, self.group, self.kafka_extra, self.sources, self.destinations
+            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n{}\nhttp:\n{}\nsources:\n{}\ndestinations:\n{}\n",
+            self.brokers, self.group, self.kafka_extra, self.http, self.sources, self.destinations
         );
         std::fs::write(dir.path().join("router.yaml"), router).unwrap();
         std::fs::create_dir_all(dir.path().join("topics")).unwrap();
@@ -392,9 +403,9 @@ pub fn all_to_hook() -> Vec<(String, String)> {
     )]
 }
 
-/// A webhook destination list item.
+/// A webhook destination list item; the test receivers speak http, so it allows http.
 pub fn webhook(id: &str, url: &str, extra: &str) -> String {
-    format!("  - id: {id}\n    type: webhook\n    url: {url}\n{extra}")
+    format!("  - id: {id}\n    type: webhook\n    url: {url}\n    allow_http: true\n{extra}")
 }
 
 /// A topic file with one source and one subscription.

@@ -50,12 +50,8 @@ pub(super) fn format_batch(
     envelope_to: &[Address],
 ) -> Result<(lettre::address::Envelope, Vec<u8>), DeliveryError> {
     let from = match message.from_name {
-        None => settings.from.clone(),
-        Some(name) => {
-            let name = one_line(name);
-            let name = (!name.trim().is_empty()).then_some(name);
-            Mailbox::new(name, settings.from.email.clone())
-        }
+        None => one_line_name(&settings.from),
+        Some(name) => named(name, &settings.from.email),
     };
     let envelope =
         lettre::address::Envelope::new(Some(from.email.clone()), envelope_to.to_vec())
@@ -77,7 +73,7 @@ pub(super) fn format_batch(
         ))
         .envelope(envelope.clone());
     if let Some(reply_to) = message.reply_to.as_ref().or(settings.reply_to.as_ref()) {
-        builder = builder.reply_to(reply_to.clone());
+        builder = builder.reply_to(one_line_name(reply_to));
     }
     let email = builder
         .multipart(MultiPart::alternative_plain_html(
@@ -86,6 +82,26 @@ pub(super) fn format_batch(
         ))
         .map_err(|e| DeliveryError::permanent(format!("cannot build the email: {e}")))?;
     Ok((envelope, email.formatted()))
+}
+
+/// `address` with display name `name` folded onto one line, other control characters as
+/// spaces (lettre cannot read back a name holding NUL); a blank name is left out.
+fn named(name: &str, address: &Address) -> Mailbox {
+    let name: String = one_line(name)
+        .chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect();
+    let name = (!name.trim().is_empty()).then_some(name);
+    Mailbox::new(name, address.clone())
+}
+
+/// The mailbox with its display name on one line: lettre refuses (by panicking while
+/// formatting) a name holding CR or LF, which a config value such as `reply_to_name` can.
+fn one_line_name(mailbox: &Mailbox) -> Mailbox {
+    match &mailbox.name {
+        Some(name) => named(name, &mailbox.email),
+        None => mailbox.clone(),
+    }
 }
 
 fn raw(name: &'static str, value: &str) -> HeaderValue {
@@ -151,6 +167,62 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(one_line(text), expected, "{text:?}");
         }
+    }
+
+    /// Found by the hostile-header property test: a line break in a reply-to name made lettre
+    /// panic while formatting the header.
+    #[test]
+    fn names_with_line_breaks_are_folded_not_a_panic() {
+        let settings = EmailSettings {
+            reply_to: Some(Mailbox::new(
+                Some("Ops\r\nBcc: evil@example.com\0".to_owned()),
+                "ops@example.com".parse().expect("address"),
+            )),
+            ..EmailSettings::new(
+                "smtp://127.0.0.1".parse().expect("url"),
+                Mailbox::new(
+                    Some("Router\nX: y".to_owned()),
+                    "router@example.com".parse().expect("address"),
+                ),
+            )
+        };
+        let content = EmailContent {
+            subject: "s".to_owned(),
+            text: "t".to_owned(),
+            html: "h".to_owned(),
+        };
+        let recipients: Vec<Address> = vec!["ana@example.net".parse().expect("address")];
+        let message = EmailMessage {
+            delivery_id: "msg_1",
+            notification_id: "n",
+            recipients: &recipients,
+            from_name: None,
+            reply_to: None,
+            content: &content,
+        };
+        let (_, email) = format_batch(&settings, &message, 0, &recipients).expect("formats");
+        let email = String::from_utf8(email).expect("ASCII");
+        let names: Vec<&str> = email
+            .split("\r\n")
+            .take_while(|line| !line.is_empty())
+            .filter_map(|line| line.split_once(':').map(|(name, _)| name))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "From",
+                "To",
+                "Subject",
+                "Date",
+                "Message-ID",
+                "Auto-Submitted",
+                "X-Notification-Id",
+                "Reply-To",
+                "MIME-Version",
+                "Content-Type"
+            ],
+            "{email}"
+        );
     }
 
     #[test]

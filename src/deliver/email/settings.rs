@@ -8,6 +8,8 @@ use lettre::message::Mailbox;
 use serde::Deserialize;
 use url::{Host, Url};
 
+use crate::secret::Secret;
+
 /// Recipients per SMTP transaction unless configured (Event Notifications sends to 50 at once).
 pub const DEFAULT_BATCH_SIZE: usize = 50;
 /// The largest `batch_size` accepted; RFC 5321 only obliges servers to take 100 recipients, so
@@ -46,7 +48,7 @@ pub struct EmailSettings {
     pub starttls: StartTls,
     pub username: Option<String>,
     /// Secret: `Debug` prints `****`; never logged nor put in an error message.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// `From` header and envelope sender; its display name can be replaced per message.
     pub from: Mailbox,
     /// `Reply-To` unless the message sets its own.
@@ -213,7 +215,7 @@ impl fmt::Debug for EmailSettings {
             .field("url", &self.server())
             .field("starttls", &self.starttls)
             .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "****"))
+            .field("password", &self.password)
             .field("from", &self.from.to_string())
             .field("reply_to", &self.reply_to.as_ref().map(Mailbox::to_string))
             .field("batch_size", &self.batch_size)
@@ -247,7 +249,7 @@ mod tests {
         let with_credentials = |url: &str, starttls: StartTls| EmailSettings {
             starttls,
             username: Some("router".to_owned()),
-            password: Some("hunter2".to_owned()),
+            password: Some("hunter2".into()),
             ..with_url(url)
         };
         let cases: Vec<(EmailSettings, &str)> = vec![
@@ -298,7 +300,7 @@ mod tests {
             ),
             (
                 EmailSettings {
-                    password: Some("hunter2".to_owned()),
+                    password: Some("hunter2".into()),
                     ..base()
                 },
                 "`password` is set without `username`",
@@ -413,7 +415,7 @@ mod tests {
     fn debug_never_shows_the_password() {
         let settings = EmailSettings {
             username: Some("router".to_owned()),
-            password: Some("hunter2".to_owned()),
+            password: Some("hunter2".into()),
             ..EmailSettings::new(
                 "smtps://mail.example.com".parse().expect("url"),
                 mailbox("Router <router@example.com>"),
@@ -421,7 +423,7 @@ mod tests {
         };
         let shown = format!("{settings:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains(r#"password: Some("****")"#), "{shown}");
+        assert!(shown.contains("password: Some(****)"), "{shown}");
         assert!(shown.contains(r#"username: Some("router")"#), "{shown}");
     }
 }
