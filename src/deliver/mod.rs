@@ -51,7 +51,9 @@ pub use email::{
 };
 pub use outcome::{Delivered, DeliveryError, FailureKind, classify};
 pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted};
-pub use retry::{RetryPolicy, deliver_with_retries, jittered};
+pub use retry::{
+    DEFAULT_HORIZON, DEFAULT_SCHEDULE, NextRetry, RetryPolicy, deliver_with_retries, jittered,
+};
 pub use slack::{SlackNotifier, SlackRequestPreview};
 pub use slack_errors::{SlackErrorScope, slack_error_kind, slack_error_scope, slack_failure_kind};
 pub use slack_message::{

@@ -146,6 +146,7 @@ impl Kafka {
     pub fn start(topics: &[&str]) -> Self {
         let mut all: Vec<(String, i32)> = topics.iter().map(|t| (t.to_string(), 3)).collect();
         all.push((DEAD_LETTER_TOPIC.to_owned(), 1));
+        all.push((RETRY_TOPIC.to_owned(), 3));
         Self {
             broker: EmbeddedKafka::start(&all).expect("embedded broker starts"),
         }
@@ -245,6 +246,7 @@ impl Kafka {
 }
 
 pub const DEAD_LETTER_TOPIC: &str = "router.dead-letter";
+pub const RETRY_TOPIC: &str = "router.retry";
 
 /// A router running in this process on a config written to a temp folder.
 pub struct RunningRouter {
@@ -267,6 +269,8 @@ pub struct Setup<'a> {
     pub templates: Vec<(&'a str, &'a str)>,
     /// Extra lines under `kafka:`.
     pub kafka_extra: &'a str,
+    /// Extra top-level lines of `router.yaml` (`dedup:`, ...).
+    pub router_extra: &'a str,
 }
 
 impl<'a> Setup<'a> {
@@ -285,14 +289,20 @@ impl<'a> Setup<'a> {
             topics,
             templates: vec![],
             kafka_extra: "",
+            router_extra: "",
         }
     }
 
     pub fn write(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let router = format!(
-            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n{}\nsources:\n{}\ndestinations:\n{}\n",
-            self.brokers, self.group, self.kafka_extra, self.sources, self.destinations
+            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  retry_topic: {RETRY_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n{}\n{}\nsources:\n{}\ndestinations:\n{}\n",
+            self.brokers,
+            self.group,
+            self.kafka_extra,
+            self.router_extra,
+            self.sources,
+            self.destinations
         );
         std::fs::write(dir.path().join("router.yaml"), router).unwrap();
         std::fs::create_dir_all(dir.path().join("topics")).unwrap();
