@@ -7,6 +7,7 @@ mod cli;
 mod delivery;
 mod email;
 mod restart;
+mod retries;
 mod routing;
 mod slack;
 #[path = "../../src/deliver/slack_test_server.rs"]

@@ -30,6 +30,8 @@ pub const LIFECYCLE_SOURCE: &str = "  - { id: lifecycle, type: resource-lifecycl
 #[derive(Debug, Clone)]
 pub struct Received {
     pub path: String,
+    /// The status the receiver answered with.
+    pub status: u16,
     pub headers: HashMap<String, String>,
     pub body: Value,
 }
@@ -76,6 +78,7 @@ impl Receiver {
                     .collect();
                 let _ = tx.send(Received {
                     path: uri.path().to_owned(),
+                    status,
                     headers,
                     body,
                 });
@@ -198,51 +201,62 @@ impl Kafka {
 
     /// Reads `n` records of the dead-letter topic from its start: (headers, value).
     pub async fn dead_letters(&self, n: usize) -> Vec<(HashMap<String, String>, Vec<u8>)> {
-        let brokers = self.brokers().to_owned();
-        tokio::task::spawn_blocking(move || {
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &brokers)
-                .set("group.id", "test-dead-letter-reader")
-                .set("enable.auto.commit", "false")
-                .create()
-                .expect("consumer");
-            let mut list = TopicPartitionList::new();
-            list.add_partition_offset(DEAD_LETTER_TOPIC, 0, Offset::Beginning)
-                .unwrap();
-            consumer.assign(&list).unwrap();
-            let deadline = std::time::Instant::now() + WAIT;
-            let mut out = Vec::new();
-            while out.len() < n {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "timed out: {} of {n} dead letters",
-                    out.len()
-                );
-                let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-                    continue;
-                };
-                let message = message.expect("dead-letter read");
-                let headers = message
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| {
-                                (
-                                    h.key.to_owned(),
-                                    String::from_utf8_lossy(h.value.unwrap_or_default())
-                                        .into_owned(),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push((headers, message.payload().unwrap_or_default().to_vec()));
-            }
-            out
-        })
-        .await
-        .unwrap()
+        read_topic(self.brokers(), DEAD_LETTER_TOPIC, 1, n).await
     }
+}
+
+/// Reads `n` records of `topic` (of `partitions` partitions) from its start: (headers, value).
+pub async fn read_topic(
+    brokers: &str,
+    topic: &str,
+    partitions: i32,
+    n: usize,
+) -> Vec<(HashMap<String, String>, Vec<u8>)> {
+    let (brokers, topic) = (brokers.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", "test-dead-letter-reader")
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("consumer");
+        let mut list = TopicPartitionList::new();
+        for partition in 0..partitions {
+            list.add_partition_offset(&topic, partition, Offset::Beginning)
+                .unwrap();
+        }
+        consumer.assign(&list).unwrap();
+        let deadline = std::time::Instant::now() + WAIT;
+        let mut out = Vec::new();
+        while out.len() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out: {} of {n} records of {topic}",
+                out.len()
+            );
+            let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            let message = message.expect("record read");
+            let headers = message
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| {
+                            (
+                                h.key.to_owned(),
+                                String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((headers, message.payload().unwrap_or_default().to_vec()));
+        }
+        out
+    })
+    .await
+    .unwrap()
 }
 
 pub const DEAD_LETTER_TOPIC: &str = "router.dead-letter";
