@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use notification_router::commands::{self, PublishArgs, ReceiveArgs, RenderArgs};
+use notification_router::commands::{
+    self, BrokerArgs, DeadLettersArgs, PublishArgs, ReceiveArgs, RenderArgs,
+};
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
 use tokio_util::sync::CancellationToken;
@@ -42,6 +44,10 @@ enum Command {
     Publish(PublishArgs),
     /// Listen for webhooks and print each delivery.
     Receive(ReceiveArgs),
+    /// List the dead-letter topic, or replay deliveries from it.
+    DeadLetters(DeadLettersArgs),
+    /// Run a standalone Kafka-protocol broker (librdkafka's mock cluster) until stopped.
+    Broker(BrokerArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +79,24 @@ async fn execute(cli: Cli) -> ExitCode {
             };
         }
         Command::Receive(args) => commands::receive(&args).await,
+        Command::Broker(args) => {
+            let config = if args.topics.is_empty() {
+                match load(&cli.config) {
+                    Some(config) => Some(config),
+                    None => return ExitCode::FAILURE,
+                }
+            } else {
+                None
+            };
+            match commands::broker_topics(&args, config.as_ref()) {
+                Ok(topics) => commands::broker(&topics, shutdown_on_signal()).await,
+                Err(error) => Err(error),
+            }
+        }
+        Command::DeadLetters(args) => match load(&cli.config) {
+            Some(config) => commands::dead_letters(&config, &args).await,
+            None => return ExitCode::FAILURE,
+        },
         Command::Render(args) => match load(&cli.config) {
             Some(config) => commands::render(&config, &args),
             None => return ExitCode::FAILURE,

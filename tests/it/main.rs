@@ -4,6 +4,7 @@
 mod bad_input;
 mod catalogue_events;
 mod cli;
+mod dead_letters;
 mod delivery;
 mod email;
 mod restart;
