@@ -159,50 +159,56 @@ impl Kafka {
         self.broker.bootstrap_servers()
     }
 
-    fn producer(&self) -> FutureProducer {
-        ClientConfig::new()
-            .set("bootstrap.servers", self.brokers())
-            .create()
-            .expect("producer")
-    }
-
     /// Produces records (key, value, headers) in order and waits for each acknowledgement.
     pub async fn produce(&self, topic: &str, records: &[Record<'_>]) {
-        let producer = self.producer();
-        for (key, value, headers) in records {
-            let mut owned = OwnedHeaders::new();
-            for (k, v) in headers {
-                owned = owned.insert(Header {
-                    key: k,
-                    value: Some(*v),
-                });
-            }
-            let mut record = FutureRecord::<str, [u8]>::to(topic)
-                .payload(value)
-                .headers(owned);
-            if let Some(key) = key {
-                record = record.key(key);
-            }
-            producer
-                .send(record, Timeout::After(Duration::from_secs(10)))
-                .await
-                .expect("produce");
-        }
+        produce_to(self.brokers(), topic, records).await;
     }
 
     /// Produces JSON events, each keyed by its `event_id`.
     pub async fn produce_events(&self, topic: &str, events: &[Value]) {
-        let records: Vec<_> = events
-            .iter()
-            .map(|e| (e["event_id"].as_str(), e.to_string().into_bytes(), vec![]))
-            .collect();
-        self.produce(topic, &records).await;
+        produce_events_to(self.brokers(), topic, events).await;
     }
 
     /// Reads `n` records of the dead-letter topic from its start: (headers, value).
     pub async fn dead_letters(&self, n: usize) -> Vec<(HashMap<String, String>, Vec<u8>)> {
         read_topic(self.brokers(), DEAD_LETTER_TOPIC, 1, n).await
     }
+}
+
+/// Produces records (key, value, headers) to `brokers` in order, each acknowledged.
+pub async fn produce_to(brokers: &str, topic: &str, records: &[Record<'_>]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("producer");
+    for (key, value, headers) in records {
+        let mut owned = OwnedHeaders::new();
+        for (k, v) in headers {
+            owned = owned.insert(Header {
+                key: k,
+                value: Some(*v),
+            });
+        }
+        let mut record = FutureRecord::<str, [u8]>::to(topic)
+            .payload(value)
+            .headers(owned);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        producer
+            .send(record, Timeout::After(Duration::from_secs(10)))
+            .await
+            .expect("produce");
+    }
+}
+
+/// Produces JSON events to `brokers`, each keyed by its `event_id`.
+pub async fn produce_events_to(brokers: &str, topic: &str, events: &[Value]) {
+    let records: Vec<_> = events
+        .iter()
+        .map(|e| (e["event_id"].as_str(), e.to_string().into_bytes(), vec![]))
+        .collect();
+    produce_to(brokers, topic, &records).await;
 }
 
 /// Reads `n` records of `topic` (of `partitions` partitions) from its start: (headers, value).
