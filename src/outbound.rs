@@ -333,6 +333,9 @@ impl Gate<'_> {
         &self,
         send: impl Future<Output = Result<Delivered, DeliveryError>>,
     ) -> Result<Delivered, DeliveryError> {
+        // The breaker is asked once a slot is held, so attempts queued for the slot while the
+        // circuit opened are refused too.
+        let _slot = self.lane.slot().await;
         if let Admission::Refused { until } = self.lane.admit() {
             *self.deferred.lock().unwrap_or_else(PoisonError::into_inner) = Some(until);
             // Permanent, so that the in-process retries end here; the caller reads `deferred`.
@@ -341,7 +344,6 @@ impl Gate<'_> {
                 self.lane.destination()
             )));
         }
-        let _slot = self.lane.slot().await;
         let result = send.await;
         match &result {
             Err(error) if error.is_retryable() => self.lane.failed(),

@@ -8,6 +8,7 @@ mod crash;
 mod dead_letters;
 mod delivery;
 mod email;
+mod isolation;
 mod processes;
 mod restart;
 mod retries;

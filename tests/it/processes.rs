@@ -116,4 +116,3 @@ impl Drop for RouterProcess {
         let _ = self.child.wait();
     }
 }
-

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -53,20 +54,34 @@ pub type Behaviour = Arc<dyn Fn(&str, &Value) -> Option<u16> + Send + Sync>;
 pub struct Receiver {
     pub addr: SocketAddr,
     rx: mpsc::UnboundedReceiver<Received>,
+    /// The most requests it held open at once.
+    peak: Arc<AtomicUsize>,
 }
 
 impl Receiver {
     pub async fn start(behaviour: Behaviour) -> Self {
+        Self::start_delayed(behaviour, Duration::ZERO).await
+    }
+
+    /// Like [`start`](Self::start), answering each request `delay` after it arrived.
+    pub async fn start_delayed(behaviour: Behaviour, delay: Duration) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (open, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let peak_seen = peak.clone();
         let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let (tx, behaviour) = (tx.clone(), behaviour.clone());
+            let (open, peak) = (open.clone(), peak.clone());
             async move {
+                let now_open = open.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now_open, Ordering::SeqCst);
+                let _close = Close(open);
                 let body: Value = serde_json::from_slice(&body)
                     .unwrap_or_else(|_| json!({"unparsed": String::from_utf8_lossy(&body)}));
                 let Some(status) = behaviour(uri.path(), &body) else {
                     std::future::pending::<()>().await;
                     unreachable!()
                 };
+                tokio::time::sleep(delay).await;
                 let headers = headers
                     .iter()
                     .map(|(k, v)| {
@@ -88,7 +103,16 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { addr, rx }
+        Self {
+            addr,
+            rx,
+            peak: peak_seen,
+        }
+    }
+
+    /// The most requests held open at once so far.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
     }
 
     /// Answers 200 to everything.
@@ -134,6 +158,15 @@ impl Receiver {
             all.push(received);
         }
         all
+    }
+}
+
+/// Counts a request closed when the handler ends, answered or dropped.
+struct Close(Arc<AtomicUsize>);
+
+impl Drop for Close {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
