@@ -53,9 +53,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format, &cli.log_level);
-    // At least two workers: librdkafka's revoke callback blocks the thread that polls the consumer
-    // while in-flight records finish on the others.
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    // At least four workers: librdkafka's revoke callback blocks the thread that polls a consumer
+    // while in-flight records finish on the others, and the sources' and the retry consumer may
+    // both be revoking at once.
+    let workers = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
     match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()

@@ -244,13 +244,24 @@ pub async fn produce_events_to(brokers: &str, topic: &str, events: &[Value]) {
     produce_to(brokers, topic, &records).await;
 }
 
+/// A record read back: headers, value.
+pub type ReadRecord = (HashMap<String, String>, Vec<u8>);
+
 /// Reads `n` records of `topic` (of `partitions` partitions) from its start: (headers, value).
-pub async fn read_topic(
+pub async fn read_topic(brokers: &str, topic: &str, partitions: i32, n: usize) -> Vec<ReadRecord> {
+    read_topic_until(brokers, topic, partitions, move |records| {
+        records.len() >= n
+    })
+    .await
+}
+
+/// Reads `topic` from its start until `enough` says so of what was read.
+pub async fn read_topic_until(
     brokers: &str,
     topic: &str,
     partitions: i32,
-    n: usize,
-) -> Vec<(HashMap<String, String>, Vec<u8>)> {
+    enough: impl Fn(&[ReadRecord]) -> bool + Send + 'static,
+) -> Vec<ReadRecord> {
     let (brokers, topic) = (brokers.to_owned(), topic.to_owned());
     tokio::task::spawn_blocking(move || {
         let consumer: BaseConsumer = ClientConfig::new()
@@ -267,10 +278,10 @@ pub async fn read_topic(
         consumer.assign(&list).unwrap();
         let deadline = std::time::Instant::now() + WAIT;
         let mut out = Vec::new();
-        while out.len() < n {
+        while !enough(&out) {
             assert!(
                 std::time::Instant::now() < deadline,
-                "timed out: {} of {n} records of {topic}",
+                "timed out after {} records of {topic}",
                 out.len()
             );
             let Some(message) = consumer.poll(Duration::from_millis(200)) else {
