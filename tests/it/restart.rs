@@ -145,3 +145,48 @@ async fn instances_joining_mid_stream(strategy: &str, instances: usize) {
         "every instance delivered: {by_instance:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_recovers_from_a_broker_outage_without_intervention() {
+    const BATCH: usize = 20;
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::ok().await;
+    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let router = Setup::lifecycle(kafka.brokers(), "outage", &destinations, all_to_hook()).start();
+    kafka.produce_events("lifecycle", &updates(0..BATCH)).await;
+    let mut delivered: BTreeSet<String> = receiver
+        .take(BATCH)
+        .await
+        .iter()
+        .map(Received::event_id)
+        .collect();
+
+    // The broker is away for 10 s, then back on the same address with its data.
+    kafka.broker.down();
+    let brokers = kafka.brokers().to_owned();
+    let reachable = tokio::task::spawn_blocking(move || {
+        let client: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .create()
+            .expect("client");
+        rdkafka::consumer::Consumer::fetch_metadata(
+            &client,
+            None,
+            std::time::Duration::from_secs(3),
+        )
+        .is_ok()
+    })
+    .await
+    .unwrap();
+    assert!(!reachable, "the broker is down");
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    kafka.broker.up();
+    kafka
+        .produce_events("lifecycle", &updates(BATCH..2 * BATCH))
+        .await;
+    while delivered.len() < 2 * BATCH {
+        delivered.insert(receiver.next().await.event_id());
+    }
+    router.stop().await;
+    assert!((0..2 * BATCH).all(|i| delivered.contains(&format!("evt-{i}"))));
+}
