@@ -230,7 +230,12 @@ async fn a_long_retry_sends_only_to_the_recipients_still_waiting() {
     )];
     let router = Setup::lifecycle(kafka.brokers(), "email-retry", &destinations, topics).start();
     kafka.produce_events("lifecycle", &updates(0..1)).await;
-    accepted(&server, 3).await;
+    // The retry consumer joins its group first: wait longer than the server's own wait.
+    let deadline = std::time::Instant::now() + WAIT;
+    while server.accepted().len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "bo never got it");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let retries = read_topic(kafka.brokers(), RETRY_TOPIC, 3, 2).await;
     router.stop().await;
 
