@@ -172,18 +172,25 @@ impl Deliverer {
         let (policy, lane) = match self.table.subscription_by_name(&job.subscription) {
             Some(s) => (
                 &self.table.destinations()[s.destination].retry,
-                Some(self.lanes.get(s.destination)),
+                self.lanes.get(s.destination),
             ),
             None => return Next::DeadLetter(job, DeadLetterReason::UnknownSubscription),
         };
-        let exhausted = DeadLetterReason::RetriesExhausted;
+        // Out of time or steps: dead-lettered, and the destination disabled when every attempt
+        // to it has failed for a whole horizon.
+        let exhausted = |job| {
+            if lane.failing_for().is_some_and(|f| f >= policy.horizon) {
+                lane.disable("every attempt failed for a whole retry horizon");
+            }
+            Next::DeadLetter(job, DeadLetterReason::RetriesExhausted)
+        };
         match attempt {
             Attempt::Delivered => Next::Done,
             Attempt::DeadLetter(reason) => Next::DeadLetter(job, reason),
             Attempt::Deferred { until } => {
                 let wait = until.saturating_duration_since(Instant::now());
                 if job.elapsed(now) + wait > policy.horizon {
-                    return Next::DeadLetter(job, exhausted);
+                    return exhausted(job);
                 }
                 job.due = later(now, wait);
                 Next::Retry(job)
@@ -196,15 +203,7 @@ impl Deliverer {
                         job.due = later(now, delay);
                         Next::Retry(job)
                     }
-                    NextRetry::ScheduleEnded => Next::DeadLetter(job, exhausted),
-                    NextRetry::HorizonReached => {
-                        if let Some(lane) = lane
-                            && lane.failing_for().is_some_and(|f| f >= policy.horizon)
-                        {
-                            lane.disable("every attempt failed for its whole retry horizon");
-                        }
-                        Next::DeadLetter(job, exhausted)
-                    }
+                    NextRetry::ScheduleEnded | NextRetry::HorizonReached => exhausted(job),
                 }
             }
         }

@@ -184,13 +184,74 @@ async fn a_hung_receiver_uses_its_own_slots_and_dead_letters_after_its_horizon()
     let mut webhook_ids = BTreeSet::new();
     for (headers, body) in &letters {
         assert_eq!(headers["dlq-destination"], "hung");
-        assert_eq!(headers["dlq-reason"], "retries-exhausted");
+        // Once it has failed for a whole horizon the destination is disabled: later ones say so.
+        assert!(
+            ["retries-exhausted", "destination-disabled"].contains(&headers["dlq-reason"].as_str()),
+            "{headers:?}"
+        );
         assert!(headers["dlq-first-attempt"] <= headers["dlq-last-attempt"]);
         let notification: serde_json::Value = serde_json::from_slice(body).unwrap();
         assert!(notification["data"]["event_id"].is_string());
         webhook_ids.insert(headers["dlq-webhook-id"].clone());
     }
     assert_eq!(webhook_ids.len(), EVENTS, "one dead letter per delivery");
+    assert!(
+        letters
+            .iter()
+            .any(|(h, _)| h["dlq-reason"] == "retries-exhausted")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_failing_for_a_whole_horizon_is_disabled() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::start(Arc::new(|_, _| Some(503))).await;
+    let destinations = webhook(
+        "down",
+        &receiver.url("/down"),
+        "    retry: { retries: 0, schedule: [100ms], horizon: 1s }\n    circuit_breaker: { failures: 1000 }\n",
+    );
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: to-down, destination: down }",
+    )];
+    let router = Setup::lifecycle(kafka.brokers(), "horizon", &destinations, topics).start();
+    // One event at a time until the destination has failed for a whole horizon.
+    let mut letters = Vec::new();
+    for i in 0..100 {
+        kafka.produce_events("lifecycle", &updates(i..i + 1)).await;
+        letters = kafka.dead_letters(i + 1).await;
+        if letters
+            .iter()
+            .any(|(h, _)| h["dlq-reason"] == "destination-disabled")
+        {
+            break;
+        }
+    }
+    router.stop().await;
+    let reasons: Vec<&str> = letters
+        .iter()
+        .map(|(h, _)| h["dlq-reason"].as_str())
+        .collect();
+    let disabled = reasons
+        .iter()
+        .position(|r| *r == "destination-disabled")
+        .expect("disabled after failing for its horizon");
+    assert!(
+        disabled >= 1,
+        "the first delivery alone does not disable it: {reasons:?}"
+    );
+    assert!(
+        reasons[..disabled]
+            .iter()
+            .all(|r| *r == "retries-exhausted")
+    );
+    let attempts_before = receiver.drain().len();
+    assert!(
+        attempts_before >= 2 * disabled,
+        "each exhausted delivery was tried twice"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
