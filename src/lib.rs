@@ -12,9 +12,9 @@
 //!   embedded broker.
 //! - [`event`] — decodes a Kafka record and normalises it into an EN-style notification, per
 //!   source type: resource lifecycle, Activity Tracker and UbiOps audit events, any CloudEvent.
-//! - [`dedup`] — drops an event read again within the de-duplication window.
 //! - [`filter`] — the EN filter language, parsed once and evaluated per notification.
 //! - [`routing`] — which topics and subscriptions a notification reaches; pure.
+//! - [`dedup`] — drops an event read again within the de-duplication window.
 //! - [`render`] — Handlebars templates, one registry per output format, and default renderings.
 //! - [`outbound`] — what one delivery sends: rendered per channel, through the destination's notifier.
 //! - [`deliver`] — webhook, SMTP and Slack notifiers, retry policies and the failure classification.
