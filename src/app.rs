@@ -1,21 +1,27 @@
-//! Wires the router together and runs it until shutdown: broker, consumer, record tasks, drain.
+//! Wires the router together and runs it until shutdown: broker, the sources' consumer with its
+//! record tasks and back-pressure, the retry consumer, drain.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
-use tokio::sync::Semaphore;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::deliver::HttpClient;
-use crate::kafka::{self, DeadLetters, EmbeddedKafka, Offsets, RebalanceContext};
+use crate::delivery::{Deliverer, Writer};
+use crate::kafka::{
+    self, Backpressure, DeadLetters, EmbeddedKafka, Offsets, RebalanceContext, Rebalanced,
+    RetryTopic,
+};
 use crate::pipeline::Pipeline;
+use crate::retrying;
 
 /// The `kafka.brokers` value that starts the in-process broker.
 pub const EMBEDDED: &str = "embedded";
@@ -43,6 +49,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         })
         .collect();
     topics.push((config.router.kafka.dead_letter_topic.clone(), 1));
+    topics.push((config.router.kafka.retry_topic.clone(), EMBEDDED_PARTITIONS));
     let broker = EmbeddedKafka::start(&topics)?;
     let address = broker.bootstrap_servers().to_owned();
     let example_topic = config
@@ -73,7 +80,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     result
 }
 
-/// Consumes the enabled sources' topics from `brokers` until shutdown.
+/// Consumes the enabled sources' topics and the retry topic from `brokers` until shutdown.
 pub async fn consume(
     config: Config,
     brokers: &str,
@@ -82,13 +89,41 @@ pub async fn consume(
     let kafka = &config.router.kafka;
     let producer: FutureProducer = kafka::producer_config(kafka, brokers)
         .create()
-        .context("cannot create the dead-letter producer")?;
-    let dead_letters = DeadLetters::new(producer, kafka.dead_letter_topic.clone());
+        .context("cannot create the retry and dead-letter producer")?;
+    let writer = Writer::new(
+        RetryTopic::new(producer.clone(), kafka.retry_topic.clone()),
+        DeadLetters::new(producer, kafka.dead_letter_topic.clone()),
+    );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;
-    let pipeline =
-        Arc::new(Pipeline::new(&config, &client, dead_letters).map_err(anyhow::Error::msg)?);
+    let deliverer = Arc::new(Deliverer::new(&config, &client, writer).map_err(anyhow::Error::msg)?);
+    let retries = tokio::spawn({
+        let (settings, brokers, deliverer, shutdown) = (
+            kafka.clone(),
+            brokers.to_owned(),
+            deliverer.clone(),
+            shutdown.clone(),
+        );
+        async move { retrying::run(&settings, &brokers, deliverer, shutdown).await }
+    });
+    let sources = consume_sources(&config, brokers, deliverer, shutdown.clone()).await;
+    if sources.is_err() {
+        shutdown.cancel();
+    }
+    let retries = retries.await.context("the retry consumer panicked")?;
+    sources.and(retries)
+}
 
+/// Consumes the enabled sources' topics until shutdown. Back-pressure pauses fetching from busy
+/// partitions (or all of them) while the consumer keeps being polled.
+async fn consume_sources(
+    config: &Config,
+    brokers: &str,
+    deliverer: Arc<Deliverer>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let kafka = &config.router.kafka;
+    let pipeline = Arc::new(Pipeline::new(config, deliverer));
     let topics = config.table.enabled_kafka_topics();
     if topics.is_empty() {
         warn!(message = "No source is enabled: nothing to consume. Set `enabled: true` on a source.", config = %config.path.display());
@@ -96,9 +131,10 @@ pub async fn consume(
         return Ok(());
     }
     let offsets = Arc::new(Offsets::default());
+    let (events_tx, mut events) = mpsc::unbounded_channel();
     let context = RebalanceContext {
-        offsets: offsets.clone(),
-        drain_timeout: kafka.drain_timeout,
+        events: Some(events_tx),
+        ..RebalanceContext::new(offsets.clone(), kafka.drain_timeout)
     };
     let consumer: Arc<StreamConsumer<RebalanceContext>> = Arc::new(
         kafka::consumer_config(kafka, brokers)
@@ -110,16 +146,26 @@ pub async fn consume(
         .context("cannot subscribe to the sources' Kafka topics")?;
     info!(message = "Consuming.", topics = ?topics, group_id = %kafka.group_id, brokers);
 
-    let permits = Arc::new(Semaphore::new(kafka.max_in_flight));
+    let mut pressure = Backpressure::new(kafka.max_in_flight, kafka.max_in_flight_per_partition);
+    let (finished_tx, mut finished) = mpsc::unbounded_channel::<(String, i32)>();
     let tasks = TaskTracker::new();
     loop {
-        // Back-pressure: a record is fetched only when a slot is free.
-        let permit = tokio::select! {
-            () = shutdown.cancelled() => break,
-            permit = permits.clone().acquire_owned() => permit.context("the in-flight semaphore closed")?,
-        };
         let message = tokio::select! {
+            biased;
             () = shutdown.cancelled() => break,
+            Some(event) = events.recv() => {
+                match event {
+                    Rebalanced::Assigned(partitions) => {
+                        pause(consumer.as_ref(), &pressure.assigned(&partitions), true);
+                    }
+                    Rebalanced::Revoked(partitions) => pressure.revoked(&partitions),
+                }
+                continue;
+            }
+            Some((topic, partition)) = finished.recv() => {
+                pause(consumer.as_ref(), &pressure.finished(&topic, partition), false);
+                continue;
+            }
             message = consumer.recv() => message,
         };
         let message = match message {
@@ -131,22 +177,27 @@ pub async fn consume(
                 continue;
             }
         };
-        let ticket = offsets
-            .lock()
-            .begin(message.topic(), message.partition(), message.offset());
-        let (pipeline, offsets, consumer, shutdown) = (
+        let (topic, partition) = (message.topic().to_owned(), message.partition());
+        pause(
+            consumer.as_ref(),
+            &pressure.started(&topic, partition),
+            true,
+        );
+        let ticket = offsets.lock().begin(&topic, partition, message.offset());
+        let (pipeline, offsets, consumer, shutdown, finished) = (
             pipeline.clone(),
             offsets.clone(),
             consumer.clone(),
             shutdown.clone(),
+            finished_tx.clone(),
         );
         tasks.spawn(async move {
-            let _permit = permit;
             if pipeline.process(&message, &shutdown).await {
                 offsets.finish(&ticket, |position| {
                     kafka::store(consumer.as_ref(), &ticket, position)
                 });
             }
+            let _ = finished.send((topic, partition));
         });
     }
 
@@ -169,4 +220,29 @@ pub async fn consume(
         .ok();
     info!(message = "Stopped.");
     Ok(())
+}
+
+/// Pauses (or resumes) fetching from `partitions`; polling goes on either way.
+fn pause<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
+    consumer: &C,
+    partitions: &[(String, i32)],
+    pause: bool,
+) {
+    if partitions.is_empty() {
+        return;
+    }
+    let mut list = TopicPartitionList::new();
+    for (topic, partition) in partitions {
+        let _ = list.add_partition_offset(topic, *partition, Offset::Invalid);
+    }
+    let result = if pause {
+        debug!(message = "Back-pressure: pausing partitions.", partitions = ?partitions);
+        consumer.pause(&list)
+    } else {
+        debug!(message = "Back-pressure released: resuming partitions.", partitions = ?partitions);
+        consumer.resume(&list)
+    };
+    if let Err(error) = result {
+        debug!(message = "Cannot pause or resume partitions.", %error);
+    }
 }

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use notification_router::commands::{
-    self, ExplainArgs, KeysCommand, PublishArgs, ReceiveArgs, RenderArgs,
+    self, BrokerArgs, DeadLettersArgs, ExplainArgs, KeysCommand, PublishArgs, ReceiveArgs,
+    RenderArgs,
 };
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
@@ -52,14 +53,19 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// List the dead-letter topic, or replay deliveries from it.
+    DeadLetters(DeadLettersArgs),
+    /// Run a standalone Kafka-protocol broker (librdkafka's mock cluster) until stopped.
+    Broker(BrokerArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format, &cli.log_level);
-    // At least two workers: librdkafka's revoke callback blocks the thread that polls the consumer
-    // while in-flight records finish on the others.
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    // At least four workers: librdkafka's revoke callback blocks the thread that polls a consumer
+    // while in-flight records finish on the others, and the sources' and the retry consumer may
+    // both be revoking at once.
+    let workers = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
     match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
@@ -88,6 +94,24 @@ async fn execute(cli: Cli) -> ExitCode {
             None => return ExitCode::FAILURE,
         },
         Command::Keys { command } => commands::keys(&command, || load(&cli.config)),
+        Command::Broker(args) => {
+            let config = if args.topics.is_empty() {
+                match load(&cli.config) {
+                    Some(config) => Some(config),
+                    None => return ExitCode::FAILURE,
+                }
+            } else {
+                None
+            };
+            match commands::broker_topics(&args, config.as_ref()) {
+                Ok(topics) => commands::broker(&topics, shutdown_on_signal()).await,
+                Err(error) => Err(error),
+            }
+        }
+        Command::DeadLetters(args) => match load(&cli.config) {
+            Some(config) => commands::dead_letters(&config, &args).await,
+            None => return ExitCode::FAILURE,
+        },
         Command::Render(args) => match load(&cli.config) {
             Some(config) => commands::render(&config, &args),
             None => return ExitCode::FAILURE,

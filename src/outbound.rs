@@ -1,13 +1,18 @@
 //! What one delivery sends, per channel: rendering a notification for a subscription, and the
 //! destination's notifier that sends it with in-process retries.
 
+use std::future::Future;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
 use bytes::Bytes;
 use serde_json::Value;
 
 use crate::deliver::{
-    Delivered, DeliveryError, EmailMessage, EmailNotifier, EmailProgress, HttpClient,
-    SlackNotifier, SlackProgress, WebhookNotifier, apply_color, deliver_with_retries,
+    ChannelState, Delivered, DeliveryError, EmailMessage, EmailNotifier, EmailProgress, HttpClient,
+    RetryPolicy, SlackNotifier, SlackProgress, WebhookNotifier, apply_color, deliver_with_retries,
 };
+use crate::lanes::{Admission, Lane};
 use crate::render::{self, EmailContent, RenderError, Templates};
 use crate::routing::{
     ChannelAttributes, Destination, DestinationKind, EmailAttributes, Subscription,
@@ -70,12 +75,30 @@ pub enum Notifier {
     Slack(SlackNotifier),
 }
 
-/// A delivery the destination accepted, maybe not for every recipient.
-#[derive(Debug, Clone)]
-pub struct Sent {
-    pub delivered: Delivered,
+/// What the attempts of one delivery came to.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The last attempt's result; `attempts` counts only attempts made.
+    pub result: Result<Delivered, DeliveryError>,
+    /// Set when the destination's circuit was open: the last attempt was not made, and the
+    /// next probe may go at this time.
+    pub deferred_until: Option<Instant>,
+    /// The email recipients or Slack channels still waiting for it; `None` for a channel that
+    /// has no such list (webhook, Slack incoming webhook).
+    pub pending: Option<Vec<String>>,
     /// Email recipients or Slack channels refused for good, each with the server's answer.
-    pub rejected: Vec<(String, String)>,
+    pub refused: Vec<(String, String)>,
+}
+
+/// What one delivery is to send, and to whom.
+#[derive(Debug, Clone, Copy)]
+pub struct Parcel<'a> {
+    pub notification_id: &'a str,
+    pub delivery_id: &'a str,
+    pub rendered: &'a Rendered,
+    /// Only these email recipients or Slack channels (those still waiting after an earlier
+    /// attempt); `None` for all of the subscription's.
+    pub pending: Option<&'a [String]>,
 }
 
 impl Notifier {
@@ -95,73 +118,123 @@ impl Notifier {
         })
     }
 
-    /// Sends `rendered` to the destination with its retry policy. Every attempt carries the same
-    /// `delivery_id`; email recipients and Slack channels that already have it are not sent to
-    /// again on a retry.
+    /// Sends `parcel` to the destination, retrying in process as `policy` says. Every attempt
+    /// carries the same `delivery_id`, asks `lane` first (circuit breaker) and holds one of its
+    /// slots; email recipients and Slack channels that already have it are not sent to again.
     pub async fn deliver(
         &self,
-        destination: &Destination,
         subscription: &Subscription,
-        notification_id: &str,
-        delivery_id: &str,
-        rendered: &Rendered,
-    ) -> Result<Sent, DeliveryError> {
-        let policy = &destination.retry;
-        match (self, rendered, &subscription.channel) {
+        parcel: Parcel<'_>,
+        policy: &RetryPolicy,
+        lane: &Lane,
+    ) -> Outcome {
+        let deferred = Mutex::new(None);
+        let gate = Gate {
+            lane,
+            deferred: &deferred,
+        };
+        let mut outcome = match (self, parcel.rendered, &subscription.channel) {
             (
                 Notifier::Webhook(notifier),
                 Rendered::Webhook(body),
                 ChannelAttributes::Webhook(attributes),
             ) => {
                 let sign = attributes.signing_enabled;
-                let delivered = deliver_with_retries(policy, |_| {
-                    notifier.send(delivery_id, body.clone(), sign)
+                let result = deliver_with_retries(policy, |_| {
+                    gate.attempt(notifier.send(parcel.delivery_id, body.clone(), sign))
                 })
-                .await?;
-                Ok(Sent {
-                    delivered,
-                    rejected: Vec::new(),
-                })
+                .await;
+                Outcome::untracked(result)
             }
             (
                 Notifier::Email(notifier),
                 Rendered::Email(content),
                 ChannelAttributes::Email(attributes),
             ) => {
-                let message = email_message(attributes, notification_id, delivery_id, content);
-                let progress = EmailProgress::new(&attributes.recipients);
-                let delivered =
-                    deliver_with_retries(policy, |_| notifier.send(&message, &progress)).await?;
-                let rejected = progress
-                    .rejected()
-                    .into_iter()
-                    .map(|(address, reply)| (address.to_string(), reply))
+                let recipients: Vec<_> = attributes
+                    .recipients
+                    .iter()
+                    .filter(|a| parcel.pending.is_none_or(|p| p.contains(&a.to_string())))
+                    .cloned()
                     .collect();
-                Ok(Sent {
-                    delivered,
-                    rejected,
+                if recipients.is_empty() {
+                    return Outcome::untracked(Err(DeliveryError::permanent(
+                        "none of the recipients still waiting is in the subscription any more",
+                    )));
+                }
+                let message = email_message(
+                    attributes,
+                    &recipients,
+                    parcel.notification_id,
+                    parcel.delivery_id,
+                    content,
+                );
+                let progress = EmailProgress::new(&recipients);
+                let result = deliver_with_retries(policy, |_| {
+                    gate.attempt(notifier.send(&message, &progress))
                 })
+                .await;
+                Outcome {
+                    result,
+                    deferred_until: None,
+                    pending: Some(progress.pending().iter().map(ToString::to_string).collect()),
+                    refused: progress
+                        .rejected()
+                        .into_iter()
+                        .map(|(address, reply)| (address.to_string(), reply))
+                        .collect(),
+                }
             }
             (
                 Notifier::Slack(notifier),
                 Rendered::Slack(message),
                 ChannelAttributes::Slack(attributes),
             ) => {
+                let channels: Vec<String> = attributes
+                    .channels
+                    .iter()
+                    .filter(|c| parcel.pending.is_none_or(|p| p.contains(c)))
+                    .cloned()
+                    .collect();
+                if !attributes.channels.is_empty() && channels.is_empty() {
+                    return Outcome::untracked(Err(DeliveryError::permanent(
+                        "none of the channels still waiting is in the subscription any more",
+                    )));
+                }
                 let progress = SlackProgress::new();
-                let delivered = deliver_with_retries(policy, |_| {
-                    notifier.send(message, &attributes.channels, &progress)
+                let result = deliver_with_retries(policy, |_| {
+                    gate.attempt(notifier.send(message, &channels, &progress))
                 })
-                .await?;
-                Ok(Sent {
-                    delivered,
-                    rejected: progress.rejected(),
-                })
+                .await;
+                let waiting = channels
+                    .iter()
+                    .filter(|c| {
+                        progress
+                            .state(c)
+                            .is_none_or(|state| state == ChannelState::Pending)
+                    })
+                    .cloned()
+                    .collect();
+                Outcome {
+                    result,
+                    deferred_until: None,
+                    pending: (!channels.is_empty()).then_some(waiting),
+                    refused: progress.rejected(),
+                }
             }
-            _ => Err(DeliveryError::permanent(format!(
-                "subscription {:?} does not match the channel of destination {:?}",
-                subscription.name, destination.id
-            ))),
+            _ => Outcome::untracked(Err(DeliveryError::permanent(format!(
+                "subscription {:?} does not match the channel of its destination",
+                subscription.name
+            )))),
+        };
+        outcome.deferred_until = *deferred.lock().unwrap_or_else(PoisonError::into_inner);
+        if outcome.deferred_until.is_some()
+            && let Err(error) = &mut outcome.result
+        {
+            // The refused "attempt" was never made.
+            error.attempts = error.attempts.saturating_sub(1);
         }
+        outcome
     }
 
     /// What [`deliver`](Self::deliver) would send, as text for a person: the request or message
@@ -194,7 +267,13 @@ impl Notifier {
                 Rendered::Email(content),
                 ChannelAttributes::Email(attributes),
             ) => {
-                let message = email_message(attributes, notification_id, delivery_id, content);
+                let message = email_message(
+                    attributes,
+                    &attributes.recipients,
+                    notification_id,
+                    delivery_id,
+                    content,
+                );
                 let batch = notifier.settings().batch_size.max(1);
                 let recipients: Vec<String> = attributes
                     .recipients
@@ -244,6 +323,7 @@ impl Notifier {
 /// The email of one delivery, to the subscription's recipients with its sender overrides.
 fn email_message<'a>(
     attributes: &'a EmailAttributes,
+    recipients: &'a [lettre::Address],
     notification_id: &'a str,
     delivery_id: &'a str,
     content: &'a EmailContent,
@@ -251,10 +331,53 @@ fn email_message<'a>(
     EmailMessage {
         delivery_id,
         notification_id,
-        recipients: &attributes.recipients,
+        recipients,
         from_name: attributes.from_name.as_deref(),
         reply_to: attributes.reply_to.clone(),
         content,
+    }
+}
+
+impl Outcome {
+    fn untracked(result: Result<Delivered, DeliveryError>) -> Outcome {
+        Outcome {
+            result,
+            deferred_until: None,
+            pending: None,
+            refused: Vec::new(),
+        }
+    }
+}
+
+/// Asks the lane before each attempt and tells it how the attempt went.
+struct Gate<'a> {
+    lane: &'a Lane,
+    /// Set when the circuit refused an attempt.
+    deferred: &'a Mutex<Option<Instant>>,
+}
+
+impl Gate<'_> {
+    async fn attempt(
+        &self,
+        send: impl Future<Output = Result<Delivered, DeliveryError>>,
+    ) -> Result<Delivered, DeliveryError> {
+        // The breaker is asked once a slot is held, so attempts queued for the slot while the
+        // circuit opened are refused too.
+        let _slot = self.lane.slot().await;
+        if let Admission::Refused { until } = self.lane.admit() {
+            *self.deferred.lock().unwrap_or_else(PoisonError::into_inner) = Some(until);
+            // Permanent, so that the in-process retries end here; the caller reads `deferred`.
+            return Err(DeliveryError::permanent(format!(
+                "the circuit of destination {:?} is open",
+                self.lane.destination()
+            )));
+        }
+        let result = send.await;
+        match &result {
+            Err(error) if error.is_retryable() => self.lane.failed(),
+            _ => self.lane.answered(),
+        }
+        result
     }
 }
 

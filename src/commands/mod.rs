@@ -1,6 +1,9 @@
 //! The subcommands besides `run`: check a config, explain an event, render a delivery, publish
-//! events, receive webhooks, show and make signing keys.
+//! events, receive webhooks, show and make signing keys, inspect and replay dead letters, run a
+//! standalone broker.
 
+mod broker;
+mod dead_letters;
 mod explain;
 mod keys;
 mod publish;
@@ -8,6 +11,8 @@ mod receive;
 mod render;
 mod validate;
 
+pub use broker::{BrokerArgs, broker, broker_topics};
+pub use dead_letters::{DeadLettersArgs, DeadLettersCommand, dead_letters};
 pub use explain::{ExplainArgs, explain};
 pub use keys::{KeysCommand, keys, public_keys};
 pub use publish::{PublishArgs, publish};

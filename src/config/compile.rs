@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::checks::{
     Problems, check_kafka_topic_name, check_name, email_settings, slack_settings, webhook_settings,
@@ -51,8 +52,23 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
     if let Err(why) = check_kafka_topic_name(&kafka.dead_letter_topic) {
         problems.add(file, "kafka.dead_letter_topic", why);
     }
-    if kafka.max_in_flight == 0 {
-        problems.add(file, "kafka.max_in_flight", "must be at least 1");
+    if let Err(why) = check_kafka_topic_name(&kafka.retry_topic) {
+        problems.add(file, "kafka.retry_topic", why);
+    } else if kafka.retry_topic == kafka.dead_letter_topic {
+        let why = format!("{:?} is also the dead-letter topic", kafka.retry_topic);
+        problems.add(file, "kafka.retry_topic", why);
+    }
+    for (item, value) in [
+        ("kafka.max_in_flight", kafka.max_in_flight),
+        (
+            "kafka.max_in_flight_per_partition",
+            kafka.max_in_flight_per_partition,
+        ),
+        ("kafka.max_pending_retries", kafka.max_pending_retries),
+    ] {
+        if value == 0 {
+            problems.add(file, item, "must be at least 1");
+        }
     }
     if kafka.max_message_bytes == 0 {
         problems.add(file, "kafka.max_message_bytes", "must be at least 1");
@@ -106,11 +122,16 @@ fn compile_sources(
         for topic in &source.kafka_topics {
             if let Err(why) = check_kafka_topic_name(topic) {
                 problems.add(file, &topics_item, why);
-            } else if *topic == kafka.dead_letter_topic {
+            } else if *topic == kafka.dead_letter_topic || *topic == kafka.retry_topic {
+                let which = if *topic == kafka.retry_topic {
+                    "retry"
+                } else {
+                    "dead-letter"
+                };
                 problems.add(
                     file,
                     &topics_item,
-                    format!("{topic:?} is the dead-letter topic"),
+                    format!("{topic:?} is the {which} topic"),
                 );
             } else if let Some(&other) = by_kafka_topic.get(topic) {
                 let other: &Source = &sources[other];
@@ -165,13 +186,67 @@ fn compile_destinations(
             }
         };
         match kind {
-            Ok(kind) => destinations.push(Destination {
-                id: destination.id().to_owned(),
-                retry: destination.retry().clone(),
-                kind,
-            }),
+            Ok(kind) => {
+                check_delivery_settings(destination, file, &item, problems);
+                destinations.push(Destination {
+                    id: destination.id().to_owned(),
+                    retry: destination.retry().clone(),
+                    limits: destination.limits().clone(),
+                    breaker: destination.circuit_breaker().clone(),
+                    kind,
+                })
+            }
             Err((field, why)) => problems.add(file, format!("{item}.{field}"), why),
         }
     }
     destinations
+}
+
+/// The retry policy, limits and circuit breaker of a destination: nothing may be zero.
+fn check_delivery_settings(
+    destination: &DestinationConfig,
+    file: &Path,
+    item: &str,
+    problems: &mut Problems,
+) {
+    let retry = destination.retry();
+    if retry.schedule.iter().any(Duration::is_zero) {
+        let why =
+            "has a zero delay: every long retry waits (write 5m, 30m, ...), or write [] for none";
+        problems.add(file, format!("{item}.retry.schedule"), why);
+    }
+    if retry.horizon.is_zero() {
+        problems.add(
+            file,
+            format!("{item}.retry.horizon"),
+            "must be longer than 0s",
+        );
+    }
+    let limits = destination.limits();
+    if limits.concurrency == 0 {
+        problems.add(
+            file,
+            format!("{item}.limits.concurrency"),
+            "must be at least 1",
+        );
+    }
+    if limits.queue < limits.concurrency {
+        let why = format!(
+            "must be at least limits.concurrency ({})",
+            limits.concurrency
+        );
+        problems.add(file, format!("{item}.limits.queue"), why);
+    }
+    let breaker = destination.circuit_breaker();
+    if breaker.failures == 0 {
+        problems.add(
+            file,
+            format!("{item}.circuit_breaker.failures"),
+            "must be at least 1",
+        );
+    }
+    if breaker.probe_interval.is_zero() {
+        let why = "must be longer than 0s";
+        problems.add(file, format!("{item}.circuit_breaker.probe_interval"), why);
+    }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::deliver::{RetryPolicy, StartTls, Verb};
 use crate::event::SourceKind;
+use crate::lanes::{BreakerSettings, LaneLimits};
 use crate::secret::Secret;
 
 /// `router.yaml`: process settings, sources and destinations.
@@ -18,6 +19,8 @@ pub struct RouterFile {
     pub kafka: KafkaSettings,
     #[serde(default)]
     pub http: HttpSettings,
+    #[serde(default)]
+    pub dedup: DedupSettings,
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
     #[serde(default)]
@@ -40,12 +43,21 @@ pub struct KafkaSettings {
     pub group_id: String,
     #[serde(default = "default_dead_letter_topic")]
     pub dead_letter_topic: String,
+    /// Deliveries waiting for their next long retry.
+    #[serde(default = "default_retry_topic")]
+    pub retry_topic: String,
+    /// Retry records held in memory until due; reading the retry topic pauses beyond this.
+    #[serde(default = "default_max_pending_retries")]
+    pub max_pending_retries: usize,
     /// Records with a larger value go to the dead-letter topic unparsed.
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: usize,
-    /// Messages being processed at once; fetching waits while this many are in flight.
+    /// Records being processed at once; fetching pauses while this many are in flight.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
+    /// Records of one partition being processed at once; fetching that partition pauses beyond.
+    #[serde(default = "default_max_in_flight_per_partition")]
+    pub max_in_flight_per_partition: usize,
     /// How long shutdown and partition revocation wait for in-flight deliveries.
     #[serde(default = "default_drain_timeout", with = "humantime_serde")]
     pub drain_timeout: Duration,
@@ -64,6 +76,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("brokers", &self.brokers)
             .field("group_id", &self.group_id)
             .field("dead_letter_topic", &self.dead_letter_topic)
+            .field("retry_topic", &self.retry_topic)
             .field("properties", &self.properties.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -85,6 +98,26 @@ pub struct HttpSettings {
     /// none unless set: the system's proxy variables are never read.
     #[serde(default)]
     pub proxy: Option<Secret>,
+}
+
+/// Input de-duplication by notification id (the source and the event's id), in memory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupSettings {
+    /// How long an event id is remembered; `0s` turns de-duplication off.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// The most ids remembered; the oldest are forgotten first.
+    pub max_entries: usize,
+}
+
+impl Default for DedupSettings {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(600),
+            max_entries: 100_000,
+        }
+    }
 }
 
 impl Default for HttpSettings {
@@ -182,6 +215,22 @@ impl DestinationConfig {
             DestinationConfig::Slack(slack) => &slack.retry,
         }
     }
+
+    pub fn limits(&self) -> &LaneLimits {
+        match self {
+            DestinationConfig::Webhook(webhook) => &webhook.limits,
+            DestinationConfig::Email(email) => &email.limits,
+            DestinationConfig::Slack(slack) => &slack.limits,
+        }
+    }
+
+    pub fn circuit_breaker(&self) -> &BreakerSettings {
+        match self {
+            DestinationConfig::Webhook(webhook) => &webhook.circuit_breaker,
+            DestinationConfig::Email(email) => &email.circuit_breaker,
+            DestinationConfig::Slack(slack) => &slack.circuit_breaker,
+        }
+    }
 }
 
 /// An HTTP endpoint.
@@ -212,6 +261,10 @@ pub struct WebhookDestination {
     pub timeout: Option<Duration>,
     #[serde(default)]
     pub retry: RetryPolicy,
+    #[serde(default)]
+    pub limits: LaneLimits,
+    #[serde(default)]
+    pub circuit_breaker: BreakerSettings,
 }
 
 /// The secrets and keys a webhook destination signs with; each one signs every request, so a
@@ -246,6 +299,10 @@ pub struct EmailDestination {
     pub batch_size: usize,
     #[serde(default)]
     pub retry: RetryPolicy,
+    #[serde(default)]
+    pub limits: LaneLimits,
+    #[serde(default)]
+    pub circuit_breaker: BreakerSettings,
 }
 
 /// How to reach the SMTP server.
@@ -298,6 +355,10 @@ pub struct SlackDestination {
     pub timeout: Option<Duration>,
     #[serde(default)]
     pub retry: RetryPolicy,
+    #[serde(default)]
+    pub limits: LaneLimits,
+    #[serde(default)]
+    pub circuit_breaker: BreakerSettings,
 }
 
 /// Event Notifications' two kinds of Slack destination.
@@ -409,6 +470,15 @@ fn default_group_id() -> String {
 }
 fn default_dead_letter_topic() -> String {
     "notification-router.dead-letter".into()
+}
+fn default_retry_topic() -> String {
+    "notification-router.retry".into()
+}
+fn default_max_pending_retries() -> usize {
+    20_000
+}
+fn default_max_in_flight_per_partition() -> usize {
+    500
 }
 fn default_max_message_bytes() -> usize {
     256 * 1024

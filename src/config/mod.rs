@@ -15,6 +15,7 @@ mod load;
 mod topics;
 mod warnings;
 
+pub use checks::check_kafka_topic_name;
 pub use compile::compile;
 pub use error::{ConfigError, ConfigErrors};
 pub use files::{KafkaSettings, RouterFile};

@@ -98,7 +98,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  commit_interval: 1s",
             "  commit_intervall: 1s",
             &[
-                "$DIR/router.yaml: kafka.commit_intervall: unknown field `commit_intervall`, expected one of `brokers`, `group_id`, `dead_letter_topic`, `max_message_bytes`, `max_in_flight`, `drain_timeout`, `commit_interval`, `properties`",
+                "$DIR/router.yaml: kafka.commit_intervall: unknown field `commit_intervall`, expected one of `brokers`, `group_id`, `dead_letter_topic`, `retry_topic`, `max_pending_retries`, `max_message_bytes`, `max_in_flight`, `max_in_flight_per_partition`, `drain_timeout`, `commit_interval`, `properties`",
             ],
         ),
         (
@@ -167,6 +167,60 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "kafka_topics: [notification-router.dead-letter]",
             &[
                 "$DIR/router.yaml: sources[0] (resource-lifecycle-events).kafka_topics: \"notification-router.dead-letter\" is the dead-letter topic",
+            ],
+        ),
+        (
+            "router.yaml",
+            "kafka_topics: [resource-lifecycle-events]",
+            "kafka_topics: [notification-router.retry]",
+            &[
+                "$DIR/router.yaml: sources[0] (resource-lifecycle-events).kafka_topics: \"notification-router.retry\" is the retry topic",
+            ],
+        ),
+        (
+            "router.yaml",
+            "  retry_topic: notification-router.retry",
+            "  retry_topic: notification-router.dead-letter",
+            &[
+                "$DIR/router.yaml: kafka.retry_topic: \"notification-router.dead-letter\" is also the dead-letter topic",
+            ],
+        ),
+        (
+            "router.yaml",
+            "  max_pending_retries: 20000",
+            "  max_pending_retries: 0",
+            &["$DIR/router.yaml: kafka.max_pending_retries: must be at least 1"],
+        ),
+        (
+            "router.yaml",
+            "schedule: [5m, 30m, 2h, 5h, 10h, 10h]",
+            "schedule: [5m, 0s]",
+            &[
+                "$DIR/router.yaml: destinations[1] (security-webhook).retry.schedule: has a zero delay: every long retry waits (write 5m, 30m, ...), or write [] for none",
+            ],
+        ),
+        (
+            "router.yaml",
+            "queue: 1000 ",
+            "queue: 8 ",
+            &[
+                "$DIR/router.yaml: destinations[1] (security-webhook).limits.queue: must be at least limits.concurrency (16)",
+            ],
+        ),
+        (
+            "router.yaml",
+            "failures: 5 ",
+            "failures: 0 ",
+            &[
+                "$DIR/router.yaml: destinations[1] (security-webhook).circuit_breaker.failures: must be at least 1",
+            ],
+        ),
+        (
+            "router.yaml",
+            "probe_interval: 30s",
+            "probe_intervall: 30s",
+            &[
+                "$DIR/router.yaml: destinations[1] (security-webhook): unknown field `probe_intervall`, expected `failures` or `probe_interval`",
             ],
         ),
         (

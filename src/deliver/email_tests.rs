@@ -68,6 +68,7 @@ fn quick_retries() -> RetryPolicy {
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(10),
         max_retry_after: Duration::from_secs(1),
+        ..RetryPolicy::default()
     }
 }
 

@@ -66,7 +66,9 @@ pub use http::{HttpClient, HttpOptions};
 pub use network::{AddressClass, NetworkPolicy, Refused, classify as classify_address};
 pub use outcome::{Delivered, DeliveryError, FailureKind, classify};
 pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted};
-pub use retry::{RetryPolicy, deliver_with_retries, jittered};
+pub use retry::{
+    DEFAULT_HORIZON, DEFAULT_SCHEDULE, NextRetry, RetryPolicy, deliver_with_retries, jittered,
+};
 pub use signing::{
     PRIVATE_KEY_PREFIX, PUBLIC_KEY_PREFIX, SECRET_PREFIX, Signer, generate_key_pair,
     generate_secret,

@@ -59,11 +59,17 @@ impl DeliveryError {
     pub fn is_retryable(&self) -> bool {
         self.kind == FailureKind::Retryable
     }
+
+    /// Whether the destination says it is gone for good (HTTP 410): it is then disabled.
+    pub fn is_gone(&self) -> bool {
+        self.kind == FailureKind::Permanent && self.status == Some(410)
+    }
 }
 
 /// The one place that decides retry-or-not from an HTTP status: 2xx is success; 3xx (redirects
 /// are never followed), 408, 429 and 5xx are retryable; other 4xx are permanent (410 included:
-/// the endpoint is gone). Anything else (1xx, over 599) is unexpected and treated as retryable.
+/// the endpoint is gone, see [`DeliveryError::is_gone`]). Anything else (1xx, over 599) is
+/// unexpected and treated as retryable.
 pub fn classify(status: u16) -> Result<(), FailureKind> {
     match status {
         200..=299 => Ok(()),
@@ -115,5 +121,17 @@ mod tests {
             "connection refused to http://127.0.0.1:1/x"
         );
         assert!(!DeliveryError::permanent("bad header").is_retryable());
+    }
+
+    #[test]
+    fn only_a_permanent_410_is_gone() {
+        let answered = |kind, status| DeliveryError {
+            status: Some(status),
+            ..DeliveryError::new(kind, "HTTP")
+        };
+        assert!(answered(FailureKind::Permanent, 410).is_gone());
+        assert!(!answered(FailureKind::Permanent, 404).is_gone());
+        assert!(!answered(FailureKind::Retryable, 410).is_gone());
+        assert!(!DeliveryError::permanent("no status").is_gone());
     }
 }

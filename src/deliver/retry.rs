@@ -1,4 +1,5 @@
-//! In-process retries of one delivery: exponential backoff with jitter, honouring `Retry-After`.
+//! A destination's retry policy: the short in-process schedule (exponential backoff with jitter,
+//! honouring `Retry-After`) and the long schedule that goes through the retry topic.
 
 use std::future::Future;
 use std::time::Duration;
@@ -10,12 +11,14 @@ use tracing::debug;
 
 use super::{Delivered, DeliveryError, FailureKind};
 
-/// How often and how patiently one delivery is retried before it is handed on (retry or
-/// dead-letter topic). The defaults are Event Notifications': 3 retries, 1 s doubling to 10 s.
+/// How often and how patiently one delivery is retried. First in process (defaults as Event
+/// Notifications: 3 retries, 1 s doubling to 10 s), then through the retry topic on the long
+/// `schedule` (defaults as Svix: 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, each ±20 %), never later
+/// than `horizon` after the first attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryPolicy {
-    /// Retries after the first attempt.
+    /// In-process retries after the first attempt.
     pub retries: u32,
     #[serde(with = "humantime_serde")]
     pub initial_backoff: Duration,
@@ -24,7 +27,29 @@ pub struct RetryPolicy {
     /// The longest `Retry-After` waited for in process; a longer one ends the retries at once.
     #[serde(with = "humantime_serde")]
     pub max_retry_after: Duration,
+    /// The delays of the long retries, one attempt each, through the retry topic; empty turns
+    /// them off (what fails in process goes to the dead-letter topic).
+    #[serde(deserialize_with = "durations")]
+    pub schedule: Vec<Duration>,
+    /// No attempt is made later than this after the first one; what is still failing then goes
+    /// to the dead-letter topic.
+    #[serde(with = "humantime_serde")]
+    pub horizon: Duration,
 }
+
+/// The default long schedule (Svix's, after its first two quick tries).
+pub const DEFAULT_SCHEDULE: [Duration; 6] = [
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(10 * 3600),
+];
+
+/// The default horizon: room for the default schedule with its jitter (27 h 35 min, at most
+/// 33 h 6 min with +20 %).
+pub const DEFAULT_HORIZON: Duration = Duration::from_secs(36 * 3600);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -33,8 +58,21 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            schedule: DEFAULT_SCHEDULE.to_vec(),
+            horizon: DEFAULT_HORIZON,
         }
     }
+}
+
+/// What comes after a failed long-schedule step (or the in-process retries, step 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextRetry {
+    /// Try again this long from now.
+    After(Duration),
+    /// The schedule is used up.
+    ScheduleEnded,
+    /// The next try would fall after the horizon.
+    HorizonReached,
 }
 
 impl RetryPolicy {
@@ -46,6 +84,32 @@ impl RetryPolicy {
             .saturating_mul(factor)
             .min(self.max_backoff)
     }
+
+    /// When to try again after `done` long retries (0 after the in-process ones), `elapsed`
+    /// since the first attempt: the jittered step of the schedule, or the `Retry-After` the
+    /// destination asked for when that is later, as long as it falls within the horizon.
+    pub fn next_retry(
+        &self,
+        done: u32,
+        elapsed: Duration,
+        retry_after: Option<Duration>,
+        rng: &mut impl Rng,
+    ) -> NextRetry {
+        let Some(step) = self.schedule.get(done as usize) else {
+            return NextRetry::ScheduleEnded;
+        };
+        let delay = jittered(*step, rng).max(retry_after.unwrap_or_default());
+        if elapsed.saturating_add(delay) > self.horizon {
+            return NextRetry::HorizonReached;
+        }
+        NextRetry::After(delay)
+    }
+}
+
+/// Deserialises a list of humantime durations (`[5m, 30m, 2h]`).
+fn durations<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Duration>, D::Error> {
+    let texts: Vec<humantime_serde::Serde<Duration>> = Vec::deserialize(deserializer)?;
+    Ok(texts.into_iter().map(|d| d.into_inner()).collect())
 }
 
 /// `backoff` scaled by a uniform factor in [0.8, 1.2], so failing deliveries do not retry in step.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::retry::{RetryPolicy, deliver_with_retries, jittered};
+use super::retry::{DEFAULT_HORIZON, NextRetry, RetryPolicy, deliver_with_retries, jittered};
 use super::{Delivered, DeliveryError, FailureKind};
 
 fn policy(retries: u32, initial_ms: u64, max_ms: u64, max_retry_after_s: u64) -> RetryPolicy {
@@ -13,6 +13,7 @@ fn policy(retries: u32, initial_ms: u64, max_ms: u64, max_retry_after_s: u64) ->
         initial_backoff: Duration::from_millis(initial_ms),
         max_backoff: Duration::from_millis(max_ms),
         max_retry_after: Duration::from_secs(max_retry_after_s),
+        ..RetryPolicy::default()
     }
 }
 
@@ -202,4 +203,81 @@ fn deserialises_with_humantime_durations_and_defaults() {
         unknown.to_string().contains("unknown field `retry`"),
         "{unknown}"
     );
+}
+
+#[test]
+fn the_long_schedule_is_jittered_within_twenty_percent_and_ends() {
+    let policy = RetryPolicy::default();
+    let mut rng = rand::rng();
+    let minute = Duration::from_secs(60);
+    let steps = [5, 30, 120, 300, 600, 600];
+    for (done, step) in steps.iter().enumerate() {
+        for _ in 0..200 {
+            let NextRetry::After(delay) = policy.next_retry(done as u32, minute, None, &mut rng)
+            else {
+                panic!("step {done} is scheduled");
+            };
+            let step = minute * *step;
+            assert!(
+                delay >= step.mul_f64(0.8) && delay <= step.mul_f64(1.2),
+                "step {done}: {delay:?} within ±20 % of {step:?}"
+            );
+        }
+    }
+    assert_eq!(
+        policy.next_retry(6, minute, None, &mut rng),
+        NextRetry::ScheduleEnded
+    );
+}
+
+#[test]
+fn the_long_schedule_honours_retry_after_and_stops_at_the_horizon() {
+    let policy = RetryPolicy {
+        schedule: vec![Duration::from_secs(60), Duration::from_secs(60)],
+        horizon: Duration::from_secs(3600),
+        ..RetryPolicy::default()
+    };
+    let mut rng = rand::rng();
+    let asked = Duration::from_secs(600);
+    assert_eq!(
+        policy.next_retry(0, Duration::ZERO, Some(asked), &mut rng),
+        NextRetry::After(asked),
+        "a Retry-After later than the step wins"
+    );
+    let NextRetry::After(delay) =
+        policy.next_retry(0, Duration::ZERO, Some(Duration::from_secs(1)), &mut rng)
+    else {
+        panic!("scheduled");
+    };
+    assert!(
+        delay >= Duration::from_secs(48),
+        "an earlier one does not: {delay:?}"
+    );
+    assert_eq!(
+        policy.next_retry(1, Duration::from_secs(3590), None, &mut rng),
+        NextRetry::HorizonReached
+    );
+    assert_eq!(
+        policy.next_retry(0, Duration::ZERO, Some(Duration::from_secs(7200)), &mut rng),
+        NextRetry::HorizonReached,
+        "a Retry-After beyond the horizon ends the retries"
+    );
+    assert!(DEFAULT_HORIZON > Duration::from_secs((5 + 30 + 120 + 300 + 600 + 600) * 72));
+}
+
+#[test]
+fn the_long_schedule_deserialises_from_humantime_lists() {
+    let parsed: RetryPolicy =
+        serde_json::from_str(r#"{"schedule": ["1s", "2m", "3h"], "horizon": "4h"}"#)
+            .expect("valid policy");
+    assert_eq!(
+        parsed.schedule,
+        vec![
+            Duration::from_secs(1),
+            Duration::from_secs(120),
+            Duration::from_secs(3 * 3600)
+        ]
+    );
+    assert_eq!(parsed.horizon, Duration::from_secs(4 * 3600));
+    assert!(serde_json::from_str::<RetryPolicy>(r#"{"schedule": ["soon"]}"#).is_err());
 }

@@ -267,6 +267,7 @@ async fn retry_after_is_honoured_and_delivered_channels_are_not_posted_again() {
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
         max_retry_after: Duration::from_secs(5),
+        ..RetryPolicy::default()
     };
     let message = message();
     let started = Instant::now();

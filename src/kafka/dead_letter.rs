@@ -25,6 +25,12 @@ pub mod header {
     pub const WEBHOOK_ID: &str = "dlq-webhook-id";
     pub const LAST_STATUS: &str = "dlq-last-status";
     pub const ATTEMPTS: &str = "dlq-attempts";
+    /// When the delivery was first and last attempted (RFC 3339), when it was.
+    pub const FIRST_ATTEMPT: &str = "dlq-first-attempt";
+    pub const LAST_ATTEMPT: &str = "dlq-last-attempt";
+    /// The email recipients or Slack channels that did not get it (a JSON array), when only
+    /// some did not; a replay sends to these only.
+    pub const PENDING: &str = "dlq-pending";
 }
 
 /// Why a record or a delivery is on the dead-letter topic: a small fixed set of codes.
@@ -34,8 +40,14 @@ pub enum DeadLetterReason {
     Rejected(&'static str),
     /// The receiver refused the delivery in a way retrying cannot fix (a 4xx other than 408/429).
     DeliveryRejected,
-    /// The delivery failed on every attempt.
+    /// The delivery failed on every attempt of its schedule, or until its horizon.
     RetriesExhausted,
+    /// The destination answered 410 Gone: it is disabled until the router restarts.
+    DestinationGone,
+    /// The destination was disabled (it answered 410, or failed for its whole horizon).
+    DestinationDisabled,
+    /// The subscription of a retried or replayed delivery is no longer in the configuration.
+    UnknownSubscription,
     /// The subscription's template failed on this notification.
     RenderFailed,
     /// The delivery reached its destination, but some of its email recipients or Slack channels
@@ -49,6 +61,9 @@ impl DeadLetterReason {
             DeadLetterReason::Rejected(code) => code,
             DeadLetterReason::DeliveryRejected => "delivery-rejected",
             DeadLetterReason::RetriesExhausted => "retries-exhausted",
+            DeadLetterReason::DestinationGone => "destination-gone",
+            DeadLetterReason::DestinationDisabled => "destination-disabled",
+            DeadLetterReason::UnknownSubscription => "unknown-subscription",
             DeadLetterReason::RenderFailed => "render-failed",
             DeadLetterReason::RecipientsRejected => "recipients-rejected",
         }

@@ -12,16 +12,27 @@ use rdkafka::mocking::MockCluster;
 #[derive(Debug)]
 pub struct EmbeddedKafka {
     bootstrap: String,
-    stop: Option<mpsc::Sender<()>>,
+    control: Option<mpsc::Sender<Control>>,
     thread: Option<JoinHandle<()>>,
 }
+
+/// What the cluster's thread is asked to do; dropping the sender stops it.
+#[derive(Debug, Clone, Copy)]
+enum Control {
+    /// Disconnect every client and refuse connections (the data is kept).
+    Down,
+    Up,
+}
+
+/// The id of the cluster's one broker.
+const BROKER: i32 = 1;
 
 impl EmbeddedKafka {
     /// Starts a one-broker cluster with the given topics (name, partitions).
     pub fn start(topics: &[(String, i32)]) -> anyhow::Result<Self> {
         let topics = topics.to_vec();
         let (ready_tx, ready_rx) = mpsc::channel();
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let (control_tx, control_rx) = mpsc::channel::<Control>();
         // The mock cluster is not `Send`: it lives on its own thread until told to stop.
         let thread = std::thread::Builder::new()
             .name("embedded-kafka".into())
@@ -44,14 +55,22 @@ impl EmbeddedKafka {
                     }
                 }
                 let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
-                let _ = stop_rx.recv();
+                while let Ok(control) = control_rx.recv() {
+                    let done = match control {
+                        Control::Down => cluster.broker_down(BROKER),
+                        Control::Up => cluster.broker_up(BROKER),
+                    };
+                    if let Err(error) = done {
+                        tracing::warn!(message = "Embedded broker control failed.", ?control, %error);
+                    }
+                }
             })?;
         let bootstrap = ready_rx
             .recv()
             .map_err(|_| anyhow::anyhow!("the embedded Kafka broker thread ended"))??;
         Ok(Self {
             bootstrap,
-            stop: Some(stop_tx),
+            control: Some(control_tx),
             thread: Some(thread),
         })
     }
@@ -60,11 +79,27 @@ impl EmbeddedKafka {
     pub fn bootstrap_servers(&self) -> &str {
         &self.bootstrap
     }
+
+    /// Takes the broker down: clients are disconnected and cannot connect; the data is kept.
+    pub fn down(&self) {
+        self.send(Control::Down);
+    }
+
+    /// Brings the broker back on the same address.
+    pub fn up(&self) {
+        self.send(Control::Up);
+    }
+
+    fn send(&self, control: Control) {
+        if let Some(sender) = &self.control {
+            let _ = sender.send(control);
+        }
+    }
 }
 
 impl Drop for EmbeddedKafka {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        drop(self.control.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

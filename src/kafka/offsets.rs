@@ -75,6 +75,14 @@ impl OffsetTracker {
         Some(position)
     }
 
+    /// Whether a ticket belongs to the current assignment of its partition.
+    pub fn is_current(&self, ticket: &Ticket) -> bool {
+        self.topics
+            .get(&ticket.topic)
+            .and_then(|p| p.get(&ticket.partition))
+            .is_some_and(|s| s.generation == ticket.generation)
+    }
+
     /// How many records of a partition are in flight.
     pub fn in_flight(&self, topic: &str, partition: i32) -> usize {
         self.topics

@@ -1,5 +1,5 @@
-//! The consumer's context: on revoke, let the revoked partitions drain (bounded), then commit
-//! synchronously, so the next owner starts where this one stopped.
+//! The consumers' context: on revoke, let the revoked partitions drain (bounded), then commit
+//! synchronously, so the next owner starts where this one stopped; tell the consuming loop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,8 +13,33 @@ use super::offsets::{Offsets, Ticket};
 
 /// Shared with the record tasks through [`Offsets`].
 pub struct RebalanceContext {
+    /// The watermark: what may be committed.
     pub offsets: Arc<Offsets>,
+    /// What a revoke waits for: the records being worked on. For the sources' consumer this is
+    /// `offsets` itself; the retry consumer holds records it is not working on yet.
+    pub busy: Arc<Offsets>,
     pub drain_timeout: Duration,
+    /// Told about every assignment change, after it is applied.
+    pub events: Option<tokio::sync::mpsc::UnboundedSender<Rebalanced>>,
+}
+
+/// An assignment change, for the consuming loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rebalanced {
+    Assigned(Vec<(String, i32)>),
+    Revoked(Vec<(String, i32)>),
+}
+
+impl RebalanceContext {
+    /// The context of a consumer whose records are all being worked on until settled.
+    pub fn new(offsets: Arc<Offsets>, drain_timeout: Duration) -> Self {
+        Self {
+            busy: offsets.clone(),
+            offsets,
+            drain_timeout,
+            events: None,
+        }
+    }
 }
 
 impl ClientContext for RebalanceContext {}
@@ -27,20 +52,31 @@ impl ConsumerContext for RebalanceContext {
                 if partitions.is_empty() {
                     return;
                 }
-                if !self.offsets.wait_drained(&partitions, self.drain_timeout) {
+                if !self.busy.wait_drained(&partitions, self.drain_timeout) {
                     warn!(message = "Revoked partitions did not drain in time; their unfinished records will be redelivered.", partitions = ?partitions);
                 }
                 commit(consumer);
-                let mut tracker = self.offsets.lock();
-                for (topic, partition) in &partitions {
-                    tracker.revoke(topic, *partition);
+                for offsets in [&self.offsets, &self.busy] {
+                    let mut tracker = offsets.lock();
+                    for (topic, partition) in &partitions {
+                        tracker.revoke(topic, *partition);
+                    }
                 }
                 info!(message = "Partitions revoked.", partitions = ?partitions);
+                if let Some(events) = &self.events {
+                    let _ = events.send(Rebalanced::Revoked(partitions));
+                }
             }
             Rebalance::Assign(list) => {
                 info!(message = "Partitions assigned.", partitions = ?partitions_of(list))
             }
             Rebalance::Error(error) => warn!(message = "Rebalance failed.", %error),
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let (Rebalance::Assign(list), Some(events)) = (rebalance, &self.events) {
+            let _ = events.send(Rebalanced::Assigned(partitions_of(list)));
         }
     }
 }

@@ -9,6 +9,7 @@ use lettre::message::Mailbox;
 use crate::deliver::{EmailSettings, RetryPolicy, SlackSettings, WebhookSettings};
 use crate::event::SourceKind;
 use crate::filter::Filter;
+use crate::lanes::{BreakerSettings, LaneLimits};
 
 /// Everything routing needs, checked and compiled; immutable once built.
 #[derive(Debug, Clone)]
@@ -116,6 +117,8 @@ pub struct SlackAttributes {
 pub struct Destination {
     pub id: String,
     pub retry: RetryPolicy,
+    pub limits: LaneLimits,
+    pub breaker: BreakerSettings,
     pub kind: DestinationKind,
 }
 

@@ -176,6 +176,7 @@ fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() 
         templates: vec![],
         kafka_extra: "",
         http: LOOPBACK_ALLOWED,
+        router_extra: "",
     };
     let (_dir, router) = setup.write();
     let broken = Command::new(BIN)

@@ -26,8 +26,10 @@ async fn templates_render_the_body_with_json_escaping_and_headers_are_sent() {
         "  - id: lifecycle",
         "  - { name: summary, destination: hook, template: webhook/summary.json.hbs }",
     )];
+    // De-duplication off: the same event read twice is delivered twice, with one webhook-id.
     let router = Setup {
         templates: vec![("webhook/summary.json.hbs", SUMMARY)],
+        router_extra: "dedup: { window: 0s }\n",
         ..Setup::lifecycle(kafka.brokers(), "templates", &destinations, topics)
     }
     .start();
@@ -84,7 +86,9 @@ async fn failed_deliveries_go_to_the_dead_letter_topic_with_the_reason() {
         _ => Some(200),
     }))
     .await;
-    let fast_retry = "    retry: { retries: 2, initial_backoff: 10ms, max_backoff: 20ms }\n";
+    // No long schedule: what fails in process goes straight to the dead-letter topic.
+    let fast_retry =
+        "    retry: { retries: 2, initial_backoff: 10ms, max_backoff: 20ms, schedule: [] }\n";
     let destinations = webhook("rejects", &receiver.url("/rejects"), fast_retry)
         + &webhook("down", &receiver.url("/down"), fast_retry)
         + &webhook("ok", &receiver.url("/ok"), fast_retry);
@@ -143,6 +147,8 @@ async fn failed_deliveries_go_to_the_dead_letter_topic_with_the_reason() {
     assert_eq!(exhausted["dlq-reason"], "retries-exhausted");
     assert_eq!(exhausted["dlq-last-status"], "503");
     assert_eq!(exhausted["dlq-attempts"], "3");
+    assert!(!exhausted["dlq-first-attempt"].is_empty());
+    assert!(exhausted["dlq-last-attempt"] >= exhausted["dlq-first-attempt"]);
     assert!(
         exhausted["dlq-detail"].contains("503"),
         "detail: {}",

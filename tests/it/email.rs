@@ -208,3 +208,55 @@ async fn smtp_failures_retry_on_4xx_and_dead_letter_5xx_and_refused_recipients()
         some["dlq-detail"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_retry_sends_only_to_the_recipients_still_waiting() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    // bo's mailbox answers 450 four times: twice in process, twice from the retry topic.
+    let server = SmtpServer::start(Script::new().reject_rcpt_times(
+        "bo@example.net",
+        4,
+        450,
+        "4.2.1 Mailbox busy, try later",
+    ));
+    let destinations = format!(
+        "  - id: mail\n    type: email\n    smtp: {{ url: {}, starttls: off }}\n    from: alerts@example.com\n    retry: {{ retries: 1, initial_backoff: 50ms, max_backoff: 50ms, schedule: [200ms, 200ms, 200ms, 200ms, 200ms], horizon: 10m }}\n    circuit_breaker: {{ failures: 100 }}\n",
+        server.url()
+    );
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - name: oncall\n    destination: mail\n    recipients: [ana@example.net, bo@example.net, cy@example.org]",
+    )];
+    let router = Setup::lifecycle(kafka.brokers(), "email-retry", &destinations, topics).start();
+    kafka.produce_events("lifecycle", &updates(0..1)).await;
+    // The retry consumer joins its group first: wait longer than the server's own wait.
+    let deadline = std::time::Instant::now() + WAIT;
+    while server.accepted().len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "bo never got it");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let retries = read_topic(kafka.brokers(), RETRY_TOPIC, 3, 2).await;
+    router.stop().await;
+
+    let envelopes: Vec<Vec<String>> = server
+        .accepted()
+        .iter()
+        .map(|m| m.recipients.clone())
+        .collect();
+    let mut recipients: Vec<&String> = envelopes.iter().flatten().collect();
+    recipients.sort();
+    assert_eq!(
+        recipients,
+        ["ana@example.net", "bo@example.net", "cy@example.org"],
+        "everybody got it once: {envelopes:?}"
+    );
+    for (_, value) in &retries {
+        let job: serde_json::Value = serde_json::from_slice(value).expect("a job");
+        assert_eq!(
+            job["pending"],
+            serde_json::json!(["bo@example.net"]),
+            "the retry topic remembers who still waits"
+        );
+    }
+}

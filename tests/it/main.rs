@@ -4,9 +4,14 @@
 mod bad_input;
 mod catalogue_events;
 mod cli;
+mod crash;
+mod dead_letters;
 mod delivery;
 mod email;
+mod isolation;
+mod processes;
 mod restart;
+mod retries;
 mod routing;
 mod secrets;
 mod security;

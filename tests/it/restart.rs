@@ -70,6 +70,17 @@ async fn a_restart_mid_stream_loses_and_skips_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_joining_mid_stream_loses_nothing() {
+    instances_joining_mid_stream("cooperative-sticky", 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_and_third_instance_joining_with_range_assignment_lose_nothing() {
+    instances_joining_mid_stream("range", 3).await;
+}
+
+/// Streams events while `instances` routers join one after the other, each once the previous
+/// one has delivered; every event must arrive, and every instance must have delivered some.
+async fn instances_joining_mid_stream(strategy: &str, instances: usize) {
     const BATCH: usize = 20;
     let kafka = Kafka::start(&["lifecycle"]);
     // A little latency per delivery, so records are in flight when partitions move.
@@ -79,53 +90,103 @@ async fn a_second_instance_joining_mid_stream_loses_nothing() {
     }))
     .await;
     // Each instance tags its deliveries, so the test sees the partitions move.
-    let destinations = |instance: &str| {
-        webhook(
-            "hook",
-            &receiver.url("/hook"),
-            &format!("    custom_headers: {{ x-instance: {instance} }}\n"),
-        )
-    };
-    let (first_destinations, second_destinations) = (destinations("first"), destinations("second"));
+    let destinations: Vec<String> = (0..instances)
+        .map(|i| {
+            webhook(
+                "hook",
+                &receiver.url("/hook"),
+                &format!("    custom_headers: {{ x-instance: \"{i}\" }}\n"),
+            )
+        })
+        .collect();
     let topics = all_to_hook();
+    let kafka_extra = format!(
+        "  max_in_flight: 20\n  properties: {{ partition.assignment.strategy: {strategy} }}\n"
+    );
     let setup = |destinations| Setup {
-        kafka_extra: "  max_in_flight: 20\n",
+        kafka_extra: &kafka_extra,
         ..Setup::lifecycle(kafka.brokers(), "rebalance", destinations, topics.clone())
     };
 
     let mut produced = 0;
     let mut delivered = BTreeSet::new();
-    let mut by_instance: [usize; 2] = [0, 0];
-
-    let first = setup(&first_destinations).start();
-    // Stream until the first instance is delivering, start the second, and keep streaming until
-    // the second has taken over partitions and delivered from them.
-    let mut second = None;
-    while by_instance[1] < BATCH {
+    let mut by_instance = vec![0usize; instances];
+    let mut running = vec![setup(&destinations[0]).start()];
+    // Stream until the newest instance is delivering, start the next, and keep streaming until
+    // the last has taken over partitions and delivered from them.
+    while by_instance[instances - 1] < BATCH {
         kafka
             .produce_events("lifecycle", &updates(produced..produced + BATCH))
             .await;
         produced += BATCH;
         while delivered.len() < produced - BATCH / 2 {
             let received = receiver.next().await;
-            by_instance[usize::from(received.headers["x-instance"] == "second")] += 1;
+            let instance: usize = received.headers["x-instance"].parse().unwrap();
+            by_instance[instance] += 1;
             delivered.insert(received.event_id());
         }
-        if second.is_none() && by_instance[0] >= 100 {
-            second = Some(setup(&second_destinations).start());
+        let newest = running.len() - 1;
+        if running.len() < instances && by_instance[newest] >= 100 / running.len() {
+            running.push(setup(&destinations[running.len()]).start());
         }
     }
     while delivered.len() < produced {
         delivered.insert(receiver.next().await.event_id());
     }
-    first.stop().await;
-    second.expect("second instance started").stop().await;
+    for router in running {
+        router.stop().await;
+    }
     assert!(
         (0..produced).all(|i| delivered.contains(&format!("evt-{i}"))),
         "every event delivered"
     );
     assert!(
-        by_instance[0] >= 100 && by_instance[1] >= BATCH,
-        "both instances delivered: {by_instance:?}"
+        by_instance.iter().all(|n| *n >= BATCH / 2),
+        "every instance delivered: {by_instance:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_recovers_from_a_broker_outage_without_intervention() {
+    const BATCH: usize = 20;
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::ok().await;
+    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let router = Setup::lifecycle(kafka.brokers(), "outage", &destinations, all_to_hook()).start();
+    kafka.produce_events("lifecycle", &updates(0..BATCH)).await;
+    let mut delivered: BTreeSet<String> = receiver
+        .take(BATCH)
+        .await
+        .iter()
+        .map(Received::event_id)
+        .collect();
+
+    // The broker is away for 10 s, then back on the same address with its data.
+    kafka.broker.down();
+    let brokers = kafka.brokers().to_owned();
+    let reachable = tokio::task::spawn_blocking(move || {
+        let client: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .create()
+            .expect("client");
+        rdkafka::consumer::Consumer::fetch_metadata(
+            &client,
+            None,
+            std::time::Duration::from_secs(3),
+        )
+        .is_ok()
+    })
+    .await
+    .unwrap();
+    assert!(!reachable, "the broker is down");
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    kafka.broker.up();
+    kafka
+        .produce_events("lifecycle", &updates(BATCH..2 * BATCH))
+        .await;
+    while delivered.len() < 2 * BATCH {
+        delivered.insert(receiver.next().await.event_id());
+    }
+    router.stop().await;
+    assert!((0..2 * BATCH).all(|i| delivered.contains(&format!("evt-{i}"))));
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -30,6 +31,8 @@ pub const LIFECYCLE_SOURCE: &str = "  - { id: lifecycle, type: resource-lifecycl
 #[derive(Debug, Clone)]
 pub struct Received {
     pub path: String,
+    /// The status the receiver answered with.
+    pub status: u16,
     pub headers: HashMap<String, String>,
     pub body: Value,
     /// The body as it arrived, for signature checks.
@@ -53,21 +56,35 @@ pub type Behaviour = Arc<dyn Fn(&str, &Value) -> Option<u16> + Send + Sync>;
 pub struct Receiver {
     pub addr: SocketAddr,
     rx: mpsc::UnboundedReceiver<Received>,
+    /// The most requests it held open at once.
+    peak: Arc<AtomicUsize>,
 }
 
 impl Receiver {
     pub async fn start(behaviour: Behaviour) -> Self {
+        Self::start_delayed(behaviour, Duration::ZERO).await
+    }
+
+    /// Like [`start`](Self::start), answering each request `delay` after it arrived.
+    pub async fn start_delayed(behaviour: Behaviour, delay: Duration) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (open, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let peak_seen = peak.clone();
         let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let (tx, behaviour) = (tx.clone(), behaviour.clone());
+            let (open, peak) = (open.clone(), peak.clone());
             async move {
                 let raw = body.to_vec();
+                let now_open = open.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now_open, Ordering::SeqCst);
+                let _close = Close(open);
                 let body: Value = serde_json::from_slice(&body)
                     .unwrap_or_else(|_| json!({"unparsed": String::from_utf8_lossy(&body)}));
                 let Some(status) = behaviour(uri.path(), &body) else {
                     std::future::pending::<()>().await;
                     unreachable!()
                 };
+                tokio::time::sleep(delay).await;
                 let headers = headers
                     .iter()
                     .map(|(k, v)| {
@@ -79,6 +96,7 @@ impl Receiver {
                     .collect();
                 let _ = tx.send(Received {
                     path: uri.path().to_owned(),
+                    status,
                     headers,
                     body,
                     raw,
@@ -89,7 +107,16 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { addr, rx }
+        Self {
+            addr,
+            rx,
+            peak: peak_seen,
+        }
+    }
+
+    /// The most requests held open at once so far.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
     }
 
     /// Answers 200 to everything.
@@ -138,6 +165,15 @@ impl Receiver {
     }
 }
 
+/// Counts a request closed when the handler ends, answered or dropped.
+struct Close(Arc<AtomicUsize>);
+
+impl Drop for Close {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// A record to produce: key, value, headers.
 pub type Record<'a> = (Option<&'a str>, Vec<u8>, Vec<(&'a str, &'a [u8])>);
 
@@ -150,6 +186,7 @@ impl Kafka {
     pub fn start(topics: &[&str]) -> Self {
         let mut all: Vec<(String, i32)> = topics.iter().map(|t| (t.to_string(), 3)).collect();
         all.push((DEAD_LETTER_TOPIC.to_owned(), 1));
+        all.push((RETRY_TOPIC.to_owned(), 3));
         Self {
             broker: EmbeddedKafka::start(&all).expect("embedded broker starts"),
         }
@@ -159,96 +196,125 @@ impl Kafka {
         self.broker.bootstrap_servers()
     }
 
-    fn producer(&self) -> FutureProducer {
-        ClientConfig::new()
-            .set("bootstrap.servers", self.brokers())
-            .create()
-            .expect("producer")
-    }
-
     /// Produces records (key, value, headers) in order and waits for each acknowledgement.
     pub async fn produce(&self, topic: &str, records: &[Record<'_>]) {
-        let producer = self.producer();
-        for (key, value, headers) in records {
-            let mut owned = OwnedHeaders::new();
-            for (k, v) in headers {
-                owned = owned.insert(Header {
-                    key: k,
-                    value: Some(*v),
-                });
-            }
-            let mut record = FutureRecord::<str, [u8]>::to(topic)
-                .payload(value)
-                .headers(owned);
-            if let Some(key) = key {
-                record = record.key(key);
-            }
-            producer
-                .send(record, Timeout::After(Duration::from_secs(10)))
-                .await
-                .expect("produce");
-        }
+        produce_to(self.brokers(), topic, records).await;
     }
 
     /// Produces JSON events, each keyed by its `event_id`.
     pub async fn produce_events(&self, topic: &str, events: &[Value]) {
-        let records: Vec<_> = events
-            .iter()
-            .map(|e| (e["event_id"].as_str(), e.to_string().into_bytes(), vec![]))
-            .collect();
-        self.produce(topic, &records).await;
+        produce_events_to(self.brokers(), topic, events).await;
     }
 
     /// Reads `n` records of the dead-letter topic from its start: (headers, value).
     pub async fn dead_letters(&self, n: usize) -> Vec<(HashMap<String, String>, Vec<u8>)> {
-        let brokers = self.brokers().to_owned();
-        tokio::task::spawn_blocking(move || {
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &brokers)
-                .set("group.id", "test-dead-letter-reader")
-                .set("enable.auto.commit", "false")
-                .create()
-                .expect("consumer");
-            let mut list = TopicPartitionList::new();
-            list.add_partition_offset(DEAD_LETTER_TOPIC, 0, Offset::Beginning)
-                .unwrap();
-            consumer.assign(&list).unwrap();
-            let deadline = std::time::Instant::now() + WAIT;
-            let mut out = Vec::new();
-            while out.len() < n {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "timed out: {} of {n} dead letters",
-                    out.len()
-                );
-                let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-                    continue;
-                };
-                let message = message.expect("dead-letter read");
-                let headers = message
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| {
-                                (
-                                    h.key.to_owned(),
-                                    String::from_utf8_lossy(h.value.unwrap_or_default())
-                                        .into_owned(),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push((headers, message.payload().unwrap_or_default().to_vec()));
-            }
-            out
-        })
-        .await
-        .unwrap()
+        read_topic(self.brokers(), DEAD_LETTER_TOPIC, 1, n).await
     }
 }
 
+/// Produces records (key, value, headers) to `brokers` in order, each acknowledged.
+pub async fn produce_to(brokers: &str, topic: &str, records: &[Record<'_>]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("producer");
+    for (key, value, headers) in records {
+        let mut owned = OwnedHeaders::new();
+        for (k, v) in headers {
+            owned = owned.insert(Header {
+                key: k,
+                value: Some(*v),
+            });
+        }
+        let mut record = FutureRecord::<str, [u8]>::to(topic)
+            .payload(value)
+            .headers(owned);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        producer
+            .send(record, Timeout::After(Duration::from_secs(10)))
+            .await
+            .expect("produce");
+    }
+}
+
+/// Produces JSON events to `brokers`, each keyed by its `event_id`.
+pub async fn produce_events_to(brokers: &str, topic: &str, events: &[Value]) {
+    let records: Vec<_> = events
+        .iter()
+        .map(|e| (e["event_id"].as_str(), e.to_string().into_bytes(), vec![]))
+        .collect();
+    produce_to(brokers, topic, &records).await;
+}
+
+/// A record read back: headers, value.
+pub type ReadRecord = (HashMap<String, String>, Vec<u8>);
+
+/// Reads `n` records of `topic` (of `partitions` partitions) from its start: (headers, value).
+pub async fn read_topic(brokers: &str, topic: &str, partitions: i32, n: usize) -> Vec<ReadRecord> {
+    read_topic_until(brokers, topic, partitions, move |records| {
+        records.len() >= n
+    })
+    .await
+}
+
+/// Reads `topic` from its start until `enough` says so of what was read.
+pub async fn read_topic_until(
+    brokers: &str,
+    topic: &str,
+    partitions: i32,
+    enough: impl Fn(&[ReadRecord]) -> bool + Send + 'static,
+) -> Vec<ReadRecord> {
+    let (brokers, topic) = (brokers.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", "test-dead-letter-reader")
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("consumer");
+        let mut list = TopicPartitionList::new();
+        for partition in 0..partitions {
+            list.add_partition_offset(&topic, partition, Offset::Beginning)
+                .unwrap();
+        }
+        consumer.assign(&list).unwrap();
+        let deadline = std::time::Instant::now() + WAIT;
+        let mut out = Vec::new();
+        while !enough(&out) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out after {} records of {topic}",
+                out.len()
+            );
+            let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            let message = message.expect("record read");
+            let headers = message
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| {
+                            (
+                                h.key.to_owned(),
+                                String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((headers, message.payload().unwrap_or_default().to_vec()));
+        }
+        out
+    })
+    .await
+    .unwrap()
+}
+
 pub const DEAD_LETTER_TOPIC: &str = "router.dead-letter";
+pub const RETRY_TOPIC: &str = "router.retry";
 
 /// A router running in this process on a config written to a temp folder.
 pub struct RunningRouter {
@@ -273,6 +339,8 @@ pub struct Setup<'a> {
     pub kafka_extra: &'a str,
     /// Lines under `http:`; [`LOOPBACK_ALLOWED`] unless a test needs the default policy.
     pub http: &'a str,
+    /// Extra top-level lines of `router.yaml` (`dedup:`, ...).
+    pub router_extra: &'a str,
 }
 
 /// The `http:` lines that let deliveries reach the test receivers on 127.0.0.1, which the
@@ -296,14 +364,21 @@ impl<'a> Setup<'a> {
             templates: vec![],
             kafka_extra: "",
             http: LOOPBACK_ALLOWED,
+            router_extra: "",
         }
     }
 
     pub fn write(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let router = format!(
-            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n{}\nhttp:\n{}\nsources:\n{}\ndestinations:\n{}\n",
-            self.brokers, self.group, self.kafka_extra, self.http, self.sources, self.destinations
+            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  retry_topic: {RETRY_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n{}\nhttp:\n{}\n{}\nsources:\n{}\ndestinations:\n{}\n",
+            self.brokers,
+            self.group,
+            self.kafka_extra,
+            self.http,
+            self.router_extra,
+            self.sources,
+            self.destinations
         );
         std::fs::write(dir.path().join("router.yaml"), router).unwrap();
         std::fs::create_dir_all(dir.path().join("topics")).unwrap();

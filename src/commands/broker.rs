@@ -1,0 +1,99 @@
+//! `broker`: librdkafka's mock cluster as a process of its own, so that tests (and people) can
+//! kill and restart a router against a broker that outlives it.
+//!
+//! It speaks the Kafka protocol on a loopback port, keeps consumer groups and their committed
+//! offsets, and keeps its data only in memory, for as long as it runs. Plaintext only; each
+//! partition holds at most 5 MB or 100,000 records (older ones are dropped).
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::kafka::EmbeddedKafka;
+
+/// Partitions of a topic named without a count.
+const DEFAULT_PARTITIONS: i32 = 3;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BrokerArgs {
+    /// A topic to create, `NAME` or `NAME:PARTITIONS`; repeatable. Without any, the topics of
+    /// the configuration: its sources', the dead-letter and the retry topic.
+    #[arg(long = "topic", value_name = "NAME[:PARTITIONS]")]
+    pub topics: Vec<String>,
+}
+
+/// The topics to create: those named, or else the configuration's.
+pub fn broker_topics(
+    args: &BrokerArgs,
+    config: Option<&Config>,
+) -> anyhow::Result<Vec<(String, i32)>> {
+    if !args.topics.is_empty() {
+        return args.topics.iter().map(|t| parse_topic(t)).collect();
+    }
+    let Some(config) = config else {
+        bail!("name the topics with --topic, or give a valid --config");
+    };
+    let kafka = &config.router.kafka;
+    let mut topics: Vec<(String, i32)> = config
+        .table
+        .sources()
+        .iter()
+        .flat_map(|s| {
+            s.kafka_topics
+                .iter()
+                .map(|t| (t.clone(), DEFAULT_PARTITIONS))
+        })
+        .collect();
+    topics.push((kafka.dead_letter_topic.clone(), 1));
+    topics.push((kafka.retry_topic.clone(), DEFAULT_PARTITIONS));
+    Ok(topics)
+}
+
+/// Runs the broker until `shutdown`. The first line on stdout is `bootstrap.servers=HOST:PORT`.
+pub async fn broker(topics: &[(String, i32)], shutdown: CancellationToken) -> anyhow::Result<()> {
+    let broker = EmbeddedKafka::start(topics)?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "bootstrap.servers={}", broker.bootstrap_servers())?;
+    let names: Vec<String> = topics.iter().map(|(t, p)| format!("{t}:{p}")).collect();
+    writeln!(
+        stdout,
+        "Kafka broker (librdkafka mock cluster, in memory) with topics {}; SIGTERM or Ctrl-C stops it.",
+        names.join(", ")
+    )?;
+    stdout.flush()?;
+    shutdown.cancelled().await;
+    tokio::task::spawn_blocking(move || drop(broker))
+        .await
+        .context("the broker did not stop cleanly")?;
+    Ok(())
+}
+
+fn parse_topic(text: &str) -> anyhow::Result<(String, i32)> {
+    let (name, partitions) = match text.split_once(':') {
+        Some((name, count)) => {
+            let count: i32 = count.parse().ok().filter(|n| *n > 0).with_context(|| {
+                format!("--topic {text:?}: the partition count must be a positive number")
+            })?;
+            (name, count)
+        }
+        None => (text, DEFAULT_PARTITIONS),
+    };
+    crate::config::check_kafka_topic_name(name)
+        .map_err(|why| anyhow::anyhow!("--topic {text:?}: {why}"))?;
+    Ok((name.to_owned(), partitions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_parse_with_or_without_a_partition_count() {
+        assert_eq!(parse_topic("lifecycle").unwrap(), ("lifecycle".into(), 3));
+        assert_eq!(parse_topic("dlq:1").unwrap(), ("dlq".into(), 1));
+        assert!(parse_topic("dlq:0").is_err());
+        assert!(parse_topic("no spaces:2").is_err());
+    }
+}

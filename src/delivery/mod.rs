@@ -1,0 +1,279 @@
+//! One delivery from its attempts to its settlement: delivered, handed to the retry topic for a
+//! later attempt, or written to the dead-letter topic with the reason.
+//!
+//! The same [`Deliverer`] serves the deliveries of fresh records (with the destination's
+//! in-process retries) and those read back from the retry topic (one attempt each, on the long
+//! schedule). The subscription, its template and its destination are looked up in the current
+//! configuration on every attempt; the `webhook-id` never changes.
+
+mod job;
+mod settle;
+
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tracing::{info, warn};
+
+pub use job::{Job, Origin, Refused};
+pub use settle::{MAX_DETAIL, Settled, Writer};
+
+use crate::config::Config;
+use crate::deliver::{NextRetry, RetryPolicy};
+use crate::kafka::DeadLetterReason;
+use crate::lanes::{Lanes, Place};
+use crate::outbound::{self, Notifier, Outcome, Parcel};
+use crate::render::Templates;
+use crate::routing::RoutingTable;
+
+/// What one turn of attempts came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Every recipient has it.
+    Delivered,
+    /// Not attempted: the destination's circuit is open or its queue is full. Try at `until`.
+    Deferred { until: Instant },
+    /// Failed in a way that may pass; the destination may have asked for a delay.
+    Retry { retry_after: Option<Duration> },
+    /// Nothing more to try.
+    DeadLetter(DeadLetterReason),
+}
+
+/// Where a job goes after an attempt.
+#[derive(Debug)]
+pub enum Next {
+    Done,
+    /// To the retry topic, due at `job.due`.
+    Retry(Job),
+    DeadLetter(Job, DeadLetterReason),
+}
+
+/// The notifiers and lanes of every destination, and the writers of the retry and dead-letter
+/// topics; shared by every record task and the retry consumer.
+pub struct Deliverer {
+    table: RoutingTable,
+    templates: Templates,
+    /// One per destination, by the destination's index in the table.
+    notifiers: Vec<Notifier>,
+    lanes: Lanes,
+    writer: Writer,
+}
+
+impl Deliverer {
+    /// Fails only when a destination's notifier cannot be built (its TLS setup, say).
+    pub fn new(
+        config: &Config,
+        client: &crate::deliver::HttpClient,
+        writer: Writer,
+    ) -> Result<Self, String> {
+        let notifiers = config
+            .table
+            .destinations()
+            .iter()
+            .map(|destination| Notifier::new(destination, client))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            table: config.table.clone(),
+            templates: config.templates.clone(),
+            notifiers,
+            lanes: Lanes::new(config.table.destinations()),
+            writer,
+        })
+    }
+
+    pub fn table(&self) -> &RoutingTable {
+        &self.table
+    }
+
+    pub fn lanes(&self) -> &Lanes {
+        &self.lanes
+    }
+
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// The lane index of a job's destination, when its subscription is still configured.
+    pub fn lane_of(&self, job: &Job) -> Option<usize> {
+        self.table
+            .subscription_by_name(&job.subscription)
+            .map(|s| s.destination)
+    }
+
+    /// Makes a job's attempts: with the in-process retries for a fresh delivery, one attempt for
+    /// one from the retry topic. Records what happened in the job.
+    pub async fn attempt(&self, job: &mut Job, in_process: bool) -> Attempt {
+        self.attempt_with(job, in_process, None).await
+    }
+
+    /// [`attempt`](Self::attempt), with a place in the destination's queue already taken.
+    pub async fn attempt_with(
+        &self,
+        job: &mut Job,
+        in_process: bool,
+        place: Option<Place>,
+    ) -> Attempt {
+        let Some(subscription) = self.table.subscription_by_name(&job.subscription) else {
+            job.last_error = Some(format!(
+                "subscription {:?} is no longer configured",
+                job.subscription
+            ));
+            return Attempt::DeadLetter(DeadLetterReason::UnknownSubscription);
+        };
+        let index = subscription.destination;
+        let destination = &self.table.destinations()[index];
+        job.destination.clone_from(&destination.id);
+        let lane = self.lanes.get(index);
+        if let Some(why) = lane.disabled() {
+            job.last_error = Some(format!("the destination is disabled: {why}"));
+            return Attempt::DeadLetter(DeadLetterReason::DestinationDisabled);
+        }
+        let Some(_place) = place.or_else(|| lane.enter()) else {
+            job.last_error = Some(format!(
+                "the queue of destination {:?} is full ({} deliveries)",
+                destination.id,
+                lane.queued()
+            ));
+            return Attempt::Deferred {
+                until: lane.retry_at(),
+            };
+        };
+        let rendered = match outbound::render(&self.templates, subscription, &job.notification) {
+            Ok(rendered) => rendered,
+            Err(error) => {
+                job.last_error = Some(error.to_string());
+                return Attempt::DeadLetter(DeadLetterReason::RenderFailed);
+            }
+        };
+        let policy = if in_process {
+            Cow::Borrowed(&destination.retry)
+        } else {
+            Cow::Owned(RetryPolicy {
+                retries: 0,
+                ..destination.retry.clone()
+            })
+        };
+        let parcel = Parcel {
+            notification_id: &job.notification_id,
+            delivery_id: &job.webhook_id,
+            rendered: &rendered,
+            pending: job.pending.as_deref(),
+        };
+        let started = Utc::now();
+        let outcome = self.notifiers[index]
+            .deliver(subscription, parcel, &policy, lane)
+            .await;
+        let attempt = conclude(job, outcome, started);
+        if attempt == Attempt::DeadLetter(DeadLetterReason::DestinationGone) {
+            lane.disable("it answered 410 Gone");
+        }
+        attempt
+    }
+
+    /// Where a job goes after `attempt`: the next step of its schedule, or the end.
+    pub fn next(&self, mut job: Job, attempt: Attempt) -> Next {
+        let now = Utc::now();
+        let (policy, lane) = match self.table.subscription_by_name(&job.subscription) {
+            Some(s) => (
+                &self.table.destinations()[s.destination].retry,
+                self.lanes.get(s.destination),
+            ),
+            None => return Next::DeadLetter(job, DeadLetterReason::UnknownSubscription),
+        };
+        // Out of time or steps: dead-lettered, and the destination disabled when every attempt
+        // to it has failed for a whole horizon.
+        let exhausted = |job| {
+            if lane.failing_for().is_some_and(|f| f >= policy.horizon) {
+                lane.disable("every attempt failed for a whole retry horizon");
+            }
+            Next::DeadLetter(job, DeadLetterReason::RetriesExhausted)
+        };
+        match attempt {
+            Attempt::Delivered => Next::Done,
+            Attempt::DeadLetter(reason) => Next::DeadLetter(job, reason),
+            Attempt::Deferred { until } => {
+                let wait = until.saturating_duration_since(Instant::now());
+                if job.elapsed(now) + wait > policy.horizon {
+                    return exhausted(job);
+                }
+                job.due = later(now, wait);
+                Next::Retry(job)
+            }
+            Attempt::Retry { retry_after } => {
+                let elapsed = job.elapsed(now);
+                match policy.next_retry(job.long_retries, elapsed, retry_after, &mut rand::rng()) {
+                    NextRetry::After(delay) => {
+                        job.long_retries += 1;
+                        job.due = later(now, delay);
+                        Next::Retry(job)
+                    }
+                    NextRetry::ScheduleEnded | NextRetry::HorizonReached => exhausted(job),
+                }
+            }
+        }
+    }
+}
+
+/// `now` plus `delay`, saturating.
+fn later(now: chrono::DateTime<Utc>, delay: Duration) -> chrono::DateTime<Utc> {
+    chrono::TimeDelta::from_std(delay)
+        .ok()
+        .and_then(|delta| now.checked_add_signed(delta))
+        .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
+}
+
+/// Records an outcome in the job and says what it means.
+fn conclude(job: &mut Job, outcome: Outcome, started: chrono::DateTime<Utc>) -> Attempt {
+    let made = match &outcome.result {
+        Ok(delivered) => delivered.attempts,
+        Err(error) => error.attempts,
+    };
+    job.attempts += made;
+    if made > 0 {
+        job.first_attempt_at.get_or_insert(started);
+        job.last_attempt_at = Some(Utc::now());
+    }
+    if let Some(pending) = outcome.pending {
+        job.pending = Some(pending);
+    }
+    job.refused.extend(
+        outcome
+            .refused
+            .into_iter()
+            .map(|(who, why)| Refused { who, why }),
+    );
+    match outcome.result {
+        Ok(delivered) => {
+            job.last_status = Some(delivered.status);
+            if job.refused.is_empty() {
+                info!(message = "Delivered.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, status = delivered.status, attempts = job.attempts);
+                return Attempt::Delivered;
+            }
+            let refused: Vec<String> = job
+                .refused
+                .iter()
+                .map(|r| format!("{}: {}", r.who, r.why))
+                .collect();
+            warn!(message = "Delivered, but some recipients were refused.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, refused = refused.len());
+            job.last_error = Some(refused.join("; "));
+            Attempt::DeadLetter(DeadLetterReason::RecipientsRejected)
+        }
+        Err(error) => {
+            job.last_status = error.status.or(job.last_status);
+            job.last_error = Some(error.message.clone());
+            if let Some(until) = outcome.deferred_until {
+                return Attempt::Deferred { until };
+            }
+            warn!(message = "Delivery attempt failed.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, status = error.status, attempts = job.attempts, retryable = error.is_retryable(), error = %error.message);
+            if error.is_gone() {
+                Attempt::DeadLetter(DeadLetterReason::DestinationGone)
+            } else if error.is_retryable() {
+                Attempt::Retry {
+                    retry_after: error.retry_after,
+                }
+            } else {
+                Attempt::DeadLetter(DeadLetterReason::DeliveryRejected)
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Lanes: the queue bound, concurrency slots, the breaker as a lane sees it, disabling.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::deliver::{RetryPolicy, Verb, WebhookSettings};
+use crate::routing::DestinationKind;
+
+fn destination(concurrency: usize, queue: usize, failures: u32) -> Destination {
+    Destination {
+        id: "hook".into(),
+        retry: RetryPolicy::default(),
+        limits: LaneLimits { concurrency, queue },
+        breaker: BreakerSettings {
+            failures,
+            probe_interval: Duration::from_secs(30),
+        },
+        kind: DestinationKind::Webhook(WebhookSettings {
+            url: "http://127.0.0.1:1/".parse().expect("url"),
+            verb: Verb::Post,
+            custom_headers: vec![],
+            sensitive_headers: vec![],
+            timeout: Duration::from_secs(1),
+            signer: crate::deliver::Signer::default(),
+        }),
+    }
+}
+
+#[test]
+fn the_queue_is_bounded_and_places_come_back_when_dropped() {
+    let lanes = Lanes::new(&[destination(1, 2, 5)]);
+    let lane = lanes.get(0);
+    let first = lane.enter().expect("room");
+    let second = lane.enter().expect("room");
+    assert!(
+        lane.enter().is_none(),
+        "a third waits nowhere: the queue holds 2"
+    );
+    assert!(!lane.has_room());
+    assert_eq!(lane.room(), 0);
+    drop(first);
+    assert_eq!(lane.room(), 1);
+    assert!(lane.enter().is_some());
+    drop(second);
+    assert_eq!(
+        lane.queued(),
+        0,
+        "the place taken above was dropped at once"
+    );
+}
+
+#[tokio::test]
+async fn a_lane_lets_concurrency_attempts_run_at_once() {
+    let lanes = Lanes::new(&[destination(2, 10, 5)]);
+    let lane = lanes.get(0).clone();
+    let a = lane.slot().await;
+    let _b = lane.slot().await;
+    let waiting = {
+        let lane = lane.clone();
+        tokio::spawn(async move {
+            let _c = lane.slot().await;
+        })
+    };
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished(), "a third attempt waits for a slot");
+    drop(a);
+    tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the slot frees")
+        .expect("no panic");
+}
+
+#[tokio::test]
+async fn a_freed_place_wakes_whoever_waits_for_space() {
+    let lanes = Arc::new(Lanes::new(&[destination(1, 1, 5)]));
+    let place = lanes.get(0).enter().expect("room");
+    drop(place);
+    // The permit is stored: a waiter arriving later is woken at once.
+    tokio::time::timeout(Duration::from_secs(10), lanes.space().notified())
+        .await
+        .expect("notified");
+}
+
+#[test]
+fn failures_open_the_circuit_and_an_answer_closes_it() {
+    let lanes = Lanes::new(&[destination(1, 1, 2)]);
+    let lane = lanes.get(0);
+    assert_eq!(lane.admit(), Admission::Allowed);
+    assert!(lane.failing_for().is_none());
+    lane.failed();
+    assert!(lane.failing_for().is_some());
+    lane.failed();
+    assert!(matches!(lane.admit(), Admission::Refused { .. }));
+    let retry_at = lane.retry_at();
+    assert!(retry_at > std::time::Instant::now() + Duration::from_secs(20));
+    lane.answered();
+    assert_eq!(lane.admit(), Admission::Allowed);
+    assert!(lane.failing_for().is_none());
+}
+
+#[test]
+fn disabling_keeps_the_first_reason() {
+    let lanes = Lanes::new(&[destination(1, 1, 2)]);
+    let lane = lanes.get(0);
+    assert_eq!(lane.disabled(), None);
+    lane.disable("it answered 410 Gone");
+    lane.disable("something else");
+    assert_eq!(lane.disabled().as_deref(), Some("it answered 410 Gone"));
+}

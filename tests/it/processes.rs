@@ -1,0 +1,118 @@
+//! Test support for crash tests: the broker and the router as processes of their own, so that
+//! the router can be killed (SIGKILL) or stopped (SIGTERM) while the broker keeps its data.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use crate::support::{DEAD_LETTER_TOPIC, RETRY_TOPIC};
+
+const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
+
+/// `notification-router broker` with the sources' topics, the dead-letter and retry topics.
+pub struct BrokerProcess {
+    child: Child,
+    brokers: String,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl BrokerProcess {
+    pub fn start(topics: &[&str]) -> Self {
+        let mut command = Command::new(BIN);
+        command.arg("broker");
+        for topic in topics {
+            command.args(["--topic", &format!("{topic}:3")]);
+        }
+        command
+            .args(["--topic", &format!("{DEAD_LETTER_TOPIC}:1")])
+            .args(["--topic", &format!("{RETRY_TOPIC}:3")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = command.spawn().expect("the broker starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("the broker prints");
+        let brokers = line
+            .trim()
+            .strip_prefix("bootstrap.servers=")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            brokers,
+            _stdout: stdout,
+        }
+    }
+
+    pub fn brokers(&self) -> &str {
+        &self.brokers
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `notification-router run` on a config file; its logs go to a file next to it.
+pub struct RouterProcess {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl RouterProcess {
+    pub fn start(config: &Path, name: &str) -> Self {
+        let log = config.with_file_name(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(config)
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("the router starts");
+        Self { child, log }
+    }
+
+    /// SIGKILL: no drain, no commit.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// SIGTERM, then waits for the exit (failing the test after `limit`).
+    pub async fn terminate(mut self, limit: Duration) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the router did not exit within {limit:?} of SIGTERM; log: {}",
+                self.log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for RouterProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
