@@ -24,17 +24,22 @@ use crate::routing::{ChannelAttributes, DestinationKind};
 /// What the admin server reads: the running configuration, the metrics and readiness.
 pub struct AdminState {
     pub config: Arc<Config>,
-    pub metrics: Arc<Metrics>,
-    /// Set once the consumer has joined its group (or when nothing is enabled to consume).
-    pub consuming: AtomicBool,
+    pub metrics: &'static Metrics,
+    /// Set once the consumer has subscribed to the enabled sources' topics (or found none to
+    /// consume).
+    pub consuming: Arc<AtomicBool>,
 }
 
 impl AdminState {
-    pub fn new(config: Arc<Config>, metrics: Arc<Metrics>) -> Arc<AdminState> {
+    pub fn new(
+        config: Arc<Config>,
+        metrics: &'static Metrics,
+        consuming: Arc<AtomicBool>,
+    ) -> Arc<AdminState> {
         Arc::new(AdminState {
             config,
             metrics,
-            consuming: AtomicBool::new(false),
+            consuming,
         })
     }
 }
@@ -316,9 +321,9 @@ mod tests {
     async fn start() -> (String, Arc<AdminState>, CancellationToken) {
         let path = FilePath::new(env!("CARGO_MANIFEST_DIR")).join("router.yaml");
         let config = crate::config::load_with(&path, &|_| None).expect("the shipped config loads");
-        let metrics = Arc::new(Metrics::new());
+        let metrics: &'static Metrics = Box::leak(Box::new(Metrics::new()));
         metrics.config_loaded(true);
-        let state = AdminState::new(Arc::new(config), metrics);
+        let state = AdminState::new(Arc::new(config), metrics, Arc::default());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let shutdown = CancellationToken::new();

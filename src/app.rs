@@ -2,6 +2,7 @@
 //! record tasks and back-pressure, the retry consumer, drain.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,8 +12,9 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
+use crate::admin::{self, AdminState};
 use crate::config::Config;
 use crate::deliver::HttpClient;
 use crate::delivery::{Deliverer, Writer};
@@ -20,6 +22,7 @@ use crate::kafka::{
     self, Backpressure, DeadLetters, EmbeddedKafka, Offsets, RebalanceContext, Rebalanced,
     RetryTopic,
 };
+use crate::metrics::{self, PartitionLabels};
 use crate::pipeline::Pipeline;
 use crate::retrying;
 
@@ -34,9 +37,29 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     for warning in &config.warnings {
         warn!(message = "Configuration warning.", file = %warning.file.display(), item = %warning.item, detail = %warning.message);
     }
+    metrics::global().config_loaded(true);
+    let consuming = Arc::new(AtomicBool::new(false));
+    if let Some(admin) = &config.router.admin {
+        let listener = tokio::net::TcpListener::bind(admin.listen)
+            .await
+            .with_context(|| format!("cannot listen on admin.listen {}", admin.listen))?;
+        let address = listener.local_addr().context("admin listener address")?;
+        info!(message = "Admin server listening.", address = %address, endpoints = "/healthz /readyz /metrics /v1/...");
+        let state = AdminState::new(
+            Arc::new(config.clone()),
+            metrics::global(),
+            consuming.clone(),
+        );
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(error) = admin::serve(listener, state, stop).await {
+                error!(message = "The admin server stopped.", %error);
+            }
+        });
+    }
     if config.router.kafka.brokers.trim() != EMBEDDED {
         let brokers = config.router.kafka.brokers.clone();
-        return consume(config, &brokers, shutdown).await;
+        return consume(config, &brokers, shutdown, consuming).await;
     }
     let mut topics: Vec<(String, i32)> = config
         .table
@@ -75,16 +98,18 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             config.path.display()
         ),
     }
-    let result = consume(config, &address, shutdown).await;
+    let result = consume(config, &address, shutdown, consuming).await;
     drop(broker);
     result
 }
 
-/// Consumes the enabled sources' topics and the retry topic from `brokers` until shutdown.
+/// Consumes the enabled sources' topics and the retry topic from `brokers` until shutdown;
+/// sets `consuming` once subscribed (readiness).
 pub async fn consume(
     config: Config,
     brokers: &str,
     shutdown: CancellationToken,
+    consuming: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let kafka = &config.router.kafka;
     let producer: FutureProducer = kafka::producer_config(kafka, brokers)
@@ -106,7 +131,7 @@ pub async fn consume(
         );
         async move { retrying::run(&settings, &brokers, deliverer, shutdown).await }
     });
-    let sources = consume_sources(&config, brokers, deliverer, shutdown.clone()).await;
+    let sources = consume_sources(&config, brokers, deliverer, shutdown.clone(), consuming).await;
     if sources.is_err() {
         shutdown.cancel();
     }
@@ -121,12 +146,14 @@ async fn consume_sources(
     brokers: &str,
     deliverer: Arc<Deliverer>,
     shutdown: CancellationToken,
+    consuming: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let kafka = &config.router.kafka;
     let pipeline = Arc::new(Pipeline::new(config, deliverer));
     let topics = config.table.enabled_kafka_topics();
     if topics.is_empty() {
         warn!(message = "No source is enabled: nothing to consume. Set `enabled: true` on a source.", config = %config.path.display());
+        consuming.store(true, Ordering::Release);
         shutdown.cancelled().await;
         return Ok(());
     }
@@ -145,6 +172,8 @@ async fn consume_sources(
         .subscribe(&topics)
         .context("cannot subscribe to the sources' Kafka topics")?;
     info!(message = "Consuming.", topics = ?topics, group_id = %kafka.group_id, brokers);
+    consuming.store(true, Ordering::Release);
+    tokio::spawn(report_lag(consumer.clone(), shutdown.clone()));
 
     let mut pressure = Backpressure::new(kafka.max_in_flight, kafka.max_in_flight_per_partition);
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<(String, i32)>();
@@ -220,6 +249,63 @@ async fn consume_sources(
         .ok();
     info!(message = "Stopped.");
     Ok(())
+}
+
+/// How often consumer lag is measured for `/metrics`.
+const LAG_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Measures the lag of each assigned partition (its end minus the committed offset) for
+/// `/metrics`, every [`LAG_INTERVAL`], until shutdown. The calls block on the broker, so they
+/// run off the async workers.
+async fn report_lag(consumer: Arc<StreamConsumer<RebalanceContext>>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(LAG_INTERVAL) => {}
+        }
+        let consumer = consumer.clone();
+        let Ok(lags) = tokio::task::spawn_blocking(move || measure_lag(&consumer)).await else {
+            continue;
+        };
+        for (topic, partition, lag) in lags {
+            let labels = PartitionLabels {
+                topic,
+                partition: partition.to_string(),
+            };
+            metrics::global()
+                .consumer_lag
+                .get_or_create(&labels)
+                .set(lag);
+        }
+    }
+}
+
+fn measure_lag(consumer: &StreamConsumer<RebalanceContext>) -> Vec<(String, i32, i64)> {
+    let timeout = Duration::from_secs(5);
+    let Ok(assignment) = consumer.assignment() else {
+        return Vec::new();
+    };
+    let committed = consumer
+        .committed_offsets(assignment.clone(), timeout)
+        .unwrap_or(assignment);
+    committed
+        .elements()
+        .iter()
+        .filter_map(|element| {
+            let (low, high) = consumer
+                .fetch_watermarks(element.topic(), element.partition(), timeout)
+                .ok()?;
+            let position = match element.offset() {
+                Offset::Offset(offset) => offset,
+                _ => low,
+            };
+            Some((
+                element.topic().to_owned(),
+                element.partition(),
+                (high - position).max(0),
+            ))
+        })
+        .collect()
 }
 
 /// Pauses (or resumes) fetching from `partitions`; polling goes on either way.

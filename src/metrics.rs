@@ -1,9 +1,12 @@
 //! The router's Prometheus metrics, exposed at `GET /metrics` in the OpenMetrics text format.
 //!
-//! One [`Metrics`] per process, shared by reference; recording is a few atomic operations.
+//! One [`Metrics`] per process ([`global`]); recording is a few atomic operations.
 
+use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -32,12 +35,11 @@ pub struct TopicLabels {
     pub topic: String,
 }
 
-/// Labels of a delivery outcome.
+/// Labels of a delivery attempt's outcome.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DeliveryLabels {
     pub destination: String,
-    pub channel: String,
-    /// `delivered`, `rejected` (permanent failure), `failed` (retries spent) or `render_failed`.
+    /// `delivered`, `refused_recipients`, `retryable` or `permanent`.
     pub outcome: String,
 }
 
@@ -73,8 +75,11 @@ pub struct Metrics {
     pub delivery_latency_seconds: Family<DestinationLabels, Histogram>,
     /// One attempt, from sending to the answer.
     pub request_duration_seconds: Family<DestinationLabels, Histogram>,
+    /// Deliveries handed to the retry topic.
     pub retries: Family<DestinationLabels, Counter>,
     pub dead_letters: Family<ReasonLabels, Counter>,
+    /// 1 for a destination disabled (410, or failing for its whole horizon) until restart.
+    pub destination_disabled: Family<DestinationLabels, Gauge>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     /// 1 when the last configuration load or reload succeeded, else 0.
     pub config_last_reload_successful: Gauge,
@@ -103,6 +108,7 @@ impl Metrics {
             request_duration_seconds: Family::new_with_constructor(latency),
             retries: Family::default(),
             dead_letters: Family::default(),
+            destination_disabled: Family::default(),
             consumer_lag: Family::default(),
             config_last_reload_successful: Gauge::default(),
             config_last_reload_success_timestamp_seconds: Gauge::default(),
@@ -201,17 +207,108 @@ impl Metrics {
         }
     }
 
-    /// Counts one event of `source`.
+    /// Counts one record of `source`.
     pub fn consumed(&self, source: &str) {
         self.events_consumed
             .get_or_create(&source_labels(source))
             .inc();
     }
+
+    /// Counts a record of `source` the normaliser rejected for `reason`.
+    pub fn rejected(&self, source: &str, reason: &str) {
+        let labels = RejectedLabels {
+            source: source.to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.events_rejected.get_or_create(&labels).inc();
+    }
+
+    /// Counts an event dropped because `source` is disabled.
+    pub fn dropped(&self, source: &str) {
+        self.events_dropped_source_disabled
+            .get_or_create(&source_labels(source))
+            .inc();
+    }
+
+    /// Counts an event of `source` no topic with a subscription matched.
+    pub fn unmatched(&self, source: &str) {
+        self.events_unmatched
+            .get_or_create(&source_labels(source))
+            .inc();
+    }
+
+    /// Counts a notification that matched `topic`.
+    pub fn routed(&self, topic: &str) {
+        let labels = TopicLabels {
+            topic: topic.to_owned(),
+        };
+        self.notifications_routed.get_or_create(&labels).inc();
+    }
+
+    /// Counts a delivery attempt's outcome; for a delivered one, records the time since the
+    /// event's `time` (RFC 3339) when it has one.
+    pub fn delivery(&self, destination: &str, outcome: &str, event_time: Option<&str>) {
+        let labels = DeliveryLabels {
+            destination: destination.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        self.deliveries.get_or_create(&labels).inc();
+        if outcome == "delivered"
+            && let Some(time) = event_time.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        {
+            let age = Utc::now().signed_duration_since(time);
+            let seconds = age.num_milliseconds().max(0) as f64 / 1000.0;
+            self.delivery_latency_seconds
+                .get_or_create(&destination_labels(destination))
+                .observe(seconds);
+        }
+    }
+
+    /// Records one attempt's duration.
+    pub fn request(&self, destination: &str, took: Duration) {
+        self.request_duration_seconds
+            .get_or_create(&destination_labels(destination))
+            .observe(took.as_secs_f64());
+    }
+
+    /// Counts a delivery handed to the retry topic.
+    pub fn retried(&self, destination: &str) {
+        self.retries
+            .get_or_create(&destination_labels(destination))
+            .inc();
+    }
+
+    /// Counts a record or delivery written to the dead-letter topic.
+    pub fn dead_lettered(&self, reason: &str) {
+        let labels = ReasonLabels {
+            reason: reason.to_owned(),
+        };
+        self.dead_letters.get_or_create(&labels).inc();
+    }
+
+    /// Marks `destination` disabled until restart.
+    pub fn disabled(&self, destination: &str) {
+        self.destination_disabled
+            .get_or_create(&destination_labels(destination))
+            .set(1);
+    }
+}
+
+/// The process's metrics, which every part of the router records into.
+pub fn global() -> &'static Metrics {
+    static GLOBAL: OnceLock<Metrics> = OnceLock::new();
+    GLOBAL.get_or_init(Metrics::new)
 }
 
 fn source_labels(source: &str) -> SourceLabels {
     SourceLabels {
         source: source.to_owned(),
+    }
+}
+
+fn destination_labels(destination: &str) -> DestinationLabels {
+    DestinationLabels {
+        destination: destination.to_owned(),
     }
 }
 

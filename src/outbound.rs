@@ -372,7 +372,9 @@ impl Gate<'_> {
                 self.lane.destination()
             )));
         }
+        let started = Instant::now();
         let result = send.await;
+        crate::metrics::global().request(self.lane.destination(), started.elapsed());
         match &result {
             Err(error) if error.is_retryable() => self.lane.failed(),
             _ => self.lane.answered(),

@@ -13,6 +13,7 @@ use crate::dedup::Dedup;
 use crate::delivery::{Deliverer, Job, Origin, Settled};
 use crate::event::{RawRecord, normalise};
 use crate::kafka::{DeadLetter, DeadLetterReason, header};
+use crate::metrics;
 use crate::routing::Route;
 
 /// Longest detail kept in a dead-letter header.
@@ -44,11 +45,13 @@ impl Pipeline {
             (header::ORIGINAL_OFFSET, offset.to_string()),
         ];
         let table = self.deliverer.table();
+        let metrics = metrics::global();
         let Some(source_index) = table.source_for_kafka_topic(topic) else {
             warn!(
                 message = "Record from a Kafka topic no source reads.",
                 topic, partition, offset
             );
+            metrics.dead_lettered("unknown-source");
             let mut headers = vec![
                 (header::KIND, "input".to_owned()),
                 (header::REASON, "unknown-source".to_owned()),
@@ -59,6 +62,7 @@ impl Pipeline {
                 .await;
         };
         let source = table.source(source_index);
+        metrics.consumed(&source.id);
         let record_headers: Vec<(&str, Option<&[u8]>)> = message
             .headers()
             .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
@@ -72,6 +76,8 @@ impl Pipeline {
             Ok(notification) => notification,
             Err(rejection) => {
                 warn!(message = "Record rejected.", reason = rejection.reason.code(), detail = %rejection.detail, source = %source.id, topic, partition, offset);
+                metrics.rejected(&source.id, rejection.reason.code());
+                metrics.dead_lettered(rejection.reason.code());
                 let mut headers = vec![
                     (header::KIND, "input".to_owned()),
                     (
@@ -96,14 +102,17 @@ impl Pipeline {
         let deliveries = match table.route(source_index, &notification) {
             Route::SourceDisabled => {
                 debug!(message = "Source disabled; event dropped.", notification_id = %notification.id, source = %source.id);
+                metrics.dropped(&source.id);
                 return true;
             }
             Route::Matched { deliveries, .. } if deliveries.is_empty() => {
                 debug!(message = "No topic or subscription matched.", notification_id = %notification.id, source = %source.id);
+                metrics.unmatched(&source.id);
                 return true;
             }
             Route::Matched { topics, deliveries } => {
                 let topics: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
+                topics.iter().for_each(|topic| metrics.routed(topic));
                 debug!(message = "Topics matched.", notification_id = %notification.id, source = %source.id, topics = ?topics, deliveries = deliveries.len());
                 deliveries
             }

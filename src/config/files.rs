@@ -31,6 +31,9 @@ pub struct RouterFile {
     /// Folder of Handlebars templates, relative to `router.yaml`.
     #[serde(default = "default_templates_dir")]
     pub templates_dir: PathBuf,
+    /// The admin HTTP server (probes, metrics, API); off unless set.
+    #[serde(default)]
+    pub admin: Option<AdminSettings>,
 }
 
 /// How the router talks to Kafka.
@@ -80,6 +83,18 @@ impl std::fmt::Debug for KafkaSettings {
             .field("properties", &self.properties.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
+}
+
+/// Where the admin HTTP server listens. It binds to loopback unless told otherwise.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    #[serde(default = "default_admin_listen")]
+    pub listen: std::net::SocketAddr,
+}
+
+fn default_admin_listen() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 9464))
 }
 
 /// Outbound HTTP: defaults, and what webhook and Slack requests may reach.

@@ -242,10 +242,13 @@ fn conclude(job: &mut Job, outcome: Outcome, started: chrono::DateTime<Utc>) -> 
             .into_iter()
             .map(|(who, why)| Refused { who, why }),
     );
+    let metrics = crate::metrics::global();
     match outcome.result {
         Ok(delivered) => {
             job.last_status = Some(delivered.status);
             if job.refused.is_empty() {
+                let time = job.notification.get("time").and_then(|t| t.as_str());
+                metrics.delivery(&job.destination, "delivered", time);
                 info!(message = "Delivered.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, status = delivered.status, attempts = job.attempts);
                 return Attempt::Delivered;
             }
@@ -254,6 +257,7 @@ fn conclude(job: &mut Job, outcome: Outcome, started: chrono::DateTime<Utc>) -> 
                 .iter()
                 .map(|r| format!("{}: {}", r.who, r.why))
                 .collect();
+            metrics.delivery(&job.destination, "refused_recipients", None);
             warn!(message = "Delivered, but some recipients were refused.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, refused = refused.len());
             job.last_error = Some(refused.join("; "));
             Attempt::DeadLetter(DeadLetterReason::RecipientsRejected)
@@ -264,6 +268,12 @@ fn conclude(job: &mut Job, outcome: Outcome, started: chrono::DateTime<Utc>) -> 
             if let Some(until) = outcome.deferred_until {
                 return Attempt::Deferred { until };
             }
+            let outcome = if error.is_retryable() {
+                "retryable"
+            } else {
+                "permanent"
+            };
+            metrics.delivery(&job.destination, outcome, None);
             warn!(message = "Delivery attempt failed.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, status = error.status, attempts = job.attempts, retryable = error.is_retryable(), error = %error.message);
             if error.is_gone() {
                 Attempt::DeadLetter(DeadLetterReason::DestinationGone)

@@ -100,10 +100,12 @@ impl Deliverer {
                 if self.writer.retry(&job, shutdown).await.is_none() {
                     return Settled::Unsettled;
                 }
+                crate::metrics::global().retried(&job.destination);
                 info!(message = "Delivery handed to the retry topic.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, attempts = job.attempts, long_retries = job.long_retries, due = %job.due.to_rfc3339(), error = job.last_error.as_deref().unwrap_or_default());
                 Settled::Retried
             }
             Next::DeadLetter(job, reason) => {
+                crate::metrics::global().dead_lettered(reason.code());
                 warn!(message = "Delivery written to the dead-letter topic.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, reason = reason.code(), status = job.last_status, attempts = job.attempts, error = job.last_error.as_deref().unwrap_or_default());
                 if self.writer.dead_letter(&job, reason, shutdown).await {
                     Settled::DeadLettered

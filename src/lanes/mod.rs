@@ -194,6 +194,7 @@ impl Lane {
     pub fn disable(&self, why: &str) {
         let mut health = lock(&self.health);
         if health.disabled.is_none() {
+            crate::metrics::global().disabled(&self.destination);
             error!(message = "DESTINATION DISABLED: its deliveries go to the dead-letter topic until the router restarts; replay them with `dead-letters replay` once it is fixed.", destination = %self.destination, reason = why);
             health.disabled = Some(why.to_owned());
         }

@@ -1,6 +1,7 @@
 //! Integration tests: the router against librdkafka's mock cluster, real HTTP receivers and a
 //! real SMTP server.
 
+mod admin;
 mod bad_input;
 mod catalogue_events;
 mod cli;

@@ -1,0 +1,114 @@
+//! The admin server of a running router: probes, metrics after traffic, the read-only API.
+
+use std::time::Duration;
+
+use crate::support::*;
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn get(url: &str) -> (u16, String) {
+    match reqwest::get(url).await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+        Err(_) => (0, String::new()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_happened_and_the_api_lists_the_config() {
+    let kafka = Kafka::start(&["metered"]);
+    let mut receiver = Receiver::ok().await;
+    let port = free_port();
+    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n");
+    let destinations = webhook("metered-hook", &receiver.url("/hook"), "");
+    let topics = vec![topic(
+        "metered",
+        "  - id: metered\n    rules:\n      - event_type_filter: $.type =~ ':create$'",
+        "  - { name: metered-sub, destination: metered-hook }",
+    )];
+    let router = Setup {
+        sources: "  - { id: metered, type: resource-lifecycle-events, enabled: true, kafka_topics: [metered] }",
+        router_extra: &admin,
+        ..Setup::lifecycle(kafka.brokers(), "metered", &destinations, topics)
+    }
+    .start();
+    let base = format!("http://127.0.0.1:{port}");
+    // Ready once the consumer has subscribed.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while get(&format!("{base}/readyz")).await.0 != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
+
+    kafka
+        .produce_events(
+            "metered",
+            &[
+                lifecycle_event(
+                    "resource-controller.instance.create",
+                    "m-1",
+                    "us-south",
+                    "a",
+                ),
+                lifecycle_event(
+                    "resource-controller.instance.update",
+                    "m-2",
+                    "us-south",
+                    "b",
+                ),
+            ],
+        )
+        .await;
+    kafka
+        .produce("metered", &[(Some("bad"), b"not json".to_vec(), vec![])])
+        .await;
+    receiver.next().await;
+    kafka.dead_letters(1).await;
+
+    let expected = [
+        "notification_router_events_consumed_total{source=\"metered\"} 3",
+        "notification_router_events_rejected_total{source=\"metered\",reason=\"not-json\"} 1",
+        "notification_router_events_unmatched_total{source=\"metered\"} 1",
+        "notification_router_notifications_routed_total{topic=\"metered\"} 1",
+        "notification_router_deliveries_total{destination=\"metered-hook\",outcome=\"delivered\"} 1",
+        "notification_router_delivery_latency_seconds_count{destination=\"metered-hook\"} 1",
+        "notification_router_request_duration_seconds_count{destination=\"metered-hook\"} 1",
+        "notification_router_config_last_reload_successful 1",
+    ];
+    // The router records a delivery once the receiver has answered: poll until it has.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let text = loop {
+        let (status, text) = get(&format!("{base}/metrics")).await;
+        assert_eq!(status, 200);
+        let missing: Vec<&str> = expected
+            .iter()
+            .copied()
+            .filter(|line| !text.contains(&format!("{line}\n")))
+            .collect();
+        if missing.is_empty() {
+            break text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "missing {missing:?} from:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(text.ends_with("# EOF\n"));
+
+    let (_, sources) = get(&format!("{base}/v1/sources")).await;
+    let sources: serde_json::Value = serde_json::from_str(&sources).expect("JSON");
+    assert_eq!(sources["total_count"], 1);
+    assert_eq!(sources["sources"][0]["id"], "metered");
+    assert_eq!(sources["sources"][0]["enabled"], true);
+    router.stop().await;
+}
