@@ -10,6 +10,7 @@ mod dead_letter;
 mod embedded;
 mod offsets;
 mod rebalance;
+mod tls;
 
 pub use client::{MANAGED_PROPERTIES, consumer_config, producer_config};
 pub use dead_letter::{DeadLetter, DeadLetterReason, DeadLetters, header, truncate};

@@ -6,6 +6,7 @@ mod catalogue_events;
 mod cli;
 mod delivery;
 mod email;
+mod kafka_tls;
 mod restart;
 mod routing;
 mod secrets;
