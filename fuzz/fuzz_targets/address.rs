@@ -67,18 +67,27 @@ fn check_v4(v4: Ipv4Addr) {
         assert_ne!(class, AddressClass::Public, "{v4} is not public");
     }
     let [a, b, c, d] = v4.octets();
+    let (high, low) = (u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d]));
     let carriers = [
         v4.to_ipv6_mapped(),
-        Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d])),
-        Ipv6Addr::new(0x2002, u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d]), 0, 0, 0, 0, 1),
+        Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, high, low),
+        Ipv6Addr::new(0x2002, high, low, 0, 0, 0, 0, 1),
     ];
     for v6 in carriers {
-        assert_eq!(classify_address(IpAddr::V6(v6)), class, "{v4} carried as {v6}");
+        assert_eq!(
+            classify_address(IpAddr::V6(v6)),
+            class,
+            "{v4} carried as {v6}"
+        );
     }
     // IPv4-compatible `::a.b.c.d`, except `::` and `::1`, which are IPv6's own.
     let compatible = v4.to_ipv6_compatible();
     if !compatible.is_unspecified() && !compatible.is_loopback() {
-        assert_eq!(classify_address(IpAddr::V6(compatible)), class, "{v4} as {compatible}");
+        assert_eq!(
+            classify_address(IpAddr::V6(compatible)),
+            class,
+            "{v4} as {compatible}"
+        );
     }
 }
 
@@ -102,14 +111,22 @@ fn check_v6(v6: Ipv6Addr) {
 fn check_policy(ip: IpAddr, prefix: Option<u8>) {
     let class = classify_address(ip);
     let default = NetworkPolicy::default().check(ip);
-    assert_eq!(default.is_ok(), class == AddressClass::Public, "{ip} ({class})");
+    assert_eq!(
+        default.is_ok(),
+        class == AddressClass::Public,
+        "{ip} ({class})"
+    );
     if let Err(refused) = default {
         assert_eq!((refused.ip, refused.class), (ip, class));
     }
     let max = if ip.is_ipv4() { 32 } else { 128 };
     let prefix = prefix.map_or(max, |p| p % (max + 1));
     let net = ipnet::IpNet::new(ip, prefix).expect("valid prefix").trunc();
-    assert_eq!(NetworkPolicy::new(vec![net]).check(ip), Ok(()), "{net} covers {ip}");
+    assert_eq!(
+        NetworkPolicy::new(vec![net]).check(ip),
+        Ok(()),
+        "{net} covers {ip}"
+    );
 }
 
 fn check_url(text: &str) {

@@ -25,9 +25,14 @@ fn notification() -> &'static Value {
             value: Some(event),
             headers: &[],
         };
-        let mut body = normalise("fuzz", SourceKind::ResourceLifecycleEvents, &record, 1 << 20)
-            .expect("the example event normalises")
-            .body;
+        let mut body = normalise(
+            "fuzz",
+            SourceKind::ResourceLifecycleEvents,
+            &record,
+            1 << 20,
+        )
+        .expect("the example event normalises")
+        .body;
         body["extra"] = json!({
             "list": [1, 2.5, -3, "a", null, true, {"k": [[], {}]}],
             "n": 1e3,
@@ -58,11 +63,19 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(filter.source(), text);
     let matched = filter.matches(notification);
-    assert_eq!(filter.explain(notification).holds, matched, "explain agrees");
+    assert_eq!(
+        filter.explain(notification).holds,
+        matched,
+        "explain agrees"
+    );
 
     let written = filter.expr().to_string();
     let reparsed = Filter::parse(&written)
         .unwrap_or_else(|e| panic!("{text:?} written back as {written:?} does not parse: {e}"));
     assert_eq!(reparsed.expr().to_string(), written, "{text:?}");
-    assert_eq!(reparsed.matches(notification), matched, "{text:?} vs {written:?}");
+    assert_eq!(
+        reparsed.matches(notification),
+        matched,
+        "{text:?} vs {written:?}"
+    );
 });

@@ -51,7 +51,9 @@ fuzz_target!(|data: &[u8]| {
 
     let result = normalise(SOURCE_ID, kind, &record, max_bytes);
     if value.is_some_and(|v| v.len() > max_bytes) {
-        let rejection = result.as_ref().expect_err("a value over the limit is rejected");
+        let rejection = result
+            .as_ref()
+            .expect_err("a value over the limit is rejected");
         assert_eq!(rejection.reason, RejectReason::TooLarge);
         return;
     }
@@ -63,7 +65,10 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert_eq!(notification.source_id, SOURCE_ID);
-    let body = notification.body.as_object().expect("the body is an object");
+    let body = notification
+        .body
+        .as_object()
+        .expect("the body is an object");
     assert_eq!(body["notification_id"], notification.id.as_str());
     assert_eq!(body["type"], notification.event_type.as_str());
     assert_eq!(
