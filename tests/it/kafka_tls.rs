@@ -218,14 +218,6 @@ async fn a_broker_certificate_for_another_host_name_is_refused_with_a_clear_erro
         hint.contains("be made out to the host name \"localhost\" as kafka.brokers writes it: host names are always verified"),
         "says which name the certificate must hold: {hint}"
     );
-    assert_eq!(
-        printed
-            .iter()
-            .filter(|line| line.contains("certificate was refused"))
-            .count(),
-        0,
-        "the hint is given once per broker"
-    );
     let error = handshake.expect_err("no handshake completes with the wrong host name");
     assert!(
         error.contains("received fatal alert"),
