@@ -83,6 +83,28 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
                    kafka.commit_interval; offsets are stored by the router";
         problems.add(file, format!("kafka.properties.{key}"), why);
     }
+    for (key, value) in &kafka.properties {
+        if let Err(why) = check_tls_verification(key, value.expose()) {
+            problems.add(file, format!("kafka.properties.{key}"), why);
+        }
+    }
+}
+
+/// Broker certificates and their host names are always verified: the properties that would
+/// turn either check off are refused (librdkafka's defaults, `https` and `true`, are kept).
+fn check_tls_verification(key: &str, value: &str) -> Result<(), &'static str> {
+    let value = value.trim();
+    match key {
+        "ssl.endpoint.identification.algorithm" if !value.eq_ignore_ascii_case("https") => Err(
+            "may only be `https`: the broker's host name is always checked against its \
+             certificate; give the broker a certificate for the name in kafka.brokers",
+        ),
+        "enable.ssl.certificate.verification" if !value.eq_ignore_ascii_case("true") => Err(
+            "may only be `true`: broker certificates are always verified; trust a private CA \
+             with ssl.ca.location",
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn check_http(http: &HttpSettings, file: &Path, problems: &mut Problems) {

@@ -163,6 +163,22 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
         ),
         (
             "router.yaml",
+            "  properties: {}",
+            "  properties: { security.protocol: SSL, ssl.endpoint.identification.algorithm: none, ssl.ca.location: /ca.pem }",
+            &[
+                "$DIR/router.yaml: kafka.properties.ssl.endpoint.identification.algorithm: may only be `https`: the broker's host name is always checked against its certificate; give the broker a certificate for the name in kafka.brokers",
+            ],
+        ),
+        (
+            "router.yaml",
+            "  properties: {}",
+            "  properties: { enable.ssl.certificate.verification: 'false', ssl.endpoint.identification.algorithm: HTTPS }",
+            &[
+                "$DIR/router.yaml: kafka.properties.enable.ssl.certificate.verification: may only be `true`: broker certificates are always verified; trust a private CA with ssl.ca.location",
+            ],
+        ),
+        (
+            "router.yaml",
             "kafka_topics: [resource-lifecycle-events]",
             "kafka_topics: [notification-router.dead-letter]",
             &[

@@ -282,3 +282,57 @@ fn debug_never_shows_sensitive_values() {
         "{shown}"
     );
 }
+
+/// A receiver answering 500 with a body that never ends: the router reads 20,000 bytes of it
+/// (`MAX_BODY_READ`), fails the delivery with what it read and closes the connection. Reading on
+/// would last until the request timeout (10 minutes here, past the test's wait) and take
+/// gigabytes; the receiver manages to write only what the kernel's socket buffers hold.
+#[tokio::test]
+async fn an_endless_error_body_is_read_only_up_to_the_cap() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!(
+        "http://{}/endless",
+        listener.local_addr().unwrap()
+    ))
+    .unwrap();
+    let receiver = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request).await;
+        let head = "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n";
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let chunk = format!("400\r\n{}\r\n", "z".repeat(0x400));
+        let mut written = 0usize;
+        while stream.write_all(chunk.as_bytes()).await.is_ok() {
+            written += 0x400;
+        }
+        written
+    });
+    let hook = notifier(WebhookSettings {
+        timeout: Duration::from_secs(600),
+        ..settings(url)
+    });
+    let error = tokio::time::timeout(
+        Duration::from_secs(60),
+        hook.send("id", Bytes::from(BODY), false),
+    )
+    .await
+    .expect("the delivery ends without reading the whole body")
+    .expect_err("500 fails");
+    drop(hook);
+    assert_eq!(error.status, Some(500));
+    assert_eq!(
+        error.message,
+        format!("HTTP 500 Internal Server Error: {}…", "z".repeat(512))
+    );
+    let written = tokio::time::timeout(Duration::from_secs(60), receiver)
+        .await
+        .expect("the router closed the connection")
+        .unwrap();
+    assert!(
+        written < 64 << 20,
+        "{written} bytes written: the body was read on"
+    );
+}

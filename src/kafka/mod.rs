@@ -14,6 +14,7 @@ mod embedded;
 mod offsets;
 mod rebalance;
 mod retry_topic;
+mod tls;
 
 pub use backpressure::Backpressure;
 pub use client::{MANAGED_PROPERTIES, consumer_config, producer_config};

@@ -42,7 +42,11 @@ impl RebalanceContext {
     }
 }
 
-impl ClientContext for RebalanceContext {}
+impl ClientContext for RebalanceContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        super::tls::report_client_error(&error, reason);
+    }
+}
 
 impl ConsumerContext for RebalanceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {

@@ -10,6 +10,7 @@ mod dead_letters;
 mod delivery;
 mod email;
 mod isolation;
+mod kafka_tls;
 mod processes;
 mod restart;
 mod retries;

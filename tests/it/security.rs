@@ -1,6 +1,8 @@
 //! Signed webhooks and the SSRF guard end to end: Kafka in, a receiver verifying with the
-//! `standardwebhooks` crate, and a name resolving to loopback refused and dead-lettered.
+//! `standardwebhooks` crate, a name resolving to loopback refused and dead-lettered, and the
+//! system's proxy variables ignored.
 
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -97,4 +99,70 @@ async fn a_name_resolving_to_loopback_is_refused_and_dead_lettered_without_a_req
         "{detail}"
     );
     assert_eq!(hits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_system_proxy_variables_are_ignored() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::ok().await;
+    // A "proxy" that counts what reaches it (and answers 200, as a forwarding proxy would).
+    let proxied = Arc::new(AtomicUsize::new(0));
+    let counter = proxied.clone();
+    let proxy = Receiver::start(Arc::new(move |_, _| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Some(200)
+    }))
+    .await;
+    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let setup = Setup::lifecycle(kafka.brokers(), "no-proxy", &destinations, all_to_hook());
+    let (_dir, config) = setup.write();
+
+    let proxy_url = proxy.url("");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_notification-router"));
+    command
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for name in ["NO_PROXY", "no_proxy"] {
+        command.env_remove(name);
+    }
+    for name in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        command.env(name, &proxy_url);
+    }
+    let mut router = command.spawn().expect("the router starts");
+
+    let event = lifecycle_event(
+        "resource-controller.instance.create",
+        "evt-no-proxy",
+        "us-south",
+        "db",
+    );
+    kafka.produce_events("lifecycle", &[event]).await;
+    let delivered = receiver.next().await;
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &router.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::task::spawn_blocking(move || router.wait().unwrap())
+        .await
+        .unwrap();
+
+    assert_eq!(delivered.path, "/hook");
+    assert_eq!(delivered.event_id(), "evt-no-proxy");
+    assert_eq!(
+        proxied.load(Ordering::SeqCst),
+        0,
+        "nothing went through the proxy"
+    );
 }

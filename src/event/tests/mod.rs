@@ -5,6 +5,7 @@ mod activity_tracker_rejections;
 mod cloudevent_rejections;
 mod cloudevents;
 mod fixtures;
+mod fuzz_regressions;
 mod lifecycle;
 mod passthrough;
 mod rejections;
