@@ -10,6 +10,8 @@ use crate::deliver::{EmailSettings, RetryPolicy, SlackSettings, WebhookSettings}
 use crate::event::SourceKind;
 use crate::filter::Filter;
 
+use super::index::RuleIndex;
+
 /// Everything routing needs, checked and compiled; immutable once built.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
@@ -18,6 +20,8 @@ pub struct RoutingTable {
     pub(crate) subscriptions: Vec<Subscription>,
     pub(crate) destinations: Vec<Destination>,
     pub(crate) source_by_kafka_topic: HashMap<String, usize>,
+    /// The topics' rules, compiled for matching.
+    pub(crate) index: RuleIndex,
 }
 
 /// Index of a source in its table.
@@ -133,6 +137,29 @@ impl DestinationKind {
 }
 
 impl RoutingTable {
+    /// Assembles a table from checked parts and indexes its rules.
+    pub(crate) fn new(
+        sources: Vec<Source>,
+        topics: Vec<Topic>,
+        subscriptions: Vec<Subscription>,
+        destinations: Vec<Destination>,
+        source_by_kafka_topic: HashMap<String, usize>,
+    ) -> RoutingTable {
+        let index = RuleIndex::build(&topics, sources.len());
+        RoutingTable {
+            sources,
+            topics,
+            subscriptions,
+            destinations,
+            source_by_kafka_topic,
+            index,
+        }
+    }
+
+    /// The compiled rules.
+    pub fn index(&self) -> &RuleIndex {
+        &self.index
+    }
     pub fn sources(&self) -> &[Source] {
         &self.sources
     }
