@@ -18,10 +18,12 @@
 //! - [`deliver`] — webhook, SMTP and Slack notifiers, retries and the failure classification.
 //! - [`pipeline`] — one record's way from Kafka to its deliveries and its settlement.
 //! - [`app`] — wires it all together and runs until shutdown.
-//! - [`commands`] — the other subcommands: validate, render, publish, receive.
+//! - [`commands`] — the other subcommands: validate, render, publish, receive, broker, bench.
+//! - [`bench`] — generated workloads for the benchmarks, and the `bench` load harness.
 //! - [`telemetry`] — logging.
 
 pub mod app;
+pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod deliver;

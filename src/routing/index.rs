@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::anchor::{Anchor, anchors};
@@ -44,8 +45,10 @@ struct FieldIndex {
     prefixes: Vec<(usize, Bucket<Vec<u8>>)>,
 }
 
-/// Rules (by their position in [`SourceRules::rules`]) by the value their anchor needs.
-type Bucket<K> = HashMap<K, Vec<u32>>;
+/// Rules (by their position in [`SourceRules::rules`]) by the value their anchor needs. Fx
+/// hashing: the keys come from configuration and events only look them up, so no input can
+/// grow a bucket.
+type Bucket<K> = FxHashMap<K, Vec<u32>>;
 
 impl RuleIndex {
     /// Indexes the rules of `topics` for `sources` sources.
@@ -189,7 +192,7 @@ impl FieldIndex {
             let at = match self.prefixes.binary_search_by_key(&len, |(l, _)| *l) {
                 Ok(at) => at,
                 Err(at) => {
-                    self.prefixes.insert(at, (len, HashMap::new()));
+                    self.prefixes.insert(at, (len, Bucket::default()));
                     at
                 }
             };
