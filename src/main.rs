@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use notification_router::commands::{self, PublishArgs, ReceiveArgs, RenderArgs};
+use notification_router::commands::{
+    self, BenchArgs, BrokerArgs, PublishArgs, ReceiveArgs, RenderArgs,
+};
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
 use tokio_util::sync::CancellationToken;
@@ -42,6 +44,10 @@ enum Command {
     Publish(PublishArgs),
     /// Listen for webhooks and print each delivery.
     Receive(ReceiveArgs),
+    /// Run a one-broker Kafka (librdkafka's mock cluster) and print its address.
+    Broker(BrokerArgs),
+    /// Measure the router end to end against a broker process and a local receiver.
+    Bench(BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +79,8 @@ async fn execute(cli: Cli) -> ExitCode {
             };
         }
         Command::Receive(args) => commands::receive(&args).await,
+        Command::Broker(args) => commands::broker(&args, shutdown_on_signal()).await,
+        Command::Bench(args) => commands::bench(&args).await,
         Command::Render(args) => match load(&cli.config) {
             Some(config) => commands::render(&config, &args),
             None => return ExitCode::FAILURE,

@@ -229,8 +229,19 @@ pub fn notification(event: &Value) -> crate::event::Notification {
 /// `router.yaml` for generated topics: the [`SOURCE_ID`] source on Kafka topic `kafka_topic`, and
 /// one webhook destination, `receiver`, at `url`.
 pub fn router_yaml(brokers: &str, group_id: &str, kafka_topic: &str, url: &str) -> String {
+    router_yaml_in_flight(brokers, group_id, kafka_topic, url, 1000)
+}
+
+/// [`router_yaml`] with `kafka.max_in_flight` set to `in_flight`.
+pub fn router_yaml_in_flight(
+    brokers: &str,
+    group_id: &str,
+    kafka_topic: &str,
+    url: &str,
+    in_flight: usize,
+) -> String {
     format!(
-        "kafka:\n  brokers: \"{brokers}\"\n  group_id: {group_id}\n  max_in_flight: 1000\n  \
+        "kafka:\n  brokers: \"{brokers}\"\n  group_id: {group_id}\n  max_in_flight: {in_flight}\n  \
          commit_interval: 1s\n\
          sources:\n  - {{ id: {SOURCE_ID}, type: resource-lifecycle-events, enabled: true, \
          kafka_topics: [{kafka_topic}] }}\n\

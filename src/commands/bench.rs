@@ -1,0 +1,49 @@
+//! `bench`: the load run — a broker process, events published to it, the router process over them
+//! to a local receiver, and the ceilings it is compared with. See README, "Performance".
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::bench::load::{self, LoadSettings};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Events published for the fan-out 1 runs (larger fan-outs use proportionally fewer).
+    #[arg(long, default_value_t = 200_000)]
+    pub events: usize,
+    /// Generated topics of the fan-out 1 runs; the smallest also hosts the larger fan-outs, the
+    /// largest the steady-rate run.
+    #[arg(long, value_delimiter = ',', default_value = "10,10000")]
+    pub topics: Vec<usize>,
+    /// Subscriptions per event.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
+    pub fanout: Vec<usize>,
+    /// The router's `kafka.max_in_flight`, and the bare HTTP client's concurrency.
+    #[arg(long, default_value_t = 1000)]
+    pub in_flight: usize,
+    /// Events per second of the steady-rate run (0 to skip it).
+    #[arg(long, default_value_t = 1000)]
+    pub steady_rate: usize,
+    /// Seconds of the steady-rate run.
+    #[arg(long, default_value_t = 10)]
+    pub steady_seconds: u64,
+    /// The longest one router run may take, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+}
+
+/// Runs the load run with this executable as broker and router.
+pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+    let settings = LoadSettings {
+        exe: std::env::current_exe().context("cannot find this executable")?,
+        events: args.events.max(2),
+        topic_counts: args.topics.clone(),
+        fanouts: args.fanout.clone(),
+        in_flight: args.in_flight.max(1),
+        steady_rate: args.steady_rate,
+        steady_seconds: args.steady_seconds,
+        timeout: Duration::from_secs(args.timeout),
+    };
+    load::run(&settings).await
+}
