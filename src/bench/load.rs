@@ -31,6 +31,8 @@ pub struct LoadSettings {
     pub steady_seconds: u64,
     /// The longest one router run may take.
     pub timeout: Duration,
+    /// `fetch.wait.max.ms` of the router's and the bare consumer's consumers.
+    pub fetch_wait_ms: u64,
 }
 
 /// One router run: how many generated topics, deliveries per event, and events.
@@ -99,7 +101,10 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let receiver = Receiver::start().await?;
 
-    let mut kafka_topics: Vec<(String, i32)> = rows.iter().map(|r| (r.kafka_topic(), 3)).collect();
+    let mut kafka_topics: Vec<(String, i32)> = rows
+        .iter()
+        .map(|r| (r.kafka_topic(), partitions_for(r.events)))
+        .collect();
     kafka_topics.sort();
     kafka_topics.dedup();
     kafka_topics.push(("notification-router.dead-letter".to_owned(), 1));
@@ -131,6 +136,7 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
 
     let consumer_ceiling = consume_all(
         &brokers,
+        settings.fetch_wait_ms,
         &format!("bench-{}", settings.events),
         settings.events,
         settings.timeout,
@@ -164,6 +170,7 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
     let report = Report {
         events: settings.events,
         in_flight: settings.in_flight,
+        fetch_wait_ms: settings.fetch_wait_ms,
         ceilings: Ceilings {
             consumer_events_per_s: consumer_ceiling,
             http_requests_per_s: http_ceiling,
@@ -174,6 +181,14 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
     report.print();
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// The mock broker keeps at most 5 MiB per partition (librdkafka's `rdkafka_mock.c`) and drops
+/// the oldest records beyond: enough partitions that every event of a run stays, at about
+/// 1.4 KiB an event and 4 MiB a partition. At least 3, as the embedded broker.
+fn partitions_for(events: usize) -> i32 {
+    let needed = (events * 1400).div_ceil(4 << 20);
+    i32::try_from(needed.max(3)).unwrap_or(i32::MAX)
 }
 
 fn producer_config(brokers: &str) -> ClientConfig {
@@ -220,6 +235,7 @@ async fn publish(
 /// the first record to the last.
 async fn consume_all(
     brokers: &str,
+    fetch_wait_ms: u64,
     topic: &str,
     count: usize,
     timeout: Duration,
@@ -234,6 +250,7 @@ async fn consume_all(
         .set("enable.auto.commit", "false")
         .set("session.timeout.ms", "10000")
         .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
         .create()?;
     consumer.subscribe(&[topic])?;
     let deadline = Instant::now() + timeout;
@@ -438,12 +455,13 @@ fn write_config(
         std::process::id(),
         dir.file_name().and_then(|n| n.to_str()).unwrap_or("run")
     );
-    let router = workload::router_yaml_in_flight(
+    let router = workload::router_yaml_with(
         brokers,
         &group,
         &row.kafka_topic(),
         &receiver.url(),
         settings.in_flight,
+        Some(settings.fetch_wait_ms),
     );
     std::fs::write(dir.join("router.yaml"), router)?;
     for (name, yaml) in workload::load_topic_files(row.topics, row.fanout, "receiver") {

@@ -32,8 +32,10 @@ pub fn start_broker(exe: &Path, topics: &[(String, i32)]) -> anyhow::Result<(Chi
         command.arg("--topic").arg(format!("{name}:{partitions}"));
     }
     let mut child = command
+        .arg("--stop-with-stdin")
         .arg("--log-level")
         .arg("warn")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

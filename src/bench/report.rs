@@ -35,6 +35,8 @@ pub struct RowResult {
 pub struct Report {
     pub events: usize,
     pub in_flight: usize,
+    /// The consumers' `fetch.wait.max.ms`.
+    pub fetch_wait_ms: u64,
     pub ceilings: Ceilings,
     pub rows: Vec<RowResult>,
 }

@@ -11,6 +11,9 @@ pub struct BrokerArgs {
     /// A topic to create, as NAME or NAME:PARTITIONS (3 by default); repeat for more.
     #[arg(long = "topic", value_name = "NAME[:PARTITIONS]")]
     pub topics: Vec<String>,
+    /// Also stop when standard input closes (so that a parent's broker dies with it).
+    #[arg(long, hide = true)]
+    pub stop_with_stdin: bool,
 }
 
 /// Starts the broker, prints its bootstrap address alone on the first line of standard output,
@@ -34,6 +37,13 @@ pub async fn broker(args: &BrokerArgs, shutdown: CancellationToken) -> anyhow::R
         broker.bootstrap_servers(),
         args.topics.join(", ")
     );
+    if args.stop_with_stdin {
+        let cancel = shutdown.clone();
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            cancel.cancel();
+        });
+    }
     shutdown.cancelled().await;
     drop(broker);
     Ok(())
