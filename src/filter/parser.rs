@@ -1,5 +1,8 @@
 //! Parser: builds an [`Expr`] from tokens by recursive descent, with a cap on nesting.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
 use regex::Regex;
 use serde_json::Value;
 
@@ -213,12 +216,12 @@ impl Parser<'_> {
     }
 
     /// The string literal right of `=~`, compiled.
-    fn regex(&mut self) -> Result<Regex, FilterError> {
+    fn regex(&mut self) -> Result<Arc<Regex>, FilterError> {
         let column = self.column();
         let Some(TokenKind::Str(pattern)) = self.peek_kind() else {
             return Err(self.expected("a quoted regular expression after '=~'"));
         };
-        let regex = Regex::new(pattern).map_err(|error| {
+        let regex = compiled(pattern).map_err(|error| {
             FilterError::new(column, format!("invalid regex: {}", regex_reason(&error)))
         })?;
         self.advance();
@@ -258,4 +261,20 @@ fn regex_reason(error: &regex::Error) -> String {
     text.lines()
         .find_map(|line| line.strip_prefix("error: "))
         .map_or_else(|| text.replace('\n', " "), str::to_owned)
+}
+
+/// Patterns compiled so far in this process. Thousands of rules often share a handful of
+/// patterns, and a compiled regex with its match caches takes kilobytes: rules with the same
+/// pattern share one (a `Regex` is safe to use from many threads at once).
+static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Regex>>>> = LazyLock::new(Mutex::default);
+
+/// `pattern` compiled, or its earlier compilation.
+fn compiled(pattern: &str) -> Result<Arc<Regex>, regex::Error> {
+    let mut cache = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(regex) = cache.get(pattern) {
+        return Ok(regex.clone());
+    }
+    let regex = Arc::new(Regex::new(pattern)?);
+    cache.insert(pattern.to_owned(), regex.clone());
+    Ok(regex)
 }
