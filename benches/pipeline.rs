@@ -18,6 +18,10 @@ use notification_router::event::{Notification, RawRecord, SourceKind, normalise}
 use notification_router::render::{self, Templates};
 use notification_router::routing::Route;
 
+/// The allocator the `notification-router` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EVENTS: usize = 256;
 
 fn records(topics: usize) -> Vec<Vec<u8>> {

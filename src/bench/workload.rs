@@ -240,8 +240,24 @@ pub fn router_yaml_in_flight(
     url: &str,
     in_flight: usize,
 ) -> String {
+    router_yaml_with(brokers, group_id, kafka_topic, url, in_flight, None)
+}
+
+/// [`router_yaml_in_flight`], with the consumer's `fetch.wait.max.ms` when given.
+pub fn router_yaml_with(
+    brokers: &str,
+    group_id: &str,
+    kafka_topic: &str,
+    url: &str,
+    in_flight: usize,
+    fetch_wait_ms: Option<u64>,
+) -> String {
+    let properties = match fetch_wait_ms {
+        Some(ms) => format!("{{ fetch.wait.max.ms: \"{ms}\" }}"),
+        None => "{}".to_owned(),
+    };
     format!(
-        "kafka:\n  brokers: \"{brokers}\"\n  group_id: {group_id}\n  max_in_flight: {in_flight}\n  \
+        "kafka:\n  brokers: \"{brokers}\"\n  group_id: {group_id}\n  max_in_flight: {in_flight}\n  properties: {properties}\n  \
          commit_interval: 1s\n\
          sources:\n  - {{ id: {SOURCE_ID}, type: resource-lifecycle-events, enabled: true, \
          kafka_topics: [{kafka_topic}] }}\n\
@@ -301,7 +317,7 @@ mod tests {
             let mut matched = 0;
             for n in 0..500 {
                 let body = notification(&event_for_table(n, topics)).body;
-                let found = table.index().matching_topics(source, &body);
+                let found = table.matching_topics(source, &body);
                 assert_eq!(found, table.matching_topics_by_scan(source, &body));
                 matched += found.len();
             }

@@ -17,7 +17,8 @@ use serde_json::Value;
 use super::anchor::{Anchor, anchors};
 use super::{Rule, SourceIndex, Topic};
 
-/// Rules of every source, ready for matching. Built once with the routing table.
+/// Rules of every source, ready for matching. Built once with the routing table, from its
+/// topics, which it refers to by position.
 #[derive(Clone, Default)]
 pub struct RuleIndex {
     /// By source index.
@@ -26,14 +27,28 @@ pub struct RuleIndex {
 
 #[derive(Clone, Default)]
 struct SourceRules {
-    /// Every enabled rule of the source, with its topic.
-    rules: Vec<(usize, Rule)>,
+    /// Where every enabled rule of the source is in the topics.
+    rules: Vec<RuleAt>,
     /// Topics that list the source without rules: they take all its events.
     every_event: Vec<usize>,
     /// One entry per anchored path.
     fields: Vec<FieldIndex>,
     /// Rules with no anchor, evaluated one by one.
     scanned: Vec<u32>,
+}
+
+/// A rule's place: `topics[topic].sources[slot].rules[rule]`.
+#[derive(Debug, Clone, Copy)]
+struct RuleAt {
+    topic: u32,
+    slot: u32,
+    rule: u32,
+}
+
+impl RuleAt {
+    fn get<'t>(&self, topics: &'t [Topic]) -> &'t Rule {
+        &topics[self.topic as usize].sources[self.slot as usize].rules[self.rule as usize]
+    }
 }
 
 /// The rules anchored on one path, by the value or prefix they need there.
@@ -57,36 +72,48 @@ impl RuleIndex {
             sources: vec![SourceRules::default(); sources],
         };
         for (t, topic) in topics.iter().enumerate() {
-            for topic_source in &topic.sources {
+            for (slot, topic_source) in topic.sources.iter().enumerate() {
                 let Some(rules) = index.sources.get_mut(topic_source.source.0) else {
                     continue;
                 };
                 if topic_source.rules.is_empty() {
                     rules.every_event.push(t);
                 }
-                let enabled = topic_source.rules.iter().filter(|r| r.enabled);
-                rules.rules.extend(enabled.map(|rule| (t, rule.clone())));
+                for (r, rule) in topic_source.rules.iter().enumerate() {
+                    if rule.enabled {
+                        rules.rules.push(RuleAt {
+                            topic: position(t),
+                            slot: position(slot),
+                            rule: position(r),
+                        });
+                    }
+                }
             }
         }
         for rules in &mut index.sources {
             rules.every_event.dedup();
-            rules.file_rules();
+            rules.file_rules(topics);
         }
         index
     }
 
-    /// The indexes of the topics with a rule for `source` that `notification` matches (or no
-    /// rule for it), in table order.
-    pub fn matching_topics(&self, source: SourceIndex, notification: &Value) -> Vec<usize> {
+    /// The indexes of the `topics` (those the index was built from) with a rule for `source` that
+    /// `notification` matches, or no rule for it, in table order.
+    pub fn matching_topics(
+        &self,
+        topics: &[Topic],
+        source: SourceIndex,
+        notification: &Value,
+    ) -> Vec<usize> {
         let Some(rules) = self.sources.get(source.0) else {
             return Vec::new();
         };
-        let mut topics = rules.every_event.clone();
+        let mut found = rules.every_event.clone();
         let mut check = |candidates: &[u32]| {
             for &candidate in candidates {
-                let (topic, rule) = &rules.rules[candidate as usize];
-                if rule.matches(notification) {
-                    topics.push(*topic);
+                let at = rules.rules[candidate as usize];
+                if at.get(topics).matches(notification) {
+                    found.push(at.topic as usize);
                 }
             }
         };
@@ -108,9 +135,9 @@ impl RuleIndex {
             }
         }
         check(&rules.scanned);
-        topics.sort_unstable();
-        topics.dedup();
-        topics
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     /// How many enabled rules are found by lookup and how many are evaluated one by one.
@@ -138,8 +165,8 @@ pub struct IndexStats {
 
 impl SourceRules {
     /// Files each rule under its most selective anchor, or among the scanned rules.
-    fn file_rules(&mut self) {
-        let anchors: Vec<Vec<Anchor>> = self.rules.iter().map(|(_, r)| anchors(r)).collect();
+    fn file_rules(&mut self, topics: &[Topic]) {
+        let anchors: Vec<Vec<Anchor>> = self.rules.iter().map(|r| anchors(r.get(topics))).collect();
         // How many rules name each (path, value) and (path, prefix): the size of its bucket
         // if every rule were filed under every anchor. A rule picks the anchor whose buckets
         // are smallest, so common values (a popular `$.type`) yield to rarer ones (an account).
@@ -171,6 +198,11 @@ impl SourceRules {
             self.fields[at].add(id as u32, anchor);
         }
     }
+}
+
+/// A position in the table as stored in the index; tables are far smaller than 2³² items.
+fn position(at: usize) -> u32 {
+    u32::try_from(at).expect("a routing table has fewer than 2^32 topics, sources and rules")
 }
 
 /// The buckets an anchor's rule would be filed in: (path, is a prefix, value).

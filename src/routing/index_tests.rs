@@ -124,7 +124,7 @@ proptest! {
         for notification in &notifications {
             for source in [SourceIndex(0), SourceIndex(1)] {
                 prop_assert_eq!(
-                    index.matching_topics(source, notification),
+                    index.matching_topics(&topics, source, notification),
                     matching_topics_by_scan(&topics, source, notification),
                     "{}", notification
                 );
@@ -170,5 +170,8 @@ fn files_each_rule_under_its_rarest_anchor_and_scans_the_rest() {
     let stats = index.stats();
     assert_eq!((stats.rules, stats.scanned, stats.fields), (102, 1, 2));
     let event = json!({ "type": "create", "data": { "account": "acc-7" } });
-    assert_eq!(index.matching_topics(SourceIndex(0), &event), [7, 101]);
+    assert_eq!(
+        index.matching_topics(&topics, SourceIndex(0), &event),
+        [7, 101]
+    );
 }

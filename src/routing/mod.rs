@@ -58,7 +58,6 @@ impl RoutingTable {
             return Route::SourceDisabled;
         }
         let topics: Vec<&Topic> = self
-            .index
             .matching_topics(source, &notification.body)
             .into_iter()
             .map(|t| &self.topics[t])
@@ -79,6 +78,13 @@ impl RoutingTable {
             })
             .collect();
         Route::Matched { topics, deliveries }
+    }
+
+    /// The indexes of the topics with a rule for `source` that `notification` matches (or no rule
+    /// for it), in table order, found through the [`RuleIndex`].
+    pub fn matching_topics(&self, source: SourceIndex, notification: &Value) -> Vec<usize> {
+        self.index
+            .matching_topics(&self.topics, source, notification)
     }
 
     /// The topics [`route`](Self::route) finds, found the slow way: every rule of every topic

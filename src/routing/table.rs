@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use lettre::Address;
 use lettre::message::Mailbox;
@@ -16,12 +17,13 @@ use super::index::RuleIndex;
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
     pub(crate) sources: Vec<Source>,
-    pub(crate) topics: Vec<Topic>,
+    /// Shared by clones, as the index is: a table of 10,000 topics is cloned cheaply.
+    pub(crate) topics: Arc<[Topic]>,
     pub(crate) subscriptions: Vec<Subscription>,
     pub(crate) destinations: Vec<Destination>,
     pub(crate) source_by_kafka_topic: HashMap<String, usize>,
     /// The topics' rules, compiled for matching.
-    pub(crate) index: RuleIndex,
+    pub(crate) index: Arc<RuleIndex>,
 }
 
 /// Index of a source in its table.
@@ -145,10 +147,10 @@ impl RoutingTable {
         destinations: Vec<Destination>,
         source_by_kafka_topic: HashMap<String, usize>,
     ) -> RoutingTable {
-        let index = RuleIndex::build(&topics, sources.len());
+        let index = Arc::new(RuleIndex::build(&topics, sources.len()));
         RoutingTable {
             sources,
-            topics,
+            topics: topics.into(),
             subscriptions,
             destinations,
             source_by_kafka_topic,
