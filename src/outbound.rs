@@ -1,8 +1,11 @@
 //! What one delivery sends, per channel: rendering a notification for a subscription, and the
 //! destination's notifier that sends it with in-process retries.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde_json::Value;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::deliver::{
     Delivered, DeliveryError, EmailMessage, EmailNotifier, EmailProgress, SlackNotifier,
@@ -27,12 +30,33 @@ pub fn render(
     subscription: &Subscription,
     notification: &Value,
 ) -> Result<Rendered, RenderError> {
+    render_inner(templates, subscription, notification, None)
+}
+
+/// [`render`] for a notification already serialised as `json` (its compact JSON), which a
+/// webhook without a template sends as is: one serialisation per event, not per delivery.
+pub fn render_serialised(
+    templates: &Templates,
+    subscription: &Subscription,
+    notification: &Value,
+    json: &Bytes,
+) -> Result<Rendered, RenderError> {
+    render_inner(templates, subscription, notification, Some(json))
+}
+
+fn render_inner(
+    templates: &Templates,
+    subscription: &Subscription,
+    notification: &Value,
+    json: Option<&Bytes>,
+) -> Result<Rendered, RenderError> {
     let template = subscription.template.as_deref();
     match &subscription.channel {
         ChannelAttributes::Webhook => {
-            let body = match template {
-                Some(name) => Bytes::from(templates.render_webhook(name, notification)?),
-                None => Bytes::from(notification.to_string()),
+            let body = match (template, json) {
+                (Some(name), _) => Bytes::from(templates.render_webhook(name, notification)?),
+                (None, Some(json)) => json.clone(),
+                (None, None) => Bytes::from(notification.to_string()),
             };
             Ok(Rendered::Webhook(body))
         }
@@ -60,9 +84,22 @@ pub fn render(
     }
 }
 
+/// HTTP requests (webhook, Slack) one destination has open at once; more wait for a free slot.
+/// Without a cap, 1,000 records in flight that each fan out to 100 subscriptions of one
+/// destination open 100,000 connections to it. Email has its SMTP pool's own cap.
+pub const MAX_REQUESTS_PER_DESTINATION: usize = 256;
+
 /// The notifier of one destination; cheap to clone.
 #[derive(Debug, Clone)]
-pub enum Notifier {
+pub struct Notifier {
+    channel: ChannelNotifier,
+    /// [`MAX_REQUESTS_PER_DESTINATION`] permits, shared by the clones.
+    requests: Arc<Semaphore>,
+}
+
+/// The channel-specific half of a [`Notifier`].
+#[derive(Debug, Clone)]
+enum ChannelNotifier {
     Webhook(WebhookNotifier),
     Email(EmailNotifier),
     Slack(SlackNotifier),
@@ -79,18 +116,28 @@ pub struct Sent {
 impl Notifier {
     /// The notifier for `destination`; `client` is the shared HTTP client.
     pub fn new(destination: &Destination, client: &reqwest::Client) -> Result<Notifier, String> {
-        Ok(match &destination.kind {
+        let channel = match &destination.kind {
             DestinationKind::Webhook(settings) => {
-                Notifier::Webhook(WebhookNotifier::new(client.clone(), settings.clone()))
+                ChannelNotifier::Webhook(WebhookNotifier::new(client.clone(), settings.clone()))
             }
-            DestinationKind::Email(settings) => Notifier::Email(
+            DestinationKind::Email(settings) => ChannelNotifier::Email(
                 EmailNotifier::new(settings.clone())
                     .map_err(|e| format!("destination {:?}: {e}", destination.id))?,
             ),
             DestinationKind::Slack(settings) => {
-                Notifier::Slack(SlackNotifier::new(client.clone(), settings.clone()))
+                ChannelNotifier::Slack(SlackNotifier::new(client.clone(), settings.clone()))
             }
+        };
+        Ok(Notifier {
+            channel,
+            requests: Arc::new(Semaphore::new(MAX_REQUESTS_PER_DESTINATION)),
         })
+    }
+
+    /// A request slot of this destination, held for one attempt.
+    async fn request_slot(&self) -> Option<SemaphorePermit<'_>> {
+        // The semaphore is never closed.
+        self.requests.acquire().await.ok()
     }
 
     /// Sends `rendered` to the destination with its retry policy. Every attempt carries the same
@@ -105,18 +152,24 @@ impl Notifier {
         rendered: &Rendered,
     ) -> Result<Sent, DeliveryError> {
         let policy = &destination.retry;
-        match (self, rendered, &subscription.channel) {
-            (Notifier::Webhook(notifier), Rendered::Webhook(body), ChannelAttributes::Webhook) => {
-                let delivered =
-                    deliver_with_retries(policy, |_| notifier.send(delivery_id, body.clone()))
-                        .await?;
+        match (&self.channel, rendered, &subscription.channel) {
+            (
+                ChannelNotifier::Webhook(notifier),
+                Rendered::Webhook(body),
+                ChannelAttributes::Webhook,
+            ) => {
+                let delivered = deliver_with_retries(policy, |_| async {
+                    let _slot = self.request_slot().await;
+                    notifier.send(delivery_id, body.clone()).await
+                })
+                .await?;
                 Ok(Sent {
                     delivered,
                     rejected: Vec::new(),
                 })
             }
             (
-                Notifier::Email(notifier),
+                ChannelNotifier::Email(notifier),
                 Rendered::Email(content),
                 ChannelAttributes::Email(attributes),
             ) => {
@@ -142,13 +195,16 @@ impl Notifier {
                 })
             }
             (
-                Notifier::Slack(notifier),
+                ChannelNotifier::Slack(notifier),
                 Rendered::Slack(message),
                 ChannelAttributes::Slack(attributes),
             ) => {
                 let progress = SlackProgress::new();
-                let delivered = deliver_with_retries(policy, |_| {
-                    notifier.send(message, &attributes.channels, &progress)
+                let delivered = deliver_with_retries(policy, |_| async {
+                    let _slot = self.request_slot().await;
+                    notifier
+                        .send(message, &attributes.channels, &progress)
+                        .await
                 })
                 .await?;
                 Ok(Sent {
@@ -173,8 +229,8 @@ impl Notifier {
         rendered: &Rendered,
     ) -> Result<String, String> {
         let mut out = String::new();
-        match (self, rendered, &subscription.channel) {
-            (Notifier::Webhook(notifier), Rendered::Webhook(body), _) => {
+        match (&self.channel, rendered, &subscription.channel) {
+            (ChannelNotifier::Webhook(notifier), Rendered::Webhook(body), _) => {
                 let (method, url, headers) = notifier.preview(delivery_id);
                 out.push_str(&format!("{method} {url}\n"));
                 for (name, value) in headers {
@@ -184,7 +240,7 @@ impl Notifier {
                 out.push_str(&pretty_json(body));
             }
             (
-                Notifier::Email(notifier),
+                ChannelNotifier::Email(notifier),
                 Rendered::Email(content),
                 ChannelAttributes::Email(attributes),
             ) => {
@@ -214,7 +270,7 @@ impl Notifier {
                 out.push_str(&String::from_utf8_lossy(&raw));
             }
             (
-                Notifier::Slack(notifier),
+                ChannelNotifier::Slack(notifier),
                 Rendered::Slack(message),
                 ChannelAttributes::Slack(attributes),
             ) => {

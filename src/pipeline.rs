@@ -143,20 +143,24 @@ impl Pipeline {
         shutdown: &CancellationToken,
     ) -> bool {
         let (subscription, destination) = (&delivery.subscription.name, &delivery.destination.id);
-        let outcome =
-            match outbound::render(&self.templates, delivery.subscription, &notification.body) {
-                Ok(rendered) => self.notifiers[delivery.subscription.destination]
-                    .deliver(
-                        delivery.destination,
-                        delivery.subscription,
-                        &notification.id,
-                        &delivery.webhook_id,
-                        &rendered,
-                    )
-                    .await
-                    .map_err(|e| (failure_reason(&e), e.to_string(), e.status, e.attempts)),
-                Err(e) => Err((DeadLetterReason::RenderFailed, e.to_string(), None, 0)),
-            };
+        let outcome = match outbound::render_serialised(
+            &self.templates,
+            delivery.subscription,
+            &notification.body,
+            default_body,
+        ) {
+            Ok(rendered) => self.notifiers[delivery.subscription.destination]
+                .deliver(
+                    delivery.destination,
+                    delivery.subscription,
+                    &notification.id,
+                    &delivery.webhook_id,
+                    &rendered,
+                )
+                .await
+                .map_err(|e| (failure_reason(&e), e.to_string(), e.status, e.attempts)),
+            Err(e) => Err((DeadLetterReason::RenderFailed, e.to_string(), None, 0)),
+        };
         let (reason, detail, status, attempts) = match outcome {
             Ok(sent) if sent.rejected.is_empty() => {
                 info!(message = "Delivered.", notification_id = %notification.id, source = %notification.source_id, subscription = %subscription, destination = %destination, status = sent.delivered.status, attempts = sent.delivered.attempts);
