@@ -11,10 +11,10 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
-use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use notification_router::bench::workload;
 use notification_router::event::{Notification, RawRecord, SourceKind, normalise};
+use notification_router::outbound;
 use notification_router::render::{self, Templates};
 use notification_router::routing::Route;
 
@@ -68,7 +68,7 @@ fn render_per_channel(c: &mut Criterion) {
     let mut next = events.iter().cycle();
     let mut event = move || &next.next().expect("cycle never ends").body;
     group.bench_function("webhook/default", |b| {
-        b.iter(|| black_box(Bytes::from(event().to_string())))
+        b.iter(|| black_box(outbound::serialise(event())))
     });
     group.bench_function("webhook/lifecycle-summary", |b| {
         b.iter(|| {
@@ -142,7 +142,7 @@ fn whole_event(c: &mut Criterion) {
                     for delivery in &deliveries {
                         black_box((
                             &delivery.webhook_id,
-                            Bytes::from(notification.body.to_string()),
+                            outbound::serialise(&notification.body),
                         ));
                     }
                 }

@@ -122,7 +122,7 @@ impl Pipeline {
             Route::Matched { topics, deliveries } => {
                 let topics: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
                 debug!(message = "Topics matched.", notification_id = %notification.id, source = %source.id, topics = ?topics, deliveries = deliveries.len());
-                let body = Bytes::from(notification.body.to_string());
+                let body = outbound::serialise(&notification.body);
                 let settled = futures::future::join_all(deliveries.iter().map(|delivery| {
                     self.deliver(&notification, &body, delivery, message, shutdown)
                 }))
