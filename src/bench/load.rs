@@ -33,6 +33,8 @@ pub struct LoadSettings {
     pub timeout: Duration,
     /// `fetch.wait.max.ms` of the router's and the bare consumer's consumers.
     pub fetch_wait_ms: u64,
+    /// More librdkafka properties for the router (`kafka.properties`).
+    pub kafka_properties: Vec<(String, String)>,
 }
 
 /// One router run: how many generated topics, deliveries per event, and events.
@@ -455,13 +457,18 @@ fn write_config(
         std::process::id(),
         dir.file_name().and_then(|n| n.to_str()).unwrap_or("run")
     );
+    let mut properties = vec![(
+        "fetch.wait.max.ms".to_owned(),
+        settings.fetch_wait_ms.to_string(),
+    )];
+    properties.extend(settings.kafka_properties.iter().cloned());
     let router = workload::router_yaml_with(
         brokers,
         &group,
         &row.kafka_topic(),
         &receiver.url(),
         settings.in_flight,
-        Some(settings.fetch_wait_ms),
+        &properties,
     );
     std::fs::write(dir.join("router.yaml"), router)?;
     for (name, yaml) in workload::load_topic_files(row.topics, row.fanout, "receiver") {

@@ -240,22 +240,23 @@ pub fn router_yaml_in_flight(
     url: &str,
     in_flight: usize,
 ) -> String {
-    router_yaml_with(brokers, group_id, kafka_topic, url, in_flight, None)
+    router_yaml_with(brokers, group_id, kafka_topic, url, in_flight, &[])
 }
 
-/// [`router_yaml_in_flight`], with the consumer's `fetch.wait.max.ms` when given.
+/// [`router_yaml_in_flight`], with librdkafka `properties` for the router's clients.
 pub fn router_yaml_with(
     brokers: &str,
     group_id: &str,
     kafka_topic: &str,
     url: &str,
     in_flight: usize,
-    fetch_wait_ms: Option<u64>,
+    properties: &[(String, String)],
 ) -> String {
-    let properties = match fetch_wait_ms {
-        Some(ms) => format!("{{ fetch.wait.max.ms: \"{ms}\" }}"),
-        None => "{}".to_owned(),
-    };
+    let properties: Vec<String> = properties
+        .iter()
+        .map(|(key, value)| format!("{key}: {}", quoted(value)))
+        .collect();
+    let properties = format!("{{ {} }}", properties.join(", "));
     format!(
         "kafka:\n  brokers: \"{brokers}\"\n  group_id: {group_id}\n  max_in_flight: {in_flight}\n  properties: {properties}\n  \
          commit_interval: 1s\n\

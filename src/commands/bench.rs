@@ -36,6 +36,16 @@ pub struct BenchArgs {
     /// that wait out of the latency measured.
     #[arg(long, default_value_t = 10)]
     pub fetch_wait_ms: u64,
+    /// A librdkafka property for the router's clients, as in `kafka.properties`
+    /// (`queued.max.messages.kbytes=16384`); repeat for more.
+    #[arg(long = "kafka-property", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub kafka_properties: Vec<(String, String)>,
+}
+
+fn key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))
 }
 
 /// Runs the load run with this executable as broker and router.
@@ -50,6 +60,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         steady_seconds: args.steady_seconds,
         timeout: Duration::from_secs(args.timeout),
         fetch_wait_ms: args.fetch_wait_ms,
+        kafka_properties: args.kafka_properties.clone(),
     };
     load::run(&settings).await
 }

@@ -2,6 +2,7 @@
 //! real SMTP server.
 
 mod bad_input;
+mod bench;
 mod catalogue_events;
 mod cli;
 mod delivery;
