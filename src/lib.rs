@@ -25,12 +25,14 @@
 //! - [`app`] — wires it all together and runs until shutdown.
 //! - [`admin`] — the admin HTTP server: probes, [`metrics`], a read-only API shaped like EN's.
 //! - [`commands`] — the other subcommands: validate, explain, render, publish, receive, keys,
-//!   dead-letters, broker.
+//!   dead-letters, broker, bench.
 //! - [`secret`] — the redacting [`Secret`](secret::Secret) type every credential is held in.
+//! - [`bench`] — generated workloads for the benchmarks, and the `bench` load harness.
 //! - [`telemetry`] — logging.
 
 pub mod admin;
 pub mod app;
+pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod dedup;

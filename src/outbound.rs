@@ -39,7 +39,7 @@ pub fn render(
         ChannelAttributes::Webhook(_) => {
             let body = match template {
                 Some(name) => Bytes::from(templates.render_webhook(name, notification)?),
-                None => Bytes::from(notification.to_string()),
+                None => serialise(notification),
             };
             Ok(Rendered::Webhook(body))
         }
@@ -381,6 +381,11 @@ impl Gate<'_> {
         }
         result
     }
+}
+
+/// The notification as the JSON body of a webhook without a template.
+pub fn serialise(notification: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(notification).unwrap_or_default())
 }
 
 /// A JSON body pretty-printed; anything else as text.

@@ -22,6 +22,9 @@ pub struct BrokerArgs {
     /// the configuration: its sources', the dead-letter and the retry topic.
     #[arg(long = "topic", value_name = "NAME[:PARTITIONS]")]
     pub topics: Vec<String>,
+    /// Also stop when standard input closes (so that a parent's broker dies with it).
+    #[arg(long, hide = true)]
+    pub stop_with_stdin: bool,
 }
 
 /// The topics to create: those named, or else the configuration's.
@@ -52,8 +55,19 @@ pub fn broker_topics(
 }
 
 /// Runs the broker until `shutdown`. The first line on stdout is `bootstrap.servers=HOST:PORT`.
-pub async fn broker(topics: &[(String, i32)], shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn broker(
+    topics: &[(String, i32)],
+    stop_with_stdin: bool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let broker = EmbeddedKafka::start(topics)?;
+    if stop_with_stdin {
+        let cancel = shutdown.clone();
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            cancel.cancel();
+        });
+    }
     let mut stdout = std::io::stdout();
     writeln!(stdout, "bootstrap.servers={}", broker.bootstrap_servers())?;
     let names: Vec<String> = topics.iter().map(|(t, p)| format!("{t}:{p}")).collect();

@@ -32,13 +32,13 @@ pub fn compile(
     let (topics, subscriptions) =
         super::topics::compile_topics(topic_files, router, &destinations, templates, &mut problems);
     if problems.0.is_empty() {
-        Ok(RoutingTable {
+        Ok(RoutingTable::new(
             sources,
             topics,
             subscriptions,
             destinations,
             source_by_kafka_topic,
-        })
+        ))
     } else {
         Err(ConfigErrors(problems.0))
     }

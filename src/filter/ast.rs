@@ -1,6 +1,7 @@
 //! Syntax tree of a compiled filter: expressions, operands and JSONPath paths.
 
 use std::fmt;
+use std::sync::Arc;
 
 use regex::Regex;
 use serde_json::Value;
@@ -20,8 +21,9 @@ pub enum Expr {
         op: CompareOp,
         right: Operand,
     },
-    /// `path =~ 'pattern'`: true when any selected string contains a match.
-    Regex { path: Path, regex: Regex },
+    /// `path =~ 'pattern'`: true when any selected string contains a match. Shared: rules with
+    /// the same pattern use one compiled regex and its match caches.
+    Regex { path: Path, regex: Arc<Regex> },
     /// A bare path: true when it selects at least one node.
     Exists(Path),
     /// A bare `true` or `false`.

@@ -1,11 +1,16 @@
 //! Routing: which topics an event belongs to and which deliveries it makes. Pure: no IO, no async.
 
+mod anchor;
+mod index;
 mod table;
 
+pub use index::{IndexStats, RuleIndex};
 pub use table::{
     ChannelAttributes, Destination, DestinationKind, EmailAttributes, RoutingTable, Rule,
     SlackAttributes, Source, SourceIndex, Subscription, Topic, TopicSource, WebhookAttributes,
 };
+
+use serde_json::Value;
 
 use crate::event::Notification;
 
@@ -47,20 +52,15 @@ pub fn delivery_id(notification_id: &str, subscription: &str) -> String {
 impl RoutingTable {
     /// Routes a notification from `source`: every topic with a matching rule for that source, then
     /// every subscription of those topics. Subscriptions reached through two topics deliver twice.
+    /// Topics are found through the [`RuleIndex`].
     pub fn route(&self, source: SourceIndex, notification: &Notification) -> Route<'_> {
         if !self.source(source).enabled {
             return Route::SourceDisabled;
         }
         let topics: Vec<&Topic> = self
-            .topics
-            .iter()
-            .filter(|topic| {
-                topic.sources.iter().any(|ts| {
-                    ts.source == source
-                        && (ts.rules.is_empty()
-                            || ts.rules.iter().any(|rule| rule.matches(&notification.body)))
-                })
-            })
+            .matching_topics(source, &notification.body)
+            .into_iter()
+            .map(|t| &self.topics[t])
             .collect();
         let deliveries = topics
             .iter()
@@ -79,7 +79,39 @@ impl RoutingTable {
             .collect();
         Route::Matched { topics, deliveries }
     }
+
+    /// The indexes of the topics with a rule for `source` that `notification` matches (or no rule
+    /// for it), in table order, found through the [`RuleIndex`].
+    pub fn matching_topics(&self, source: SourceIndex, notification: &Value) -> Vec<usize> {
+        self.index
+            .matching_topics(&self.topics, source, notification)
+    }
+
+    /// The topics [`route`](Self::route) finds, found the slow way: every rule of every topic
+    /// evaluated in turn. The reference the index is tested and benchmarked against.
+    pub fn matching_topics_by_scan(&self, source: SourceIndex, notification: &Value) -> Vec<usize> {
+        matching_topics_by_scan(&self.topics, source, notification)
+    }
 }
 
+/// Every topic with a rule for `source` that `notification` matches (or no rule), in order.
+fn matching_topics_by_scan(
+    topics: &[Topic],
+    source: SourceIndex,
+    notification: &Value,
+) -> Vec<usize> {
+    (0..topics.len())
+        .filter(|&t| {
+            topics[t].sources.iter().any(|ts| {
+                ts.source == source
+                    && (ts.rules.is_empty()
+                        || ts.rules.iter().any(|rule| rule.matches(notification)))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod tests;

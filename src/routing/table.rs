@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use lettre::Address;
 use lettre::message::Mailbox;
@@ -11,14 +12,19 @@ use crate::event::SourceKind;
 use crate::filter::Filter;
 use crate::lanes::{BreakerSettings, LaneLimits};
 
+use super::index::RuleIndex;
+
 /// Everything routing needs, checked and compiled; immutable once built.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
     pub(crate) sources: Vec<Source>,
-    pub(crate) topics: Vec<Topic>,
+    /// Shared by clones, as the index is: a table of 10,000 topics is cloned cheaply.
+    pub(crate) topics: Arc<[Topic]>,
     pub(crate) subscriptions: Vec<Subscription>,
     pub(crate) destinations: Vec<Destination>,
     pub(crate) source_by_kafka_topic: HashMap<String, usize>,
+    /// The topics' rules, compiled for matching.
+    pub(crate) index: Arc<RuleIndex>,
 }
 
 /// Index of a source in its table.
@@ -142,6 +148,29 @@ impl DestinationKind {
 }
 
 impl RoutingTable {
+    /// Assembles a table from checked parts and indexes its rules.
+    pub(crate) fn new(
+        sources: Vec<Source>,
+        topics: Vec<Topic>,
+        subscriptions: Vec<Subscription>,
+        destinations: Vec<Destination>,
+        source_by_kafka_topic: HashMap<String, usize>,
+    ) -> RoutingTable {
+        let index = Arc::new(RuleIndex::build(&topics, sources.len()));
+        RoutingTable {
+            sources,
+            topics: topics.into(),
+            subscriptions,
+            destinations,
+            source_by_kafka_topic,
+            index,
+        }
+    }
+
+    /// The compiled rules.
+    pub fn index(&self) -> &RuleIndex {
+        &self.index
+    }
     pub fn sources(&self) -> &[Source] {
         &self.sources
     }

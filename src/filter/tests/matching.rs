@@ -218,3 +218,23 @@ fn filters_current_node_and_nested_filters() {
         ],
     );
 }
+
+#[test]
+fn filters_with_the_same_pattern_share_one_compiled_regex() {
+    let regex = |source: &str| match crate::filter::Filter::parse(source)
+        .expect("test filter parses")
+        .expr()
+    {
+        crate::filter::Expr::Regex { regex, .. } => regex.clone(),
+        other => panic!("not a regex: {other:?}"),
+    };
+    let (a, b) = (
+        regex("$.a =~ '^shared-pattern'"),
+        regex("$.b =~ '^shared-pattern'"),
+    );
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+    assert!(!std::sync::Arc::ptr_eq(
+        &a,
+        &regex("$.a =~ '^other-pattern'")
+    ));
+}

@@ -1,0 +1,486 @@
+//! The load run: a broker process, events published to it, the two ceilings (a bare consumer, a
+//! bare HTTP client) and the router process over the same events at several table sizes and
+//! fan-outs, all on this machine.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::{SecondsFormat, Utc};
+use futures::StreamExt;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+
+use super::process::{self, Usage};
+use super::receiver::{Receiver, percentile};
+use super::report::{Ceilings, Report, RowResult};
+use super::workload;
+
+/// What to measure; see `notification-router bench --help`.
+#[derive(Debug, Clone)]
+pub struct LoadSettings {
+    /// The `notification-router` executable to start as broker and router.
+    pub exe: PathBuf,
+    pub events: usize,
+    pub topic_counts: Vec<usize>,
+    pub fanouts: Vec<usize>,
+    pub in_flight: usize,
+    pub steady_rate: usize,
+    pub steady_seconds: u64,
+    /// The longest one router run may take.
+    pub timeout: Duration,
+    /// `fetch.wait.max.ms` of the router's and the bare consumer's consumers.
+    pub fetch_wait_ms: u64,
+    /// More librdkafka properties for the router (`kafka.properties`).
+    pub kafka_properties: Vec<(String, String)>,
+}
+
+/// One router run: how many generated topics, deliveries per event, and events.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub topics: usize,
+    pub fanout: usize,
+    pub events: usize,
+    /// Published at `steady_rate` while the router runs, rather than all beforehand.
+    pub steady: bool,
+}
+
+impl Row {
+    fn kafka_topic(&self) -> String {
+        match self.steady {
+            true => "bench-steady".to_owned(),
+            false => format!("bench-{}", self.events),
+        }
+    }
+}
+
+/// The rows: every table size at fan-out 1 with all the events, then each larger fan-out on the
+/// smallest table with proportionally fewer events (the same number of deliveries), then the
+/// steady rate on the largest table.
+pub fn plan(settings: &LoadSettings) -> Vec<Row> {
+    let smallest = settings.topic_counts.iter().copied().min().unwrap_or(10);
+    let largest = settings.topic_counts.iter().copied().max().unwrap_or(10);
+    let mut rows: Vec<Row> = settings
+        .topic_counts
+        .iter()
+        .map(|&topics| Row {
+            topics,
+            fanout: 1,
+            events: settings.events,
+            steady: false,
+        })
+        .collect();
+    rows.extend(
+        settings
+            .fanouts
+            .iter()
+            .filter(|&&f| f > 1)
+            .map(|&fanout| Row {
+                topics: smallest,
+                fanout,
+                events: (settings.events / fanout).max(100),
+                steady: false,
+            }),
+    );
+    if settings.steady_rate > 0 && settings.steady_seconds > 0 {
+        rows.push(Row {
+            topics: largest,
+            fanout: 1,
+            events: settings.steady_rate * settings.steady_seconds as usize,
+            steady: true,
+        });
+    }
+    rows
+}
+
+/// Runs everything, printing progress, the table and the JSON summary last.
+pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
+    let rows = plan(settings);
+    let dir =
+        std::env::temp_dir().join(format!("notification-router-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let receiver = Receiver::start().await?;
+
+    let mut kafka_topics: Vec<(String, i32)> = rows
+        .iter()
+        .map(|r| (r.kafka_topic(), partitions_for(r.events)))
+        .collect();
+    kafka_topics.sort();
+    kafka_topics.dedup();
+    kafka_topics.push(("notification-router.dead-letter".to_owned(), 1));
+    kafka_topics.push(("notification-router.retry".to_owned(), 3));
+    let exe = settings.exe.clone();
+    let topics = kafka_topics.clone();
+    let (_broker, brokers) =
+        tokio::task::spawn_blocking(move || process::start_broker(&exe, &topics)).await??;
+    eprintln!(
+        "Broker process at {brokers}; working files in {}.",
+        dir.display()
+    );
+
+    let producer: FutureProducer = producer_config(&brokers).create()?;
+    let mut published = Vec::new();
+    for row in rows.iter().filter(|r| !r.steady) {
+        if published.contains(&row.events) {
+            continue;
+        }
+        let started = Instant::now();
+        publish(&producer, &row.kafka_topic(), 0..row.events).await?;
+        let rate = row.events as f64 / started.elapsed().as_secs_f64();
+        eprintln!(
+            "Published {} events to {} ({rate:.0}/s).",
+            row.events,
+            row.kafka_topic()
+        );
+        published.push(row.events);
+    }
+
+    let consumer_ceiling = consume_all(
+        &brokers,
+        settings.fetch_wait_ms,
+        &format!("bench-{}", settings.events),
+        settings.events,
+        settings.timeout,
+    )
+    .await?;
+    eprintln!("Bare consumer: {consumer_ceiling:.0} events/s.");
+    let http_requests = settings.events.min(100_000);
+    let http_ceiling = http_client_loop(&receiver, http_requests, settings.in_flight).await?;
+    eprintln!(
+        "Bare HTTP client: {http_ceiling:.0} requests/s ({http_requests} requests, {} at once).",
+        settings.in_flight
+    );
+
+    let mut results = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let result = router_run(
+            settings,
+            &dir.join(format!("run-{i}")),
+            &brokers,
+            &producer,
+            &receiver,
+            row,
+        )
+        .await?;
+        eprintln!(
+            "{}",
+            super::report::row_line(&result, consumer_ceiling, http_ceiling)
+        );
+        results.push(result);
+    }
+    let report = Report {
+        events: settings.events,
+        in_flight: settings.in_flight,
+        fetch_wait_ms: settings.fetch_wait_ms,
+        ceilings: Ceilings {
+            consumer_events_per_s: consumer_ceiling,
+            http_requests_per_s: http_ceiling,
+            http_requests,
+        },
+        rows: results,
+    };
+    report.print();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The mock broker keeps at most 5 MiB per partition (librdkafka's `rdkafka_mock.c`) and drops
+/// the oldest records beyond: enough partitions that every event of a run stays, at about
+/// 1.4 KiB an event and 4 MiB a partition. At least 3, as the embedded broker.
+fn partitions_for(events: usize) -> i32 {
+    let needed = (events * 1400).div_ceil(4 << 20);
+    i32::try_from(needed.max(3)).unwrap_or(i32::MAX)
+}
+
+fn producer_config(brokers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("message.timeout.ms", "60000");
+    config
+}
+
+/// An event of the load run as published: stamped now.
+fn payload(n: usize) -> (String, String) {
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+    let event = workload::lifecycle_event(n, workload::LOAD_ACCOUNT, &now);
+    (format!("bench-{n:08}"), event.to_string())
+}
+
+/// Publishes events `range` to `topic`, waiting for every acknowledgement.
+async fn publish(
+    producer: &FutureProducer,
+    topic: &str,
+    range: std::ops::Range<usize>,
+) -> anyhow::Result<()> {
+    let chunks: Vec<usize> = range.collect();
+    for chunk in chunks.chunks(10_000) {
+        let records: Vec<(String, String)> = chunk.iter().map(|&n| payload(n)).collect();
+        let sends = records.iter().map(|(key, value)| {
+            let record = FutureRecord::to(topic).key(key).payload(value);
+            producer.send(record, Timeout::After(Duration::from_secs(60)))
+        });
+        for result in futures::future::join_all(sends).await {
+            result
+                .map_err(|(error, _)| error)
+                .with_context(|| format!("cannot publish to {topic}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A bare consumer reading `count` records of `topic` from the start: records per second from
+/// the first record to the last.
+async fn consume_all(
+    brokers: &str,
+    fetch_wait_ms: u64,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+) -> anyhow::Result<f64> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set(
+            "group.id",
+            format!("bench-bare-consumer-{}", std::process::id()),
+        )
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "10000")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
+        .create()?;
+    consumer.subscribe(&[topic])?;
+    let deadline = Instant::now() + timeout;
+    let (mut first, mut read) = (None, 0usize);
+    let mut stream = consumer.stream();
+    while read < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.next()).await {
+            Ok(Some(Ok(_message))) => {
+                first.get_or_insert_with(Instant::now);
+                read += 1;
+            }
+            Ok(Some(Err(error))) => bail!("the bare consumer failed: {error}"),
+            Ok(None) | Err(_) => bail!("the bare consumer read {read} of {count} records in time"),
+        }
+    }
+    let window = first.map_or(0.0, |f| f.elapsed().as_secs_f64());
+    Ok((count - 1) as f64 / window.max(f64::EPSILON))
+}
+
+/// The same kind of request the router sends (a notification body, the same client settings),
+/// `requests` times with `concurrency` at once: requests per second.
+async fn http_client_loop(
+    receiver: &Receiver,
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<f64> {
+    // The router's client settings, without its address policy (the receiver is on loopback).
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .context("cannot build the HTTP client")?;
+    let body = bytes::Bytes::from(
+        workload::notification(&workload::lifecycle_event(
+            0,
+            workload::LOAD_ACCOUNT,
+            "2022-09-30T16:18:55Z",
+        ))
+        .body
+        .to_string(),
+    );
+    let url = receiver.url();
+    receiver.reset();
+    let started = Instant::now();
+    let failures = futures::stream::iter(0..requests)
+        .map(|n| {
+            let request = client
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("webhook-id", format!("msg_{n}"))
+                .body(body.clone());
+            async move {
+                request
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .filter(|ok| std::future::ready(!ok))
+        .count()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    if failures > 0 {
+        bail!("{failures} of {requests} bare HTTP requests failed");
+    }
+    Ok(requests as f64 / elapsed)
+}
+
+/// Runs the router process over `row`'s events and measures it.
+async fn router_run(
+    settings: &LoadSettings,
+    dir: &Path,
+    brokers: &str,
+    producer: &FutureProducer,
+    receiver: &Receiver,
+    row: &Row,
+) -> anyhow::Result<RowResult> {
+    write_config(settings, dir, brokers, receiver, row)?;
+    receiver.reset();
+    let mut router = process::start_router(
+        &settings.exe,
+        &dir.join("router.yaml"),
+        &dir.join("router.log"),
+    )?;
+    let started = Instant::now();
+    let expected = (row.events * row.fanout) as u64;
+    if row.steady {
+        // One event first, so that the rate starts once the consumer has joined its group.
+        publish(producer, &row.kafka_topic(), usize::MAX - 1..usize::MAX).await?;
+        wait_for(
+            receiver,
+            &mut router,
+            row.fanout as u64,
+            started + settings.timeout,
+        )
+        .await?;
+        receiver.reset();
+        let producer = producer.clone();
+        let (topic, rate, seconds) = (
+            row.kafka_topic(),
+            settings.steady_rate,
+            settings.steady_seconds,
+        );
+        tokio::spawn(async move { publish_steadily(&producer, &topic, rate, seconds).await });
+    }
+    let complete = wait_for(receiver, &mut router, expected, started + settings.timeout).await?;
+    let usage = router.usage();
+    router.stop(Duration::from_secs(30));
+    let received = receiver.received();
+    if !complete {
+        eprintln!(
+            "Run timed out with {} of {expected} deliveries; see {}.",
+            received.count,
+            dir.join("router.log").display()
+        );
+    }
+    Ok(result(row, &received, usage, complete))
+}
+
+fn result(
+    row: &Row,
+    received: &super::receiver::Received,
+    usage: Usage,
+    complete: bool,
+) -> RowResult {
+    let window = received.window.max(f64::EPSILON);
+    let events_received = received.count as f64 / row.fanout as f64;
+    let ms = |us: u64| us as f64 / 1000.0;
+    RowResult {
+        topics: row.topics,
+        fanout: row.fanout,
+        events: row.events,
+        steady: row.steady,
+        complete,
+        deliveries: received.count,
+        events_per_s: events_received / window,
+        deliveries_per_s: received.count as f64 / window,
+        p50_ms: ms(percentile(&received.latencies_us, 50)),
+        p99_ms: ms(percentile(&received.latencies_us, 99)),
+        max_ms: ms(received.latencies_us.last().copied().unwrap_or(0)),
+        peak_rss_mib: usage.peak_rss_mib,
+        cpu_seconds: usage.cpu_seconds,
+    }
+}
+
+/// Waits until `count` deliveries arrived (true), or the deadline passed (false).
+async fn wait_for(
+    receiver: &Receiver,
+    router: &mut process::Child,
+    count: u64,
+    deadline: Instant,
+) -> anyhow::Result<bool> {
+    while receiver.count() < count {
+        if router.exited() {
+            bail!("the router process ended early");
+        }
+        if Instant::now() > deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(true)
+}
+
+/// Publishes `rate` events a second for `seconds`, each stamped when it is sent.
+async fn publish_steadily(producer: &FutureProducer, topic: &str, rate: usize, seconds: u64) {
+    let ticks_per_second = 100;
+    let mut interval = tokio::time::interval(Duration::from_millis(1000 / ticks_per_second as u64));
+    let mut sent = 0;
+    let total = rate * seconds as usize;
+    let mut pending = futures::stream::FuturesUnordered::new();
+    for tick in 1..=seconds as usize * ticks_per_second {
+        interval.tick().await;
+        let due = (rate * tick / ticks_per_second).min(total);
+        while sent < due {
+            let (key, value) = payload(sent);
+            let producer = producer.clone();
+            let topic = topic.to_owned();
+            pending.push(tokio::spawn(async move {
+                let record = FutureRecord::to(&topic).key(&key).payload(&value);
+                producer
+                    .send(record, Timeout::After(Duration::from_secs(60)))
+                    .await
+                    .is_ok()
+            }));
+            sent += 1;
+        }
+    }
+    while pending.next().await.is_some() {}
+}
+
+/// `router.yaml` and the topic files of a run.
+fn write_config(
+    settings: &LoadSettings,
+    dir: &Path,
+    brokers: &str,
+    receiver: &Receiver,
+    row: &Row,
+) -> anyhow::Result<()> {
+    let topics_dir = dir.join("topics");
+    std::fs::create_dir_all(&topics_dir)?;
+    let group = format!(
+        "bench-router-{}-{}",
+        std::process::id(),
+        dir.file_name().and_then(|n| n.to_str()).unwrap_or("run")
+    );
+    let mut properties = vec![(
+        "fetch.wait.max.ms".to_owned(),
+        settings.fetch_wait_ms.to_string(),
+    )];
+    properties.extend(settings.kafka_properties.iter().cloned());
+    let router = workload::router_yaml_with(
+        brokers,
+        &group,
+        &row.kafka_topic(),
+        &receiver.url(),
+        settings.in_flight,
+        &properties,
+    );
+    std::fs::write(dir.join("router.yaml"), router)?;
+    for (name, yaml) in workload::load_topic_files(row.topics, row.fanout, "receiver") {
+        std::fs::write(topics_dir.join(name), yaml)?;
+    }
+    Ok(())
+}

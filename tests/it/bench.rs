@@ -1,0 +1,62 @@
+//! The load run, shrunk: `notification-router bench` starts its broker and router processes, gets
+//! every delivery to its receiver and ends with a JSON summary. Figures are not checked.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
+
+#[test]
+fn a_small_load_run_delivers_everything_and_ends_with_a_json_summary() {
+    let output = Command::new(BIN)
+        .args([
+            "bench",
+            "--events",
+            "200",
+            "--topics",
+            "10,100",
+            "--fanout",
+            "1,10",
+            "--steady-rate",
+            "50",
+            "--steady-seconds",
+            "1",
+            "--timeout",
+            "120",
+        ])
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let last = stdout.lines().last().expect("some output");
+    let summary: serde_json::Value = serde_json::from_str(last).expect("the last line is JSON");
+    let rows = summary["rows"].as_array().expect("rows");
+    // (topics, fan-out, events): both table sizes at fan-out 1, fan-out 10 on the small table
+    // with a tenth of the events (at least 100), the steady rate on the large one.
+    let shapes: Vec<(u64, u64, u64, bool)> = rows
+        .iter()
+        .map(|r| {
+            let n = |k: &str| r[k].as_u64().expect("a count");
+            (n("topics"), n("fanout"), n("events"), r["steady"] == true)
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            (10, 1, 200, false),
+            (100, 1, 200, false),
+            (10, 10, 100, false),
+            (100, 1, 50, true)
+        ]
+    );
+    for row in rows {
+        assert_eq!(row["complete"], true, "{row}");
+        let expected = row["events"].as_u64().unwrap_or(0) * row["fanout"].as_u64().unwrap_or(0);
+        assert_eq!(row["deliveries"].as_u64(), Some(expected), "{row}");
+    }
+    assert!(summary["ceilings"]["consumer_events_per_s"].as_f64() > Some(0.0));
+    assert!(summary["ceilings"]["http_requests_per_s"].as_f64() > Some(0.0));
+}
