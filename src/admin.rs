@@ -55,6 +55,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/topics", get(list_topics))
         .route("/v1/topics/{id}", get(get_topic))
         .route("/v1/destinations", get(list_destinations))
+        .route("/v1/destinations/{id}/public_key", get(public_key))
         .route("/v1/subscriptions", get(list_subscriptions))
         .with_state(state)
 }
@@ -262,6 +263,20 @@ fn destinations(config: &Config) -> Vec<Value> {
         .collect()
 }
 
+/// EN's public key endpoint: the `whpk_` keys a webhook destination signs `v1a` signatures with,
+/// for receivers to verify with. 404 for an unknown destination or one without keys.
+async fn public_key(State(state): State<Arc<AdminState>>, Path(id): Path<String>) -> Response {
+    match crate::commands::public_keys(&state.config, &id) {
+        Ok(keys) => {
+            Json(json!({"id": id, "public_keys": keys, "public_key": keys[0]})).into_response()
+        }
+        Err(error) => {
+            let body = json!({"errors": [{"code": "not_found", "message": error.to_string()}], "status_code": 404});
+            (StatusCode::NOT_FOUND, Json(body)).into_response()
+        }
+    }
+}
+
 async fn list_destinations(
     State(state): State<Arc<AdminState>>,
     Query(paging): Query<Paging>,
@@ -412,6 +427,9 @@ mod tests {
             json!([{"name": "authorization", "value": "****"}])
         );
         assert_eq!(destination("oncall-email")["type"], "smtp_custom");
+        let (status, body) = get(&format!("{base}/v1/destinations/oncall-slack/public_key")).await;
+        assert_eq!(status, 404, "only webhooks sign: {body}");
+        assert!(body.contains("not a webhook destination"), "{body}");
         let (_, body) = get(&format!("{base}/v1/topics/instance-failures")).await;
         let topic: Value = serde_json::from_str(&body).expect("JSON");
         assert_eq!(topic["subscription_count"], 3);

@@ -28,7 +28,9 @@ async fn metrics_count_what_happened_and_the_api_lists_the_config() {
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n");
-    let destinations = webhook("metered-hook", &receiver.url("/hook"), "");
+    let (private, public) = notification_router::deliver::generate_key_pair();
+    let signing = format!("    signing: {{ keys: [\"{}\"] }}\n", private.expose());
+    let destinations = webhook("metered-hook", &receiver.url("/hook"), &signing);
     let topics = vec![topic(
         "metered",
         "  - id: metered\n    rules:\n      - event_type_filter: $.type =~ ':create$'",
@@ -110,5 +112,21 @@ async fn metrics_count_what_happened_and_the_api_lists_the_config() {
     assert_eq!(sources["total_count"], 1);
     assert_eq!(sources["sources"][0]["id"], "metered");
     assert_eq!(sources["sources"][0]["enabled"], true);
+
+    // EN's public key endpoint: what receivers verify `v1a` signatures with.
+    let (status, body) = get(&format!("{base}/v1/destinations/metered-hook/public_key")).await;
+    assert_eq!(status, 200, "{body}");
+    let key: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(key["public_key"], public.as_str());
+    assert!(
+        !body.contains(private.expose()),
+        "the private key is never served"
+    );
+    assert_eq!(
+        get(&format!("{base}/v1/destinations/nope/public_key"))
+            .await
+            .0,
+        404
+    );
     router.stop().await;
 }
