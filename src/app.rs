@@ -61,18 +61,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         let brokers = config.router.kafka.brokers.clone();
         return consume(config, &brokers, shutdown, consuming).await;
     }
-    let mut topics: Vec<(String, i32)> = config
-        .table
-        .sources()
-        .iter()
-        .flat_map(|s| {
-            s.kafka_topics
-                .iter()
-                .map(|t| (t.clone(), EMBEDDED_PARTITIONS))
-        })
-        .collect();
-    topics.push((config.router.kafka.dead_letter_topic.clone(), 1));
-    topics.push((config.router.kafka.retry_topic.clone(), EMBEDDED_PARTITIONS));
+    let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
     let broker = EmbeddedKafka::start(&topics)?;
     let address = broker.bootstrap_servers().to_owned();
     let example_topic = config

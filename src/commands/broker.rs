@@ -38,20 +38,7 @@ pub fn broker_topics(
     let Some(config) = config else {
         bail!("name the topics with --topic, or give a valid --config");
     };
-    let kafka = &config.router.kafka;
-    let mut topics: Vec<(String, i32)> = config
-        .table
-        .sources()
-        .iter()
-        .flat_map(|s| {
-            s.kafka_topics
-                .iter()
-                .map(|t| (t.clone(), DEFAULT_PARTITIONS))
-        })
-        .collect();
-    topics.push((kafka.dead_letter_topic.clone(), 1));
-    topics.push((kafka.retry_topic.clone(), DEFAULT_PARTITIONS));
-    Ok(topics)
+    Ok(config.kafka_topics(DEFAULT_PARTITIONS))
 }
 
 /// Runs the broker until `shutdown`. The first line on stdout is `bootstrap.servers=HOST:PORT`.

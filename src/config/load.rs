@@ -24,6 +24,23 @@ pub struct Config {
     pub warnings: Vec<ConfigWarning>,
 }
 
+impl Config {
+    /// Every Kafka topic the configuration names, for a broker to create: each source's (with
+    /// `partitions`), the retry topic (likewise) and the dead-letter topic (one partition).
+    pub fn kafka_topics(&self, partitions: i32) -> Vec<(String, i32)> {
+        let kafka = &self.router.kafka;
+        let mut topics: Vec<(String, i32)> = self
+            .table
+            .sources()
+            .iter()
+            .flat_map(|s| s.kafka_topics.iter().map(|t| (t.clone(), partitions)))
+            .collect();
+        topics.push((kafka.dead_letter_topic.clone(), 1));
+        topics.push((kafka.retry_topic.clone(), partitions));
+        topics
+    }
+}
+
 /// Loads `router.yaml` at `path`, with `${VAR}` taken from the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     load_with(path, &|name| std::env::var(name).ok())
