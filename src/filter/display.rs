@@ -121,9 +121,11 @@ fn quoted(text: &str) -> String {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
+            // Doubled where the lexer would otherwise read it with what follows as an escape:
+            // before an escape letter, before a character written as an escape, or last.
             '\\' if chars
                 .peek()
-                .is_none_or(|next| "\\'\"/ntrbfu".contains(*next)) =>
+                .is_none_or(|next| "\\'\"/ntrbfu\n\t\r".contains(*next)) =>
             {
                 out.push_str("\\\\")
             }

@@ -16,6 +16,9 @@ fn written_filters_parse_back_to_the_same_expression() {
         "$..['0'] >= 1.5e3",
         "false",
         "$['trailing\\\\']",
+        // Found by fuzzing: a backslash before a tab, which is written back as `\t`.
+        "$.type =~ '~com[?\0\0&&oud\\.resource-lifecy\\^\\\\\\\\\\t-lifecy\\^#\0]]e$'",
+        "$.a == 'x\\\n'",
     ];
     for source in sources {
         let filter = Filter::parse(source).unwrap_or_else(|e| panic!("{source}: {e}"));
