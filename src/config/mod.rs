@@ -8,6 +8,7 @@
 
 mod checks;
 mod compile;
+mod destinations;
 mod error;
 pub mod files;
 mod interpolate;
