@@ -6,12 +6,18 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use rdkafka::error::KafkaError;
-use tracing::error;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use tracing::{debug, error};
 
 /// What the consumer's context does with a librdkafka client error: logs it as rdkafka's default
 /// context does and, the first time a broker's certificate is refused, says what it must be.
 pub fn report_client_error(kafka_error: &KafkaError, reason: &str) {
+    // The retry consumer asks for end-of-partition events to know when it has caught up; they
+    // are not errors.
+    if kafka_error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF) {
+        debug!(target: "librdkafka", "librdkafka: {kafka_error}: {reason}");
+        return;
+    }
     error!(target: "librdkafka", "librdkafka: {kafka_error}: {reason}");
     static HINTED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     if let Some(broker) = refused_certificate_broker(reason)
