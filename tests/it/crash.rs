@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
@@ -147,16 +147,7 @@ async fn sigkill_mid_stream_loses_nothing_and_redelivers_at_most_the_uncommitted
 async fn sigkill_while_deliveries_wait_on_the_retry_topic_loses_and_repeats_nothing() {
     const EVENTS: usize = 200;
     let broker = BrokerProcess::start(&["lifecycle"]);
-    let down = Arc::new(AtomicBool::new(true));
-    let is_down = down.clone();
-    let mut receiver = Receiver::start(Arc::new(move |path, _| {
-        Some(if path == "/flaky" && is_down.load(Ordering::SeqCst) {
-            503
-        } else {
-            200
-        })
-    }))
-    .await;
+    let (mut receiver, down) = Receiver::with_outage().await;
     let retry = "    retry: { retries: 0, schedule: [500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms], horizon: 1h }\n    circuit_breaker: { failures: 1000 }\n";
     let destinations =
         webhook("flaky", &receiver.url("/flaky"), retry) + &webhook("ok", &receiver.url("/ok"), "");

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::support::*;
 
@@ -30,16 +30,7 @@ fn flaky_and_ok() -> Vec<(String, String)> {
 async fn an_outage_is_retried_through_the_retry_topic_while_others_get_everything() {
     const EVENTS: usize = 30;
     let kafka = Kafka::start(&["lifecycle"]);
-    let down = Arc::new(AtomicBool::new(true));
-    let is_down = down.clone();
-    let mut receiver = Receiver::start(Arc::new(move |path, _| {
-        Some(if path == "/flaky" && is_down.load(Ordering::SeqCst) {
-            503
-        } else {
-            200
-        })
-    }))
-    .await;
+    let (mut receiver, down) = Receiver::with_outage().await;
     let destinations =
         quick("flaky", &receiver.url("/flaky"), "") + &webhook("ok", &receiver.url("/ok"), "");
     let router = Setup::lifecycle(kafka.brokers(), "outage", &destinations, flaky_and_ok()).start();
@@ -105,16 +96,7 @@ async fn an_outage_is_retried_through_the_retry_topic_while_others_get_everythin
 async fn a_retry_waiting_in_kafka_survives_a_restart() {
     const EVENTS: usize = 5;
     let kafka = Kafka::start(&["lifecycle"]);
-    let down = Arc::new(AtomicBool::new(true));
-    let is_down = down.clone();
-    let mut receiver = Receiver::start(Arc::new(move |_, _| {
-        Some(if is_down.load(Ordering::SeqCst) {
-            503
-        } else {
-            200
-        })
-    }))
-    .await;
+    let (mut receiver, down) = Receiver::with_outage().await;
     // The long retry is due after the stop: only the retry topic remembers it.
     let destinations = webhook(
         "flaky",

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -61,6 +61,22 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// A receiver in an outage on `/flaky` (503) while the returned flag is set, and answering
+    /// 200 everywhere else and once the flag is cleared.
+    pub async fn with_outage() -> (Self, Arc<AtomicBool>) {
+        let down = Arc::new(AtomicBool::new(true));
+        let is_down = down.clone();
+        let receiver = Receiver::start(Arc::new(move |path, _| {
+            Some(if path == "/flaky" && is_down.load(Ordering::SeqCst) {
+                503
+            } else {
+                200
+            })
+        }))
+        .await;
+        (receiver, down)
+    }
+
     pub async fn start(behaviour: Behaviour) -> Self {
         Self::start_delayed(behaviour, Duration::ZERO).await
     }
