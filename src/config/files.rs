@@ -95,6 +95,9 @@ impl std::fmt::Debug for KafkaSettings {
 pub struct AdminSettings {
     #[serde(default = "default_admin_listen")]
     pub listen: std::net::SocketAddr,
+    /// The bearer token calls that change state must present; without one they are refused.
+    #[serde(default)]
+    pub token: Option<Secret>,
 }
 
 fn default_admin_listen() -> std::net::SocketAddr {

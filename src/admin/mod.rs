@@ -1,0 +1,226 @@
+//! The admin HTTP server (axum): health and readiness probes, Prometheus metrics, and an API
+//! shaped like Event Notifications' (`/v1/sources`, `/v1/topics`, `/v1/destinations`,
+//! `/v1/subscriptions`, with EN's list shape; secrets are never returned). Calls that change
+//! state need the bearer token of `admin.token` ([`auth`]).
+
+mod auth;
+mod listings;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::metrics::{self, Metrics};
+use crate::secret::Secret;
+
+pub use auth::state_changing;
+
+/// What the admin server reads: the running configuration, the metrics and readiness.
+pub struct AdminState {
+    pub config: Arc<Config>,
+    /// The bearer token calls that change state must present (`admin.token`); none refuses them.
+    pub token: Option<Secret>,
+    pub metrics: &'static Metrics,
+    /// Set once the consumer has subscribed to the enabled sources' topics (or found none to
+    /// consume).
+    pub consuming: Arc<AtomicBool>,
+}
+
+impl AdminState {
+    pub fn new(
+        config: Arc<Config>,
+        metrics: &'static Metrics,
+        consuming: Arc<AtomicBool>,
+    ) -> Arc<AdminState> {
+        let token = config
+            .router
+            .admin
+            .as_ref()
+            .and_then(|admin| admin.token.clone())
+            .filter(|token| !token.is_empty());
+        Arc::new(AdminState {
+            config,
+            token,
+            metrics,
+            consuming,
+        })
+    }
+}
+
+/// The admin routes.
+pub fn router(state: Arc<AdminState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .merge(listings::routes())
+        .with_state(state)
+}
+
+/// Serves the admin routes on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AdminState>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+async fn readyz(State(state): State<Arc<AdminState>>) -> Response {
+    if state.consuming.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not consuming yet\n").into_response()
+    }
+}
+
+async fn metrics_text(State(state): State<Arc<AdminState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// EN's error shape: `{"errors": [{"code", "message"}], "status_code"}`.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body =
+        json!({"errors": [{"code": code, "message": message}], "status_code": status.as_u16()});
+    (status, Json(body)).into_response()
+}
+
+fn not_found(kind: &str, id: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &format!("{kind} {id:?} not found"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path as FilePath;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Serves the admin routes for the shipped configuration on a free local port.
+    async fn start() -> (String, Arc<AdminState>, CancellationToken) {
+        let path = FilePath::new(env!("CARGO_MANIFEST_DIR")).join("router.yaml");
+        let config = crate::config::load_with(&path, &|_| None).expect("the shipped config loads");
+        let metrics: &'static Metrics = Box::leak(Box::new(Metrics::new()));
+        metrics.config_loaded(true);
+        let state = AdminState::new(Arc::new(config), metrics, Arc::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let shutdown = CancellationToken::new();
+        tokio::spawn(serve(listener, state.clone(), shutdown.clone()));
+        (base, state, shutdown)
+    }
+
+    async fn get(url: &str) -> (u16, String) {
+        let response = reqwest::get(url).await.expect("the admin server answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a body"))
+    }
+
+    #[tokio::test]
+    async fn probes_and_metrics() {
+        let (base, state, shutdown) = start().await;
+        assert_eq!(get(&format!("{base}/healthz")).await, (200, "ok\n".into()));
+        assert_eq!(get(&format!("{base}/readyz")).await.0, 503);
+        state.consuming.store(true, Ordering::Release);
+        assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+        state.metrics.consumed("resource-lifecycle-events");
+        let (status, text) = get(&format!("{base}/metrics")).await;
+        assert_eq!(status, 200);
+        assert!(
+            text.contains("notification_router_config_last_reload_successful 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "notification_router_events_consumed_total{source=\"resource-lifecycle-events\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn lists_have_en_shape_and_hide_secrets() {
+        let (base, _state, shutdown) = start().await;
+        let (status, body) = get(&format!("{base}/v1/sources?limit=2&offset=1")).await;
+        assert_eq!(status, 200);
+        let list: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(list["total_count"], 4);
+        assert_eq!(
+            (list["offset"].clone(), list["limit"].clone()),
+            (json!(1), json!(2))
+        );
+        let ids: Vec<&str> = list["sources"]
+            .as_array()
+            .expect("sources")
+            .iter()
+            .map(|s| s["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(ids, ["activity-tracker", "ubiops-audit"]);
+
+        let (status, body) = get(&format!("{base}/v1/sources/ubiops-audit")).await;
+        assert_eq!(status, 200);
+        let source: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(
+            (source["type"].clone(), source["enabled"].clone()),
+            (json!("ubiops-audit"), json!(false))
+        );
+        assert_eq!(get(&format!("{base}/v1/sources/nope")).await.0, 404);
+
+        let (_, body) = get(&format!("{base}/v1/destinations?limit=100")).await;
+        for secret in ["local-test-token", "9000/slack"] {
+            assert!(!body.contains(secret), "{secret} shown in {body}");
+        }
+        let list: Value = serde_json::from_str(&body).expect("JSON");
+        let destination = |id: &str| {
+            list["destinations"]
+                .as_array()
+                .expect("destinations")
+                .iter()
+                .find(|d| d["id"] == id)
+                .unwrap_or_else(|| panic!("no destination {id}"))
+                .clone()
+        };
+        assert_eq!(
+            destination("oncall-slack")["config"]["params"]["url"],
+            "****"
+        );
+        assert_eq!(
+            destination("platform-webhook")["config"]["params"]["sensitive_headers"],
+            json!([{"name": "authorization", "value": "****"}])
+        );
+        assert_eq!(destination("oncall-email")["type"], "smtp_custom");
+        let (status, body) = get(&format!("{base}/v1/destinations/oncall-slack/public_key")).await;
+        assert_eq!(status, 404, "only webhooks sign: {body}");
+        assert!(body.contains("not a webhook destination"), "{body}");
+        let (_, body) = get(&format!("{base}/v1/topics/instance-failures")).await;
+        let topic: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(topic["subscription_count"], 3);
+        let (_, body) = get(&format!("{base}/v1/subscriptions?limit=100")).await;
+        let list: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(list["total_count"], 11);
+        shutdown.cancel();
+    }
+}
