@@ -87,14 +87,14 @@ pub(super) async fn list_sources(
     State(state): State<Arc<AdminState>>,
     Query(paging): Query<Paging>,
 ) -> Json<Value> {
-    page("sources", sources(&state.config), &paging)
+    page("sources", sources(&state.config()), &paging)
 }
 
 pub(super) async fn get_source(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
 ) -> Response {
-    match sources(&state.config)
+    match sources(&state.config())
         .into_iter()
         .find(|s| s["id"] == id.as_str())
     {
@@ -150,14 +150,14 @@ pub(super) async fn list_topics(
     State(state): State<Arc<AdminState>>,
     Query(paging): Query<Paging>,
 ) -> Json<Value> {
-    page("topics", topics(&state.config), &paging)
+    page("topics", topics(&state.config()), &paging)
 }
 
 pub(super) async fn get_topic(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
 ) -> Response {
-    match topics(&state.config)
+    match topics(&state.config())
         .into_iter()
         .find(|t| t["id"] == id.as_str())
     {
@@ -213,7 +213,7 @@ pub(super) async fn public_key(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
 ) -> Response {
-    match crate::commands::public_keys(&state.config, &id) {
+    match crate::commands::public_keys(&state.config(), &id) {
         Ok(keys) => {
             Json(json!({"id": id, "public_keys": keys, "public_key": keys[0]})).into_response()
         }
@@ -225,7 +225,7 @@ pub(super) async fn list_destinations(
     State(state): State<Arc<AdminState>>,
     Query(paging): Query<Paging>,
 ) -> Json<Value> {
-    page("destinations", destinations(&state.config), &paging)
+    page("destinations", destinations(&state.config()), &paging)
 }
 
 fn subscriptions(config: &Config) -> Vec<Value> {
@@ -267,5 +267,5 @@ pub(super) async fn list_subscriptions(
     State(state): State<Arc<AdminState>>,
     Query(paging): Query<Paging>,
 ) -> Json<Value> {
-    page("subscriptions", subscriptions(&state.config), &paging)
+    page("subscriptions", subscriptions(&state.config()), &paging)
 }

@@ -27,7 +27,7 @@ pub use auth::state_changing;
 
 /// What the admin server reads: the running configuration, the metrics and readiness.
 pub struct AdminState {
-    pub config: Arc<Config>,
+    config: Arc<Config>,
     /// The bearer token calls that change state must present (`admin.token`); none refuses them.
     pub token: Option<Secret>,
     pub metrics: &'static Metrics,
@@ -54,6 +54,13 @@ impl AdminState {
             metrics,
             consuming,
         })
+    }
+}
+
+impl AdminState {
+    /// The configuration requests are answered from.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.clone()
     }
 }
 
