@@ -39,26 +39,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     }
     metrics::global().config_loaded(true);
     let consuming = Arc::new(AtomicBool::new(false));
-    if let Some(admin) = &config.router.admin {
-        let listener = tokio::net::TcpListener::bind(admin.listen)
-            .await
-            .with_context(|| format!("cannot listen on admin.listen {}", admin.listen))?;
-        let address = listener.local_addr().context("admin listener address")?;
-        info!(message = "Admin server listening.", address = %address, endpoints = "/healthz /readyz /metrics /v1/...");
-        let state = AdminState::new(
-            Arc::new(config.clone()),
-            metrics::global(),
-            consuming.clone(),
-        );
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            if let Err(error) = admin::serve(listener, state, stop).await {
-                error!(message = "The admin server stopped.", %error);
-            }
-        });
-    }
     if config.router.kafka.brokers.trim() != EMBEDDED {
         let brokers = config.router.kafka.brokers.clone();
+        start_admin(&config, &brokers, &consuming, &shutdown).await?;
         return consume(config, &brokers, shutdown, consuming).await;
     }
     let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
@@ -87,9 +70,48 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             config.path.display()
         ),
     }
+    start_admin(&config, &address, &consuming, &shutdown).await?;
     let result = consume(config, &address, shutdown, consuming).await;
     drop(broker);
     result
+}
+
+/// Starts the admin server when configured, with a producer to `brokers` (for sent
+/// notifications) and an HTTP client like the deliverer's (for destination tests).
+async fn start_admin(
+    config: &Config,
+    brokers: &str,
+    consuming: &Arc<AtomicBool>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let Some(admin) = &config.router.admin else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(admin.listen)
+        .await
+        .with_context(|| format!("cannot listen on admin.listen {}", admin.listen))?;
+    let address = listener.local_addr().context("admin listener address")?;
+    info!(message = "Admin server listening.", address = %address, endpoints = "/healthz /readyz /metrics /v1/...");
+    let outlets = admin::Outlets {
+        producer: kafka::producer_config(&config.router.kafka, brokers)
+            .create()
+            .context("cannot create the admin API's Kafka producer")?,
+        client: HttpClient::new(&config.router.http.options().map_err(anyhow::Error::msg)?)
+            .map_err(anyhow::Error::msg)?,
+    };
+    let state = AdminState::new(
+        Arc::new(config.clone()),
+        metrics::global(),
+        consuming.clone(),
+        Some(outlets),
+    );
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        if let Err(error) = admin::serve(listener, state, stop).await {
+            error!(message = "The admin server stopped.", %error);
+        }
+    });
+    Ok(())
 }
 
 /// Consumes the enabled sources' topics and the retry topic from `brokers` until shutdown;

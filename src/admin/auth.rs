@@ -74,7 +74,7 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("router.yaml");
         let config = crate::config::load_with(&path, &|_| None).expect("the shipped config loads");
         let metrics: &'static Metrics = Box::leak(Box::new(Metrics::new()));
-        let mut state = AdminState::new(Arc::new(config), metrics, Arc::default());
+        let mut state = AdminState::new(Arc::new(config), metrics, Arc::default(), None);
         Arc::get_mut(&mut state).expect("unshared").token = token.map(|t| Secret::new(t.into()));
         let routes = Router::new().route("/change", post(|| async { StatusCode::NO_CONTENT }));
         let app = state_changing(routes, &state).with_state(state);

@@ -1,10 +1,13 @@
 //! The admin HTTP server (axum): health and readiness probes, Prometheus metrics, and an API
 //! shaped like Event Notifications' (`/v1/sources`, `/v1/topics`, `/v1/destinations`,
-//! `/v1/subscriptions`, with EN's list shape; secrets are never returned). Calls that change
-//! state need the bearer token of `admin.token` ([`auth`]).
+//! `/v1/subscriptions`, with EN's list shape; secrets are never returned), EN's send-notification
+//! API ([`notifications`]) and destination tests ([`destination_test`]). Calls that change state
+//! need the bearer token of `admin.token` ([`auth`]).
 
 mod auth;
+mod destination_test;
 mod listings;
+mod notifications;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,16 +17,20 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use rdkafka::producer::FutureProducer;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::deliver::HttpClient;
 use crate::metrics::{self, Metrics};
 use crate::secret::Secret;
 
 pub use auth::state_changing;
+pub use destination_test::{TestStatus, TestStatuses};
+pub use notifications::MAX_BODY;
 
 /// What the admin server reads: the running configuration, the metrics and readiness.
 pub struct AdminState {
@@ -34,6 +41,17 @@ pub struct AdminState {
     /// Set once the consumer has subscribed to the enabled sources' topics (or found none to
     /// consume).
     pub consuming: Arc<AtomicBool>,
+    /// What sends and destination tests go out through; without them they answer `503`.
+    outlets: Option<Outlets>,
+    /// The statuses of the last destination tests.
+    pub tests: TestStatuses,
+}
+
+/// What the admin server sends through: the producer that publishes sent notifications to the
+/// sources' Kafka topics, and the HTTP client destination tests are delivered with.
+pub struct Outlets {
+    pub producer: FutureProducer,
+    pub client: HttpClient,
 }
 
 impl AdminState {
@@ -41,6 +59,7 @@ impl AdminState {
         config: Arc<Config>,
         metrics: &'static Metrics,
         consuming: Arc<AtomicBool>,
+        outlets: Option<Outlets>,
     ) -> Arc<AdminState> {
         let token = config
             .router
@@ -53,6 +72,8 @@ impl AdminState {
             token,
             metrics,
             consuming,
+            outlets,
+            tests: TestStatuses::default(),
         })
     }
 }
@@ -71,6 +92,16 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .merge(listings::routes())
+        .route("/v1/notifications/{id}", get(destination_test::test_status))
+        .merge(state_changing(
+            Router::new()
+                .route("/v1/notifications", post(notifications::send))
+                .route(
+                    "/v1/destinations/{id}/test",
+                    post(destination_test::test_destination),
+                ),
+            &state,
+        ))
         .with_state(state)
 }
 
@@ -108,6 +139,11 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// `503`: what the call needs is not there (yet).
+fn unavailable(message: &str) -> Response {
+    error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+}
+
 fn not_found(kind: &str, id: &str) -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -130,7 +166,7 @@ mod tests {
         let config = crate::config::load_with(&path, &|_| None).expect("the shipped config loads");
         let metrics: &'static Metrics = Box::leak(Box::new(Metrics::new()));
         metrics.config_loaded(true);
-        let state = AdminState::new(Arc::new(config), metrics, Arc::default());
+        let state = AdminState::new(Arc::new(config), metrics, Arc::default(), None);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let shutdown = CancellationToken::new();

@@ -4,14 +4,6 @@ use std::time::Duration;
 
 use crate::support::*;
 
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 async fn get(url: &str) -> (u16, String) {
     match reqwest::get(url).await {
         Ok(response) => {

@@ -2,6 +2,7 @@
 //! real SMTP server.
 
 mod admin;
+mod api;
 mod bad_input;
 mod bench;
 mod catalogue_events;

@@ -329,6 +329,35 @@ pub async fn read_topic_until(
     .unwrap()
 }
 
+/// How many records `topic` (of `partitions` partitions) holds: the sum of its high watermarks.
+pub async fn record_count(brokers: &str, topic: &str, partitions: i32) -> i64 {
+    let (brokers, topic) = (brokers.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .create()
+            .expect("consumer");
+        (0..partitions)
+            .map(|partition| {
+                consumer
+                    .fetch_watermarks(&topic, partition, WAIT)
+                    .expect("watermarks")
+                    .1
+            })
+            .sum()
+    })
+    .await
+    .unwrap()
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 pub const DEAD_LETTER_TOPIC: &str = "router.dead-letter";
 pub const RETRY_TOPIC: &str = "router.retry";
 
