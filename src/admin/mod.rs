@@ -1,10 +1,12 @@
 //! The admin HTTP server (axum): health and readiness probes, Prometheus metrics, and an API
 //! shaped like Event Notifications' (`/v1/sources`, `/v1/topics`, `/v1/destinations`,
-//! `/v1/subscriptions`, with EN's list shape; secrets are never returned). Calls that change
-//! state need the bearer token of `admin.token` ([`auth`]).
+//! `/v1/subscriptions`, with EN's list shape; secrets are never returned), and the calls that
+//! change the live configuration ([`live`]). Calls that change state need the bearer token of
+//! `admin.token` ([`auth`]).
 
 mod auth;
 mod listings;
+mod live;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,13 +23,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
+use crate::reload::Live;
 use crate::secret::Secret;
 
 pub use auth::state_changing;
 
-/// What the admin server reads: the running configuration, the metrics and readiness.
+/// What the admin server reads: the live configuration, the metrics and readiness.
 pub struct AdminState {
-    config: Arc<Config>,
+    live: Arc<Live>,
     /// The bearer token calls that change state must present (`admin.token`); none refuses them.
     pub token: Option<Secret>,
     pub metrics: &'static Metrics,
@@ -37,19 +40,30 @@ pub struct AdminState {
 }
 
 impl AdminState {
+    /// Serves `config` as it is, with no router to reload (reloads still read the files).
     pub fn new(
         config: Arc<Config>,
         metrics: &'static Metrics,
         consuming: Arc<AtomicBool>,
     ) -> Arc<AdminState> {
-        let token = config
+        Self::with_live(Arc::new(Live::new(config)), metrics, consuming)
+    }
+
+    /// Serves the configuration `live` keeps in effect.
+    pub fn with_live(
+        live: Arc<Live>,
+        metrics: &'static Metrics,
+        consuming: Arc<AtomicBool>,
+    ) -> Arc<AdminState> {
+        let token = live
+            .config()
             .router
             .admin
             .as_ref()
             .and_then(|admin| admin.token.clone())
             .filter(|token| !token.is_empty());
         Arc::new(AdminState {
-            config,
+            live,
             token,
             metrics,
             consuming,
@@ -58,9 +72,14 @@ impl AdminState {
 }
 
 impl AdminState {
-    /// The configuration requests are answered from.
+    /// The configuration in effect, which requests are answered from.
     pub fn config(&self) -> Arc<Config> {
-        self.config.clone()
+        self.live.config()
+    }
+
+    /// What reloads the configuration.
+    pub fn live(&self) -> &Arc<Live> {
+        &self.live
     }
 }
 
@@ -71,6 +90,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .merge(listings::routes())
+        .merge(state_changing(live::routes(), &state))
         .with_state(state)
 }
 
