@@ -190,8 +190,13 @@ async fn consume_sources(
             }
             Ok(()) = changes.changed() => {
                 let config = changes.borrow_and_update().clone();
-                if let Err(error) = resubscribe(consumer.as_ref(), &mut subscribed, &config) {
-                    error!(message = "Cannot change the subscription to the sources' Kafka topics; the previous one stays.", %error);
+                let before = subscribed.clone();
+                match resubscribe(consumer.as_ref(), &mut subscribed, &config) {
+                    Ok(()) if before != subscribed => {
+                        info!(message = "Subscription changed.", topics = ?subscribed, before = ?before);
+                    }
+                    Ok(()) => {}
+                    Err(error) => error!(message = "Cannot change the subscription to the sources' Kafka topics; the previous one stays.", %error),
                 }
                 continue;
             }
@@ -290,9 +295,6 @@ fn resubscribe<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
     } else {
         let topics: Vec<&str> = wanted.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
-    }
-    if !subscribed.is_empty() || !wanted.is_empty() {
-        info!(message = "Subscription changed.", topics = ?wanted, before = ?subscribed);
     }
     *subscribed = wanted;
     Ok(())
