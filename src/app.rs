@@ -1,6 +1,8 @@
-//! Wires the router together and runs it until shutdown: broker, the sources' consumer with its
-//! record tasks and back-pressure, the retry consumer, drain.
+//! Wires the router together and runs it until shutdown: broker, the live configuration and its
+//! reload triggers, the sources' consumer with its record tasks, back-pressure and subscription
+//! changes, the retry consumer, drain.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -24,6 +26,7 @@ use crate::kafka::{
 };
 use crate::metrics::{self, PartitionLabels};
 use crate::pipeline::Pipeline;
+use crate::reload::{self, Live};
 use crate::retrying;
 
 /// The `kafka.brokers` value that starts the in-process broker.
@@ -39,10 +42,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     }
     metrics::global().config_loaded(true);
     let consuming = Arc::new(AtomicBool::new(false));
+    let live = Arc::new(Live::new(Arc::new(config.clone())));
+    reload::spawn_triggers(live.clone(), shutdown.clone());
     if config.router.kafka.brokers.trim() != EMBEDDED {
         let brokers = config.router.kafka.brokers.clone();
-        start_admin(&config, &brokers, &consuming, &shutdown).await?;
-        return consume(config, &brokers, shutdown, consuming).await;
+        start_admin(&live, &brokers, &consuming, &shutdown).await?;
+        return consume(live, &brokers, shutdown, consuming).await;
     }
     let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
     let broker = EmbeddedKafka::start(&topics)?;
@@ -70,8 +75,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             config.path.display()
         ),
     }
-    start_admin(&config, &address, &consuming, &shutdown).await?;
-    let result = consume(config, &address, shutdown, consuming).await;
+    start_admin(&live, &address, &consuming, &shutdown).await?;
+    let result = consume(live, &address, shutdown, consuming).await;
     drop(broker);
     result
 }
@@ -79,11 +84,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 /// Starts the admin server when configured, with a producer to `brokers` (for sent
 /// notifications) and an HTTP client like the deliverer's (for destination tests).
 async fn start_admin(
-    config: &Config,
+    live: &Arc<Live>,
     brokers: &str,
     consuming: &Arc<AtomicBool>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
+    let config = live.config();
     let Some(admin) = &config.router.admin else {
         return Ok(());
     };
@@ -99,8 +105,8 @@ async fn start_admin(
         client: HttpClient::new(&config.router.http.options().map_err(anyhow::Error::msg)?)
             .map_err(anyhow::Error::msg)?,
     };
-    let state = AdminState::new(
-        Arc::new(config.clone()),
+    let state = AdminState::with_live(
+        live.clone(),
         metrics::global(),
         consuming.clone(),
         Some(outlets),
@@ -114,14 +120,15 @@ async fn start_admin(
     Ok(())
 }
 
-/// Consumes the enabled sources' topics and the retry topic from `brokers` until shutdown;
-/// sets `consuming` once subscribed (readiness).
+/// Consumes the enabled sources' topics and the retry topic from `brokers` until shutdown, with
+/// the configuration `live` keeps; sets `consuming` once subscribed (readiness).
 pub async fn consume(
-    config: Config,
+    live: Arc<Live>,
     brokers: &str,
     shutdown: CancellationToken,
     consuming: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
+    let config = live.config();
     let kafka = &config.router.kafka;
     let producer: FutureProducer = kafka::producer_config(kafka, brokers)
         .create()
@@ -132,7 +139,9 @@ pub async fn consume(
     );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;
-    let deliverer = Arc::new(Deliverer::new(&config, &client, writer).map_err(anyhow::Error::msg)?);
+    let deliverer =
+        Arc::new(Deliverer::new(config.clone(), &client, writer).map_err(anyhow::Error::msg)?);
+    live.attach(deliverer.clone()).await?;
     let retries = tokio::spawn({
         let (settings, brokers, deliverer, shutdown) = (
             kafka.clone(),
@@ -142,7 +151,7 @@ pub async fn consume(
         );
         async move { retrying::run(&settings, &brokers, deliverer, shutdown).await }
     });
-    let sources = consume_sources(&config, brokers, deliverer, shutdown.clone(), consuming).await;
+    let sources = consume_sources(&live, brokers, deliverer, shutdown.clone(), consuming).await;
     if sources.is_err() {
         shutdown.cancel();
     }
@@ -150,24 +159,20 @@ pub async fn consume(
     sources.and(retries)
 }
 
-/// Consumes the enabled sources' topics until shutdown. Back-pressure pauses fetching from busy
-/// partitions (or all of them) while the consumer keeps being polled.
+/// Consumes the enabled sources' topics until shutdown, following the subscription as reloads
+/// change it ([`subscription`]). Back-pressure pauses fetching from busy partitions (or all of
+/// them) while the consumer keeps being polled.
 async fn consume_sources(
-    config: &Config,
+    live: &Live,
     brokers: &str,
     deliverer: Arc<Deliverer>,
     shutdown: CancellationToken,
     consuming: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
+    let mut changes = live.subscribe();
+    let config = changes.borrow_and_update().clone();
     let kafka = &config.router.kafka;
-    let pipeline = Arc::new(Pipeline::new(config, deliverer));
-    let topics = config.table.enabled_kafka_topics();
-    if topics.is_empty() {
-        warn!(message = "No source is enabled: nothing to consume. Set `enabled: true` on a source.", config = %config.path.display());
-        consuming.store(true, Ordering::Release);
-        shutdown.cancelled().await;
-        return Ok(());
-    }
+    let pipeline = Arc::new(Pipeline::new(&config, deliverer));
     let offsets = Arc::new(Offsets::default());
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let context = RebalanceContext {
@@ -179,10 +184,14 @@ async fn consume_sources(
             .create_with_context(context)
             .context("cannot create the Kafka consumer")?,
     );
-    consumer
-        .subscribe(&topics)
+    let mut subscribed = BTreeSet::new();
+    resubscribe(consumer.as_ref(), &mut subscribed, &config)
         .context("cannot subscribe to the sources' Kafka topics")?;
-    info!(message = "Consuming.", topics = ?topics, group_id = %kafka.group_id, brokers);
+    if subscribed.is_empty() {
+        warn!(message = "No source is enabled: nothing to consume until one is. Set `enabled: true` on a source.", config = %config.path.display());
+    } else {
+        info!(message = "Consuming.", topics = ?subscribed, group_id = %kafka.group_id, brokers);
+    }
     consuming.store(true, Ordering::Release);
     tokio::spawn(report_lag(consumer.clone(), shutdown.clone()));
 
@@ -204,6 +213,18 @@ async fn consume_sources(
             }
             Some((topic, partition)) = finished.recv() => {
                 pause(consumer.as_ref(), &pressure.finished(&topic, partition), false);
+                continue;
+            }
+            Ok(()) = changes.changed() => {
+                let config = changes.borrow_and_update().clone();
+                let before = subscribed.clone();
+                match resubscribe(consumer.as_ref(), &mut subscribed, &config) {
+                    Ok(()) if before != subscribed => {
+                        info!(message = "Subscription changed.", topics = ?subscribed, before = ?before);
+                    }
+                    Ok(()) => {}
+                    Err(error) => error!(message = "Cannot change the subscription to the sources' Kafka topics; the previous one stays.", %error),
+                }
                 continue;
             }
             message = consumer.recv() => message,
@@ -259,6 +280,50 @@ async fn consume_sources(
         .await
         .ok();
     info!(message = "Stopped.");
+    Ok(())
+}
+
+/// The topics to consume under `config`: the enabled sources', and those already consumed whose
+/// source is still configured (a source disabled while running stays subscribed, so its records
+/// are dropped and committed rather than delivered when it is enabled again).
+fn subscription(config: &Config, subscribed: &BTreeSet<String>) -> BTreeSet<String> {
+    let configured: BTreeSet<&str> = config
+        .table
+        .sources()
+        .iter()
+        .flat_map(|s| s.kafka_topics.iter().map(String::as_str))
+        .collect();
+    config
+        .table
+        .enabled_kafka_topics()
+        .into_iter()
+        .chain(
+            subscribed
+                .iter()
+                .map(String::as_str)
+                .filter(|t| configured.contains(t)),
+        )
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Subscribes to [`subscription`] when it differs from `subscribed`.
+fn resubscribe<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
+    consumer: &C,
+    subscribed: &mut BTreeSet<String>,
+    config: &Config,
+) -> rdkafka::error::KafkaResult<()> {
+    let wanted = subscription(config, subscribed);
+    if wanted == *subscribed {
+        return Ok(());
+    }
+    if wanted.is_empty() {
+        consumer.unsubscribe();
+    } else {
+        let topics: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics)?;
+    }
+    *subscribed = wanted;
     Ok(())
 }
 

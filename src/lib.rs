@@ -22,8 +22,9 @@
 //! - [`delivery`] — one delivery's attempts and settlement: delivered, retry topic or dead letter.
 //! - [`pipeline`] — one record's way from Kafka to its deliveries and its settlement.
 //! - [`retrying`] — the retry consumer: the retry topic read back and re-delivered when due.
+//! - [`reload`] — the configuration in effect, reloaded live on SIGHUP, file change or API call.
 //! - [`app`] — wires it all together and runs until shutdown.
-//! - [`admin`] — the admin HTTP server: probes, [`metrics`], a read-only API shaped like EN's.
+//! - [`admin`] — the admin HTTP server: probes, [`metrics`], an API shaped like EN's, reloads.
 //! - [`commands`] — the other subcommands: validate, explain, render, publish, receive, keys,
 //!   dead-letters, broker, bench.
 //! - [`secret`] — the redacting [`Secret`](secret::Secret) type every credential is held in.
@@ -45,6 +46,7 @@ pub mod lanes;
 pub mod metrics;
 pub mod outbound;
 pub mod pipeline;
+pub mod reload;
 pub mod render;
 pub mod retrying;
 pub mod routing;

@@ -1,5 +1,6 @@
 //! One record's way: normalise, de-duplicate, route, and settle each delivery — made, handed
-//! to the retry topic, or written to the dead-letter topic with the reason.
+//! to the retry topic, or written to the dead-letter topic with the reason. A record is handled
+//! wholly by the configuration snapshot in effect when its processing starts.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use tracing::{debug, warn};
 
 use crate::config::Config;
 use crate::dedup::Dedup;
-use crate::delivery::{Deliverer, Job, Origin, Settled};
+use crate::delivery::{Deliverer, Job, Origin, Settled, Snapshot};
 use crate::event::{RawRecord, normalise};
 use crate::kafka::{DeadLetter, DeadLetterReason, header};
 use crate::metrics;
@@ -19,11 +20,10 @@ use crate::routing::Route;
 /// Longest detail kept in a dead-letter header.
 const MAX_DETAIL: usize = crate::delivery::MAX_DETAIL;
 
-/// What every record task shares: the deliverer, the input de-duplication window and limits.
+/// What every record task shares: the deliverer and the input de-duplication window.
 pub struct Pipeline {
     deliverer: Arc<Deliverer>,
     dedup: Dedup,
-    max_message_bytes: usize,
 }
 
 impl Pipeline {
@@ -31,7 +31,6 @@ impl Pipeline {
         Self {
             deliverer,
             dedup: Dedup::new(&config.router.dedup),
-            max_message_bytes: config.router.kafka.max_message_bytes,
         }
     }
 
@@ -44,7 +43,9 @@ impl Pipeline {
             (header::ORIGINAL_PARTITION, partition.to_string()),
             (header::ORIGINAL_OFFSET, offset.to_string()),
         ];
-        let table = self.deliverer.table();
+        let snapshot = self.deliverer.snapshot();
+        let table = snapshot.table();
+        let max_message_bytes = snapshot.config().router.kafka.max_message_bytes;
         let metrics = metrics::global();
         let Some(source_index) = table.source_for_kafka_topic(topic) else {
             warn!(
@@ -71,8 +72,7 @@ impl Pipeline {
             value: message.payload(),
             headers: &record_headers,
         };
-        let notification = match normalise(&source.id, source.kind, &record, self.max_message_bytes)
-        {
+        let notification = match normalise(&source.id, source.kind, &record, max_message_bytes) {
             Ok(notification) => notification,
             Err(rejection) => {
                 warn!(message = "Record rejected.", reason = rejection.reason.code(), detail = %rejection.detail, source = %source.id, topic, partition, offset);
@@ -133,16 +133,22 @@ impl Pipeline {
                     offset,
                 },
             );
-            self.deliver(job, shutdown)
+            self.deliver(&snapshot, job, shutdown)
         }))
         .await;
         settled.into_iter().all(|settled| settled)
     }
 
-    /// Makes one delivery with its in-process retries, then settles it.
-    async fn deliver(&self, mut job: Job, shutdown: &CancellationToken) -> bool {
-        let attempt = self.deliverer.attempt(&mut job, true).await;
-        let next = self.deliverer.next(job, attempt);
+    /// Makes one delivery with its in-process retries, through the record's snapshot, then
+    /// settles it.
+    async fn deliver(
+        &self,
+        snapshot: &Snapshot,
+        mut job: Job,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let attempt = snapshot.attempt(&mut job, true).await;
+        let next = snapshot.next(job, attempt);
         self.deliverer.settle(next, shutdown).await != Settled::Unsettled
     }
 

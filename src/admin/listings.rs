@@ -94,13 +94,15 @@ pub(super) async fn get_source(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
 ) -> Response {
-    match sources(&state.config())
-        .into_iter()
-        .find(|s| s["id"] == id.as_str())
-    {
+    match source(&state.config(), &id) {
         Some(source) => Json(source).into_response(),
         None => not_found("source", &id),
     }
+}
+
+/// One source as `GET /v1/sources/{id}` answers it.
+pub(super) fn source(config: &Config, id: &str) -> Option<Value> {
+    sources(config).into_iter().find(|s| s["id"] == id)
 }
 
 fn topics(config: &Config) -> Vec<Value> {

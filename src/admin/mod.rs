@@ -1,12 +1,14 @@
 //! The admin HTTP server (axum): health and readiness probes, Prometheus metrics, and an API
 //! shaped like Event Notifications' (`/v1/sources`, `/v1/topics`, `/v1/destinations`,
 //! `/v1/subscriptions`, with EN's list shape; secrets are never returned), EN's send-notification
-//! API ([`notifications`]) and destination tests ([`destination_test`]). Calls that change state
-//! need the bearer token of `admin.token` ([`auth`]).
+//! API ([`notifications`]), destination tests ([`destination_test`]) and the calls that change the
+//! live configuration ([`live`]). Calls that change state need the bearer token of `admin.token`
+//! ([`auth`]).
 
 mod auth;
 mod destination_test;
 mod listings;
+mod live;
 mod notifications;
 
 use std::sync::Arc;
@@ -26,15 +28,16 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::deliver::HttpClient;
 use crate::metrics::{self, Metrics};
+use crate::reload::Live;
 use crate::secret::Secret;
 
 pub use auth::state_changing;
 pub use destination_test::{TestStatus, TestStatuses};
 pub use notifications::MAX_BODY;
 
-/// What the admin server reads: the running configuration, the metrics and readiness.
+/// What the admin server reads: the live configuration, the metrics and readiness.
 pub struct AdminState {
-    config: Arc<Config>,
+    live: Arc<Live>,
     /// The bearer token calls that change state must present (`admin.token`); none refuses them.
     pub token: Option<Secret>,
     pub metrics: &'static Metrics,
@@ -55,20 +58,32 @@ pub struct Outlets {
 }
 
 impl AdminState {
+    /// Serves `config` as it is, with no router to reload (reloads still read the files).
     pub fn new(
         config: Arc<Config>,
         metrics: &'static Metrics,
         consuming: Arc<AtomicBool>,
         outlets: Option<Outlets>,
     ) -> Arc<AdminState> {
-        let token = config
+        Self::with_live(Arc::new(Live::new(config)), metrics, consuming, outlets)
+    }
+
+    /// Serves the configuration `live` keeps in effect.
+    pub fn with_live(
+        live: Arc<Live>,
+        metrics: &'static Metrics,
+        consuming: Arc<AtomicBool>,
+        outlets: Option<Outlets>,
+    ) -> Arc<AdminState> {
+        let token = live
+            .config()
             .router
             .admin
             .as_ref()
             .and_then(|admin| admin.token.clone())
             .filter(|token| !token.is_empty());
         Arc::new(AdminState {
-            config,
+            live,
             token,
             metrics,
             consuming,
@@ -79,9 +94,14 @@ impl AdminState {
 }
 
 impl AdminState {
-    /// The configuration requests are answered from.
+    /// The configuration in effect, which requests are answered from.
     pub fn config(&self) -> Arc<Config> {
-        self.config.clone()
+        self.live.config()
+    }
+
+    /// What reloads the configuration.
+    pub fn live(&self) -> &Arc<Live> {
+        &self.live
     }
 }
 
@@ -99,7 +119,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
                 .route(
                     "/v1/destinations/{id}/test",
                     post(destination_test::test_destination),
-                ),
+                )
+                .merge(live::routes()),
             &state,
         ))
         .with_state(state)

@@ -41,7 +41,7 @@ pub struct RouterFile {
 }
 
 /// How the router talks to Kafka.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaSettings {
     /// `host:port,...`, or `embedded` for an in-process broker (librdkafka's mock cluster).
@@ -90,7 +90,7 @@ impl std::fmt::Debug for KafkaSettings {
 }
 
 /// Where the admin HTTP server listens. It binds to loopback unless told otherwise.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminSettings {
     #[serde(default = "default_admin_listen")]
@@ -105,7 +105,7 @@ fn default_admin_listen() -> std::net::SocketAddr {
 }
 
 /// Outbound HTTP: defaults, and what webhook and Slack requests may reach.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
     #[serde(default = "default_request_timeout", with = "humantime_serde")]
@@ -123,7 +123,7 @@ pub struct HttpSettings {
 }
 
 /// Input de-duplication by notification id (the source and the event's id), in memory.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DedupSettings {
     /// How long an event id is remembered; `0s` turns de-duplication off.

@@ -13,6 +13,7 @@ mod error;
 pub mod files;
 mod interpolate;
 mod load;
+mod toggle;
 mod topics;
 mod warnings;
 
@@ -21,6 +22,7 @@ pub use compile::compile;
 pub use error::{ConfigError, ConfigErrors};
 pub use files::{KafkaSettings, RouterFile};
 pub use load::{Config, load, load_with};
+pub use toggle::{ToggleError, set_source_enabled};
 pub use warnings::ConfigWarning;
 
 #[cfg(test)]

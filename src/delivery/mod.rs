@@ -3,16 +3,20 @@
 //!
 //! The same [`Deliverer`] serves the deliveries of fresh records (with the destination's
 //! in-process retries) and those read back from the retry topic (one attempt each, on the long
-//! schedule). The subscription, its template and its destination are looked up in the current
-//! configuration on every attempt; the `webhook-id` never changes.
+//! schedule). Each attempt is made through one [`Snapshot`] of the configuration: a fresh
+//! record's deliveries through the snapshot its routing used, a retry through the one current
+//! when it is attempted (its subscription, template and destination looked up again). The
+//! `webhook-id` never changes.
 
 mod job;
 mod settle;
 
 use std::borrow::Cow;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use tokio::sync::Notify;
 use tracing::{info, warn};
 
 pub use job::{Job, Origin, Refused};
@@ -23,7 +27,6 @@ use crate::deliver::{NextRetry, RetryPolicy};
 use crate::kafka::DeadLetterReason;
 use crate::lanes::{Lanes, Place};
 use crate::outbound::{self, Notifier, Outcome, Parcel};
-use crate::render::Templates;
 use crate::routing::RoutingTable;
 
 /// What one turn of attempts came to.
@@ -48,23 +51,74 @@ pub enum Next {
     DeadLetter(Job, DeadLetterReason),
 }
 
-/// The notifiers and lanes of every destination, and the writers of the retry and dead-letter
-/// topics; shared by every record task and the retry consumer.
+/// The configuration in effect for delivery, swapped whole on reload, and the writers of the
+/// retry and dead-letter topics; shared by every record task and the retry consumer.
 pub struct Deliverer {
-    table: RoutingTable,
-    templates: Templates,
+    current: RwLock<Arc<Snapshot>>,
+    client: crate::deliver::HttpClient,
+    writer: Writer,
+}
+
+/// One configuration as delivery sees it: its routing table and templates, a notifier and a
+/// lane per destination. Immutable; a reload makes a new one.
+pub struct Snapshot {
+    config: Arc<Config>,
     /// One per destination, by the destination's index in the table.
     notifiers: Vec<Notifier>,
     lanes: Lanes,
-    writer: Writer,
 }
 
 impl Deliverer {
     /// Fails only when a destination's notifier cannot be built (its TLS setup, say).
     pub fn new(
-        config: &Config,
+        config: Arc<Config>,
         client: &crate::deliver::HttpClient,
         writer: Writer,
+    ) -> Result<Self, String> {
+        let lanes = Lanes::new(config.table.destinations());
+        let snapshot = Snapshot::new(config, client, lanes)?;
+        Ok(Self {
+            current: RwLock::new(Arc::new(snapshot)),
+            client: client.clone(),
+            writer,
+        })
+    }
+
+    /// The configuration in effect now. A record is routed and delivered wholly through the one
+    /// it took when its processing started.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `config` in effect for every record whose processing starts from now on. A
+    /// destination keeps its lane (circuit, disabled flag, queue, concurrency) while its id,
+    /// `limits` and `circuit_breaker` stay the same; notifiers are built anew. Fails, changing
+    /// nothing, when a notifier cannot be built.
+    pub fn swap(&self, config: Arc<Config>) -> Result<(), String> {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        let lanes = current.lanes.carried(config.table.destinations());
+        *current = Arc::new(Snapshot::new(config, &self.client, lanes)?);
+        Ok(())
+    }
+
+    /// Notified whenever a place frees in any destination's queue, whichever snapshot it is of.
+    pub fn space(&self) -> Arc<Notify> {
+        self.snapshot().lanes.space_handle()
+    }
+
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+}
+
+impl Snapshot {
+    fn new(
+        config: Arc<Config>,
+        client: &crate::deliver::HttpClient,
+        lanes: Lanes,
     ) -> Result<Self, String> {
         let notifiers = config
             .table
@@ -73,29 +127,28 @@ impl Deliverer {
             .map(|destination| Notifier::new(destination, client))
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            table: config.table.clone(),
-            templates: config.templates.clone(),
+            config,
             notifiers,
-            lanes: Lanes::new(config.table.destinations()),
-            writer,
+            lanes,
         })
     }
 
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
     pub fn table(&self) -> &RoutingTable {
-        &self.table
+        &self.config.table
     }
 
     pub fn lanes(&self) -> &Lanes {
         &self.lanes
     }
 
-    pub fn writer(&self) -> &Writer {
-        &self.writer
-    }
-
     /// The lane index of a job's destination, when its subscription is still configured.
     pub fn lane_of(&self, job: &Job) -> Option<usize> {
-        self.table
+        self.config
+            .table
             .subscription_by_name(&job.subscription)
             .map(|s| s.destination)
     }
@@ -113,7 +166,7 @@ impl Deliverer {
         in_process: bool,
         place: Option<Place>,
     ) -> Attempt {
-        let Some(subscription) = self.table.subscription_by_name(&job.subscription) else {
+        let Some(subscription) = self.config.table.subscription_by_name(&job.subscription) else {
             job.last_error = Some(format!(
                 "subscription {:?} is no longer configured",
                 job.subscription
@@ -121,7 +174,7 @@ impl Deliverer {
             return Attempt::DeadLetter(DeadLetterReason::UnknownSubscription);
         };
         let index = subscription.destination;
-        let destination = &self.table.destinations()[index];
+        let destination = &self.config.table.destinations()[index];
         job.destination.clone_from(&destination.id);
         let lane = self.lanes.get(index);
         if let Some(why) = lane.disabled() {
@@ -138,13 +191,14 @@ impl Deliverer {
                 until: lane.retry_at(),
             };
         };
-        let rendered = match outbound::render(&self.templates, subscription, &job.notification) {
-            Ok(rendered) => rendered,
-            Err(error) => {
-                job.last_error = Some(error.to_string());
-                return Attempt::DeadLetter(DeadLetterReason::RenderFailed);
-            }
-        };
+        let rendered =
+            match outbound::render(&self.config.templates, subscription, &job.notification) {
+                Ok(rendered) => rendered,
+                Err(error) => {
+                    job.last_error = Some(error.to_string());
+                    return Attempt::DeadLetter(DeadLetterReason::RenderFailed);
+                }
+            };
         let policy = if in_process {
             Cow::Borrowed(&destination.retry)
         } else {
@@ -173,9 +227,9 @@ impl Deliverer {
     /// Where a job goes after `attempt`: the next step of its schedule, or the end.
     pub fn next(&self, mut job: Job, attempt: Attempt) -> Next {
         let now = Utc::now();
-        let (policy, lane) = match self.table.subscription_by_name(&job.subscription) {
+        let (policy, lane) = match self.config.table.subscription_by_name(&job.subscription) {
             Some(s) => (
-                &self.table.destinations()[s.destination].retry,
+                &self.config.table.destinations()[s.destination].retry,
                 self.lanes.get(s.destination),
             ),
             None => return Next::DeadLetter(job, DeadLetterReason::UnknownSubscription),

@@ -63,6 +63,8 @@ impl Default for BreakerSettings {
 #[derive(Debug)]
 pub struct Lane {
     destination: String,
+    /// What the lane was built with; a reload keeps the lane only while these stay the same.
+    settings: (LaneLimits, BreakerSettings),
     queue_bound: usize,
     probe_interval: Duration,
     slots: Semaphore,
@@ -100,6 +102,7 @@ impl Lane {
         let limits = &destination.limits;
         Self {
             destination: destination.id.clone(),
+            settings: (limits.clone(), destination.breaker.clone()),
             queue_bound: limits.queue.max(1),
             probe_interval: destination.breaker.probe_interval,
             slots: Semaphore::new(limits.concurrency.max(1)),
@@ -225,8 +228,40 @@ impl Lanes {
         }
     }
 
+    /// The lanes of a reloaded configuration's `destinations`: a destination with the same id,
+    /// `limits` and `circuit_breaker` as before keeps its lane and all its state (circuit,
+    /// disabled flag, deliveries queued and in progress); any other gets a new one. The queue
+    /// places and slots held by deliveries in progress stay with the lane they were taken from.
+    pub fn carried(&self, destinations: &[Destination]) -> Self {
+        let lanes = destinations
+            .iter()
+            .map(|d| {
+                let settings = (d.limits.clone(), d.breaker.clone());
+                self.lanes
+                    .iter()
+                    .find(|lane| lane.destination == d.id && lane.settings == settings)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(Lane::new(d, self.space.clone())))
+            })
+            .collect();
+        Self {
+            lanes,
+            space: self.space.clone(),
+        }
+    }
+
     pub fn get(&self, destination: usize) -> &Arc<Lane> {
         &self.lanes[destination]
+    }
+
+    /// The lane of the destination at `index`, if this configuration has one there.
+    pub fn try_get(&self, destination: usize) -> Option<&Arc<Lane>> {
+        self.lanes.get(destination)
+    }
+
+    /// [`space`](Self::space), to keep across reloads: every generation of lanes shares it.
+    pub fn space_handle(&self) -> Arc<Notify> {
+        self.space.clone()
     }
 
     /// Notified whenever a place frees in any lane.

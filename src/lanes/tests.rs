@@ -108,3 +108,28 @@ fn disabling_keeps_the_first_reason() {
     lane.disable("something else");
     assert_eq!(lane.disabled().as_deref(), Some("it answered 410 Gone"));
 }
+
+#[test]
+fn a_reload_keeps_the_lane_of_a_destination_whose_limits_stay_the_same() {
+    let kept = destination(2, 10, 5);
+    let lanes = Lanes::new(std::slice::from_ref(&kept));
+    lanes.get(0).disable("it answered 410 Gone");
+    let _place = lanes.get(0).enter().expect("room");
+
+    let renamed = Destination {
+        id: "other".into(),
+        ..destination(2, 10, 5)
+    };
+    let reloaded = lanes.carried(&[renamed, kept.clone(), destination(4, 10, 5)]);
+    assert!(
+        Arc::ptr_eq(reloaded.get(1), lanes.get(0)),
+        "the same lane, moved"
+    );
+    assert!(reloaded.get(1).disabled().is_some());
+    assert_eq!(reloaded.get(1).queued(), 1, "its deliveries in progress");
+    for changed in [0, 2] {
+        assert!(reloaded.get(changed).disabled().is_none());
+        assert_eq!(reloaded.get(changed).queued(), 0);
+    }
+    assert!(Arc::ptr_eq(&lanes.space_handle(), &reloaded.space_handle()));
+}

@@ -122,6 +122,7 @@ pub async fn run(
         done: done_tx,
         shutdown: shutdown.clone(),
     };
+    let space = deliverer.space();
     loop {
         state.dispatch_due();
         state.apply_pause();
@@ -131,7 +132,7 @@ pub async fn run(
             () = shutdown.cancelled() => break,
             Some(event) = events.recv() => state.rebalanced(event),
             Some(finished) = done.recv() => state.finished(finished),
-            () = deliverer.lanes().space().notified() => state.unpark_lanes(),
+            () = space.notified() => state.unpark_lanes(),
             message = consumer.recv() => {
                 if let Err(error) = state.received(message) {
                     warn!(message = "Retry consumer error; retrying.", %error);
@@ -274,6 +275,7 @@ impl State {
     fn dispatch_due(&mut self) {
         let now = Utc::now();
         let full = self.schedule.len() >= self.max_pending;
+        let snapshot = self.deliverer.snapshot();
         while let Some(key) = self.schedule.pop_due(now) {
             let Some(held) = self.schedule.get(&key) else {
                 continue;
@@ -283,8 +285,8 @@ impl State {
                 self.schedule.park(&key, Park::CatchingUp(partition));
                 continue;
             }
-            let place = match self.deliverer.lane_of(&held.job) {
-                Some(lane) => match self.deliverer.lanes().get(lane).enter() {
+            let place = match snapshot.lane_of(&held.job) {
+                Some(lane) => match snapshot.lanes().get(lane).enter() {
                     Some(place) => Some(place),
                     None => {
                         self.schedule.park(&key, Park::Lane(lane));
@@ -315,9 +317,11 @@ impl State {
         let offset = ticket.offset;
         self.tasks.spawn(async move {
             let key = job.webhook_id.clone();
-            let attempt = deliverer.attempt_with(&mut job, false, place).await;
+            // The configuration in effect now: the job's subscription is looked up again.
+            let snapshot = deliverer.snapshot();
+            let attempt = snapshot.attempt_with(&mut job, false, place).await;
             let deferred = matches!(attempt, Attempt::Deferred { .. });
-            let outcome = match deliverer.next(job, attempt) {
+            let outcome = match snapshot.next(job, attempt) {
                 Next::Retry(job) if deferred => Outcome::Hold(Box::new(job)),
                 next => match deliverer.settle(next, &shutdown).await {
                     Settled::Unsettled => Outcome::Unsettled,
@@ -367,8 +371,13 @@ impl State {
 
     /// Puts deliveries parked for a full lane back on the timeline, as many as it has room for.
     fn unpark_lanes(&mut self) {
+        let snapshot = self.deliverer.snapshot();
         for lane in self.schedule.parked_lanes() {
-            let room = self.deliverer.lanes().get(lane).room();
+            // A reload may have moved or removed the destination: let its deliveries look again.
+            let room = snapshot
+                .lanes()
+                .try_get(lane)
+                .map_or(usize::MAX, |lane| lane.room());
             self.schedule.unpark(Park::Lane(lane), room);
         }
     }

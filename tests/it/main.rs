@@ -14,6 +14,7 @@ mod email;
 mod isolation;
 mod kafka_tls;
 mod processes;
+mod reload;
 mod restart;
 mod retries;
 mod routing;

@@ -81,6 +81,15 @@ impl RouterProcess {
         Self { child, log }
     }
 
+    /// Sends a signal by name (`HUP`, ...).
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{name}");
+    }
+
     /// SIGKILL: no drain, no commit.
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL");

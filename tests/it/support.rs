@@ -364,6 +364,8 @@ pub const RETRY_TOPIC: &str = "router.retry";
 /// A router running in this process on a config written to a temp folder.
 pub struct RunningRouter {
     pub shutdown: CancellationToken,
+    /// Its `router.yaml`, beside `topics/` and `templates/`.
+    pub config: PathBuf,
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: tempfile::TempDir,
 }
@@ -454,6 +456,7 @@ impl<'a> Setup<'a> {
         let handle = tokio::spawn(app::run(config, shutdown.clone()));
         RunningRouter {
             shutdown,
+            config: path,
             handle,
             _dir: dir,
         }

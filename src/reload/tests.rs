@@ -1,0 +1,123 @@
+//! Reloads and toggles on a configuration in a temporary folder.
+
+use std::path::Path;
+
+use super::*;
+
+/// The shipped configuration's files, copied to a temporary folder.
+fn shipped() -> (tempfile::TempDir, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(root.join("router.yaml"), dir.path().join("router.yaml")).expect("copy");
+    for folder in [
+        "topics",
+        "templates/webhook",
+        "templates/email",
+        "templates/slack",
+    ] {
+        let from = root.join(folder);
+        let to = dir.path().join(folder);
+        std::fs::create_dir_all(&to).expect("folder");
+        for entry in std::fs::read_dir(&from).expect("read") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
+            }
+        }
+    }
+    let path = dir.path().join("router.yaml");
+    (dir, path)
+}
+
+fn live(path: &Path) -> Live {
+    Live::new(Arc::new(config::load_with(path, &|_| None).expect("valid")))
+}
+
+#[tokio::test]
+async fn a_toggle_changes_one_line_of_the_file_and_the_configuration_in_effect() {
+    let (_dir, path) = shipped();
+    let live = live(&path);
+    let before = std::fs::read_to_string(&path).expect("read");
+    let config = live
+        .set_source_enabled("ubiops-audit", true)
+        .await
+        .expect("toggled");
+    let source = |c: &Config| {
+        let index = c.table.source_index("ubiops-audit").expect("source");
+        c.table.source(index).enabled
+    };
+    assert!(source(&config) && source(&live.config()));
+    let after = std::fs::read_to_string(&path).expect("read");
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(b, a)| b != a)
+        .collect();
+    assert_eq!(before.lines().count(), after.lines().count());
+    assert_eq!(changed, [("    enabled: false", "    enabled: true")]);
+    let leftovers = std::fs::read_dir(path.parent().expect("folder"))
+        .expect("read")
+        .filter(|e| {
+            e.as_ref()
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tmp")
+        })
+        .count();
+    assert_eq!(leftovers, 0, "no temporary file is left");
+}
+
+#[tokio::test]
+async fn a_toggle_that_would_leave_an_invalid_configuration_writes_nothing() {
+    let (dir, path) = shipped();
+    let live = live(&path);
+    std::fs::write(
+        dir.path().join("topics/broken.yaml"),
+        "name: broken\nsources: [{id: nope}]\n",
+    )
+    .expect("write");
+    let before = std::fs::read_to_string(&path).expect("read");
+    let error = live
+        .set_source_enabled("ubiops-audit", true)
+        .await
+        .expect_err("rejected");
+    let ReloadError::Invalid(errors) = error else {
+        panic!("{error}")
+    };
+    assert!(
+        errors
+            .0
+            .iter()
+            .all(|e| e.file
+                != path.with_file_name(format!(".router.yaml.{}.tmp", std::process::id()))),
+        "{errors}"
+    );
+    assert!(errors.to_string().contains("broken.yaml"), "{errors}");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), before);
+    assert!(!live.config().table.sources()[2].enabled);
+}
+
+#[tokio::test]
+async fn settings_that_need_a_restart_keep_their_running_values() {
+    let (_dir, path) = shipped();
+    let live = live(&path);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let edited = text
+        .replace("group_id: notification-router", "group_id: another")
+        .replace("window: 10m", "window: 5m")
+        .replace(
+            "    enabled: false\n    kafka_topics: [api-events]",
+            "    enabled: true\n    kafka_topics: [api-events]",
+        );
+    std::fs::write(&path, edited).expect("write");
+    let summary = live.reload("test").await.expect("reloaded");
+    assert_eq!(summary.restart_required, ["kafka", "dedup"]);
+    assert_eq!(summary.enabled_sources, 1);
+    let config = live.config();
+    assert_eq!(config.router.kafka.group_id, "notification-router");
+    assert_eq!(
+        config.router.dedup.window,
+        std::time::Duration::from_secs(600)
+    );
+}

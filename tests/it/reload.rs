@@ -1,0 +1,519 @@
+//! Live configuration: a source toggled while events stream cuts over exactly, `PATCH` persists
+//! one line, a source not consumed at start is subscribed when enabled, an invalid edit is
+//! rejected while the running configuration keeps routing, and reloads on `POST /-/reload`, on a
+//! file change and on SIGHUP (of a real `notification-router run`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use notification_router::config;
+use rdkafka::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use serde_json::Value;
+
+use crate::processes::{BrokerProcess, RouterProcess};
+use crate::support::*;
+
+const TOKEN: &str = "reload-test-token";
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The `admin:` section on `port`, with the token and a comment that must survive edits.
+fn admin_section(port: u16) -> String {
+    format!(
+        "# The admin server: this comment must survive every edit.\nadmin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n"
+    )
+}
+
+/// Sends a request to the admin server: (status, body as JSON or as a string).
+async fn call(method: &str, url: &str, body: Option<&str>, token: Option<&str>) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    let mut request = reqwest::Client::new().request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+    }
+    let response = request.send().await.expect("the admin server answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("a body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn patch_source(base: &str, id: &str, body: &str) -> (u16, Value) {
+    call(
+        "PATCH",
+        &format!("{base}/v1/sources/{id}"),
+        Some(body),
+        Some(TOKEN),
+    )
+    .await
+}
+
+/// Polls until `done`, failing the test after [`WAIT`].
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the admin server on `base` reports ready.
+async fn ready(base: &str) {
+    until("the router is ready", async || {
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+}
+
+/// A counter of this process's metrics (a label set unique to one test).
+fn counter(line_start: &str) -> usize {
+    notification_router::metrics::global()
+        .encode()
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(line_start)?
+                .strip_prefix(' ')?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+fn ids(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("evt-{i}")).collect()
+}
+
+/// Event ids sorted by their number.
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort_by_key(|id| id["evt-".len()..].parse::<usize>().expect("evt-N"));
+    ids
+}
+
+/// Produces `events` as records of one key (one partition, in order), through one producer.
+async fn produce_in_order(brokers: &str, topic: &str, events: &[Value]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("producer");
+    for event in events {
+        let value = event.to_string();
+        let record = FutureRecord::to(topic).key("one-key").payload(&value);
+        producer
+            .send(record, Timeout::After(Duration::from_secs(10)))
+            .await
+            .expect("produce");
+    }
+}
+
+/// The lines of `after` that differ from `before`'s, which must have as many lines.
+fn changed_lines<'a>(before: &'a str, after: &'a str) -> Vec<(&'a str, &'a str)> {
+    assert_eq!(before.lines().count(), after.lines().count(), "{after}");
+    before
+        .lines()
+        .zip(after.lines())
+        .filter(|(b, a)| b != a)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_toggled_while_events_stream_cuts_over_exactly() {
+    let kafka = Kafka::start(&["cutover"]);
+    let mut receiver = Receiver::ok().await;
+    let port = free_port();
+    let admin = admin_section(port);
+    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let source_line = "  - { id: cutover, type: resource-lifecycle-events, enabled: true, kafka_topics: [cutover] }";
+    let router = Setup {
+        sources: source_line,
+        // One record of a partition at a time, so the records are routed in their order; fetched
+        // again without waiting once resumed, so the stream is still flowing at the cut.
+        kafka_extra: "  max_in_flight_per_partition: 1\n  properties: { fetch.wait.max.ms: \"5\" }\n",
+        router_extra: &admin,
+        ..Setup::lifecycle(
+            kafka.brokers(),
+            "cutover",
+            &destinations,
+            vec![topic(
+                "all",
+                "  - id: cutover",
+                "  - { name: all, destination: hook }",
+            )],
+        )
+    }
+    .start();
+    let base = format!("http://127.0.0.1:{port}");
+    ready(&base).await;
+    let dropped =
+        || counter("notification_router_events_dropped_source_disabled_total{source=\"cutover\"}");
+    let original = std::fs::read_to_string(&router.config).expect("router.yaml");
+
+    // 20 events stream in; the source is disabled once the first 3 have been delivered.
+    let brokers = kafka.brokers().to_owned();
+    let stream =
+        tokio::spawn(async move { produce_in_order(&brokers, "cutover", &updates(0..20)).await });
+    let mut delivered: Vec<String> = receiver
+        .take(3)
+        .await
+        .iter()
+        .map(Received::event_id)
+        .collect();
+    let (status, source) = patch_source(&base, "cutover", r#"{"enabled": false}"#).await;
+    assert_eq!(status, 200, "{source}");
+    assert_eq!(
+        (&source["id"], &source["enabled"]),
+        (&"cutover".into(), &false.into())
+    );
+    let disabled = std::fs::read_to_string(&router.config).expect("router.yaml");
+    assert_eq!(
+        changed_lines(&original, &disabled),
+        [(
+            source_line,
+            source_line
+                .replace("enabled: true", "enabled: false")
+                .as_str()
+        )],
+        "the toggle changes its one line and nothing else"
+    );
+    assert!(disabled.contains("# The admin server: this comment must survive every edit.\n"));
+    stream.await.expect("the stream was produced");
+    until("every streamed event delivered or dropped", async || {
+        delivered.extend(receiver.drain().iter().map(Received::event_id));
+        delivered.len() + dropped() >= 20
+    })
+    .await;
+    let cut = delivered.len();
+    assert_eq!(
+        sorted(delivered.clone()),
+        ids(0..cut),
+        "exactly the events before the cut are delivered, each once"
+    );
+    assert_eq!(dropped(), 20 - cut, "every event after the cut is dropped");
+
+    // Disabled: the next events are all dropped, none delivered.
+    produce_in_order(kafka.brokers(), "cutover", &updates(20..25)).await;
+    until("the events of the disabled source dropped", async || {
+        delivered.extend(receiver.drain().iter().map(Received::event_id));
+        delivered.len() + dropped() >= 25
+    })
+    .await;
+    assert_eq!(delivered.len(), cut, "nothing delivered while disabled");
+    assert_eq!(dropped(), 25 - cut);
+
+    // Enabled again: the next events are all delivered, none dropped.
+    let (status, source) = patch_source(&base, "cutover", r#"{"enabled": true}"#).await;
+    assert_eq!(
+        (status, &source["enabled"]),
+        (200, &true.into()),
+        "{source}"
+    );
+    produce_in_order(kafka.brokers(), "cutover", &updates(25..30)).await;
+    let after: Vec<String> = receiver
+        .take(5)
+        .await
+        .iter()
+        .map(Received::event_id)
+        .collect();
+    assert_eq!(sorted(after), ids(25..30));
+    assert_eq!(dropped(), 25 - cut, "nothing dropped once enabled");
+    assert_eq!(
+        std::fs::read_to_string(&router.config).expect("router.yaml"),
+        original,
+        "toggled back, the file is as it was"
+    );
+    router.stop().await;
+    assert!(receiver.drain().is_empty(), "nothing delivered twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enabling_a_source_not_consumed_at_start_subscribes_to_its_topic() {
+    let kafka = Kafka::start(&["late"]);
+    let mut receiver = Receiver::ok().await;
+    let port = free_port();
+    let admin = admin_section(port);
+    let destinations = webhook("hook", &receiver.url("/late"), "");
+    let router = Setup {
+        // The only source, off: the router starts with nothing to consume.
+        sources: "  - id: late\n    type: resource-lifecycle-events\n    kafka_topics: [late]\n",
+        router_extra: &admin,
+        ..Setup::lifecycle(
+            kafka.brokers(),
+            "late",
+            &destinations,
+            vec![topic(
+                "all",
+                "  - id: late",
+                "  - { name: all, destination: hook }",
+            )],
+        )
+    }
+    .start();
+    let base = format!("http://127.0.0.1:{port}");
+    ready(&base).await;
+    let original = std::fs::read_to_string(&router.config).expect("router.yaml");
+
+    // What the API refuses leaves the file alone.
+    for (body, token, status) in [
+        (r#"{"enabled": true}"#, None, 401),
+        (r#"{"enabled": "yes"}"#, Some(TOKEN), 400),
+        ("{}", Some(TOKEN), 400),
+        (r#"{"enabled": true, "name": "x"}"#, Some(TOKEN), 400),
+    ] {
+        let (got, answer) = call(
+            "PATCH",
+            &format!("{base}/v1/sources/late"),
+            Some(body),
+            token,
+        )
+        .await;
+        assert_eq!(got, status, "{body}: {answer}");
+    }
+    let (status, answer) = patch_source(&base, "nope", r#"{"enabled": true}"#).await;
+    assert_eq!(status, 404, "{answer}");
+    assert_eq!(
+        std::fs::read_to_string(&router.config).expect("router.yaml"),
+        original
+    );
+
+    let (status, source) = patch_source(&base, "late", r#"{"enabled": true}"#).await;
+    assert_eq!(status, 200, "{source}");
+    assert_eq!(source["enabled"], true);
+    let (_, listed) = call("GET", &format!("{base}/v1/sources/late"), None, None).await;
+    assert_eq!(listed, source, "PATCH answers the source as GET does");
+    assert_eq!(
+        std::fs::read_to_string(&router.config).expect("router.yaml"),
+        original.replace("  - id: late\n", "  - id: late\n    enabled: true\n"),
+        "the missing line is added after the id, and nothing else changes"
+    );
+
+    kafka.produce_events("late", &updates(0..3)).await;
+    let got: Vec<String> = receiver
+        .take(3)
+        .await
+        .iter()
+        .map(Received::event_id)
+        .collect();
+    assert_eq!(sorted(got), ids(0..3));
+    router.stop().await;
+}
+
+/// A topic file routing every event of `source` to `destination`.
+fn route_to(source: &str, destination: &str) -> String {
+    format!(
+        "name: all\nsources:\n  - id: {source}\nsubscriptions:\n  - {{ name: all, destination: {destination} }}\n"
+    )
+}
+
+/// A topic file whose filter does not parse and whose destination does not exist.
+const BROKEN_TOPIC: &str = "name: all\nsources:\n  - id: steady\n    rules:\n      - event_type_filter: \"$.type ==\"\nsubscriptions:\n  - { name: all, destination: nowhere }\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_through_the_api_rejects_an_invalid_configuration_and_keeps_routing() {
+    let kafka = Kafka::start(&["steady"]);
+    let mut receiver = Receiver::ok().await;
+    let port = free_port();
+    let admin = admin_section(port);
+    let destinations =
+        webhook("a", &receiver.url("/a"), "") + &webhook("b", &receiver.url("/b"), "");
+    let router = Setup {
+        sources: "  - { id: steady, type: resource-lifecycle-events, enabled: true, kafka_topics: [steady] }",
+        router_extra: &admin,
+        ..Setup::lifecycle(
+            kafka.brokers(),
+            "steady",
+            &destinations,
+            vec![("all.yaml".into(), route_to("steady", "a"))],
+        )
+    }
+    .start();
+    let base = format!("http://127.0.0.1:{port}");
+    ready(&base).await;
+    let topic_file = router.config.with_file_name("topics").join("all.yaml");
+    kafka.produce_events("steady", &updates(0..1)).await;
+    assert_eq!(receiver.next().await.path, "/a");
+
+    std::fs::write(&topic_file, BROKEN_TOPIC).expect("write");
+    let (status, _) = call("POST", &format!("{base}/-/reload"), None, None).await;
+    assert_eq!(status, 401, "a reload needs the token");
+    let (status, body) = call("POST", &format!("{base}/-/reload"), None, Some(TOKEN)).await;
+    assert_eq!(status, 422, "{body}");
+    let expected: Vec<String> = config::load(&router.config)
+        .expect_err("the configuration is broken")
+        .0
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let messages: Vec<&str> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["message"].as_str().expect("a message"))
+        .collect();
+    assert_eq!(messages, expected, "the problems `validate` prints");
+    assert!(
+        messages.iter().any(|m| m.contains("all.yaml")),
+        "{messages:?}"
+    );
+
+    kafka.produce_events("steady", &updates(1..2)).await;
+    let kept = receiver.next().await;
+    assert_eq!(
+        (kept.path.as_str(), kept.event_id()),
+        ("/a", "evt-1".into()),
+        "the running configuration keeps routing"
+    );
+
+    std::fs::write(&topic_file, route_to("steady", "b")).expect("write");
+    let (status, body) = call("POST", &format!("{base}/-/reload"), None, Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["subscriptions"], 1);
+    assert_eq!(body["summary"]["enabled_sources"], 1);
+    kafka.produce_events("steady", &updates(2..3)).await;
+    let moved = receiver.next().await;
+    assert_eq!(
+        (moved.path.as_str(), moved.event_id()),
+        ("/b", "evt-2".into())
+    );
+    router.stop().await;
+    assert!(receiver.drain().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_the_files_reloads_them_without_a_signal() {
+    let kafka = Kafka::start(&["filed"]);
+    let mut receiver = Receiver::ok().await;
+    let port = free_port();
+    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n");
+    let destinations =
+        webhook("a", &receiver.url("/a"), "") + &webhook("b", &receiver.url("/b"), "");
+    let router = Setup {
+        sources: "  - id: filed\n    type: resource-lifecycle-events\n    enabled: false\n    kafka_topics: [filed]\n",
+        router_extra: &admin,
+        ..Setup::lifecycle(
+            kafka.brokers(),
+            "filed",
+            &destinations,
+            vec![("all.yaml".into(), route_to("filed", "a"))],
+        )
+    }
+    .start();
+    let base = format!("http://127.0.0.1:{port}");
+    ready(&base).await;
+
+    // router.yaml, edited in place: the source is turned on and its topic subscribed.
+    let text = std::fs::read_to_string(&router.config).expect("router.yaml");
+    std::fs::write(
+        &router.config,
+        text.replace("enabled: false", "enabled: true"),
+    )
+    .expect("write");
+    kafka.produce_events("filed", &updates(0..1)).await;
+    assert_eq!(receiver.next().await.path, "/a");
+
+    // A topic file, replaced: the subscription moves.
+    let topic_file = router.config.with_file_name("topics").join("all.yaml");
+    std::fs::write(&topic_file, route_to("filed", "b")).expect("write");
+    until("the topic file's change is in effect", async || {
+        let (_, list) = call("GET", &format!("{base}/v1/subscriptions"), None, None).await;
+        list.to_string().contains("\"destination_id\":\"b\"")
+    })
+    .await;
+    kafka.produce_events("filed", &updates(1..2)).await;
+    assert_eq!(receiver.next().await.path, "/b");
+    router.stop().await;
+}
+
+/// The log of `router`, read again until one of its lines contains all of `needles` (the
+/// router writes it meanwhile).
+async fn log_contains(log: &Path, needles: &[&str]) {
+    until(&format!("a log line contains {needles:?}"), async || {
+        std::fs::read_to_string(log).is_ok_and(|text| {
+            text.lines()
+                .any(|line| needles.iter().all(|needle| line.contains(needle)))
+        })
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_a_running_router_and_an_invalid_edit_is_rejected() {
+    let broker = BrokerProcess::start(&["hup"]);
+    let mut receiver = Receiver::ok().await;
+    let port = free_port();
+    let admin = admin_section(port);
+    let destinations =
+        webhook("a", &receiver.url("/a"), "") + &webhook("b", &receiver.url("/b"), "");
+    let (_dir, path) = Setup {
+        sources: "  - { id: steady, type: resource-lifecycle-events, enabled: true, kafka_topics: [hup] }",
+        router_extra: &admin,
+        ..Setup::lifecycle(
+            broker.brokers(),
+            "hup",
+            &destinations,
+            vec![("all.yaml".into(), route_to("steady", "a"))],
+        )
+    }
+    .write();
+    let router = RouterProcess::start(&path, "router");
+    let base = format!("http://127.0.0.1:{port}");
+    ready(&base).await;
+    let metric = async |value: &str| {
+        let line = format!("notification_router_config_last_reload_successful {value}\n");
+        until(&format!("the metric reads {value}"), async || {
+            let (_, text) = call("GET", &format!("{base}/metrics"), None, None).await;
+            text.as_str().is_some_and(|t| t.contains(&line))
+        })
+        .await;
+    };
+    metric("1").await;
+    produce_events_to(broker.brokers(), "hup", &updates(0..1)).await;
+    assert_eq!(receiver.next().await.path, "/a");
+
+    // An invalid edit: rejected with the problems `validate` prints; the old config keeps routing.
+    let topic_file = path.with_file_name("topics").join("all.yaml");
+    std::fs::write(&topic_file, BROKEN_TOPIC).expect("write");
+    router.signal("HUP");
+    metric("0").await;
+    // The file watch may reload it too: the SIGHUP's own reload is the one looked for.
+    log_contains(&router.log, &["Configuration reload rejected", "SIGHUP"]).await;
+    let problems = config::load(&path).expect_err("the configuration is broken");
+    for problem in &problems.0 {
+        log_contains(&router.log, &["Configuration problem.", &problem.message]).await;
+    }
+    produce_events_to(broker.brokers(), "hup", &updates(1..2)).await;
+    let kept = receiver.next().await;
+    assert_eq!(
+        (kept.path.as_str(), kept.event_id()),
+        ("/a", "evt-1".into())
+    );
+
+    // A valid edit: in effect after SIGHUP, the metric back at 1.
+    std::fs::write(&topic_file, route_to("steady", "b")).expect("write");
+    router.signal("HUP");
+    metric("1").await;
+    log_contains(&router.log, &["Configuration reloaded.", "SIGHUP"]).await;
+    produce_events_to(broker.brokers(), "hup", &updates(2..3)).await;
+    let moved = receiver.next().await;
+    assert_eq!(
+        (moved.path.as_str(), moved.event_id()),
+        ("/b", "evt-2".into())
+    );
+    let status = router.terminate(WAIT).await;
+    assert!(status.success(), "{status}");
+}
