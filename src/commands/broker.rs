@@ -55,15 +55,19 @@ pub async fn broker(
             cancel.cancel();
         });
     }
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "bootstrap.servers={}", broker.bootstrap_servers())?;
+    // Both lines in one write: a reader that closes the pipe after the first line (the load
+    // run does) must not make the second one fail and stop the broker.
     let names: Vec<String> = topics.iter().map(|(t, p)| format!("{t}:{p}")).collect();
-    writeln!(
-        stdout,
-        "Kafka broker (librdkafka mock cluster, in memory) with topics {}; SIGTERM or Ctrl-C stops it.",
+    let banner = format!(
+        "bootstrap.servers={}\nKafka broker (librdkafka mock cluster, in memory) with topics {}; SIGTERM or Ctrl-C stops it.\n",
+        broker.bootstrap_servers(),
         names.join(", ")
-    )?;
-    stdout.flush()?;
+    );
+    {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(banner.as_bytes())?;
+        stdout.flush()?;
+    }
     shutdown.cancelled().await;
     tokio::task::spawn_blocking(move || drop(broker))
         .await
