@@ -6,26 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::processes::command;
 use crate::support::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
-
-/// Runs the binary; it must succeed. Returns its stdout.
-async fn run(args: &[&str], config: &std::path::Path) -> String {
-    let output = tokio::process::Command::new(BIN)
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .await
-        .expect("the binary runs");
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id() {
@@ -64,24 +46,24 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
         .collect();
     assert_eq!(dead, original.values().map(String::as_str).collect());
 
-    let listed = run(&["dead-letters", "list", "--destination", "hook"], &config).await;
+    let listed = command(&["dead-letters", "list", "--destination", "hook"], &config).await;
     let lines: Vec<&str> = listed.lines().collect();
     assert_eq!(lines.len(), EVENTS, "{listed}");
     for id in original.values() {
         assert!(listed.contains(&format!("webhook-id={id}")), "{listed}");
     }
     assert!(lines.iter().all(|l| l.contains("delivery-rejected")));
-    let all = run(&["dead-letters", "list", "--json"], &config).await;
+    let all = command(&["dead-letters", "list", "--json"], &config).await;
     let objects: Vec<serde_json::Value> = all
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON lines"))
         .collect();
     assert_eq!(objects.len(), EVENTS + 1);
     assert!(objects.iter().any(|o| o["reason"] == "not-json"));
-    let none = run(&["dead-letters", "list", "--destination", "other"], &config).await;
+    let none = command(&["dead-letters", "list", "--destination", "other"], &config).await;
     assert!(none.is_empty(), "{none}");
 
-    let dry = run(&["dead-letters", "replay", "--dry-run"], &config).await;
+    let dry = command(&["dead-letters", "replay", "--dry-run"], &config).await;
     assert!(
         dry.contains(&format!(
             "{} matched; {EVENTS} would be replayed to {RETRY_TOPIC}; skipped: 1 input record(s)",
@@ -91,7 +73,7 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
     );
 
     broken.store(false, Ordering::SeqCst);
-    let replayed = run(
+    let replayed = command(
         &["dead-letters", "replay", "--destination", "hook"],
         &config,
     )

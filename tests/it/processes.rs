@@ -1,5 +1,6 @@
 //! Test support for crash tests: the broker and the router as processes of their own, so that
-//! the router can be killed (SIGKILL) or stopped (SIGTERM) while the broker keeps its data.
+//! the router can be killed (SIGKILL) or stopped (SIGTERM) while the broker keeps its data; and
+//! the binary's other commands, run as a user runs them.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -96,6 +97,12 @@ impl RouterProcess {
         self.child.wait().expect("reaped");
     }
 
+    /// Its exit status, if it has exited.
+    #[allow(dead_code, reason = "used by the end-to-end tests (tests/e2e)")]
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("wait")
+    }
+
     /// SIGTERM, then waits for the exit (failing the test after `limit`).
     pub async fn terminate(mut self, limit: Duration) -> ExitStatus {
         let pid = self.child.id().to_string();
@@ -119,9 +126,36 @@ impl RouterProcess {
     }
 }
 
+/// Runs `notification-router ARGS --config CONFIG`; it must succeed. Returns its stdout.
+pub async fn command(args: &[&str], config: &Path) -> String {
+    let output = tokio::process::Command::new(BIN)
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .await
+        .expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 impl Drop for RouterProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test shows the end of the log (the file goes with the test's temp folder).
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!(
+                "--- last lines of {}:\n{}",
+                self.log.display(),
+                lines[lines.len().saturating_sub(40)..].join("\n")
+            );
+        }
     }
 }

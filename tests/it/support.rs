@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -37,6 +37,9 @@ pub struct Received {
     pub body: Value,
     /// The body as it arrived, for signature checks.
     pub raw: Vec<u8>,
+    /// When the receiver answered (the request's arrival, unless the receiver is delayed).
+    #[allow(dead_code, reason = "read by the end-to-end tests (tests/e2e)")]
+    pub at: Instant,
 }
 
 impl Received {
@@ -110,12 +113,14 @@ impl Receiver {
                         )
                     })
                     .collect();
+                let at = Instant::now();
                 let _ = tx.send(Received {
                     path: uri.path().to_owned(),
                     status,
                     headers,
                     body,
                     raw,
+                    at,
                 });
                 StatusCode::from_u16(status).unwrap()
             }
@@ -150,6 +155,15 @@ impl Receiver {
             .await
             .expect("timed out waiting for a delivery")
             .expect("receiver closed")
+    }
+
+    /// The next answered request, if one comes within `limit`.
+    #[allow(dead_code, reason = "used by the end-to-end tests (tests/e2e)")]
+    pub async fn next_within(&mut self, limit: Duration) -> Option<Received> {
+        tokio::time::timeout(limit, self.rx.recv())
+            .await
+            .ok()
+            .flatten()
     }
 
     /// The next `n` answered requests.
@@ -262,6 +276,33 @@ pub async fn produce_events_to(brokers: &str, topic: &str, events: &[Value]) {
         .map(|e| (e["event_id"].as_str(), e.to_string().into_bytes(), vec![]))
         .collect();
     produce_to(brokers, topic, &records).await;
+}
+
+/// Produces JSON events to `brokers` all at once (each acknowledged, in no particular order),
+/// keyed by `event_id`: a stream of thousands in seconds.
+///
+/// One record per batch: tansu 0.6.0 serves a fetch from the first batch that starts at or after
+/// the offset asked for, so a consumer resuming inside a batch (after a pause, or from an offset
+/// committed there) would skip the rest of it.
+pub async fn produce_all(brokers: &str, topic: &str, events: &[Value]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("batch.num.messages", "1")
+        .create()
+        .expect("producer");
+    let payloads: Vec<(String, String)> = events
+        .iter()
+        .map(|e| (e["event_id"].as_str().unwrap().to_owned(), e.to_string()))
+        .collect();
+    let sends = payloads.iter().map(|(key, payload)| {
+        producer.send(
+            FutureRecord::to(topic).key(key).payload(payload),
+            Timeout::After(Duration::from_secs(30)),
+        )
+    });
+    for sent in futures::future::join_all(sends).await {
+        sent.expect("produced");
+    }
 }
 
 /// A record read back: headers, value.

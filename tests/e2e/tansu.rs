@@ -1,0 +1,167 @@
+//! The standalone broker: a `tansu` process with in-memory storage on a free loopback port.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{DEAD_LETTER_TOPIC, RETRY_TOPIC};
+
+/// The sources' topic every scenario reads.
+pub const LIFECYCLE: &str = "lifecycle";
+
+/// The `tansu` binary: `$TANSU`, which `scripts/tansu` prints (installing it if missing).
+fn binary() -> PathBuf {
+    match std::env::var_os("TANSU") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => panic!(
+            "TANSU is not set: the end-to-end tests run against the tansu broker; run them with \
+             `TANSU=$(scripts/tansu) cargo test --locked --test e2e` (scripts/tansu installs it \
+             when missing), or use scripts/test"
+        ),
+    }
+}
+
+/// A port nobody listened on a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A tansu broker with the topics of the scenarios: `lifecycle` (3 partitions), the retry topic
+/// (3) and the dead-letter topic (1). Killed when dropped.
+pub struct Tansu {
+    child: Option<Child>,
+    port: u16,
+    /// Its output, for a failing test to point at.
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tansu {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut tansu = Self {
+            child: None,
+            port: 0,
+            log: dir.path().join("tansu.log"),
+            _dir: dir,
+        };
+        // The port was free when chosen; another process may take it before tansu binds it: then
+        // tansu exits, and another port is tried.
+        for _ in 0..5 {
+            tansu.port = free_port();
+            if tansu.launch() {
+                tansu.create_topics();
+                return tansu;
+            }
+        }
+        panic!(
+            "tansu did not start on any of 5 free ports; its log: {}",
+            std::fs::read_to_string(&tansu.log).unwrap_or_default()
+        );
+    }
+
+    /// `host:port` for `bootstrap.servers`.
+    pub fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn url(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the process on `self.port` and waits until it accepts connections: false if it
+    /// exited first (the port was taken).
+    fn launch(&mut self) -> bool {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("tansu log file");
+        let mut child = Command::new(binary())
+            .arg("broker")
+            .args(["--listener-url", &self.url()])
+            .args(["--advertised-listener-url", &self.url()])
+            .args(["--storage-engine", "memory://tansu/"])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run tansu ({}): {e}", binary().display()));
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if child.try_wait().expect("wait").is_some() {
+                return false;
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                // Listening; still ours if it has not exited on a bind error meanwhile.
+                std::thread::sleep(Duration::from_millis(100));
+                if child.try_wait().expect("wait").is_some() {
+                    return false;
+                }
+                self.child = Some(child);
+                return true;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not listen on {addr} within 30 s; its log: {}",
+                self.log.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Creates the scenarios' topics (again, after a restart: storage is in memory).
+    pub fn create_topics(&self) {
+        for (topic, partitions) in [(LIFECYCLE, 3), (RETRY_TOPIC, 3), (DEAD_LETTER_TOPIC, 1)] {
+            let output = Command::new(binary())
+                .args(["topic", "create", topic])
+                .args(["--partitions", &partitions.to_string()])
+                .args(["--broker", &self.url()])
+                .output()
+                .expect("tansu topic create runs");
+            assert!(
+                output.status.success(),
+                "tansu topic create {topic}: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+
+    /// Kills the broker: it loses everything (in-memory storage).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the broker again on the same port, with its topics, empty.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stopped first");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // The port may be held a moment longer by the closing sockets.
+        while !self.launch() {
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not start again on port {}; its log: {}",
+                self.port,
+                self.log.display()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        self.create_topics();
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
