@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, new_debouncer};
+use notify::event::ModifyKind;
+use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -91,18 +91,28 @@ async fn on_file_change(live: Arc<Live>, shutdown: CancellationToken) {
             return;
         }
     };
-    let (changes_tx, mut changes) = mpsc::unbounded_channel();
-    let debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
-        let _ = changes_tx.send(result);
-    });
-    let mut debouncer = match debouncer {
-        Ok(debouncer) => debouncer,
+    // Only what changes a file's content or name: a reload opens and reads the files, and
+    // reacting to those reads would reload forever.
+    let (changes_tx, mut changes) = mpsc::unbounded_channel::<Result<PathBuf, notify::Error>>();
+    let watcher =
+        notify::recommended_watcher(move |result: notify::Result<notify::Event>| match result {
+            Ok(event) if changes_content(&event.kind) => {
+                for path in event.paths {
+                    let _ = changes_tx.send(Ok(path));
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                let _ = changes_tx.send(Err(error));
+            }
+        });
+    let mut watcher = match watcher {
+        Ok(watcher) => watcher,
         Err(error) => {
             warn!(message = "Cannot watch the configuration files; reload with SIGHUP or the admin API.", %error);
             return;
         }
     };
-    let watcher = debouncer.watcher();
     let mut folders = vec![(watched.base.clone(), RecursiveMode::NonRecursive)];
     folders.extend(
         watched
@@ -117,15 +127,23 @@ async fn on_file_change(live: Arc<Live>, shutdown: CancellationToken) {
         }
     }
     loop {
-        let result = tokio::select! {
+        let change = tokio::select! {
             () = shutdown.cancelled() => return,
-            result = changes.recv() => match result {
-                Some(result) => result,
+            change = changes.recv() => match change {
+                Some(change) => change,
                 None => return,
             },
         };
-        match result {
-            Ok(events) if events.iter().any(|e| watched.concerns(&e.path)) => {
+        match change {
+            Ok(path) if watched.concerns(&path) => {
+                // Debounce: wait until the files have been quiet for DEBOUNCE.
+                loop {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(DEBOUNCE) => break,
+                        more = changes.recv() => if more.is_none() { return },
+                    }
+                }
                 info!(message = "Configuration files changed: reloading.");
                 let _ = live.reload("file change").await;
             }
@@ -135,9 +153,42 @@ async fn on_file_change(live: Arc<Live>, shutdown: CancellationToken) {
     }
 }
 
+/// Whether an event changes what a file holds or what it is called (not a read, not an access
+/// time or a permission).
+fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) | EventKind::Any => true,
+        EventKind::Modify(modify) => !matches!(modify, ModifyKind::Metadata(_)),
+        EventKind::Access(_) | EventKind::Other => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_and_metadata_are_not_changes() {
+        use notify::event::{
+            AccessKind, AccessMode, CreateKind, DataChange, MetadataKind, RenameMode,
+        };
+        assert!(!changes_content(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!changes_content(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(!changes_content(&EventKind::Modify(ModifyKind::Metadata(
+            MetadataKind::AccessTime
+        ))));
+        assert!(changes_content(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Any
+        ))));
+        assert!(changes_content(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::To
+        ))));
+        assert!(changes_content(&EventKind::Create(CreateKind::File)));
+    }
 
     #[test]
     fn only_the_files_a_reload_reads_concern_it() {

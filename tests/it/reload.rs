@@ -514,6 +514,17 @@ async fn sighup_reloads_a_running_router_and_an_invalid_edit_is_rejected() {
         (moved.path.as_str(), moved.event_id()),
         ("/b", "evt-2".into())
     );
+
+    // A reload opens and reads the files; that must not start another reload.
+    let reloads = || {
+        std::fs::read_to_string(&router.log)
+            .map(|text| text.matches("Configuration reload").count())
+            .unwrap_or(0)
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let settled = reloads();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(reloads(), settled, "reloads with no change to the files");
     let status = router.terminate(WAIT).await;
     assert!(status.success(), "{status}");
 }
