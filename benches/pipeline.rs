@@ -1,9 +1,7 @@
 //! Per-event CPU work outside Kafka and HTTP: decoding and normalising a record, rendering a
-//! delivery for each channel (the shipped templates and the defaults), and the whole of decode +
-//! normalise + route + render for one event.
-//!
-//! Signing per delivery belongs here once webhook signing lands (the security branch); it is not
-//! measured yet.
+//! delivery for each channel (the shipped templates and the defaults), signing a webhook
+//! (Standard Webhooks `v1` HMAC-SHA256 and `v1a` ed25519), and the whole of decode + normalise +
+//! route + render for one event.
 //!
 //! `cargo bench --bench pipeline`
 
@@ -13,6 +11,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use notification_router::bench::workload;
+use notification_router::deliver::{Signer, generate_key_pair, generate_secret};
 use notification_router::event::{Notification, RawRecord, SourceKind, normalise};
 use notification_router::outbound;
 use notification_router::render::{self, Templates};
@@ -106,6 +105,37 @@ fn render_per_channel(c: &mut Criterion) {
     group.finish();
 }
 
+/// The `webhook-signature` of one delivery: the default webhook body of a lifecycle event,
+/// signed with one secret (`v1`) or one key (`v1a`), as the notifier signs it.
+fn sign_per_delivery(c: &mut Criterion) {
+    let events: Vec<Notification> = records(10).iter().map(|r| decode(r)).collect();
+    let bodies: Vec<bytes::Bytes> = events
+        .iter()
+        .map(|e| outbound::serialise(&e.body))
+        .collect();
+    let mean = bodies.iter().map(|b| b.len()).sum::<usize>() / bodies.len();
+    println!("signed bodies: {mean} bytes on average");
+    let hmac = Signer::new(&[generate_secret()], &[]).expect("a generated secret is valid");
+    let (key, _) = generate_key_pair();
+    let ed25519 = Signer::new(&[], &[key]).expect("a generated key is valid");
+    let mut group = c.benchmark_group("sign");
+    group.throughput(Throughput::Elements(1));
+    for (name, signer) in [("v1-hmac-sha256", &hmac), ("v1a-ed25519", &ed25519)] {
+        let mut next = bodies.iter().cycle();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let body = next.next().expect("cycle never ends");
+                black_box(signer.sign(
+                    black_box("msg_2f1c0e6a9d4b4e7f8a1b2c3d4e5f6a7b"),
+                    1_700_000_000,
+                    body,
+                ))
+            })
+        });
+    }
+    group.finish();
+}
+
 /// Decode + normalise + route + render (the webhook default body) of an event that makes one
 /// delivery, among 10 or 10,000 other topics (the load run's table, fan-out 1).
 fn whole_event(c: &mut Criterion) {
@@ -158,6 +188,6 @@ criterion_group! {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .sample_size(50);
-    targets = decode_and_normalise, render_per_channel, whole_event
+    targets = decode_and_normalise, render_per_channel, sign_per_delivery, whole_event
 }
 criterion_main!(benches);

@@ -72,7 +72,8 @@ impl Pipeline {
             value: message.payload(),
             headers: &record_headers,
         };
-        let notification = match normalise(&source.id, source.kind, &record, max_message_bytes) {
+        let mut notification = match normalise(&source.id, source.kind, &record, max_message_bytes)
+        {
             Ok(notification) => notification,
             Err(rejection) => {
                 warn!(message = "Record rejected.", reason = rejection.reason.code(), detail = %rejection.detail, source = %source.id, topic, partition, offset);
@@ -121,9 +122,12 @@ impl Pipeline {
             debug!(message = "Duplicate event dropped: the same id was read within the de-duplication window.", notification_id = %notification.id, source = %source.id, topic, partition, offset);
             return true;
         }
+        // The body, moved out (nothing below reads it), shared by the event's deliveries.
+        let body = Arc::new(std::mem::take(&mut notification.body));
         let settled = futures::future::join_all(deliveries.iter().map(|delivery| {
             let job = Job::new(
                 &notification,
+                body.clone(),
                 &delivery.subscription.name,
                 &delivery.destination.id,
                 &delivery.webhook_id,

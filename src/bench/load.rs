@@ -1,6 +1,10 @@
 //! The load run: a broker process, events published to it, the two ceilings (a bare consumer, a
 //! bare HTTP client) and the router process over the same events at several table sizes and
 //! fan-outs, all on this machine.
+//!
+//! The broker is `tansu` (a standalone Kafka-protocol broker, data in memory) or librdkafka's
+//! mock cluster in a `notification-router broker` process; the bare consumer and every router
+//! run read from the same one.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,11 +22,45 @@ use super::receiver::{Receiver, percentile};
 use super::report::{Ceilings, Report, RowResult};
 use super::workload;
 
+/// The broker process of a load run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Broker {
+    /// `tansu broker` at this path, its data in memory.
+    Tansu(PathBuf),
+    /// `notification-router broker`: librdkafka's mock cluster.
+    Mock,
+}
+
+impl Broker {
+    fn name(&self) -> &'static str {
+        match self {
+            Broker::Tansu(_) => "tansu",
+            Broker::Mock => "mock",
+        }
+    }
+}
+
+/// How the load run's destination signs its webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signing {
+    /// Unsigned.
+    None,
+    /// `v1,`: HMAC-SHA256 with one `whsec_` secret.
+    V1,
+    /// `v1a,`: ed25519 with one `whsk_` key.
+    V1a,
+}
+
 /// What to measure; see `notification-router bench --help`.
 #[derive(Debug, Clone)]
 pub struct LoadSettings {
-    /// The `notification-router` executable to start as broker and router.
+    /// The `notification-router` executable to start as router (and as the mock broker).
     pub exe: PathBuf,
+    pub broker: Broker,
+    pub signing: Signing,
+    /// The destination's `limits.concurrency`: its requests at once.
+    pub concurrency: usize,
     pub events: usize,
     pub topic_counts: Vec<usize>,
     pub fanouts: Vec<usize>,
@@ -105,22 +143,30 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
 
     let mut kafka_topics: Vec<(String, i32)> = rows
         .iter()
-        .map(|r| (r.kafka_topic(), partitions_for(r.events)))
+        .map(|r| (r.kafka_topic(), partitions_for(&settings.broker, r.events)))
         .collect();
     kafka_topics.sort();
     kafka_topics.dedup();
     kafka_topics.push(("notification-router.dead-letter".to_owned(), 1));
     kafka_topics.push(("notification-router.retry".to_owned(), 3));
-    let exe = settings.exe.clone();
-    let topics = kafka_topics.clone();
-    let (_broker, brokers) =
-        tokio::task::spawn_blocking(move || process::start_broker(&exe, &topics)).await??;
+    let (exe, broker, topics) = (
+        settings.exe.clone(),
+        settings.broker.clone(),
+        kafka_topics.clone(),
+    );
+    let broker_log = dir.join("broker.log");
+    let (_broker, brokers) = tokio::task::spawn_blocking(move || match broker {
+        Broker::Tansu(tansu) => process::start_tansu(&tansu, &topics, &broker_log),
+        Broker::Mock => process::start_broker(&exe, &topics),
+    })
+    .await??;
     eprintln!(
-        "Broker process at {brokers}; working files in {}.",
+        "Broker process ({}) at {brokers}; working files in {}.",
+        settings.broker.name(),
         dir.display()
     );
 
-    let producer: FutureProducer = producer_config(&brokers).create()?;
+    let producer: FutureProducer = producer_config(&settings.broker, &brokers).create()?;
     let mut published = Vec::new();
     for row in rows.iter().filter(|r| !r.steady) {
         if published.contains(&row.events) {
@@ -171,6 +217,9 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
         results.push(result);
     }
     let report = Report {
+        broker: settings.broker.name(),
+        signing: settings.signing,
+        concurrency: settings.concurrency,
         events: settings.events,
         in_flight: settings.in_flight,
         fetch_wait_ms: settings.fetch_wait_ms,
@@ -186,15 +235,26 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Partitions of a source topic on tansu.
+const TANSU_PARTITIONS: i32 = 6;
+
 /// The mock broker keeps at most 5 MiB per partition (librdkafka's `rdkafka_mock.c`) and drops
 /// the oldest records beyond: enough partitions that every event of a run stays, at about
-/// 1.4 KiB an event and 4 MiB a partition. At least 3, as the embedded broker.
-fn partitions_for(events: usize) -> i32 {
+/// 1.4 KiB an event and 4 MiB a partition. At least 3, as the embedded broker. Tansu keeps
+/// everything: [`TANSU_PARTITIONS`].
+fn partitions_for(broker: &Broker, events: usize) -> i32 {
+    if let Broker::Tansu(_) = broker {
+        return TANSU_PARTITIONS;
+    }
     let needed = (events * 1400).div_ceil(4 << 20);
     i32::try_from(needed.max(3)).unwrap_or(i32::MAX)
 }
 
-fn producer_config(brokers: &str) -> ClientConfig {
+/// The load run's producer. On tansu, one record per batch: tansu 0.6.0 answers a fetch that
+/// starts inside a record batch wrongly (the router, which pauses and resumes partitions for
+/// back-pressure and then fetches from the next record, skipped some records and read others
+/// twice), while a consumer that never pauses always fetches from a batch's start.
+fn producer_config(broker: &Broker, brokers: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", brokers)
@@ -202,6 +262,9 @@ fn producer_config(brokers: &str) -> ClientConfig {
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", "1000000")
         .set("message.timeout.ms", "60000");
+    if let Broker::Tansu(_) = broker {
+        config.set("batch.num.messages", "1");
+    }
     config
 }
 
@@ -394,6 +457,7 @@ fn result(
         steady: row.steady,
         complete,
         deliveries: received.count,
+        signed: received.signed,
         events_per_s: events_received / window,
         deliveries_per_s: received.count as f64 / window,
         p50_ms: ms(percentile(&received.latencies_us, 50)),
@@ -470,6 +534,24 @@ fn write_config(
         settings.fetch_wait_ms.to_string(),
     )];
     properties.extend(settings.kafka_properties.iter().cloned());
+    // Room in the destination's queue for every delivery of the records in flight: a full
+    // queue would hand deliveries to the retry topic.
+    let mut destination = vec![format!(
+        "limits: {{ concurrency: {}, queue: {} }}",
+        settings.concurrency,
+        (settings.in_flight * row.fanout).max(1000)
+    )];
+    match settings.signing {
+        Signing::None => {}
+        Signing::V1 => destination.push(format!(
+            "signing: {{ secrets: [\"{}\"] }}",
+            crate::deliver::generate_secret().expose()
+        )),
+        Signing::V1a => destination.push(format!(
+            "signing: {{ keys: [\"{}\"] }}",
+            crate::deliver::generate_key_pair().0.expose()
+        )),
+    }
     let router = workload::router_yaml_with(
         brokers,
         &group,
@@ -477,6 +559,7 @@ fn write_config(
         &receiver.url(),
         settings.in_flight,
         &properties,
+        &destination,
     );
     std::fs::write(dir.join("router.yaml"), router)?;
     for (name, yaml) in workload::load_topic_files(row.topics, row.fanout, "receiver") {

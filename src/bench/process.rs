@@ -1,6 +1,7 @@
 //! The load run's child processes (the broker, the router) and what Linux says they used.
 
 use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,8 +43,12 @@ pub fn start_broker(exe: &Path, topics: &[(String, i32)]) -> anyhow::Result<(Chi
         .context("cannot start the broker process")?;
     let stdout = child.stdout.take().context("the broker has a stdout")?;
     let child = Child { child };
+    let mut stdout = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
+    stdout.read_line(&mut line)?;
+    // The broker prints more after its address: keep reading, or it fails writing to a closed
+    // pipe and exits.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let line = line.trim();
     let address = line
         .strip_prefix("bootstrap.servers=")
@@ -53,6 +58,72 @@ pub fn start_broker(exe: &Path, topics: &[(String, i32)]) -> anyhow::Result<(Chi
         bail!("the broker process printed no address");
     }
     Ok((child, address))
+}
+
+/// Starts `tansu broker` on a free loopback port, its data in memory and its output in `log`,
+/// waits until it accepts connections, creates `topics` with `tansu topic create` (producing to
+/// a topic it does not have can hang), and returns it with its bootstrap address.
+pub fn start_tansu(
+    tansu: &Path,
+    topics: &[(String, i32)],
+    log: &Path,
+) -> anyhow::Result<(Child, String)> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let log = std::fs::File::create(log)?;
+    let child = Command::new(tansu)
+        .arg("broker")
+        .arg("--listener-url")
+        .arg(&url)
+        .arg("--advertised-listener-url")
+        .arg(&url)
+        .arg("--storage-engine")
+        .arg("memory://tansu/")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("cannot start {}", tansu.display()))?;
+    let mut child = Child { child };
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+        if child.exited() {
+            bail!("tansu ended at start-up");
+        }
+        if Instant::now() > deadline {
+            bail!("tansu did not listen on {url} within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (name, partitions) in topics {
+        let mut create = Command::new(tansu)
+            .args(["topic", "create", name, "--partitions"])
+            .arg(partitions.to_string())
+            .arg("--broker")
+            .arg(&url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot run tansu topic create")?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = create.try_wait()? {
+                if !status.success() {
+                    bail!("tansu topic create {name} failed ({status})");
+                }
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = create.kill();
+                let _ = create.wait();
+                bail!("tansu topic create {name} did not end within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Ok((child, format!("127.0.0.1:{port}")))
 }
 
 /// Starts `exe run --config CONFIG`, logging at `warn` to `log`.

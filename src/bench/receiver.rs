@@ -1,5 +1,6 @@
 //! The load run's webhook receiver: answers 200 at once and records, per delivery, the time from
-//! the notification's `time` (the event timestamp) to its arrival.
+//! the notification's `time` (the event timestamp) to its arrival, and whether it was signed
+//! (it carries `webhook-signature`; the signature is not checked).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +10,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 
 /// What arrived since the last [`Receiver::reset`].
@@ -26,6 +27,7 @@ struct Arrivals {
 pub struct Receiver {
     address: SocketAddr,
     count: Arc<AtomicU64>,
+    signed: Arc<AtomicU64>,
     arrivals: Arc<Mutex<Arrivals>>,
 }
 
@@ -33,6 +35,8 @@ pub struct Receiver {
 #[derive(Debug, Clone)]
 pub struct Received {
     pub count: u64,
+    /// Deliveries that carried `webhook-signature`.
+    pub signed: u64,
     /// Seconds from the first to the last arrival.
     pub window: f64,
     /// Sorted ascending.
@@ -46,6 +50,7 @@ impl Receiver {
         let receiver = Receiver {
             address: listener.local_addr()?,
             count: Arc::default(),
+            signed: Arc::default(),
             arrivals: Arc::default(),
         };
         let app = Router::new().fallback(arrive).with_state(receiver.clone());
@@ -67,6 +72,7 @@ impl Receiver {
         let mut arrivals = self.arrivals.lock().expect("no panic holds the lock");
         *arrivals = Arrivals::default();
         self.count.store(0, Ordering::Relaxed);
+        self.signed.store(0, Ordering::Relaxed);
     }
 
     /// What arrived since the last reset.
@@ -80,13 +86,14 @@ impl Receiver {
         };
         Received {
             count: self.count(),
+            signed: self.signed.load(Ordering::Relaxed),
             window,
             latencies_us,
         }
     }
 }
 
-async fn arrive(State(receiver): State<Receiver>, body: Bytes) -> StatusCode {
+async fn arrive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let now = Instant::now();
     let latency = event_time(&body).and_then(|time| {
         let elapsed = Utc::now().signed_duration_since(time);
@@ -97,6 +104,9 @@ async fn arrive(State(receiver): State<Receiver>, body: Bytes) -> StatusCode {
         arrivals.first.get_or_insert(now);
         arrivals.last = Some(now);
         arrivals.latencies_us.extend(latency);
+    }
+    if headers.contains_key("webhook-signature") {
+        receiver.signed.fetch_add(1, Ordering::Relaxed);
     }
     receiver.count.fetch_add(1, Ordering::Relaxed);
     StatusCode::OK

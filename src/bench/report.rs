@@ -21,6 +21,8 @@ pub struct RowResult {
     /// Every expected delivery arrived before the time-out.
     pub complete: bool,
     pub deliveries: u64,
+    /// Deliveries that arrived with a `webhook-signature` header.
+    pub signed: u64,
     pub events_per_s: f64,
     pub deliveries_per_s: f64,
     pub p50_ms: f64,
@@ -33,6 +35,12 @@ pub struct RowResult {
 /// Everything the run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// `tansu` or `mock`.
+    pub broker: &'static str,
+    /// How the router's destination signed.
+    pub signing: super::load::Signing,
+    /// The destination's `limits.concurrency`.
+    pub concurrency: usize,
     pub events: usize,
     pub in_flight: usize,
     /// The consumers' `fetch.wait.max.ms`.
@@ -79,6 +87,17 @@ impl Report {
             self.events,
             c.http_requests_per_s,
             c.http_requests,
+            self.in_flight
+        );
+        println!(
+            "broker: {}; destination: signing {}, {} requests at once; router kafka.max_in_flight {}",
+            self.broker,
+            match self.signing {
+                super::load::Signing::None => "none",
+                super::load::Signing::V1 => "v1 (HMAC-SHA256)",
+                super::load::Signing::V1a => "v1a (ed25519)",
+            },
+            self.concurrency,
             self.in_flight
         );
         println!("{HEADER}");

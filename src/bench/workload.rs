@@ -240,10 +240,12 @@ pub fn router_yaml_in_flight(
     url: &str,
     in_flight: usize,
 ) -> String {
-    router_yaml_with(brokers, group_id, kafka_topic, url, in_flight, &[])
+    router_yaml_with(brokers, group_id, kafka_topic, url, in_flight, &[], &[])
 }
 
-/// [`router_yaml_in_flight`], with librdkafka `properties` for the router's clients.
+/// [`router_yaml_in_flight`], with librdkafka `properties` for the router's clients and more
+/// settings of the destination (`limits: {...}`, `signing: {...}`), each a YAML flow-mapping
+/// entry.
 pub fn router_yaml_with(
     brokers: &str,
     group_id: &str,
@@ -251,19 +253,21 @@ pub fn router_yaml_with(
     url: &str,
     in_flight: usize,
     properties: &[(String, String)],
+    destination: &[String],
 ) -> String {
     let properties: Vec<String> = properties
         .iter()
         .map(|(key, value)| format!("{key}: {}", quoted(value)))
         .collect();
     let properties = format!("{{ {} }}", properties.join(", "));
+    let destination: String = destination.iter().map(|d| format!(", {d}")).collect();
     format!(
         "kafka:\n  brokers: \"{brokers}\"\n  group_id: {group_id}\n  max_in_flight: {in_flight}\n  properties: {properties}\n  \
          commit_interval: 1s\n\
          sources:\n  - {{ id: {SOURCE_ID}, type: resource-lifecycle-events, enabled: true, \
          kafka_topics: [{kafka_topic}] }}\n\
          http:\n  allow_private_networks: [127.0.0.0/8]\n\
-         destinations:\n  - {{ id: receiver, type: webhook, url: \"{url}\", allow_http: true }}\n"
+         destinations:\n  - {{ id: receiver, type: webhook, url: \"{url}\", allow_http: true{destination} }}\n"
     )
 }
 

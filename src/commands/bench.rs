@@ -3,12 +3,34 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
-use crate::bench::load::{self, LoadSettings};
+use crate::bench::load::{self, Broker, LoadSettings, Signing};
+
+/// Which broker process the load run starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BrokerChoice {
+    /// `tansu broker` (`--tansu` or `TANSU`; `scripts/tansu` installs it).
+    Tansu,
+    /// librdkafka's mock cluster in a `notification-router broker` process: nothing to install,
+    /// but at most 5 MiB per partition and every empty fetch held for `--fetch-wait-ms`.
+    Mock,
+}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
+    /// The broker process the bare consumer and the router read from.
+    #[arg(long, value_enum, default_value_t = BrokerChoice::Tansu)]
+    pub broker: BrokerChoice,
+    /// The `tansu` executable (`scripts/tansu` prints its path, installing it if missing).
+    #[arg(long, env = "TANSU", value_name = "PATH")]
+    pub tansu: Option<std::path::PathBuf>,
+    /// How the router's destination signs its webhooks.
+    #[arg(long, value_enum, default_value_t = Signing::V1)]
+    pub signing: Signing,
+    /// The destination's `limits.concurrency`: the router's requests to it at once.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
     /// Events published for the fan-out 1 runs (larger fan-outs use proportionally fewer).
     #[arg(long, default_value_t = 200_000)]
     pub events: usize,
@@ -32,8 +54,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
     /// `fetch.wait.max.ms` of the consumers. librdkafka's mock broker holds an empty fetch for
-    /// all of it rather than answering when records arrive, unlike Kafka; the default keeps
-    /// that wait out of the latency measured.
+    /// all of it rather than answering when records arrive; the default keeps that wait out of
+    /// the latency measured.
     #[arg(long, default_value_t = 10)]
     pub fetch_wait_ms: u64,
     /// A librdkafka property for the router's clients, as in `kafka.properties`
@@ -48,10 +70,21 @@ fn key_value(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))
 }
 
-/// Runs the load run with this executable as broker and router.
+/// Runs the load run with this executable as router, on tansu or the mock broker.
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+    let broker = match (args.broker, &args.tansu) {
+        (BrokerChoice::Mock, _) => Broker::Mock,
+        (BrokerChoice::Tansu, Some(path)) => Broker::Tansu(path.clone()),
+        (BrokerChoice::Tansu, None) => bail!(
+            "no tansu executable: pass --tansu PATH or set TANSU (scripts/tansu prints the path, \
+             installing it if missing; scripts/bench does that), or use --broker mock"
+        ),
+    };
     let settings = LoadSettings {
         exe: std::env::current_exe().context("cannot find this executable")?,
+        broker,
+        signing: args.signing,
+        concurrency: args.concurrency.max(1),
         events: args.events.max(2),
         topic_counts: args.topics.clone(),
         fanouts: args.fanout.clone(),

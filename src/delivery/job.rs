@@ -1,8 +1,10 @@
 //! One delivery as the retry topic holds it: the notification, the subscription, the `webhook-id`
 //! and where the delivery stands in its schedule.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::event::Notification;
@@ -33,8 +35,10 @@ pub struct Job {
     pub destination: String,
     pub notification_id: String,
     pub source_id: String,
-    /// The notification JSON, rendered again on each attempt.
-    pub notification: Value,
+    /// The notification JSON, rendered again on each attempt; the deliveries of one event share
+    /// it.
+    #[serde(serialize_with = "shared_out", deserialize_with = "shared_in")]
+    pub notification: Arc<Value>,
     /// Attempts made so far, in process and from the retry topic.
     pub attempts: u32,
     /// Steps of the long schedule used so far.
@@ -58,9 +62,11 @@ pub struct Job {
 }
 
 impl Job {
-    /// A delivery about to get its first attempt.
+    /// A delivery about to get its first attempt; `body` is the notification's body, shared
+    /// with the event's other deliveries.
     pub fn new(
         notification: &Notification,
+        body: Arc<Value>,
         subscription: &str,
         destination: &str,
         webhook_id: &str,
@@ -73,7 +79,7 @@ impl Job {
             destination: destination.to_owned(),
             notification_id: notification.id.clone(),
             source_id: notification.source_id.clone(),
-            notification: notification.body.clone(),
+            notification: body,
             attempts: 0,
             long_retries: 0,
             due: now,
@@ -103,6 +109,14 @@ impl Job {
     }
 }
 
+fn shared_out<S: Serializer>(value: &Arc<Value>, serializer: S) -> Result<S::Ok, S::Error> {
+    value.as_ref().serialize(serializer)
+}
+
+fn shared_in<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Arc::new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,7 +135,8 @@ mod tests {
             partition: 2,
             offset: 41,
         };
-        let mut job = Job::new(&notification, "sub", "hook", "msg_1", origin);
+        let body = Arc::new(notification.body.clone());
+        let mut job = Job::new(&notification, body, "sub", "hook", "msg_1", origin);
         let bytes = job.to_json();
         assert!(!String::from_utf8_lossy(&bytes).contains("pending"));
         assert_eq!(Job::from_json(&bytes).expect("parses"), job);

@@ -14,6 +14,17 @@ pub const MANAGED_PROPERTIES: &[&str] = &[
     "auto.commit.interval.ms",
 ];
 
+/// How much librdkafka prefetches into the consumer's queue, in KiB (its own default is 65,536,
+/// and a backlog fills all of it). 8 MiB is thousands of records of a few KiB, more than
+/// `kafka.max_in_flight` takes at once; `kafka.properties` may set more for a faster catch-up.
+pub const PREFETCH_KIB: usize = 8192;
+
+/// How long librdkafka waits before fetching from a partition again after a fetch error, in ms
+/// (its own default is 500). Back-pressure pauses and resumes partitions while a backlog lasts;
+/// at 500 ms the consumer sat idle for hundreds of milliseconds after many resumes (README,
+/// "Performance").
+pub const FETCH_ERROR_BACKOFF_MS: u64 = 10;
+
 /// The consumer: at least once, with offsets stored by the router behind its watermark and
 /// committed by librdkafka every `commit_interval`.
 pub fn consumer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig {
@@ -21,7 +32,9 @@ pub fn consumer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig 
     config
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
-        .set("partition.assignment.strategy", "cooperative-sticky");
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("queued.max.messages.kbytes", PREFETCH_KIB.to_string())
+        .set("fetch.error.backoff.ms", FETCH_ERROR_BACKOFF_MS.to_string());
     for (key, value) in &settings.properties {
         config.set(key, value.expose());
     }
@@ -56,8 +69,35 @@ fn is_consumer_only(key: &str) -> bool {
         || key.starts_with("session.")
         || key.starts_with("heartbeat.")
         || key.starts_with("group.")
+        || key.starts_with("queued.")
         || matches!(
             key,
             "partition.assignment.strategy" | "max.poll.interval.ms" | "isolation.level"
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::files::RouterFile;
+
+    fn settings(properties: &str) -> KafkaSettings {
+        let yaml = format!(
+            "kafka:\n  brokers: b:9092\n  group_id: g\n  properties: {properties}\nsources: []\n"
+        );
+        let file: RouterFile = serde_yaml_ng::from_str(&yaml).expect("a router file");
+        file.kafka
+    }
+
+    #[test]
+    fn the_prefetch_is_bounded_unless_properties_say_otherwise() {
+        let bounded = consumer_config(&settings("{}"), "b:9092");
+        assert_eq!(bounded.get("queued.max.messages.kbytes"), Some("8192"));
+        assert_eq!(bounded.get("fetch.error.backoff.ms"), Some("10"));
+        let larger = settings("{ queued.max.messages.kbytes: '65536' }");
+        let config = consumer_config(&larger, "b:9092");
+        assert_eq!(config.get("queued.max.messages.kbytes"), Some("65536"));
+        let producer = producer_config(&larger, "b:9092");
+        assert_eq!(producer.get("queued.max.messages.kbytes"), None);
+    }
 }

@@ -22,7 +22,8 @@ fn job(key: &str, due_in_s: i64) -> Job {
         partition: 0,
         offset: 0,
     };
-    let mut job = Job::new(&notification, "sub", "hook", key, origin);
+    let body = std::sync::Arc::new(notification.body.clone());
+    let mut job = Job::new(&notification, body, "sub", "hook", key, origin);
     job.due = Utc::now() + Duration::seconds(due_in_s);
     job
 }

@@ -1,5 +1,6 @@
 //! The load run, shrunk: `notification-router bench` starts its broker and router processes, gets
-//! every delivery to its receiver and ends with a JSON summary. Figures are not checked.
+//! every delivery to its receiver and ends with a JSON summary. Figures are not checked. It runs
+//! on the mock broker, so that `cargo test` needs no tansu.
 
 use std::process::Command;
 
@@ -8,8 +9,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
 #[test]
 fn a_small_load_run_delivers_everything_and_ends_with_a_json_summary() {
     let output = Command::new(BIN)
+        .env_remove("TANSU")
         .args([
             "bench",
+            "--broker",
+            "mock",
+            "--signing",
+            "v1a",
             "--events",
             "200",
             "--topics",
@@ -56,7 +62,13 @@ fn a_small_load_run_delivers_everything_and_ends_with_a_json_summary() {
         assert_eq!(row["complete"], true, "{row}");
         let expected = row["events"].as_u64().unwrap_or(0) * row["fanout"].as_u64().unwrap_or(0);
         assert_eq!(row["deliveries"].as_u64(), Some(expected), "{row}");
+        assert_eq!(
+            row["signed"].as_u64(),
+            Some(expected),
+            "every delivery is signed: {row}"
+        );
     }
+    assert_eq!(summary["broker"], "mock");
     assert!(summary["ceilings"]["consumer_events_per_s"].as_f64() > Some(0.0));
     assert!(summary["ceilings"]["http_requests_per_s"].as_f64() > Some(0.0));
 }

@@ -144,7 +144,7 @@ impl Entry {
             destination: self.header(header::DESTINATION).to_owned(),
             notification_id: required(header::NOTIFICATION_ID)?,
             source_id: self.header(header::SOURCE).to_owned(),
-            notification,
+            notification: std::sync::Arc::new(notification),
             attempts: self.header(header::ATTEMPTS).parse().unwrap_or(0),
             long_retries: 0,
             due: now,
