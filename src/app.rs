@@ -12,6 +12,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
@@ -198,7 +199,19 @@ async fn consume_sources(
     let mut pressure = Backpressure::new(kafka.max_in_flight, kafka.max_in_flight_per_partition);
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<(String, i32)>();
     let tasks = TaskTracker::new();
+    // When `max_in_flight` records are in flight, the loop takes no more for a moment instead of
+    // pausing at once: a pause drops what librdkafka has prefetched for the partitions, to be
+    // fetched again after the resume, and at full speed a record finishes within milliseconds.
+    // Only if none does within FULL_GRACE are all partitions paused and polling goes on.
+    let mut full_since: Option<Instant> = None;
     loop {
+        if !pressure.is_full() {
+            full_since = None;
+        } else if full_since.get_or_insert_with(Instant::now).elapsed() >= FULL_GRACE {
+            pause(consumer.as_ref(), &pressure.pause_all(), true);
+        }
+        let holding = full_since.is_some_and(|since| since.elapsed() < FULL_GRACE);
+        let grace_ends = full_since.unwrap_or_else(Instant::now) + FULL_GRACE;
         let message = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
@@ -227,7 +240,8 @@ async fn consume_sources(
                 }
                 continue;
             }
-            message = consumer.recv() => message,
+            () = tokio::time::sleep_until(grace_ends), if holding => continue,
+            message = consumer.recv(), if !holding => message,
         };
         let message = match message {
             Ok(message) => message.detach(),
@@ -326,6 +340,10 @@ fn resubscribe<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
     *subscribed = wanted;
     Ok(())
 }
+
+/// How long the consume loop waits for a record to finish, at the in-flight limit, before it
+/// pauses every partition.
+const FULL_GRACE: Duration = Duration::from_millis(250);
 
 /// How often consumer lag is measured for `/metrics`.
 const LAG_INTERVAL: Duration = Duration::from_secs(15);

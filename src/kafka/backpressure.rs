@@ -34,21 +34,36 @@ impl Backpressure {
         self.total
     }
 
-    /// A record of `partition` started; returns the partitions to pause now.
+    /// A record of `partition` started; returns the partitions to pause now: that one when its
+    /// own limit is reached. The total limit pauses nothing by itself (see [`Self::is_full`]).
     pub fn started(&mut self, topic: &str, partition: i32) -> Vec<Partition> {
         let key = (topic.to_owned(), partition);
         self.assigned.insert(key.clone());
         self.total += 1;
         let count = self.counts.entry(key.clone()).or_default();
         *count += 1;
-        let busy = *count >= self.max_partition;
-        let mut pause = Vec::new();
-        if self.total >= self.max_total {
-            pause.extend(self.assigned.iter().cloned());
-        } else if busy {
-            pause.push(key);
+        if *count >= self.max_partition && self.paused.insert(key.clone()) {
+            vec![key]
+        } else {
+            Vec::new()
         }
-        pause.retain(|p| self.paused.insert(p.clone()));
+    }
+
+    /// Whether the records in flight are at the total limit: the caller takes no more for now,
+    /// and pauses everything ([`Self::pause_all`]) if that lasts.
+    pub fn is_full(&self) -> bool {
+        self.total >= self.max_total
+    }
+
+    /// Every assigned partition not paused yet, now paused.
+    pub fn pause_all(&mut self) -> Vec<Partition> {
+        let pause: Vec<Partition> = self
+            .assigned
+            .iter()
+            .filter(|p| !self.paused.contains(*p))
+            .cloned()
+            .collect();
+        self.paused.extend(pause.iter().cloned());
         pause
     }
 
@@ -140,13 +155,20 @@ mod tests {
     }
 
     #[test]
-    fn the_total_limit_pauses_every_assigned_partition() {
+    fn a_full_total_pauses_every_assigned_partition_when_asked() {
         let mut pressure = Backpressure::new(8, 100);
         pressure.assigned(&[("t".into(), 0), ("t".into(), 1), ("t".into(), 2)]);
         for p in [0, 0, 1, 1, 0, 0, 1] {
             assert!(pressure.started("t", p).is_empty());
+            assert!(!pressure.is_full());
         }
-        assert_eq!(names(pressure.started("t", 1)), vec![0, 1, 2]);
+        assert!(
+            pressure.started("t", 1).is_empty(),
+            "full pauses nothing by itself"
+        );
+        assert!(pressure.is_full());
+        assert_eq!(names(pressure.pause_all()), vec![0, 1, 2]);
+        assert!(pressure.pause_all().is_empty(), "already paused");
         assert_eq!(
             names(pressure.assigned(&[("t".into(), 3)])),
             vec![3],
