@@ -10,13 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use chrono::{SecondsFormat, Utc};
 use futures::StreamExt;
-use rdkafka::ClientConfig;
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::util::Timeout;
+use rdkafka::producer::FutureProducer;
 
+use super::kafka::{consume_all, partitions_for, producer_config, publish, publish_steadily};
 use super::process::{self, Usage};
 use super::receiver::{Receiver, percentile};
 use super::report::{Ceilings, Report, RowResult};
@@ -235,108 +232,6 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Partitions of a source topic on tansu.
-const TANSU_PARTITIONS: i32 = 6;
-
-/// The mock broker keeps at most 5 MiB per partition (librdkafka's `rdkafka_mock.c`) and drops
-/// the oldest records beyond: enough partitions that every event of a run stays, at about
-/// 1.4 KiB an event and 4 MiB a partition. At least 3, as the embedded broker. Tansu keeps
-/// everything: [`TANSU_PARTITIONS`].
-fn partitions_for(broker: &Broker, events: usize) -> i32 {
-    if let Broker::Tansu(_) = broker {
-        return TANSU_PARTITIONS;
-    }
-    let needed = (events * 1400).div_ceil(4 << 20);
-    i32::try_from(needed.max(3)).unwrap_or(i32::MAX)
-}
-
-/// The load run's producer. On tansu, one record per batch: tansu 0.6.0 answers a fetch that
-/// starts inside a record batch wrongly (the router, which pauses and resumes partitions for
-/// back-pressure and then fetches from the next record, skipped some records and read others
-/// twice), while a consumer that never pauses always fetches from a batch's start.
-fn producer_config(broker: &Broker, brokers: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", brokers)
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .set("queue.buffering.max.messages", "1000000")
-        .set("message.timeout.ms", "60000");
-    if let Broker::Tansu(_) = broker {
-        config.set("batch.num.messages", "1");
-    }
-    config
-}
-
-/// An event of the load run as published: stamped now.
-fn payload(n: usize) -> (String, String) {
-    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
-    let event = workload::lifecycle_event(n, workload::LOAD_ACCOUNT, &now);
-    (format!("bench-{n:08}"), event.to_string())
-}
-
-/// Publishes events `range` to `topic`, waiting for every acknowledgement.
-async fn publish(
-    producer: &FutureProducer,
-    topic: &str,
-    range: std::ops::Range<usize>,
-) -> anyhow::Result<()> {
-    let chunks: Vec<usize> = range.collect();
-    for chunk in chunks.chunks(10_000) {
-        let records: Vec<(String, String)> = chunk.iter().map(|&n| payload(n)).collect();
-        let sends = records.iter().map(|(key, value)| {
-            let record = FutureRecord::to(topic).key(key).payload(value);
-            producer.send(record, Timeout::After(Duration::from_secs(60)))
-        });
-        for result in futures::future::join_all(sends).await {
-            result
-                .map_err(|(error, _)| error)
-                .with_context(|| format!("cannot publish to {topic}"))?;
-        }
-    }
-    Ok(())
-}
-
-/// A bare consumer reading `count` records of `topic` from the start: records per second from
-/// the first record to the last.
-async fn consume_all(
-    brokers: &str,
-    fetch_wait_ms: u64,
-    topic: &str,
-    count: usize,
-    timeout: Duration,
-) -> anyhow::Result<f64> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set(
-            "group.id",
-            format!("bench-bare-consumer-{}", std::process::id()),
-        )
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .set("session.timeout.ms", "10000")
-        .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
-        .create()?;
-    consumer.subscribe(&[topic])?;
-    let deadline = Instant::now() + timeout;
-    let (mut first, mut read) = (None, 0usize);
-    let mut stream = consumer.stream();
-    while read < count {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, stream.next()).await {
-            Ok(Some(Ok(_message))) => {
-                first.get_or_insert_with(Instant::now);
-                read += 1;
-            }
-            Ok(Some(Err(error))) => bail!("the bare consumer failed: {error}"),
-            Ok(None) | Err(_) => bail!("the bare consumer read {read} of {count} records in time"),
-        }
-    }
-    let window = first.map_or(0.0, |f| f.elapsed().as_secs_f64());
-    Ok((count - 1) as f64 / window.max(f64::EPSILON))
-}
-
 /// The same kind of request the router sends (a notification body, the same client settings),
 /// `requests` times with `concurrency` at once: requests per second.
 async fn http_client_loop(
@@ -485,33 +380,6 @@ async fn wait_for(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(true)
-}
-
-/// Publishes `rate` events a second for `seconds`, each stamped when it is sent.
-async fn publish_steadily(producer: &FutureProducer, topic: &str, rate: usize, seconds: u64) {
-    let ticks_per_second = 100;
-    let mut interval = tokio::time::interval(Duration::from_millis(1000 / ticks_per_second as u64));
-    let mut sent = 0;
-    let total = rate * seconds as usize;
-    let mut pending = futures::stream::FuturesUnordered::new();
-    for tick in 1..=seconds as usize * ticks_per_second {
-        interval.tick().await;
-        let due = (rate * tick / ticks_per_second).min(total);
-        while sent < due {
-            let (key, value) = payload(sent);
-            let producer = producer.clone();
-            let topic = topic.to_owned();
-            pending.push(tokio::spawn(async move {
-                let record = FutureRecord::to(&topic).key(&key).payload(&value);
-                producer
-                    .send(record, Timeout::After(Duration::from_secs(60)))
-                    .await
-                    .is_ok()
-            }));
-            sent += 1;
-        }
-    }
-    while pending.next().await.is_some() {}
 }
 
 /// `router.yaml` and the topic files of a run.

@@ -8,6 +8,7 @@
 //! - `receiver`: the webhook receiver that times each delivery.
 //! - `report`: the table and the JSON summary.
 
+mod kafka;
 pub mod load;
 mod process;
 mod receiver;
