@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::common::kafka_settings;
-use crate::processes::{RouterProcess, command};
+use crate::processes::{RouterProcess, command, replay_hook};
 use crate::support::*;
 use crate::tansu::{LIFECYCLE, Tansu};
 
@@ -50,23 +50,7 @@ async fn replayed_dead_letters_all_arrive_with_their_original_webhook_id() {
     assert_eq!(listed.lines().count(), EVENTS, "{listed}");
 
     broken.store(false, Ordering::SeqCst);
-    let replayed = command(
-        &["dead-letters", "replay", "--destination", "hook"],
-        &config,
-    )
-    .await;
-    assert!(
-        replayed.contains(&format!(
-            "{EVENTS} matched; {EVENTS} replayed to {RETRY_TOPIC}"
-        )),
-        "{replayed}"
-    );
-    let mut arrived = BTreeMap::new();
-    while arrived.len() < EVENTS {
-        let r = receiver.next().await;
-        assert_eq!(r.status, 200);
-        arrived.insert(r.event_id(), r.headers["webhook-id"].clone());
-    }
+    let arrived = replay_hook(&config, &mut receiver, EVENTS).await;
     let status = router.terminate(WAIT).await;
     assert!(status.success(), "{status:?}");
     assert!(

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::processes::command;
+use crate::processes::{command, replay_hook};
 use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,23 +73,7 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
     );
 
     broken.store(false, Ordering::SeqCst);
-    let replayed = command(
-        &["dead-letters", "replay", "--destination", "hook"],
-        &config,
-    )
-    .await;
-    assert!(
-        replayed.contains(&format!(
-            "{EVENTS} matched; {EVENTS} replayed to {RETRY_TOPIC}"
-        )),
-        "{replayed}"
-    );
-    let mut arrived = BTreeMap::new();
-    while arrived.len() < EVENTS {
-        let r = receiver.next().await;
-        assert_eq!(r.status, 200, "a dry run replays nothing");
-        arrived.insert(r.event_id(), r.headers["webhook-id"].clone());
-    }
+    let arrived = replay_hook(&config, &mut receiver, EVENTS).await;
     router.stop().await;
     assert_eq!(
         arrived, original,

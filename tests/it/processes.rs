@@ -2,12 +2,13 @@
 //! the router can be killed (SIGKILL) or stopped (SIGTERM) while the broker keeps its data; and
 //! the binary's other commands, run as a user runs them.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use crate::support::{DEAD_LETTER_TOPIC, RETRY_TOPIC};
+use crate::support::{DEAD_LETTER_TOPIC, RETRY_TOPIC, Receiver};
 
 const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
 
@@ -141,6 +142,29 @@ pub async fn command(args: &[&str], config: &Path) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Replays what the dead-letter topic holds for destination `hook` (`events` deliveries, as the
+/// command must report) and collects what `receiver` then gets: event id → `webhook-id`.
+pub async fn replay_hook(
+    config: &Path,
+    receiver: &mut Receiver,
+    events: usize,
+) -> BTreeMap<String, String> {
+    let replayed = command(&["dead-letters", "replay", "--destination", "hook"], config).await;
+    assert!(
+        replayed.contains(&format!(
+            "{events} matched; {events} replayed to {RETRY_TOPIC}"
+        )),
+        "{replayed}"
+    );
+    let mut arrived = BTreeMap::new();
+    while arrived.len() < events {
+        let r = receiver.next().await;
+        assert_eq!(r.status, 200, "a replayed delivery is accepted");
+        arrived.insert(r.event_id(), r.headers["webhook-id"].clone());
+    }
+    arrived
 }
 
 impl Drop for RouterProcess {

@@ -163,25 +163,7 @@ async fn a_hung_receiver_uses_its_own_slots_and_dead_letters_after_its_horizon()
         receiver.drain().iter().all(|r| r.path == "/ok"),
         "the hung receiver never answered"
     );
-    let mut webhook_ids = BTreeSet::new();
-    for (headers, body) in &letters {
-        assert_eq!(headers["dlq-destination"], "hung");
-        // Once it has failed for a whole horizon the destination is disabled: later ones say so.
-        assert!(
-            ["retries-exhausted", "destination-disabled"].contains(&headers["dlq-reason"].as_str()),
-            "{headers:?}"
-        );
-        assert!(headers["dlq-first-attempt"] <= headers["dlq-last-attempt"]);
-        let notification: serde_json::Value = serde_json::from_slice(body).unwrap();
-        assert!(notification["data"]["event_id"].is_string());
-        webhook_ids.insert(headers["dlq-webhook-id"].clone());
-    }
-    assert_eq!(webhook_ids.len(), EVENTS, "one dead letter per delivery");
-    assert!(
-        letters
-            .iter()
-            .any(|(h, _)| h["dlq-reason"] == "retries-exhausted")
-    );
+    assert_hung_dead_letters(&letters, EVENTS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -308,6 +308,37 @@ pub async fn produce_all(brokers: &str, topic: &str, events: &[Value]) {
 /// A record read back: headers, value.
 pub type ReadRecord = (HashMap<String, String>, Vec<u8>);
 
+/// Checks the dead letters of the `hung` destination, which never answers: one per delivery
+/// (`deliveries` of them, told apart by `webhook-id`), each with its notification and its attempt
+/// times, each for its exhausted horizon or for the destination that horizon disabled (and at
+/// least one of the former).
+pub fn assert_hung_dead_letters(letters: &[ReadRecord], deliveries: usize) {
+    let mut webhook_ids = std::collections::BTreeSet::new();
+    for (headers, body) in letters {
+        assert_eq!(headers["dlq-destination"], "hung");
+        // Once it has failed for a whole horizon the destination is disabled: later ones say so.
+        assert!(
+            ["retries-exhausted", "destination-disabled"].contains(&headers["dlq-reason"].as_str()),
+            "{headers:?}"
+        );
+        assert!(headers["dlq-first-attempt"] <= headers["dlq-last-attempt"]);
+        let notification: Value = serde_json::from_slice(body).unwrap();
+        assert!(notification["data"]["event_id"].is_string());
+        webhook_ids.insert(headers["dlq-webhook-id"].clone());
+    }
+    assert_eq!(
+        webhook_ids.len(),
+        deliveries,
+        "one dead letter per delivery"
+    );
+    assert!(
+        letters
+            .iter()
+            .any(|(h, _)| h["dlq-reason"] == "retries-exhausted"),
+        "the first ones used up their horizon"
+    );
+}
+
 /// Reads `n` records of `topic` (of `partitions` partitions) from its start: (headers, value).
 pub async fn read_topic(brokers: &str, topic: &str, partitions: i32, n: usize) -> Vec<ReadRecord> {
     read_topic_until(brokers, topic, partitions, move |records| {
