@@ -63,6 +63,17 @@ impl Api {
         answer(request.send().await.expect("the admin server answers")).await
     }
 
+    /// Sends `event` to `POST /v1/notifications` in structured mode, with the token.
+    async fn send_structured(&self, event: &Value) -> (u16, Value) {
+        self.post(
+            "/v1/notifications",
+            Some(TOKEN),
+            &STRUCTURED,
+            event.to_string().into_bytes(),
+        )
+        .await
+    }
+
     async fn get(&self, path: &str) -> (u16, Value) {
         let response = self
             .client
@@ -154,14 +165,7 @@ async fn sent_notifications_go_through_kafka_to_the_subscribers() {
         "specversion": "1.0", "id": "order-2", "source": "/shop", "type": created,
         "ibmensourceid": "api", "subject": "order 2", "data": {"order": 2},
     });
-    let (status, body) = api
-        .post(
-            "/v1/notifications",
-            Some(TOKEN),
-            &STRUCTURED,
-            event.to_string().into_bytes(),
-        )
-        .await;
+    let (status, body) = api.send_structured(&event).await;
     assert_eq!(status, 202, "{body}");
     let second = body["notification_id"].as_str().expect("an id").to_owned();
     let delivered = receiver.next().await;
@@ -194,27 +198,13 @@ async fn sent_notifications_go_through_kafka_to_the_subscribers() {
 
     let mut unnamed = event.clone();
     unnamed.as_object_mut().unwrap().remove("ibmensourceid");
-    let (status, body) = api
-        .post(
-            "/v1/notifications",
-            Some(TOKEN),
-            &STRUCTURED,
-            unnamed.to_string().into_bytes(),
-        )
-        .await;
+    let (status, body) = api.send_structured(&unnamed).await;
     assert_eq!(status, 400, "the source must be named: {body}");
 
     let mut large = event.clone();
     large["id"] = json!("order-5");
     large["data"] = json!({"padding": "x".repeat(MAX_BODY)});
-    let (status, body) = api
-        .post(
-            "/v1/notifications",
-            Some(TOKEN),
-            &STRUCTURED,
-            large.to_string().into_bytes(),
-        )
-        .await;
+    let (status, body) = api.send_structured(&large).await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["status_code"], 413);
 
@@ -232,24 +222,10 @@ async fn sent_notifications_go_through_kafka_to_the_subscribers() {
 
     let mut elsewhere = event.clone();
     elsewhere["ibmensourceid"] = json!("nope");
-    let (status, body) = api
-        .post(
-            "/v1/notifications",
-            Some(TOKEN),
-            &STRUCTURED,
-            elsewhere.to_string().into_bytes(),
-        )
-        .await;
+    let (status, body) = api.send_structured(&elsewhere).await;
     assert_eq!(status, 404, "{body}");
     elsewhere["ibmensourceid"] = json!("dormant");
-    let (status, body) = api
-        .post(
-            "/v1/notifications",
-            Some(TOKEN),
-            &STRUCTURED,
-            elsewhere.to_string().into_bytes(),
-        )
-        .await;
+    let (status, body) = api.send_structured(&elsewhere).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["code"], "source_disabled");
 
