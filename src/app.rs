@@ -5,14 +5,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::OwnedMessage;
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
@@ -23,7 +23,7 @@ use crate::deliver::HttpClient;
 use crate::delivery::{Deliverer, Writer};
 use crate::kafka::{
     self, Backpressure, DeadLetters, EmbeddedKafka, Offsets, RebalanceContext, Rebalanced,
-    RetryTopic,
+    RetryTopic, Waiting,
 };
 use crate::metrics::{self, PartitionLabels};
 use crate::pipeline::Pipeline;
@@ -198,20 +198,30 @@ async fn consume_sources(
 
     let mut pressure = Backpressure::new(kafka.max_in_flight, kafka.max_in_flight_per_partition);
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<(String, i32)>();
-    let tasks = TaskTracker::new();
-    // When `max_in_flight` records are in flight, the loop takes no more for a moment instead of
-    // pausing at once: a pause drops what librdkafka has prefetched for the partitions, to be
-    // fetched again after the resume, and at full speed a record finishes within milliseconds.
-    // Only if none does within FULL_GRACE are all partitions paused and polling goes on.
-    let mut full_since: Option<Instant> = None;
+    let records = Records {
+        pipeline,
+        offsets: offsets.clone(),
+        consumer: consumer.clone(),
+        shutdown: shutdown.clone(),
+        finished: finished_tx,
+        tasks: TaskTracker::new(),
+    };
+    // A record with no room (its partition's limit or the total reached) waits, and the loop
+    // takes no more for up to FULL_GRACE before pausing (see `Waiting`).
+    let mut waiting = Waiting::new(FULL_GRACE);
     loop {
-        if !pressure.is_full() {
-            full_since = None;
-        } else if full_since.get_or_insert_with(Instant::now).elapsed() >= FULL_GRACE {
-            pause(consumer.as_ref(), &pressure.pause_all(), true);
+        while let Some(message) = waiting.next_admitted(&pressure) {
+            records.start(message, &mut pressure);
         }
-        let holding = full_since.is_some_and(|since| since.elapsed() < FULL_GRACE);
-        let grace_ends = full_since.unwrap_or_else(Instant::now) + FULL_GRACE;
+        if let Some((topic, partition)) = waiting.overdue(&pressure, Instant::now()) {
+            pause(
+                consumer.as_ref(),
+                &pressure.pause_for(&topic, partition),
+                true,
+            );
+            continue;
+        }
+        let deadline = waiting.deadline(&pressure);
         let message = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
@@ -220,7 +230,10 @@ async fn consume_sources(
                     Rebalanced::Assigned(partitions) => {
                         pause(consumer.as_ref(), &pressure.assigned(&partitions), true);
                     }
-                    Rebalanced::Revoked(partitions) => pressure.revoked(&partitions),
+                    Rebalanced::Revoked(partitions) => {
+                        waiting.revoked(&partitions);
+                        pressure.revoked(&partitions);
+                    }
                 }
                 continue;
             }
@@ -240,43 +253,25 @@ async fn consume_sources(
                 }
                 continue;
             }
-            () = tokio::time::sleep_until(grace_ends), if holding => continue,
-            message = consumer.recv(), if !holding => message,
+            () = sleep_until(deadline), if deadline.is_some() => continue,
+            message = consumer.recv(), if deadline.is_none() => message,
         };
-        let message = match message {
-            Ok(message) => message.detach(),
+        match message {
+            Ok(message) => {
+                let message = message.detach();
+                let (topic, partition) = (message.topic().to_owned(), message.partition());
+                waiting.push(&topic, partition, Instant::now(), message);
+            }
             Err(error) => {
                 // librdkafka reconnects and retries by itself; this only paces the log.
                 warn!(message = "Kafka consumer error; retrying.", %error);
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
             }
-        };
-        let (topic, partition) = (message.topic().to_owned(), message.partition());
-        pause(
-            consumer.as_ref(),
-            &pressure.started(&topic, partition),
-            true,
-        );
-        let ticket = offsets.lock().begin(&topic, partition, message.offset());
-        let (pipeline, offsets, consumer, shutdown, finished) = (
-            pipeline.clone(),
-            offsets.clone(),
-            consumer.clone(),
-            shutdown.clone(),
-            finished_tx.clone(),
-        );
-        tasks.spawn(async move {
-            if pipeline.process(&message, &shutdown).await {
-                offsets.finish(&ticket, |position| {
-                    kafka::store(consumer.as_ref(), &ticket, position)
-                });
-            }
-            let _ = finished.send((topic, partition));
-        });
+        }
     }
 
-    info!(message = "Shutting down: draining in-flight records.", in_flight = tasks.len(), timeout = ?kafka.drain_timeout);
+    let tasks = records.tasks;
+    info!(message = "Shutting down: draining in-flight records.", in_flight = tasks.len(), waiting = waiting.len(), timeout = ?kafka.drain_timeout);
     tasks.close();
     if tokio::time::timeout(kafka.drain_timeout, tasks.wait())
         .await
@@ -295,6 +290,44 @@ async fn consume_sources(
         .ok();
     info!(message = "Stopped.");
     Ok(())
+}
+
+/// What a record task needs: it runs the pipeline, then moves the committable offset and
+/// reports its partition finished.
+struct Records {
+    pipeline: Arc<Pipeline>,
+    offsets: Arc<Offsets>,
+    consumer: Arc<StreamConsumer<RebalanceContext>>,
+    shutdown: CancellationToken,
+    finished: mpsc::UnboundedSender<(String, i32)>,
+    tasks: TaskTracker,
+}
+
+impl Records {
+    /// Starts a task for `message`, counted in `pressure` until it finishes.
+    fn start(&self, message: OwnedMessage, pressure: &mut Backpressure) {
+        let (topic, partition) = (message.topic().to_owned(), message.partition());
+        pressure.started(&topic, partition);
+        let ticket = self
+            .offsets
+            .lock()
+            .begin(&topic, partition, message.offset());
+        let (pipeline, offsets, consumer, shutdown, finished) = (
+            self.pipeline.clone(),
+            self.offsets.clone(),
+            self.consumer.clone(),
+            self.shutdown.clone(),
+            self.finished.clone(),
+        );
+        self.tasks.spawn(async move {
+            if pipeline.process(&message, &shutdown).await {
+                offsets.finish(&ticket, |position| {
+                    kafka::store(consumer.as_ref(), &ticket, position)
+                });
+            }
+            let _ = finished.send((topic, partition));
+        });
+    }
 }
 
 /// The topics to consume under `config`: the enabled sources', and those already consumed whose
@@ -341,8 +374,15 @@ fn resubscribe<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
     Ok(())
 }
 
-/// How long the consume loop waits for a record to finish, at the in-flight limit, before it
-/// pauses every partition.
+/// Sleeps until `deadline`, or not at all without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(deadline) = deadline {
+        tokio::time::sleep_until(deadline.into()).await;
+    }
+}
+
+/// How long the consume loop holds a record with no room for it (its partition's in-flight
+/// limit or the total reached) before it pauses that partition, or every one.
 const FULL_GRACE: Duration = Duration::from_millis(250);
 
 /// How often consumer lag is measured for `/metrics`.

@@ -1,8 +1,10 @@
-//! Back-pressure for the sources' consumer: which partitions to pause because too many of their
-//! records (or too many records overall) are in flight, and which to resume. The consumer is
-//! polled all the time; only fetching stops. Pure: the caller pauses and resumes.
+//! Back-pressure for the sources' consumer: whether a record may start (too many of its
+//! partition's records, or too many records overall, are in flight), the records waiting for
+//! room, which partitions to pause when one has waited too long, and which to resume. The
+//! consumer is polled all the time; only fetching stops. Pure: the caller pauses and resumes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
 
 type Partition = (String, i32);
 
@@ -34,29 +36,48 @@ impl Backpressure {
         self.total
     }
 
-    /// A record of `partition` started; returns the partitions to pause now: that one when its
-    /// own limit is reached. The total limit pauses nothing by itself (see [`Self::is_full`]).
-    pub fn started(&mut self, topic: &str, partition: i32) -> Vec<Partition> {
-        let key = (topic.to_owned(), partition);
-        self.assigned.insert(key.clone());
-        self.total += 1;
-        let count = self.counts.entry(key.clone()).or_default();
-        *count += 1;
-        if *count >= self.max_partition && self.paused.insert(key.clone()) {
-            vec![key]
-        } else {
-            Vec::new()
-        }
+    /// Whether a record of `partition` may start now: the records in flight are below both
+    /// limits.
+    pub fn admits(&self, topic: &str, partition: i32) -> bool {
+        self.total < self.max_total
+            && self
+                .counts
+                .get(&(topic.to_owned(), partition))
+                .copied()
+                .unwrap_or(0)
+                < self.max_partition
     }
 
-    /// Whether the records in flight are at the total limit: the caller takes no more for now,
-    /// and pauses everything ([`Self::pause_all`]) if that lasts.
+    /// A record of `partition` started.
+    pub fn started(&mut self, topic: &str, partition: i32) {
+        let key = (topic.to_owned(), partition);
+        self.total += 1;
+        *self.counts.entry(key.clone()).or_default() += 1;
+        self.assigned.insert(key);
+    }
+
+    /// Whether the records in flight are at the total limit.
     pub fn is_full(&self) -> bool {
         self.total >= self.max_total
     }
 
+    /// A record of `partition` has waited too long for room: the partitions to pause now. Every
+    /// assigned one when the total is at its limit, else `partition` alone.
+    pub fn pause_for(&mut self, topic: &str, partition: i32) -> Vec<Partition> {
+        let key = (topic.to_owned(), partition);
+        let mut pause = if self.is_full() {
+            self.pause_all()
+        } else {
+            Vec::new()
+        };
+        if self.paused.insert(key.clone()) {
+            pause.push(key);
+        }
+        pause
+    }
+
     /// Every assigned partition not paused yet, now paused.
-    pub fn pause_all(&mut self) -> Vec<Partition> {
+    fn pause_all(&mut self) -> Vec<Partition> {
         let pause: Vec<Partition> = self
             .assigned
             .iter()
@@ -121,6 +142,75 @@ impl Backpressure {
     }
 }
 
+/// Records taken from the consumer that have no room yet, oldest first. The consume loop takes
+/// no more while one of them waits on a partition still fetching: at full speed a record
+/// finishes within milliseconds and makes room, and librdkafka's prefetch stays. One that waits
+/// longer than the grace pauses its partition (or all of them, [`Backpressure::pause_for`]), a
+/// pause dropping that prefetch, and the loop polls on. Nothing starts beyond the limits.
+#[derive(Debug)]
+pub struct Waiting<M> {
+    grace: Duration,
+    records: VecDeque<(Partition, Instant, M)>,
+}
+
+impl<M> Waiting<M> {
+    pub fn new(grace: Duration) -> Self {
+        Self {
+            grace,
+            records: VecDeque::new(),
+        }
+    }
+
+    /// A record of `partition`, taken at `now`, waits.
+    pub fn push(&mut self, topic: &str, partition: i32, now: Instant, record: M) {
+        self.records
+            .push_back(((topic.to_owned(), partition), now, record));
+    }
+
+    /// The oldest waiting record `pressure` admits now, taken out.
+    pub fn next_admitted(&mut self, pressure: &Backpressure) -> Option<M> {
+        let at = self
+            .records
+            .iter()
+            .position(|((topic, partition), _, _)| pressure.admits(topic, *partition))?;
+        self.records.remove(at).map(|(_, _, record)| record)
+    }
+
+    /// When the loop must act if no room is made: the grace's end for the oldest record whose
+    /// partition still fetches. `None` when there is none: the loop may take more records.
+    pub fn deadline(&self, pressure: &Backpressure) -> Option<Instant> {
+        self.oldest_fetching(pressure)
+            .map(|(_, since, _)| *since + self.grace)
+    }
+
+    /// The partition of the oldest record whose partition still fetches, when it has waited out
+    /// the grace at `now`.
+    pub fn overdue(&self, pressure: &Backpressure, now: Instant) -> Option<Partition> {
+        self.oldest_fetching(pressure)
+            .filter(|(_, since, _)| *since + self.grace <= now)
+            .map(|(partition, _, _)| partition.clone())
+    }
+
+    fn oldest_fetching(&self, pressure: &Backpressure) -> Option<&(Partition, Instant, M)> {
+        self.records
+            .iter()
+            .find(|((topic, partition), _, _)| !pressure.is_paused(topic, *partition))
+    }
+
+    /// Partitions revoked: their waiting records are dropped, for the new owner to read.
+    pub fn revoked(&mut self, partitions: &[Partition]) {
+        self.records.retain(|(p, _, _)| !partitions.contains(p));
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
 /// Three quarters of a limit, rounded down.
 fn low(limit: usize) -> usize {
     limit * 3 / 4
@@ -140,35 +230,33 @@ mod tests {
     fn a_busy_partition_pauses_alone_and_resumes_at_three_quarters() {
         let mut pressure = Backpressure::new(100, 8);
         pressure.assigned(&[("t".into(), 0), ("t".into(), 1)]);
-        for _ in 0..7 {
-            assert!(pressure.started("t", 0).is_empty());
+        for _ in 0..8 {
+            assert!(pressure.admits("t", 0));
+            pressure.started("t", 0);
         }
-        assert_eq!(names(pressure.started("t", 0)), vec![0]);
-        assert!(
-            pressure.started("t", 1).is_empty(),
-            "the other partition goes on"
-        );
+        assert!(!pressure.admits("t", 0), "8 of 8 in flight");
+        assert!(pressure.admits("t", 1), "the other partition goes on");
+        assert_eq!(names(pressure.pause_for("t", 0)), vec![0]);
+        assert!(pressure.pause_for("t", 0).is_empty(), "already paused");
         assert!(pressure.is_paused("t", 0));
+        assert!(!pressure.admits("t", 0), "paused or not, 8 is the limit");
         assert!(pressure.finished("t", 0).is_empty(), "7 of 8 is above 3/4");
         assert_eq!(names(pressure.finished("t", 0)), vec![0], "6 of 8 resumes");
         assert!(!pressure.is_paused("t", 0));
     }
 
     #[test]
-    fn a_full_total_pauses_every_assigned_partition_when_asked() {
+    fn a_full_total_pauses_every_assigned_partition() {
         let mut pressure = Backpressure::new(8, 100);
         pressure.assigned(&[("t".into(), 0), ("t".into(), 1), ("t".into(), 2)]);
-        for p in [0, 0, 1, 1, 0, 0, 1] {
-            assert!(pressure.started("t", p).is_empty());
-            assert!(!pressure.is_full());
+        for p in [0, 0, 1, 1, 0, 0, 1, 1] {
+            assert!(pressure.admits("t", p));
+            pressure.started("t", p);
         }
-        assert!(
-            pressure.started("t", 1).is_empty(),
-            "full pauses nothing by itself"
-        );
         assert!(pressure.is_full());
-        assert_eq!(names(pressure.pause_all()), vec![0, 1, 2]);
-        assert!(pressure.pause_all().is_empty(), "already paused");
+        assert!(!pressure.admits("t", 2), "no room for any partition");
+        assert_eq!(names(pressure.pause_for("t", 2)), vec![0, 1, 2]);
+        assert!(pressure.pause_for("t", 2).is_empty(), "already paused");
         assert_eq!(
             names(pressure.assigned(&[("t".into(), 3)])),
             vec![3],
@@ -182,10 +270,89 @@ mod tests {
     #[test]
     fn revoked_partitions_forget_their_pause() {
         let mut pressure = Backpressure::new(100, 1);
-        assert_eq!(names(pressure.started("t", 0)), vec![0]);
+        pressure.started("t", 0);
+        assert_eq!(names(pressure.pause_for("t", 0)), vec![0]);
         pressure.revoked(&[("t".into(), 0)]);
         assert!(!pressure.is_paused("t", 0));
         assert!(pressure.finished("t", 0).is_empty());
         assert_eq!(pressure.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_waiting_record_starts_when_room_is_made_and_pauses_its_partition_after_the_grace() {
+        let grace = Duration::from_millis(250);
+        let t0 = Instant::now();
+        let mut pressure = Backpressure::new(100, 2);
+        pressure.assigned(&[("t".into(), 0), ("t".into(), 1)]);
+        let mut waiting = Waiting::new(grace);
+        pressure.started("t", 0);
+        pressure.started("t", 0);
+        waiting.push("t", 0, t0, "a");
+        assert_eq!(
+            waiting.next_admitted(&pressure),
+            None,
+            "partition 0 is at 2"
+        );
+        assert_eq!(
+            waiting.deadline(&pressure),
+            Some(t0 + grace),
+            "take no more"
+        );
+        assert_eq!(waiting.overdue(&pressure, t0 + grace / 2), None);
+        assert!(pressure.finished("t", 0).is_empty());
+        assert_eq!(waiting.next_admitted(&pressure), Some("a"), "room made");
+        pressure.started("t", 0);
+        assert_eq!(waiting.deadline(&pressure), None, "take more");
+
+        waiting.push("t", 0, t0, "b");
+        assert_eq!(
+            waiting.overdue(&pressure, t0 + grace),
+            Some(("t".into(), 0))
+        );
+        assert_eq!(names(pressure.pause_for("t", 0)), vec![0]);
+        assert_eq!(waiting.overdue(&pressure, t0 + grace), None);
+        assert_eq!(
+            waiting.deadline(&pressure),
+            None,
+            "its partition is paused: take more, from the others"
+        );
+        waiting.push("t", 1, t0 + grace, "c");
+        assert_eq!(
+            waiting.next_admitted(&pressure),
+            Some("c"),
+            "the other partition passes the one waiting"
+        );
+        assert!(waiting.next_admitted(&pressure).is_none());
+        assert_eq!(waiting.len(), 1);
+        waiting.revoked(&[("t".into(), 0)]);
+        assert!(waiting.is_empty(), "the new owner reads it");
+    }
+
+    #[test]
+    fn nothing_starts_beyond_the_total_limit() {
+        let t0 = Instant::now();
+        let mut pressure = Backpressure::new(2, 100);
+        pressure.assigned(&[("t".into(), 0), ("t".into(), 1)]);
+        let mut waiting = Waiting::new(Duration::ZERO);
+        let partitions = [0, 1, 1, 0];
+        for (n, p) in partitions.into_iter().enumerate() {
+            waiting.push("t", p, t0, n);
+        }
+        let mut started = Vec::new();
+        while let Some(n) = waiting.next_admitted(&pressure) {
+            pressure.started("t", partitions[n]);
+            started.push(n);
+        }
+        assert_eq!(started, vec![0, 1]);
+        assert_eq!(waiting.overdue(&pressure, t0), Some(("t".into(), 1)));
+        assert_eq!(names(pressure.pause_for("t", 1)), vec![0, 1], "all of them");
+        assert_eq!(waiting.deadline(&pressure), None, "polling goes on");
+        assert!(waiting.next_admitted(&pressure).is_none(), "still full");
+        assert_eq!(
+            names(pressure.finished("t", 0)),
+            vec![0, 1],
+            "1 is 3/4 of 2, rounded down"
+        );
+        assert_eq!(waiting.next_admitted(&pressure), Some(2), "in order");
     }
 }
