@@ -301,7 +301,7 @@ fn compile_table(files: Vec<(String, String)>) -> crate::routing::RoutingTable {
     crate::config::compile(
         std::path::Path::new("router.yaml"),
         &router,
-        &files,
+        files,
         &crate::render::Templates::empty(),
     )
     .expect("generated topics compile")

@@ -16,11 +16,12 @@ use crate::deliver::NetworkPolicy;
 use crate::render::Templates;
 use crate::routing::{Destination, DestinationKind, RoutingTable, Source};
 
-/// Builds the routing table from loaded files.
+/// Builds the routing table from loaded files. The topic files are dropped once compiled, before
+/// the table's index is built: with thousands of topics they are tens of megabytes.
 pub fn compile(
     router_path: &Path,
     router: &RouterFile,
-    topic_files: &[(PathBuf, TopicFile)],
+    topic_files: Vec<(PathBuf, TopicFile)>,
     templates: &Templates,
 ) -> Result<RoutingTable, ConfigErrors> {
     let mut problems = Problems::default();
@@ -29,8 +30,14 @@ pub fn compile(
     let (sources, source_by_kafka_topic) =
         compile_sources(&router.sources, &router.kafka, router_path, &mut problems);
     let destinations = compile_destinations(router, router_path, &mut problems);
-    let (topics, subscriptions) =
-        super::topics::compile_topics(topic_files, router, &destinations, templates, &mut problems);
+    let (topics, subscriptions) = super::topics::compile_topics(
+        &topic_files,
+        router,
+        &destinations,
+        templates,
+        &mut problems,
+    );
+    drop(topic_files);
     if problems.0.is_empty() {
         Ok(RoutingTable::new(
             sources,

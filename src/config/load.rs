@@ -81,7 +81,7 @@ pub fn load_with(
             Templates::empty()
         }
     };
-    let table = match super::compile(path, &router, &topics, &templates) {
+    let table = match super::compile(path, &router, topics, &templates) {
         Ok(table) => Some(table),
         Err(ConfigErrors(found)) => {
             errors.extend(found);

@@ -81,6 +81,7 @@ pub fn compile_topics(
                 subscriptions.push(subscription);
             }
         }
+        topic_subscriptions.shrink_to_fit();
         topics.push(Topic {
             name: topic_file.name.clone(),
             description: topic_file.description.clone(),
@@ -89,6 +90,8 @@ pub fn compile_topics(
             subscriptions: topic_subscriptions,
         });
     }
+    topics.shrink_to_fit();
+    subscriptions.shrink_to_fit();
     (topics, subscriptions)
 }
 
@@ -143,11 +146,13 @@ fn topic_sources(
                 });
             }
         }
+        rules.shrink_to_fit();
         sources.push(TopicSource {
             source: SourceIndex(source),
             rules,
         });
     }
+    sources.shrink_to_fit();
     sources
 }
 

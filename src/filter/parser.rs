@@ -250,6 +250,7 @@ impl Parser<'_> {
 /// One part stays itself; several become `combine(parts)`.
 fn flatten(mut parts: Vec<Expr>, combine: fn(Vec<Expr>) -> Expr) -> Expr {
     if parts.len() > 1 {
+        parts.shrink_to_fit();
         return combine(parts);
     }
     parts.pop().expect("a sequence always has its first part")

@@ -49,7 +49,11 @@ impl Parser<'_> {
                     descendant: false,
                     selectors: self.bracket()?,
                 },
-                _ => return Ok(Path { root, segments }),
+                _ => {
+                    // A table keeps thousands of paths: no spare capacity.
+                    segments.shrink_to_fit();
+                    return Ok(Path { root, segments });
+                }
             };
             segments.push(segment);
         }

@@ -86,7 +86,7 @@ fn table() -> RoutingTable {
     crate::config::compile(
         Path::new("router.yaml"),
         &router,
-        &topics,
+        topics,
         &Templates::empty(),
     )
     .expect("test config compiles")
