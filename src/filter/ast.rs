@@ -76,11 +76,13 @@ impl fmt::Display for CompareOp {
     }
 }
 
-/// A JSONPath: a root followed by segments applied in turn.
+/// A JSONPath: a root followed by segments applied in turn. The segments are shared: thousands
+/// of rules name the same few paths (`$.type`, `$.data.account_id`), and the parser hands out
+/// one copy of each path without filter selectors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Path {
     pub root: Root,
-    pub segments: Vec<Segment>,
+    pub segments: Arc<[Segment]>,
 }
 
 impl Path {

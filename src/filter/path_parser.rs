@@ -1,6 +1,9 @@
 //! Path parser: JSONPath syntax (`$.a`, `..b`, `[0]`, `['x','y']`, `[1:3]`, `[?(...)]`) to a [`Path`].
 
 use super::FilterError;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+
 use super::ast::{Path, Root, Segment, Selector};
 use super::lexer::TokenKind;
 use super::parser::Parser;
@@ -50,9 +53,10 @@ impl Parser<'_> {
                     selectors: self.bracket()?,
                 },
                 _ => {
-                    // A table keeps thousands of paths: no spare capacity.
-                    segments.shrink_to_fit();
-                    return Ok(Path { root, segments });
+                    return Ok(shared(Path {
+                        root,
+                        segments: segments.into(),
+                    }));
                 }
             };
             segments.push(segment);
@@ -147,4 +151,36 @@ impl Parser<'_> {
         self.advance();
         Ok(Some(value))
     }
+}
+
+/// Paths parsed in this process that some filter still holds, by their text. Weak, so a path no
+/// filter uses any more (after a reload) is freed.
+static PATHS: LazyLock<Mutex<HashMap<String, Weak<[Segment]>>>> = LazyLock::new(Mutex::default);
+
+/// `path`, or an equal one parsed before and still held: the same segments. Paths with a filter
+/// selector (`[?(...)]`) stay as parsed.
+fn shared(path: Path) -> Path {
+    let simple = path.segments.iter().all(|segment| {
+        segment
+            .selectors
+            .iter()
+            .all(|selector| !matches!(selector, Selector::Filter(_)))
+    });
+    if !simple {
+        return path;
+    }
+    let text = path.to_string();
+    let mut paths = PATHS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(segments) = paths.get(&text).and_then(Weak::upgrade) {
+        return Path {
+            root: path.root,
+            segments,
+        };
+    }
+    if paths.len().is_power_of_two() {
+        // Now and then, not on every insert: forget the paths no filter holds any more.
+        paths.retain(|_, held| held.strong_count() > 0);
+    }
+    paths.insert(text, Arc::downgrade(&path.segments));
+    path
 }

@@ -113,10 +113,11 @@ fn api_parse_from_str_source_and_expr() {
     assert_eq!(filter.to_string(), "$.type == 'lit'");
     let type_path = Path {
         root: Root::Document,
-        segments: vec![Segment {
+        segments: [Segment {
             descendant: false,
             selectors: vec![Selector::Name("type".to_owned())],
-        }],
+        }]
+        .into(),
     };
     assert_eq!(type_path.member_names(), Some(vec!["type"]));
     let expected = Expr::Compare {
