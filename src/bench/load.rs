@@ -152,7 +152,7 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
         kafka_topics.clone(),
     );
     let broker_log = dir.join("broker.log");
-    let (_broker, brokers) = tokio::task::spawn_blocking(move || match broker {
+    let (broker, brokers) = tokio::task::spawn_blocking(move || match broker {
         Broker::Tansu(tansu) => process::start_tansu(&tansu, &topics, &broker_log),
         Broker::Mock => process::start_broker(&exe, &topics),
     })
@@ -180,6 +180,10 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
         published.push(row.events);
     }
 
+    let cpu = Cpu {
+        broker: broker.id(),
+    };
+    let before = cpu.now();
     let consumer_ceiling = consume_all(
         &brokers,
         settings.fetch_wait_ms,
@@ -188,9 +192,12 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
         settings.timeout,
     )
     .await?;
+    let consuming = cpu.since(before);
     eprintln!("Bare consumer: {consumer_ceiling:.0} events/s.");
     let http_requests = settings.events.min(100_000);
+    let before = cpu.now();
     let http_ceiling = http_client_loop(&receiver, http_requests, settings.in_flight).await?;
+    let posting = cpu.since(before);
     eprintln!(
         "Bare HTTP client: {http_ceiling:.0} requests/s ({http_requests} requests, {} at once).",
         settings.in_flight
@@ -205,6 +212,7 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
             &producer,
             &receiver,
             row,
+            cpu,
         )
         .await?;
         eprintln!(
@@ -224,7 +232,13 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
             consumer_events_per_s: consumer_ceiling,
             http_requests_per_s: http_ceiling,
             http_requests,
-        },
+            broker_cpu_us_per_event: consuming.broker * 1e6 / settings.events as f64,
+            consumer_cpu_us_per_event: consuming.own * 1e6 / settings.events as f64,
+            http_cpu_us_per_request: posting.own * 1e6 / http_requests.max(1) as f64,
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            one_delivery_bound_events_per_s: 0.0,
+        }
+        .with_bound(),
         rows: results,
     };
     report.print();
@@ -293,8 +307,10 @@ async fn router_run(
     producer: &FutureProducer,
     receiver: &Receiver,
     row: &Row,
+    cpu: Cpu,
 ) -> anyhow::Result<RowResult> {
     write_config(settings, dir, brokers, receiver, row)?;
+    let before = cpu.now();
     receiver.reset();
     let mut router = process::start_router(
         &settings.exe,
@@ -324,6 +340,7 @@ async fn router_run(
     }
     let complete = wait_for(receiver, &mut router, expected, started + settings.timeout).await?;
     let usage = router.usage();
+    let others = cpu.since(before);
     router.stop(Duration::from_secs(30));
     let received = receiver.received();
     if !complete {
@@ -333,13 +350,14 @@ async fn router_run(
             dir.join("router.log").display()
         );
     }
-    Ok(result(row, &received, usage, complete))
+    Ok(result(row, &received, usage, others, complete))
 }
 
 fn result(
     row: &Row,
     received: &super::receiver::Received,
     usage: Usage,
+    others: CpuSeconds,
     complete: bool,
 ) -> RowResult {
     let window = received.window.max(f64::EPSILON);
@@ -360,6 +378,38 @@ fn result(
         max_ms: ms(received.latencies_us.last().copied().unwrap_or(0)),
         peak_rss_mib: usage.peak_rss_mib,
         cpu_seconds: usage.cpu_seconds,
+        broker_cpu_seconds: others.broker,
+        receiver_cpu_seconds: others.own,
+    }
+}
+
+/// The broker process's CPU time, and this process's (the bare clients, the receiver).
+#[derive(Debug, Clone, Copy)]
+struct Cpu {
+    broker: u32,
+}
+
+/// CPU seconds of the broker and of this process, at a moment or between two.
+#[derive(Debug, Clone, Copy)]
+struct CpuSeconds {
+    broker: f64,
+    own: f64,
+}
+
+impl Cpu {
+    fn now(self) -> CpuSeconds {
+        CpuSeconds {
+            broker: process::cpu_seconds(self.broker),
+            own: process::cpu_seconds(std::process::id()),
+        }
+    }
+
+    fn since(self, before: CpuSeconds) -> CpuSeconds {
+        let now = self.now();
+        CpuSeconds {
+            broker: now.broker - before.broker,
+            own: now.own - before.own,
+        }
     }
 }
 

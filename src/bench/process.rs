@@ -142,6 +142,23 @@ pub fn start_router(exe: &Path, config: &Path, log: &Path) -> anyhow::Result<Chi
     Ok(Child { child })
 }
 
+/// User plus system CPU seconds of process `pid` so far, from `/proc`; zero where it cannot be
+/// read.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name, which ends with the last ')'; utime and stime are
+            // the 14th and 15th fields of the line.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) / TICKS_PER_SECOND)
+        })
+        .unwrap_or(0.0)
+}
+
 impl Child {
     /// Peak RSS and CPU time so far, from `/proc`; zero where it cannot be read.
     pub fn usage(&self) -> Usage {
@@ -155,22 +172,14 @@ impl Child {
                     .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             })
             .unwrap_or(0.0);
-        let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| {
-                // Fields after the command name, which ends with the last ')'; utime and
-                // stime are the 14th and 15th fields of the line.
-                let rest = stat.rsplit_once(')')?.1;
-                let fields: Vec<&str> = rest.split_whitespace().collect();
-                let user: f64 = fields.get(11)?.parse().ok()?;
-                let system: f64 = fields.get(12)?.parse().ok()?;
-                Some(user + system)
-            })
-            .unwrap_or(0.0);
         Usage {
             peak_rss_mib: peak_kib / 1024.0,
-            cpu_seconds: ticks / TICKS_PER_SECOND,
+            cpu_seconds: cpu_seconds(pid),
         }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process has ended.

@@ -2,12 +2,35 @@
 
 use serde::Serialize;
 
-/// What the bare consumer and the bare HTTP client managed.
+/// What the bare consumer and the bare HTTP client managed, and the CPU they took.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ceilings {
     pub consumer_events_per_s: f64,
     pub http_requests_per_s: f64,
     pub http_requests: usize,
+    /// CPU the broker process spent per event while the bare consumer read them.
+    pub broker_cpu_us_per_event: f64,
+    /// CPU the bare consumer spent per event.
+    pub consumer_cpu_us_per_event: f64,
+    /// CPU the bare HTTP client and the receiver spent per request, together.
+    pub http_cpu_us_per_request: f64,
+    pub cores: usize,
+    /// The most events per second the machine's cores could take from the broker to the
+    /// receiver at one delivery each if reading and posting cost what they cost the bare
+    /// clients, and nothing else ran: `cores` over the sum of the three costs above.
+    pub one_delivery_bound_events_per_s: f64,
+}
+
+impl Ceilings {
+    /// Fills in [`Self::one_delivery_bound_events_per_s`].
+    pub fn with_bound(mut self) -> Self {
+        let per_event = self.broker_cpu_us_per_event
+            + self.consumer_cpu_us_per_event
+            + self.http_cpu_us_per_request;
+        self.one_delivery_bound_events_per_s =
+            self.cores as f64 * 1e6 / per_event.max(f64::EPSILON);
+        self
+    }
 }
 
 /// One router run, measured.
@@ -30,6 +53,10 @@ pub struct RowResult {
     pub max_ms: f64,
     pub peak_rss_mib: f64,
     pub cpu_seconds: f64,
+    /// CPU seconds of the broker process while the router ran.
+    pub broker_cpu_seconds: f64,
+    /// CPU seconds of the bench process (the receiver; in steady runs the publisher too).
+    pub receiver_cpu_seconds: f64,
 }
 
 /// Everything the run measured.
@@ -49,7 +76,7 @@ pub struct Report {
     pub rows: Vec<RowResult>,
 }
 
-const HEADER: &str = "run        topics  fan-out   events  deliveries  events/s  deliv/s   p50 ms   p99 ms   max ms  RSS MiB  CPU s  /consumer  /http";
+const HEADER: &str = "run        topics  fan-out   events  deliveries  events/s  deliv/s   p50 ms   p99 ms   max ms  RSS MiB  CPU s  brk s  rcv s  /consumer  /http";
 
 /// A row of the table.
 pub fn row_line(row: &RowResult, consumer: f64, http: f64) -> String {
@@ -59,7 +86,7 @@ pub fn row_line(row: &RowResult, consumer: f64, http: f64) -> String {
         (false, true) => "backlog",
     };
     format!(
-        "{kind:<10} {:>6} {:>8} {:>8} {:>11} {:>9.0} {:>8.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>6.1} {:>10.2} {:>6.2}",
+        "{kind:<10} {:>6} {:>8} {:>8} {:>11} {:>9.0} {:>8.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>6.1} {:>6.1} {:>6.1} {:>10.2} {:>6.2}",
         row.topics,
         row.fanout,
         row.events,
@@ -71,6 +98,8 @@ pub fn row_line(row: &RowResult, consumer: f64, http: f64) -> String {
         row.max_ms,
         row.peak_rss_mib,
         row.cpu_seconds,
+        row.broker_cpu_seconds,
+        row.receiver_cpu_seconds,
         row.events_per_s / consumer.max(f64::EPSILON),
         row.deliveries_per_s / http.max(f64::EPSILON),
     )
@@ -100,6 +129,16 @@ impl Report {
             self.concurrency,
             self.in_flight
         );
+        println!(
+            "CPU in the bare runs: broker {:.1} us and consumer {:.1} us per event, HTTP client and receiver {:.1} us per request; \
+             {} cores take at most {:.0} events/s at one delivery each ({:.2} x the bare consumer)",
+            c.broker_cpu_us_per_event,
+            c.consumer_cpu_us_per_event,
+            c.http_cpu_us_per_request,
+            c.cores,
+            c.one_delivery_bound_events_per_s,
+            c.one_delivery_bound_events_per_s / c.consumer_events_per_s.max(f64::EPSILON)
+        );
         println!("{HEADER}");
         for row in &self.rows {
             println!(
@@ -113,11 +152,33 @@ impl Report {
         );
         println!(
             "steady: events published at a fixed rate while the router runs; latency is end to end. \
-             RSS is the router process's peak, CPU its user + system seconds including start-up."
+             RSS is the router process's peak, CPU its user + system seconds including start-up; \
+             brk and rcv: the broker's and the receiver's CPU seconds meanwhile."
         );
         match serde_json::to_string(self) {
             Ok(json) => println!("{json}"),
             Err(error) => println!("{{\"error\":\"{error}\"}}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_is_the_cores_over_the_cpu_one_event_costs() {
+        let ceilings = Ceilings {
+            consumer_events_per_s: 50_000.0,
+            http_requests_per_s: 40_000.0,
+            http_requests: 1000,
+            broker_cpu_us_per_event: 10.0,
+            consumer_cpu_us_per_event: 5.0,
+            http_cpu_us_per_request: 35.0,
+            cores: 2,
+            one_delivery_bound_events_per_s: 0.0,
+        }
+        .with_bound();
+        assert_eq!(ceilings.one_delivery_bound_events_per_s, 40_000.0);
     }
 }

@@ -71,4 +71,18 @@ fn a_small_load_run_delivers_everything_and_ends_with_a_json_summary() {
     assert_eq!(summary["broker"], "mock");
     assert!(summary["ceilings"]["consumer_events_per_s"].as_f64() > Some(0.0));
     assert!(summary["ceilings"]["http_requests_per_s"].as_f64() > Some(0.0));
+    // CPU is counted in 10 ms ticks: a run this small may count none.
+    for key in [
+        "broker_cpu_us_per_event",
+        "consumer_cpu_us_per_event",
+        "http_cpu_us_per_request",
+    ] {
+        assert!(summary["ceilings"][key].as_f64() >= Some(0.0), "{key}");
+    }
+    assert!(summary["ceilings"]["cores"].as_u64() >= Some(1));
+    for row in rows {
+        for key in ["cpu_seconds", "broker_cpu_seconds", "receiver_cpu_seconds"] {
+            assert!(row[key].as_f64() >= Some(0.0), "{key}: {row}");
+        }
+    }
 }
