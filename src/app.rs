@@ -22,8 +22,8 @@ use crate::config::Config;
 use crate::deliver::HttpClient;
 use crate::delivery::{Deliverer, Writer};
 use crate::kafka::{
-    self, Backpressure, DeadLetters, EmbeddedKafka, Offsets, RebalanceContext, Rebalanced,
-    RetryTopic, Waiting,
+    self, Backpressure, DeadLetters, EmbeddedKafka, Offsets, Partition, RebalanceContext,
+    Rebalanced, RetryTopic, Waiting,
 };
 use crate::metrics::{self, PartitionLabels};
 use crate::pipeline::Pipeline;
@@ -197,7 +197,7 @@ async fn consume_sources(
     tokio::spawn(report_lag(consumer.clone(), shutdown.clone()));
 
     let mut pressure = Backpressure::new(kafka.max_in_flight, kafka.max_in_flight_per_partition);
-    let (finished_tx, mut finished) = mpsc::unbounded_channel::<(String, i32)>();
+    let (finished_tx, mut finished) = mpsc::unbounded_channel::<Partition>();
     let records = Records {
         pipeline,
         offsets: offsets.clone(),
@@ -210,15 +210,11 @@ async fn consume_sources(
     // takes no more for up to FULL_GRACE before pausing (see `Waiting`).
     let mut waiting = Waiting::new(FULL_GRACE);
     loop {
-        while let Some(message) = waiting.next_admitted(&pressure) {
-            records.start(message, &mut pressure);
+        while let Some((partition, message)) = waiting.next_admitted(&pressure) {
+            records.start(partition, message, &mut pressure);
         }
-        if let Some((topic, partition)) = waiting.overdue(&pressure, Instant::now()) {
-            pause(
-                consumer.as_ref(),
-                &pressure.pause_for(&topic, partition),
-                true,
-            );
+        if let Some(partition) = waiting.overdue(&pressure, Instant::now()) {
+            pause(consumer.as_ref(), &pressure.pause_for(&partition), true);
             continue;
         }
         let deadline = waiting.deadline(&pressure);
@@ -237,8 +233,8 @@ async fn consume_sources(
                 }
                 continue;
             }
-            Some((topic, partition)) = finished.recv() => {
-                pause(consumer.as_ref(), &pressure.finished(&topic, partition), false);
+            Some(partition) = finished.recv() => {
+                pause(consumer.as_ref(), &pressure.finished(&partition), false);
                 continue;
             }
             Ok(()) = changes.changed() => {
@@ -259,8 +255,8 @@ async fn consume_sources(
         match message {
             Ok(message) => {
                 let message = message.detach();
-                let (topic, partition) = (message.topic().to_owned(), message.partition());
-                waiting.push(&topic, partition, Instant::now(), message);
+                let partition = (message.topic().to_owned(), message.partition());
+                waiting.push(partition, Instant::now(), message);
             }
             Err(error) => {
                 // librdkafka reconnects and retries by itself; this only paces the log.
@@ -299,19 +295,18 @@ struct Records {
     offsets: Arc<Offsets>,
     consumer: Arc<StreamConsumer<RebalanceContext>>,
     shutdown: CancellationToken,
-    finished: mpsc::UnboundedSender<(String, i32)>,
+    finished: mpsc::UnboundedSender<Partition>,
     tasks: TaskTracker,
 }
 
 impl Records {
-    /// Starts a task for `message`, counted in `pressure` until it finishes.
-    fn start(&self, message: OwnedMessage, pressure: &mut Backpressure) {
-        let (topic, partition) = (message.topic().to_owned(), message.partition());
-        pressure.started(&topic, partition);
+    /// Starts a task for `message` of `partition`, counted in `pressure` until it finishes.
+    fn start(&self, partition: Partition, message: OwnedMessage, pressure: &mut Backpressure) {
+        pressure.started(&partition);
         let ticket = self
             .offsets
             .lock()
-            .begin(&topic, partition, message.offset());
+            .begin(&partition.0, partition.1, message.offset());
         let (pipeline, offsets, consumer, shutdown, finished) = (
             self.pipeline.clone(),
             self.offsets.clone(),
@@ -325,7 +320,7 @@ impl Records {
                     kafka::store(consumer.as_ref(), &ticket, position)
                 });
             }
-            let _ = finished.send((topic, partition));
+            let _ = finished.send(partition);
         });
     }
 }

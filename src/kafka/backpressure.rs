@@ -6,7 +6,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-type Partition = (String, i32);
+/// A topic and a partition number.
+pub type Partition = (String, i32);
 
 /// In-flight counts per partition and the pause state derived from them.
 #[derive(Debug)]
@@ -38,22 +39,23 @@ impl Backpressure {
 
     /// Whether a record of `partition` may start now: the records in flight are below both
     /// limits.
-    pub fn admits(&self, topic: &str, partition: i32) -> bool {
+    pub fn admits(&self, partition: &Partition) -> bool {
         self.total < self.max_total
-            && self
-                .counts
-                .get(&(topic.to_owned(), partition))
-                .copied()
-                .unwrap_or(0)
-                < self.max_partition
+            && self.counts.get(partition).copied().unwrap_or(0) < self.max_partition
     }
 
     /// A record of `partition` started.
-    pub fn started(&mut self, topic: &str, partition: i32) {
-        let key = (topic.to_owned(), partition);
+    pub fn started(&mut self, partition: &Partition) {
         self.total += 1;
-        *self.counts.entry(key.clone()).or_default() += 1;
-        self.assigned.insert(key);
+        match self.counts.get_mut(partition) {
+            Some(count) => *count += 1,
+            None => {
+                self.counts.insert(partition.clone(), 1);
+            }
+        }
+        if !self.assigned.contains(partition) {
+            self.assigned.insert(partition.clone());
+        }
     }
 
     /// Whether the records in flight are at the total limit.
@@ -63,15 +65,14 @@ impl Backpressure {
 
     /// A record of `partition` has waited too long for room: the partitions to pause now. Every
     /// assigned one when the total is at its limit, else `partition` alone.
-    pub fn pause_for(&mut self, topic: &str, partition: i32) -> Vec<Partition> {
-        let key = (topic.to_owned(), partition);
+    pub fn pause_for(&mut self, partition: &Partition) -> Vec<Partition> {
         let mut pause = if self.is_full() {
             self.pause_all()
         } else {
             Vec::new()
         };
-        if self.paused.insert(key.clone()) {
-            pause.push(key);
+        if self.paused.insert(partition.clone()) {
+            pause.push(partition.clone());
         }
         pause
     }
@@ -91,13 +92,12 @@ impl Backpressure {
     /// A record of `partition` finished; returns the partitions to resume now. A paused
     /// partition resumes once the total is at most 3/4 of its limit and its own count too, so
     /// that fetching does not flap on every record.
-    pub fn finished(&mut self, topic: &str, partition: i32) -> Vec<Partition> {
-        let key = (topic.to_owned(), partition);
-        if let Some(count) = self.counts.get_mut(&key) {
+    pub fn finished(&mut self, partition: &Partition) -> Vec<Partition> {
+        if let Some(count) = self.counts.get_mut(partition) {
             *count = count.saturating_sub(1);
             self.total = self.total.saturating_sub(1);
             if *count == 0 {
-                self.counts.remove(&key);
+                self.counts.remove(partition);
             }
         }
         if self.paused.is_empty() || self.total > low(self.max_total) {
@@ -137,8 +137,8 @@ impl Backpressure {
         }
     }
 
-    pub fn is_paused(&self, topic: &str, partition: i32) -> bool {
-        self.paused.contains(&(topic.to_owned(), partition))
+    pub fn is_paused(&self, partition: &Partition) -> bool {
+        self.paused.contains(partition)
     }
 }
 
@@ -162,18 +162,19 @@ impl<M> Waiting<M> {
     }
 
     /// A record of `partition`, taken at `now`, waits.
-    pub fn push(&mut self, topic: &str, partition: i32, now: Instant, record: M) {
-        self.records
-            .push_back(((topic.to_owned(), partition), now, record));
+    pub fn push(&mut self, partition: Partition, now: Instant, record: M) {
+        self.records.push_back((partition, now, record));
     }
 
-    /// The oldest waiting record `pressure` admits now, taken out.
-    pub fn next_admitted(&mut self, pressure: &Backpressure) -> Option<M> {
+    /// The oldest waiting record `pressure` admits now, taken out with its partition.
+    pub fn next_admitted(&mut self, pressure: &Backpressure) -> Option<(Partition, M)> {
         let at = self
             .records
             .iter()
-            .position(|((topic, partition), _, _)| pressure.admits(topic, *partition))?;
-        self.records.remove(at).map(|(_, _, record)| record)
+            .position(|(partition, _, _)| pressure.admits(partition))?;
+        self.records
+            .remove(at)
+            .map(|(partition, _, record)| (partition, record))
     }
 
     /// When the loop must act if no room is made: the grace's end for the oldest record whose
@@ -194,7 +195,7 @@ impl<M> Waiting<M> {
     fn oldest_fetching(&self, pressure: &Backpressure) -> Option<&(Partition, Instant, M)> {
         self.records
             .iter()
-            .find(|((topic, partition), _, _)| !pressure.is_paused(topic, *partition))
+            .find(|(partition, _, _)| !pressure.is_paused(partition))
     }
 
     /// Partitions revoked: their waiting records are dropped, for the new owner to read.
@@ -220,6 +221,10 @@ fn low(limit: usize) -> usize {
 mod tests {
     use super::*;
 
+    fn p(partition: i32) -> Partition {
+        ("t".into(), partition)
+    }
+
     fn names(list: Vec<Partition>) -> Vec<i32> {
         let mut partitions: Vec<i32> = list.into_iter().map(|(_, p)| p).collect();
         partitions.sort_unstable();
@@ -231,50 +236,50 @@ mod tests {
         let mut pressure = Backpressure::new(100, 8);
         pressure.assigned(&[("t".into(), 0), ("t".into(), 1)]);
         for _ in 0..8 {
-            assert!(pressure.admits("t", 0));
-            pressure.started("t", 0);
+            assert!(pressure.admits(&p(0)));
+            pressure.started(&p(0));
         }
-        assert!(!pressure.admits("t", 0), "8 of 8 in flight");
-        assert!(pressure.admits("t", 1), "the other partition goes on");
-        assert_eq!(names(pressure.pause_for("t", 0)), vec![0]);
-        assert!(pressure.pause_for("t", 0).is_empty(), "already paused");
-        assert!(pressure.is_paused("t", 0));
-        assert!(!pressure.admits("t", 0), "paused or not, 8 is the limit");
-        assert!(pressure.finished("t", 0).is_empty(), "7 of 8 is above 3/4");
-        assert_eq!(names(pressure.finished("t", 0)), vec![0], "6 of 8 resumes");
-        assert!(!pressure.is_paused("t", 0));
+        assert!(!pressure.admits(&p(0)), "8 of 8 in flight");
+        assert!(pressure.admits(&p(1)), "the other partition goes on");
+        assert_eq!(names(pressure.pause_for(&p(0))), vec![0]);
+        assert!(pressure.pause_for(&p(0)).is_empty(), "already paused");
+        assert!(pressure.is_paused(&p(0)));
+        assert!(!pressure.admits(&p(0)), "paused or not, 8 is the limit");
+        assert!(pressure.finished(&p(0)).is_empty(), "7 of 8 is above 3/4");
+        assert_eq!(names(pressure.finished(&p(0))), vec![0], "6 of 8 resumes");
+        assert!(!pressure.is_paused(&p(0)));
     }
 
     #[test]
     fn a_full_total_pauses_every_assigned_partition() {
         let mut pressure = Backpressure::new(8, 100);
         pressure.assigned(&[("t".into(), 0), ("t".into(), 1), ("t".into(), 2)]);
-        for p in [0, 0, 1, 1, 0, 0, 1, 1] {
-            assert!(pressure.admits("t", p));
-            pressure.started("t", p);
+        for n in [0, 0, 1, 1, 0, 0, 1, 1] {
+            assert!(pressure.admits(&p(n)));
+            pressure.started(&p(n));
         }
         assert!(pressure.is_full());
-        assert!(!pressure.admits("t", 2), "no room for any partition");
-        assert_eq!(names(pressure.pause_for("t", 2)), vec![0, 1, 2]);
-        assert!(pressure.pause_for("t", 2).is_empty(), "already paused");
+        assert!(!pressure.admits(&p(2)), "no room for any partition");
+        assert_eq!(names(pressure.pause_for(&p(2))), vec![0, 1, 2]);
+        assert!(pressure.pause_for(&p(2)).is_empty(), "already paused");
         assert_eq!(
             names(pressure.assigned(&[("t".into(), 3)])),
             vec![3],
             "a partition assigned while full starts paused"
         );
-        assert!(pressure.finished("t", 0).is_empty(), "7 of 8 in flight");
-        assert_eq!(names(pressure.finished("t", 1)), vec![0, 1, 2, 3]);
+        assert!(pressure.finished(&p(0)).is_empty(), "7 of 8 in flight");
+        assert_eq!(names(pressure.finished(&p(1))), vec![0, 1, 2, 3]);
         assert_eq!(pressure.in_flight(), 6);
     }
 
     #[test]
     fn revoked_partitions_forget_their_pause() {
         let mut pressure = Backpressure::new(100, 1);
-        pressure.started("t", 0);
-        assert_eq!(names(pressure.pause_for("t", 0)), vec![0]);
+        pressure.started(&p(0));
+        assert_eq!(names(pressure.pause_for(&p(0))), vec![0]);
         pressure.revoked(&[("t".into(), 0)]);
-        assert!(!pressure.is_paused("t", 0));
-        assert!(pressure.finished("t", 0).is_empty());
+        assert!(!pressure.is_paused(&p(0)));
+        assert!(pressure.finished(&p(0)).is_empty());
         assert_eq!(pressure.in_flight(), 0);
     }
 
@@ -285,9 +290,9 @@ mod tests {
         let mut pressure = Backpressure::new(100, 2);
         pressure.assigned(&[("t".into(), 0), ("t".into(), 1)]);
         let mut waiting = Waiting::new(grace);
-        pressure.started("t", 0);
-        pressure.started("t", 0);
-        waiting.push("t", 0, t0, "a");
+        pressure.started(&p(0));
+        pressure.started(&p(0));
+        waiting.push(p(0), t0, "a");
         assert_eq!(
             waiting.next_admitted(&pressure),
             None,
@@ -299,27 +304,31 @@ mod tests {
             "take no more"
         );
         assert_eq!(waiting.overdue(&pressure, t0 + grace / 2), None);
-        assert!(pressure.finished("t", 0).is_empty());
-        assert_eq!(waiting.next_admitted(&pressure), Some("a"), "room made");
-        pressure.started("t", 0);
+        assert!(pressure.finished(&p(0)).is_empty());
+        assert_eq!(
+            waiting.next_admitted(&pressure),
+            Some((p(0), "a")),
+            "room made"
+        );
+        pressure.started(&p(0));
         assert_eq!(waiting.deadline(&pressure), None, "take more");
 
-        waiting.push("t", 0, t0, "b");
+        waiting.push(p(0), t0, "b");
         assert_eq!(
             waiting.overdue(&pressure, t0 + grace),
             Some(("t".into(), 0))
         );
-        assert_eq!(names(pressure.pause_for("t", 0)), vec![0]);
+        assert_eq!(names(pressure.pause_for(&p(0))), vec![0]);
         assert_eq!(waiting.overdue(&pressure, t0 + grace), None);
         assert_eq!(
             waiting.deadline(&pressure),
             None,
             "its partition is paused: take more, from the others"
         );
-        waiting.push("t", 1, t0 + grace, "c");
+        waiting.push(p(1), t0 + grace, "c");
         assert_eq!(
             waiting.next_admitted(&pressure),
-            Some("c"),
+            Some((p(1), "c")),
             "the other partition passes the one waiting"
         );
         assert!(waiting.next_admitted(&pressure).is_none());
@@ -335,24 +344,29 @@ mod tests {
         pressure.assigned(&[("t".into(), 0), ("t".into(), 1)]);
         let mut waiting = Waiting::new(Duration::ZERO);
         let partitions = [0, 1, 1, 0];
-        for (n, p) in partitions.into_iter().enumerate() {
-            waiting.push("t", p, t0, n);
+        for (n, partition) in partitions.into_iter().enumerate() {
+            waiting.push(p(partition), t0, n);
         }
         let mut started = Vec::new();
-        while let Some(n) = waiting.next_admitted(&pressure) {
-            pressure.started("t", partitions[n]);
+        while let Some((partition, n)) = waiting.next_admitted(&pressure) {
+            assert_eq!(partition, p(partitions[n]));
+            pressure.started(&partition);
             started.push(n);
         }
         assert_eq!(started, vec![0, 1]);
         assert_eq!(waiting.overdue(&pressure, t0), Some(("t".into(), 1)));
-        assert_eq!(names(pressure.pause_for("t", 1)), vec![0, 1], "all of them");
+        assert_eq!(names(pressure.pause_for(&p(1))), vec![0, 1], "all of them");
         assert_eq!(waiting.deadline(&pressure), None, "polling goes on");
         assert!(waiting.next_admitted(&pressure).is_none(), "still full");
         assert_eq!(
-            names(pressure.finished("t", 0)),
+            names(pressure.finished(&p(0))),
             vec![0, 1],
             "1 is 3/4 of 2, rounded down"
         );
-        assert_eq!(waiting.next_admitted(&pressure), Some(2), "in order");
+        assert_eq!(
+            waiting.next_admitted(&pressure),
+            Some((p(1), 2)),
+            "in order"
+        );
     }
 }

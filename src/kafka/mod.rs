@@ -16,7 +16,7 @@ mod rebalance;
 mod retry_topic;
 mod tls;
 
-pub use backpressure::{Backpressure, Waiting};
+pub use backpressure::{Backpressure, Partition, Waiting};
 pub use client::{MANAGED_PROPERTIES, consumer_config, producer_config};
 pub use dead_letter::{DeadLetter, DeadLetterReason, DeadLetters, header, truncate};
 pub use embedded::EmbeddedKafka;
