@@ -15,7 +15,8 @@
 //! - `select`: visits the nodes a path selects, stopping early when asked;
 //! - `eval`: evaluates an expression and compares JSON values without coercion;
 //! - `display`: an expression written back as filter text;
-//! - `explain`: how each part of a filter evaluated against one notification.
+//! - `explain`: how each part of a filter evaluated against one notification;
+//! - `shared`: one copy per process of the regexes and paths many filters hold alike.
 //!
 //! # Syntax
 //!
@@ -69,6 +70,7 @@ mod lexer;
 mod parser;
 mod path_parser;
 mod select;
+mod shared;
 #[cfg(test)]
 mod tests;
 

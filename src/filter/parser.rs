@@ -1,13 +1,13 @@
 //! Parser: builds an [`Expr`] from tokens by recursive descent, with a cap on nesting.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use regex::Regex;
 use serde_json::Value;
 
 use super::ast::{Expr, Operand};
 use super::lexer::{Token, TokenKind, tokenize};
+use super::shared::{Shared, share};
 use super::{FilterError, MAX_DEPTH};
 
 /// What the parser expects where an expression starts.
@@ -264,23 +264,12 @@ fn regex_reason(error: &regex::Error) -> String {
         .map_or_else(|| text.replace('\n', " "), str::to_owned)
 }
 
-/// Patterns compiled in this process that some filter still uses. Thousands of rules often share
-/// a handful of patterns, and a compiled regex with its match caches takes kilobytes: rules with
-/// the same pattern share one (a `Regex` is safe to use from many threads at once). Weak, so a
-/// pattern no filter uses any more (after a reload) is freed.
-static COMPILED: LazyLock<Mutex<HashMap<String, Weak<Regex>>>> = LazyLock::new(Mutex::default);
+/// Patterns compiled in this process that some filter still uses. A compiled regex with its
+/// match caches takes kilobytes: rules with the same pattern share one (a `Regex` is safe to use
+/// from many threads at once).
+static COMPILED: Shared<Regex> = LazyLock::new(Mutex::default);
 
 /// `pattern` compiled, or its compilation that a filter still holds.
 fn compiled(pattern: &str) -> Result<Arc<Regex>, regex::Error> {
-    let mut cache = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(regex) = cache.get(pattern).and_then(Weak::upgrade) {
-        return Ok(regex);
-    }
-    let regex = Arc::new(Regex::new(pattern)?);
-    if cache.len().is_power_of_two() {
-        // Now and then, not on every insert: forget the patterns no filter holds any more.
-        cache.retain(|_, held| held.strong_count() > 0);
-    }
-    cache.insert(pattern.to_owned(), Arc::downgrade(&regex));
-    Ok(regex)
+    share(&COMPILED, pattern, || Regex::new(pattern).map(Arc::new))
 }

@@ -1,12 +1,13 @@
 //! Path parser: JSONPath syntax (`$.a`, `..b`, `[0]`, `['x','y']`, `[1:3]`, `[?(...)]`) to a [`Path`].
 
 use super::FilterError;
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+use std::convert::Infallible;
+use std::sync::{LazyLock, Mutex};
 
 use super::ast::{Path, Root, Segment, Selector};
 use super::lexer::TokenKind;
 use super::parser::Parser;
+use super::shared::{Shared, share};
 
 /// What may follow `.` or `..`.
 const MEMBER: &str = "a member name or '*'";
@@ -153,9 +154,8 @@ impl Parser<'_> {
     }
 }
 
-/// Paths parsed in this process that some filter still holds, by their text. Weak, so a path no
-/// filter uses any more (after a reload) is freed.
-static PATHS: LazyLock<Mutex<HashMap<String, Weak<[Segment]>>>> = LazyLock::new(Mutex::default);
+/// Paths parsed in this process that some filter still holds, by their text.
+static PATHS: Shared<[Segment]> = LazyLock::new(Mutex::default);
 
 /// `path`, or an equal one parsed before and still held: the same segments. Paths with a filter
 /// selector (`[?(...)]`) stay as parsed.
@@ -169,18 +169,12 @@ fn shared(path: Path) -> Path {
     if !simple {
         return path;
     }
-    let text = path.to_string();
-    let mut paths = PATHS.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(segments) = paths.get(&text).and_then(Weak::upgrade) {
-        return Path {
-            root: path.root,
-            segments,
-        };
+    let segments = share(&PATHS, &path.to_string(), || {
+        Ok::<_, Infallible>(path.segments.clone())
+    })
+    .unwrap_or_else(|never| match never {});
+    Path {
+        root: path.root,
+        segments,
     }
-    if paths.len().is_power_of_two() {
-        // Now and then, not on every insert: forget the paths no filter holds any more.
-        paths.retain(|_, held| held.strong_count() > 0);
-    }
-    paths.insert(text, Arc::downgrade(&path.segments));
-    path
 }

@@ -238,3 +238,24 @@ fn filters_with_the_same_pattern_share_one_compiled_regex() {
         &regex("$.a =~ '^other-pattern'")
     ));
 }
+
+#[test]
+fn filters_with_the_same_path_share_its_segments_unless_it_has_a_filter_selector() {
+    let path = |source: &str| match crate::filter::Filter::parse(source)
+        .expect("test filter parses")
+        .expr()
+    {
+        crate::filter::Expr::Exists(path) => path.segments.clone(),
+        other => panic!("not a bare path: {other:?}"),
+    };
+    let shared = path("$.data.shared_path");
+    assert!(std::sync::Arc::ptr_eq(
+        &shared,
+        &path("$['data'].shared_path")
+    ));
+    assert!(!std::sync::Arc::ptr_eq(&shared, &path("$.data.other_path")));
+    assert!(!std::sync::Arc::ptr_eq(
+        &path("$.people[?(@.age > 26)]"),
+        &path("$.people[?(@.age > 26)]")
+    ));
+}
