@@ -16,7 +16,7 @@ use axum::routing::get;
 use super::{AdminState, error, not_found};
 use crate::config::Config;
 use crate::deliver::{SlackTarget, redacted};
-use crate::routing::{ChannelAttributes, DestinationKind};
+use crate::routing::{ChannelAttributes, DestinationKind, RoutingTable, Topic};
 
 /// The read-only API routes.
 pub(super) fn routes() -> Router<Arc<AdminState>> {
@@ -107,45 +107,44 @@ pub(super) fn source(config: &Config, id: &str) -> Option<Value> {
 
 fn topics(config: &Config) -> Vec<Value> {
     let table = &config.table;
-    table
-        .topics()
+    table.topics().iter().map(|t| topic(table, t)).collect()
+}
+
+/// One topic as `GET /v1/topics/{id}` answers it.
+fn topic(table: &RoutingTable, topic: &Topic) -> Value {
+    let sources: Vec<Value> = topic
+        .sources
         .iter()
-        .map(|topic| {
-            let sources: Vec<Value> = topic
-                .sources
+        .map(|ts| {
+            let rules: Vec<Value> = ts
+                .rules
                 .iter()
-                .map(|ts| {
-                    let rules: Vec<Value> = ts
-                        .rules
-                        .iter()
-                        .map(|rule| {
-                            json!({
-                                "enabled": rule.enabled,
-                                "event_type_filter": rule.event_type_filter.source(),
-                                "notification_filter": rule.notification_filter.as_ref().map(|f| f.source()),
-                            })
-                        })
-                        .collect();
-                    json!({"id": table.source(ts.source).id, "rules": rules})
+                .map(|rule| {
+                    json!({
+                        "enabled": rule.enabled,
+                        "event_type_filter": rule.event_type_filter.source(),
+                        "notification_filter": rule.notification_filter.as_ref().map(|f| f.source()),
+                    })
                 })
                 .collect();
-            let subscriptions: Vec<&str> = topic
-                .subscriptions
-                .iter()
-                .map(|&s| table.subscriptions()[s].name.as_str())
-                .collect();
-            json!({
-                "id": topic.name,
-                "name": topic.name,
-                "description": topic.description,
-                "file": topic.file,
-                "source_count": sources.len(),
-                "sources": sources,
-                "subscription_count": subscriptions.len(),
-                "subscriptions": subscriptions,
-            })
+            json!({"id": table.source(ts.source).id, "rules": rules})
         })
-        .collect()
+        .collect();
+    let subscriptions: Vec<&str> = topic
+        .subscriptions
+        .iter()
+        .map(|&s| table.subscriptions()[s].name.as_str())
+        .collect();
+    json!({
+        "id": topic.name,
+        "name": topic.name,
+        "description": topic.description,
+        "file": topic.file,
+        "source_count": sources.len(),
+        "sources": sources,
+        "subscription_count": subscriptions.len(),
+        "subscriptions": subscriptions,
+    })
 }
 
 pub(super) async fn list_topics(
@@ -159,11 +158,9 @@ pub(super) async fn get_topic(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
 ) -> Response {
-    match topics(&state.config())
-        .into_iter()
-        .find(|t| t["id"] == id.as_str())
-    {
-        Some(topic) => Json(topic).into_response(),
+    let config = state.config();
+    match config.table.topics().iter().find(|t| t.name == id) {
+        Some(found) => Json(topic(&config.table, found)).into_response(),
         None => not_found("topic", &id),
     }
 }
