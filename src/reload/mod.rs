@@ -203,23 +203,24 @@ fn log_rejected(rejected: &ReloadError, trigger: &'static str) {
 fn keep_running_settings(running: &Config, new: &mut Config) -> Vec<&'static str> {
     let (old, router) = (&running.router, &mut new.router);
     let mut changed = Vec::new();
-    if old.kafka != router.kafka {
-        changed.push("kafka");
-        router.kafka = old.kafka.clone();
-    }
-    if old.http != router.http {
-        changed.push("http");
-        router.http = old.http.clone();
-    }
-    if old.dedup != router.dedup {
-        changed.push("dedup");
-        router.dedup = old.dedup.clone();
-    }
-    if old.admin != router.admin {
-        changed.push("admin");
-        router.admin = old.admin.clone();
-    }
+    keep("kafka", &old.kafka, &mut router.kafka, &mut changed);
+    keep("http", &old.http, &mut router.http, &mut changed);
+    keep("dedup", &old.dedup, &mut router.dedup, &mut changed);
+    keep("admin", &old.admin, &mut router.admin, &mut changed);
     changed
+}
+
+/// Puts the `running` value of `section` back into `new`, naming the section when they differed.
+fn keep<T: PartialEq + Clone>(
+    section: &'static str,
+    running: &T,
+    new: &mut T,
+    changed: &mut Vec<&'static str>,
+) {
+    if running != new {
+        changed.push(section);
+        new.clone_from(running);
+    }
 }
 
 fn summary(config: &Config, restart_required: Vec<&'static str>) -> Summary {
