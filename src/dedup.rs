@@ -7,15 +7,16 @@
 //! delivered again, with the same `webhook-id`, for the receiver to drop.
 //!
 //! An id is remembered as a 128-bit digest (two SipHash values under keys drawn at start), not as
-//! text: a map entry and a place in the order list of 32 bytes each, instead of two heap copies
-//! of the id besides. Two different ids share a digest with a probability of about 2^-128.
+//! text: 16 bytes in a set and 24 in the order list (with the millisecond it was seen); 100,000
+//! ids take 5.1 MiB at the capacities the two grow to (131,072 each), against 8.1 MiB when both
+//! kept a 32-byte entry. Two different ids share a digest with a probability of about 2^-128.
 
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::FxHashSet;
 
 use crate::config::files::DedupSettings;
 
@@ -25,17 +26,20 @@ pub struct Dedup {
     window: Duration,
     max_entries: usize,
     keys: [RandomState; 2],
+    /// Times are kept as milliseconds since this.
+    start: Instant,
     seen: Mutex<Seen>,
 }
 
-/// An id's digest.
-type Digest = u128;
+/// An id's digest: two 64-bit halves (a `u128` would align entries to 16 bytes).
+type Digest = [u64; 2];
 
+/// The ids within the window, each once: the set to look them up, the list in the order they
+/// were seen (milliseconds since `Dedup::start`) to forget them.
 #[derive(Debug, Default)]
 struct Seen {
-    /// Digest → when it was (last) first seen; the order list may hold older copies of a digest.
-    at: FxHashMap<Digest, Instant>,
-    order: VecDeque<(Instant, Digest)>,
+    ids: FxHashSet<Digest>,
+    order: VecDeque<(u64, Digest)>,
 }
 
 impl Dedup {
@@ -44,6 +48,7 @@ impl Dedup {
             window: settings.window,
             max_entries: settings.max_entries,
             keys: [RandomState::new(), RandomState::new()],
+            start: Instant::now(),
             seen: Mutex::default(),
         }
     }
@@ -58,23 +63,18 @@ impl Dedup {
             return false;
         }
         let digest = self.digest(id);
+        let now = millis(now.saturating_duration_since(self.start));
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        seen.expire(now, self.window, self.max_entries);
-        if seen
-            .at
-            .get(&digest)
-            .is_some_and(|at| now.duration_since(*at) < self.window)
-        {
+        seen.expire(now, millis(self.window), self.max_entries);
+        if !seen.ids.insert(digest) {
             return true;
         }
-        seen.at.insert(digest, now);
         seen.order.push_back((now, digest));
         false
     }
 
     fn digest(&self, id: &str) -> Digest {
-        let [high, low] = &self.keys;
-        (Digest::from(high.hash_one(id)) << 64) | Digest::from(low.hash_one(id))
+        self.keys.each_ref().map(|key| key.hash_one(id))
     }
 
     /// Ids remembered now.
@@ -82,7 +82,7 @@ impl Dedup {
         self.seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .at
+            .ids
             .len()
     }
 
@@ -92,19 +92,20 @@ impl Dedup {
 }
 
 impl Seen {
-    /// Forgets ids older than the window, and the oldest ones beyond `max - 1`.
-    fn expire(&mut self, now: Instant, window: Duration, max: usize) {
-        while let Some((at, id)) = self.order.front() {
-            let old = now.duration_since(*at) >= window;
-            if !old && self.at.len() < max {
+    /// Forgets ids seen `window` ago or earlier, and the oldest ones beyond `max - 1`.
+    fn expire(&mut self, now: u64, window: u64, max: usize) {
+        while let Some(&(at, id)) = self.order.front() {
+            if now.saturating_sub(at) < window && self.order.len() < max {
                 break;
             }
-            if self.at.get(id) == Some(at) {
-                self.at.remove(id);
-            }
+            self.ids.remove(&id);
             self.order.pop_front();
         }
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -153,7 +154,7 @@ mod tests {
         }
         assert!(dedup.len() <= 3);
         let seen = dedup.seen.lock().unwrap();
-        assert!(seen.order.len() <= 4, "the order list is bounded too");
+        assert_eq!(seen.order.len(), seen.ids.len(), "each id listed once");
     }
 
     #[test]
