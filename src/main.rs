@@ -131,7 +131,10 @@ async fn execute(cli: Cli) -> ExitCode {
             None => return ExitCode::FAILURE,
         },
         Command::Run => match load(&cli.config) {
-            Some(config) => app::run(config, shutdown_on_signal()).await,
+            Some(config) => {
+                release_freed_memory();
+                app::run(config, shutdown_on_signal()).await
+            }
             None => return ExitCode::FAILURE,
         },
     };
@@ -142,6 +145,15 @@ async fn execute(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Hands back to the system the pages that loading the configuration allocated and freed (the
+/// parsed topic files: about 12 MiB with 10,000 topics). mimalloc keeps freed pages for a while
+/// and releases them on a later call from the thread that freed them, and this thread then only
+/// waits on the runtime, so without this they stayed resident for the life of the process.
+fn release_freed_memory() {
+    // SAFETY: `mi_collect` takes no pointers and may be called at any time from any thread.
+    unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
 fn load(path: &std::path::Path) -> Option<config::Config> {
