@@ -13,8 +13,8 @@
 use std::hint::black_box;
 
 use notification_router::bench::workload;
+use notification_router::channels;
 use notification_router::event::{Notification, RawRecord, SourceKind, normalise};
-use notification_router::outbound;
 use notification_router::routing::{Route, RoutingTable, SourceIndex};
 
 /// The allocator the `notification-router` binary uses.
@@ -107,7 +107,7 @@ fn run(
                     for delivery in &deliveries {
                         black_box((
                             &delivery.webhook_id,
-                            outbound::serialise(&notification.body),
+                            channels::serialise(&notification.body),
                         ));
                     }
                 }

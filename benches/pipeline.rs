@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use notification_router::bench::workload;
-use notification_router::deliver::{Signer, generate_key_pair, generate_secret};
+use notification_router::channels;
+use notification_router::channels::{Signer, generate_key_pair, generate_secret};
 use notification_router::event::{Notification, RawRecord, SourceKind, normalise};
-use notification_router::outbound;
 use notification_router::render::{self, Templates};
 use notification_router::routing::Route;
 
@@ -67,7 +67,7 @@ fn render_per_channel(c: &mut Criterion) {
     let mut next = events.iter().cycle();
     let mut event = move || &next.next().expect("cycle never ends").body;
     group.bench_function("webhook/default", |b| {
-        b.iter(|| black_box(outbound::serialise(event())))
+        b.iter(|| black_box(channels::serialise(event())))
     });
     group.bench_function("webhook/lifecycle-summary", |b| {
         b.iter(|| {
@@ -111,7 +111,7 @@ fn sign_per_delivery(c: &mut Criterion) {
     let events: Vec<Notification> = records(10).iter().map(|r| decode(r)).collect();
     let bodies: Vec<bytes::Bytes> = events
         .iter()
-        .map(|e| outbound::serialise(&e.body))
+        .map(|e| channels::serialise(&e.body))
         .collect();
     let mean = bodies.iter().map(|b| b.len()).sum::<usize>() / bodies.len();
     println!("signed bodies: {mean} bytes on average");
@@ -172,7 +172,7 @@ fn whole_event(c: &mut Criterion) {
                     for delivery in &deliveries {
                         black_box((
                             &delivery.webhook_id,
-                            outbound::serialise(&notification.body),
+                            channels::serialise(&notification.body),
                         ));
                     }
                 }

@@ -2,33 +2,25 @@
 //! reload triggers, the sources' consumer with its record tasks, back-pressure and subscription
 //! changes, the retry consumer, drain.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::OwnedMessage;
 use rdkafka::producer::FutureProducer;
-use rdkafka::{Message, Offset, TopicPartitionList};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tracing::{debug, error, info, warn};
+use tracing::{error, info, warn};
 
 use crate::admin::{self, AdminState};
+use crate::channels::HttpClient;
 use crate::config::Config;
-use crate::deliver::HttpClient;
-use crate::delivery::{Deliverer, Writer};
-use crate::kafka::{
-    self, Backpressure, DeadLetters, EmbeddedKafka, Offsets, Partition, RebalanceContext,
-    Rebalanced, RetryTopic, Waiting,
-};
-use crate::metrics::{self, PartitionLabels};
-use crate::pipeline::Pipeline;
+use crate::consumer;
+use crate::dead_letter::DeadLetters;
+use crate::dispatch::{Deliverer, Writer};
+use crate::kafka::{self, EmbeddedKafka};
 use crate::reload::{self, Live};
-use crate::retrying;
+use crate::retry;
+use crate::retry::RetryTopic;
+use crate::telemetry::metrics::{self};
 
 /// The `kafka.brokers` value that starts the in-process broker.
 pub const EMBEDDED: &str = "embedded";
@@ -150,314 +142,12 @@ pub async fn consume(
             deliverer.clone(),
             shutdown.clone(),
         );
-        async move { retrying::run(&settings, &brokers, deliverer, shutdown).await }
+        async move { retry::run(&settings, &brokers, deliverer, shutdown).await }
     });
-    let sources = consume_sources(&live, brokers, deliverer, shutdown.clone(), consuming).await;
+    let sources = consumer::run(&live, brokers, deliverer, shutdown.clone(), consuming).await;
     if sources.is_err() {
         shutdown.cancel();
     }
     let retries = retries.await.context("the retry consumer panicked")?;
     sources.and(retries)
-}
-
-/// Consumes the enabled sources' topics until shutdown, following the subscription as reloads
-/// change it ([`subscription`]). Back-pressure pauses fetching from busy partitions (or all of
-/// them) while the consumer keeps being polled.
-async fn consume_sources(
-    live: &Live,
-    brokers: &str,
-    deliverer: Arc<Deliverer>,
-    shutdown: CancellationToken,
-    consuming: Arc<AtomicBool>,
-) -> anyhow::Result<()> {
-    let mut changes = live.subscribe();
-    let config = changes.borrow_and_update().clone();
-    let kafka = &config.router.kafka;
-    let pipeline = Arc::new(Pipeline::new(&config, deliverer));
-    let offsets = Arc::new(Offsets::default());
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let context = RebalanceContext {
-        events: Some(events_tx),
-        ..RebalanceContext::new(offsets.clone(), kafka.drain_timeout)
-    };
-    let consumer: Arc<StreamConsumer<RebalanceContext>> = Arc::new(
-        kafka::consumer_config(kafka, brokers)
-            .create_with_context(context)
-            .context("cannot create the Kafka consumer")?,
-    );
-    let mut subscribed = BTreeSet::new();
-    resubscribe(consumer.as_ref(), &mut subscribed, &config)
-        .context("cannot subscribe to the sources' Kafka topics")?;
-    if subscribed.is_empty() {
-        warn!(message = "No source is enabled: nothing to consume until one is. Set `enabled: true` on a source.", config = %config.path.display());
-    } else {
-        info!(message = "Consuming.", topics = ?subscribed, group_id = %kafka.group_id, brokers);
-    }
-    consuming.store(true, Ordering::Release);
-    tokio::spawn(report_lag(consumer.clone(), shutdown.clone()));
-
-    let mut pressure = Backpressure::new(kafka.max_in_flight, kafka.max_in_flight_per_partition);
-    let (finished_tx, mut finished) = mpsc::unbounded_channel::<Partition>();
-    let records = Records {
-        pipeline,
-        offsets: offsets.clone(),
-        consumer: consumer.clone(),
-        shutdown: shutdown.clone(),
-        finished: finished_tx,
-        tasks: TaskTracker::new(),
-    };
-    // A record with no room (its partition's limit or the total reached) waits, and the loop
-    // takes no more for up to FULL_GRACE before pausing (see `Waiting`).
-    let mut waiting = Waiting::new(FULL_GRACE);
-    loop {
-        while let Some((partition, message)) = waiting.next_admitted(&pressure) {
-            records.start(partition, message, &mut pressure);
-        }
-        if let Some(partition) = waiting.overdue(&pressure, Instant::now()) {
-            pause(consumer.as_ref(), &pressure.pause_for(&partition), true);
-            continue;
-        }
-        let deadline = waiting.deadline(&pressure);
-        let message = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => break,
-            Some(event) = events.recv() => {
-                match event {
-                    Rebalanced::Assigned(partitions) => {
-                        pause(consumer.as_ref(), &pressure.assigned(&partitions), true);
-                    }
-                    Rebalanced::Revoked(partitions) => {
-                        waiting.revoked(&partitions);
-                        pressure.revoked(&partitions);
-                    }
-                }
-                continue;
-            }
-            Some(partition) = finished.recv() => {
-                pause(consumer.as_ref(), &pressure.finished(&partition), false);
-                continue;
-            }
-            Ok(()) = changes.changed() => {
-                let config = changes.borrow_and_update().clone();
-                let before = subscribed.clone();
-                match resubscribe(consumer.as_ref(), &mut subscribed, &config) {
-                    Ok(()) if before != subscribed => {
-                        info!(message = "Subscription changed.", topics = ?subscribed, before = ?before);
-                    }
-                    Ok(()) => {}
-                    Err(error) => error!(message = "Cannot change the subscription to the sources' Kafka topics; the previous one stays.", %error),
-                }
-                continue;
-            }
-            () = sleep_until(deadline), if deadline.is_some() => continue,
-            message = consumer.recv(), if deadline.is_none() => message,
-        };
-        match message {
-            Ok(message) => {
-                let message = message.detach();
-                let partition = (message.topic().to_owned(), message.partition());
-                waiting.push(partition, Instant::now(), message);
-            }
-            Err(error) => {
-                // librdkafka reconnects and retries by itself; this only paces the log.
-                warn!(message = "Kafka consumer error; retrying.", %error);
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-
-    let tasks = records.tasks;
-    info!(message = "Shutting down: draining in-flight records.", in_flight = tasks.len(), waiting = waiting.len(), timeout = ?kafka.drain_timeout);
-    tasks.close();
-    if tokio::time::timeout(kafka.drain_timeout, tasks.wait())
-        .await
-        .is_err()
-    {
-        warn!(
-            message = "Drain timed out; unfinished records will be redelivered after restart.",
-            in_flight = tasks.len()
-        );
-    }
-    kafka::commit(consumer.as_ref());
-    offsets.lock().clear();
-    let consumer = consumer.clone();
-    tokio::task::spawn_blocking(move || consumer.unsubscribe())
-        .await
-        .ok();
-    info!(message = "Stopped.");
-    Ok(())
-}
-
-/// What a record task needs: it runs the pipeline, then moves the committable offset and
-/// reports its partition finished.
-struct Records {
-    pipeline: Arc<Pipeline>,
-    offsets: Arc<Offsets>,
-    consumer: Arc<StreamConsumer<RebalanceContext>>,
-    shutdown: CancellationToken,
-    finished: mpsc::UnboundedSender<Partition>,
-    tasks: TaskTracker,
-}
-
-impl Records {
-    /// Starts a task for `message` of `partition`, counted in `pressure` until it finishes.
-    fn start(&self, partition: Partition, message: OwnedMessage, pressure: &mut Backpressure) {
-        pressure.started(&partition);
-        let ticket = self
-            .offsets
-            .lock()
-            .begin(&partition.0, partition.1, message.offset());
-        let (pipeline, offsets, consumer, shutdown, finished) = (
-            self.pipeline.clone(),
-            self.offsets.clone(),
-            self.consumer.clone(),
-            self.shutdown.clone(),
-            self.finished.clone(),
-        );
-        self.tasks.spawn(async move {
-            if pipeline.process(&message, &shutdown).await {
-                offsets.finish(&ticket, |position| {
-                    kafka::store(consumer.as_ref(), &ticket, position)
-                });
-            }
-            let _ = finished.send(partition);
-        });
-    }
-}
-
-/// The topics to consume under `config`: the enabled sources', and those already consumed whose
-/// source is still configured (a source disabled while running stays subscribed, so its records
-/// are dropped and committed rather than delivered when it is enabled again).
-fn subscription(config: &Config, subscribed: &BTreeSet<String>) -> BTreeSet<String> {
-    let configured: BTreeSet<&str> = config
-        .table
-        .sources()
-        .iter()
-        .flat_map(|s| s.kafka_topics.iter().map(String::as_str))
-        .collect();
-    config
-        .table
-        .enabled_kafka_topics()
-        .into_iter()
-        .chain(
-            subscribed
-                .iter()
-                .map(String::as_str)
-                .filter(|t| configured.contains(t)),
-        )
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Subscribes to [`subscription`] when it differs from `subscribed`.
-fn resubscribe<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
-    consumer: &C,
-    subscribed: &mut BTreeSet<String>,
-    config: &Config,
-) -> rdkafka::error::KafkaResult<()> {
-    let wanted = subscription(config, subscribed);
-    if wanted == *subscribed {
-        return Ok(());
-    }
-    if wanted.is_empty() {
-        consumer.unsubscribe();
-    } else {
-        let topics: Vec<&str> = wanted.iter().map(String::as_str).collect();
-        consumer.subscribe(&topics)?;
-    }
-    *subscribed = wanted;
-    Ok(())
-}
-
-/// Sleeps until `deadline`, or not at all without one.
-async fn sleep_until(deadline: Option<Instant>) {
-    if let Some(deadline) = deadline {
-        tokio::time::sleep_until(deadline.into()).await;
-    }
-}
-
-/// How long the consume loop holds a record with no room for it (its partition's in-flight
-/// limit or the total reached) before it pauses that partition, or every one.
-const FULL_GRACE: Duration = Duration::from_millis(250);
-
-/// How often consumer lag is measured for `/metrics`.
-const LAG_INTERVAL: Duration = Duration::from_secs(15);
-
-/// Measures the lag of each assigned partition (its end minus the committed offset) for
-/// `/metrics`, every [`LAG_INTERVAL`], until shutdown. The calls block on the broker, so they
-/// run off the async workers.
-async fn report_lag(consumer: Arc<StreamConsumer<RebalanceContext>>, shutdown: CancellationToken) {
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(LAG_INTERVAL) => {}
-        }
-        let consumer = consumer.clone();
-        let Ok(lags) = tokio::task::spawn_blocking(move || measure_lag(&consumer)).await else {
-            continue;
-        };
-        for (topic, partition, lag) in lags {
-            let labels = PartitionLabels {
-                topic,
-                partition: partition.to_string(),
-            };
-            metrics::global()
-                .consumer_lag
-                .get_or_create(&labels)
-                .set(lag);
-        }
-    }
-}
-
-fn measure_lag(consumer: &StreamConsumer<RebalanceContext>) -> Vec<(String, i32, i64)> {
-    let timeout = Duration::from_secs(5);
-    let Ok(assignment) = consumer.assignment() else {
-        return Vec::new();
-    };
-    let committed = consumer
-        .committed_offsets(assignment.clone(), timeout)
-        .unwrap_or(assignment);
-    committed
-        .elements()
-        .iter()
-        .filter_map(|element| {
-            let (low, high) = consumer
-                .fetch_watermarks(element.topic(), element.partition(), timeout)
-                .ok()?;
-            let position = match element.offset() {
-                Offset::Offset(offset) => offset,
-                _ => low,
-            };
-            Some((
-                element.topic().to_owned(),
-                element.partition(),
-                (high - position).max(0),
-            ))
-        })
-        .collect()
-}
-
-/// Pauses (or resumes) fetching from `partitions`; polling goes on either way.
-fn pause<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
-    consumer: &C,
-    partitions: &[(String, i32)],
-    pause: bool,
-) {
-    if partitions.is_empty() {
-        return;
-    }
-    let mut list = TopicPartitionList::new();
-    for (topic, partition) in partitions {
-        let _ = list.add_partition_offset(topic, *partition, Offset::Invalid);
-    }
-    let result = if pause {
-        debug!(message = "Back-pressure: pausing partitions.", partitions = ?partitions);
-        consumer.pause(&list)
-    } else {
-        debug!(message = "Back-pressure released: resuming partitions.", partitions = ?partitions);
-        consumer.resume(&list)
-    };
-    if let Err(error) = result {
-        debug!(message = "Cannot pause or resume partitions.", %error);
-    }
 }

@@ -5,50 +5,49 @@
 //!
 //! # Layout
 //!
-//! In the order data flows:
+//! One folder per layer, in the order data flows: Kafka records in → one record processed →
+//! deliveries dispatched → channels send → retry / dead letter → offsets committed.
 //!
-//! - [`config`] — `router.yaml` and `topics/*.yaml`, loaded, interpolated and compiled.
-//! - [`kafka`] — client settings, the offset watermark, the dead-letter and retry topics, the
-//!   embedded broker.
-//! - [`event`] — decodes a Kafka record and normalises it into an EN-style notification, per
+//! - [`config`] — `router.yaml` and `topics/*.yaml`: loaded, interpolated, validated, compiled.
+//! - [`kafka`] — Kafka client settings, TLS, the embedded broker.
+//! - [`consumer`] — the sources' consume loop, back-pressure, the offset watermark, rebalances.
+//! - [`event`] — a Kafka record decoded and normalised into an EN-style notification, per
 //!   source type: resource lifecycle, Activity Tracker and UbiOps audit events, any CloudEvent.
 //! - [`filter`] — the EN filter language, parsed once and evaluated per notification.
 //! - [`routing`] — which topics and subscriptions a notification reaches; pure.
 //! - [`dedup`] — drops an event read again within the de-duplication window.
+//! - [`process`] — one record: normalise → de-duplicate → route → dispatch → settle.
+//! - [`dispatch`] — one delivery's attempts and settlement (delivered, retry topic or dead
+//!   letter), the in-process retry schedule, and the lanes that isolate destinations.
+//! - [`channels`] — webhook, email and Slack behind one enum dispatch: render, send, classify.
 //! - [`render`] — Handlebars templates, one registry per output format, and default renderings.
-//! - [`outbound`] — what one delivery sends: rendered per channel, through the destination's notifier.
-//! - [`deliver`] — webhook, SMTP and Slack notifiers, retry policies and the failure classification.
-//! - [`lanes`] — isolation per destination: concurrency, queue bound, circuit breaker, disabling.
-//! - [`delivery`] — one delivery's attempts and settlement: delivered, retry topic or dead letter.
-//! - [`pipeline`] — one record's way from Kafka to its deliveries and its settlement.
-//! - [`retrying`] — the retry consumer: the retry topic read back and re-delivered when due.
+//! - [`retry`] — the retry topic, written and read back by the retry consumer when due.
+//! - [`dead_letter`] — the dead-letter topic and the one place its headers are built.
 //! - [`reload`] — the configuration in effect, reloaded live on SIGHUP, file change or API call.
+//! - [`admin`] — the admin HTTP server: probes, metrics, an API shaped like EN's, reloads.
 //! - [`app`] — wires it all together and runs until shutdown.
-//! - [`admin`] — the admin HTTP server: probes, [`metrics`], an API shaped like EN's, reloads.
-//! - [`commands`] — the other subcommands: validate, explain, render, publish, receive, keys,
-//!   dead-letters, broker, bench.
+//! - [`cli`] — the other subcommands: validate, explain, render, publish, receive, keys,
+//!   dead-letters, broker, sources.
 //! - [`secret`] — the redacting [`Secret`](secret::Secret) type every credential is held in.
-//! - [`bench`] — generated workloads for the benchmarks, and the `bench` load harness.
-//! - [`telemetry`] — logging.
+//! - [`telemetry`] — logs and metrics.
 
 pub mod admin;
 pub mod app;
 pub mod bench;
-pub mod commands;
+pub mod channels;
+pub mod cli;
 pub mod config;
+pub mod consumer;
+pub mod dead_letter;
 pub mod dedup;
-pub mod deliver;
-pub mod delivery;
+pub mod dispatch;
 pub mod event;
 pub mod filter;
 pub mod kafka;
-pub mod lanes;
-pub mod metrics;
-pub mod outbound;
-pub mod pipeline;
+pub mod process;
 pub mod reload;
 pub mod render;
-pub mod retrying;
+pub mod retry;
 pub mod routing;
 pub mod secret;
 pub mod telemetry;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use notification_router::commands::{
+use notification_router::cli::{
     self, BenchArgs, BrokerArgs, DeadLettersArgs, ExplainArgs, KeysCommand, PublishArgs,
     ReceiveArgs, RenderArgs,
 };
@@ -89,18 +89,18 @@ fn main() -> ExitCode {
 async fn execute(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Run) {
         Command::Validate => {
-            return if commands::validate(&cli.config) {
+            return if cli::validate(&cli.config) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             };
         }
-        Command::Receive(args) => commands::receive(&args).await,
+        Command::Receive(args) => cli::receive(&args).await,
         Command::Explain(args) => match load(&cli.config) {
-            Some(config) => commands::explain(&config, &args),
+            Some(config) => cli::explain(&config, &args),
             None => return ExitCode::FAILURE,
         },
-        Command::Keys { command } => commands::keys(&command, || load(&cli.config)),
+        Command::Keys { command } => cli::keys(&command, || load(&cli.config)),
         Command::Broker(args) => {
             let config = if args.topics.is_empty() {
                 match load(&cli.config) {
@@ -110,24 +110,24 @@ async fn execute(cli: Cli) -> ExitCode {
             } else {
                 None
             };
-            match commands::broker_topics(&args, config.as_ref()) {
+            match cli::broker_topics(&args, config.as_ref()) {
                 Ok(topics) => {
-                    commands::broker(&topics, args.stop_with_stdin, shutdown_on_signal()).await
+                    cli::broker(&topics, args.stop_with_stdin, shutdown_on_signal()).await
                 }
                 Err(error) => Err(error),
             }
         }
         Command::DeadLetters(args) => match load(&cli.config) {
-            Some(config) => commands::dead_letters(&config, &args).await,
+            Some(config) => cli::dead_letters(&config, &args).await,
             None => return ExitCode::FAILURE,
         },
-        Command::Bench(args) => commands::bench(&args).await,
+        Command::Bench(args) => cli::bench(&args).await,
         Command::Render(args) => match load(&cli.config) {
-            Some(config) => commands::render(&config, &args),
+            Some(config) => cli::render(&config, &args),
             None => return ExitCode::FAILURE,
         },
         Command::Publish(args) => match load(&cli.config) {
-            Some(config) => commands::publish(&config, &args).await,
+            Some(config) => cli::publish(&config, &args).await,
             None => return ExitCode::FAILURE,
         },
         Command::Run => match load(&cli.config) {

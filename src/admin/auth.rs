@@ -66,8 +66,8 @@ mod tests {
     use tokio::net::TcpListener;
 
     use super::*;
-    use crate::metrics::Metrics;
     use crate::secret::Secret;
+    use crate::telemetry::metrics::Metrics;
 
     /// Serves one state-changing route (`POST /change`, answering 204) with `token` configured.
     async fn serve(token: Option<&str>) -> String {

@@ -22,9 +22,9 @@ use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use super::{AdminState, error, not_found};
-use crate::deliver::RetryPolicy;
-use crate::lanes::Lanes;
-use crate::outbound::{self, Notifier, Parcel};
+use crate::channels::{self, Notifier, Parcel};
+use crate::dispatch::RetryPolicy;
+use crate::dispatch::lanes::Lanes;
 use crate::routing::{
     ChannelAttributes, DestinationKind, EmailAttributes, RoutingTable, SlackAttributes,
     Subscription, WebhookAttributes, delivery_id,
@@ -131,7 +131,7 @@ pub(super) async fn test_destination(
     };
     let notification_id = uuid::Uuid::new_v4().to_string();
     let notification = test_notification(&id, &notification_id);
-    let rendered = match outbound::render(&config.templates, &subscription, &notification) {
+    let rendered = match channels::render(&config.templates, &subscription, &notification) {
         Ok(rendered) => rendered,
         Err(problem) => {
             let why = problem.to_string();

@@ -14,8 +14,8 @@ use axum::Router;
 use axum::routing::get;
 
 use super::{AdminState, error, not_found};
+use crate::channels::{SlackTarget, redacted};
 use crate::config::Config;
-use crate::deliver::{SlackTarget, redacted};
 use crate::routing::{ChannelAttributes, DestinationKind, RoutingTable, Topic};
 
 /// The read-only API routes.
@@ -212,7 +212,7 @@ pub(super) async fn public_key(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
 ) -> Response {
-    match crate::commands::public_keys(&state.config(), &id) {
+    match crate::cli::public_keys(&state.config(), &id) {
         Ok(keys) => {
             Json(json!({"id": id, "public_keys": keys, "public_key": keys[0]})).into_response()
         }

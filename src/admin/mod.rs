@@ -25,11 +25,11 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::channels::HttpClient;
 use crate::config::Config;
-use crate::deliver::HttpClient;
-use crate::metrics::{self, Metrics};
 use crate::reload::Live;
 use crate::secret::Secret;
+use crate::telemetry::metrics::{self, Metrics};
 
 pub use auth::state_changing;
 pub use destination_test::{TestStatus, TestStatuses};

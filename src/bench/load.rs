@@ -463,11 +463,11 @@ fn write_config(
         Signing::None => {}
         Signing::V1 => destination.push(format!(
             "signing: {{ secrets: [\"{}\"] }}",
-            crate::deliver::generate_secret().expose()
+            crate::channels::generate_secret().expose()
         )),
         Signing::V1a => destination.push(format!(
             "signing: {{ keys: [\"{}\"] }}",
-            crate::deliver::generate_key_pair().0.expose()
+            crate::channels::generate_key_pair().0.expose()
         )),
     }
     let router = workload::router_yaml_with(

@@ -7,7 +7,7 @@ use super::error::ConfigError;
 use lettre::message::Mailbox;
 
 use super::files::{EmailDestination, SlackConfig, SlackDestination, WebhookDestination};
-use crate::deliver::{
+use crate::channels::{
     EmailSettings, NetworkPolicy, Signer, SlackSettings, SlackTarget, WebhookSettings, redacted,
 };
 use crate::filter::Filter;

@@ -12,7 +12,7 @@ use super::error::ConfigErrors;
 use super::files::{
     DestinationConfig, HttpSettings, KafkaSettings, RouterFile, SourceConfig, TopicFile,
 };
-use crate::deliver::NetworkPolicy;
+use crate::channels::NetworkPolicy;
 use crate::render::Templates;
 use crate::routing::{Destination, DestinationKind, RoutingTable, Source};
 

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::deliver::{RetryPolicy, StartTls, Verb};
-use crate::lanes::{BreakerSettings, LaneLimits};
+use crate::channels::{StartTls, Verb};
+use crate::dispatch::RetryPolicy;
+use crate::dispatch::lanes::{BreakerSettings, LaneLimits};
 use crate::secret::Secret;
 
 /// Where and how to deliver.
@@ -209,13 +210,13 @@ impl std::fmt::Debug for SlackConfig {
 }
 
 fn default_batch_size() -> usize {
-    crate::deliver::DEFAULT_BATCH_SIZE
+    crate::channels::DEFAULT_BATCH_SIZE
 }
 fn default_send_timeout() -> Duration {
-    crate::deliver::DEFAULT_SEND_TIMEOUT
+    crate::channels::DEFAULT_SEND_TIMEOUT
 }
 fn default_max_connections() -> u32 {
-    crate::deliver::DEFAULT_MAX_CONNECTIONS
+    crate::channels::DEFAULT_MAX_CONNECTIONS
 }
 fn default_verb() -> Verb {
     Verb::Post

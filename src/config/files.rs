@@ -156,7 +156,7 @@ impl Default for HttpSettings {
 impl HttpSettings {
     /// How the shared HTTP client is built; fails on a proxy that is not an http(s) URL
     /// (the message never shows the proxy URL, which may carry credentials).
-    pub fn options(&self) -> Result<crate::deliver::HttpOptions, String> {
+    pub fn options(&self) -> Result<crate::channels::HttpOptions, String> {
         let proxy = match &self.proxy {
             Some(proxy) if !proxy.is_empty() => {
                 let url =
@@ -171,7 +171,7 @@ impl HttpSettings {
             }
             _ => None,
         };
-        Ok(crate::deliver::HttpOptions {
+        Ok(crate::channels::HttpOptions {
             connect_timeout: self.connect_timeout,
             allow_private_networks: self.allow_private_networks.clone(),
             proxy,

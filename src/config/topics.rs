@@ -9,7 +9,8 @@ use super::files::{RouterFile, SubscriptionConfig, TopicFile, TopicSource as Top
 use lettre::Address;
 use lettre::message::Mailbox;
 
-use crate::deliver::{SlackTarget, check_color};
+use crate::channels::SlackTarget;
+use crate::channels::slack::check_color;
 use crate::render::{Channel, Templates};
 use crate::routing::{
     ChannelAttributes, Destination, DestinationKind, EmailAttributes, Rule, SlackAttributes,

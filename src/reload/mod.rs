@@ -22,8 +22,8 @@ use tracing::{error, info, warn};
 pub use triggers::spawn_triggers;
 
 use crate::config::{self, Config, ConfigErrors, ToggleError};
-use crate::delivery::Deliverer;
-use crate::metrics;
+use crate::dispatch::Deliverer;
+use crate::telemetry::metrics;
 
 /// The configuration in effect, and what puts a new one in effect.
 pub struct Live {

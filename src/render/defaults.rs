@@ -42,7 +42,7 @@ pub fn payload_appendix(content: &mut EmailContent, notification: &Value) {
 
 /// The Slack message of a notification without a template, in EN's layout.
 pub fn default_slack(notification: &Value) -> Value {
-    crate::deliver::default_message(
+    crate::channels::slack::default_message(
         text_field(notification, "ibmendefaultshort"),
         text_field(notification, "ibmendefaultlong"),
         notification,

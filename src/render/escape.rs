@@ -31,7 +31,7 @@ pub fn json_string_content(value: &str) -> String {
 
 /// The Slack registry's escape function: Slack's `& < >` escaping, then [`json_string_content`].
 pub fn slack_json_string_content(value: &str) -> String {
-    json_string_content(&crate::deliver::escape_text(value))
+    json_string_content(&crate::channels::slack::escape_text(value))
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub use defaults::{default_email, default_slack, payload_appendix};
 pub use error::{RenderError, TemplateError};
 pub use load::MAX_TEMPLATE_BYTES;
 
-pub use crate::deliver::EmailContent;
+pub use crate::channels::EmailContent;
 
 /// A delivery channel with its own templates folder and escaping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -215,9 +215,11 @@ impl Templates {
             name: name.to_owned(),
             message: e.to_string(),
         })?;
-        crate::deliver::check_shape(&message).map_err(|message| RenderError::InvalidMessage {
-            name: name.to_owned(),
-            message,
+        crate::channels::slack::check_shape(&message).map_err(|message| {
+            RenderError::InvalidMessage {
+                name: name.to_owned(),
+                message,
+            }
         })?;
         Ok(message)
     }

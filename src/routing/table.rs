@@ -7,10 +7,11 @@ use std::sync::Arc;
 use lettre::Address;
 use lettre::message::Mailbox;
 
-use crate::deliver::{EmailSettings, RetryPolicy, SlackSettings, WebhookSettings};
+use crate::channels::{EmailSettings, SlackSettings, WebhookSettings};
+use crate::dispatch::RetryPolicy;
+use crate::dispatch::lanes::{BreakerSettings, LaneLimits};
 use crate::event::SourceKind;
 use crate::filter::Filter;
-use crate::lanes::{BreakerSettings, LaneLimits};
 
 use super::index::RuleIndex;
 

@@ -1,7 +1,7 @@
 //! Email deliveries end to end: Kafka to a real SMTP server on 127.0.0.1, parsed as received.
 
-use crate::smtp_test_server::{Received, Script, SmtpServer};
 use crate::support::*;
+use testkit::smtp::{Received, Script, SmtpServer};
 
 /// The shipped lifecycle email template, as files under `templates/`.
 const SHIPPED: [(&str, &str); 3] = [

@@ -21,9 +21,5 @@ mod routing;
 mod secrets;
 mod security;
 mod slack;
-#[path = "../../src/deliver/slack_test_server.rs"]
-mod slack_test_server;
-#[path = "../../src/deliver/smtp_test_server.rs"]
-mod smtp_test_server;
 mod sources;
 mod support;

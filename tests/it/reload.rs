@@ -84,7 +84,7 @@ async fn ready(base: &str) {
 
 /// A counter of this process's metrics (a label set unique to one test).
 fn counter(line_start: &str) -> usize {
-    notification_router::metrics::global()
+    notification_router::telemetry::metrics::global()
         .encode()
         .lines()
         .find_map(|line| {

@@ -9,9 +9,9 @@ use std::process::{Command, Stdio};
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 
-use crate::slack_test_server::{SlackReply, SlackServer, WEBHOOK_PATH};
-use crate::smtp_test_server::{Script, SmtpServer};
 use crate::support::*;
+use testkit::slack::{SlackReply, SlackServer, WEBHOOK_PATH};
+use testkit::smtp::{Script, SmtpServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
 

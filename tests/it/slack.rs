@@ -1,7 +1,7 @@
 //! Slack deliveries end to end: Kafka to a local server that answers as Slack does.
 
-use crate::slack_test_server::{SlackReply, SlackServer};
 use crate::support::*;
+use testkit::slack::{SlackReply, SlackServer};
 
 const SHIPPED: &str = include_str!("../../templates/slack/lifecycle.json.hbs");
 const FAST_RETRY: &str =

@@ -1,0 +1,28 @@
+//! The HTTP side every HTTP channel shares: one client with its SSRF guard (a checking DNS
+//! resolver, IP-literal checks, no redirects, no system proxy), the address classifier and
+//! network policy it applies, and reading answers (bounded) and transport errors into clear
+//! messages.
+
+mod client;
+mod network;
+mod response;
+
+#[cfg(test)]
+mod ssrf_tests;
+
+pub use client::{HttpClient, HttpOptions};
+pub use network::{AddressClass, NetworkPolicy, Refused, classify as classify_address};
+pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted};
+pub(crate) use response::{failed_status, quote, read_capped, retry_after, transport_error};
+
+/// The shared HTTP client as the router builds it, with loopback allowed for the tests'
+/// receivers.
+#[cfg(test)]
+pub(crate) fn loopback_client() -> HttpClient {
+    HttpClient::new(&HttpOptions {
+        connect_timeout: std::time::Duration::from_secs(2),
+        allow_private_networks: vec!["127.0.0.0/8".parse().expect("valid network")],
+        proxy: None,
+    })
+    .expect("a client without a proxy builds")
+}

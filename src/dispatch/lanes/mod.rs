@@ -1,0 +1,279 @@
+//! Isolation per destination: a lane with its own concurrency slots, a bounded queue, a circuit
+//! breaker and a disabled flag, so that one slow or dead receiver only ever uses its own lane.
+//!
+//! A delivery first takes a place in its destination's queue ([`Lane::enter`]; when the queue is
+//! full it is handed to the retry topic instead of waiting), then, for each attempt, asks the
+//! circuit breaker ([`Lane::admit`]) and waits for one of the lane's concurrency slots
+//! ([`Lane::slot`]). Backoff sleeps between in-process retries hold a place but no slot.
+
+mod breaker;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
+use tracing::{error, info, warn};
+
+pub use breaker::{Admission, CircuitBreaker};
+
+use crate::routing::Destination;
+
+/// A destination's `limits`: how much of the router it may use at once.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LaneLimits {
+    /// Attempts in progress at once.
+    pub concurrency: usize,
+    /// Deliveries waiting or in progress at once; more go to the retry topic.
+    pub queue: usize,
+}
+
+impl Default for LaneLimits {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            queue: 1000,
+        }
+    }
+}
+
+/// A destination's `circuit_breaker`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerSettings {
+    /// Consecutive failed attempts that open the circuit.
+    pub failures: u32,
+    /// While open, one probe per interval.
+    #[serde(with = "humantime_serde")]
+    pub probe_interval: Duration,
+}
+
+impl Default for BreakerSettings {
+    fn default() -> Self {
+        Self {
+            failures: 5,
+            probe_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The lane of one destination.
+#[derive(Debug)]
+pub struct Lane {
+    destination: String,
+    /// What the lane was built with; a reload keeps the lane only while these stay the same.
+    settings: (LaneLimits, BreakerSettings),
+    queue_bound: usize,
+    probe_interval: Duration,
+    slots: Semaphore,
+    queued: AtomicUsize,
+    breaker: Mutex<CircuitBreaker>,
+    health: Mutex<Health>,
+    /// Shared by all lanes: notified whenever a queue place frees.
+    space: Arc<Notify>,
+}
+
+#[derive(Debug, Default)]
+struct Health {
+    /// Why the destination was disabled; deliveries to it go to the dead-letter topic.
+    disabled: Option<String>,
+    /// Since when every attempt failed (none answered since).
+    failing_since: Option<Instant>,
+}
+
+/// A place in a lane's queue; given back when dropped.
+#[derive(Debug)]
+pub struct Place {
+    lane: Arc<Lane>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.lane.queued.fetch_sub(1, Ordering::AcqRel);
+        // A stored permit if nobody waits right now: the retry consumer looks when it next can.
+        self.lane.space.notify_one();
+    }
+}
+
+impl Lane {
+    fn new(destination: &Destination, space: Arc<Notify>) -> Self {
+        let limits = &destination.limits;
+        Self {
+            destination: destination.id.clone(),
+            settings: (limits.clone(), destination.breaker.clone()),
+            queue_bound: limits.queue.max(1),
+            probe_interval: destination.breaker.probe_interval,
+            slots: Semaphore::new(limits.concurrency.max(1)),
+            queued: AtomicUsize::new(0),
+            breaker: Mutex::new(CircuitBreaker::new(
+                destination.breaker.failures,
+                destination.breaker.probe_interval,
+            )),
+            health: Mutex::new(Health::default()),
+            space,
+        }
+    }
+
+    pub fn destination(&self) -> &str {
+        &self.destination
+    }
+
+    /// Takes a place in the queue, or `None` when it is full.
+    pub fn enter(self: &Arc<Self>) -> Option<Place> {
+        let taken = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.queue_bound).then_some(n + 1)
+            });
+        taken.ok().map(|_| Place { lane: self.clone() })
+    }
+
+    /// Whether a place is free right now.
+    pub fn has_room(&self) -> bool {
+        self.queued.load(Ordering::Acquire) < self.queue_bound
+    }
+
+    /// Places free right now.
+    pub fn room(&self) -> usize {
+        self.queue_bound
+            .saturating_sub(self.queued.load(Ordering::Acquire))
+    }
+
+    /// Deliveries waiting or in progress.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Waits for a concurrency slot, held for one attempt.
+    pub async fn slot(&self) -> SemaphorePermit<'_> {
+        self.slots
+            .acquire()
+            .await
+            .expect("a lane's semaphore is never closed")
+    }
+
+    /// Whether an attempt may go now (see [`CircuitBreaker::admit`]).
+    pub fn admit(&self) -> Admission {
+        lock(&self.breaker).admit(Instant::now())
+    }
+
+    /// When a delivery refused now should be tried again: the next probe, or a probe interval
+    /// away when the circuit is closed (the queue was full).
+    pub fn retry_at(&self) -> Instant {
+        let now = Instant::now();
+        match lock(&self.breaker).next_probe() {
+            Some(at) => at.max(now),
+            None => now + self.probe_interval,
+        }
+    }
+
+    /// The destination answered an attempt (a success, or a refusal that is not a failure of it).
+    pub fn answered(&self) {
+        lock(&self.health).failing_since = None;
+        if lock(&self.breaker).succeeded() {
+            info!(message = "Circuit closed: the destination answers again.", destination = %self.destination);
+        }
+    }
+
+    /// An attempt failed in a way that may pass (no connection, timeout, 5xx, 429...).
+    pub fn failed(&self) {
+        let now = Instant::now();
+        lock(&self.health).failing_since.get_or_insert(now);
+        if lock(&self.breaker).failed(now) {
+            warn!(message = "Circuit opened: the destination keeps failing; deliveries go to the retry topic, one probe per interval.", destination = %self.destination, probe_interval = ?self.probe_interval);
+        }
+    }
+
+    /// How long every attempt has been failing, if the last one failed.
+    pub fn failing_for(&self) -> Option<Duration> {
+        lock(&self.health)
+            .failing_since
+            .map(|since| since.elapsed())
+    }
+
+    /// Disables the destination until the router restarts; says so loudly the first time.
+    pub fn disable(&self, why: &str) {
+        let mut health = lock(&self.health);
+        if health.disabled.is_none() {
+            crate::telemetry::metrics::global().disabled(&self.destination);
+            error!(message = "DESTINATION DISABLED: its deliveries go to the dead-letter topic until the router restarts; replay them with `dead-letters replay` once it is fixed.", destination = %self.destination, reason = why);
+            health.disabled = Some(why.to_owned());
+        }
+    }
+
+    /// Why the destination is disabled, if it is.
+    pub fn disabled(&self) -> Option<String> {
+        lock(&self.health).disabled.clone()
+    }
+}
+
+/// The lanes of all destinations, by the destination's index in the routing table.
+#[derive(Debug, Clone)]
+pub struct Lanes {
+    lanes: Vec<Arc<Lane>>,
+    space: Arc<Notify>,
+}
+
+impl Lanes {
+    pub fn new(destinations: &[Destination]) -> Self {
+        let space = Arc::new(Notify::new());
+        Self {
+            lanes: destinations
+                .iter()
+                .map(|d| Arc::new(Lane::new(d, space.clone())))
+                .collect(),
+            space,
+        }
+    }
+
+    /// The lanes of a reloaded configuration's `destinations`: a destination with the same id,
+    /// `limits` and `circuit_breaker` as before keeps its lane and all its state (circuit,
+    /// disabled flag, deliveries queued and in progress); any other gets a new one. The queue
+    /// places and slots held by deliveries in progress stay with the lane they were taken from.
+    pub fn carried(&self, destinations: &[Destination]) -> Self {
+        let lanes = destinations
+            .iter()
+            .map(|d| {
+                let settings = (d.limits.clone(), d.breaker.clone());
+                self.lanes
+                    .iter()
+                    .find(|lane| lane.destination == d.id && lane.settings == settings)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(Lane::new(d, self.space.clone())))
+            })
+            .collect();
+        Self {
+            lanes,
+            space: self.space.clone(),
+        }
+    }
+
+    pub fn get(&self, destination: usize) -> &Arc<Lane> {
+        &self.lanes[destination]
+    }
+
+    /// The lane of the destination at `index`, if this configuration has one there.
+    pub fn try_get(&self, destination: usize) -> Option<&Arc<Lane>> {
+        self.lanes.get(destination)
+    }
+
+    /// [`space`](Self::space), to keep across reloads: every generation of lanes shares it.
+    pub fn space_handle(&self) -> Arc<Notify> {
+        self.space.clone()
+    }
+
+    /// Notified whenever a place frees in any lane.
+    pub fn space(&self) -> &Notify {
+        &self.space
+    }
+}
+
+/// Every update of a lane's state is one assignment, so a poisoned lock is used as is.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+//! Lanes: the queue bound, concurrency slots, the breaker as a lane sees it, disabling.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::channels::{Verb, WebhookSettings};
+use crate::dispatch::RetryPolicy;
+use crate::routing::DestinationKind;
+
+fn destination(concurrency: usize, queue: usize, failures: u32) -> Destination {
+    Destination {
+        id: "hook".into(),
+        retry: RetryPolicy::default(),
+        limits: LaneLimits { concurrency, queue },
+        breaker: BreakerSettings {
+            failures,
+            probe_interval: Duration::from_secs(30),
+        },
+        kind: DestinationKind::Webhook(WebhookSettings {
+            url: "http://127.0.0.1:1/".parse().expect("url"),
+            verb: Verb::Post,
+            custom_headers: vec![],
+            sensitive_headers: vec![],
+            timeout: Duration::from_secs(1),
+            signer: crate::channels::Signer::default(),
+        }),
+    }
+}
+
+#[test]
+fn the_queue_is_bounded_and_places_come_back_when_dropped() {
+    let lanes = Lanes::new(&[destination(1, 2, 5)]);
+    let lane = lanes.get(0);
+    let first = lane.enter().expect("room");
+    let second = lane.enter().expect("room");
+    assert!(
+        lane.enter().is_none(),
+        "a third waits nowhere: the queue holds 2"
+    );
+    assert!(!lane.has_room());
+    assert_eq!(lane.room(), 0);
+    drop(first);
+    assert_eq!(lane.room(), 1);
+    assert!(lane.enter().is_some());
+    drop(second);
+    assert_eq!(
+        lane.queued(),
+        0,
+        "the place taken above was dropped at once"
+    );
+}
+
+#[tokio::test]
+async fn a_lane_lets_concurrency_attempts_run_at_once() {
+    let lanes = Lanes::new(&[destination(2, 10, 5)]);
+    let lane = lanes.get(0).clone();
+    let a = lane.slot().await;
+    let _b = lane.slot().await;
+    let waiting = {
+        let lane = lane.clone();
+        tokio::spawn(async move {
+            let _c = lane.slot().await;
+        })
+    };
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished(), "a third attempt waits for a slot");
+    drop(a);
+    tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the slot frees")
+        .expect("no panic");
+}
+
+#[tokio::test]
+async fn a_freed_place_wakes_whoever_waits_for_space() {
+    let lanes = Arc::new(Lanes::new(&[destination(1, 1, 5)]));
+    let place = lanes.get(0).enter().expect("room");
+    drop(place);
+    // The permit is stored: a waiter arriving later is woken at once.
+    tokio::time::timeout(Duration::from_secs(10), lanes.space().notified())
+        .await
+        .expect("notified");
+}
+
+#[test]
+fn failures_open_the_circuit_and_an_answer_closes_it() {
+    let lanes = Lanes::new(&[destination(1, 1, 2)]);
+    let lane = lanes.get(0);
+    assert_eq!(lane.admit(), Admission::Allowed);
+    assert!(lane.failing_for().is_none());
+    lane.failed();
+    assert!(lane.failing_for().is_some());
+    lane.failed();
+    assert!(matches!(lane.admit(), Admission::Refused { .. }));
+    let retry_at = lane.retry_at();
+    assert!(retry_at > std::time::Instant::now() + Duration::from_secs(20));
+    lane.answered();
+    assert_eq!(lane.admit(), Admission::Allowed);
+    assert!(lane.failing_for().is_none());
+}
+
+#[test]
+fn disabling_keeps_the_first_reason() {
+    let lanes = Lanes::new(&[destination(1, 1, 2)]);
+    let lane = lanes.get(0);
+    assert_eq!(lane.disabled(), None);
+    lane.disable("it answered 410 Gone");
+    lane.disable("something else");
+    assert_eq!(lane.disabled().as_deref(), Some("it answered 410 Gone"));
+}
+
+#[test]
+fn a_reload_keeps_the_lane_of_a_destination_whose_limits_stay_the_same() {
+    let kept = destination(2, 10, 5);
+    let lanes = Lanes::new(std::slice::from_ref(&kept));
+    lanes.get(0).disable("it answered 410 Gone");
+    let _place = lanes.get(0).enter().expect("room");
+
+    let renamed = Destination {
+        id: "other".into(),
+        ..destination(2, 10, 5)
+    };
+    let reloaded = lanes.carried(&[renamed, kept.clone(), destination(4, 10, 5)]);
+    assert!(
+        Arc::ptr_eq(reloaded.get(1), lanes.get(0)),
+        "the same lane, moved"
+    );
+    assert!(reloaded.get(1).disabled().is_some());
+    assert_eq!(reloaded.get(1).queued(), 1, "its deliveries in progress");
+    for changed in [0, 2] {
+        assert!(reloaded.get(changed).disabled().is_none());
+        assert_eq!(reloaded.get(changed).queued(), 0);
+    }
+    assert!(Arc::ptr_eq(&lanes.space_handle(), &reloaded.space_handle()));
+}

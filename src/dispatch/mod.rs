@@ -1,0 +1,350 @@
+//! One delivery from its attempts to its settlement: delivered, handed to the retry topic for a
+//! later attempt, or written to the dead-letter topic with the reason.
+//!
+//! The same [`Deliverer`] serves the deliveries of fresh records (with the destination's
+//! in-process retries) and those read back from the retry topic (one attempt each, on the long
+//! schedule). Each attempt is made through one [`Snapshot`] of the configuration: a fresh
+//! record's deliveries through the snapshot its routing used, a retry through the one current
+//! when it is attempted (its subscription, template and destination looked up again). The
+//! `webhook-id` never changes.
+
+mod attempts;
+mod job;
+pub mod lanes;
+mod settle;
+
+#[cfg(test)]
+mod attempts_tests;
+
+use std::borrow::Cow;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+pub use attempts::{
+    DEFAULT_HORIZON, DEFAULT_SCHEDULE, NextRetry, RetryPolicy, deliver_with_retries, jittered,
+};
+pub use job::{Job, Origin, Refused};
+pub use settle::{MAX_DETAIL, Settled, Writer};
+
+use crate::channels::{self, Notifier, Outcome, Parcel};
+use crate::config::Config;
+use crate::dead_letter::DeadLetterReason;
+use crate::routing::RoutingTable;
+use lanes::{Lanes, Place};
+
+/// What one turn of attempts came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Every recipient has it.
+    Delivered,
+    /// Not attempted: the destination's circuit is open or its queue is full. Try at `until`.
+    Deferred { until: Instant },
+    /// Failed in a way that may pass; the destination may have asked for a delay.
+    Retry { retry_after: Option<Duration> },
+    /// Nothing more to try.
+    DeadLetter(DeadLetterReason),
+}
+
+/// Where a job goes after an attempt.
+#[derive(Debug)]
+pub enum Next {
+    Done,
+    /// To the retry topic, due at `job.due`.
+    Retry(Job),
+    DeadLetter(Job, DeadLetterReason),
+}
+
+/// The configuration in effect for delivery, swapped whole on reload, and the writers of the
+/// retry and dead-letter topics; shared by every record task and the retry consumer.
+pub struct Deliverer {
+    current: RwLock<Arc<Snapshot>>,
+    client: crate::channels::HttpClient,
+    writer: Writer,
+}
+
+/// One configuration as delivery sees it: its routing table and templates, a notifier and a
+/// lane per destination. Immutable; a reload makes a new one.
+pub struct Snapshot {
+    config: Arc<Config>,
+    /// One per destination, by the destination's index in the table.
+    notifiers: Vec<Notifier>,
+    lanes: Lanes,
+}
+
+impl Deliverer {
+    /// Fails only when a destination's notifier cannot be built (its TLS setup, say).
+    pub fn new(
+        config: Arc<Config>,
+        client: &crate::channels::HttpClient,
+        writer: Writer,
+    ) -> Result<Self, String> {
+        let lanes = Lanes::new(config.table.destinations());
+        let snapshot = Snapshot::new(config, client, lanes)?;
+        Ok(Self {
+            current: RwLock::new(Arc::new(snapshot)),
+            client: client.clone(),
+            writer,
+        })
+    }
+
+    /// The configuration in effect now. A record is routed and delivered wholly through the one
+    /// it took when its processing started.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `config` in effect for every record whose processing starts from now on. A
+    /// destination keeps its lane (circuit, disabled flag, queue, concurrency) while its id,
+    /// `limits` and `circuit_breaker` stay the same; notifiers are built anew. Fails, changing
+    /// nothing, when a notifier cannot be built.
+    pub fn swap(&self, config: Arc<Config>) -> Result<(), String> {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        let lanes = current.lanes.carried(config.table.destinations());
+        *current = Arc::new(Snapshot::new(config, &self.client, lanes)?);
+        Ok(())
+    }
+
+    /// Notified whenever a place frees in any destination's queue, whichever snapshot it is of.
+    pub fn space(&self) -> Arc<Notify> {
+        self.snapshot().lanes.space_handle()
+    }
+
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+}
+
+impl Snapshot {
+    fn new(
+        config: Arc<Config>,
+        client: &crate::channels::HttpClient,
+        lanes: Lanes,
+    ) -> Result<Self, String> {
+        let notifiers = config
+            .table
+            .destinations()
+            .iter()
+            .map(|destination| Notifier::new(destination, client))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            config,
+            notifiers,
+            lanes,
+        })
+    }
+
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    pub fn table(&self) -> &RoutingTable {
+        &self.config.table
+    }
+
+    pub fn lanes(&self) -> &Lanes {
+        &self.lanes
+    }
+
+    /// The lane index of a job's destination, when its subscription is still configured.
+    pub fn lane_of(&self, job: &Job) -> Option<usize> {
+        self.config
+            .table
+            .subscription_by_name(&job.subscription)
+            .map(|s| s.destination)
+    }
+
+    /// Makes a job's attempts: with the in-process retries for a fresh delivery, one attempt for
+    /// one from the retry topic. Records what happened in the job.
+    pub async fn attempt(&self, job: &mut Job, in_process: bool) -> Attempt {
+        self.attempt_with(job, in_process, None).await
+    }
+
+    /// [`attempt`](Self::attempt), with a place in the destination's queue already taken.
+    pub async fn attempt_with(
+        &self,
+        job: &mut Job,
+        in_process: bool,
+        place: Option<Place>,
+    ) -> Attempt {
+        let Some(subscription) = self.config.table.subscription_by_name(&job.subscription) else {
+            job.last_error = Some(format!(
+                "subscription {:?} is no longer configured",
+                job.subscription
+            ));
+            return Attempt::DeadLetter(DeadLetterReason::UnknownSubscription);
+        };
+        let index = subscription.destination;
+        let destination = &self.config.table.destinations()[index];
+        job.destination.clone_from(&destination.id);
+        let lane = self.lanes.get(index);
+        if let Some(why) = lane.disabled() {
+            job.last_error = Some(format!("the destination is disabled: {why}"));
+            return Attempt::DeadLetter(DeadLetterReason::DestinationDisabled);
+        }
+        let Some(_place) = place.or_else(|| lane.enter()) else {
+            job.last_error = Some(format!(
+                "the queue of destination {:?} is full ({} deliveries)",
+                destination.id,
+                lane.queued()
+            ));
+            return Attempt::Deferred {
+                until: lane.retry_at(),
+            };
+        };
+        let rendered =
+            match channels::render(&self.config.templates, subscription, &job.notification) {
+                Ok(rendered) => rendered,
+                Err(error) => {
+                    job.last_error = Some(error.to_string());
+                    return Attempt::DeadLetter(DeadLetterReason::RenderFailed);
+                }
+            };
+        let policy = if in_process {
+            Cow::Borrowed(&destination.retry)
+        } else {
+            Cow::Owned(RetryPolicy {
+                retries: 0,
+                ..destination.retry.clone()
+            })
+        };
+        let parcel = Parcel {
+            notification_id: &job.notification_id,
+            delivery_id: &job.webhook_id,
+            rendered: &rendered,
+            pending: job.pending.as_deref(),
+        };
+        let started = Utc::now();
+        let outcome = self.notifiers[index]
+            .deliver(subscription, parcel, &policy, lane)
+            .await;
+        let attempt = conclude(job, outcome, started);
+        if attempt == Attempt::DeadLetter(DeadLetterReason::DestinationGone) {
+            lane.disable("it answered 410 Gone");
+        }
+        attempt
+    }
+
+    /// Where a job goes after `attempt`: the next step of its schedule, or the end.
+    pub fn next(&self, mut job: Job, attempt: Attempt) -> Next {
+        let now = Utc::now();
+        let (policy, lane) = match self.config.table.subscription_by_name(&job.subscription) {
+            Some(s) => (
+                &self.config.table.destinations()[s.destination].retry,
+                self.lanes.get(s.destination),
+            ),
+            None => return Next::DeadLetter(job, DeadLetterReason::UnknownSubscription),
+        };
+        // Out of time or steps: dead-lettered, and the destination disabled when every attempt
+        // to it has failed for a whole horizon.
+        let exhausted = |job| {
+            if lane.failing_for().is_some_and(|f| f >= policy.horizon) {
+                lane.disable("every attempt failed for a whole retry horizon");
+            }
+            Next::DeadLetter(job, DeadLetterReason::RetriesExhausted)
+        };
+        match attempt {
+            Attempt::Delivered => Next::Done,
+            Attempt::DeadLetter(reason) => Next::DeadLetter(job, reason),
+            Attempt::Deferred { until } => {
+                let wait = until.saturating_duration_since(Instant::now());
+                if job.elapsed(now) + wait > policy.horizon {
+                    return exhausted(job);
+                }
+                job.due = later(now, wait);
+                Next::Retry(job)
+            }
+            Attempt::Retry { retry_after } => {
+                let elapsed = job.elapsed(now);
+                match policy.next_retry(job.long_retries, elapsed, retry_after, &mut rand::rng()) {
+                    NextRetry::After(delay) => {
+                        job.long_retries += 1;
+                        job.due = later(now, delay);
+                        Next::Retry(job)
+                    }
+                    NextRetry::ScheduleEnded | NextRetry::HorizonReached => exhausted(job),
+                }
+            }
+        }
+    }
+}
+
+/// `now` plus `delay`, saturating.
+fn later(now: chrono::DateTime<Utc>, delay: Duration) -> chrono::DateTime<Utc> {
+    chrono::TimeDelta::from_std(delay)
+        .ok()
+        .and_then(|delta| now.checked_add_signed(delta))
+        .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
+}
+
+/// Records an outcome in the job and says what it means.
+fn conclude(job: &mut Job, outcome: Outcome, started: chrono::DateTime<Utc>) -> Attempt {
+    let made = match &outcome.result {
+        Ok(delivered) => delivered.attempts,
+        Err(error) => error.attempts,
+    };
+    job.attempts += made;
+    if made > 0 {
+        job.first_attempt_at.get_or_insert(started);
+        job.last_attempt_at = Some(Utc::now());
+    }
+    if let Some(pending) = outcome.pending {
+        job.pending = Some(pending);
+    }
+    job.refused.extend(
+        outcome
+            .refused
+            .into_iter()
+            .map(|(who, why)| Refused { who, why }),
+    );
+    let metrics = crate::telemetry::metrics::global();
+    match outcome.result {
+        Ok(delivered) => {
+            job.last_status = Some(delivered.status);
+            if job.refused.is_empty() {
+                let time = job.notification.get("time").and_then(|t| t.as_str());
+                metrics.delivery(&job.destination, "delivered", time);
+                info!(message = "Delivered.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, status = delivered.status, attempts = job.attempts);
+                return Attempt::Delivered;
+            }
+            let refused: Vec<String> = job
+                .refused
+                .iter()
+                .map(|r| format!("{}: {}", r.who, r.why))
+                .collect();
+            metrics.delivery(&job.destination, "refused_recipients", None);
+            warn!(message = "Delivered, but some recipients were refused.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, refused = refused.len());
+            job.last_error = Some(refused.join("; "));
+            Attempt::DeadLetter(DeadLetterReason::RecipientsRejected)
+        }
+        Err(error) => {
+            job.last_status = error.status.or(job.last_status);
+            job.last_error = Some(error.message.clone());
+            if let Some(until) = outcome.deferred_until {
+                return Attempt::Deferred { until };
+            }
+            let outcome = if error.is_retryable() {
+                "retryable"
+            } else {
+                "permanent"
+            };
+            metrics.delivery(&job.destination, outcome, None);
+            warn!(message = "Delivery attempt failed.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, status = error.status, attempts = job.attempts, retryable = error.is_retryable(), error = %error.message);
+            if error.is_gone() {
+                Attempt::DeadLetter(DeadLetterReason::DestinationGone)
+            } else if error.is_retryable() {
+                Attempt::Retry {
+                    retry_after: error.retry_after,
+                }
+            } else {
+                Attempt::DeadLetter(DeadLetterReason::DeliveryRejected)
+            }
+        }
+    }
+}

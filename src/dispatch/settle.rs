@@ -1,0 +1,177 @@
+//! Writing what cannot be delivered now: retry records, dead letters and tombstones, each
+//! retried until the broker acknowledges it or shutdown comes.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use super::{Deliverer, Job, Next};
+use crate::dead_letter::{DeadLetter, DeadLetterReason, DeadLetters, header, truncate};
+use crate::retry::RetryTopic;
+
+/// Longest detail kept in a dead-letter header.
+pub const MAX_DETAIL: usize = 1024;
+
+/// How a job ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Delivered,
+    /// Written to the retry topic.
+    Retried,
+    DeadLettered,
+    /// Shutdown came before the broker took it: nothing is settled.
+    Unsettled,
+}
+
+/// Writes to the retry and dead-letter topics.
+#[derive(Clone)]
+pub struct Writer {
+    retry_topic: RetryTopic,
+    dead_letters: DeadLetters,
+}
+
+impl Writer {
+    pub fn new(retry_topic: RetryTopic, dead_letters: DeadLetters) -> Self {
+        Self {
+            retry_topic,
+            dead_letters,
+        }
+    }
+
+    pub fn retry_topic(&self) -> &RetryTopic {
+        &self.retry_topic
+    }
+
+    /// Writes a job to the retry topic; returns its (partition, offset) once acknowledged.
+    pub async fn retry(&self, job: &Job, shutdown: &CancellationToken) -> Option<(i32, i64)> {
+        let (value, due) = (job.to_json(), job.due.to_rfc3339());
+        let topic = self.retry_topic.topic();
+        persist("retry", topic, shutdown, || {
+            self.retry_topic.send(&job.webhook_id, &value, &due)
+        })
+        .await
+    }
+
+    /// Writes a job to the dead-letter topic with `reason`.
+    pub async fn dead_letter(
+        &self,
+        job: &Job,
+        reason: DeadLetterReason,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let value = job.notification.to_string();
+        let letter = DeadLetter {
+            key: Some(job.webhook_id.as_bytes()),
+            value: value.as_bytes(),
+            original_headers: None,
+            headers: delivery_headers(job, reason),
+        };
+        self.input(&letter, shutdown).await
+    }
+
+    /// Writes a dead letter made elsewhere (a record that could not be used).
+    pub async fn input(&self, letter: &DeadLetter<'_>, shutdown: &CancellationToken) -> bool {
+        let topic = self.dead_letters.topic();
+        persist("dead-letter", topic, shutdown, || {
+            self.dead_letters.send(letter)
+        })
+        .await
+        .is_some()
+    }
+
+    /// Writes a tombstone: delivery `key` is settled up to `offset` of the retry topic.
+    pub async fn tombstone(&self, key: &str, offset: i64, shutdown: &CancellationToken) -> bool {
+        let topic = self.retry_topic.topic();
+        persist("retry", topic, shutdown, || {
+            self.retry_topic.settle(key, offset)
+        })
+        .await
+        .is_some()
+    }
+}
+
+impl Deliverer {
+    /// Sends a job where `next` says, and logs it.
+    pub async fn settle(&self, next: Next, shutdown: &CancellationToken) -> Settled {
+        match next {
+            Next::Done => Settled::Delivered,
+            Next::Retry(job) => {
+                if self.writer.retry(&job, shutdown).await.is_none() {
+                    return Settled::Unsettled;
+                }
+                crate::telemetry::metrics::global().retried(&job.destination);
+                info!(message = "Delivery handed to the retry topic.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, attempts = job.attempts, long_retries = job.long_retries, due = %job.due.to_rfc3339(), error = job.last_error.as_deref().unwrap_or_default());
+                Settled::Retried
+            }
+            Next::DeadLetter(job, reason) => {
+                crate::telemetry::metrics::global().dead_lettered(reason.code());
+                warn!(message = "Delivery written to the dead-letter topic.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, reason = reason.code(), status = job.last_status, attempts = job.attempts, error = job.last_error.as_deref().unwrap_or_default());
+                if self.writer.dead_letter(&job, reason, shutdown).await {
+                    Settled::DeadLettered
+                } else {
+                    Settled::Unsettled
+                }
+            }
+        }
+    }
+}
+
+/// The headers of a delivery's dead letter.
+fn delivery_headers(job: &Job, reason: DeadLetterReason) -> Vec<(&'static str, String)> {
+    let time =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let mut headers = vec![
+        (header::KIND, "delivery".to_owned()),
+        (header::REASON, reason.code().to_owned()),
+        (
+            header::DETAIL,
+            truncate(job.last_error.as_deref().unwrap_or_default(), MAX_DETAIL),
+        ),
+        (header::SOURCE, job.source_id.clone()),
+        (header::NOTIFICATION_ID, job.notification_id.clone()),
+        (header::SUBSCRIPTION, job.subscription.clone()),
+        (header::DESTINATION, job.destination.clone()),
+        (header::WEBHOOK_ID, job.webhook_id.clone()),
+        (
+            header::LAST_STATUS,
+            job.last_status.map(|s| s.to_string()).unwrap_or_default(),
+        ),
+        (header::ATTEMPTS, job.attempts.to_string()),
+        (header::ORIGINAL_TOPIC, job.origin.topic.clone()),
+        (header::ORIGINAL_PARTITION, job.origin.partition.to_string()),
+        (header::ORIGINAL_OFFSET, job.origin.offset.to_string()),
+        (header::FIRST_ATTEMPT, time(job.first_attempt_at)),
+        (header::LAST_ATTEMPT, time(job.last_attempt_at)),
+    ];
+    let mut missing: Vec<&str> = job.pending.iter().flatten().map(String::as_str).collect();
+    missing.extend(job.refused.iter().map(|r| r.who.as_str()));
+    if !missing.is_empty() {
+        let list = serde_json::to_string(&missing).expect("a list of strings serialises");
+        headers.push((header::PENDING, list));
+    }
+    headers
+}
+
+/// Runs `write` until it succeeds or shutdown comes, backing off up to 30 s between tries.
+async fn persist<T, E: std::fmt::Display, Fut: Future<Output = Result<T, E>>>(
+    what: &str,
+    topic: &str,
+    shutdown: &CancellationToken,
+    mut write: impl FnMut() -> Fut,
+) -> Option<T> {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match write().await {
+            Ok(written) => return Some(written),
+            Err(e) => {
+                error!(message = "Cannot write to a Kafka topic; retrying.", kind = what, topic, error = %e, retry_in = ?backoff);
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return None,
+            () = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(Duration::from_secs(30)),
+        }
+    }
+}

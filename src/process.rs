@@ -1,0 +1,176 @@
+//! One record's way: normalise, de-duplicate, route, and settle each delivery — made, handed
+//! to the retry topic, or written to the dead-letter topic with the reason. A record is handled
+//! wholly by the configuration snapshot in effect when its processing starts.
+
+use std::sync::Arc;
+
+use rdkafka::Message;
+use rdkafka::message::{Headers, OwnedMessage};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::config::Config;
+use crate::dead_letter::{DeadLetter, DeadLetterReason, header};
+use crate::dedup::Dedup;
+use crate::dispatch::{Deliverer, Job, Origin, Settled, Snapshot};
+use crate::event::{RawRecord, normalise};
+use crate::routing::Route;
+use crate::telemetry::metrics;
+
+/// Longest detail kept in a dead-letter header.
+const MAX_DETAIL: usize = crate::dispatch::MAX_DETAIL;
+
+/// What every record task shares: the deliverer and the input de-duplication window.
+pub struct Pipeline {
+    deliverer: Arc<Deliverer>,
+    dedup: Dedup,
+}
+
+impl Pipeline {
+    pub fn new(config: &Config, deliverer: Arc<Deliverer>) -> Self {
+        Self {
+            deliverer,
+            dedup: Dedup::new(&config.router.dedup),
+        }
+    }
+
+    /// Processes one record until it is settled. Returns false only when shutdown came first
+    /// while the dead-letter topic could not be written: the record is then left unsettled.
+    pub async fn process(&self, message: &OwnedMessage, shutdown: &CancellationToken) -> bool {
+        let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
+        let position = [
+            (header::ORIGINAL_TOPIC, topic.to_owned()),
+            (header::ORIGINAL_PARTITION, partition.to_string()),
+            (header::ORIGINAL_OFFSET, offset.to_string()),
+        ];
+        let snapshot = self.deliverer.snapshot();
+        let table = snapshot.table();
+        let max_message_bytes = snapshot.config().router.kafka.max_message_bytes;
+        let metrics = metrics::global();
+        let Some(source_index) = table.source_for_kafka_topic(topic) else {
+            warn!(
+                message = "Record from a Kafka topic no source reads.",
+                topic, partition, offset
+            );
+            metrics.dead_lettered("unknown-source");
+            let mut headers = vec![
+                (header::KIND, "input".to_owned()),
+                (header::REASON, "unknown-source".to_owned()),
+            ];
+            headers.extend(position);
+            return self
+                .dead_letter(&input_letter(message, headers), shutdown)
+                .await;
+        };
+        let source = table.source(source_index);
+        metrics.consumed(&source.id);
+        let record_headers: Vec<(&str, Option<&[u8]>)> = message
+            .headers()
+            .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+            .unwrap_or_default();
+        let record = RawRecord {
+            value: message.payload(),
+            headers: &record_headers,
+        };
+        let mut notification = match normalise(&source.id, source.kind, &record, max_message_bytes)
+        {
+            Ok(notification) => notification,
+            Err(rejection) => {
+                warn!(message = "Record rejected.", reason = rejection.reason.code(), detail = %rejection.detail, source = %source.id, topic, partition, offset);
+                metrics.rejected(&source.id, rejection.reason.code());
+                metrics.dead_lettered(rejection.reason.code());
+                let mut headers = vec![
+                    (header::KIND, "input".to_owned()),
+                    (
+                        header::REASON,
+                        DeadLetterReason::Rejected(rejection.reason.code())
+                            .code()
+                            .to_owned(),
+                    ),
+                    (
+                        header::DETAIL,
+                        crate::dead_letter::truncate(&rejection.detail, MAX_DETAIL),
+                    ),
+                    (header::SOURCE, source.id.clone()),
+                ];
+                headers.extend(position);
+                return self
+                    .dead_letter(&input_letter(message, headers), shutdown)
+                    .await;
+            }
+        };
+        debug!(message = "Event received.", notification_id = %notification.id, source = %source.id, r#type = %notification.event_type, topic, partition, offset);
+        let deliveries = match table.route(source_index, &notification) {
+            Route::SourceDisabled => {
+                debug!(message = "Source disabled; event dropped.", notification_id = %notification.id, source = %source.id);
+                metrics.dropped(&source.id);
+                return true;
+            }
+            Route::Matched { deliveries, .. } if deliveries.is_empty() => {
+                debug!(message = "No topic or subscription matched.", notification_id = %notification.id, source = %source.id);
+                metrics.unmatched(&source.id);
+                return true;
+            }
+            Route::Matched { topics, deliveries } => {
+                let topics: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
+                topics.iter().for_each(|topic| metrics.routed(topic));
+                debug!(message = "Topics matched.", notification_id = %notification.id, source = %source.id, topics = ?topics, deliveries = deliveries.len());
+                deliveries
+            }
+        };
+        if self.dedup.is_duplicate(&notification.id) {
+            debug!(message = "Duplicate event dropped: the same id was read within the de-duplication window.", notification_id = %notification.id, source = %source.id, topic, partition, offset);
+            return true;
+        }
+        // The body, moved out (nothing below reads it), shared by the event's deliveries.
+        let body = Arc::new(std::mem::take(&mut notification.body));
+        let settled = futures::future::join_all(deliveries.iter().map(|delivery| {
+            let job = Job::new(
+                &notification,
+                body.clone(),
+                &delivery.subscription.name,
+                &delivery.destination.id,
+                &delivery.webhook_id,
+                Origin {
+                    topic: topic.to_owned(),
+                    partition,
+                    offset,
+                },
+            );
+            self.deliver(&snapshot, job, shutdown)
+        }))
+        .await;
+        settled.into_iter().all(|settled| settled)
+    }
+
+    /// Makes one delivery with its in-process retries, through the record's snapshot, then
+    /// settles it.
+    async fn deliver(
+        &self,
+        snapshot: &Snapshot,
+        mut job: Job,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let attempt = snapshot.attempt(&mut job, true).await;
+        let next = snapshot.next(job, attempt);
+        self.deliverer.settle(next, shutdown).await != Settled::Unsettled
+    }
+
+    /// Writes a dead letter, retrying until the broker has it or shutdown comes.
+    async fn dead_letter(&self, letter: &DeadLetter<'_>, shutdown: &CancellationToken) -> bool {
+        self.deliverer.writer().input(letter, shutdown).await
+    }
+}
+
+/// A dead letter that carries the rejected record itself: its key, value and headers.
+fn input_letter<'m>(
+    message: &'m OwnedMessage,
+    headers: Vec<(&'static str, String)>,
+) -> DeadLetter<'m> {
+    DeadLetter {
+        key: message.key(),
+        value: message.payload().unwrap_or_default(),
+        original_headers: message.headers(),
+        headers,
+    }
+}

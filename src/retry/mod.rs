@@ -1,0 +1,465 @@
+//! The retry topic, written ([`RetryTopic`], in `topic`) and read back by the retry consumer (this
+//! file): it reads the retry topic in the same process, holds each delivery in memory
+//! until it is due, then makes its next attempt — in order of due time, without busy-polling and
+//! without ever stopping to poll Kafka (so `max.poll.interval.ms` cannot expire).
+//!
+//! # Design
+//! - Its own consumer group (`<group_id>.retry`), so that its rebalances and the sources' are
+//!   independent. It polls all the time; a timer wakes it for the earliest due delivery.
+//! - Records are held in a [`Schedule`], one per delivery (`webhook-id`): a later record of the
+//!   same delivery replaces an earlier one, a tombstone settles it. After an assignment a
+//!   partition is read to its end before any of its deliveries is attempted, so what a crash
+//!   interrupted is not repeated from stale records.
+//! - A record's offset is committed once the delivery it holds is settled — delivered (then a
+//!   tombstone is written), written again for its next step, or dead-lettered (then a tombstone)
+//!   — and every earlier record of its partition too (the same watermark as the sources').
+//! - At most `kafka.max_pending_retries` deliveries are held: beyond that the consumer pauses its
+//!   partitions (and keeps polling) until the schedule drains below 90 %.
+//! - A due delivery whose destination's queue is full is parked until the lane has room; one
+//!   whose circuit is open is held again until the next probe time, in memory (no write, no
+//!   attempt counted). Both stay within the delivery's horizon.
+
+mod schedule;
+mod topic;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+
+pub use schedule::{Held, Park, Schedule};
+pub use topic::{DUE as RETRY_DUE, RetryTopic, SETTLES as RETRY_SETTLES};
+
+use crate::config::KafkaSettings;
+use crate::consumer::{self, Offsets, RebalanceContext, Rebalanced, Ticket};
+use crate::dead_letter::{self, DeadLetter};
+use crate::dispatch::{Attempt, Deliverer, Job, Next, Settled};
+use crate::kafka;
+
+type RetryConsumer = StreamConsumer<RebalanceContext>;
+
+/// What a delivery task came to.
+#[derive(Debug)]
+enum Outcome {
+    /// Settled: its record may be committed.
+    Settled,
+    /// Shutdown came first.
+    Unsettled,
+    /// Not attempted (circuit open, queue full): hold it again, due at `job.due`.
+    Hold(Box<Job>),
+}
+
+#[derive(Debug)]
+struct Done {
+    ticket: Ticket,
+    outcome: Outcome,
+}
+
+/// The consumer's state, apart from what the loop waits on.
+struct State {
+    consumer: Arc<RetryConsumer>,
+    deliverer: Arc<Deliverer>,
+    offsets: Arc<Offsets>,
+    busy: Arc<Offsets>,
+    schedule: Schedule,
+    catching_up: HashSet<i32>,
+    topic: String,
+    max_pending: usize,
+    paused: bool,
+    tasks: TaskTracker,
+    done: mpsc::UnboundedSender<Done>,
+    shutdown: CancellationToken,
+}
+
+/// Runs the retry consumer until `shutdown`, then drains its deliveries (bounded) and commits.
+pub async fn run(
+    settings: &KafkaSettings,
+    brokers: &str,
+    deliverer: Arc<Deliverer>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let offsets = Arc::new(Offsets::default());
+    let busy = Arc::new(Offsets::default());
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let context = RebalanceContext {
+        offsets: offsets.clone(),
+        busy: busy.clone(),
+        drain_timeout: settings.drain_timeout,
+        events: Some(events_tx),
+    };
+    let group = format!("{}.retry", settings.group_id);
+    let consumer: Arc<RetryConsumer> = Arc::new(
+        kafka::consumer_config(settings, brokers)
+            .set("group.id", &group)
+            .set("enable.partition.eof", "true")
+            .create_with_context(context)
+            .context("cannot create the retry consumer")?,
+    );
+    consumer
+        .subscribe(&[&settings.retry_topic])
+        .context("cannot subscribe to the retry topic")?;
+    info!(message = "Consuming the retry topic.", topic = %settings.retry_topic, group_id = %group);
+    let (done_tx, mut done) = mpsc::unbounded_channel();
+    let mut state = State {
+        consumer: consumer.clone(),
+        deliverer: deliverer.clone(),
+        offsets,
+        busy,
+        schedule: Schedule::default(),
+        catching_up: HashSet::new(),
+        topic: settings.retry_topic.clone(),
+        max_pending: settings.max_pending_retries,
+        paused: false,
+        tasks: TaskTracker::new(),
+        done: done_tx,
+        shutdown: shutdown.clone(),
+    };
+    let space = deliverer.space();
+    loop {
+        state.dispatch_due();
+        state.apply_pause();
+        let sleep = state.sleep();
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            Some(event) = events.recv() => state.rebalanced(event),
+            Some(finished) = done.recv() => state.finished(finished),
+            () = space.notified() => state.unpark_lanes(),
+            message = consumer.recv() => {
+                if let Err(error) = state.received(message) {
+                    warn!(message = "Retry consumer error; retrying.", %error);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            () = tokio::time::sleep(sleep) => {}
+        }
+    }
+
+    info!(
+        message = "Retry consumer stopping: draining deliveries in progress.",
+        in_flight = state.tasks.len(),
+        held = state.schedule.len()
+    );
+    state.tasks.close();
+    if tokio::time::timeout(settings.drain_timeout, state.tasks.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            message = "Retry drain timed out; unfinished retries will be read again after restart."
+        );
+    }
+    while let Ok(finished) = done.try_recv() {
+        state.finished(finished);
+    }
+    consumer::commit(consumer.as_ref());
+    let consumer = consumer.clone();
+    tokio::task::spawn_blocking(move || consumer.unsubscribe())
+        .await
+        .ok();
+    Ok(())
+}
+
+impl State {
+    /// How long the loop may sleep: until the earliest due delivery, at most a minute.
+    fn sleep(&mut self) -> Duration {
+        let most = Duration::from_secs(60);
+        match self.schedule.next_due() {
+            Some(due) => (due - Utc::now()).to_std().unwrap_or_default().min(most),
+            None => most,
+        }
+    }
+
+    /// Reads one record into the schedule.
+    fn received(
+        &mut self,
+        message: Result<BorrowedMessage<'_>, KafkaError>,
+    ) -> Result<(), KafkaError> {
+        let message = match message {
+            Ok(message) => message,
+            Err(KafkaError::PartitionEOF(partition)) => {
+                if self.catching_up.remove(&partition) {
+                    debug!(message = "Retry partition read to its end.", partition);
+                    self.schedule.caught_up(&HashSet::from([partition]));
+                }
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        let ticket =
+            self.offsets
+                .lock()
+                .begin(message.topic(), message.partition(), message.offset());
+        let key = message
+            .key()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .unwrap_or_default();
+        let Some(value) = message.payload() else {
+            // A tombstone: the delivery `key` is settled up to the offset it names.
+            let upto = message
+                .headers()
+                .and_then(|h| h.iter().find(|h| h.key == RETRY_SETTLES))
+                .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse::<i64>().ok());
+            if let Some(settled) = upto.and_then(|upto| self.schedule.settle(&key, upto)) {
+                self.settle(&settled);
+            }
+            self.settle(&ticket);
+            return Ok(());
+        };
+        match Job::from_json(value) {
+            Ok(job) => {
+                debug!(message = "Retry read.", webhook_id = %job.webhook_id, due = %job.due.to_rfc3339(), partition = ticket.partition, offset = ticket.offset);
+                if let Some(replaced) = self.schedule.hold(Held { job, ticket }) {
+                    self.settle(&replaced);
+                }
+            }
+            Err(error) => self.unreadable(&message, ticket, &error.to_string()),
+        }
+        Ok(())
+    }
+
+    /// A retry record that is not a job: dead-lettered as it is, in a task of its own.
+    fn unreadable(&self, message: &BorrowedMessage<'_>, ticket: Ticket, why: &str) {
+        warn!(
+            message = "Unreadable retry record; writing it to the dead-letter topic.",
+            partition = ticket.partition,
+            offset = ticket.offset,
+            error = why
+        );
+        let (key, value) = (
+            message.key().map(<[u8]>::to_vec),
+            message.payload().unwrap_or_default().to_vec(),
+        );
+        let headers = vec![
+            (dead_letter::header::KIND, "input".to_owned()),
+            (
+                dead_letter::header::REASON,
+                "invalid-retry-record".to_owned(),
+            ),
+            (
+                dead_letter::header::DETAIL,
+                dead_letter::truncate(why, 1024),
+            ),
+            (dead_letter::header::ORIGINAL_TOPIC, ticket.topic.clone()),
+            (
+                dead_letter::header::ORIGINAL_PARTITION,
+                ticket.partition.to_string(),
+            ),
+            (
+                dead_letter::header::ORIGINAL_OFFSET,
+                ticket.offset.to_string(),
+            ),
+        ];
+        let (deliverer, done, shutdown) = (
+            self.deliverer.clone(),
+            self.done.clone(),
+            self.shutdown.clone(),
+        );
+        self.tasks.spawn(async move {
+            let letter = DeadLetter {
+                key: key.as_deref(),
+                value: &value,
+                original_headers: None,
+                headers,
+            };
+            let written = deliverer.writer().input(&letter, &shutdown).await;
+            let outcome = if written {
+                Outcome::Settled
+            } else {
+                Outcome::Unsettled
+            };
+            let _ = done.send(Done { ticket, outcome });
+        });
+    }
+
+    /// Starts the deliveries that are due, in order of due time.
+    fn dispatch_due(&mut self) {
+        let now = Utc::now();
+        let full = self.schedule.len() >= self.max_pending;
+        let snapshot = self.deliverer.snapshot();
+        while let Some(key) = self.schedule.pop_due(now) {
+            let Some(held) = self.schedule.get(&key) else {
+                continue;
+            };
+            let partition = held.ticket.partition;
+            if self.catching_up.contains(&partition) && !full {
+                self.schedule.park(&key, Park::CatchingUp(partition));
+                continue;
+            }
+            let place = match snapshot.lane_of(&held.job) {
+                Some(lane) => match snapshot.lanes().get(lane).enter() {
+                    Some(place) => Some(place),
+                    None => {
+                        self.schedule.park(&key, Park::Lane(lane));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let Some(held) = self.schedule.take(&key) else {
+                continue;
+            };
+            self.spawn(held, place);
+        }
+    }
+
+    fn spawn(&self, held: Held, place: Option<crate::dispatch::lanes::Place>) {
+        let Held { mut job, ticket } = held;
+        let working = self
+            .busy
+            .lock()
+            .begin(&ticket.topic, ticket.partition, ticket.offset);
+        let (deliverer, busy, done, shutdown) = (
+            self.deliverer.clone(),
+            self.busy.clone(),
+            self.done.clone(),
+            self.shutdown.clone(),
+        );
+        let offset = ticket.offset;
+        self.tasks.spawn(async move {
+            let key = job.webhook_id.clone();
+            // The configuration in effect now: the job's subscription is looked up again.
+            let snapshot = deliverer.snapshot();
+            let attempt = snapshot.attempt_with(&mut job, false, place).await;
+            let deferred = matches!(attempt, Attempt::Deferred { .. });
+            let outcome = match snapshot.next(job, attempt) {
+                Next::Retry(job) if deferred => Outcome::Hold(Box::new(job)),
+                next => match deliverer.settle(next, &shutdown).await {
+                    Settled::Unsettled => Outcome::Unsettled,
+                    // The next record of this delivery replaces this one.
+                    Settled::Retried => Outcome::Settled,
+                    // Nothing replaces it: a tombstone says it is done.
+                    Settled::Delivered | Settled::DeadLettered => {
+                        if deliverer.writer().tombstone(&key, offset, &shutdown).await {
+                            Outcome::Settled
+                        } else {
+                            Outcome::Unsettled
+                        }
+                    }
+                },
+            };
+            busy.finish(&working, |_| {});
+            let _ = done.send(Done { ticket, outcome });
+        });
+    }
+
+    /// A delivery task ended.
+    fn finished(&mut self, done: Done) {
+        match done.outcome {
+            Outcome::Settled => self.settle(&done.ticket),
+            Outcome::Unsettled => {}
+            Outcome::Hold(job) => {
+                if self.offsets.lock().is_current(&done.ticket) {
+                    let held = Held {
+                        job: *job,
+                        ticket: done.ticket,
+                    };
+                    if let Some(replaced) = self.schedule.hold(held) {
+                        self.settle(&replaced);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Marks a record settled; stores the committable position when it moved.
+    fn settle(&self, ticket: &Ticket) {
+        let consumer = &self.consumer;
+        self.offsets.finish(ticket, |position| {
+            consumer::store(consumer.as_ref(), ticket, position);
+        });
+    }
+
+    /// Puts deliveries parked for a full lane back on the timeline, as many as it has room for.
+    fn unpark_lanes(&mut self) {
+        let snapshot = self.deliverer.snapshot();
+        for lane in self.schedule.parked_lanes() {
+            // A reload may have moved or removed the destination: let its deliveries look again.
+            let room = snapshot
+                .lanes()
+                .try_get(lane)
+                .map_or(usize::MAX, |lane| lane.room());
+            self.schedule.unpark(Park::Lane(lane), room);
+        }
+    }
+
+    fn rebalanced(&mut self, event: Rebalanced) {
+        match event {
+            Rebalanced::Assigned(partitions) => {
+                let ours: Vec<i32> = partitions
+                    .iter()
+                    .filter(|(topic, _)| *topic == self.topic)
+                    .map(|(_, partition)| *partition)
+                    .collect();
+                self.catching_up.extend(ours.iter().copied());
+                if self.paused {
+                    let _ = self.consumer.pause(&list(&self.topic, &ours));
+                }
+            }
+            Rebalanced::Revoked(partitions) => {
+                for (_, partition) in &partitions {
+                    self.catching_up.remove(partition);
+                    self.schedule
+                        .unpark(Park::CatchingUp(*partition), usize::MAX);
+                }
+                let tracker = self.offsets.lock();
+                self.schedule.retain(|ticket| tracker.is_current(ticket));
+            }
+        }
+    }
+
+    /// Pauses the retry topic while the schedule is full; resumes below 90 %.
+    fn apply_pause(&mut self) {
+        let held = self.schedule.len();
+        let change = if !self.paused && held >= self.max_pending {
+            Some(true)
+        } else if self.paused && held < self.max_pending - self.max_pending / 10 {
+            Some(false)
+        } else {
+            None
+        };
+        let Some(pause) = change else {
+            return;
+        };
+        let Ok(assignment) = self.consumer.assignment() else {
+            return;
+        };
+        let result = if pause {
+            warn!(
+                message = "Retry schedule full; pausing the retry topic.",
+                held,
+                max_pending_retries = self.max_pending
+            );
+            self.consumer.pause(&assignment)
+        } else {
+            info!(
+                message = "Retry schedule has room again; resuming the retry topic.",
+                held
+            );
+            self.consumer.resume(&assignment)
+        };
+        if let Err(error) = result {
+            warn!(message = "Cannot pause or resume the retry topic.", %error);
+        }
+        self.paused = pause;
+    }
+}
+
+fn list(topic: &str, partitions: &[i32]) -> TopicPartitionList {
+    let mut list = TopicPartitionList::new();
+    for partition in partitions {
+        let _ = list.add_partition_offset(topic, *partition, Offset::Invalid);
+    }
+    list
+}
