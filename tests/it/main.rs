@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod dead_letters;
 mod delivery;
+mod docs;
 mod email;
 mod isolation;
 mod kafka_tls;
