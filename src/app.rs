@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::consumer;
 use crate::dead_letter::DeadLetters;
 use crate::dispatch::{Deliverer, Writer};
+use crate::event::SourceKind;
 use crate::kafka::{self, EmbeddedKafka};
 use crate::reload::{self, Live};
 use crate::retry;
@@ -45,11 +46,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
     let broker = EmbeddedKafka::start(&topics)?;
     let address = broker.bootstrap_servers().to_owned();
-    let example_topic = config
-        .table
-        .enabled_kafka_topics()
-        .first()
-        .map(|t| t.to_string());
+    let example = example_to_publish(&config);
     info!(message = "Embedded Kafka broker started; its data lives as long as this process.", bootstrap_servers = %address);
     println!(
         "Embedded Kafka broker listening on {address} (topics: {}).",
@@ -59,12 +56,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             .collect::<Vec<_>>()
             .join(", ")
     );
-    match example_topic {
-        Some(topic) => println!(
-            "Publish an event:  cargo run --release -- publish --brokers {address} --topic {topic} examples/events/instance-create.json"
+    match example {
+        Some((topic, file)) => println!(
+            "Publish an event:  cargo run --release -- publish --brokers {address} --topic {topic} {file}"
         ),
         None => println!(
-            "No source is enabled yet: set `enabled: true` on a source in {}.",
+            "No source is enabled yet: `cargo run --release -- sources enable resource-lifecycle-events` turns one on ({}).",
             config.path.display()
         ),
     }
@@ -150,4 +147,26 @@ pub async fn consume(
     }
     let retries = retries.await.context("the retry consumer panicked")?;
     sources.and(retries)
+}
+
+/// A Kafka topic of an enabled source and a shipped example event of that source's type, for
+/// the first-run hint: the resource lifecycle source when it is on, else the first one that is.
+fn example_to_publish(config: &Config) -> Option<(String, &'static str)> {
+    let enabled: Vec<_> = config
+        .table
+        .sources()
+        .iter()
+        .filter(|s| s.enabled)
+        .collect();
+    let source = enabled
+        .iter()
+        .find(|s| s.kind == SourceKind::ResourceLifecycleEvents)
+        .or_else(|| enabled.first())?;
+    let file = match source.kind {
+        SourceKind::ResourceLifecycleEvents => "examples/events/instance-create.json",
+        SourceKind::ActivityTracker => "examples/events/activity-tracker/secret-create.json",
+        SourceKind::UbiopsAudit => "examples/events/ubiops/deployment-delete.json",
+        SourceKind::Cloudevents => "examples/events/cloudevents/build-finished.json",
+    };
+    Some((source.kafka_topics.first()?.clone(), file))
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use notification_router::cli::{
     self, BenchArgs, BrokerArgs, DeadLettersArgs, ExplainArgs, KeysCommand, PublishArgs,
-    ReceiveArgs, RenderArgs,
+    ReceiveArgs, RenderArgs, SourcesCommand,
 };
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
@@ -58,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// List the sources, or turn one on or off in router.yaml.
+    Sources {
+        #[command(subcommand)]
+        command: SourcesCommand,
+    },
     /// List the dead-letter topic, or replay deliveries from it.
     DeadLetters(DeadLettersArgs),
     /// Run a standalone Kafka-protocol broker (librdkafka's mock cluster) until stopped.
@@ -101,6 +106,7 @@ async fn execute(cli: Cli) -> ExitCode {
             None => return ExitCode::FAILURE,
         },
         Command::Keys { command } => cli::keys(&command, || load(&cli.config)),
+        Command::Sources { command } => cli::sources(&cli.config, &command),
         Command::Broker(args) => {
             let config = if args.topics.is_empty() {
                 match load(&cli.config) {
@@ -153,7 +159,10 @@ async fn execute(cli: Cli) -> ExitCode {
 /// waits on the runtime, so without this they stayed resident for the life of the process.
 fn release_freed_memory() {
     // SAFETY: `mi_collect` takes no pointers and may be called at any time from any thread.
-    unsafe { libmimalloc_sys::mi_collect(true) }
+    #[allow(unsafe_code)]
+    unsafe {
+        libmimalloc_sys::mi_collect(true)
+    }
 }
 
 fn load(path: &std::path::Path) -> Option<config::Config> {

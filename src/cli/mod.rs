@@ -10,6 +10,7 @@ mod keys;
 mod publish;
 mod receive;
 mod render;
+mod sources;
 mod validate;
 
 pub use bench::{BenchArgs, bench};
@@ -20,4 +21,5 @@ pub use keys::{KeysCommand, keys, public_keys};
 pub use publish::{PublishArgs, publish};
 pub use receive::{ReceiveArgs, receive};
 pub use render::{RenderArgs, render};
+pub use sources::{SourcesCommand, sources};
 pub use validate::validate;

@@ -122,7 +122,7 @@ pub(super) fn from_cloudevent(
         id,
         source_id: source_id.to_owned(),
         event_type,
-        body: Value::Object(attributes),
+        body: Value::Object(in_cloudevents_order(attributes)),
     })
 }
 
@@ -147,6 +147,24 @@ fn texts_of_cloudevent(kind: SourceKind, event: &CloudEvent) -> Result<DefaultTe
             event,
         )),
     }
+}
+
+/// The attributes in CloudEvents order: `specversion`, `id`, `source`, `type`, the others as
+/// given (extensions last), and the event's `data` (or `data_base64`) at the end.
+fn in_cloudevents_order(mut attributes: Map<String, Value>) -> Map<String, Value> {
+    let mut ordered = Map::with_capacity(attributes.len());
+    for name in ["specversion", "id", "source", "type"] {
+        if let Some(value) = attributes.shift_remove(name) {
+            ordered.insert(name.to_owned(), value);
+        }
+    }
+    let data: Vec<_> = ["data", "data_base64"]
+        .into_iter()
+        .filter_map(|name| attributes.shift_remove(name).map(|v| (name.to_owned(), v)))
+        .collect();
+    ordered.extend(attributes);
+    ordered.extend(data);
+    ordered
 }
 
 fn put(body: &mut Map<String, Value>, name: &str, value: impl Into<String>) {

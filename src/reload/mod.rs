@@ -12,7 +12,7 @@
 mod persist;
 mod triggers;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
@@ -238,3 +238,10 @@ fn summary(config: &Config, restart_required: Vec<&'static str>) -> Summary {
 
 #[cfg(test)]
 mod tests;
+
+/// Turns source `id` on or off in the file at `path`, as [`Live::set_source_enabled`] does for a
+/// running router (the one `enabled:` line written, nothing written unless the result is
+/// valid), and returns the configuration as it now is. For the `sources` command.
+pub fn write_source_enabled(path: &Path, id: &str, enabled: bool) -> Result<Config, ReloadError> {
+    persist::set_source_enabled(path, id, enabled)
+}

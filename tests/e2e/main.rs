@@ -7,6 +7,9 @@
 //! Not part of plain `cargo test`: run with `TANSU=$(scripts/tansu) cargo test --locked --test
 //! e2e` (or `scripts/test`, which runs every test).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 mod crash;
 mod poison;

@@ -1,6 +1,9 @@
 //! Integration tests: the router against librdkafka's mock cluster, real HTTP receivers and a
 //! real SMTP server.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod admin;
 mod api;
 mod bad_input;

@@ -20,7 +20,7 @@ fn seed_example_becomes_a_notification_with_every_field() {
         "App Configuration: create instance App Configuration-0001. \
          Resource: App Configuration-z0 (CRN {crn}, region us-south, \
          resource group ee24533eed37412e988179fe694062bc). \
-         Initiated by [email protected] at 2022-09-30T16:18:55Z. \
+         Initiated by jane.doe@example.com at 2022-09-30T16:18:55Z. \
          Outcome: success (reason code 201)."
     );
     let expected = json!({
