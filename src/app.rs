@@ -94,6 +94,7 @@ async fn start_admin(
             .context("cannot create the admin API's Kafka producer")?,
         client: HttpClient::new(&config.router.http.options().map_err(anyhow::Error::msg)?)
             .map_err(anyhow::Error::msg)?,
+        brokers: brokers.to_owned(),
     };
     let state = AdminState::with_live(
         live.clone(),

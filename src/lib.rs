@@ -23,6 +23,7 @@
 //! - [`render`] — Handlebars templates, one registry per output format, and default renderings.
 //! - [`retry`] — the retry topic, written and read back by the retry consumer when due.
 //! - [`dead_letter`] — the dead-letter topic and the one place its headers are built.
+//! - [`impact`] — what a proposed configuration changes in the deliveries of recent traffic.
 //! - [`reload`] — the configuration in effect, reloaded live on SIGHUP, file change or API call.
 //! - [`admin`] — the admin HTTP server: probes, metrics, an API shaped like EN's, reloads.
 //! - [`app`] — wires it all together and runs until shutdown.
@@ -43,6 +44,7 @@ pub mod dedup;
 pub mod dispatch;
 pub mod event;
 pub mod filter;
+pub mod impact;
 pub mod kafka;
 pub mod process;
 pub mod reload;

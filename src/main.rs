@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use notification_router::cli::{
-    self, BenchArgs, BrokerArgs, DeadLettersArgs, ExplainArgs, KeysCommand, PublishArgs,
-    ReceiveArgs, RenderArgs, SourcesCommand,
+    self, BenchArgs, BrokerArgs, DeadLettersArgs, ExplainArgs, ImpactArgs, KeysCommand,
+    PublishArgs, ReceiveArgs, RenderArgs, SourcesCommand,
 };
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
@@ -58,6 +58,9 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// What a proposed configuration would change in the deliveries of the recent traffic, per
+    /// subscription. Exit code: 0 no change, 1 changes, 2 could not tell.
+    Impact(ImpactArgs),
     /// List the sources, or turn one on or off in router.yaml.
     Sources {
         #[command(subcommand)]
@@ -107,6 +110,19 @@ async fn execute(cli: Cli) -> ExitCode {
         },
         Command::Keys { command } => cli::keys(&command, || load(&cli.config)),
         Command::Sources { command } => cli::sources(&cli.config, &command),
+        Command::Impact(args) => {
+            let Some(config) = load(&cli.config) else {
+                return ExitCode::from(2);
+            };
+            return match cli::impact(&config, &args) {
+                Ok(false) => ExitCode::SUCCESS,
+                Ok(true) => ExitCode::from(1),
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         Command::Broker(args) => {
             let config = if args.topics.is_empty() {
                 match load(&cli.config) {

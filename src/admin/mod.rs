@@ -7,6 +7,7 @@
 
 mod auth;
 mod destination_test;
+mod impact;
 mod listings;
 mod live;
 mod notifications;
@@ -55,6 +56,8 @@ pub struct AdminState {
 pub struct Outlets {
     pub producer: FutureProducer,
     pub client: HttpClient,
+    /// The brokers the router reads from, which impact previews read the recent traffic of.
+    pub brokers: String,
 }
 
 impl AdminState {
@@ -116,6 +119,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(state_changing(
             Router::new()
                 .route("/v1/notifications", post(notifications::send))
+                .route("/v1/impact", post(impact::impact))
                 .route(
                     "/v1/destinations/{id}/test",
                     post(destination_test::test_destination),

@@ -26,9 +26,9 @@ pub enum SourcesCommand {
 
 /// Runs `command` against the configuration at `path`.
 pub fn sources(path: &Path, command: &SourcesCommand) -> anyhow::Result<()> {
+    let config = config::load(path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let (id, enabled) = match command {
         SourcesCommand::List => {
-            let config = config::load(path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
             for source in config.table.sources() {
                 println!(
                     "{:<28} {:<26} {:<4} {}",
@@ -43,6 +43,19 @@ pub fn sources(path: &Path, command: &SourcesCommand) -> anyhow::Result<()> {
         SourcesCommand::Enable { id } => (id, true),
         SourcesCommand::Disable { id } => (id, false),
     };
+    if config.table.source_index(id).is_none() {
+        let ids: Vec<&str> = config
+            .table
+            .sources()
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect();
+        anyhow::bail!(
+            "{} has no source {id:?}; its sources: {}",
+            path.display(),
+            ids.join(", ")
+        );
+    }
     reload::write_source_enabled(path, id, enabled)?;
     println!(
         "Source {id} is {} in {}; a running router puts that in effect by itself.",

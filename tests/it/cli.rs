@@ -345,3 +345,112 @@ fn keys_generate_makes_a_pair_whose_public_key_keys_show_prints() {
     let secret = succeed(Command::new(BIN).args(["keys", "generate", "--secret"]));
     assert!(secret.starts_with("secret: whsec_"), "{secret}");
 }
+
+/// A copy of the shipped configuration (router.yaml, topics/, templates/) in a temporary folder.
+fn shipped_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy("router.yaml", dir.path().join("router.yaml")).unwrap();
+    for folder in ["topics", "templates"] {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(folder)
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    dir
+}
+
+#[test]
+fn sources_enable_turns_exactly_one_source_on_and_the_startup_hint_matches_it() {
+    let dir = shipped_copy();
+    let config = dir.path().join("router.yaml");
+    let before = std::fs::read_to_string(&config).unwrap();
+    let list = |config: &std::path::Path| {
+        succeed(
+            Command::new(BIN)
+                .args(["sources", "list", "--config"])
+                .arg(config),
+        )
+    };
+    assert!(
+        list(&config)
+            .lines()
+            .all(|l| l.split_whitespace().nth(2) == Some("off"))
+    );
+
+    let out = succeed(
+        Command::new(BIN)
+            .args(["sources", "enable", "resource-lifecycle-events", "--config"])
+            .arg(&config),
+    );
+    assert!(
+        out.contains("Source resource-lifecycle-events is enabled"),
+        "{out}"
+    );
+    let after = std::fs::read_to_string(&config).unwrap();
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(b, a)| b != a)
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].1.trim(), "enabled: true");
+    let on: Vec<String> = list(&config)
+        .lines()
+        .filter(|l| l.split_whitespace().nth(2) == Some("on"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(on.len(), 1, "{on:?}");
+    assert!(on[0].starts_with("resource-lifecycle-events "), "{on:?}");
+
+    // An unknown source is refused with the valid ones, and nothing is written.
+    let unknown = Command::new(BIN)
+        .args(["sources", "enable", "no-such-source", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(message.contains("no-such-source"), "{message}");
+    assert!(message.contains("resource-lifecycle-events"), "{message}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), after);
+
+    // The router's first-run hint names that source's topic and an example of its type.
+    let mut router = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(router.stdout.take().unwrap());
+    let mut hint = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !hint.starts_with("Publish an event:") && Instant::now() < deadline {
+        hint.clear();
+        if std::io::BufRead::read_line(&mut stdout, &mut hint).unwrap() == 0 {
+            break;
+        }
+    }
+    let _ = router.kill();
+    let _ = router.wait();
+    assert!(
+        hint.contains("--topic resource-lifecycle-events examples/events/instance-create.json"),
+        "{hint}"
+    );
+
+    let out = succeed(
+        Command::new(BIN)
+            .args([
+                "sources",
+                "disable",
+                "resource-lifecycle-events",
+                "--config",
+            ])
+            .arg(&config),
+    );
+    assert!(out.contains("is disabled"), "{out}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+}

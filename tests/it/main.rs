@@ -15,6 +15,7 @@ mod dead_letters;
 mod delivery;
 mod docs;
 mod email;
+mod impact;
 mod isolation;
 mod kafka_tls;
 mod processes;

@@ -1,0 +1,212 @@
+//! `POST /v1/impact`: what proposed files would change in the deliveries of the recent traffic,
+//! per subscription, before they are put in effect (token required). The files are laid over a
+//! copy of the configuration in effect, loaded as a reload would, and compared as the `impact`
+//! command does; the answer is that command's JSON report.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{AdminState, error, unavailable};
+use crate::config::{self, Config};
+use crate::impact::{self, DEFAULT_SINCE, Request, Window};
+
+/// Records read per Kafka topic at most when the call does not say.
+const DEFAULT_LAST: u64 = 100_000;
+
+/// The body: proposed file contents by path (relative to the folder of `router.yaml`; `null`
+/// removes a file), and the window of records to compare on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Proposal {
+    files: BTreeMap<String, Option<String>>,
+    #[serde(default, with = "humantime_serde")]
+    since: Option<Duration>,
+    last: Option<u64>,
+    source: Option<String>,
+}
+
+pub(super) async fn impact(State(state): State<Arc<AdminState>>, body: Bytes) -> Response {
+    let proposal: Proposal = match serde_json::from_slice(&body) {
+        Ok(proposal) => proposal,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!(
+                    "the body must be {{\"files\": {{\"topics/x.yaml\": \"...\"}}, \"since\": \"24h\", \"last\": N, \"source\": ID}}: {e}"
+                ),
+            );
+        }
+    };
+    let Some(brokers) = state.outlets.as_ref().map(|o| o.brokers.clone()) else {
+        return unavailable("impact previews need the router's Kafka brokers");
+    };
+    let current = state.config();
+    let answer = tokio::task::spawn_blocking(move || preview(&current, &proposal, &brokers)).await;
+    match answer {
+        Ok(Ok(impact)) => Json(impact).into_response(),
+        Ok(Err(PreviewError::Bad(message))) => {
+            error(StatusCode::BAD_REQUEST, "bad_request", &message)
+        }
+        Ok(Err(PreviewError::Invalid(problems))) => {
+            let errors: Vec<_> = problems
+                .iter()
+                .map(|p| json!({"code": "invalid_config", "message": p}))
+                .collect();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"errors": errors, "status_code": 422})),
+            )
+                .into_response()
+        }
+        Ok(Err(PreviewError::Unavailable(message))) => unavailable(&message),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &format!("the preview failed: {e}"),
+        ),
+    }
+}
+
+/// Why a preview has no answer.
+enum PreviewError {
+    /// The body asks for something that cannot be (`400`).
+    Bad(String),
+    /// The proposed files are not a valid configuration: every problem (`422`).
+    Invalid(Vec<String>),
+    /// The brokers could not be read (`503`).
+    Unavailable(String),
+}
+
+/// Lays the files over a copy of `current`'s, loads them, and measures.
+fn preview(
+    current: &Config,
+    proposal: &Proposal,
+    brokers: &str,
+) -> Result<impact::Impact, PreviewError> {
+    let folder = Folder::copy_of(current).map_err(PreviewError::Bad)?;
+    for (name, text) in &proposal.files {
+        let path = folder.place(current, name).map_err(PreviewError::Bad)?;
+        let written = match text {
+            Some(text) => path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&path, text)),
+            None => std::fs::remove_file(&path),
+        };
+        written.map_err(|e| PreviewError::Bad(format!("{name}: {e}")))?;
+    }
+    let file_name = current.path.file_name().unwrap_or_default();
+    let proposed = config::load(&folder.0.join(file_name)).map_err(|errors| {
+        PreviewError::Invalid(errors.0.iter().map(ToString::to_string).collect())
+    })?;
+    let request = Request {
+        current,
+        proposed: &proposed,
+        label: format!("{} proposed file(s)", proposal.files.len()),
+        brokers,
+        window: Window {
+            since: proposal
+                .since
+                .or(proposal.last.is_none().then_some(DEFAULT_SINCE)),
+            last: Some(proposal.last.unwrap_or(DEFAULT_LAST)),
+        },
+        source: proposal.source.as_deref(),
+    };
+    impact::measure(&request, |_, _| {}).map_err(|e| PreviewError::Unavailable(e.to_string()))
+}
+
+/// A temporary copy of the configuration's files: `router.yaml`, its topics and templates
+/// folders. Removed when dropped.
+struct Folder(PathBuf);
+
+impl Folder {
+    fn copy_of(current: &Config) -> Result<Folder, String> {
+        let base = current.path.parent().unwrap_or(Path::new("."));
+        let folder = Folder(std::env::temp_dir().join(format!(
+            "notification-router-impact-{}",
+            uuid::Uuid::new_v4()
+        )));
+        std::fs::create_dir(&folder.0).map_err(|e| format!("cannot make a folder: {e}"))?;
+        let file_name = current.path.file_name().unwrap_or_default();
+        std::fs::copy(&current.path, folder.0.join(file_name))
+            .map_err(|e| format!("cannot copy {}: {e}", current.path.display()))?;
+        for dir in [&current.router.topics_dir, &current.router.templates_dir] {
+            if !is_plain_relative(dir) {
+                return Err(format!(
+                    "proposals need topics_dir and templates_dir relative to router.yaml (not {})",
+                    dir.display()
+                ));
+            }
+            copy_tree(&base.join(dir), &folder.0.join(dir))?;
+        }
+        Ok(folder)
+    }
+
+    /// Where proposed file `name` goes: `router.yaml` itself, or under the topics or
+    /// templates folder; anything else is refused.
+    fn place(&self, current: &Config, name: &str) -> Result<PathBuf, String> {
+        let path = Path::new(name);
+        let file_name = current.path.file_name().unwrap_or_default();
+        let allowed = path == Path::new(file_name)
+            || (is_plain_relative(path)
+                && [&current.router.topics_dir, &current.router.templates_dir]
+                    .iter()
+                    .any(|dir| path.starts_with(dir) && path != dir.as_path()));
+        if !allowed {
+            return Err(format!(
+                "{name:?}: a proposed file is {} or a file under {} or {}",
+                file_name.to_string_lossy(),
+                current.router.topics_dir.display(),
+                current.router.templates_dir.display()
+            ));
+        }
+        Ok(self.0.join(path))
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A relative path of plain names only (no `..`, no root).
+fn is_plain_relative(path: &Path) -> bool {
+    path.components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// Copies the files under `from` to `to` (folders and regular files; links are not followed).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("cannot make {}: {e}", to.display()))?;
+    let entries = match std::fs::read_dir(from) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read {}: {e}", from.display())),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)
+                .map_err(|e| format!("cannot copy {}: {e}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}

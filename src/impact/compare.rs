@@ -1,0 +1,505 @@
+//! The comparison itself, pure: each record routed through the current and the proposed
+//! configuration, and the deliveries counted per subscription and destination on both sides.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::event::{Notification, RawRecord, normalise};
+use crate::routing::{Route, SourceIndex};
+
+/// Sample events kept per row and direction.
+const SAMPLES: usize = 3;
+
+/// One record as read from a source topic.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub topic: String,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// What the proposed configuration changes, subscription by subscription.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// Records compared.
+    pub records: u64,
+    /// Records neither configuration could turn into a notification (they would be
+    /// dead-lettered either way).
+    pub rejected: u64,
+    /// One row per subscription and destination that either side delivers to, changed rows
+    /// first.
+    pub rows: Vec<Row>,
+}
+
+/// The deliveries of one subscription to one destination, before and after.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Row {
+    pub subscription: String,
+    pub destination: String,
+    pub before: u64,
+    pub after: u64,
+    pub gained: u64,
+    pub lost: u64,
+    pub gained_samples: Vec<Sample>,
+    pub lost_samples: Vec<Sample>,
+}
+
+/// An event that made a difference, and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Sample {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub short: String,
+    /// What delivered it on the side that did, and why the other side did not.
+    pub why: String,
+}
+
+impl Report {
+    /// Whether the proposed configuration delivers anything differently.
+    pub fn changed(&self) -> bool {
+        self.rows.iter().any(|r| r.gained > 0 || r.lost > 0)
+    }
+}
+
+/// Key of a row: (subscription, destination).
+type Key = (String, String);
+
+/// Compares `current` and `proposed` record by record.
+#[derive(Debug)]
+pub struct Comparison<'c> {
+    current: &'c Config,
+    proposed: &'c Config,
+    report: Report,
+    rows: BTreeMap<Key, Row>,
+}
+
+impl<'c> Comparison<'c> {
+    pub fn new(current: &'c Config, proposed: &'c Config) -> Self {
+        Self {
+            current,
+            proposed,
+            report: Report::default(),
+            rows: BTreeMap::new(),
+        }
+    }
+
+    /// Routes one record on both sides and counts its deliveries.
+    pub fn add(&mut self, record: &Record) {
+        self.report.records += 1;
+        let before = Side::of(self.current, record);
+        let after = Side::of(self.proposed, record);
+        if before.notification.is_none() && after.notification.is_none() {
+            self.report.rejected += 1;
+            return;
+        }
+        let mut keys: Vec<&Key> = before.deliveries.keys().collect();
+        keys.extend(
+            after
+                .deliveries
+                .keys()
+                .filter(|k| !before.deliveries.contains_key(*k)),
+        );
+        for key in keys {
+            let b = before.deliveries.get(key).map_or(0, |d| d.count);
+            let a = after.deliveries.get(key).map_or(0, |d| d.count);
+            let row = self.rows.entry(key.clone()).or_insert_with(|| Row {
+                subscription: key.0.clone(),
+                destination: key.1.clone(),
+                before: 0,
+                after: 0,
+                gained: 0,
+                lost: 0,
+                gained_samples: Vec::new(),
+                lost_samples: Vec::new(),
+            });
+            row.before += b;
+            row.after += a;
+            if a > b {
+                row.gained += a - b;
+                keep(&mut row.gained_samples, || {
+                    sample(("now", &after), ("before", &before), key)
+                });
+            } else if b > a {
+                row.lost += b - a;
+                keep(&mut row.lost_samples, || {
+                    sample(("before", &before), ("now", &after), key)
+                });
+            }
+        }
+    }
+
+    /// The report: changed rows first (most lost or gained first), then the others by name.
+    pub fn finish(mut self) -> Report {
+        let mut rows: Vec<Row> = self.rows.into_values().collect();
+        rows.sort_by(|x, y| {
+            let change = |r: &Row| r.gained + r.lost;
+            (change(y) > 0)
+                .cmp(&(change(x) > 0))
+                .then(change(y).cmp(&change(x)))
+                .then(x.subscription.cmp(&y.subscription))
+                .then(x.destination.cmp(&y.destination))
+        });
+        self.report.rows = rows;
+        self.report
+    }
+}
+
+/// One record under one configuration.
+struct Side<'c> {
+    config: &'c Config,
+    source: Option<SourceIndex>,
+    notification: Option<Notification>,
+    /// Why there is no notification, when there is none.
+    missing: String,
+    deliveries: BTreeMap<Key, Delivered>,
+}
+
+/// The deliveries of one key for one record.
+struct Delivered {
+    count: u64,
+    /// The topic and rule that made the first of them.
+    reason: String,
+}
+
+impl<'c> Side<'c> {
+    fn of(config: &'c Config, record: &Record) -> Self {
+        let mut side = Side {
+            config,
+            source: None,
+            notification: None,
+            missing: String::new(),
+            deliveries: BTreeMap::new(),
+        };
+        let table = &config.table;
+        let Some(index) = table.source_for_kafka_topic(&record.topic) else {
+            side.missing = format!("no source reads Kafka topic {}", record.topic);
+            return side;
+        };
+        side.source = Some(index);
+        let source = table.source(index);
+        let headers: Vec<(&str, Option<&[u8]>)> = record
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_deref()))
+            .collect();
+        let raw = RawRecord {
+            value: record.value.as_deref(),
+            headers: &headers,
+        };
+        let notification = match normalise(
+            &source.id,
+            source.kind,
+            &raw,
+            config.router.kafka.max_message_bytes,
+        ) {
+            Ok(notification) => notification,
+            Err(rejection) => {
+                side.missing = format!(
+                    "source {} rejects the event ({})",
+                    source.id,
+                    rejection.reason.code()
+                );
+                return side;
+            }
+        };
+        if let Route::Matched { deliveries, .. } = table.route(index, &notification) {
+            for delivery in deliveries {
+                let key = (
+                    delivery.subscription.name.clone(),
+                    delivery.destination.id.clone(),
+                );
+                let entry = side.deliveries.entry(key).or_insert_with(|| Delivered {
+                    count: 0,
+                    reason: matched_rule(index, &notification, delivery.topic),
+                });
+                entry.count += 1;
+            }
+        }
+        side.notification = Some(notification);
+        side
+    }
+
+    /// Why this side does not deliver `key` (or delivers it fewer times).
+    fn without(&self, key: &Key) -> String {
+        let Some(notification) = &self.notification else {
+            return self.missing.clone();
+        };
+        let Some(index) = self.source else {
+            return self.missing.clone();
+        };
+        let table = &self.config.table;
+        let source = table.source(index);
+        if !source.enabled {
+            return format!("source {} is disabled", source.id);
+        }
+        let Some(subscription) = table.subscription_by_name(&key.0) else {
+            return format!("there is no subscription {}", key.0);
+        };
+        let destination = &table.destinations()[subscription.destination].id;
+        if *destination != key.1 {
+            return format!("subscription {} goes to {destination}", key.0);
+        }
+        let topic = &table.topics()[subscription.topic];
+        match topic.sources.iter().find(|s| s.source == index) {
+            None => format!("topic {} does not take source {}", topic.name, source.id),
+            Some(rules) if rules.rules.iter().all(|r| !r.matches(&notification.body)) => {
+                if rules.rules.is_empty() {
+                    format!("topic {} matches fewer times", topic.name)
+                } else {
+                    format!("no rule of topic {} matches", topic.name)
+                }
+            }
+            Some(_) => format!("topic {} matches fewer times", topic.name),
+        }
+    }
+}
+
+/// Keeps a sample while there are fewer than [`SAMPLES`], one per event id.
+fn keep(samples: &mut Vec<Sample>, make: impl FnOnce() -> Sample) {
+    if samples.len() < SAMPLES {
+        let sample = make();
+        if samples.iter().all(|s| s.id != sample.id) {
+            samples.push(sample);
+        }
+    }
+}
+
+/// The sample of a record that side `with` delivers to `key` more often than side `without`
+/// does; each side comes with its label (`before`, `now`).
+fn sample(
+    (with_label, with): (&str, &Side<'_>),
+    (without_label, without): (&str, &Side<'_>),
+    key: &Key,
+) -> Sample {
+    let body = with.notification.as_ref().map(|n| &n.body);
+    let text = |field: &str| {
+        body.and_then(|b| b.get(field))
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let reason = with
+        .deliveries
+        .get(key)
+        .map_or_else(String::new, |d| d.reason.clone());
+    Sample {
+        id: text("id"),
+        event_type: text("type"),
+        short: text("ibmendefaultshort"),
+        why: format!(
+            "{with_label}: {reason}; {without_label}: {}",
+            without.without(key)
+        ),
+    }
+}
+
+/// "topic T, rule N" for the first enabled rule of `topic` that matches, or its taking every
+/// event of the source.
+fn matched_rule(
+    source: SourceIndex,
+    notification: &Notification,
+    topic: &crate::routing::Topic,
+) -> String {
+    let rules = topic.sources.iter().find(|s| s.source == source);
+    match rules.map(|r| {
+        r.rules
+            .iter()
+            .position(|rule| rule.matches(&notification.body))
+    }) {
+        Some(Some(n)) => format!("topic {} rule {} matches", topic.name, n + 1),
+        _ => format!("topic {} takes every event of its source", topic.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROUTER: &str = "kafka:\n  brokers: 127.0.0.1:9092\nsources:\n  - id: lifecycle\n    name: Lifecycle\n    type: resource-lifecycle-events\n    enabled: ENABLED\n    kafka_topics: [lifecycle-events]\ndestinations:\n  - id: ops\n    type: webhook\n    url: https://ops.example.com/hook\n  - id: audit\n    type: webhook\n    url: https://audit.example.com/hook\n";
+
+    /// A configuration with the lifecycle source on or off and one topic file.
+    fn config(enabled: bool, topic: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let router = ROUTER.replace("ENABLED", if enabled { "true" } else { "false" });
+        std::fs::write(dir.path().join("router.yaml"), router).unwrap();
+        std::fs::create_dir(dir.path().join("topics")).unwrap();
+        std::fs::write(dir.path().join("topics/failures.yaml"), topic).unwrap();
+        let config = crate::config::load(&dir.path().join("router.yaml")).unwrap();
+        (dir, config)
+    }
+
+    fn topic(filter: &str, destination: &str) -> String {
+        format!(
+            "name: failures\nsources:\n  - id: lifecycle\n    rules:\n      - event_type_filter: \"{filter}\"\nsubscriptions:\n  - name: oncall\n    destination: {destination}\n"
+        )
+    }
+
+    fn record(sub_type: &str, region: &str, n: usize) -> Record {
+        let event = serde_json::json!({
+            "account_id": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+            "event_id": format!("evt-{n}"),
+            "event_type": format!("resource-controller.instance.{sub_type}"),
+            "timestamp": "2026-11-21T09:30:00Z",
+            "context": {"activity": {"action": "x.instance.create", "message": "m", "outcome": "success", "target_name": "db"}},
+            "event_properties": {"crn": "crn:v1:bluemix:public:x:us-south:a/1::", "name": "db", "region_id": region, "type": "service_instance"}
+        });
+        Record {
+            topic: "lifecycle-events".to_owned(),
+            value: Some(serde_json::to_vec(&event).unwrap()),
+            headers: vec![],
+        }
+    }
+
+    /// 6 create failures in us-south, 4 in eu-de, 5 creates.
+    fn traffic() -> Vec<Record> {
+        let mut records = Vec::new();
+        for n in 0..6 {
+            records.push(record("create_failure", "us-south", n));
+        }
+        for n in 6..10 {
+            records.push(record("create_failure", "eu-de", n));
+        }
+        for n in 10..15 {
+            records.push(record("create", "us-south", n));
+        }
+        records
+    }
+
+    fn compare(current: &Config, proposed: &Config) -> Report {
+        let mut comparison = Comparison::new(current, proposed);
+        for record in traffic() {
+            comparison.add(&record);
+        }
+        comparison.finish()
+    }
+
+    fn row<'r>(report: &'r Report, subscription: &str, destination: &str) -> &'r Row {
+        report
+            .rows
+            .iter()
+            .find(|r| r.subscription == subscription && r.destination == destination)
+            .unwrap_or_else(|| panic!("no row {subscription} -> {destination}: {report:?}"))
+    }
+
+    const FAILURES: &str = "$.type =~ 'create_failure'";
+
+    #[test]
+    fn each_kind_of_change_is_counted_with_its_reason() {
+        let (_a, current) = config(true, &topic(FAILURES, "ops"));
+        // (proposed source on, its topic, subscription, destination, before, after, gained,
+        //  lost, a phrase of the reason)
+        // (proposed source on, topic file, destination, before, after, gained, lost, a phrase
+        // of the reason)
+        type Case<'a> = (bool, String, &'a str, u64, u64, u64, u64, &'a str);
+        let cases: [Case<'_>; 5] = [
+            (true, topic(FAILURES, "ops"), "ops", 10, 10, 0, 0, ""),
+            (
+                true,
+                topic(
+                    &format!("{FAILURES} && $.data.event_properties.region_id == 'us-south'"),
+                    "ops",
+                ),
+                "ops",
+                10,
+                6,
+                0,
+                4,
+                "no rule of topic failures matches",
+            ),
+            (
+                true,
+                topic(FAILURES, "audit"),
+                "ops",
+                10,
+                0,
+                0,
+                10,
+                "subscription oncall goes to audit",
+            ),
+            (
+                false,
+                topic(FAILURES, "ops"),
+                "ops",
+                10,
+                0,
+                0,
+                10,
+                "source lifecycle is disabled",
+            ),
+            (
+                true,
+                topic("$.type =~ 'create_failur3'", "ops"),
+                "ops",
+                10,
+                0,
+                0,
+                10,
+                "no rule of topic failures matches",
+            ),
+        ];
+        for (enabled, topic, destination, before, after, gained, lost, why) in cases {
+            let (_b, proposed) = config(enabled, &topic);
+            let report = compare(&current, &proposed);
+            assert_eq!(report.records, 15);
+            let r = row(&report, "oncall", destination);
+            assert_eq!(
+                (r.before, r.after, r.gained, r.lost),
+                (before, after, gained, lost),
+                "{topic}"
+            );
+            assert_eq!(report.changed(), gained + lost > 0);
+            assert_eq!(r.lost_samples.len(), lost.min(3) as usize);
+            for sample in &r.lost_samples {
+                assert!(sample.why.contains(why), "{}", sample.why);
+                assert!(
+                    sample
+                        .why
+                        .starts_with("before: topic failures rule 1 matches"),
+                    "{}",
+                    sample.why
+                );
+                assert!(sample.event_type.ends_with("instance:create_failure"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_moved_subscription_gains_at_its_new_destination() {
+        let (_a, current) = config(true, &topic(FAILURES, "ops"));
+        let (_b, proposed) = config(true, &topic(FAILURES, "audit"));
+        let report = compare(&current, &proposed);
+        let r = row(&report, "oncall", "audit");
+        assert_eq!((r.before, r.after, r.gained, r.lost), (0, 10, 10, 0));
+        assert!(
+            r.gained_samples[0]
+                .why
+                .contains("before: subscription oncall goes to ops")
+        );
+    }
+
+    #[test]
+    fn a_source_turned_on_gains_its_whole_traffic() {
+        let (_a, current) = config(false, &topic("$.*", "ops"));
+        let (_b, proposed) = config(true, &topic("$.*", "ops"));
+        let report = compare(&current, &proposed);
+        let r = row(&report, "oncall", "ops");
+        assert_eq!((r.before, r.after, r.gained, r.lost), (0, 15, 15, 0));
+    }
+
+    #[test]
+    fn records_neither_side_accepts_are_counted_apart() {
+        let (_a, current) = config(true, &topic(FAILURES, "ops"));
+        let mut comparison = Comparison::new(&current, &current);
+        comparison.add(&Record {
+            topic: "lifecycle-events".to_owned(),
+            value: Some(b"not json".to_vec()),
+            headers: vec![],
+        });
+        let report = comparison.finish();
+        assert_eq!((report.records, report.rejected), (1, 1));
+        assert!(!report.changed());
+    }
+}

@@ -1,0 +1,327 @@
+//! `impact` against retained traffic on the mock cluster: a narrowed filter, a subscription
+//! moved to another destination, a source turned off, a rule with a typo and a git revision,
+//! each reported with the right counts and samples; the run delivers and commits nothing.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde_json::Value;
+
+use crate::support::{Kafka, Receiver, Setup, lifecycle_event, topic, webhook};
+
+const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
+const GROUP: &str = "impact-router";
+
+/// 1,200 create failures in us-south, 300 in eu-de and 500 creates: 2,000 records.
+fn traffic() -> Vec<Value> {
+    let event = |kind: &str, region: &str, n: usize| {
+        lifecycle_event(
+            &format!("resource-controller.instance.{kind}"),
+            &format!("evt-{n}"),
+            region,
+            "db",
+        )
+    };
+    let mut events: Vec<Value> = (0..1200)
+        .map(|n| event("create_failure", "us-south", n))
+        .collect();
+    events.extend((1200..1500).map(|n| event("create_failure", "eu-de", n)));
+    events.extend((1500..2000).map(|n| event("create", "us-south", n)));
+    events
+}
+
+fn failures_topic(filter: &str, destination: &str) -> (String, String) {
+    topic(
+        "failures",
+        &format!("  - id: lifecycle\n    rules:\n      - event_type_filter: \"{filter}\""),
+        &format!("  - {{ name: oncall, destination: {destination} }}"),
+    )
+}
+
+const FAILURES: &str = "$.type =~ 'create_failure'";
+
+/// Runs `impact` with the current configuration at `config`; returns the exit code and the
+/// JSON report.
+fn impact(config: &Path, from: &str) -> (i32, Value) {
+    let output = Command::new(BIN)
+        .args([
+            "impact",
+            "--config-from",
+            from,
+            "--last",
+            "100000",
+            "--json",
+            "--config",
+        ])
+        .arg(config)
+        .output()
+        .expect("the binary runs");
+    let code = output.status.code().expect("exit code");
+    assert!(
+        code == 0 || code == 1,
+        "impact failed ({code}): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    (code, report)
+}
+
+/// (before, after, gained, lost) of one row.
+fn counts(report: &Value, subscription: &str, destination: &str) -> (u64, u64, u64, u64) {
+    let row = report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["subscription"] == subscription && r["destination"] == destination)
+        .unwrap_or_else(|| panic!("no row {subscription} -> {destination}: {report:#}"));
+    let n = |field: &str| row[field].as_u64().expect("a count");
+    (n("before"), n("after"), n("gained"), n("lost"))
+}
+
+fn samples<'r>(report: &'r Value, destination: &str, direction: &str) -> &'r Vec<Value> {
+    report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["destination"] == destination)
+        .and_then(|r| r[format!("{direction}_samples")].as_array())
+        .expect("samples")
+}
+
+/// A copy of the current configuration's folder with `topic` written over its topic file and
+/// `edit` applied to its router.yaml.
+fn proposal(
+    current: &Path,
+    topic: (String, String),
+    edit: impl Fn(String) -> String,
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = current.parent().unwrap();
+    let router = std::fs::read_to_string(current).unwrap();
+    std::fs::write(dir.path().join("router.yaml"), edit(router)).unwrap();
+    std::fs::create_dir(dir.path().join("topics")).unwrap();
+    std::fs::write(dir.path().join("topics").join(&topic.0), topic.1).unwrap();
+    assert!(folder.join("topics").join(&topic.0).exists());
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_each_change_on_retained_traffic_and_delivers_nothing() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::ok().await;
+    let destinations = format!(
+        "{}{}",
+        webhook("hook", &receiver.url("/hook"), ""),
+        webhook("other", &receiver.url("/other"), "")
+    );
+    let setup = Setup::lifecycle(
+        kafka.brokers(),
+        GROUP,
+        &destinations,
+        vec![failures_topic(FAILURES, "hook")],
+    );
+    let (dir, current) = setup.write();
+    kafka.produce_events("lifecycle", &traffic()).await;
+
+    // The proposal is the current configuration: nothing changes, exit code 0.
+    let (code, report) = impact(&current, dir.path().to_str().unwrap());
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["records"], 2000);
+    assert_eq!(report["changed"], false);
+    assert_eq!(counts(&report, "oncall", "hook"), (1500, 1500, 0, 0));
+
+    // A filter narrowed to us-south: the 300 eu-de failures are lost.
+    let narrowed = proposal(
+        &current,
+        failures_topic(
+            "$.type =~ 'create_failure' && $.data.event_properties.region_id == 'us-south'",
+            "hook",
+        ),
+        |r| r,
+    );
+    let (code, report) = impact(&current, narrowed.path().to_str().unwrap());
+    assert_eq!(code, 1);
+    assert_eq!(counts(&report, "oncall", "hook"), (1500, 1200, 0, 300));
+    let lost = samples(&report, "hook", "lost");
+    assert_eq!(lost.len(), 3);
+    for sample in lost {
+        assert!(
+            sample["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("instance:create_failure")
+        );
+        let id = sample["id"].as_str().unwrap();
+        let n: usize = id.trim_start_matches("evt-").parse().unwrap();
+        assert!((1200..1500).contains(&n), "{id} is not an eu-de failure");
+        assert!(sample["short"].as_str().unwrap().contains("db"));
+        let why = sample["why"].as_str().unwrap();
+        assert!(
+            why.contains("before: topic failures rule 1 matches"),
+            "{why}"
+        );
+        assert!(
+            why.contains("now: no rule of topic failures matches"),
+            "{why}"
+        );
+    }
+
+    // The subscription moved to another destination.
+    let moved = proposal(&current, failures_topic(FAILURES, "other"), |r| r);
+    let (code, report) = impact(&current, moved.path().to_str().unwrap());
+    assert_eq!(code, 1);
+    assert_eq!(counts(&report, "oncall", "hook"), (1500, 0, 0, 1500));
+    assert_eq!(counts(&report, "oncall", "other"), (0, 1500, 1500, 0));
+
+    // The source turned off: its whole traffic is lost.
+    let off = proposal(&current, failures_topic(FAILURES, "hook"), |r| {
+        r.replace("enabled: true", "enabled: false")
+    });
+    let (code, report) = impact(&current, off.path().to_str().unwrap());
+    assert_eq!(code, 1);
+    assert_eq!(counts(&report, "oncall", "hook"), (1500, 0, 0, 1500));
+    let why = samples(&report, "hook", "lost")[0]["why"].as_str().unwrap();
+    assert!(why.contains("now: source lifecycle is disabled"), "{why}");
+
+    // A rule with a typo matches nothing.
+    let typo = proposal(
+        &current,
+        failures_topic("$.type =~ 'create_failur3'", "hook"),
+        |r| r,
+    );
+    let (code, report) = impact(&current, typo.path().to_str().unwrap());
+    assert_eq!(code, 1);
+    assert_eq!(counts(&report, "oncall", "hook"), (1500, 0, 0, 1500));
+
+    // --last bounds what is read and says how much was left out.
+    let output = Command::new(BIN)
+        .args(["impact", "--config-from"])
+        .arg(narrowed.path())
+        .args(["--last", "300", "--json", "--config"])
+        .arg(&current)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["records"], 300, "{report:#}");
+    assert_eq!(report["coverage"]["topics"][0]["left_out"], 1700);
+
+    // Nothing was delivered and the router's group has committed nothing.
+    assert!(receiver.next_within(Duration::from_secs(1)).await.is_none());
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka.brokers())
+        .set("group.id", GROUP)
+        .create()
+        .unwrap();
+    let mut partitions = TopicPartitionList::new();
+    for p in 0..3 {
+        partitions.add_partition("lifecycle", p);
+    }
+    let committed = consumer
+        .committed_offsets(partitions, Duration::from_secs(10))
+        .unwrap();
+    for element in committed.elements() {
+        assert_eq!(element.offset(), Offset::Invalid, "{element:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compares_with_a_git_revision_of_the_configuration() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let receiver = Receiver::ok().await;
+    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let narrowed = failures_topic(
+        "$.type =~ 'create_failure' && $.data.event_properties.region_id == 'us-south'",
+        "hook",
+    );
+    let setup = Setup::lifecycle(kafka.brokers(), GROUP, &destinations, vec![narrowed]);
+    let (dir, current) = setup.write();
+    kafka.produce_events("lifecycle", &traffic()).await;
+    // HEAD holds the narrowed filter; the working tree goes back to every failure.
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .current_dir(dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "narrowed"]);
+    let (name, text) = failures_topic(FAILURES, "hook");
+    std::fs::write(dir.path().join("topics").join(name), text).unwrap();
+
+    let (code, report) = impact(&current, "HEAD");
+    assert_eq!(code, 1);
+    assert_eq!(report["proposed"], "git revision HEAD");
+    assert_eq!(counts(&report, "oncall", "hook"), (1500, 1200, 0, 300));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_api_previews_proposed_files_with_the_token() {
+    const TOKEN: &str = "impact-test-token";
+    let kafka = Kafka::start(&["lifecycle"]);
+    let receiver = Receiver::ok().await;
+    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let port = crate::support::free_port();
+    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
+    let setup = Setup {
+        router_extra: &admin,
+        ..Setup::lifecycle(
+            kafka.brokers(),
+            GROUP,
+            &destinations,
+            vec![failures_topic(FAILURES, "hook")],
+        )
+    };
+    kafka.produce_events("lifecycle", &traffic()).await;
+    let router = setup.start();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/v1/impact");
+    let (name, narrowed) = failures_topic(
+        "$.type =~ 'create_failure' && $.data.event_properties.region_id == 'us-south'",
+        "hook",
+    );
+    let body = serde_json::json!({"files": {format!("topics/{name}"): narrowed}, "last": 100000});
+    let post = |token: Option<&'static str>, body: Value| {
+        let mut request = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    // The admin server comes up with the router.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let unauthorised = loop {
+        match post(None, body.clone()).await {
+            Ok(answer) => break answer,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("the admin server never answered: {e}"),
+        }
+    };
+    assert_eq!(unauthorised.status(), 401);
+
+    let answer = post(Some(TOKEN), body).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let report: Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+    assert_eq!(report["records"], 2000, "{report:#}");
+    assert_eq!(report["changed"], true);
+    assert_eq!(counts(&report, "oncall", "hook"), (1500, 1200, 0, 300));
+
+    // Files outside the configuration's folders are refused; an invalid proposal is a 422.
+    let outside = serde_json::json!({"files": {"../../etc/x.yaml": "x"}});
+    assert_eq!(post(Some(TOKEN), outside).await.unwrap().status(), 400);
+    let invalid = serde_json::json!({"files": {"topics/failures.yaml": "name: [unclosed"}});
+    let answer = post(Some(TOKEN), invalid).await.unwrap();
+    assert_eq!(answer.status(), 422);
+    router.stop().await;
+}
