@@ -1,10 +1,13 @@
 # Multi-stage build: compile with the Rust toolchain, run on a small Debian image as a non-root user.
 FROM rust:1-bookworm AS build
+# cargo auditable embeds the binary's dependency list in it, for `cargo audit bin` and
+# rust-audit-info (docs/security.md). A layer of its own: installed once, not on every change.
+RUN cargo install cargo-auditable --locked
 WORKDIR /src
 # The whole checkout (less .dockerignore): Cargo.toml names bench and test targets whose files
 # cargo needs to read the manifest, even for a release build of the binary alone.
 COPY . .
-RUN cargo build --release --locked --bin notification-router
+RUN cargo auditable build --release --locked --bin notification-router
 
 FROM debian:bookworm-slim
 RUN apt-get update \
