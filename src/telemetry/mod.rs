@@ -1,9 +1,13 @@
 //! Telemetry: logging (this file; human-readable by default, JSON lines with `--log-format
 //! json`, `RUST_LOG` overrides the level) and the Prometheus [`metrics`].
 
+mod fields;
 pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+pub use fields::EscapedFields;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -20,7 +24,8 @@ pub fn init(format: LogFormat, level: &str) {
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
     let installed = match format {
-        LogFormat::Text => builder.try_init(),
+        // Values from events are escaped (EscapedFields); JSON strings are escaped by JSON.
+        LogFormat::Text => builder.fmt_fields(EscapedFields).try_init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
@@ -30,4 +35,17 @@ pub fn init(format: LogFormat, level: &str) {
     if let Err(error) = installed {
         eprintln!("logging was already set up: {error}");
     }
+}
+
+/// The text format as [`init`] sets it up, writing to `writer`: for tests of what it prints.
+pub fn text_subscriber<W>(level: &str, ansi: bool, writer: W) -> impl tracing::Subscriber
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(level))
+        .with_writer(writer)
+        .with_ansi(ansi)
+        .fmt_fields(EscapedFields)
+        .finish()
 }
