@@ -18,6 +18,7 @@ pub enum LogFormat {
 /// Installs the global subscriber. librdkafka's own log lines arrive through the `log` bridge.
 pub fn init(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let filter = quiet_file_watcher(filter);
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -43,9 +44,21 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(level))
+        .with_env_filter(quiet_file_watcher(EnvFilter::new(level)))
         .with_writer(writer)
         .with_ansi(ansi)
         .fmt_fields(EscapedFields)
         .finish()
+}
+
+/// The file watcher (`notify`) logs every file event it sees at trace level, the writes to a log
+/// file beside `router.yaml` among them: each of those lines is another write, another event and
+/// another line, without end (a gigabyte in half a minute). Its trace lines are never shown,
+/// whatever the level or `RUST_LOG` asks.
+fn quiet_file_watcher(filter: EnvFilter) -> EnvFilter {
+    filter.add_directive(
+        "notify=debug"
+            .parse()
+            .expect("a valid directive, checked by the tests"),
+    )
 }
