@@ -91,9 +91,70 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
         problems.add(file, format!("kafka.properties.{key}"), why);
     }
     for (key, value) in &kafka.properties {
-        if let Err(why) = check_tls_verification(key, value.expose()) {
+        let checked = check_tls_verification(key, value.expose())
+            .and_then(|()| check_no_code(key, value.expose()));
+        if let Err(why) = checked {
             problems.add(file, format!("kafka.properties.{key}"), why);
         }
+    }
+    if let Err((key, why)) = check_sasl_transport(kafka) {
+        problems.add(file, format!("kafka.properties.{key}"), why);
+    }
+}
+
+/// librdkafka loads no library and runs no command named in the configuration: the router's
+/// process holds every secret, and `kafka.properties` is no place to run code in it.
+fn check_no_code(key: &str, value: &str) -> Result<(), &'static str> {
+    let key = key.trim().to_ascii_lowercase();
+    if crate::kafka::CODE_LOADING_PROPERTIES.contains(&key.as_str()) {
+        return Err(
+            "is refused: it makes librdkafka load a library or run a command inside the              router; the router's TLS and SASL settings need none",
+        );
+    }
+    let shell = |c: char| c.is_control() || "\"'`$;|&<>(){}\\*?!#~".contains(c);
+    if crate::kafka::SHELL_INTERPOLATED_PROPERTIES.contains(&key.as_str()) && value.contains(shell)
+    {
+        return Err(
+            "may not hold quotes, `$`, `;`, `|`, `&` or other shell characters: librdkafka              pastes it into a shell command",
+        );
+    }
+    Ok(())
+}
+
+/// A password (SASL PLAIN) or bearer token (OAUTHBEARER) is sent over TLS (`SASL_SSL`), or in
+/// clear only to brokers on this machine — as SMTP credentials are.
+fn check_sasl_transport(kafka: &KafkaSettings) -> Result<(), (String, String)> {
+    let property = |name: &str| {
+        kafka
+            .properties
+            .iter()
+            .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+            .map(|(key, value)| (key.clone(), value.expose().trim().to_owned()))
+    };
+    let Some((_, protocol)) = property("security.protocol") else {
+        return Ok(());
+    };
+    if !protocol.eq_ignore_ascii_case("sasl_plaintext") {
+        return Ok(());
+    }
+    let Some((key, mechanisms)) =
+        property("sasl.mechanisms").or_else(|| property("sasl.mechanism"))
+    else {
+        return Ok(()); // librdkafka's default, GSSAPI, sends no password
+    };
+    let cleartext = mechanisms.split(',').map(str::trim).find(|m| {
+        crate::kafka::CLEARTEXT_SASL_MECHANISMS
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(m))
+    });
+    match cleartext {
+        Some(mechanism) if !crate::kafka::brokers_are_loopback(&kafka.brokers) => Err((
+            key,
+            format!(
+                "{mechanism} over security.protocol SASL_PLAINTEXT sends the credential in                  clear to brokers off this machine: use SASL_SSL (or SCRAM-SHA-512)"
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
