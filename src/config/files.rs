@@ -154,8 +154,9 @@ impl Default for HttpSettings {
 }
 
 impl HttpSettings {
-    /// How the shared HTTP client is built; fails on a proxy that is not an http(s) URL
-    /// (the message never shows the proxy URL, which may carry credentials).
+    /// How the shared HTTP client is built; fails on a proxy that is not an http(s) URL, or
+    /// whose IP address the network policy refuses (the message never shows the proxy URL,
+    /// which may carry credentials).
     pub fn options(&self) -> Result<crate::channels::HttpOptions, String> {
         let proxy = match &self.proxy {
             Some(proxy) if !proxy.is_empty() => {
@@ -167,6 +168,10 @@ impl HttpSettings {
                         url.scheme()
                     ));
                 }
+                // The proxy is reached like any destination: an IP-literal proxy is checked
+                // here (a name is checked when it resolves).
+                crate::channels::NetworkPolicy::new(self.allow_private_networks.clone())
+                    .check_url(&url)?;
                 Some(url)
             }
             _ => None,

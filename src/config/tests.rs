@@ -410,6 +410,14 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
         ),
         (
             "router.yaml",
+            "  connect_timeout: 5s",
+            "  connect_timeout: 5s\n  proxy: http://user:pw@169.254.169.254:3128",
+            &[
+                "$DIR/router.yaml: http.proxy: 169.254.169.254 (link-local) is not a public address: refused unless http.allow_private_networks covers it",
+            ],
+        ),
+        (
+            "router.yaml",
             "secrets: [\"${PLATFORM_WEBHOOK_SECRET:-}\"]",
             "secrets: [\"${PLATFORM_WEBHOOK_SECRET:-}\", \"whsec_not base64\"]",
             &[
