@@ -126,9 +126,10 @@ pub async fn consume(
     let producer: FutureProducer = kafka::producer_config(kafka, brokers)
         .create()
         .context("cannot create the retry and dead-letter producer")?;
+    let key = kafka::InternalKey::of(kafka);
     let writer = Writer::new(
-        RetryTopic::new(producer.clone(), kafka.retry_topic.clone()),
-        DeadLetters::new(producer, kafka.dead_letter_topic.clone()),
+        RetryTopic::new(producer.clone(), kafka.retry_topic.clone(), key.clone()),
+        DeadLetters::new(producer, kafka.dead_letter_topic.clone(), key),
     );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;

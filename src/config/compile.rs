@@ -77,6 +77,7 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
             problems.add(file, item, "must be at least 1");
         }
     }
+    check_internal_key(kafka, file, problems);
     if kafka.max_message_bytes == 0 {
         problems.add(file, "kafka.max_message_bytes", "must be at least 1");
     }
@@ -99,6 +100,33 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
     }
     if let Err((key, why)) = check_sasl_transport(kafka) {
         problems.add(file, format!("kafka.properties.{key}"), why);
+    }
+}
+
+/// Records on the retry and dead-letter topics are only trusted with an authentication code
+/// under `kafka.internal_key`: a key every instance (and `dead-letters replay`) shares, which
+/// must outlive a restart. Only the embedded broker, whose records die with the process, does
+/// without one.
+fn check_internal_key(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
+    let key = kafka.internal_key.as_ref().filter(|k| !k.is_empty());
+    match key {
+        None if kafka.brokers.trim() != crate::app::EMBEDDED => problems.add(
+            file,
+            "kafka.internal_key",
+            "is required with a Kafka cluster: it authenticates the records the router writes \
+             to its retry and dead-letter topics; set it from the environment \
+             (`internal_key: ${ROUTER_INTERNAL_KEY}`, e.g. `openssl rand -base64 32`), the \
+             same on every instance",
+        ),
+        Some(key) if key.expose().len() < crate::kafka::MIN_KEY_BYTES => problems.add(
+            file,
+            "kafka.internal_key",
+            format!(
+                "is too short: at least {} bytes (e.g. `openssl rand -base64 32`)",
+                crate::kafka::MIN_KEY_BYTES
+            ),
+        ),
+        _ => {}
     }
 }
 

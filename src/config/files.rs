@@ -75,6 +75,12 @@ pub struct KafkaSettings {
     /// are never logged (`sasl.password` is one of them).
     #[serde(default)]
     pub properties: BTreeMap<String, Secret>,
+    /// The key of the authentication code on the records the router writes to its retry and
+    /// dead-letter topics (`kafka::InternalKey`): records without a valid one are never
+    /// delivered. At least 32 bytes; the same on every instance of a group. Required unless
+    /// `brokers` is `embedded` (then a key of the process is made up).
+    #[serde(default)]
+    pub internal_key: Option<Secret>,
 }
 
 impl std::fmt::Debug for KafkaSettings {
@@ -85,6 +91,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("dead_letter_topic", &self.dead_letter_topic)
             .field("retry_topic", &self.retry_topic)
             .field("properties", &self.properties.keys().collect::<Vec<_>>())
+            .field("internal_key", &self.internal_key)
             .finish_non_exhaustive()
     }
 }

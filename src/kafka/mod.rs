@@ -5,6 +5,7 @@
 
 mod client;
 mod embedded;
+mod internal_key;
 mod tls;
 
 pub use client::{
@@ -12,4 +13,5 @@ pub use client::{
     SHELL_INTERPOLATED_PROPERTIES, brokers_are_loopback, consumer_config, producer_config,
 };
 pub use embedded::EmbeddedKafka;
+pub use internal_key::{AUTH_HEADER, InternalKey, MIN_KEY_BYTES, Unauthentic};
 pub(crate) use tls::report_client_error;
