@@ -10,7 +10,8 @@ use super::checks::{
 };
 use super::error::ConfigErrors;
 use super::files::{
-    DestinationConfig, HttpSettings, KafkaSettings, RouterFile, SourceConfig, TopicFile,
+    AdminSettings, DestinationConfig, HttpSettings, KafkaSettings, RouterFile, SourceConfig,
+    TopicFile,
 };
 use crate::channels::NetworkPolicy;
 use crate::render::Templates;
@@ -27,6 +28,9 @@ pub fn compile(
     let mut problems = Problems::default();
     check_kafka(&router.kafka, router_path, &mut problems);
     check_http(&router.http, router_path, &mut problems);
+    if let Some(admin) = &router.admin {
+        check_admin(admin, router_path, &mut problems);
+    }
     let (sources, source_by_kafka_topic) =
         compile_sources(&router.sources, &router.kafka, router_path, &mut problems);
     let destinations = compile_destinations(router, router_path, &mut problems);
@@ -200,6 +204,20 @@ fn check_tls_verification(key: &str, value: &str) -> Result<(), &'static str> {
              with ssl.ca.location",
         ),
         _ => Ok(()),
+    }
+}
+
+/// The admin server answers with recipient lists and takes tokens: other machines reach it over
+/// TLS only, unless the operator says a proxy in front of it adds TLS.
+fn check_admin(admin: &AdminSettings, file: &Path, problems: &mut Problems) {
+    if !admin.listen.ip().is_loopback() && admin.tls.is_none() && !admin.allow_plaintext {
+        let why = format!(
+            "{} is reachable from other machines, and the admin API's tokens and recipient \
+             lists would cross the network in clear: set admin.tls (cert, key), or \
+             admin.allow_plaintext: true behind a proxy that adds TLS",
+            admin.listen
+        );
+        problems.add(file, "admin.listen", why);
     }
 }
 

@@ -105,6 +105,25 @@ pub struct AdminSettings {
     /// The bearer token calls that change state must present; without one they are refused.
     #[serde(default)]
     pub token: Option<Secret>,
+    /// The bearer token reads (the `/v1/...` listings, with recipient lists, and `/metrics`)
+    /// must present (or `token`); without one they are open. The probes are always open.
+    #[serde(default)]
+    pub read_token: Option<Secret>,
+    /// Serve HTTPS with this certificate and key (PEM files, relative to router.yaml's folder).
+    #[serde(default)]
+    pub tls: Option<AdminTls>,
+    /// Serve plain HTTP on an address other machines reach (behind a proxy that adds TLS): a
+    /// `listen` other than loopback without `tls` is refused otherwise.
+    #[serde(default)]
+    pub allow_plaintext: bool,
+}
+
+/// The admin server's certificate (chain) and private key, PEM files.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTls {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 fn default_admin_listen() -> std::net::SocketAddr {
