@@ -346,6 +346,7 @@ async fn a_forged_retry_record_is_dead_lettered_and_never_delivered() {
             break;
         }
     }
+    assert!(seen.iter().all(|id| id == "evt-0"), "delivered: {seen:?}");
     let letters = read_topic_until(kafka.brokers(), DEAD_LETTER_TOPIC, 1, |letters| {
         letters
             .iter()
