@@ -83,11 +83,28 @@ async fn start_admin(
     let Some(admin) = &config.router.admin else {
         return Ok(());
     };
+    let tls = match &admin.tls {
+        Some(tls) => {
+            let base = config.path.parent().unwrap_or(std::path::Path::new("."));
+            Some(
+                admin::server_config(&base.join(&tls.cert), &base.join(&tls.key))
+                    .map_err(anyhow::Error::msg)?,
+            )
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(admin.listen)
         .await
         .with_context(|| format!("cannot listen on admin.listen {}", admin.listen))?;
     let address = listener.local_addr().context("admin listener address")?;
-    info!(message = "Admin server listening.", address = %address, endpoints = "/healthz /readyz /metrics /v1/...");
+    let reads_open = admin.read_token.as_ref().is_none_or(|t| t.is_empty());
+    info!(message = "Admin server listening.", address = %address, scheme = if tls.is_some() { "https" } else { "http" }, reads = if reads_open { "open" } else { "read_token" }, endpoints = "/healthz /readyz /metrics /v1/...");
+    if !address.ip().is_loopback() && tls.is_none() {
+        warn!(message = "The admin server is reachable from other machines over plain HTTP (admin.allow_plaintext): its tokens and recipient lists cross the network in clear unless a proxy in front adds TLS.", address = %address);
+    }
+    if !address.ip().is_loopback() && reads_open {
+        warn!(message = "The admin server's reads need no token: anyone reaching it can list recipients and the topology; set admin.read_token.", address = %address);
+    }
     let outlets = admin::Outlets {
         producer: kafka::producer_config(&config.router.kafka, brokers)
             .create()
@@ -104,7 +121,7 @@ async fn start_admin(
     );
     let stop = shutdown.clone();
     tokio::spawn(async move {
-        if let Err(error) = admin::serve(listener, state, stop).await {
+        if let Err(error) = admin::serve(listener, tls, state, stop).await {
             error!(message = "The admin server stopped.", %error);
         }
     });
@@ -124,9 +141,10 @@ pub async fn consume(
     let producer: FutureProducer = kafka::producer_config(kafka, brokers)
         .create()
         .context("cannot create the retry and dead-letter producer")?;
+    let key = kafka::InternalKey::of(kafka);
     let writer = Writer::new(
-        RetryTopic::new(producer.clone(), kafka.retry_topic.clone()),
-        DeadLetters::new(producer, kafka.dead_letter_topic.clone()),
+        RetryTopic::new(producer.clone(), kafka.retry_topic.clone(), key.clone()),
+        DeadLetters::new(producer, kafka.dead_letter_topic.clone(), key),
     );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;

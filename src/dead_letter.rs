@@ -1,11 +1,14 @@
 //! The dead-letter topic: records that could not be used, and deliveries that could not be made,
-//! each with headers saying why and where it came from.
+//! each with headers saying why and where it came from, and an authentication code under
+//! `kafka.internal_key` (`dead-letters replay` delivers only what carries a valid one).
 
 use std::time::Duration;
 
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
+
+use crate::kafka::{AUTH_HEADER, InternalKey};
 
 /// Header names on dead-letter records.
 pub mod header {
@@ -85,11 +88,16 @@ pub struct DeadLetter<'a> {
 pub struct DeadLetters {
     producer: FutureProducer,
     topic: String,
+    key: InternalKey,
 }
 
 impl DeadLetters {
-    pub fn new(producer: FutureProducer, topic: String) -> Self {
-        Self { producer, topic }
+    pub fn new(producer: FutureProducer, topic: String, key: InternalKey) -> Self {
+        Self {
+            producer,
+            topic,
+            key,
+        }
     }
 
     pub fn topic(&self) -> &str {
@@ -98,20 +106,30 @@ impl DeadLetters {
 
     /// Writes one dead letter; returns once the broker has it, or the error.
     pub async fn send(&self, letter: &DeadLetter<'_>) -> Result<(), rdkafka::error::KafkaError> {
-        let mut headers = OwnedHeaders::new();
+        // The original record's headers (less any authentication code of its own), ours, then
+        // the code of them all.
+        let mut all: Vec<(&str, Option<&[u8]>)> = Vec::new();
         if let Some(original) = letter.original_headers {
-            for h in original.iter() {
-                headers = headers.insert(Header {
-                    key: h.key,
-                    value: h.value,
-                });
-            }
+            all.extend(
+                original
+                    .iter()
+                    .filter(|h| h.key != AUTH_HEADER)
+                    .map(|h| (h.key, h.value)),
+            );
         }
-        for (key, value) in &letter.headers {
-            headers = headers.insert(Header {
-                key,
-                value: Some(value.as_bytes()),
-            });
+        all.extend(
+            letter
+                .headers
+                .iter()
+                .map(|(key, value)| (*key, Some(value.as_bytes()))),
+        );
+        let code = self
+            .key
+            .sign(&self.topic, letter.key, Some(letter.value), &all);
+        all.push((AUTH_HEADER, Some(code.as_bytes())));
+        let mut headers = OwnedHeaders::new_with_capacity(all.len());
+        for (key, value) in all {
+            headers = headers.insert(Header { key, value });
         }
         let mut record = FutureRecord::<[u8], [u8]>::to(&self.topic)
             .payload(letter.value)

@@ -1,7 +1,7 @@
 //! The bearer token that calls changing state must present: `Authorization: Bearer <token>`,
 //! compared with `admin.token` (set it from the environment: `token: ${ROUTER_ADMIN_TOKEN}`).
-//! Without a configured token such calls are refused (403): reading needs no token, changing
-//! state always does.
+//! Without a configured token such calls are refused (403). Reads (listings, metrics) need
+//! `admin.read_token` (or the admin token) when one is set; the probes never need a token.
 
 use std::sync::Arc;
 
@@ -53,6 +53,52 @@ async fn require_token(
             response
         }
     }
+}
+
+/// `routes` that read (listings with recipient lists, metrics): open unless `admin.read_token`
+/// is set, then answering only calls with it (or the admin token).
+pub fn reading(
+    routes: Router<Arc<AdminState>>,
+    state: &Arc<AdminState>,
+) -> Router<Arc<AdminState>> {
+    routes.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        require_read_token,
+    ))
+}
+
+async fn require_read_token(
+    State(state): State<Arc<AdminState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(read_token) = &state.read_token else {
+        return next.run(request).await;
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let accepted = presented.is_some_and(|presented| {
+        same(presented, read_token.expose())
+            || state
+                .token
+                .as_ref()
+                .is_some_and(|token| same(presented, token.expose()))
+    });
+    if accepted {
+        return next.run(request).await;
+    }
+    let mut response = error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "reading needs `Authorization: Bearer <admin.read_token>`",
+    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
 }
 
 /// Compares the digests, so the time taken tells nothing about the token.

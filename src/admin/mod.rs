@@ -11,6 +11,7 @@ mod impact;
 mod listings;
 mod live;
 mod notifications;
+mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,15 +33,19 @@ use crate::reload::Live;
 use crate::secret::Secret;
 use crate::telemetry::metrics::{self, Metrics};
 
-pub use auth::state_changing;
+pub use auth::{reading, state_changing};
 pub use destination_test::{TestStatus, TestStatuses};
 pub use notifications::MAX_BODY;
+pub use tls::{TlsListener, server_config};
 
 /// What the admin server reads: the live configuration, the metrics and readiness.
 pub struct AdminState {
     live: Arc<Live>,
     /// The bearer token calls that change state must present (`admin.token`); none refuses them.
     pub token: Option<Secret>,
+    /// The bearer token reads must present (`admin.read_token`, or `token`); none leaves them
+    /// open.
+    pub read_token: Option<Secret>,
     pub metrics: &'static Metrics,
     /// Set once the consumer has subscribed to the enabled sources' topics (or found none to
     /// consume).
@@ -78,16 +83,18 @@ impl AdminState {
         consuming: Arc<AtomicBool>,
         outlets: Option<Outlets>,
     ) -> Arc<AdminState> {
-        let token = live
-            .config()
-            .router
-            .admin
-            .as_ref()
+        let config = live.config();
+        let admin = config.router.admin.as_ref();
+        let token = admin
             .and_then(|admin| admin.token.clone())
+            .filter(|token| !token.is_empty());
+        let read_token = admin
+            .and_then(|admin| admin.read_token.clone())
             .filter(|token| !token.is_empty());
         Arc::new(AdminState {
             live,
             token,
+            read_token,
             metrics,
             consuming,
             outlets,
@@ -113,9 +120,13 @@ pub fn router(state: Arc<AdminState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
-        .merge(listings::routes())
-        .route("/v1/notifications/{id}", get(destination_test::test_status))
+        .merge(reading(
+            Router::new()
+                .route("/metrics", get(metrics_text))
+                .merge(listings::routes())
+                .route("/v1/notifications/{id}", get(destination_test::test_status)),
+            &state,
+        ))
         .merge(state_changing(
             Router::new()
                 .route("/v1/notifications", post(notifications::send))
@@ -130,15 +141,27 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .with_state(state)
 }
 
-/// Serves the admin routes on `listener` until `shutdown`.
+/// Serves the admin routes on `listener` until `shutdown`, over TLS with `tls`.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: Arc<AdminState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    let stop = shutdown.clone();
+    match tls {
+        Some(tls) => {
+            let listener = TlsListener::new(listener, tls, shutdown)?;
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        }
+        None => {
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        }
+    }
 }
 
 async fn readyz(State(state): State<Arc<AdminState>>) -> Response {
@@ -195,7 +218,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let shutdown = CancellationToken::new();
-        tokio::spawn(serve(listener, state.clone(), shutdown.clone()));
+        tokio::spawn(serve(listener, None, state.clone(), shutdown.clone()));
         (base, state, shutdown)
     }
 

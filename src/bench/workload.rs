@@ -18,6 +18,8 @@ use crate::event::{LIFECYCLE_CATALOGUE, RawRecord, SourceKind};
 
 /// The source every generated topic and event belongs to.
 pub const SOURCE_ID: &str = "lifecycle";
+/// `kafka.internal_key` of the benchmarked router (its retry and dead-letter records).
+pub const BENCH_INTERNAL_KEY: &str = "bench-internal-key-0123456789abcdef";
 /// Regions events come from; rules of shape 1 ask for two of them.
 pub const REGIONS: [&str; 4] = ["us-south", "eu-de", "jp-tok", "au-syd"];
 /// Topics present at every size whose rules have no anchor.
@@ -263,7 +265,7 @@ pub fn router_yaml_with(
     let destination: String = destination.iter().map(|d| format!(", {d}")).collect();
     format!(
         "kafka:\n  brokers: \"{brokers}\"\n  group_id: {group_id}\n  max_in_flight: {in_flight}\n  properties: {properties}\n  \
-         commit_interval: 1s\n\
+         commit_interval: 1s\n  internal_key: {BENCH_INTERNAL_KEY}\n\
          sources:\n  - {{ id: {SOURCE_ID}, type: resource-lifecycle-events, enabled: true, \
          kafka_topics: [{kafka_topic}] }}\n\
          http:\n  allow_private_networks: [127.0.0.0/8]\n\

@@ -10,7 +10,8 @@ use super::checks::{
 };
 use super::error::ConfigErrors;
 use super::files::{
-    DestinationConfig, HttpSettings, KafkaSettings, RouterFile, SourceConfig, TopicFile,
+    AdminSettings, DestinationConfig, HttpSettings, KafkaSettings, RouterFile, SourceConfig,
+    TopicFile,
 };
 use crate::channels::NetworkPolicy;
 use crate::render::Templates;
@@ -27,6 +28,9 @@ pub fn compile(
     let mut problems = Problems::default();
     check_kafka(&router.kafka, router_path, &mut problems);
     check_http(&router.http, router_path, &mut problems);
+    if let Some(admin) = &router.admin {
+        check_admin(admin, router_path, &mut problems);
+    }
     let (sources, source_by_kafka_topic) =
         compile_sources(&router.sources, &router.kafka, router_path, &mut problems);
     let destinations = compile_destinations(router, router_path, &mut problems);
@@ -77,6 +81,7 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
             problems.add(file, item, "must be at least 1");
         }
     }
+    check_internal_key(kafka, file, problems);
     if kafka.max_message_bytes == 0 {
         problems.add(file, "kafka.max_message_bytes", "must be at least 1");
     }
@@ -91,9 +96,97 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
         problems.add(file, format!("kafka.properties.{key}"), why);
     }
     for (key, value) in &kafka.properties {
-        if let Err(why) = check_tls_verification(key, value.expose()) {
+        let checked = check_tls_verification(key, value.expose())
+            .and_then(|()| check_no_code(key, value.expose()));
+        if let Err(why) = checked {
             problems.add(file, format!("kafka.properties.{key}"), why);
         }
+    }
+    if let Err((key, why)) = check_sasl_transport(kafka) {
+        problems.add(file, format!("kafka.properties.{key}"), why);
+    }
+}
+
+/// Records on the retry and dead-letter topics are only trusted with an authentication code
+/// under `kafka.internal_key`: a key every instance (and `dead-letters replay`) shares, which
+/// must outlive a restart. Only the embedded broker, whose records die with the process, does
+/// without one.
+fn check_internal_key(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
+    let key = kafka.internal_key.as_ref().filter(|k| !k.is_empty());
+    match key {
+        None if kafka.brokers.trim() != crate::app::EMBEDDED => problems.add(
+            file,
+            "kafka.internal_key",
+            "is required with a Kafka cluster: it authenticates the records the router writes \
+             to its retry and dead-letter topics; set it from the environment \
+             (`internal_key: ${ROUTER_INTERNAL_KEY}`, e.g. `openssl rand -base64 32`), the \
+             same on every instance",
+        ),
+        Some(key) if key.expose().len() < crate::kafka::MIN_KEY_BYTES => problems.add(
+            file,
+            "kafka.internal_key",
+            format!(
+                "is too short: at least {} bytes (e.g. `openssl rand -base64 32`)",
+                crate::kafka::MIN_KEY_BYTES
+            ),
+        ),
+        _ => {}
+    }
+}
+
+/// librdkafka loads no library and runs no command named in the configuration: the router's
+/// process holds every secret, and `kafka.properties` is no place to run code in it.
+fn check_no_code(key: &str, value: &str) -> Result<(), &'static str> {
+    let key = key.trim().to_ascii_lowercase();
+    if crate::kafka::CODE_LOADING_PROPERTIES.contains(&key.as_str()) {
+        return Err(
+            "is refused: it makes librdkafka load a library or run a command inside the              router; the router's TLS and SASL settings need none",
+        );
+    }
+    let shell = |c: char| c.is_control() || "\"'`$;|&<>(){}\\*?!#~".contains(c);
+    if crate::kafka::SHELL_INTERPOLATED_PROPERTIES.contains(&key.as_str()) && value.contains(shell)
+    {
+        return Err(
+            "may not hold quotes, `$`, `;`, `|`, `&` or other shell characters: librdkafka              pastes it into a shell command",
+        );
+    }
+    Ok(())
+}
+
+/// A password (SASL PLAIN) or bearer token (OAUTHBEARER) is sent over TLS (`SASL_SSL`), or in
+/// clear only to brokers on this machine — as SMTP credentials are.
+fn check_sasl_transport(kafka: &KafkaSettings) -> Result<(), (String, String)> {
+    let property = |name: &str| {
+        kafka
+            .properties
+            .iter()
+            .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+            .map(|(key, value)| (key.clone(), value.expose().trim().to_owned()))
+    };
+    let Some((_, protocol)) = property("security.protocol") else {
+        return Ok(());
+    };
+    if !protocol.eq_ignore_ascii_case("sasl_plaintext") {
+        return Ok(());
+    }
+    let Some((key, mechanisms)) =
+        property("sasl.mechanisms").or_else(|| property("sasl.mechanism"))
+    else {
+        return Ok(()); // librdkafka's default, GSSAPI, sends no password
+    };
+    let cleartext = mechanisms.split(',').map(str::trim).find(|m| {
+        crate::kafka::CLEARTEXT_SASL_MECHANISMS
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(m))
+    });
+    match cleartext {
+        Some(mechanism) if !crate::kafka::brokers_are_loopback(&kafka.brokers) => Err((
+            key,
+            format!(
+                "{mechanism} over security.protocol SASL_PLAINTEXT sends the credential in                  clear to brokers off this machine: use SASL_SSL (or SCRAM-SHA-512)"
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -111,6 +204,20 @@ fn check_tls_verification(key: &str, value: &str) -> Result<(), &'static str> {
              with ssl.ca.location",
         ),
         _ => Ok(()),
+    }
+}
+
+/// The admin server answers with recipient lists and takes tokens: other machines reach it over
+/// TLS only, unless the operator says a proxy in front of it adds TLS.
+fn check_admin(admin: &AdminSettings, file: &Path, problems: &mut Problems) {
+    if !admin.listen.ip().is_loopback() && admin.tls.is_none() && !admin.allow_plaintext {
+        let why = format!(
+            "{} is reachable from other machines, and the admin API's tokens and recipient \
+             lists would cross the network in clear: set admin.tls (cert, key), or \
+             admin.allow_plaintext: true behind a proxy that adds TLS",
+            admin.listen
+        );
+        problems.add(file, "admin.listen", why);
     }
 }
 

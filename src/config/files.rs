@@ -75,6 +75,12 @@ pub struct KafkaSettings {
     /// are never logged (`sasl.password` is one of them).
     #[serde(default)]
     pub properties: BTreeMap<String, Secret>,
+    /// The key of the authentication code on the records the router writes to its retry and
+    /// dead-letter topics (`kafka::InternalKey`): records without a valid one are never
+    /// delivered. At least 32 bytes; the same on every instance of a group. Required unless
+    /// `brokers` is `embedded` (then a key of the process is made up).
+    #[serde(default)]
+    pub internal_key: Option<Secret>,
 }
 
 impl std::fmt::Debug for KafkaSettings {
@@ -85,6 +91,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("dead_letter_topic", &self.dead_letter_topic)
             .field("retry_topic", &self.retry_topic)
             .field("properties", &self.properties.keys().collect::<Vec<_>>())
+            .field("internal_key", &self.internal_key)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +105,25 @@ pub struct AdminSettings {
     /// The bearer token calls that change state must present; without one they are refused.
     #[serde(default)]
     pub token: Option<Secret>,
+    /// The bearer token reads (the `/v1/...` listings, with recipient lists, and `/metrics`)
+    /// must present (or `token`); without one they are open. The probes are always open.
+    #[serde(default)]
+    pub read_token: Option<Secret>,
+    /// Serve HTTPS with this certificate and key (PEM files, relative to router.yaml's folder).
+    #[serde(default)]
+    pub tls: Option<AdminTls>,
+    /// Serve plain HTTP on an address other machines reach (behind a proxy that adds TLS): a
+    /// `listen` other than loopback without `tls` is refused otherwise.
+    #[serde(default)]
+    pub allow_plaintext: bool,
+}
+
+/// The admin server's certificate (chain) and private key, PEM files.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTls {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 fn default_admin_listen() -> std::net::SocketAddr {
@@ -154,8 +180,9 @@ impl Default for HttpSettings {
 }
 
 impl HttpSettings {
-    /// How the shared HTTP client is built; fails on a proxy that is not an http(s) URL
-    /// (the message never shows the proxy URL, which may carry credentials).
+    /// How the shared HTTP client is built; fails on a proxy that is not an http(s) URL, or
+    /// whose IP address the network policy refuses (the message never shows the proxy URL,
+    /// which may carry credentials).
     pub fn options(&self) -> Result<crate::channels::HttpOptions, String> {
         let proxy = match &self.proxy {
             Some(proxy) if !proxy.is_empty() => {
@@ -167,6 +194,10 @@ impl HttpSettings {
                         url.scheme()
                     ));
                 }
+                // The proxy is reached like any destination: an IP-literal proxy is checked
+                // here (a name is checked when it resolves).
+                crate::channels::NetworkPolicy::new(self.allow_private_networks.clone())
+                    .check_url(&url)?;
                 Some(url)
             }
             _ => None,

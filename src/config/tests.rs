@@ -98,7 +98,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  commit_interval: 1s",
             "  commit_intervall: 1s",
             &[
-                "$DIR/router.yaml: kafka.commit_intervall: unknown field `commit_intervall`, expected one of `brokers`, `group_id`, `dead_letter_topic`, `retry_topic`, `max_pending_retries`, `max_message_bytes`, `max_in_flight`, `max_in_flight_per_partition`, `drain_timeout`, `commit_interval`, `properties`",
+                "$DIR/router.yaml: kafka.commit_intervall: unknown field `commit_intervall`, expected one of `brokers`, `group_id`, `dead_letter_topic`, `retry_topic`, `max_pending_retries`, `max_message_bytes`, `max_in_flight`, `max_in_flight_per_partition`, `drain_timeout`, `commit_interval`, `properties`, `internal_key`",
             ],
         ),
         (
@@ -406,6 +406,30 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  connect_timeout: 5s\n  proxy: socks5://proxy.internal:1080",
             &[
                 "$DIR/router.yaml: http.proxy: scheme \"socks5\" is not supported: use http or https",
+            ],
+        ),
+        (
+            "router.yaml",
+            "${KAFKA_BROKERS:-embedded}",
+            "kafka.example.com:9092",
+            &[
+                "$DIR/router.yaml: kafka.internal_key: is required with a Kafka cluster: it authenticates the records the router writes to its retry and dead-letter topics; set it from the environment (`internal_key: ${ROUTER_INTERNAL_KEY}`, e.g. `openssl rand -base64 32`), the same on every instance",
+            ],
+        ),
+        (
+            "router.yaml",
+            "${ROUTER_INTERNAL_KEY:-}",
+            "too-short",
+            &[
+                "$DIR/router.yaml: kafka.internal_key: is too short: at least 32 bytes (e.g. `openssl rand -base64 32`)",
+            ],
+        ),
+        (
+            "router.yaml",
+            "  connect_timeout: 5s",
+            "  connect_timeout: 5s\n  proxy: http://user:pw@169.254.169.254:3128",
+            &[
+                "$DIR/router.yaml: http.proxy: 169.254.169.254 (link-local) is not a public address: refused unless http.allow_private_networks covers it",
             ],
         ),
         (

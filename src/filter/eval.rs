@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 use serde_json::{Number, Value};
 
 use super::ast::{CompareOp, Expr, Operand};
+use super::budget::step;
 use super::select::Visitor;
 
 impl Expr {
@@ -26,6 +27,7 @@ impl Expr {
             Expr::Compare { left, op, right } => left
                 .visit(root, current, &mut |a| {
                     right.visit(root, current, &mut |b| {
+                        step()?;
                         if op.holds(a, b) {
                             ControlFlow::Break(())
                         } else {
@@ -64,6 +66,9 @@ impl CompareOp {
 
 /// Deep equality; numbers by value (`20 == 20.0`), values of different types never equal.
 fn json_eq(left: &Value, right: &Value) -> bool {
+    if step().is_break() {
+        return false;
+    }
     match (left, right) {
         (Value::Number(a), Value::Number(b)) => compare_numbers(a, b) == Some(Ordering::Equal),
         (Value::Array(a), Value::Array(b)) => {

@@ -59,10 +59,15 @@
 //! - Brackets may mix names, indices, slices, `*` and filters (`[0,'a',1:]`). Selecting a name
 //!   on a non-object, an index on a non-array or an index out of range selects nothing.
 //! - Nesting of parentheses, `not( )` and filters is capped at [`MAX_DEPTH`] levels.
+//! - **Bounded work.** One evaluation may take [`MAX_STEPS`] steps (a node visited, a pair of
+//!   values compared): a filter whose work grows with the square of the event
+//!   (`$..[?($..* == 'x')]`) stops there on a large event and does **not match**; the
+//!   metric `notification_router_filter_budget_exceeded_total` counts those evaluations.
 //! - Error columns count characters from 1; the end of the filter is one past its last
 //!   character; an unterminated string points at its opening quote.
 
 mod ast;
+mod budget;
 mod display;
 mod eval;
 mod explain;
@@ -78,6 +83,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use ast::{CompareOp, Expr, Operand, Path, Root, Segment, Selector};
+pub use budget::MAX_STEPS;
 pub use explain::Explanation;
 
 /// The deepest nesting of parentheses, `not( )` and `[?( )]` filters a filter may have.
@@ -100,9 +106,18 @@ impl Filter {
         })
     }
 
-    /// Whether `notification` satisfies the filter.
+    /// Whether `notification` satisfies the filter. An evaluation that would take more than
+    /// [`MAX_STEPS`] steps stops there and does not match; it is counted
+    /// (`notification_router_filter_budget_exceeded_total`).
     pub fn matches(&self, notification: &serde_json::Value) -> bool {
-        self.expr.evaluate(notification, notification)
+        match budget::within(MAX_STEPS, || self.expr.evaluate(notification, notification)) {
+            Some(matched) => matched,
+            None => {
+                crate::telemetry::metrics::global().filter_budget_exceeded();
+                tracing::debug!(message = "Filter stopped at its step budget: no match.", filter = %self.source, max_steps = MAX_STEPS);
+                false
+            }
+        }
     }
 
     /// The text the filter was parsed from.

@@ -5,6 +5,7 @@ use std::ops::ControlFlow;
 use serde_json::Value;
 
 use super::ast::{Path, Root, Segment, Selector};
+use super::budget;
 
 /// Called with each selected node; `Break` stops the visit.
 pub(super) type Visitor<'f> = dyn FnMut(&Value) -> ControlFlow<()> + 'f;
@@ -53,6 +54,7 @@ fn visit_segments(
 
 /// The node itself, then its descendants depth-first.
 fn visit_descendants(node: &Value, visit: &mut Visitor) -> ControlFlow<()> {
+    budget::step()?;
     visit(node)?;
     each_child(node, &mut |child| visit_descendants(child, visit))
 }
@@ -60,8 +62,14 @@ fn visit_descendants(node: &Value, visit: &mut Visitor) -> ControlFlow<()> {
 /// Visits array elements, or object member values; nothing for a scalar.
 fn each_child(node: &Value, visit: &mut Visitor) -> ControlFlow<()> {
     match node {
-        Value::Array(items) => items.iter().try_for_each(visit),
-        Value::Object(members) => members.values().try_for_each(visit),
+        Value::Array(items) => items.iter().try_for_each(|item| {
+            budget::step()?;
+            visit(item)
+        }),
+        Value::Object(members) => members.values().try_for_each(|member| {
+            budget::step()?;
+            visit(member)
+        }),
         _ => ControlFlow::Continue(()),
     }
 }
@@ -77,6 +85,7 @@ fn select(
         match selector {
             Selector::Name(name) => {
                 if let Some(member) = node.as_object().and_then(|members| members.get(name)) {
+                    budget::step()?;
                     visit(member)?;
                 }
             }
@@ -85,6 +94,7 @@ fn select(
                 let items = node.as_array().map_or(&[][..], Vec::as_slice);
                 if let Some(item) = resolve_index(*index, items.len()).and_then(|at| items.get(at))
                 {
+                    budget::step()?;
                     visit(item)?;
                 }
             }
@@ -132,6 +142,7 @@ fn visit_slice(
     };
     let mut at_each = |mut index: i64, keep_going: &dyn Fn(i64) -> bool| {
         while keep_going(index) {
+            budget::step()?;
             if let Some(item) = usize::try_from(index).ok().and_then(|at| items.get(at)) {
                 visit(item)?;
             }

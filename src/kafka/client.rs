@@ -14,6 +14,54 @@ pub const MANAGED_PROPERTIES: &[&str] = &[
     "auto.commit.interval.ms",
 ];
 
+/// Properties that make librdkafka load a library, or run a command, of the path or text given:
+/// code running inside the router with its secrets. Refused in `kafka.properties`, whatever the
+/// value (librdkafka's CONFIGURATION.md: plugins, OpenSSL engines and providers, the Kerberos
+/// refresh command).
+pub const CODE_LOADING_PROPERTIES: &[&str] = &[
+    "plugin.library.paths",
+    "ssl.engine.location",
+    "ssl.engine.id",
+    "ssl.providers",
+    "sasl.kerberos.kinit.cmd",
+];
+
+/// Properties librdkafka pastes into the Kerberos refresh command, which a shell runs: their
+/// values may not hold what a shell would read as more than a word.
+pub const SHELL_INTERPOLATED_PROPERTIES: &[&str] =
+    &["sasl.kerberos.keytab", "sasl.kerberos.principal"];
+
+/// SASL mechanisms that send a reusable credential (a password, a bearer token) as it is: over
+/// `SASL_PLAINTEXT` anyone on the path reads it. SCRAM and GSSAPI do not.
+pub const CLEARTEXT_SASL_MECHANISMS: &[&str] = &["PLAIN", "OAUTHBEARER"];
+
+/// Whether every broker of a `kafka.brokers` list is this machine (`localhost`, a loopback
+/// address, or the embedded broker), where a password sent in clear never leaves it.
+pub fn brokers_are_loopback(brokers: &str) -> bool {
+    if brokers.trim() == crate::app::EMBEDDED {
+        return true;
+    }
+    let mut any = false;
+    for broker in brokers.split(',').map(str::trim).filter(|b| !b.is_empty()) {
+        any = true;
+        // [proto://]host[:port], an IPv6 host in brackets.
+        let broker = broker.split_once("://").map_or(broker, |(_, rest)| rest);
+        let host = if let Some(rest) = broker.strip_prefix('[') {
+            rest.split(']').next().unwrap_or_default()
+        } else {
+            broker.rsplit_once(':').map_or(broker, |(host, _)| host)
+        };
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return false;
+        }
+    }
+    any
+}
+
 /// How much librdkafka prefetches into the consumer's queue, in KiB (its own default is 65,536,
 /// and a backlog fills all of it). 8 MiB is thousands of records of a few KiB, more than
 /// `kafka.max_in_flight` takes at once; `kafka.properties` may set more for a faster catch-up.

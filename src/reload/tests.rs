@@ -121,3 +121,65 @@ async fn settings_that_need_a_restart_keep_their_running_values() {
         std::time::Duration::from_secs(600)
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_toggle_writes_no_planted_link_and_keeps_the_files_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, path) = shipped();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    // Someone who can write the folder plants links where the temporary file used to go.
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "untouched").expect("write");
+    let planted = path.with_file_name(format!(".router.yaml.{}.tmp", std::process::id()));
+    std::os::unix::fs::symlink(&victim, &planted).expect("symlink");
+    let live = live(&path);
+    live.set_source_enabled("ubiops-audit", true)
+        .await
+        .expect("toggled");
+    assert_eq!(std::fs::read_to_string(&victim).expect("read"), "untouched");
+    assert!(
+        std::fs::symlink_metadata(&planted)
+            .expect("still there")
+            .file_type()
+            .is_symlink()
+    );
+    let mode = std::fs::metadata(&path)
+        .expect("metadata")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("read")
+            .contains("enabled: true")
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_toggle_of_a_linked_router_yaml_says_so_and_keeps_the_link() {
+    // As Kubernetes mounts a ConfigMap: router.yaml -> ..data/router.yaml.
+    let (dir, real) = shipped();
+    let data = dir.path().join("..data");
+    std::fs::create_dir(&data).expect("folder");
+    std::fs::rename(&real, data.join("router.yaml")).expect("move");
+    std::os::unix::fs::symlink("..data/router.yaml", &real).expect("symlink");
+    let live = live(&real);
+    let error = live
+        .set_source_enabled("ubiops-audit", true)
+        .await
+        .expect_err("refused");
+    assert!(error.to_string().contains("is a symbolic link"), "{error}");
+    assert!(
+        std::fs::symlink_metadata(&real)
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    let text = std::fs::read_to_string(data.join("router.yaml")).expect("read");
+    assert!(
+        !text.contains("enabled: true"),
+        "the linked file is unchanged"
+    );
+}

@@ -44,6 +44,7 @@ async fn on_hangup(live: Arc<Live>, shutdown: CancellationToken) {
 }
 
 /// The files a reload reads, as the file watcher sees them.
+#[derive(Clone)]
 struct Watched {
     router: PathBuf,
     /// `router.yaml`'s folder; Kubernetes swaps a mounted ConfigMap through `..data` there.
@@ -92,13 +93,18 @@ async fn on_file_change(live: Arc<Live>, shutdown: CancellationToken) {
         }
     };
     // Only what changes a file's content or name: a reload opens and reads the files, and
-    // reacting to those reads would reload forever.
+    // reacting to those reads would reload forever. Only the configuration's own files: a log
+    // file written beside router.yaml changes with every line, and must neither start a reload
+    // nor keep one waiting.
     let (changes_tx, mut changes) = mpsc::unbounded_channel::<Result<PathBuf, notify::Error>>();
+    let filter = watched.clone();
     let watcher =
         notify::recommended_watcher(move |result: notify::Result<notify::Event>| match result {
             Ok(event) if changes_content(&event.kind) => {
                 for path in event.paths {
-                    let _ = changes_tx.send(Ok(path));
+                    if filter.concerns(&path) {
+                        let _ = changes_tx.send(Ok(path));
+                    }
                 }
             }
             Ok(_) => {}

@@ -15,6 +15,9 @@
 //!   — and every earlier record of its partition too (the same watermark as the sources').
 //! - At most `kafka.max_pending_retries` deliveries are held: beyond that the consumer pauses its
 //!   partitions (and keeps polling) until the schedule drains below 90 %.
+//! - A record is trusted only with a valid authentication code under `kafka.internal_key`
+//!   (written by [`RetryTopic`]): anything else is dead-lettered as `invalid-retry-record`,
+//!   never delivered, and a tombstone without one settles nothing.
 //! - A due delivery whose destination's queue is full is parked until the lane has room; one
 //!   whose circuit is open is held again until the next probe time, in memory (no write, no
 //!   attempt counted). Both stay within the delivery's horizon.
@@ -48,6 +51,9 @@ use crate::dispatch::{Attempt, Deliverer, Job, Next, Settled};
 use crate::kafka;
 
 type RetryConsumer = StreamConsumer<RebalanceContext>;
+
+/// The dead-letter reason of a retry record that is not a job or not the router's.
+pub const INVALID_RETRY_RECORD: &str = "invalid-retry-record";
 
 /// What a delivery task came to.
 #[derive(Debug)]
@@ -201,6 +207,11 @@ impl State {
             self.offsets
                 .lock()
                 .begin(message.topic(), message.partition(), message.offset());
+        if let Err(why) = self.authentic(&message) {
+            crate::telemetry::metrics::global().dead_lettered(INVALID_RETRY_RECORD);
+            self.unreadable(&message, ticket, &why.to_string());
+            return Ok(());
+        }
         let key = message
             .key()
             .map(|k| String::from_utf8_lossy(k).into_owned())
@@ -229,7 +240,24 @@ impl State {
         Ok(())
     }
 
-    /// A retry record that is not a job: dead-lettered as it is, in a task of its own.
+    /// Whether the router wrote this record: one with a valid authentication code under
+    /// `kafka.internal_key`. Anything else (a record someone else produced, or changed) is
+    /// neither delivered nor allowed to settle a delivery.
+    fn authentic(&self, message: &BorrowedMessage<'_>) -> Result<(), kafka::Unauthentic> {
+        let headers: Vec<(&str, Option<&[u8]>)> = message
+            .headers()
+            .map(|headers| headers.iter().map(|h| (h.key, h.value)).collect())
+            .unwrap_or_default();
+        self.deliverer.writer().retry_topic().key().verify(
+            message.topic(),
+            message.key(),
+            message.payload(),
+            &headers,
+        )
+    }
+
+    /// A retry record that is not a job, or not the router's: dead-lettered as it is, in a
+    /// task of its own.
     fn unreadable(&self, message: &BorrowedMessage<'_>, ticket: Ticket, why: &str) {
         warn!(
             message = "Unreadable retry record; writing it to the dead-letter topic.",
@@ -243,10 +271,7 @@ impl State {
         );
         let headers = vec![
             (dead_letter::header::KIND, "input".to_owned()),
-            (
-                dead_letter::header::REASON,
-                "invalid-retry-record".to_owned(),
-            ),
+            (dead_letter::header::REASON, INVALID_RETRY_RECORD.to_owned()),
             (
                 dead_letter::header::DETAIL,
                 dead_letter::truncate(why, 1024),

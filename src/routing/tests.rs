@@ -10,7 +10,7 @@ use crate::event::Notification;
 use crate::render::Templates;
 
 const ROUTER: &str = r#"
-kafka: { brokers: "127.0.0.1:9092" }
+kafka: { brokers: "127.0.0.1:9092", internal_key: routing-tests-internal-key-0123456789 }
 sources:
   - { id: lifecycle, type: resource-lifecycle-events, enabled: true, kafka_topics: [lifecycle] }
   - { id: other, type: resource-lifecycle-events, enabled: true, kafka_topics: [other] }

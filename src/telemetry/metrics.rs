@@ -81,6 +81,8 @@ pub struct Metrics {
     /// 1 for a destination disabled (410, or failing for its whole horizon) until restart.
     pub destination_disabled: Family<DestinationLabels, Gauge>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
+    /// Filter evaluations stopped at their step budget (`filter::MAX_STEPS`): no match.
+    pub filter_budget_exceeded: Counter,
     /// 1 when the last configuration load or reload succeeded, else 0.
     pub config_last_reload_successful: Gauge,
     /// Unix seconds of the last successful load or reload.
@@ -110,6 +112,7 @@ impl Metrics {
             dead_letters: Family::default(),
             destination_disabled: Family::default(),
             consumer_lag: Family::default(),
+            filter_budget_exceeded: Counter::default(),
             config_last_reload_successful: Gauge::default(),
             config_last_reload_success_timestamp_seconds: Gauge::default(),
             registry: Registry::default(),
@@ -169,6 +172,11 @@ impl Metrics {
             "consumer_lag",
             "Records between the committed position and the end of each partition",
             m.consumer_lag.clone(),
+        );
+        registry.register(
+            "filter_budget_exceeded",
+            "Filter evaluations stopped at their step budget; the rule did not match",
+            m.filter_budget_exceeded.clone(),
         );
         registry.register(
             "config_last_reload_successful",
@@ -284,6 +292,11 @@ impl Metrics {
             reason: reason.to_owned(),
         };
         self.dead_letters.get_or_create(&labels).inc();
+    }
+
+    /// Counts a filter evaluation stopped at its step budget.
+    pub fn filter_budget_exceeded(&self) {
+        self.filter_budget_exceeded.inc();
     }
 
     /// Marks `destination` disabled until restart.

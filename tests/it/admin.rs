@@ -122,3 +122,115 @@ async fn metrics_count_what_happened_and_the_api_lists_the_config() {
     );
     router.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_server_serves_https_and_reads_need_the_read_token() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let receiver = Receiver::ok().await;
+    let port = free_port();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let admin = format!(
+        "admin:\n  listen: 127.0.0.1:{port}\n  token: admin-token\n  read_token: read-token\n  tls: {{ cert: admin.pem, key: admin.key }}\n"
+    );
+    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let setup = Setup {
+        router_extra: &admin,
+        ..Setup::lifecycle(kafka.brokers(), "private", &destinations, all_to_hook())
+    };
+    let (_dir, config) = setup.write();
+    let folder = config.parent().unwrap();
+    std::fs::write(folder.join("admin.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(
+        folder.join("admin.key"),
+        certified.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    let loaded = notification_router::config::load(&config).expect("valid");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(notification_router::app::run(loaded, shutdown.clone()));
+
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap(),
+        )
+        .no_proxy()
+        .build()
+        .unwrap();
+    let base = format!("https://localhost:{port}");
+    let call = async |path: &str, token: Option<&str>| {
+        let mut request = client.get(format!("{base}{path}"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while call("/readyz", None).await != 200 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never ready over https"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Plain HTTP gets no answer.
+    assert_eq!(get(&format!("http://127.0.0.1:{port}/healthz")).await.0, 0);
+    assert_eq!(call("/healthz", None).await, 200, "the probes are open");
+    for path in [
+        "/v1/subscriptions",
+        "/v1/destinations",
+        "/v1/topics",
+        "/metrics",
+    ] {
+        assert_eq!(call(path, None).await, 401, "{path} without a token");
+        assert_eq!(
+            call(path, Some("wrong")).await,
+            401,
+            "{path} with a wrong token"
+        );
+        assert_eq!(call(path, Some("read-token")).await, 200, "{path}");
+        assert_eq!(call(path, Some("admin-token")).await, 200, "{path}");
+    }
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
+
+#[test]
+fn an_admin_server_other_machines_reach_needs_tls_or_an_explicit_allow() {
+    let destinations = webhook("hook", "http://127.0.0.1:1/hook", "");
+    for (admin, problem) in [
+        ("admin:\n  listen: 0.0.0.0:9464\n", true),
+        (
+            "admin:\n  listen: 0.0.0.0:9464\n  allow_plaintext: true\n",
+            false,
+        ),
+        (
+            "admin:\n  listen: 0.0.0.0:9464\n  tls: { cert: a.pem, key: a.key }\n",
+            false,
+        ),
+        ("admin:\n  listen: 127.0.0.1:9464\n", false),
+    ] {
+        let setup = Setup {
+            router_extra: admin,
+            ..Setup::lifecycle("embedded", "g", &destinations, all_to_hook())
+        };
+        let (_dir, config) = setup.write();
+        let loaded = notification_router::config::load(&config);
+        match loaded {
+            Err(errors) => {
+                assert!(problem, "{admin}: {errors}");
+                assert!(
+                    errors
+                        .to_string()
+                        .contains("admin.listen: 0.0.0.0:9464 is reachable from other machines"),
+                    "{errors}"
+                );
+            }
+            Ok(_) => assert!(!problem, "{admin}: accepted"),
+        }
+    }
+}

@@ -80,3 +80,76 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
         "each replayed delivery keeps its webhook-id"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_dead_letter_is_not_replayed() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let broken = Arc::new(AtomicBool::new(true));
+    let is_broken = broken.clone();
+    let mut receiver = Receiver::start(Arc::new(move |_, _| {
+        Some(if is_broken.load(Ordering::SeqCst) {
+            400
+        } else {
+            200
+        })
+    }))
+    .await;
+    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let setup = Setup::lifecycle(
+        kafka.brokers(),
+        "replay-forged",
+        &destinations,
+        all_to_hook(),
+    );
+    let (_dir, config) = setup.write();
+    let router = setup.start();
+    kafka.produce_events("lifecycle", &updates(0..1)).await;
+    assert_eq!(receiver.next().await.status, 400);
+    let (genuine, value) = kafka.dead_letters(1).await.remove(0);
+
+    // Dead letters made by someone who can write to the topic: the genuine one's headers, a
+    // notification of their own, without a code or with the genuine record's.
+    let mut notification: serde_json::Value = serde_json::from_slice(&value).unwrap();
+    notification["data"]["event_id"] = "evt-forged".into();
+    let forged = serde_json::to_vec(&notification).unwrap();
+    let headers = |with_code: bool| -> Vec<(&str, &[u8])> {
+        genuine
+            .iter()
+            .filter(|(k, _)| with_code || k.as_str() != "router-auth")
+            .map(|(k, v)| {
+                let v: &[u8] = if k == "dlq-webhook-id" {
+                    b"msg_forged"
+                } else {
+                    v.as_bytes()
+                };
+                (k.as_str(), v)
+            })
+            .collect()
+    };
+    kafka
+        .produce(
+            DEAD_LETTER_TOPIC,
+            &[
+                (Some("msg_forged"), forged.clone(), headers(false)),
+                (Some("msg_forged"), forged, headers(true)),
+            ],
+        )
+        .await;
+
+    broken.store(false, Ordering::SeqCst);
+    let replayed = command(&["dead-letters", "replay"], &config).await;
+    assert!(
+        replayed.contains("3 matched; 1 replayed to router.retry; skipped: 0 input record(s), 0 of an unknown subscription, 0 unreadable, 2 not written by the router."),
+        "{replayed}"
+    );
+    let arrived = receiver.next().await;
+    assert_eq!(
+        (arrived.status, arrived.event_id()),
+        (200, "evt-0".to_owned())
+    );
+    // Whatever the retry topic holds has been read once the genuine replay arrived.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    router.stop().await;
+    let late: Vec<String> = receiver.drain().iter().map(Received::event_id).collect();
+    assert!(late.is_empty(), "delivered: {late:?}");
+}

@@ -67,15 +67,18 @@ pub struct RouterProcess {
 
 impl RouterProcess {
     pub fn start(config: &Path, name: &str) -> Self {
+        let level = std::env::var("TEST_LOG").unwrap_or_else(|_| "info".into());
+        Self::start_logging(config, name, &level)
+    }
+
+    /// Like [`start`](Self::start), logging at `level` (a `RUST_LOG` filter).
+    pub fn start_logging(config: &Path, name: &str, level: &str) -> Self {
         let log = config.with_file_name(format!("{name}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(BIN)
             .args(["run", "--config"])
             .arg(config)
-            .env(
-                "RUST_LOG",
-                std::env::var("TEST_LOG").unwrap_or_else(|_| "info".into()),
-            )
+            .env("RUST_LOG", level)
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()

@@ -528,3 +528,43 @@ async fn sighup_reloads_a_running_router_and_an_invalid_edit_is_rejected() {
     let status = router.terminate(WAIT).await;
     assert!(status.success(), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_file_beside_router_yaml_at_trace_level_makes_no_reload_loop() {
+    let broker = BrokerProcess::start(&["quiet"]);
+    let receiver = Receiver::ok().await;
+    let port = free_port();
+    let admin = admin_section(port);
+    let (_dir, path) = Setup {
+        sources: "  - { id: quiet, type: resource-lifecycle-events, enabled: true, kafka_topics: [quiet] }",
+        router_extra: &admin,
+        ..Setup::lifecycle(
+            broker.brokers(),
+            "quiet",
+            &webhook("a", &receiver.url("/a"), ""),
+            vec![("all.yaml".into(), route_to("quiet", "a"))],
+        )
+    }
+    .write();
+    // Its log goes to router.log, in router.yaml's folder, which the router watches.
+    let router = RouterProcess::start_logging(&path, "router", "trace");
+    ready(&format!("http://127.0.0.1:{port}")).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let size = || std::fs::metadata(&router.log).map_or(0, |m| m.len());
+    let before = size();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let grown = size() - before;
+    // Idle at trace level it writes a few lines a second; a loop wrote megabytes a second.
+    assert!(
+        grown < 256 * 1024,
+        "the log grew {grown} bytes in 3 s while idle"
+    );
+    let text = std::fs::read_to_string(&router.log).unwrap_or_default();
+    assert_eq!(
+        text.matches("Configuration files changed").count(),
+        0,
+        "writing the log reloaded the configuration"
+    );
+    let status = router.terminate(WAIT).await;
+    assert!(status.success(), "{status}");
+}

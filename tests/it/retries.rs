@@ -280,3 +280,94 @@ async fn an_event_read_twice_within_the_window_is_delivered_once() {
     let ids = receiver.event_ids_through_stop(2, router).await;
     assert_eq!(ids, vec!["evt-0", "evt-1"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_retry_record_is_dead_lettered_and_never_delivered() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let (mut receiver, down) = Receiver::with_outage().await;
+    let destinations = webhook(
+        "flaky",
+        &receiver.url("/flaky"),
+        "    retry: { retries: 0, schedule: [2s], horizon: 1h }\n",
+    );
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: to-flaky, destination: flaky }",
+    )];
+    let setup = Setup::lifecycle(kafka.brokers(), "forged", &destinations, topics);
+    let router = setup.start();
+    kafka.produce_events("lifecycle", &updates(0..1)).await;
+    assert_eq!(receiver.next().await.status, 503);
+    // The router's own retry record: its value is what a forger would imitate.
+    let genuine = read_topic(kafka.brokers(), RETRY_TOPIC, 3, 1)
+        .await
+        .remove(0);
+    let forge = |n: usize| {
+        let mut job: serde_json::Value = serde_json::from_slice(&genuine.1).unwrap();
+        job["webhook_id"] = format!("msg_forged_{n}").into();
+        job["notification"]["data"]["event_id"] = format!("evt-forged-{n}").into();
+        job["due"] = chrono::Utc::now().to_rfc3339().into();
+        serde_json::to_vec(&job).unwrap()
+    };
+    let (first, second) = (forge(1), forge(2));
+    let due = genuine.0["retry-due"].clone();
+    let code = genuine.0["router-auth"].clone();
+    kafka
+        .produce(
+            RETRY_TOPIC,
+            &[
+                // Written by anyone who can write to Kafka: no code at all...
+                (
+                    Some("msg_forged_1"),
+                    first,
+                    vec![("retry-due", due.as_bytes())],
+                ),
+                // ...or the code of another record.
+                (
+                    Some("msg_forged_2"),
+                    second,
+                    vec![
+                        ("retry-due", due.as_bytes()),
+                        ("router-auth", code.as_bytes()),
+                    ],
+                ),
+            ],
+        )
+        .await;
+    down.store(false, Ordering::SeqCst);
+
+    // The genuine retry is delivered; the forged ones, due at once, never are.
+    let mut seen = Vec::new();
+    loop {
+        let received = receiver.next().await;
+        seen.push(received.event_id());
+        if received.status == 200 && received.event_id() == "evt-0" {
+            break;
+        }
+    }
+    assert!(seen.iter().all(|id| id == "evt-0"), "delivered: {seen:?}");
+    let letters = read_topic_until(kafka.brokers(), DEAD_LETTER_TOPIC, 1, |letters| {
+        letters
+            .iter()
+            .filter(|(h, _)| h["dlq-reason"] == "invalid-retry-record")
+            .count()
+            >= 2
+    })
+    .await;
+    router.stop().await;
+    seen.extend(receiver.drain().iter().map(Received::event_id));
+    assert!(seen.iter().all(|id| id == "evt-0"), "delivered: {seen:?}");
+    let invalid: Vec<_> = letters
+        .iter()
+        .filter(|(h, _)| h["dlq-reason"] == "invalid-retry-record")
+        .collect();
+    assert_eq!(invalid.len(), 2);
+    for (headers, _) in &invalid {
+        assert_eq!(headers["dlq-kind"], "input", "never replayed as a delivery");
+        assert!(
+            headers["dlq-detail"].contains("authentication code"),
+            "{headers:?}"
+        );
+    }
+}

@@ -166,3 +166,132 @@ async fn the_system_proxy_variables_are_ignored() {
         "nothing went through the proxy"
     );
 }
+
+/// `validate` on `setup`: (exit code, stderr).
+fn validate(setup: &Setup<'_>) -> (Option<i32>, String) {
+    let (_dir, config) = setup.write();
+    let output = Command::new(env!("CARGO_BIN_EXE_notification-router"))
+        .args(["validate", "--config"])
+        .arg(&config)
+        .output()
+        .expect("validate runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn kafka_properties_that_load_code_are_refused_and_the_library_never_runs() {
+    // A library whose constructor leaves a marker: what an attacker's plugin would run.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("constructor-ran");
+    let source = dir.path().join("evil.c");
+    std::fs::write(
+        &source,
+        format!(
+            "#include <stdio.h>\n__attribute__((constructor)) static void evil(void) {{\n  FILE *f = fopen({:?}, \"w\");\n  if (f) fclose(f);\n}}\n",
+            marker.display().to_string()
+        ),
+    )
+    .unwrap();
+    let library = dir.path().join("evil.so");
+    let built = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&library)
+        .arg(&source)
+        .status()
+        .expect("cc runs");
+    assert!(built.success());
+
+    let destinations = webhook("hook", "http://127.0.0.1:1/hook", "");
+    for property in [
+        "plugin.library.paths",
+        "ssl.engine.location",
+        "ssl.providers",
+        "sasl.kerberos.kinit.cmd",
+    ] {
+        let value = if property == "sasl.kerberos.kinit.cmd" {
+            format!("touch {}", marker.display())
+        } else {
+            library.display().to_string()
+        };
+        let kafka_extra = format!("  properties:\n    {property}: \"{value}\"\n");
+        let setup = Setup {
+            kafka_extra: &kafka_extra,
+            ..Setup::lifecycle("embedded", "g", &destinations, all_to_hook())
+        };
+        let (code, stderr) = validate(&setup);
+        assert_eq!(code, Some(1), "{property}: {stderr}");
+        assert!(
+            stderr.contains(&format!("kafka.properties.{property}: is refused")),
+            "{stderr}"
+        );
+        // `run` refuses it too, before any Kafka client exists.
+        let (_dir, config) = setup.write();
+        let mut run = Command::new(env!("CARGO_BIN_EXE_notification-router"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the router runs");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let exited = loop {
+            match run.try_wait().expect("wait") {
+                Some(status) => break Some(status),
+                None if std::time::Instant::now() > deadline => break None,
+                None => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        };
+        if exited.is_none() {
+            let _ = run.kill();
+            let _ = run.wait();
+        }
+        assert!(!marker.exists(), "{property}: the library ran");
+        assert!(
+            exited.is_some_and(|s| !s.success()),
+            "{property}: the router started"
+        );
+    }
+}
+
+#[test]
+fn a_password_over_plaintext_is_refused_unless_the_brokers_are_this_machine() {
+    let destinations = webhook("hook", "http://127.0.0.1:1/hook", "");
+    let plain = "  properties:\n    security.protocol: SASL_PLAINTEXT\n    sasl.mechanisms: PLAIN\n    sasl.username: u\n    sasl.password: p\n";
+    for (brokers, refused) in [
+        ("kafka.example.com:9092", true),
+        ("127.0.0.1:9092,kafka.example.com:9092", true),
+        ("127.0.0.1:9092,[::1]:9093,localhost:9094", false),
+    ] {
+        let setup = Setup {
+            kafka_extra: plain,
+            ..Setup::lifecycle(brokers, "g", &destinations, all_to_hook())
+        };
+        let (code, stderr) = validate(&setup);
+        if refused {
+            assert_eq!(code, Some(1), "{brokers}: {stderr}");
+            assert!(
+                stderr.contains(
+                    "kafka.properties.sasl.mechanisms: PLAIN over security.protocol SASL_PLAINTEXT"
+                ),
+                "{stderr}"
+            );
+        } else {
+            assert_eq!(code, Some(0), "{brokers}: {stderr}");
+        }
+    }
+    // SCRAM sends no password, and SASL_SSL encrypts it.
+    for properties in [
+        "  properties:\n    security.protocol: SASL_PLAINTEXT\n    sasl.mechanisms: SCRAM-SHA-512\n",
+        "  properties:\n    security.protocol: SASL_SSL\n    sasl.mechanisms: PLAIN\n",
+    ] {
+        let setup = Setup {
+            kafka_extra: properties,
+            ..Setup::lifecycle("kafka.example.com:9092", "g", &destinations, all_to_hook())
+        };
+        let (code, stderr) = validate(&setup);
+        assert_eq!(code, Some(0), "{properties}: {stderr}");
+    }
+}

@@ -431,6 +431,8 @@ pub fn free_port() -> u16 {
 }
 
 pub const DEAD_LETTER_TOPIC: &str = "router.dead-letter";
+/// `kafka.internal_key` of every test's router: the key of its retry and dead-letter records.
+pub const INTERNAL_KEY: &str = "test-internal-key-0123456789abcdef";
 pub const RETRY_TOPIC: &str = "router.retry";
 
 /// A router running in this process on a config written to a temp folder.
@@ -490,7 +492,7 @@ impl<'a> Setup<'a> {
     pub fn write(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let router = format!(
-            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  retry_topic: {RETRY_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n{}\nhttp:\n{}\n{}\nsources:\n{}\ndestinations:\n{}\n",
+            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  retry_topic: {RETRY_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n  internal_key: {INTERNAL_KEY}\n{}\nhttp:\n{}\n{}\nsources:\n{}\ndestinations:\n{}\n",
             self.brokers,
             self.group,
             self.kafka_extra,

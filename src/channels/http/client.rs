@@ -37,7 +37,7 @@ pub struct HttpClient {
 
 impl HttpClient {
     /// Pooled keep-alive connections, rustls, no redirects, no system proxy, and the resolver
-    /// that refuses non-public addresses. Fails only on a proxy URL reqwest refuses.
+    /// that refuses non-public addresses. Fails on a proxy URL reqwest or the policy refuses.
     pub fn new(options: &HttpOptions) -> Result<HttpClient, String> {
         let policy = Arc::new(NetworkPolicy::new(options.allow_private_networks.clone()));
         let mut builder = reqwest::Client::builder()
@@ -51,6 +51,11 @@ impl HttpClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_keepalive(Duration::from_secs(60));
         if let Some(proxy) = &options.proxy {
+            // Connections to the proxy go through the guarded resolver when it is a name; an
+            // IP-literal proxy is not resolved, so it is checked here, like any URL.
+            policy
+                .check_url(proxy)
+                .map_err(|why| format!("http.proxy is refused: {why}"))?;
             let proxy = reqwest::Proxy::all(proxy.clone())
                 .map_err(|e| format!("http.proxy is not usable: {e}"))?;
             builder = builder.proxy(proxy);

@@ -164,3 +164,50 @@ async fn slack_urls_are_guarded_the_same_way() {
     }
     assert_eq!(receiver.hits(), 0);
 }
+
+#[tokio::test]
+async fn an_ip_literal_proxy_is_checked_like_any_address() {
+    // A "proxy" on loopback that would forward anything (it answers 200 to all).
+    let proxy = Receiver::start(vec![]).await;
+    let port = proxy.url("/").port().expect("port");
+    for spelling in [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://2130706433:{port}"),
+        format!("http://[::ffff:127.0.0.1]:{port}"),
+    ] {
+        let options = HttpOptions {
+            connect_timeout: Duration::from_secs(2),
+            proxy: Some(Url::parse(&spelling).expect("valid")),
+            ..HttpOptions::default()
+        };
+        let built = HttpClient::new(&options);
+        if let Ok(client) = &built {
+            // What the router did: a public destination, sent through the loopback proxy.
+            let hook = webhook(
+                client.clone(),
+                Url::parse("http://93.184.215.14/x").expect("valid"),
+            );
+            let _ = hook.send("msg_1", Bytes::from_static(b"{}"), false).await;
+        }
+        assert_eq!(
+            proxy.hits(),
+            0,
+            "{spelling}: the request went through the proxy"
+        );
+        let error = built
+            .err()
+            .unwrap_or_else(|| panic!("{spelling}: the client was built"));
+        assert!(
+            error.contains("http.proxy is refused: 127.0.0.1")
+                || error.contains("http.proxy is refused: ::ffff:127.0.0.1"),
+            "{error}"
+        );
+        assert!(error.contains("loopback"), "{error}");
+        // The same proxy is fine once its network is allowed.
+        let allowed = HttpOptions {
+            allow_private_networks: vec!["127.0.0.0/8".parse().expect("network")],
+            ..options
+        };
+        assert!(HttpClient::new(&allowed).is_ok(), "{spelling}");
+    }
+}

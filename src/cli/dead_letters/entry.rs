@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::dead_letter::header;
 use crate::dispatch::{Job, Origin};
+use crate::kafka::{InternalKey, Unauthentic};
 
 /// A dead letter read back.
 #[derive(Debug, Clone)]
@@ -18,6 +19,10 @@ pub struct Entry {
     pub time: Option<DateTime<Utc>>,
     pub headers: BTreeMap<String, String>,
     pub value: Vec<u8>,
+    /// The record's key and its headers as they were, in order: what its authentication code
+    /// covers.
+    pub key: Option<Vec<u8>>,
+    pub raw_headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 /// Which entries a command takes; every set field must match.
@@ -47,6 +52,17 @@ impl Entry {
     /// A header's value, empty when absent.
     pub fn header(&self, name: &str) -> &str {
         self.headers.get(name).map_or("", String::as_str)
+    }
+
+    /// Whether the router wrote this record to `topic`, unchanged since: a valid
+    /// authentication code under `kafka.internal_key`.
+    pub fn authentic(&self, key: &InternalKey, topic: &str) -> Result<(), Unauthentic> {
+        let headers: Vec<(&str, Option<&[u8]>)> = self
+            .raw_headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_deref()))
+            .collect();
+        key.verify(topic, self.key.as_deref(), Some(&self.value), &headers)
     }
 
     pub fn is_delivery(&self) -> bool {
@@ -189,6 +205,8 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             value: value.as_bytes().to_vec(),
+            key: None,
+            raw_headers: Vec::new(),
         }
     }
 

@@ -6,7 +6,8 @@
 //! subscription's current template and destination). The delivery keeps its `webhook-id`, so a
 //! receiver that already has it can drop it; an email or Slack delivery goes only to the
 //! recipients or channels that did not get it. Input records (not JSON, unknown event type...)
-//! are not deliveries: they are counted and skipped.
+//! are not deliveries: they are counted and skipped, and so are records without a valid
+//! authentication code under `kafka.internal_key` (not written by the router, or changed).
 
 mod entry;
 mod read;
@@ -97,10 +98,25 @@ async fn replay(config: &Config, args: &FilterArgs, dry_run: bool) -> anyhow::Re
     let producer: FutureProducer = kafka::producer_config(kafka, &brokers)
         .create()
         .context("cannot create a Kafka producer")?;
-    let retry_topic = RetryTopic::new(producer, kafka.retry_topic.clone());
-    let (mut replayed, mut inputs, mut unknown, mut broken) = (0, 0, 0, 0);
+    // The key the running router checks retry records with, and signed its dead letters with.
+    if kafka.internal_key.as_ref().is_none_or(|k| k.is_empty()) {
+        bail!(
+            "a replay needs kafka.internal_key, the key of the running router: without it the \
+             router makes one up per process and would refuse what a replay writes"
+        );
+    }
+    let key = kafka::InternalKey::of(kafka);
+    let retry_topic = RetryTopic::new(producer, kafka.retry_topic.clone(), key.clone());
+    let (mut replayed, mut inputs, mut unknown, mut broken, mut forged) = (0, 0, 0, 0, 0);
     let now = Utc::now();
     for entry in &entries {
+        if let Err(why) = entry.authentic(&key, &kafka.dead_letter_topic) {
+            // Anyone able to write to the dead-letter topic could otherwise have a notification
+            // of their making delivered, signed with a destination's secret.
+            eprintln!("skipped {}@{}: {why}", entry.partition, entry.offset);
+            forged += 1;
+            continue;
+        }
         if !entry.is_delivery() {
             inputs += 1;
             continue;
@@ -141,7 +157,7 @@ async fn replay(config: &Config, args: &FilterArgs, dry_run: bool) -> anyhow::Re
         replayed += 1;
     }
     println!(
-        "{} matched; {replayed} {} to {}; skipped: {inputs} input record(s), {unknown} of an unknown subscription, {broken} unreadable.",
+        "{} matched; {replayed} {} to {}; skipped: {inputs} input record(s), {unknown} of an unknown subscription, {broken} unreadable, {forged} not written by the router.",
         entries.len(),
         if dry_run {
             "would be replayed"

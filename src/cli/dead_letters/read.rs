@@ -66,18 +66,22 @@ pub fn read_all(client: ClientConfig, topic: &str) -> anyhow::Result<Vec<Entry>>
         {
             ends.remove(&partition);
         }
-        let headers = message
+        let raw_headers: Vec<(String, Option<Vec<u8>>)> = message
             .headers()
             .map(|headers| {
                 headers
                     .iter()
-                    .map(|h| {
-                        let value = String::from_utf8_lossy(h.value.unwrap_or_default());
-                        (h.key.to_owned(), value.into_owned())
-                    })
+                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
                     .collect()
             })
             .unwrap_or_default();
+        let headers = raw_headers
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_deref().unwrap_or_default());
+                (name.clone(), value.into_owned())
+            })
+            .collect();
         entries.push(Entry {
             partition,
             offset: message.offset(),
@@ -87,6 +91,8 @@ pub fn read_all(client: ClientConfig, topic: &str) -> anyhow::Result<Vec<Entry>>
                 .and_then(DateTime::<Utc>::from_timestamp_millis),
             headers,
             value: message.payload().unwrap_or_default().to_vec(),
+            key: message.key().map(<[u8]>::to_vec),
+            raw_headers,
         });
     }
     entries.sort_by_key(|e| (e.partition, e.offset));

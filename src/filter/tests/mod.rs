@@ -1,5 +1,6 @@
 //! Tests of the filter language: the EN examples, an IBM lifecycle notification and the public API.
 
+mod budget;
 mod errors;
 mod explain;
 mod matching;
