@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use notification_router::cli::{
-    self, BenchArgs, BrokerArgs, DeadLettersArgs, ExplainArgs, KeysCommand, PublishArgs,
-    ReceiveArgs, RenderArgs,
+    self, BrokerArgs, DeadLettersArgs, ExplainArgs, KeysCommand, PublishArgs, ReceiveArgs,
+    RenderArgs,
 };
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
@@ -62,8 +62,6 @@ enum Command {
     DeadLetters(DeadLettersArgs),
     /// Run a standalone Kafka-protocol broker (librdkafka's mock cluster) until stopped.
     Broker(BrokerArgs),
-    /// Measure the router end to end against a broker process and a local receiver.
-    Bench(BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,7 +119,6 @@ async fn execute(cli: Cli) -> ExitCode {
             Some(config) => cli::dead_letters(&config, &args).await,
             None => return ExitCode::FAILURE,
         },
-        Command::Bench(args) => cli::bench(&args).await,
         Command::Render(args) => match load(&cli.config) {
             Some(config) => cli::render(&config, &args),
             None => return ExitCode::FAILURE,

@@ -4,7 +4,6 @@
 mod admin;
 mod api;
 mod bad_input;
-mod bench;
 mod catalogue_events;
 mod cli;
 mod crash;

@@ -1,17 +1,57 @@
-//! The load run, shrunk: `notification-router bench` starts its broker and router processes, gets
-//! every delivery to its receiver and ends with a JSON summary. Figures are not checked. It runs
-//! on the mock broker, so that `cargo test` needs no tansu.
+//! The load run, shrunk: `notification-router-bench` starts its broker and router processes,
+//! gets every delivery to its receiver and ends with a JSON summary. Figures are not checked. It
+//! runs on the mock broker, so that `cargo test` needs no tansu.
 
+use std::path::PathBuf;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
+const BIN: &str = env!("CARGO_BIN_EXE_notification-router-bench");
+
+/// The router executable of this build's profile, in the same target directory. Cargo builds
+/// another package's binary only for that package's own tests: this builds every test of the
+/// workspace, as `cargo test --workspace` does (the same features, so that under it nothing is
+/// built twice), the router binary with them.
+fn router_exe() -> PathBuf {
+    let profile_dir = PathBuf::from(BIN)
+        .parent()
+        .expect("the executable is in a profile directory")
+        .to_path_buf();
+    let target_dir = profile_dir
+        .parent()
+        .expect("the profile directory is in a target directory");
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["test", "--workspace", "--no-run", "--target-dir"])
+        .arg(target_dir);
+    match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            build.arg("--release");
+        }
+        Some(profile) => {
+            build.args(["--profile", profile]);
+        }
+        None => panic!("no profile directory in {BIN}"),
+    }
+    let output = build.output().expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building the router failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    profile_dir.join(format!(
+        "notification-router{}",
+        std::env::consts::EXE_SUFFIX
+    ))
+}
 
 #[test]
 fn a_small_load_run_delivers_everything_and_ends_with_a_json_summary() {
     let output = Command::new(BIN)
         .env_remove("TANSU")
+        .arg("--router")
+        .arg(router_exe())
         .args([
-            "bench",
             "--broker",
             "mock",
             "--signing",
