@@ -7,42 +7,21 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_notification-router-bench");
 
-/// The router executable of this build's profile, in the same target directory. Cargo builds
-/// another package's binary only for that package's own tests: this builds every test of the
-/// workspace, as `cargo test --workspace` does (the same features, so that under it nothing is
-/// built twice), the router binary with them.
+/// The router executable beside this crate's, in the same target directory and profile. Cargo
+/// builds it for the router's own integration tests: `cargo test --workspace` builds it with this
+/// test (a bench-only run, `-p notification-router-bench`, uses the one last built).
 fn router_exe() -> PathBuf {
-    let profile_dir = PathBuf::from(BIN)
-        .parent()
-        .expect("the executable is in a profile directory")
-        .to_path_buf();
-    let target_dir = profile_dir
-        .parent()
-        .expect("the profile directory is in a target directory");
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["test", "--workspace", "--no-run", "--target-dir"])
-        .arg(target_dir);
-    match profile_dir.file_name().and_then(|name| name.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            build.arg("--release");
-        }
-        Some(profile) => {
-            build.args(["--profile", profile]);
-        }
-        None => panic!("no profile directory in {BIN}"),
-    }
-    let output = build.output().expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "building the router failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    profile_dir.join(format!(
+    let router = PathBuf::from(BIN).with_file_name(format!(
         "notification-router{}",
         std::env::consts::EXE_SUFFIX
-    ))
+    ));
+    assert!(
+        router.is_file(),
+        "no router executable at {}: run `cargo test --workspace`, or build it first \
+         (`cargo build -p notification-router`)",
+        router.display()
+    );
+    router
 }
 
 #[test]
