@@ -28,7 +28,7 @@ pub enum BrokerChoice {
 
 /// Measures the router end to end against a broker process and a local receiver.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about)]
+#[command(version)]
 pub struct BenchArgs {
     /// The `notification-router` executable to measure (and to run the mock broker); by default
     /// the one beside this executable, in the same target directory.
