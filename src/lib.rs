@@ -34,7 +34,6 @@
 
 pub mod admin;
 pub mod app;
-pub mod bench;
 pub mod channels;
 pub mod cli;
 pub mod config;

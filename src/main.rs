@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use notification_router::cli::{
-    self, BenchArgs, BrokerArgs, DeadLettersArgs, ExplainArgs, ImpactArgs, KeysCommand,
-    PublishArgs, ReceiveArgs, RenderArgs, SourcesCommand,
+    self, BrokerArgs, DeadLettersArgs, ExplainArgs, ImpactArgs, KeysCommand, PublishArgs,
+    ReceiveArgs, RenderArgs, SourcesCommand,
 };
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
@@ -70,8 +70,6 @@ enum Command {
     DeadLetters(DeadLettersArgs),
     /// Run a standalone Kafka-protocol broker (librdkafka's mock cluster) until stopped.
     Broker(BrokerArgs),
-    /// Measure the router end to end against a broker process and a local receiver.
-    Bench(BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -143,7 +141,6 @@ async fn execute(cli: Cli) -> ExitCode {
             Some(config) => cli::dead_letters(&config, &args).await,
             None => return ExitCode::FAILURE,
         },
-        Command::Bench(args) => cli::bench(&args).await,
         Command::Render(args) => match load(&cli.config) {
             Some(config) => cli::render(&config, &args),
             None => return ExitCode::FAILURE,

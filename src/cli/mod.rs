@@ -1,8 +1,7 @@
 //! The subcommands besides `run`: check a config, explain an event, render a delivery, publish
 //! events, receive webhooks, show and make signing keys, inspect and replay dead letters, run a
-//! standalone broker, measure the router.
+//! standalone broker.
 
-mod bench;
 mod broker;
 mod dead_letters;
 mod explain;
@@ -14,7 +13,6 @@ mod render;
 mod sources;
 mod validate;
 
-pub use bench::{BenchArgs, bench};
 pub use broker::{BrokerArgs, broker, broker_topics};
 pub use dead_letters::{DeadLettersArgs, DeadLettersCommand, dead_letters};
 pub use explain::{ExplainArgs, explain};

@@ -7,7 +7,6 @@
 mod admin;
 mod api;
 mod bad_input;
-mod bench;
 mod catalogue_events;
 mod cli;
 mod crash;

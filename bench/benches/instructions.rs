@@ -12,10 +12,10 @@
 
 use std::hint::black_box;
 
-use notification_router::bench::workload;
 use notification_router::channels;
 use notification_router::event::{Notification, RawRecord, SourceKind, normalise};
 use notification_router::routing::{Route, RoutingTable, SourceIndex};
+use notification_router_bench::workload;
 
 /// The allocator the `notification-router` binary uses.
 #[global_allocator]
@@ -27,7 +27,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [scenario, topics, iterations] = args.as_slice() else {
         println!(
-            "instructions: run under callgrind with SCENARIO TOPICS N, see benches/instructions.rs"
+            "instructions: run under callgrind with SCENARIO TOPICS N, see bench/benches/instructions.rs"
         );
         return;
     };

@@ -1,17 +1,36 @@
-//! The load run, shrunk: `notification-router bench` starts its broker and router processes, gets
-//! every delivery to its receiver and ends with a JSON summary. Figures are not checked. It runs
-//! on the mock broker, so that `cargo test` needs no tansu.
+//! The load run, shrunk: `notification-router-bench` starts its broker and router processes,
+//! gets every delivery to its receiver and ends with a JSON summary. Figures are not checked. It
+//! runs on the mock broker, so that `cargo test` needs no tansu.
 
+use std::path::PathBuf;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
+const BIN: &str = env!("CARGO_BIN_EXE_notification-router-bench");
+
+/// The router executable beside this crate's, in the same target directory and profile. Cargo
+/// builds it for the router's own integration tests: `cargo test --workspace` builds it with this
+/// test (a bench-only run, `-p notification-router-bench`, uses the one last built).
+fn router_exe() -> PathBuf {
+    let router = PathBuf::from(BIN).with_file_name(format!(
+        "notification-router{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    assert!(
+        router.is_file(),
+        "no router executable at {}: run `cargo test --workspace`, or build it first \
+         (`cargo build -p notification-router`)",
+        router.display()
+    );
+    router
+}
 
 #[test]
 fn a_small_load_run_delivers_everything_and_ends_with_a_json_summary() {
     let output = Command::new(BIN)
         .env_remove("TANSU")
+        .arg("--router")
+        .arg(router_exe())
         .args([
-            "bench",
             "--broker",
             "mock",
             "--signing",

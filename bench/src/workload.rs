@@ -12,9 +12,10 @@
 //! would have: every failure (a regex suffix on the type, which no lookup can find, so it is
 //! evaluated for every event) and high-severity events of inactive resources.
 
+use notification_router::event::{LIFECYCLE_CATALOGUE, Notification, RawRecord, SourceKind};
+use notification_router::routing::RoutingTable;
+use notification_router::{config, event, render};
 use serde_json::{Value, json};
-
-use crate::event::{LIFECYCLE_CATALOGUE, RawRecord, SourceKind};
 
 /// The source every generated topic and event belongs to.
 pub const SOURCE_ID: &str = "lifecycle";
@@ -213,13 +214,13 @@ pub fn event_for_table(n: usize, topics: usize) -> Value {
 }
 
 /// The notification of a generated event, as the router builds it.
-pub fn notification(event: &Value) -> crate::event::Notification {
+pub fn notification(event: &Value) -> Notification {
     let bytes = event.to_string();
     let record = RawRecord {
         value: Some(bytes.as_bytes()),
         headers: &[],
     };
-    crate::event::normalise(
+    event::normalise(
         SOURCE_ID,
         SourceKind::ResourceLifecycleEvents,
         &record,
@@ -275,17 +276,17 @@ pub fn router_yaml_with(
 
 /// The routing table of `topics` generated topics (plus the global ones), compiled as the
 /// router compiles its files; its destination is never called.
-pub fn routing_table(topics: usize) -> crate::routing::RoutingTable {
+pub fn routing_table(topics: usize) -> RoutingTable {
     compile_table(topic_files(topics, "receiver"))
 }
 
 /// The routing table of a load run (see [`load_topic_files`]).
-pub fn load_routing_table(topics: usize, fanout: usize) -> crate::routing::RoutingTable {
+pub fn load_routing_table(topics: usize, fanout: usize) -> RoutingTable {
     compile_table(load_topic_files(topics, fanout, "receiver"))
 }
 
-fn compile_table(files: Vec<(String, String)>) -> crate::routing::RoutingTable {
-    use crate::config::files::{RouterFile, TopicFile};
+fn compile_table(files: Vec<(String, String)>) -> RoutingTable {
+    use config::files::{RouterFile, TopicFile};
     let yaml = router_yaml(
         "127.0.0.1:9",
         "bench",
@@ -300,17 +301,19 @@ fn compile_table(files: Vec<(String, String)>) -> crate::routing::RoutingTable {
             (std::path::PathBuf::from(name), topic)
         })
         .collect();
-    crate::config::compile(
+    config::compile(
         std::path::Path::new("router.yaml"),
         &router,
         files,
-        &crate::render::Templates::empty(),
+        &render::Templates::empty(),
     )
     .expect("generated topics compile")
 }
 
 #[cfg(test)]
 mod tests {
+    use notification_router::routing::Route;
+
     use super::*;
 
     #[test]
@@ -340,10 +343,10 @@ mod tests {
         for n in 0..100 {
             let event = notification(&lifecycle_event(n, LOAD_ACCOUNT, "2022-09-30T16:18:55Z"));
             match table.route(source, &event) {
-                crate::routing::Route::Matched { deliveries, .. } => {
+                Route::Matched { deliveries, .. } => {
                     assert_eq!(deliveries.len(), 3)
                 }
-                crate::routing::Route::SourceDisabled => panic!("the source is enabled"),
+                Route::SourceDisabled => panic!("the source is enabled"),
             }
         }
     }

@@ -1,15 +1,15 @@
 //! Matching one notification against 10, 1,000 and 10,000 generated topics (mixed rule shapes,
-//! see `notification_router::bench::workload`): through the rule index, through `route` (the
+//! see `notification_router_bench::workload`): through the rule index, through `route` (the
 //! index plus one delivery per subscription), and by evaluating every rule (the reference).
 //!
-//! `cargo bench --bench matching`
+//! `cargo bench -p notification-router-bench --bench matching`
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use notification_router::bench::workload;
 use notification_router::event::Notification;
+use notification_router_bench::workload;
 
 /// The allocator the `notification-router` binary uses.
 #[global_allocator]

@@ -1,5 +1,8 @@
-//! Benchmark support: generated workloads, shared by `benches/` (criterion) and the `bench`
-//! subcommand, which measures the router end to end on a broker process.
+//! # notification-router-bench
+//!
+//! Measures the router: generated workloads, shared by the criterion benches (`benches/`) and the
+//! load run (the `notification-router-bench` executable), which measures the router binary end
+//! to end on a broker process. None of it is part of the router.
 //!
 //! # Layout
 //! - [`workload`]: lifecycle events and topic files of mixed rule shapes, at any size.

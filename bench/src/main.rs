@@ -1,11 +1,20 @@
-//! `bench`: the load run — a broker process, events published to it, the router process over them
-//! to a local receiver, and the ceilings it is compared with. See README, "Performance".
+//! `notification-router-bench`: the load run — a broker process, events published to it, the
+//! router process over them to a local receiver, and the ceilings it is compared with. See
+//! README, "Performance".
 
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use clap::Parser;
+use notification_router::telemetry::{self, LogFormat};
+use notification_router_bench::load::{self, Broker, LoadSettings, Signing};
 
-use crate::bench::load::{self, Broker, LoadSettings, Signing};
+/// The allocator the `notification-router` binary uses: the bare clients and the receiver run
+/// under the same one as the router.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Which broker process the load run starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -17,8 +26,14 @@ pub enum BrokerChoice {
     Mock,
 }
 
-#[derive(Debug, Clone, clap::Args)]
+/// Measures the router end to end against a broker process and a local receiver.
+#[derive(Debug, Clone, Parser)]
+#[command(version)]
 pub struct BenchArgs {
+    /// The `notification-router` executable to measure (and to run the mock broker); by default
+    /// the one beside this executable, in the same target directory.
+    #[arg(long, value_name = "PATH")]
+    pub router: Option<PathBuf>,
     /// The broker process the bare consumer and the router read from.
     #[arg(long, value_enum, default_value_t = BrokerChoice::Tansu)]
     pub broker: BrokerChoice,
@@ -62,6 +77,12 @@ pub struct BenchArgs {
     /// (`queued.max.messages.kbytes=16384`); repeat for more.
     #[arg(long = "kafka-property", value_name = "KEY=VALUE", value_parser = key_value)]
     pub kafka_properties: Vec<(String, String)>,
+    /// The format of this process's own logs.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log level or filter of this process's own logs; `RUST_LOG` wins.
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
 }
 
 fn key_value(text: &str) -> Result<(String, String), String> {
@@ -70,8 +91,50 @@ fn key_value(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))
 }
 
-/// Runs the load run with this executable as router, on tansu or the mock broker.
-pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    let args = BenchArgs::parse();
+    telemetry::init(args.log_format, &args.log_level);
+    // The runtime the router binary runs its subcommands in, so that the bare clients' ceilings
+    // are measured as before: at least four workers.
+    let workers = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(bench(&args)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The router executable: `--router`, or `notification-router` beside this executable.
+fn router_exe(args: &BenchArgs) -> anyhow::Result<PathBuf> {
+    let exe = match &args.router {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()
+            .context("cannot find this executable")?
+            .with_file_name(format!(
+                "notification-router{}",
+                std::env::consts::EXE_SUFFIX
+            )),
+    };
+    if !exe.is_file() {
+        bail!(
+            "no router executable at {}: build it (`cargo build --release --bin \
+             notification-router`; scripts/bench does that) or pass --router PATH",
+            exe.display()
+        );
+    }
+    Ok(exe)
+}
+
+/// Runs the load run with the router executable, on tansu or the mock broker.
+async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     let broker = match (args.broker, &args.tansu) {
         (BrokerChoice::Mock, _) => Broker::Mock,
         (BrokerChoice::Tansu, Some(path)) => Broker::Tansu(path.clone()),
@@ -81,7 +144,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         ),
     };
     let settings = LoadSettings {
-        exe: std::env::current_exe().context("cannot find this executable")?,
+        exe: router_exe(args)?,
         broker,
         signing: args.signing,
         concurrency: args.concurrency.max(1),

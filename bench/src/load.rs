@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
+use notification_router::channels;
 use rdkafka::producer::FutureProducer;
 
 use super::kafka::{consume_all, partitions_for, producer_config, publish, publish_steadily};
@@ -49,7 +50,7 @@ pub enum Signing {
     V1a,
 }
 
-/// What to measure; see `notification-router bench --help`.
+/// What to measure; see `notification-router-bench --help`.
 #[derive(Debug, Clone)]
 pub struct LoadSettings {
     /// The `notification-router` executable to start as router (and as the mock broker).
@@ -463,11 +464,11 @@ fn write_config(
         Signing::None => {}
         Signing::V1 => destination.push(format!(
             "signing: {{ secrets: [\"{}\"] }}",
-            crate::channels::generate_secret().expose()
+            channels::generate_secret().expose()
         )),
         Signing::V1a => destination.push(format!(
             "signing: {{ keys: [\"{}\"] }}",
-            crate::channels::generate_key_pair().0.expose()
+            channels::generate_key_pair().0.expose()
         )),
     }
     let router = workload::router_yaml_with(

@@ -3,19 +3,19 @@
 //! (Standard Webhooks `v1` HMAC-SHA256 and `v1a` ed25519), and the whole of decode + normalise +
 //! route + render for one event.
 //!
-//! `cargo bench --bench pipeline`
+//! `cargo bench -p notification-router-bench --bench pipeline`
 
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use notification_router::bench::workload;
 use notification_router::channels;
 use notification_router::channels::{Signer, generate_key_pair, generate_secret};
 use notification_router::event::{Notification, RawRecord, SourceKind, normalise};
 use notification_router::render::{self, Templates};
 use notification_router::routing::Route;
+use notification_router_bench::workload;
 
 /// The allocator the `notification-router` binary uses.
 #[global_allocator]
@@ -59,8 +59,9 @@ fn decode_and_normalise(c: &mut Criterion) {
 }
 
 fn render_per_channel(c: &mut Criterion) {
-    let templates = Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"))
-        .expect("the shipped templates load");
+    // The router's shipped templates, in the workspace root.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates");
+    let templates = Templates::load(&shipped).expect("the shipped templates load");
     let events: Vec<Notification> = records(10).iter().map(|r| decode(r)).collect();
     let mut group = c.benchmark_group("render");
     group.throughput(Throughput::Elements(1));
