@@ -13,9 +13,6 @@ mod job;
 pub mod lanes;
 mod settle;
 
-#[cfg(test)]
-mod attempts_tests;
-
 use std::borrow::Cow;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};

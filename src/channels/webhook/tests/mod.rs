@@ -11,6 +11,9 @@ use crate::channels::http::loopback_client;
 use crate::channels::{Delivered, FailureKind, Signer, Verb, WebhookNotifier, WebhookSettings};
 use crate::dispatch::{RetryPolicy, deliver_with_retries};
 
+mod signing;
+mod verbs;
+
 const BODY: &str =
     r#"{"id":"n-1","type":"com.ibm.cloud.resource-lifecycle-events.instance:create"}"#;
 
