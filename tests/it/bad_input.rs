@@ -51,7 +51,7 @@ async fn each_bad_input_class_is_dead_lettered_and_the_next_good_message_deliver
     kafka.produce("lifecycle", &records).await;
 
     let delivered = receiver.next().await;
-    assert_eq!(delivered.body["data"]["event_id"], "after-the-bad-ones");
+    assert_eq!(delivered.json()["data"]["event_id"], "after-the-bad-ones");
     let letters = kafka.dead_letters(bad.len()).await;
     router.stop().await;
     assert!(receiver.drain().is_empty(), "no bad record is delivered");

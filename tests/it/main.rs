@@ -13,7 +13,6 @@ mod delivery;
 mod email;
 mod isolation;
 mod kafka_tls;
-mod processes;
 mod reload;
 mod restart;
 mod retries;

@@ -12,8 +12,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use serde_json::Value;
 
-use crate::processes::{BrokerProcess, RouterProcess};
 use crate::support::*;
+use testkit::process::{BrokerProcess, RouterProcess};
 
 const TOKEN: &str = "reload-test-token";
 
@@ -453,7 +453,7 @@ async fn log_contains(log: &Path, needles: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_a_running_router_and_an_invalid_edit_is_rejected() {
-    let broker = BrokerProcess::start(&["hup"]);
+    let broker = BrokerProcess::start(BIN, &["hup"]);
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = admin_section(port);
@@ -470,7 +470,7 @@ async fn sighup_reloads_a_running_router_and_an_invalid_edit_is_rejected() {
         )
     }
     .write();
-    let router = RouterProcess::start(&path, "router");
+    let router = RouterProcess::start(BIN, &path, "router");
     let base = format!("http://127.0.0.1:{port}");
     ready(&base).await;
     let metric = async |value: &str| {
