@@ -22,7 +22,7 @@ async fn metrics_count_what_happened_and_the_api_lists_the_config() {
     let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n");
     let (private, public) = notification_router::channels::generate_key_pair();
     let signing = format!("    signing: {{ keys: [\"{}\"] }}\n", private.expose());
-    let destinations = webhook("metered-hook", &receiver.url("/hook"), &signing);
+    let destinations = webhook("metered-hook", receiver.url("/hook"), &signing);
     let topics = vec![topic(
         "metered",
         "  - id: metered\n    rules:\n      - event_type_filter: $.type =~ ':create$'",

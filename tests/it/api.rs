@@ -124,7 +124,7 @@ async fn sent_notifications_go_through_kafka_to_the_subscribers() {
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = Api::admin_lines(port);
-    let destinations = webhook("hook", &receiver.url("/orders"), "");
+    let destinations = webhook("hook", receiver.url("/orders"), "");
     let topics = vec![topic(
         "orders",
         "  - id: api\n    rules:\n      - event_type_filter: $.type == 'com.example.order:created'",
@@ -253,8 +253,8 @@ async fn destination_tests_report_what_the_receiver_answered() {
     let admin = Api::admin_lines(port);
     let signing = format!("    signing: {{ secrets: [\"{SECRET}\"] }}\n");
     let destinations = [
-        webhook("ok-hook", &ok.url("/ok"), &signing),
-        webhook("failing-hook", &failing.url("/fail"), ""),
+        webhook("ok-hook", ok.url("/ok"), &signing),
+        webhook("failing-hook", failing.url("/fail"), ""),
         webhook("held-hook", held.url("/held"), ""),
     ]
     .concat();

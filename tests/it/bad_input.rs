@@ -6,7 +6,7 @@ use crate::support::*;
 async fn each_bad_input_class_is_dead_lettered_and_the_next_good_message_delivered() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let topics = all_to_hook();
     let router = Setup {
         kafka_extra: "  max_message_bytes: 4096\n",

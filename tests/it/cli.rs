@@ -206,7 +206,7 @@ fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() 
 async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let topics = all_to_hook();
     let (_dir, config) = Setup::lifecycle(kafka.brokers(), "cli", &destinations, topics).write();
 

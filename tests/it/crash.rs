@@ -16,7 +16,7 @@ async fn sigkill_while_deliveries_wait_on_the_retry_topic_loses_and_repeats_noth
     let (mut receiver, down) = Receiver::with_outage("/flaky").await;
     let retry = "    retry: { retries: 0, schedule: [500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms], horizon: 1h }\n    circuit_breaker: { failures: 1000 }\n";
     let destinations =
-        webhook("flaky", &receiver.url("/flaky"), retry) + &webhook("ok", &receiver.url("/ok"), "");
+        webhook("flaky", receiver.url("/flaky"), retry) + &webhook("ok", receiver.url("/ok"), "");
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",

@@ -23,7 +23,7 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
         })
     }))
     .await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup::lifecycle(kafka.brokers(), "replay", &destinations, all_to_hook());
     let (_dir, config) = setup.write();
     let router = setup.start();

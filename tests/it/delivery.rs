@@ -18,7 +18,7 @@ async fn templates_render_the_body_with_json_escaping_and_headers_are_sent() {
     let mut receiver = Receiver::ok().await;
     let destinations = webhook(
         "hook",
-        &receiver.url("/hook"),
+        receiver.url("/hook"),
         "    verb: put\n    custom_headers: { x-team: platform, authorization: Bearer s3cr3t }\n    sensitive_headers: [authorization]\n",
     );
     let topics = vec![topic(
@@ -99,9 +99,9 @@ async fn failed_deliveries_go_to_the_dead_letter_topic_with_the_reason() {
     // No long schedule: what fails in process goes straight to the dead-letter topic.
     let fast_retry =
         "    retry: { retries: 2, initial_backoff: 10ms, max_backoff: 20ms, schedule: [] }\n";
-    let destinations = webhook("rejects", &receiver.url("/rejects"), fast_retry)
-        + &webhook("down", &receiver.url("/down"), fast_retry)
-        + &webhook("ok", &receiver.url("/ok"), fast_retry);
+    let destinations = webhook("rejects", receiver.url("/rejects"), fast_retry)
+        + &webhook("down", receiver.url("/down"), fast_retry)
+        + &webhook("ok", receiver.url("/ok"), fast_retry);
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",

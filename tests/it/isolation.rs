@@ -16,7 +16,7 @@ async fn an_open_circuit_stops_attempts_and_hands_deliveries_to_the_retry_topic(
     // One attempt at a time, no in-process retries, and no probe within the test.
     let destinations = webhook(
         "down",
-        &receiver.url("/down"),
+        receiver.url("/down"),
         "    retry: { retries: 0, schedule: [1h], horizon: 10h }\n    limits: { concurrency: 1, queue: 100 }\n    circuit_breaker: { failures: 3, probe_interval: 1h }\n",
     );
     let topics = vec![topic(
@@ -60,7 +60,7 @@ async fn records_in_flight_never_exceed_max_in_flight() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver =
         Receiver::answering_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(100)).await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let kafka_extra = format!("  max_in_flight: {MAX_IN_FLIGHT}\n");
     let router = Setup {
         kafka_extra: &kafka_extra,
@@ -85,7 +85,7 @@ async fn slow_deliveries_do_not_stop_polling_past_max_poll_interval() {
     // its one in-flight slot is taken would leave its group, and records would come again.
     let mut receiver =
         Receiver::answering_delayed(Arc::new(|_, _| Some(200)), Duration::from_secs(8)).await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "    timeout: 60s\n");
+    let destinations = webhook("hook", receiver.url("/hook"), "    timeout: 60s\n");
     let router = Setup {
         kafka_extra: "  max_in_flight: 1\n  properties: { session.timeout.ms: \"6000\", max.poll.interval.ms: \"6000\" }\n",
         ..Setup::lifecycle(kafka.brokers(), "polling", &destinations, all_to_hook())

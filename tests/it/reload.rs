@@ -138,7 +138,7 @@ async fn a_source_toggled_while_events_stream_cuts_over_exactly() {
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = admin_section(port);
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let source_line = "  - { id: cutover, type: resource-lifecycle-events, enabled: true, kafka_topics: [cutover] }";
     let router = Setup {
         sources: source_line,
@@ -247,7 +247,7 @@ async fn enabling_a_source_not_consumed_at_start_subscribes_to_its_topic() {
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = admin_section(port);
-    let destinations = webhook("hook", &receiver.url("/late"), "");
+    let destinations = webhook("hook", receiver.url("/late"), "");
     let router = Setup {
         // The only source, off: the router starts with nothing to consume.
         sources: "  - id: late\n    type: resource-lifecycle-events\n    kafka_topics: [late]\n",
@@ -329,8 +329,7 @@ async fn reload_through_the_api_rejects_an_invalid_configuration_and_keeps_routi
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = admin_section(port);
-    let destinations =
-        webhook("a", &receiver.url("/a"), "") + &webhook("b", &receiver.url("/b"), "");
+    let destinations = webhook("a", receiver.url("/a"), "") + &webhook("b", receiver.url("/b"), "");
     let router = Setup {
         sources: "  - { id: steady, type: resource-lifecycle-events, enabled: true, kafka_topics: [steady] }",
         router_extra: &admin,
@@ -400,8 +399,7 @@ async fn editing_the_files_reloads_them_without_a_signal() {
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n");
-    let destinations =
-        webhook("a", &receiver.url("/a"), "") + &webhook("b", &receiver.url("/b"), "");
+    let destinations = webhook("a", receiver.url("/a"), "") + &webhook("b", receiver.url("/b"), "");
     let router = Setup {
         sources: "  - id: filed\n    type: resource-lifecycle-events\n    enabled: false\n    kafka_topics: [filed]\n",
         router_extra: &admin,
@@ -457,8 +455,7 @@ async fn sighup_reloads_a_running_router_and_an_invalid_edit_is_rejected() {
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = admin_section(port);
-    let destinations =
-        webhook("a", &receiver.url("/a"), "") + &webhook("b", &receiver.url("/b"), "");
+    let destinations = webhook("a", receiver.url("/a"), "") + &webhook("b", receiver.url("/b"), "");
     let (_dir, path) = Setup {
         sources: "  - { id: steady, type: resource-lifecycle-events, enabled: true, kafka_topics: [hup] }",
         router_extra: &admin,

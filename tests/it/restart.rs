@@ -22,7 +22,7 @@ async fn a_restart_mid_stream_loses_and_skips_nothing() {
         if held { None } else { Some(200) }
     }))
     .await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "    timeout: 120s\n");
+    let destinations = webhook("hook", receiver.url("/hook"), "    timeout: 120s\n");
     let topics = all_to_hook();
     let setup = Setup::lifecycle(kafka.brokers(), "restart", &destinations, topics);
 
@@ -94,7 +94,7 @@ async fn instances_joining_mid_stream(strategy: &str, instances: usize) {
         .map(|i| {
             webhook(
                 "hook",
-                &receiver.url("/hook"),
+                receiver.url("/hook"),
                 &format!("    custom_headers: {{ x-instance: \"{i}\" }}\n"),
             )
         })
@@ -151,7 +151,7 @@ async fn the_router_recovers_from_a_broker_outage_without_intervention() {
     const BATCH: usize = 20;
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let router = Setup::lifecycle(kafka.brokers(), "outage", &destinations, all_to_hook()).start();
     kafka.produce_events("lifecycle", &updates(0..BATCH)).await;
     let mut delivered: BTreeSet<String> = receiver

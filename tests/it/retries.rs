@@ -32,7 +32,7 @@ async fn an_outage_is_retried_through_the_retry_topic_while_others_get_everythin
     let kafka = Kafka::start(&["lifecycle"]);
     let (mut receiver, down) = Receiver::with_outage("/flaky").await;
     let destinations =
-        quick("flaky", &receiver.url("/flaky"), "") + &webhook("ok", &receiver.url("/ok"), "");
+        quick("flaky", receiver.url("/flaky"), "") + &webhook("ok", receiver.url("/ok"), "");
     let router = Setup::lifecycle(kafka.brokers(), "outage", &destinations, flaky_and_ok()).start();
     kafka.produce_events("lifecycle", &updates(0..EVENTS)).await;
 
@@ -100,7 +100,7 @@ async fn a_retry_waiting_in_kafka_survives_a_restart() {
     // The long retry is due after the stop: only the retry topic remembers it.
     let destinations = webhook(
         "flaky",
-        &receiver.url("/flaky"),
+        receiver.url("/flaky"),
         "    retry: { retries: 0, schedule: [3s], horizon: 1h }\n",
     );
     let topics = vec![topic(
@@ -141,9 +141,9 @@ async fn a_hung_receiver_uses_its_own_slots_and_dead_letters_after_its_horizon()
         Receiver::answering(Arc::new(|path, _| (path != "/hung").then_some(200))).await;
     let destinations = webhook(
         "hung",
-        &receiver.url("/hung"),
+        receiver.url("/hung"),
         "    timeout: 300ms\n    retry: { retries: 0, schedule: [200ms, 200ms, 200ms], horizon: 2s }\n    limits: { concurrency: 2, queue: 4 }\n",
-    ) + &webhook("ok", &receiver.url("/ok"), "");
+    ) + &webhook("ok", receiver.url("/ok"), "");
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",
@@ -173,7 +173,7 @@ async fn a_destination_failing_for_a_whole_horizon_is_disabled() {
     let mut receiver = Receiver::answering(Arc::new(|_, _| Some(503))).await;
     let destinations = webhook(
         "down",
-        &receiver.url("/down"),
+        receiver.url("/down"),
         "    retry: { retries: 0, schedule: [100ms], horizon: 1s }\n    circuit_breaker: { failures: 1000 }\n",
     );
     let topics = vec![topic(
@@ -227,7 +227,7 @@ async fn a_410_disables_the_destination_and_its_deliveries_are_dead_lettered() {
     }))
     .await;
     let destinations =
-        webhook("gone", &receiver.url("/gone"), "") + &webhook("ok", &receiver.url("/ok"), "");
+        webhook("gone", receiver.url("/gone"), "") + &webhook("ok", receiver.url("/ok"), "");
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",
@@ -269,7 +269,7 @@ async fn a_410_disables_the_destination_and_its_deliveries_are_dead_lettered() {
 async fn an_event_read_twice_within_the_window_is_delivered_once() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let router = Setup::lifecycle(kafka.brokers(), "dedup", &destinations, all_to_hook()).start();
     let events = updates(0..2);
     // A producer retry: the same event twice, then another, on one partition.

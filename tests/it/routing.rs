@@ -16,7 +16,7 @@ async fn every_lifecycle_pair_is_routed_by_its_type() {
     for (i, entry) in LIFECYCLE_CATALOGUE.iter().enumerate() {
         destinations += &webhook(
             &format!("hook-{i}"),
-            &receiver.url(&format!("/{}", entry.ce_type)),
+            receiver.url(&format!("/{}", entry.ce_type)),
             "",
         );
         topics.push(topic(
@@ -80,7 +80,7 @@ async fn a_disabled_source_delivers_nothing_and_a_topic_can_take_two_sources() {
     let sources = "  - { id: ops, type: resource-lifecycle-events, enabled: true, kafka_topics: [ops] }\n  \
                    - { id: billing, type: resource-lifecycle-events, enabled: true, kafka_topics: [billing] }\n  \
                    - { id: audit, type: resource-lifecycle-events, enabled: false, kafka_topics: [audit] }";
-    let destinations = webhook("all", &receiver.url("/all"), "");
+    let destinations = webhook("all", receiver.url("/all"), "");
     // No rules: every event of each listed source. The disabled one is listed too.
     let topics = vec![topic(
         "everything",
@@ -131,8 +131,8 @@ async fn a_notification_filter_on_event_properties_selects_events() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut filtered = Receiver::ok().await;
     let mut all = Receiver::ok().await;
-    let destinations = webhook("filtered", &filtered.url("/us-south-keys"), "")
-        + &webhook("all", &all.url("/all"), "");
+    let destinations = webhook("filtered", filtered.url("/us-south-keys"), "")
+        + &webhook("all", all.url("/all"), "");
     let topics = vec![
         topic(
             "us-south-keys",
@@ -183,7 +183,7 @@ async fn a_notification_filter_on_event_properties_selects_events() {
 async fn cloudevents_in_structured_and_binary_mode_are_routed() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let topics = vec![topic(
         "key-failures",
         "  - id: lifecycle\n    rules:\n      - event_type_filter: \"$.type == 'com.ibm.cloud.resource-lifecycle-events.key:create_failure'\"",

@@ -67,7 +67,7 @@ async fn no_canary_secret_reaches_trace_logs_or_the_dead_letter_topic() {
     let sensitive = "    custom_headers: { authorization: \"Bearer ${CANARY_HEADER}\" }\n    sensitive_headers: [authorization]\n    signing: { secrets: [\"${CANARY_WHSEC}\"], keys: [\"${CANARY_WHSK}\"] }\n    retry: { retries: 1, initial_backoff: 50ms, max_backoff: 100ms }\n";
     let retry = "    retry: { retries: 1, initial_backoff: 50ms, max_backoff: 100ms }\n";
     let destinations = [
-        webhook("hook-ok", &receiver.url("/ok"), sensitive),
+        webhook("hook-ok", receiver.url("/ok"), sensitive),
         webhook("hook-echo", echo.url("/echo"), sensitive),
         format!(
             "  - id: chat\n    type: slack\n    allow_http: true\n    slack: {{ type: incoming_webhook, url: \"{}\" }}\n{retry}",

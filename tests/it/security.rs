@@ -17,9 +17,9 @@ const SECRET: &str = "whsec_dGVzdC1zZWNyZXQtb2YtMjQtYnl0ZXMh";
 async fn a_signed_delivery_verifies_with_the_standardwebhooks_library() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "")
+    let destinations = webhook("hook", receiver.url("/hook"), "")
         + &format!("    signing: {{ secrets: [\"{SECRET}\"] }}\n")
-        + &webhook("unsigned", &receiver.url("/unsigned"), "")
+        + &webhook("unsigned", receiver.url("/unsigned"), "")
         + &format!("    signing: {{ secrets: [\"{SECRET}\"] }}\n");
     let topics = vec![topic(
         "all",
@@ -109,7 +109,7 @@ async fn the_system_proxy_variables_are_ignored() {
         Some(200)
     }))
     .await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup::lifecycle(kafka.brokers(), "no-proxy", &destinations, all_to_hook());
     let (_dir, config) = setup.write();
 

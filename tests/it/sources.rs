@@ -74,7 +74,7 @@ async fn each_is_routed_by_its_type(kind: &str, generated: &[Generated]) {
     for (i, ce_type) in types.iter().enumerate() {
         destinations += &webhook(
             &format!("hook-{i}"),
-            &receiver.url(&format!("/{ce_type}")),
+            receiver.url(&format!("/{ce_type}")),
             "",
         );
         topics.push(topic(
@@ -251,9 +251,9 @@ async fn the_example_topics_deliver_the_example_events_and_malformed_ones_are_de
     let sources = "  - { id: activity-tracker, type: activity-tracker, enabled: true, kafka_topics: [activity-tracker-events] }\n  \
                    - { id: ubiops-audit, type: ubiops-audit, enabled: true, kafka_topics: [ubiops-audit-events] }\n  \
                    - { id: api-events, type: cloudevents, enabled: true, kafka_topics: [api-events] }";
-    let destinations = webhook("platform-webhook", &receiver.url("/platform"), "")
-        + &webhook("security-webhook", &receiver.url("/security"), "")
-        + &webhook("everything", &receiver.url("/all"), "");
+    let destinations = webhook("platform-webhook", receiver.url("/platform"), "")
+        + &webhook("security-webhook", receiver.url("/security"), "")
+        + &webhook("everything", receiver.url("/all"), "");
     let mut topics = shipped_audit_topics();
     assert_eq!(topics.len(), 5, "{topics:?}");
     // A catch-all, so the test knows when every example has been routed.
