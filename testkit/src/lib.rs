@@ -6,6 +6,7 @@
 //! - [`slack`] — Slack's incoming webhook and `chat.postMessage`, scripted.
 //! - [`smtp`] — an SMTP server with scripted refusals that keeps every accepted message.
 //! - [`kafka`] — librdkafka's mock cluster; producing, reading and measuring topics.
+//! - [`tls`] — a test certificate authority, and a TLS listener in front of a plain server.
 //! - [`tansu`] — the standalone `tansu` broker as a process of its own.
 //! - [`process`] — the router's binary run as processes: the broker, the router, its commands.
 //! - [`router`] — the router without its types: its configuration written to a folder, the
@@ -21,3 +22,4 @@ pub mod router;
 pub mod slack;
 pub mod smtp;
 pub mod tansu;
+pub mod tls;
