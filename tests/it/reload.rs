@@ -17,14 +17,6 @@ use testkit::process::{BrokerProcess, RouterProcess};
 
 const TOKEN: &str = "reload-test-token";
 
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// The `admin:` section on `port`, with the token and a comment that must survive edits.
 fn admin_section(port: u16) -> String {
     format!(
