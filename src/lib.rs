@@ -31,6 +31,9 @@
 //!   dead-letters, broker, sources.
 //! - [`secret`] — the redacting [`Secret`](secret::Secret) type every credential is held in.
 //! - [`telemetry`] — logs and metrics.
+//!
+//! Unit tests live in the module they test: `#[cfg(test)] mod tests` inline, or, once they outgrow
+//! the file, in `tests.rs` or a `tests/` folder beside it; the stand-ins come from `testkit`.
 
 pub mod admin;
 pub mod app;

@@ -261,5 +261,4 @@ fn plain_name(pattern: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "warnings_tests.rs"]
 mod tests;

@@ -184,3 +184,6 @@ where
         number += 1;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,15 +12,15 @@ mod attempts;
 mod job;
 pub mod lanes;
 mod settle;
-
 #[cfg(test)]
-mod attempts_tests;
+mod tests;
 
 use std::borrow::Cow;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use rand::Rng;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
@@ -232,47 +232,84 @@ impl Snapshot {
     }
 
     /// Where a job goes after `attempt`: the next step of its schedule, or the end.
-    pub fn next(&self, mut job: Job, attempt: Attempt) -> Next {
-        let now = Utc::now();
-        let (policy, lane) = match self.config.table.subscription_by_name(&job.subscription) {
-            Some(s) => (
-                &self.config.table.destinations()[s.destination].retry,
-                self.lanes.get(s.destination),
-            ),
-            None => return Next::DeadLetter(job, DeadLetterReason::UnknownSubscription),
+    pub fn next(&self, job: Job, attempt: Attempt) -> Next {
+        let Some(subscription) = self.config.table.subscription_by_name(&job.subscription) else {
+            return Next::DeadLetter(job, DeadLetterReason::UnknownSubscription);
         };
-        // Out of time or steps: dead-lettered, and the destination disabled when every attempt
-        // to it has failed for a whole horizon.
-        let exhausted = |job| {
-            if lane.failing_for().is_some_and(|f| f >= policy.horizon) {
-                lane.disable("every attempt failed for a whole retry horizon");
-            }
-            Next::DeadLetter(job, DeadLetterReason::RetriesExhausted)
+        let policy = &self.config.table.destinations()[subscription.destination].retry;
+        let now = Now {
+            wall: Utc::now(),
+            instant: Instant::now(),
         };
-        match attempt {
-            Attempt::Delivered => Next::Done,
-            Attempt::DeadLetter(reason) => Next::DeadLetter(job, reason),
-            Attempt::Deferred { until } => {
-                let wait = until.saturating_duration_since(Instant::now());
-                if job.elapsed(now) + wait > policy.horizon {
-                    return exhausted(job);
+        match decide(job, attempt, policy, now, &mut rand::rng()) {
+            Step::Next(next) => next,
+            Step::Exhausted(job) => {
+                let lane = self.lanes.get(subscription.destination);
+                if disables(lane.failing_for(), policy) {
+                    lane.disable("every attempt failed for a whole retry horizon");
                 }
-                job.due = later(now, wait);
-                Next::Retry(job)
-            }
-            Attempt::Retry { retry_after } => {
-                let elapsed = job.elapsed(now);
-                match policy.next_retry(job.long_retries, elapsed, retry_after, &mut rand::rng()) {
-                    NextRetry::After(delay) => {
-                        job.long_retries += 1;
-                        job.due = later(now, delay);
-                        Next::Retry(job)
-                    }
-                    NextRetry::ScheduleEnded | NextRetry::HorizonReached => exhausted(job),
-                }
+                Next::DeadLetter(job, DeadLetterReason::RetriesExhausted)
             }
         }
     }
+}
+
+/// The moment a decision is made: the wall clock (due times, horizons) and the monotonic clock
+/// (how long a deferral waits).
+#[derive(Debug, Clone, Copy)]
+struct Now {
+    wall: chrono::DateTime<Utc>,
+    instant: Instant,
+}
+
+/// A job's next step, as [`decide`] sees it.
+#[derive(Debug)]
+enum Step {
+    Next(Next),
+    /// Out of time or steps: dead-lettered as retries exhausted (and the destination disabled
+    /// when [`disables`] says so).
+    Exhausted(Job),
+}
+
+/// Where a job goes after `attempt` under its destination's retry `policy`, decided at `now`.
+/// Pure but for the jitter drawn from `rng`: delivered is done, a dead letter stays one, a
+/// deferral waits for its time and a failure for its schedule's next step, within the horizon.
+fn decide(
+    mut job: Job,
+    attempt: Attempt,
+    policy: &RetryPolicy,
+    now: Now,
+    rng: &mut impl Rng,
+) -> Step {
+    match attempt {
+        Attempt::Delivered => Step::Next(Next::Done),
+        Attempt::DeadLetter(reason) => Step::Next(Next::DeadLetter(job, reason)),
+        Attempt::Deferred { until } => {
+            let wait = until.saturating_duration_since(now.instant);
+            if job.elapsed(now.wall) + wait > policy.horizon {
+                return Step::Exhausted(job);
+            }
+            job.due = later(now.wall, wait);
+            Step::Next(Next::Retry(job))
+        }
+        Attempt::Retry { retry_after } => {
+            let elapsed = job.elapsed(now.wall);
+            match policy.next_retry(job.long_retries, elapsed, retry_after, rng) {
+                NextRetry::After(delay) => {
+                    job.long_retries += 1;
+                    job.due = later(now.wall, delay);
+                    Step::Next(Next::Retry(job))
+                }
+                NextRetry::ScheduleEnded | NextRetry::HorizonReached => Step::Exhausted(job),
+            }
+        }
+    }
+}
+
+/// Whether an exhausted delivery disables its destination: when every attempt to it has failed
+/// for a whole retry horizon.
+fn disables(failing_for: Option<Duration>, policy: &RetryPolicy) -> bool {
+    failing_for.is_some_and(|f| f >= policy.horizon)
 }
 
 /// `now` plus `delay`, saturating.

@@ -26,9 +26,7 @@ mod load;
 mod partials;
 
 #[cfg(test)]
-pub(crate) mod safety_tests;
-#[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::fmt;
 use std::io;

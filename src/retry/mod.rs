@@ -23,6 +23,8 @@
 //!   attempt counted). Both stay within the delivery's horizon.
 
 mod schedule;
+#[cfg(test)]
+mod tests;
 mod topic;
 
 use std::collections::HashSet;
@@ -360,12 +362,10 @@ impl State {
             let deferred = matches!(attempt, Attempt::Deferred { .. });
             let outcome = match snapshot.next(job, attempt) {
                 Next::Retry(job) if deferred => Outcome::Hold(Box::new(job)),
-                next => match deliverer.settle(next, &shutdown).await {
-                    Settled::Unsettled => Outcome::Unsettled,
-                    // The next record of this delivery replaces this one.
-                    Settled::Retried => Outcome::Settled,
-                    // Nothing replaces it: a tombstone says it is done.
-                    Settled::Delivered | Settled::DeadLettered => {
+                next => match record_after(deliverer.settle(next, &shutdown).await) {
+                    Record::Kept => Outcome::Unsettled,
+                    Record::Committed => Outcome::Settled,
+                    Record::Tombstoned => {
                         if deliverer.writer().tombstone(&key, offset, &shutdown).await {
                             Outcome::Settled
                         } else {
@@ -447,14 +447,7 @@ impl State {
     /// Pauses the retry topic while the schedule is full; resumes below 90 %.
     fn apply_pause(&mut self) {
         let held = self.schedule.len();
-        let change = if !self.paused && held >= self.max_pending {
-            Some(true)
-        } else if self.paused && held < self.max_pending - self.max_pending / 10 {
-            Some(false)
-        } else {
-            None
-        };
-        let Some(pause) = change else {
+        let Some(pause) = pause_change(self.paused, held, self.max_pending) else {
             return;
         };
         let Ok(assignment) = self.consumer.assignment() else {
@@ -478,6 +471,37 @@ impl State {
             warn!(message = "Cannot pause or resume the retry topic.", %error);
         }
         self.paused = pause;
+    }
+}
+
+/// What becomes of a retry record once its delivery is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// Shutdown came first: not committed, read again after a restart.
+    Kept,
+    /// Committed: the next record of this delivery, just written, replaces it.
+    Committed,
+    /// Nothing replaces it: a tombstone says the delivery is done, then it is committed.
+    Tombstoned,
+}
+
+fn record_after(settled: Settled) -> Record {
+    match settled {
+        Settled::Unsettled => Record::Kept,
+        Settled::Retried => Record::Committed,
+        Settled::Delivered | Settled::DeadLettered => Record::Tombstoned,
+    }
+}
+
+/// Whether to pause (`Some(true)`) or resume (`Some(false)`) the retry topic, holding `held` of
+/// at most `max_pending` deliveries: pause when full, resume below 90 %, else leave it.
+fn pause_change(paused: bool, held: usize, max_pending: usize) -> Option<bool> {
+    if !paused && held >= max_pending {
+        Some(true)
+    } else if paused && held < max_pending - max_pending / 10 {
+        Some(false)
+    } else {
+        None
     }
 }
 

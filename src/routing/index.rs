@@ -254,3 +254,6 @@ impl fmt::Debug for RuleIndex {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -112,6 +112,4 @@ fn matching_topics_by_scan(
 }
 
 #[cfg(test)]
-mod index_tests;
-#[cfg(test)]
 mod tests;

@@ -1,11 +1,28 @@
-//! Stand-ins for the router's tests, each a real server on `127.0.0.1:0`: the only place tests
-//! get them.
+//! Stand-ins and helpers for the router's tests: the only place tests get them. Servers listen
+//! on `127.0.0.1:0`; waits fail the test after a timeout, never sleep a fixed time.
 //!
-//! - [`receiver`] — an HTTP receiver with scripted answers (or silence) that hands every request
-//!   to a channel.
+//! - [`receiver`] — the HTTP receiver: scripted answers, silence or held requests, with every
+//!   answered request on a channel, with its time.
 //! - [`slack`] — Slack's incoming webhook and `chat.postMessage`, scripted.
 //! - [`smtp`] — an SMTP server with scripted refusals that keeps every accepted message.
+//! - [`kafka`] — librdkafka's mock cluster; producing, reading and measuring topics.
+//! - [`tls`] — a test certificate authority, and a TLS listener in front of a plain server.
+//! - [`tansu`] — the standalone `tansu` broker as a process of its own.
+//! - [`process`] — the router's binary run as processes: the broker, the router, its commands.
+//! - [`router`] — the router without its types: its configuration written to a folder, the
+//!   events it reads, what its dead letters say.
+//!
+//! It does not depend on the router: its unit tests use it too, and would otherwise see two
+//! copies of the router's types.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+pub mod kafka;
+pub mod process;
 pub mod receiver;
+pub mod router;
 pub mod slack;
 pub mod smtp;
+pub mod tansu;
+pub mod tls;

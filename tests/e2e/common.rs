@@ -1,21 +1,28 @@
-//! What several scenarios share: destinations, latencies, consumer lag.
+//! What the scenarios share: the testkit's receiver, Kafka helpers, tansu and router
+//! configuration; destinations, Kafka settings for tansu, latencies.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+pub use testkit::kafka::*;
+pub use testkit::process::*;
+pub use testkit::receiver::*;
+pub use testkit::router::*;
+pub use testkit::tansu::Tansu;
 
-use crate::support::{Received, WAIT, topic, webhook};
-use crate::tansu::LIFECYCLE;
+/// The router's binary, for the testkit's process helpers.
+pub const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
+
+/// The sources' topic every scenario reads.
+pub const LIFECYCLE: &str = "lifecycle";
+
+/// The scenarios' topics on tansu: `lifecycle` (3 partitions), the retry topic (3) and the
+/// dead-letter topic (1).
+pub const TOPICS: [(&str, i32); 3] = [(LIFECYCLE, 3), (RETRY_TOPIC, 3), (DEAD_LETTER_TOPIC, 1)];
 
 /// Webhook destinations on one receiver (path `/ID`), each subscribed to every lifecycle event,
 /// each with the `extra` YAML lines given for it.
-pub fn destinations(
-    receiver: &crate::support::Receiver,
-    ids: &[(&str, &str)],
-) -> (String, Vec<(String, String)>) {
+pub fn destinations(receiver: &Receiver, ids: &[(&str, &str)]) -> (String, Vec<(String, String)>) {
     let destinations = ids
         .iter()
         .map(|(id, extra)| webhook(id, &receiver.url(&format!("/{id}")), extra))
@@ -71,76 +78,4 @@ pub fn latencies(
             window.contains(&at).then(|| r.at.duration_since(at))
         })
         .collect()
-}
-
-/// The lag of `group` on the lifecycle topic (3 partitions): for each partition, the records
-/// from the group's committed offset (the start when nothing is committed) to the end.
-///
-/// Counted by reading them to the end of the partition (which fetch responses tell): tansu 0.6.0
-/// answers a ListOffsets request (`fetch_watermarks`) with the first offset of the newest batch
-/// plus one, short of the end when that batch holds several records.
-pub async fn lag(brokers: &str, group: &str) -> Vec<i64> {
-    let (brokers, group) = (brokers.to_owned(), group.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .set("group.id", &group)
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "true")
-            .create()
-            .expect("consumer");
-        let mut list = TopicPartitionList::new();
-        for partition in 0..3 {
-            list.add_partition(LIFECYCLE, partition);
-        }
-        let committed = consumer
-            .committed_offsets(list, Duration::from_secs(10))
-            .expect("committed offsets");
-        let mut from = TopicPartitionList::new();
-        for element in committed.elements() {
-            let offset = match element.offset() {
-                Offset::Offset(offset) => Offset::Offset(offset),
-                _ => Offset::Beginning,
-            };
-            from.add_partition_offset(LIFECYCLE, element.partition(), offset)
-                .unwrap();
-        }
-        consumer.assign(&from).expect("assign");
-        let mut lags = [0i64; 3];
-        let mut at_end = [false; 3];
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !at_end.iter().all(|end| *end) {
-            assert!(
-                Instant::now() < deadline,
-                "the lifecycle partitions were not read to their end within 30 s"
-            );
-            match consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(message)) => lags[message.partition() as usize] += 1,
-                Some(Err(KafkaError::PartitionEOF(partition))) => {
-                    at_end[partition as usize] = true;
-                }
-                Some(Err(error)) => panic!("reading the lifecycle topic: {error}"),
-                None => {}
-            }
-        }
-        lags.to_vec()
-    })
-    .await
-    .unwrap()
-}
-
-/// Waits until `group` has committed everything of the lifecycle topic.
-pub async fn wait_for_zero_lag(brokers: &str, group: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let lags = lag(brokers, group).await;
-        if lags.iter().all(|l| *l == 0) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "consumer lag did not return to 0: {lags:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }

@@ -5,10 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{destinations, kafka_settings, pair};
-use crate::processes::RouterProcess;
-use crate::support::*;
-use crate::tansu::{LIFECYCLE, Tansu};
+use crate::common::*;
 
 const DESTINATIONS: [(&str, &str); 3] = [("a", ""), ("b", ""), ("c", "")];
 /// Records in flight at once (`kafka.max_in_flight`). Each pause and resume costs tansu a fetch
@@ -26,11 +23,11 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 async fn kill_9_mid_stream_loses_nothing_and_redelivers_at_most_the_uncommitted() {
     const EVENTS: usize = 20_000;
     const ALL: usize = EVENTS * DESTINATIONS.len();
-    let tansu = Tansu::start();
+    let tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
     // Answers take a little while, so records are in flight across commits.
     let mut receiver =
-        Receiver::start_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(2)).await;
+        Receiver::answering_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(2)).await;
     let (destinations, topics) = destinations(&receiver, &DESTINATIONS);
     let kafka_extra = kafka_settings("", &format!("  max_in_flight: {MAX_IN_FLIGHT}\n"));
     let setup = Setup {
@@ -39,7 +36,7 @@ async fn kill_9_mid_stream_loses_nothing_and_redelivers_at_most_the_uncommitted(
     };
     let (_dir, config) = setup.write();
 
-    let first = RouterProcess::start(&config, "first");
+    let first = RouterProcess::start(BIN, &config, "first");
     // The stream is produced while the router delivers.
     let producing = {
         let brokers = brokers.clone();
@@ -59,7 +56,7 @@ async fn kill_9_mid_stream_loses_nothing_and_redelivers_at_most_the_uncommitted(
     // member joining before then was seen to get no partitions for over a minute.
     tokio::time::sleep(SESSION_TIMEOUT + Duration::from_secs(1)).await;
 
-    let second = RouterProcess::start(&config, "second");
+    let second = RouterProcess::start(BIN, &config, "second");
     let mut seen: BTreeSet<(String, String)> = log.iter().map(pair).collect();
     while seen.len() < ALL {
         let received = receiver.next().await;
@@ -75,7 +72,7 @@ async fn kill_9_mid_stream_loses_nothing_and_redelivers_at_most_the_uncommitted(
     for r in &log {
         ids.entry(pair(r))
             .or_default()
-            .insert(r.headers["webhook-id"].clone());
+            .insert(r.header("webhook-id").unwrap().to_owned());
     }
     assert_eq!(ids.len(), ALL, "every event at every destination");
     assert!(
@@ -109,7 +106,7 @@ async fn sigterm_mid_stream_exits_within_the_drain_timeout_and_a_restart_repeats
  {
     const EVENTS: usize = 2_000;
     const ALL: usize = EVENTS * DESTINATIONS.len();
-    let tansu = Tansu::start();
+    let tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
     let mut receiver = Receiver::ok().await;
     let (destinations, topics) = destinations(&receiver, &DESTINATIONS);
@@ -120,7 +117,7 @@ async fn sigterm_mid_stream_exits_within_the_drain_timeout_and_a_restart_repeats
     };
     let (_dir, config) = setup.write();
 
-    let first = RouterProcess::start(&config, "first");
+    let first = RouterProcess::start(BIN, &config, "first");
     let producing = {
         let brokers = brokers.clone();
         tokio::spawn(async move { produce_all(&brokers, LIFECYCLE, &updates(0..EVENTS)).await })
@@ -150,7 +147,7 @@ async fn sigterm_mid_stream_exits_within_the_drain_timeout_and_a_restart_repeats
         before.len()
     );
 
-    let second = RouterProcess::start(&config, "second");
+    let second = RouterProcess::start(BIN, &config, "second");
     let mut after = Vec::new();
     let mut all = before.clone();
     while all.len() < ALL {

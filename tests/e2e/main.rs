@@ -13,14 +13,7 @@
 mod common;
 mod crash;
 mod poison;
-#[allow(dead_code)]
-#[path = "../it/processes.rs"]
-mod processes;
 mod rebalance;
 mod receivers;
 mod replay;
 mod restart;
-#[allow(dead_code)]
-#[path = "../it/support.rs"]
-mod support;
-mod tansu;

@@ -3,15 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{kafka_settings, wait_for_zero_lag};
-use crate::processes::RouterProcess;
-use crate::support::*;
-use crate::tansu::{LIFECYCLE, Tansu};
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_pills_are_dead_lettered_with_reasons_good_events_delivered_and_lag_returns_to_0() {
     const GOOD: usize = 200;
-    let tansu = Tansu::start();
+    let tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
     let mut receiver = Receiver::ok().await;
     let destinations = webhook("hook", &receiver.url("/hook"), "");
@@ -20,7 +17,7 @@ async fn poison_pills_are_dead_lettered_with_reasons_good_events_delivered_and_l
         ..Setup::lifecycle(&brokers, "poison", &destinations, all_to_hook())
     };
     let (_dir, config) = setup.write();
-    let router = RouterProcess::start(&config, "router");
+    let router = RouterProcess::start(BIN, &config, "router");
 
     let mut huge = lifecycle_event(
         "resource-controller.instance.create",
@@ -74,7 +71,7 @@ async fn poison_pills_are_dead_lettered_with_reasons_good_events_delivered_and_l
         delivered.insert(receiver.next().await.event_id());
     }
     let letters = read_topic(&brokers, DEAD_LETTER_TOPIC, 1, bad.len()).await;
-    wait_for_zero_lag(&brokers, "poison").await;
+    wait_for_zero_lag(&brokers, "poison", LIFECYCLE, 3).await;
     let status = router.terminate(WAIT).await;
     assert!(status.success(), "{status:?}");
     assert!(

@@ -5,10 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::kafka_settings;
-use crate::processes::RouterProcess;
-use crate::support::*;
-use crate::tansu::{LIFECYCLE, Tansu};
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_and_third_instance_joining_with_cooperative_sticky_assignment_lose_nothing() {
@@ -25,11 +22,11 @@ async fn a_second_and_third_instance_joining_with_range_assignment_lose_nothing(
 async fn instances_joining_mid_stream(strategy: &str) {
     const INSTANCES: usize = 3;
     const BATCH: usize = 20;
-    let tansu = Tansu::start();
+    let tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
     // A little latency per delivery, so records are in flight when partitions move.
     let mut receiver =
-        Receiver::start_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(5)).await;
+        Receiver::answering_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(5)).await;
     let kafka_extra = kafka_settings(
         &format!(", partition.assignment.strategy: {strategy}"),
         "  max_in_flight: 20\n",
@@ -53,7 +50,7 @@ async fn instances_joining_mid_stream(strategy: &str) {
     let mut produced = 0;
     let mut delivered = BTreeSet::new();
     let mut by_instance = [0usize; INSTANCES];
-    let mut running = vec![RouterProcess::start(&configs[0].1, "instance-0")];
+    let mut running = vec![RouterProcess::start(BIN, &configs[0].1, "instance-0")];
     // Stream until the newest instance is delivering, start the next, and keep streaming until
     // the last has taken over partitions and delivered from them.
     while by_instance[INSTANCES - 1] < BATCH {
@@ -61,7 +58,7 @@ async fn instances_joining_mid_stream(strategy: &str) {
         produced += BATCH;
         while delivered.len() < produced - BATCH / 2 {
             let received = receiver.next().await;
-            let instance: usize = received.headers["x-instance"].parse().unwrap();
+            let instance: usize = received.header("x-instance").unwrap().parse().unwrap();
             by_instance[instance] += 1;
             delivered.insert(received.event_id());
         }
@@ -69,6 +66,7 @@ async fn instances_joining_mid_stream(strategy: &str) {
         if running.len() < INSTANCES && by_instance[newest] >= 2 * BATCH {
             let i = running.len();
             running.push(RouterProcess::start(
+                BIN,
                 &configs[i].1,
                 &format!("instance-{i}"),
             ));
@@ -76,7 +74,11 @@ async fn instances_joining_mid_stream(strategy: &str) {
     }
     while delivered.len() < produced {
         let received = receiver.next().await;
-        by_instance[received.headers["x-instance"].parse::<usize>().unwrap()] += 1;
+        by_instance[received
+            .header("x-instance")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()] += 1;
         delivered.insert(received.event_id());
     }
     for router in running {

@@ -6,10 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::common::{destinations, kafka_settings, latencies, p99};
-use crate::processes::RouterProcess;
-use crate::support::*;
-use crate::tansu::{LIFECYCLE, Tansu};
+use crate::common::*;
 
 /// Publishes one event every `every` from `evt-{first}` on, for `how_long`, recording when each
 /// was sent. Returns the number of the next event.
@@ -36,9 +33,9 @@ async fn stream(
 async fn a_receiver_in_a_30_s_outage_gets_everything_through_the_retry_topic_and_delays_nobody() {
     const OUTAGE: Duration = Duration::from_secs(30);
     const EVERY: Duration = Duration::from_millis(100);
-    let tansu = Tansu::start();
+    let tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
-    let (mut receiver, down) = Receiver::with_outage().await;
+    let (mut receiver, down) = Receiver::with_outage("/flaky").await;
     down.store(false, Ordering::SeqCst);
     // The default in-process retries; long retries every 2 s, so recovery shows soon.
     let flaky = "    retry: { schedule: [2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s, 2s], horizon: 10m }\n    circuit_breaker: { probe_interval: 2s }\n";
@@ -48,7 +45,7 @@ async fn a_receiver_in_a_30_s_outage_gets_everything_through_the_retry_topic_and
         ..Setup::lifecycle(&brokers, "outage", &destinations, topics)
     };
     let (_dir, config) = setup.write();
-    let router = RouterProcess::start(&config, "router");
+    let router = RouterProcess::start(BIN, &config, "router");
     // Measure from the moment the router delivers.
     produce_events_to(&brokers, LIFECYCLE, &updates(0..1)).await;
     let mut log = receiver.take(3).await;
@@ -118,7 +115,7 @@ async fn a_receiver_in_a_30_s_outage_gets_everything_through_the_retry_topic_and
         .fold(HashMap::new(), |mut ids, r| {
             ids.entry(r.event_id())
                 .or_default()
-                .insert(r.headers["webhook-id"].clone());
+                .insert(r.header("webhook-id").unwrap().to_owned());
             ids
         });
     assert!(
@@ -156,9 +153,10 @@ async fn a_receiver_in_a_30_s_outage_gets_everything_through_the_retry_topic_and
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_receiver_holds_up_nobody_and_its_deliveries_dead_letter_after_the_horizon() {
     const EVENTS: usize = 30;
-    let tansu = Tansu::start();
+    let tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
-    let mut receiver = Receiver::start(Arc::new(|path, _| (path != "/hung").then_some(200))).await;
+    let mut receiver =
+        Receiver::answering(Arc::new(|path, _| (path != "/hung").then_some(200))).await;
     let hung = "    timeout: 1s\n    retry: { retries: 0, schedule: [500ms, 500ms, 500ms], horizon: 3s }\n    limits: { concurrency: 2, queue: 4 }\n";
     let (destinations, topics) = destinations(&receiver, &[("hung", hung), ("a", ""), ("b", "")]);
     let setup = Setup {
@@ -166,7 +164,7 @@ async fn a_hung_receiver_holds_up_nobody_and_its_deliveries_dead_letter_after_th
         ..Setup::lifecycle(&brokers, "hung", &destinations, topics)
     };
     let (_dir, config) = setup.write();
-    let router = RouterProcess::start(&config, "router");
+    let router = RouterProcess::start(BIN, &config, "router");
     produce_events_to(&brokers, LIFECYCLE, &updates(0..1)).await;
     let mut log = receiver.take(2).await;
 

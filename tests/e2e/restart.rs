@@ -8,15 +8,12 @@ use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 
-use crate::common::kafka_settings;
-use crate::processes::RouterProcess;
-use crate::support::*;
-use crate::tansu::{LIFECYCLE, Tansu};
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_router_recovers_from_a_broker_restart_without_intervention() {
     const BATCH: usize = 20;
-    let mut tansu = Tansu::start();
+    let mut tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
     let mut receiver = Receiver::ok().await;
     let destinations = webhook("hook", &receiver.url("/hook"), "");
@@ -25,7 +22,7 @@ async fn the_router_recovers_from_a_broker_restart_without_intervention() {
         ..Setup::lifecycle(&brokers, "broker-restart", &destinations, all_to_hook())
     };
     let (_dir, config) = setup.write();
-    let mut router = RouterProcess::start(&config, "router");
+    let mut router = RouterProcess::start(BIN, &config, "router");
     produce_events_to(&brokers, LIFECYCLE, &updates(0..BATCH)).await;
     receiver.take(BATCH).await;
 

@@ -22,7 +22,7 @@ async fn metrics_count_what_happened_and_the_api_lists_the_config() {
     let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n");
     let (private, public) = notification_router::channels::generate_key_pair();
     let signing = format!("    signing: {{ keys: [\"{}\"] }}\n", private.expose());
-    let destinations = webhook("metered-hook", &receiver.url("/hook"), &signing);
+    let destinations = webhook("metered-hook", receiver.url("/hook"), &signing);
     let topics = vec![topic(
         "metered",
         "  - id: metered\n    rules:\n      - event_type_filter: $.type =~ ':create$'",
@@ -132,7 +132,7 @@ async fn the_admin_server_serves_https_and_reads_need_the_read_token() {
     let admin = format!(
         "admin:\n  listen: 127.0.0.1:{port}\n  token: admin-token\n  read_token: read-token\n  tls: {{ cert: admin.pem, key: admin.key }}\n"
     );
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup {
         router_extra: &admin,
         ..Setup::lifecycle(kafka.brokers(), "private", &destinations, all_to_hook())

@@ -4,12 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::http::StatusCode;
 use notification_router::admin::MAX_BODY;
 use notification_router::event::notification_id;
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, mpsc};
 
 use crate::support::*;
 
@@ -127,7 +124,7 @@ async fn sent_notifications_go_through_kafka_to_the_subscribers() {
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = Api::admin_lines(port);
-    let destinations = webhook("hook", &receiver.url("/orders"), "");
+    let destinations = webhook("hook", receiver.url("/orders"), "");
     let topics = vec![topic(
         "orders",
         "  - id: api\n    rules:\n      - event_type_filter: $.type == 'com.example.order:created'",
@@ -155,10 +152,10 @@ async fn sent_notifications_go_through_kafka_to_the_subscribers() {
     let first = body["notification_id"].as_str().expect("an id").to_owned();
     assert_eq!(first, notification_id(&["api", "/shop", "order-1"]));
     let delivered = receiver.next().await;
-    assert_eq!(delivered.body["notification_id"], first.as_str());
-    assert_eq!(delivered.body["id"], "order-1");
-    assert_eq!(delivered.body["data"], json!({"order": 1}));
-    assert_eq!(delivered.body["ibmensourceid"], "api");
+    assert_eq!(delivered.json()["notification_id"], first.as_str());
+    assert_eq!(delivered.json()["id"], "order-1");
+    assert_eq!(delivered.json()["data"], json!({"order": 1}));
+    assert_eq!(delivered.json()["ibmensourceid"], "api");
 
     // Structured mode.
     let event = json!({
@@ -169,8 +166,8 @@ async fn sent_notifications_go_through_kafka_to_the_subscribers() {
     assert_eq!(status, 202, "{body}");
     let second = body["notification_id"].as_str().expect("an id").to_owned();
     let delivered = receiver.next().await;
-    assert_eq!(delivered.body["notification_id"], second.as_str());
-    assert_eq!(delivered.body["subject"], "order 2");
+    assert_eq!(delivered.json()["notification_id"], second.as_str());
+    assert_eq!(delivered.json()["subject"], "order 2");
 
     // Refusals: none of these is published.
     let cancelled = binary_headers("order-3", "com.example.order:cancelled");
@@ -246,38 +243,19 @@ async fn sent_notifications_go_through_kafka_to_the_subscribers() {
     router.stop().await;
 }
 
-/// A receiver that holds each request until a permit is added, saying when one arrives.
-async fn held_receiver() -> (String, mpsc::UnboundedReceiver<()>, Arc<Semaphore>) {
-    let (arrived_tx, arrived) = mpsc::unbounded_channel();
-    let release = Arc::new(Semaphore::new(0));
-    let permits = release.clone();
-    let app = Router::new().fallback(move || {
-        let (arrived, release) = (arrived_tx.clone(), release.clone());
-        async move {
-            let _ = arrived.send(());
-            release.acquire().await.expect("open").forget();
-            StatusCode::OK
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/held", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, arrived, permits)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destination_tests_report_what_the_receiver_answered() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut ok = Receiver::ok().await;
-    let failing = Receiver::start(Arc::new(|_, _| Some(500))).await;
-    let (held_url, mut arrived, release) = held_receiver().await;
+    let failing = Receiver::answering(Arc::new(|_, _| Some(500))).await;
+    let held = Receiver::holding().await;
     let port = free_port();
     let admin = Api::admin_lines(port);
     let signing = format!("    signing: {{ secrets: [\"{SECRET}\"] }}\n");
     let destinations = [
-        webhook("ok-hook", &ok.url("/ok"), &signing),
-        webhook("failing-hook", &failing.url("/fail"), ""),
-        webhook("held-hook", &held_url, ""),
+        webhook("ok-hook", ok.url("/ok"), &signing),
+        webhook("failing-hook", failing.url("/fail"), ""),
+        webhook("held-hook", held.url("/held"), ""),
     ]
     .concat();
     let router = Setup {
@@ -297,21 +275,25 @@ async fn destination_tests_report_what_the_receiver_answered() {
     assert_eq!(status, 202, "{body}");
     let id = body["notification_id"].as_str().expect("an id").to_owned();
     let received = ok.next().await;
-    assert_eq!(received.body["notification_id"], id.as_str());
+    assert_eq!(received.json()["notification_id"], id.as_str());
     assert_eq!(
-        received.body["type"],
+        received.json()["type"],
         "com.notification-router.destination:test"
     );
     let mut headers = axum::http::HeaderMap::new();
     for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
         headers.insert(
             name,
-            received.headers[name].parse().expect("a header value"),
+            received
+                .header(name)
+                .unwrap()
+                .parse()
+                .expect("a header value"),
         );
     }
     standardwebhooks::Webhook::new(SECRET)
         .expect("the library reads the secret")
-        .verify(&received.raw, &headers)
+        .verify(&received.body, &headers)
         .expect("signed as deliveries are");
     let status = api.settled(&id).await;
     assert_eq!(
@@ -343,14 +325,11 @@ async fn destination_tests_report_what_the_receiver_answered() {
 
     let (_, body) = api.post(&test("held-hook"), Some(TOKEN), &[], vec![]).await;
     let id = body["notification_id"].as_str().expect("an id").to_owned();
-    tokio::time::timeout(WAIT, arrived.recv())
-        .await
-        .expect("the request arrives")
-        .expect("open");
+    held.hits_reach(1).await;
     let (_, status) = api.get(&format!("/v1/notifications/{id}")).await;
     assert_eq!(status["status"], "inprogress", "{status}");
     assert_eq!(status["status_code"], Value::Null);
-    release.add_permits(1);
+    held.release(1);
     let status = api.settled(&id).await;
     assert_eq!(
         (status["status"].clone(), status["status_code"].clone()),

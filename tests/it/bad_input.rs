@@ -6,7 +6,7 @@ use crate::support::*;
 async fn each_bad_input_class_is_dead_lettered_and_the_next_good_message_delivered() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let topics = all_to_hook();
     let router = Setup {
         kafka_extra: "  max_message_bytes: 4096\n",
@@ -51,7 +51,7 @@ async fn each_bad_input_class_is_dead_lettered_and_the_next_good_message_deliver
     kafka.produce("lifecycle", &records).await;
 
     let delivered = receiver.next().await;
-    assert_eq!(delivered.body["data"]["event_id"], "after-the-bad-ones");
+    assert_eq!(delivered.json()["data"]["event_id"], "after-the-bad-ones");
     let letters = kafka.dead_letters(bad.len()).await;
     router.stop().await;
     assert!(receiver.drain().is_empty(), "no bad record is delivered");

@@ -206,7 +206,7 @@ fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() 
 async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let topics = all_to_hook();
     let (_dir, config) = Setup::lifecycle(kafka.brokers(), "cli", &destinations, topics).write();
 
@@ -231,11 +231,11 @@ async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits()
         .unwrap();
     let delivery = receiver.next().await;
     assert_eq!(
-        delivery.body["data"]["event_id"],
+        delivery.json()["data"]["event_id"],
         "7ca39870-eb1b-6c50-88b1-48c04123494"
     );
     assert_eq!(
-        delivery.body["type"],
+        delivery.json()["type"],
         "com.ibm.cloud.resource-lifecycle-events.instance:create"
     );
 
@@ -271,7 +271,7 @@ async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits()
     assert_eq!(delivered["source"], "lifecycle");
     assert_eq!(
         delivered["notification_id"],
-        delivery.body["notification_id"]
+        delivery.json()["notification_id"]
     );
     assert!(
         logs.contains("Shutdown signal received.") && logs.contains("Stopped."),

@@ -6,17 +6,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::processes::{BrokerProcess, RouterProcess};
 use crate::support::*;
+use testkit::process::{BrokerProcess, RouterProcess};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_while_deliveries_wait_on_the_retry_topic_loses_and_repeats_nothing() {
     const EVENTS: usize = 200;
-    let broker = BrokerProcess::start(&["lifecycle"]);
-    let (mut receiver, down) = Receiver::with_outage().await;
+    let broker = BrokerProcess::start(BIN, &["lifecycle"]);
+    let (mut receiver, down) = Receiver::with_outage("/flaky").await;
     let retry = "    retry: { retries: 0, schedule: [500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms, 500ms], horizon: 1h }\n    circuit_breaker: { failures: 1000 }\n";
     let destinations =
-        webhook("flaky", &receiver.url("/flaky"), retry) + &webhook("ok", &receiver.url("/ok"), "");
+        webhook("flaky", receiver.url("/flaky"), retry) + &webhook("ok", receiver.url("/ok"), "");
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",
@@ -26,7 +26,7 @@ async fn sigkill_while_deliveries_wait_on_the_retry_topic_loses_and_repeats_noth
     let (_dir, config) = setup.write();
     produce_all(broker.brokers(), "lifecycle", &updates(0..EVENTS)).await;
 
-    let first = RouterProcess::start(&config, "first");
+    let first = RouterProcess::start(BIN, &config, "first");
     let mut log = Vec::new();
     // Every event reached `ok`, and every `flaky` delivery failed at least twice: once fresh,
     // once from the retry topic.
@@ -48,7 +48,7 @@ async fn sigkill_while_deliveries_wait_on_the_retry_topic_loses_and_repeats_noth
     assert!(log.iter().all(|r| r.path == "/ok" || r.status == 503));
     down.store(false, Ordering::SeqCst);
 
-    let second = RouterProcess::start(&config, "second");
+    let second = RouterProcess::start(BIN, &config, "second");
     let delivered = |log: &[Received]| {
         log.iter()
             .filter(|r| r.path == "/flaky" && r.status == 200)
@@ -66,7 +66,7 @@ async fn sigkill_while_deliveries_wait_on_the_retry_topic_loses_and_repeats_noth
     for r in log.iter().filter(|r| r.path == "/flaky") {
         ids.entry(r.event_id())
             .or_default()
-            .insert(r.headers["webhook-id"].clone());
+            .insert(r.header("webhook-id").unwrap().to_owned());
     }
     assert!(
         ids.values().all(|set| set.len() == 1),

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::processes::{command, replay_hook};
 use crate::support::*;
+use testkit::process::{command, replay_hook};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id() {
@@ -15,7 +15,7 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
     let kafka = Kafka::start(&["lifecycle"]);
     let broken = Arc::new(AtomicBool::new(true));
     let is_broken = broken.clone();
-    let mut receiver = Receiver::start(Arc::new(move |_, _| {
+    let mut receiver = Receiver::answering(Arc::new(move |_, _| {
         Some(if is_broken.load(Ordering::SeqCst) {
             400
         } else {
@@ -23,7 +23,7 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
         })
     }))
     .await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup::lifecycle(kafka.brokers(), "replay", &destinations, all_to_hook());
     let (_dir, config) = setup.write();
     let router = setup.start();
@@ -37,7 +37,7 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
     let mut original = BTreeMap::new();
     for r in receiver.take(EVENTS).await {
         assert_eq!(r.status, 400);
-        original.insert(r.event_id(), r.headers["webhook-id"].clone());
+        original.insert(r.event_id(), r.header("webhook-id").unwrap().to_owned());
     }
     let dead: BTreeSet<&str> = letters
         .iter()
@@ -46,24 +46,34 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
         .collect();
     assert_eq!(dead, original.values().map(String::as_str).collect());
 
-    let listed = command(&["dead-letters", "list", "--destination", "hook"], &config).await;
+    let listed = command(
+        BIN,
+        &["dead-letters", "list", "--destination", "hook"],
+        &config,
+    )
+    .await;
     let lines: Vec<&str> = listed.lines().collect();
     assert_eq!(lines.len(), EVENTS, "{listed}");
     for id in original.values() {
         assert!(listed.contains(&format!("webhook-id={id}")), "{listed}");
     }
     assert!(lines.iter().all(|l| l.contains("delivery-rejected")));
-    let all = command(&["dead-letters", "list", "--json"], &config).await;
+    let all = command(BIN, &["dead-letters", "list", "--json"], &config).await;
     let objects: Vec<serde_json::Value> = all
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON lines"))
         .collect();
     assert_eq!(objects.len(), EVENTS + 1);
     assert!(objects.iter().any(|o| o["reason"] == "not-json"));
-    let none = command(&["dead-letters", "list", "--destination", "other"], &config).await;
+    let none = command(
+        BIN,
+        &["dead-letters", "list", "--destination", "other"],
+        &config,
+    )
+    .await;
     assert!(none.is_empty(), "{none}");
 
-    let dry = command(&["dead-letters", "replay", "--dry-run"], &config).await;
+    let dry = command(BIN, &["dead-letters", "replay", "--dry-run"], &config).await;
     assert!(
         dry.contains(&format!(
             "{} matched; {EVENTS} would be replayed to {RETRY_TOPIC}; skipped: 1 input record(s)",
@@ -73,7 +83,7 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
     );
 
     broken.store(false, Ordering::SeqCst);
-    let arrived = replay_hook(&config, &mut receiver, EVENTS).await;
+    let arrived = replay_hook(BIN, &config, &mut receiver, EVENTS).await;
     router.stop().await;
     assert_eq!(
         arrived, original,
@@ -86,7 +96,7 @@ async fn a_forged_dead_letter_is_not_replayed() {
     let kafka = Kafka::start(&["lifecycle"]);
     let broken = Arc::new(AtomicBool::new(true));
     let is_broken = broken.clone();
-    let mut receiver = Receiver::start(Arc::new(move |_, _| {
+    let mut receiver = Receiver::answering(Arc::new(move |_, _| {
         Some(if is_broken.load(Ordering::SeqCst) {
             400
         } else {
@@ -94,7 +104,7 @@ async fn a_forged_dead_letter_is_not_replayed() {
         })
     }))
     .await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup::lifecycle(
         kafka.brokers(),
         "replay-forged",
@@ -137,7 +147,7 @@ async fn a_forged_dead_letter_is_not_replayed() {
         .await;
 
     broken.store(false, Ordering::SeqCst);
-    let replayed = command(&["dead-letters", "replay"], &config).await;
+    let replayed = command(BIN, &["dead-letters", "replay"], &config).await;
     assert!(
         replayed.contains("3 matched; 1 replayed to router.retry; skipped: 0 input record(s), 0 of an unknown subscription, 0 unreadable, 2 not written by the router."),
         "{replayed}"

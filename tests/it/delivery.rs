@@ -18,7 +18,7 @@ async fn templates_render_the_body_with_json_escaping_and_headers_are_sent() {
     let mut receiver = Receiver::ok().await;
     let destinations = webhook(
         "hook",
-        &receiver.url("/hook"),
+        receiver.url("/hook"),
         "    verb: put\n    custom_headers: { x-team: platform, authorization: Bearer s3cr3t }\n    sensitive_headers: [authorization]\n",
     );
     let topics = vec![topic(
@@ -49,29 +49,39 @@ async fn templates_render_the_body_with_json_escaping_and_headers_are_sent() {
     router.stop().await;
 
     assert_eq!(
-        delivery.body["name"], hostile,
+        delivery.json()["name"],
+        hostile,
         "the value survives JSON escaping intact"
     );
-    assert_eq!(delivery.body["payload"]["event_id"], "evt-1");
+    assert_eq!(delivery.json()["payload"]["event_id"], "evt-1");
     assert_eq!(
-        delivery.body["page"], true,
+        delivery.json()["page"],
+        true,
         "equal helper: create_failure is HIGH"
     );
     assert!(
-        delivery.body["summary"]
+        delivery.json()["summary"]
             .as_str()
             .unwrap()
             .contains("instance create_failure")
     );
-    assert_eq!(delivery.headers["x-team"], "platform");
-    assert_eq!(delivery.headers["authorization"], "Bearer s3cr3t");
-    assert!(delivery.headers["webhook-timestamp"].parse::<u64>().is_ok());
+    assert_eq!(delivery.header("x-team").unwrap(), "platform");
+    assert_eq!(delivery.header("authorization").unwrap(), "Bearer s3cr3t");
+    assert!(
+        delivery
+            .header("webhook-timestamp")
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
+    );
     assert_eq!(
-        delivery.headers["webhook-id"], again.headers["webhook-id"],
+        delivery.header("webhook-id").unwrap(),
+        again.header("webhook-id").unwrap(),
         "the same event and subscription keep their webhook-id"
     );
     assert_eq!(
-        delivery.body["id"], again.body["id"],
+        delivery.json()["id"],
+        again.json()["id"],
         "and their notification id"
     );
 }
@@ -80,7 +90,7 @@ async fn templates_render_the_body_with_json_escaping_and_headers_are_sent() {
 async fn failed_deliveries_go_to_the_dead_letter_topic_with_the_reason() {
     let kafka = Kafka::start(&["lifecycle"]);
     // /rejects answers 400 (permanent), /down answers 503 (retried, then exhausted), /ok 200.
-    let mut receiver = Receiver::start(Arc::new(|path, _| match path {
+    let mut receiver = Receiver::answering(Arc::new(|path, _| match path {
         "/rejects" => Some(400),
         "/down" => Some(503),
         _ => Some(200),
@@ -89,9 +99,9 @@ async fn failed_deliveries_go_to_the_dead_letter_topic_with_the_reason() {
     // No long schedule: what fails in process goes straight to the dead-letter topic.
     let fast_retry =
         "    retry: { retries: 2, initial_backoff: 10ms, max_backoff: 20ms, schedule: [] }\n";
-    let destinations = webhook("rejects", &receiver.url("/rejects"), fast_retry)
-        + &webhook("down", &receiver.url("/down"), fast_retry)
-        + &webhook("ok", &receiver.url("/ok"), fast_retry);
+    let destinations = webhook("rejects", receiver.url("/rejects"), fast_retry)
+        + &webhook("down", receiver.url("/down"), fast_retry)
+        + &webhook("ok", receiver.url("/ok"), fast_retry);
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",

@@ -10,7 +10,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 
-use crate::support::{Kafka, Receiver, Setup, lifecycle_event, topic, webhook};
+use crate::support::{Kafka, Receiver, Setup, Start, lifecycle_event, topic, webhook};
 
 const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
 const GROUP: &str = "impact-router";
@@ -114,8 +114,8 @@ async fn reports_each_change_on_retained_traffic_and_delivers_nothing() {
     let mut receiver = Receiver::ok().await;
     let destinations = format!(
         "{}{}",
-        webhook("hook", &receiver.url("/hook"), ""),
-        webhook("other", &receiver.url("/other"), "")
+        webhook("hook", receiver.url("/hook"), ""),
+        webhook("other", receiver.url("/other"), "")
     );
     let setup = Setup::lifecycle(
         kafka.brokers(),
@@ -231,7 +231,7 @@ async fn reports_each_change_on_retained_traffic_and_delivers_nothing() {
 async fn compares_with_a_git_revision_of_the_configuration() {
     let kafka = Kafka::start(&["lifecycle"]);
     let receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let narrowed = failures_topic(
         "$.type =~ 'create_failure' && $.data.event_properties.region_id == 'us-south'",
         "hook",
@@ -266,7 +266,7 @@ async fn the_admin_api_previews_proposed_files_with_the_token() {
     const TOKEN: &str = "impact-test-token";
     let kafka = Kafka::start(&["lifecycle"]);
     let receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let port = crate::support::free_port();
     let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
     let setup = Setup {

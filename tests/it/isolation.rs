@@ -12,11 +12,11 @@ async fn an_open_circuit_stops_attempts_and_hands_deliveries_to_the_retry_topic(
     const EVENTS: usize = 20;
     const FAILURES: usize = 3;
     let kafka = Kafka::start(&["lifecycle"]);
-    let mut receiver = Receiver::start(Arc::new(|_, _| Some(503))).await;
+    let mut receiver = Receiver::answering(Arc::new(|_, _| Some(503))).await;
     // One attempt at a time, no in-process retries, and no probe within the test.
     let destinations = webhook(
         "down",
-        &receiver.url("/down"),
+        receiver.url("/down"),
         "    retry: { retries: 0, schedule: [1h], horizon: 10h }\n    limits: { concurrency: 1, queue: 100 }\n    circuit_breaker: { failures: 3, probe_interval: 1h }\n",
     );
     let topics = vec![topic(
@@ -59,8 +59,8 @@ async fn records_in_flight_never_exceed_max_in_flight() {
     const MAX_IN_FLIGHT: usize = 5;
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver =
-        Receiver::start_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(100)).await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+        Receiver::answering_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(100)).await;
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let kafka_extra = format!("  max_in_flight: {MAX_IN_FLIGHT}\n");
     let router = Setup {
         kafka_extra: &kafka_extra,
@@ -68,7 +68,7 @@ async fn records_in_flight_never_exceed_max_in_flight() {
     }
     .start();
     kafka.produce_events("lifecycle", &updates(0..EVENTS)).await;
-    let ids = receiver.event_ids_through_stop(EVENTS, router).await;
+    let ids = event_ids_through_stop(&mut receiver, EVENTS, router).await;
     assert_eq!(ids.len(), EVENTS);
     let peak = receiver.peak();
     assert!(
@@ -84,8 +84,8 @@ async fn slow_deliveries_do_not_stop_polling_past_max_poll_interval() {
     // Each answer takes longer than max.poll.interval.ms: a consumer that stopped polling while
     // its one in-flight slot is taken would leave its group, and records would come again.
     let mut receiver =
-        Receiver::start_delayed(Arc::new(|_, _| Some(200)), Duration::from_secs(8)).await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "    timeout: 60s\n");
+        Receiver::answering_delayed(Arc::new(|_, _| Some(200)), Duration::from_secs(8)).await;
+    let destinations = webhook("hook", receiver.url("/hook"), "    timeout: 60s\n");
     let router = Setup {
         kafka_extra: "  max_in_flight: 1\n  properties: { session.timeout.ms: \"6000\", max.poll.interval.ms: \"6000\" }\n",
         ..Setup::lifecycle(kafka.brokers(), "polling", &destinations, all_to_hook())
@@ -97,7 +97,7 @@ async fn slow_deliveries_do_not_stop_polling_past_max_poll_interval() {
         .map(|e| (Some("one"), e.to_string().into_bytes(), vec![]))
         .collect();
     kafka.produce("lifecycle", &records).await;
-    let ids = receiver.event_ids_through_stop(EVENTS, router).await;
+    let ids = event_ids_through_stop(&mut receiver, EVENTS, router).await;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for id in ids {
         *counts.entry(id).or_default() += 1;

@@ -7,130 +7,22 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use notification_router::{config, kafka};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
+use testkit::tls::{TestCa, TlsFront};
 
 use crate::support::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
 
 /// The host name the router dials; the wrong certificate is made out to [`OTHER_HOST`].
 const BROKER_HOST: &str = "localhost";
 const OTHER_HOST: &str = "kafka.other-host.test";
 
-/// A test CA, made at test time.
-struct TestCa {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl TestCa {
-    fn new() -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "notification-router test CA");
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        TestCa { issuer }
-    }
-
-    /// The CA certificate, written where `ssl.ca.location` can point.
-    fn write_pem(&self, dir: &Path) -> String {
-        let path = dir.join("ca.pem");
-        std::fs::write(&path, self.issuer.pem()).unwrap();
-        path.to_str().unwrap().to_owned()
-    }
-
-    /// A server certificate for `host` (its only name) and its key.
-    fn server_cert(&self, host: &str) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, host);
-        params.use_authority_key_identifier_extension = true;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        (cert.der().clone(), key)
-    }
-}
-
-/// A TLS listener on 127.0.0.1 presenting one certificate. Each handshake's outcome goes to a
-/// channel; after a handshake it forwards the connection to `upstream`, if any.
-struct TlsFront {
-    addr: SocketAddr,
-    handshakes: mpsc::UnboundedReceiver<Result<(), String>>,
-}
-
-impl TlsFront {
-    async fn start(
-        cert: (CertificateDer<'static>, PrivateKeyDer<'static>),
-        upstream: Option<SocketAddr>,
-    ) -> Self {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.0], cert.1)
-            .unwrap();
-        let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, handshakes) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (acceptor, tx) = (acceptor.clone(), tx.clone());
-                tokio::spawn(async move {
-                    match acceptor.accept(stream).await {
-                        Err(error) => {
-                            let _ = tx.send(Err(error.to_string()));
-                        }
-                        Ok(mut tls) => {
-                            let _ = tx.send(Ok(()));
-                            if let Some(upstream) = upstream
-                                && let Ok(mut plain) = TcpStream::connect(upstream).await
-                            {
-                                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        TlsFront { addr, handshakes }
-    }
-
-    /// `localhost:port`: the name librdkafka checks the certificate against.
-    fn brokers(&self) -> String {
-        format!("{BROKER_HOST}:{}", self.addr.port())
-    }
-
-    /// The next handshake's outcome, failing the test after [`WAIT`].
-    async fn next_handshake(&mut self) -> Result<(), String> {
-        tokio::time::timeout(WAIT, self.handshakes.recv())
-            .await
-            .expect("timed out waiting for a TLS handshake")
-            .expect("listener stopped")
-    }
+/// `localhost:port` of `front`: the name librdkafka checks the certificate against.
+fn brokers(front: &TlsFront) -> String {
+    format!("{BROKER_HOST}:{}", front.addr.port())
 }
 
 /// `kafka:` lines for TLS with the test CA, and nothing else about certificates.
@@ -146,7 +38,7 @@ async fn a_broker_certificate_for_another_host_name_is_refused_with_a_clear_erro
     let dir = tempfile::tempdir().unwrap();
     let ca_path = ca.write_pem(dir.path());
     let mut front = TlsFront::start(ca.server_cert(OTHER_HOST), None).await;
-    let brokers = front.brokers();
+    let brokers = brokers(&front);
     let kafka_extra = tls_properties(&ca_path);
     let destinations = webhook("hook", "http://127.0.0.1:9/never", "");
     let setup = Setup {
@@ -242,7 +134,7 @@ async fn the_same_ca_with_the_right_host_name_connects() {
     let dir = tempfile::tempdir().unwrap();
     let ca_path = ca.write_pem(dir.path());
     let mut front = TlsFront::start(ca.server_cert(BROKER_HOST), Some(upstream)).await;
-    let brokers = front.brokers();
+    let brokers = brokers(&front);
     let kafka_extra = tls_properties(&ca_path);
     let destinations = webhook("hook", "http://127.0.0.1:9/never", "");
     let setup = Setup {

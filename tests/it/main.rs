@@ -17,7 +17,6 @@ mod email;
 mod impact;
 mod isolation;
 mod kafka_tls;
-mod processes;
 mod reload;
 mod restart;
 mod retries;

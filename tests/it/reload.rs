@@ -12,18 +12,10 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use serde_json::Value;
 
-use crate::processes::{BrokerProcess, RouterProcess};
 use crate::support::*;
+use testkit::process::{BrokerProcess, RouterProcess};
 
 const TOKEN: &str = "reload-test-token";
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// The `admin:` section on `port`, with the token and a comment that must survive edits.
 fn admin_section(port: u16) -> String {
@@ -138,7 +130,7 @@ async fn a_source_toggled_while_events_stream_cuts_over_exactly() {
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = admin_section(port);
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let source_line = "  - { id: cutover, type: resource-lifecycle-events, enabled: true, kafka_topics: [cutover] }";
     let router = Setup {
         sources: source_line,
@@ -247,7 +239,7 @@ async fn enabling_a_source_not_consumed_at_start_subscribes_to_its_topic() {
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = admin_section(port);
-    let destinations = webhook("hook", &receiver.url("/late"), "");
+    let destinations = webhook("hook", receiver.url("/late"), "");
     let router = Setup {
         // The only source, off: the router starts with nothing to consume.
         sources: "  - id: late\n    type: resource-lifecycle-events\n    kafka_topics: [late]\n",
@@ -329,8 +321,7 @@ async fn reload_through_the_api_rejects_an_invalid_configuration_and_keeps_routi
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = admin_section(port);
-    let destinations =
-        webhook("a", &receiver.url("/a"), "") + &webhook("b", &receiver.url("/b"), "");
+    let destinations = webhook("a", receiver.url("/a"), "") + &webhook("b", receiver.url("/b"), "");
     let router = Setup {
         sources: "  - { id: steady, type: resource-lifecycle-events, enabled: true, kafka_topics: [steady] }",
         router_extra: &admin,
@@ -400,8 +391,7 @@ async fn editing_the_files_reloads_them_without_a_signal() {
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n");
-    let destinations =
-        webhook("a", &receiver.url("/a"), "") + &webhook("b", &receiver.url("/b"), "");
+    let destinations = webhook("a", receiver.url("/a"), "") + &webhook("b", receiver.url("/b"), "");
     let router = Setup {
         sources: "  - id: filed\n    type: resource-lifecycle-events\n    enabled: false\n    kafka_topics: [filed]\n",
         router_extra: &admin,
@@ -453,12 +443,11 @@ async fn log_contains(log: &Path, needles: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_a_running_router_and_an_invalid_edit_is_rejected() {
-    let broker = BrokerProcess::start(&["hup"]);
+    let broker = BrokerProcess::start(BIN, &["hup"]);
     let mut receiver = Receiver::ok().await;
     let port = free_port();
     let admin = admin_section(port);
-    let destinations =
-        webhook("a", &receiver.url("/a"), "") + &webhook("b", &receiver.url("/b"), "");
+    let destinations = webhook("a", receiver.url("/a"), "") + &webhook("b", receiver.url("/b"), "");
     let (_dir, path) = Setup {
         sources: "  - { id: steady, type: resource-lifecycle-events, enabled: true, kafka_topics: [hup] }",
         router_extra: &admin,
@@ -470,7 +459,7 @@ async fn sighup_reloads_a_running_router_and_an_invalid_edit_is_rejected() {
         )
     }
     .write();
-    let router = RouterProcess::start(&path, "router");
+    let router = RouterProcess::start(BIN, &path, "router");
     let base = format!("http://127.0.0.1:{port}");
     ready(&base).await;
     let metric = async |value: &str| {
@@ -531,7 +520,7 @@ async fn sighup_reloads_a_running_router_and_an_invalid_edit_is_rejected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_file_beside_router_yaml_at_trace_level_makes_no_reload_loop() {
-    let broker = BrokerProcess::start(&["quiet"]);
+    let broker = BrokerProcess::start(BIN, &["quiet"]);
     let receiver = Receiver::ok().await;
     let port = free_port();
     let admin = admin_section(port);
@@ -541,13 +530,13 @@ async fn a_log_file_beside_router_yaml_at_trace_level_makes_no_reload_loop() {
         ..Setup::lifecycle(
             broker.brokers(),
             "quiet",
-            &webhook("a", &receiver.url("/a"), ""),
+            &webhook("a", receiver.url("/a"), ""),
             vec![("all.yaml".into(), route_to("quiet", "a"))],
         )
     }
     .write();
     // Its log goes to router.log, in router.yaml's folder, which the router watches.
-    let router = RouterProcess::start_logging(&path, "router", "trace");
+    let router = RouterProcess::start_logging(BIN, &path, "router", "trace");
     ready(&format!("http://127.0.0.1:{port}")).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let size = || std::fs::metadata(&router.log).map_or(0, |m| m.len());

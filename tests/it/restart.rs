@@ -17,12 +17,12 @@ async fn a_restart_mid_stream_loses_and_skips_nothing() {
     // and every later event of its partition finishes before it.
     let hold = Arc::new(AtomicBool::new(true));
     let holding = hold.clone();
-    let mut receiver = Receiver::start(Arc::new(move |_, body| {
+    let mut receiver = Receiver::answering(Arc::new(move |_, body| {
         let held = body["data"]["event_id"] == HELD && holding.load(Ordering::SeqCst);
         if held { None } else { Some(200) }
     }))
     .await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "    timeout: 120s\n");
+    let destinations = webhook("hook", receiver.url("/hook"), "    timeout: 120s\n");
     let topics = all_to_hook();
     let setup = Setup::lifecycle(kafka.brokers(), "restart", &destinations, topics);
 
@@ -84,7 +84,7 @@ async fn instances_joining_mid_stream(strategy: &str, instances: usize) {
     const BATCH: usize = 20;
     let kafka = Kafka::start(&["lifecycle"]);
     // A little latency per delivery, so records are in flight when partitions move.
-    let mut receiver = Receiver::start(Arc::new(|_, _| {
+    let mut receiver = Receiver::answering(Arc::new(|_, _| {
         std::thread::sleep(std::time::Duration::from_millis(2));
         Some(200)
     }))
@@ -94,7 +94,7 @@ async fn instances_joining_mid_stream(strategy: &str, instances: usize) {
         .map(|i| {
             webhook(
                 "hook",
-                &receiver.url("/hook"),
+                receiver.url("/hook"),
                 &format!("    custom_headers: {{ x-instance: \"{i}\" }}\n"),
             )
         })
@@ -121,7 +121,7 @@ async fn instances_joining_mid_stream(strategy: &str, instances: usize) {
         produced += BATCH;
         while delivered.len() < produced - BATCH / 2 {
             let received = receiver.next().await;
-            let instance: usize = received.headers["x-instance"].parse().unwrap();
+            let instance: usize = received.header("x-instance").unwrap().parse().unwrap();
             by_instance[instance] += 1;
             delivered.insert(received.event_id());
         }
@@ -151,7 +151,7 @@ async fn the_router_recovers_from_a_broker_outage_without_intervention() {
     const BATCH: usize = 20;
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let router = Setup::lifecycle(kafka.brokers(), "outage", &destinations, all_to_hook()).start();
     kafka.produce_events("lifecycle", &updates(0..BATCH)).await;
     let mut delivered: BTreeSet<String> = receiver

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use crate::support::*;
 
 /// A webhook destination with a quick long schedule, so a test sees several long retries.
-fn quick(id: &str, url: &str, extra: &str) -> String {
+fn quick(id: &str, url: impl std::fmt::Display, extra: &str) -> String {
     webhook(
         id,
         url,
@@ -30,9 +30,9 @@ fn flaky_and_ok() -> Vec<(String, String)> {
 async fn an_outage_is_retried_through_the_retry_topic_while_others_get_everything() {
     const EVENTS: usize = 30;
     let kafka = Kafka::start(&["lifecycle"]);
-    let (mut receiver, down) = Receiver::with_outage().await;
+    let (mut receiver, down) = Receiver::with_outage("/flaky").await;
     let destinations =
-        quick("flaky", &receiver.url("/flaky"), "") + &webhook("ok", &receiver.url("/ok"), "");
+        quick("flaky", receiver.url("/flaky"), "") + &webhook("ok", receiver.url("/ok"), "");
     let router = Setup::lifecycle(kafka.brokers(), "outage", &destinations, flaky_and_ok()).start();
     kafka.produce_events("lifecycle", &updates(0..EVENTS)).await;
 
@@ -83,7 +83,7 @@ async fn an_outage_is_retried_through_the_retry_topic_while_others_get_everythin
     for r in &flaky {
         ids.entry(r.event_id())
             .or_default()
-            .insert(r.headers["webhook-id"].clone());
+            .insert(r.header("webhook-id").unwrap().to_owned());
     }
     assert_eq!(ids.len(), EVENTS);
     assert!(
@@ -96,11 +96,11 @@ async fn an_outage_is_retried_through_the_retry_topic_while_others_get_everythin
 async fn a_retry_waiting_in_kafka_survives_a_restart() {
     const EVENTS: usize = 5;
     let kafka = Kafka::start(&["lifecycle"]);
-    let (mut receiver, down) = Receiver::with_outage().await;
+    let (mut receiver, down) = Receiver::with_outage("/flaky").await;
     // The long retry is due after the stop: only the retry topic remembers it.
     let destinations = webhook(
         "flaky",
-        &receiver.url("/flaky"),
+        receiver.url("/flaky"),
         "    retry: { retries: 0, schedule: [3s], horizon: 1h }\n",
     );
     let topics = vec![topic(
@@ -137,12 +137,13 @@ async fn a_retry_waiting_in_kafka_survives_a_restart() {
 async fn a_hung_receiver_uses_its_own_slots_and_dead_letters_after_its_horizon() {
     const EVENTS: usize = 12;
     let kafka = Kafka::start(&["lifecycle"]);
-    let mut receiver = Receiver::start(Arc::new(|path, _| (path != "/hung").then_some(200))).await;
+    let mut receiver =
+        Receiver::answering(Arc::new(|path, _| (path != "/hung").then_some(200))).await;
     let destinations = webhook(
         "hung",
-        &receiver.url("/hung"),
+        receiver.url("/hung"),
         "    timeout: 300ms\n    retry: { retries: 0, schedule: [200ms, 200ms, 200ms], horizon: 2s }\n    limits: { concurrency: 2, queue: 4 }\n",
-    ) + &webhook("ok", &receiver.url("/ok"), "");
+    ) + &webhook("ok", receiver.url("/ok"), "");
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",
@@ -169,10 +170,10 @@ async fn a_hung_receiver_uses_its_own_slots_and_dead_letters_after_its_horizon()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destination_failing_for_a_whole_horizon_is_disabled() {
     let kafka = Kafka::start(&["lifecycle"]);
-    let mut receiver = Receiver::start(Arc::new(|_, _| Some(503))).await;
+    let mut receiver = Receiver::answering(Arc::new(|_, _| Some(503))).await;
     let destinations = webhook(
         "down",
-        &receiver.url("/down"),
+        receiver.url("/down"),
         "    retry: { retries: 0, schedule: [100ms], horizon: 1s }\n    circuit_breaker: { failures: 1000 }\n",
     );
     let topics = vec![topic(
@@ -221,12 +222,12 @@ async fn a_destination_failing_for_a_whole_horizon_is_disabled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_410_disables_the_destination_and_its_deliveries_are_dead_lettered() {
     let kafka = Kafka::start(&["lifecycle"]);
-    let mut receiver = Receiver::start(Arc::new(|path, _| {
+    let mut receiver = Receiver::answering(Arc::new(|path, _| {
         Some(if path == "/gone" { 410 } else { 200 })
     }))
     .await;
     let destinations =
-        webhook("gone", &receiver.url("/gone"), "") + &webhook("ok", &receiver.url("/ok"), "");
+        webhook("gone", receiver.url("/gone"), "") + &webhook("ok", receiver.url("/ok"), "");
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",
@@ -268,7 +269,7 @@ async fn a_410_disables_the_destination_and_its_deliveries_are_dead_lettered() {
 async fn an_event_read_twice_within_the_window_is_delivered_once() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let router = Setup::lifecycle(kafka.brokers(), "dedup", &destinations, all_to_hook()).start();
     let events = updates(0..2);
     // A producer retry: the same event twice, then another, on one partition.
@@ -277,17 +278,17 @@ async fn an_event_read_twice_within_the_window_is_delivered_once() {
         .map(|e| (Some("one"), e.to_string().into_bytes(), vec![]))
         .collect();
     kafka.produce("lifecycle", &records).await;
-    let ids = receiver.event_ids_through_stop(2, router).await;
+    let ids = event_ids_through_stop(&mut receiver, 2, router).await;
     assert_eq!(ids, vec!["evt-0", "evt-1"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_retry_record_is_dead_lettered_and_never_delivered() {
     let kafka = Kafka::start(&["lifecycle"]);
-    let (mut receiver, down) = Receiver::with_outage().await;
+    let (mut receiver, down) = Receiver::with_outage("/flaky").await;
     let destinations = webhook(
         "flaky",
-        &receiver.url("/flaky"),
+        receiver.url("/flaky"),
         "    retry: { retries: 0, schedule: [2s], horizon: 1h }\n",
     );
     let topics = vec![topic(

@@ -5,9 +5,8 @@
 //! it printed, nor in any dead-letter record.
 
 use std::process::{Command, Stdio};
-
-use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::support::*;
 use testkit::slack::{SlackReply, SlackServer, WEBHOOK_PATH};
@@ -44,18 +43,16 @@ fn needles() -> Vec<String> {
 }
 
 /// Answers 400 with every request header in the body, as a careless receiver might.
-async fn echoing_receiver() -> String {
-    let app = Router::new().fallback(|headers: HeaderMap| async move {
-        let echoed: Vec<String> = headers
+async fn echoing_receiver() -> Receiver {
+    let echo: Answers = Arc::new(|request| {
+        let echoed: Vec<String> = request
+            .headers
             .iter()
             .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or_default()))
             .collect();
-        (StatusCode::BAD_REQUEST, echoed.join("\n"))
+        Answer::Reply(Reply::status(400).body(echoed.join("\n")))
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/echo")
+    Receiver::with(echo, Duration::ZERO).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,8 +67,8 @@ async fn no_canary_secret_reaches_trace_logs_or_the_dead_letter_topic() {
     let sensitive = "    custom_headers: { authorization: \"Bearer ${CANARY_HEADER}\" }\n    sensitive_headers: [authorization]\n    signing: { secrets: [\"${CANARY_WHSEC}\"], keys: [\"${CANARY_WHSK}\"] }\n    retry: { retries: 1, initial_backoff: 50ms, max_backoff: 100ms }\n";
     let retry = "    retry: { retries: 1, initial_backoff: 50ms, max_backoff: 100ms }\n";
     let destinations = [
-        webhook("hook-ok", &receiver.url("/ok"), sensitive),
-        webhook("hook-echo", &echo, sensitive),
+        webhook("hook-ok", receiver.url("/ok"), sensitive),
+        webhook("hook-echo", echo.url("/echo"), sensitive),
         format!(
             "  - id: chat\n    type: slack\n    allow_http: true\n    slack: {{ type: incoming_webhook, url: \"{}\" }}\n{retry}",
             slack.webhook_url()
@@ -154,10 +151,10 @@ async fn no_canary_secret_reaches_trace_logs_or_the_dead_letter_topic() {
 
     // The secrets were really used: the receiver got the header and signatures.
     assert_eq!(
-        delivered.headers["authorization"],
+        delivered.header("authorization").unwrap(),
         "Bearer canary-header-Hx7q1"
     );
-    let signature = &delivered.headers["webhook-signature"];
+    let signature = &delivered.header("webhook-signature").unwrap();
     assert!(signature.starts_with("v1,") && signature.contains(" v1a,"));
     assert_eq!(posts.len(), 2);
     assert_eq!(mail.len(), 1);

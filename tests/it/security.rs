@@ -6,7 +6,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::http::HeaderMap;
 use standardwebhooks::Webhook;
 
 use crate::support::*;
@@ -18,9 +17,9 @@ const SECRET: &str = "whsec_dGVzdC1zZWNyZXQtb2YtMjQtYnl0ZXMh";
 async fn a_signed_delivery_verifies_with_the_standardwebhooks_library() {
     let kafka = Kafka::start(&["lifecycle"]);
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "")
+    let destinations = webhook("hook", receiver.url("/hook"), "")
         + &format!("    signing: {{ secrets: [\"{SECRET}\"] }}\n")
-        + &webhook("unsigned", &receiver.url("/unsigned"), "")
+        + &webhook("unsigned", receiver.url("/unsigned"), "")
         + &format!("    signing: {{ secrets: [\"{SECRET}\"] }}\n");
     let topics = vec![topic(
         "all",
@@ -41,14 +40,8 @@ async fn a_signed_delivery_verifies_with_the_standardwebhooks_library() {
     let (signed, unsigned) = (&requests[0], &requests[1]);
     assert_eq!(signed.path, "/hook");
 
-    let mut headers = HeaderMap::new();
-    for (name, value) in &signed.headers {
-        headers.insert(
-            axum::http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
-            value.parse().expect("value"),
-        );
-    }
-    let body = String::from_utf8(signed.raw.clone()).expect("a JSON body");
+    let headers = signed.headers.clone();
+    let body = String::from_utf8(signed.body.to_vec()).expect("a JSON body");
     let verifier = Webhook::new(SECRET).expect("the library reads the secret");
     verifier
         .verify(body.as_bytes(), &headers)
@@ -65,12 +58,15 @@ async fn a_name_resolving_to_loopback_is_refused_and_dead_lettered_without_a_req
     let kafka = Kafka::start(&["lifecycle"]);
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
-    let receiver = Receiver::start(Arc::new(move |_, _| {
+    let receiver = Receiver::answering(Arc::new(move |_, _| {
         counter.fetch_add(1, Ordering::SeqCst);
         Some(200)
     }))
     .await;
-    let url = format!("http://localhost:{}/hook", receiver.addr.port());
+    let url = format!(
+        "http://localhost:{}/hook",
+        receiver.url("/").port().expect("a port")
+    );
     let destinations = webhook("hook", &url, "");
     let router = Setup {
         // The default policy: no `allow_private_networks`.
@@ -108,16 +104,16 @@ async fn the_system_proxy_variables_are_ignored() {
     // A "proxy" that counts what reaches it (and answers 200, as a forwarding proxy would).
     let proxied = Arc::new(AtomicUsize::new(0));
     let counter = proxied.clone();
-    let proxy = Receiver::start(Arc::new(move |_, _| {
+    let proxy = Receiver::answering(Arc::new(move |_, _| {
         counter.fetch_add(1, Ordering::SeqCst);
         Some(200)
     }))
     .await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup::lifecycle(kafka.brokers(), "no-proxy", &destinations, all_to_hook());
     let (_dir, config) = setup.write();
 
-    let proxy_url = proxy.url("");
+    let proxy_url = proxy.url("").to_string();
     let mut command = Command::new(env!("CARGO_BIN_EXE_notification-router"));
     command
         .args(["run", "--config"])

@@ -47,8 +47,6 @@ mod reply;
 mod settings;
 
 #[cfg(test)]
-mod injection_tests;
-#[cfg(test)]
 mod tests;
 
 use std::fmt;

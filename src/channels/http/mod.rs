@@ -8,7 +8,7 @@ mod network;
 mod response;
 
 #[cfg(test)]
-mod ssrf_tests;
+mod tests;
 
 pub use client::{HttpClient, HttpOptions};
 pub use network::{AddressClass, NetworkPolicy, Refused, classify as classify_address};

@@ -407,3 +407,6 @@ pub fn check_color(color: &str) -> Result<(), String> {
          warning, danger"
     ))
 }
+
+#[cfg(test)]
+mod tests;

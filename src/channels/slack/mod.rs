@@ -14,8 +14,6 @@ mod progress;
 mod settings;
 
 #[cfg(test)]
-mod message_tests;
-#[cfg(test)]
 mod tests;
 
 pub use errors::{SlackErrorScope, slack_error_kind, slack_error_scope, slack_failure_kind};

@@ -1,6 +1,8 @@
 //! What the email notifier does when the SMTP server refuses, is unreachable, stays silent or
 //! lacks STARTTLS.
 
+use testkit::receiver::Silent;
+
 use super::*;
 
 #[tokio::test]
@@ -85,16 +87,8 @@ async fn connection_refused_is_retryable() {
 
 #[tokio::test]
 async fn a_silent_server_times_out() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("smtp://{}", listener.local_addr().expect("address"));
-    let silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let silent = Silent::start().await;
+    let url = format!("smtp://{}", silent.addr);
     let notifier = notifier(EmailSettings {
         send_timeout: Duration::from_millis(300),
         ..settings(&url)
@@ -118,7 +112,7 @@ async fn a_silent_server_times_out() {
              1 of 1 recipient pending, 0 delivered, 0 rejected"
         )
     );
-    silent.abort();
+    drop(silent);
 }
 
 #[tokio::test]

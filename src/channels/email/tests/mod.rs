@@ -14,6 +14,7 @@ use crate::channels::{
 use crate::dispatch::{RetryPolicy, deliver_with_retries};
 
 mod failures;
+mod injection;
 
 fn address(text: &str) -> Address {
     text.parse().expect("valid address")

@@ -356,10 +356,7 @@ async fn a_warning_is_still_success() {
 
 #[tokio::test]
 async fn an_unreachable_api_keeps_every_channel_pending() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
-        listener.local_addr().expect("port").port()
-    };
+    let port = testkit::receiver::free_port();
     let notifier = SlackNotifier::new(
         client(),
         SlackSettings {

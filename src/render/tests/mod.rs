@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 
 use super::{Channel, MAX_TEMPLATE_BYTES, RenderError, Templates};
 
+pub(crate) mod safety;
+
 fn write(dir: &Path, name: &str, source: &str) {
     let path = dir.join(name);
     fs::create_dir_all(path.parent().expect("test paths have a parent")).expect("create dirs");

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::attempts::{DEFAULT_HORIZON, NextRetry, RetryPolicy, deliver_with_retries, jittered};
+use super::{DEFAULT_HORIZON, NextRetry, RetryPolicy, deliver_with_retries, jittered};
 use crate::channels::{Delivered, DeliveryError, FailureKind};
 
 fn policy(retries: u32, initial_ms: u64, max_ms: u64, max_retry_after_s: u64) -> RetryPolicy {

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::message::{
+use super::{
     BLOCKS_MAX, CONTEXT_TEXT_MAX, HEADER_TEXT_MAX, MESSAGE_TEXT_MAX, SECTION_TEXT_MAX,
     TRUNCATION_MARKER, apply_color, check_color, check_shape, default_message, escape_text,
     fit_limits,

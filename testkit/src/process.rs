@@ -1,6 +1,7 @@
-//! Test support for crash tests: the broker and the router as processes of their own, so that
-//! the router can be killed (SIGKILL) or stopped (SIGTERM) while the broker keeps its data; and
-//! the binary's other commands, run as a user runs them.
+//! The router's binary run as processes of their own: the broker and the router, so that the
+//! router can be killed (SIGKILL) or stopped (SIGTERM) while the broker keeps its data; and the
+//! binary's other commands, run as a user runs them. Each takes the binary's path, which only
+//! the router's own tests know (`env!("CARGO_BIN_EXE_notification-router")`).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -8,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use crate::support::{DEAD_LETTER_TOPIC, RETRY_TOPIC, Receiver};
-
-const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
+use crate::receiver::Receiver;
+use crate::router::{DEAD_LETTER_TOPIC, RETRY_TOPIC};
 
 /// `notification-router broker` with the sources' topics, the dead-letter and retry topics.
 pub struct BrokerProcess {
@@ -20,8 +20,8 @@ pub struct BrokerProcess {
 }
 
 impl BrokerProcess {
-    pub fn start(topics: &[&str]) -> Self {
-        let mut command = Command::new(BIN);
+    pub fn start(bin: &str, topics: &[&str]) -> Self {
+        let mut command = Command::new(bin);
         command.arg("broker");
         for topic in topics {
             command.args(["--topic", &format!("{topic}:3")]);
@@ -66,16 +66,16 @@ pub struct RouterProcess {
 }
 
 impl RouterProcess {
-    pub fn start(config: &Path, name: &str) -> Self {
+    pub fn start(bin: &str, config: &Path, name: &str) -> Self {
         let level = std::env::var("TEST_LOG").unwrap_or_else(|_| "info".into());
-        Self::start_logging(config, name, &level)
+        Self::start_logging(bin, config, name, &level)
     }
 
     /// Like [`start`](Self::start), logging at `level` (a `RUST_LOG` filter).
-    pub fn start_logging(config: &Path, name: &str, level: &str) -> Self {
+    pub fn start_logging(bin: &str, config: &Path, name: &str, level: &str) -> Self {
         let log = config.with_file_name(format!("{name}.log"));
         let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(BIN)
+        let child = Command::new(bin)
             .args(["run", "--config"])
             .arg(config)
             .env("RUST_LOG", level)
@@ -102,7 +102,6 @@ impl RouterProcess {
     }
 
     /// Its exit status, if it has exited.
-    #[allow(dead_code, reason = "used by the end-to-end tests (tests/e2e)")]
     pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().expect("wait")
     }
@@ -131,8 +130,8 @@ impl RouterProcess {
 }
 
 /// Runs `notification-router ARGS --config CONFIG`; it must succeed. Returns its stdout.
-pub async fn command(args: &[&str], config: &Path) -> String {
-    let output = tokio::process::Command::new(BIN)
+pub async fn command(bin: &str, args: &[&str], config: &Path) -> String {
+    let output = tokio::process::Command::new(bin)
         .args(args)
         .arg("--config")
         .arg(config)
@@ -150,11 +149,17 @@ pub async fn command(args: &[&str], config: &Path) -> String {
 /// Replays what the dead-letter topic holds for destination `hook` (`events` deliveries, as the
 /// command must report) and collects what `receiver` then gets: event id → `webhook-id`.
 pub async fn replay_hook(
+    bin: &str,
     config: &Path,
     receiver: &mut Receiver,
     events: usize,
 ) -> BTreeMap<String, String> {
-    let replayed = command(&["dead-letters", "replay", "--destination", "hook"], config).await;
+    let replayed = command(
+        bin,
+        &["dead-letters", "replay", "--destination", "hook"],
+        config,
+    )
+    .await;
     assert!(
         replayed.contains(&format!(
             "{events} matched; {events} replayed to {RETRY_TOPIC}"
@@ -165,7 +170,8 @@ pub async fn replay_hook(
     while arrived.len() < events {
         let r = receiver.next().await;
         assert_eq!(r.status, 200, "a replayed delivery is accepted");
-        arrived.insert(r.event_id(), r.headers["webhook-id"].clone());
+        let webhook_id = r.header("webhook-id").expect("a webhook-id").to_owned();
+        arrived.insert(r.event_id(), webhook_id);
     }
     arrived
 }
@@ -176,13 +182,18 @@ impl Drop for RouterProcess {
         let _ = self.child.wait();
         // A failing test shows the end of the log (the file goes with the test's temp folder).
         if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let lines: Vec<&str> = log.lines().collect();
             eprintln!(
                 "--- last lines of {}:\n{}",
                 self.log.display(),
-                lines[lines.len().saturating_sub(40)..].join("\n")
+                log_tail(&self.log, 40)
             );
         }
     }
+}
+
+/// The last `n` lines of the log at `path` (nothing when it cannot be read).
+pub fn log_tail(path: &Path, n: usize) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }

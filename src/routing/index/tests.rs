@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::index::RuleIndex;
-use super::{Rule, SourceIndex, Topic, TopicSource, matching_topics_by_scan};
+use super::RuleIndex;
 use crate::filter::Filter;
+use crate::routing::{Rule, SourceIndex, Topic, TopicSource, matching_topics_by_scan};
 
 const PATHS: &[&str] = &[
     "$.type",

@@ -131,3 +131,39 @@ fn retain_forgets_revoked_jobs() {
     assert!(schedule.get("a").is_none());
     assert!(schedule.get("b").is_some());
 }
+
+#[test]
+fn of_two_records_of_a_delivery_the_one_held_is_the_later_of_its_partition() {
+    // (held: partition, offset; read: partition, offset; the offset made obsolete, the one held)
+    let cases = [
+        ((0, 3), (0, 9), 3, 9),
+        ((0, 9), (0, 3), 3, 9),
+        ((0, 5), (0, 5), 5, 5),
+        // From another partition (the key moved after a repartition): the one read wins.
+        ((1, 9), (0, 3), 9, 3),
+        ((0, 3), (1, 9), 3, 9),
+    ];
+    for ((held_partition, held_offset), (read_partition, read_offset), obsolete, kept) in cases {
+        let mut tracker = OffsetTracker::default();
+        let mut schedule = Schedule::default();
+        let first = Held {
+            job: job("k", 60),
+            ticket: tracker.begin("retry", held_partition, held_offset),
+        };
+        let second = Held {
+            job: job("k", 60),
+            ticket: tracker.begin("retry", read_partition, read_offset),
+        };
+        assert!(schedule.hold(first).is_none());
+        let case =
+            format!("held {held_partition}/{held_offset}, read {read_partition}/{read_offset}");
+        let replaced = schedule.hold(second).expect("one is obsolete");
+        assert_eq!(replaced.offset, obsolete, "{case}");
+        assert_eq!(
+            schedule.get("k").expect("held").ticket.offset,
+            kept,
+            "{case}"
+        );
+        assert_eq!(schedule.len(), 1, "{case}");
+    }
+}

@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use regex::Regex;
 use serde_json::Value;
 
-use super::{MAX_OUTPUT_BYTES, RenderError, Templates, default_email, default_slack};
 use crate::event::{RawRecord, SourceKind, normalise};
+use crate::render::{MAX_OUTPUT_BYTES, RenderError, Templates, default_email, default_slack};
 
 /// The shipped templates.
 pub(crate) fn shipped() -> Templates {

@@ -5,11 +5,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use url::Url;
 
-use testkit::receiver::{Receiver, Reply, Silent, refused_url};
+use testkit::receiver::{Receiver, Reply, Silent, endless_error, refused_url};
 
 use crate::channels::http::loopback_client;
 use crate::channels::{Delivered, FailureKind, Signer, Verb, WebhookNotifier, WebhookSettings};
 use crate::dispatch::{RetryPolicy, deliver_with_retries};
+
+mod signing;
+mod verbs;
 
 const BODY: &str =
     r#"{"id":"n-1","type":"com.ibm.cloud.resource-lifecycle-events.instance:create"}"#;
@@ -289,27 +292,7 @@ fn debug_never_shows_sensitive_values() {
 /// gigabytes; the receiver manages to write only what the kernel's socket buffers hold.
 #[tokio::test]
 async fn an_endless_error_body_is_read_only_up_to_the_cap() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = Url::parse(&format!(
-        "http://{}/endless",
-        listener.local_addr().unwrap()
-    ))
-    .unwrap();
-    let receiver = tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.unwrap();
-        let mut request = [0u8; 4096];
-        let _ = stream.read(&mut request).await;
-        let head = "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n";
-        stream.write_all(head.as_bytes()).await.unwrap();
-        let chunk = format!("400\r\n{}\r\n", "z".repeat(0x400));
-        let mut written = 0usize;
-        while stream.write_all(chunk.as_bytes()).await.is_ok() {
-            written += 0x400;
-        }
-        written
-    });
+    let (url, receiver) = endless_error().await;
     let hook = notifier(WebhookSettings {
         timeout: Duration::from_secs(600),
         ..settings(url)

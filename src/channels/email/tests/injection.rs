@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use testkit::smtp::{Script, SmtpServer};
 
 use crate::channels::{EmailMessage, EmailNotifier, EmailProgress, EmailSettings, StartTls};
-use crate::render::safety_tests::{hostile, real_notification, shipped, with_every_string};
+use crate::render::tests::safety::{hostile, real_notification, shipped, with_every_string};
 
 /// The header block of a raw message: its lines up to the first empty one.
 fn header_lines(data: &[u8]) -> Vec<String> {

@@ -1,14 +1,12 @@
-//! The standalone broker: a `tansu` process with in-memory storage on a free loopback port.
+//! The standalone Kafka-protocol broker: a `tansu` process with in-memory storage on a free
+//! loopback port.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{DEAD_LETTER_TOPIC, RETRY_TOPIC};
-
-/// The sources' topic every scenario reads.
-pub const LIFECYCLE: &str = "lifecycle";
+use crate::receiver::free_port;
 
 /// The `tansu` binary: `$TANSU`, which `scripts/tansu` prints (installing it if missing).
 fn binary() -> PathBuf {
@@ -22,18 +20,11 @@ fn binary() -> PathBuf {
     }
 }
 
-/// A port nobody listened on a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A tansu broker with the topics of the scenarios: `lifecycle` (3 partitions), the retry topic
-/// (3) and the dead-letter topic (1). Killed when dropped.
+/// A tansu broker with the topics it was started with. Killed when dropped.
 pub struct Tansu {
     child: Option<Child>,
+    /// (name, partitions), created at every start.
+    topics: Vec<(String, i32)>,
     port: u16,
     /// Its output, for a failing test to point at.
     log: PathBuf,
@@ -41,10 +32,12 @@ pub struct Tansu {
 }
 
 impl Tansu {
-    pub fn start() -> Self {
+    /// Starts tansu with `topics` (name, partitions).
+    pub fn start(topics: &[(&str, i32)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut tansu = Self {
             child: None,
+            topics: topics.iter().map(|(t, p)| (t.to_string(), *p)).collect(),
             port: 0,
             log: dir.path().join("tansu.log"),
             _dir: dir,
@@ -116,9 +109,9 @@ impl Tansu {
         }
     }
 
-    /// Creates the scenarios' topics (again, after a restart: storage is in memory).
+    /// Creates its topics (again, after a restart: storage is in memory).
     pub fn create_topics(&self) {
-        for (topic, partitions) in [(LIFECYCLE, 3), (RETRY_TOPIC, 3), (DEAD_LETTER_TOPIC, 1)] {
+        for (topic, partitions) in &self.topics {
             let output = Command::new(binary())
                 .args(["topic", "create", topic])
                 .args(["--partitions", &partitions.to_string()])

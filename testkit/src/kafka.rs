@@ -1,0 +1,312 @@
+//! Kafka for tests: librdkafka's mock cluster in this process, and producing, reading and
+//! measuring topics on any broker.
+
+use std::collections::HashMap;
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use serde_json::Value;
+
+use crate::receiver::WAIT;
+
+/// A one-broker mock cluster on a loopback port with the topics given; stopped when dropped.
+pub struct MockKafka {
+    bootstrap: String,
+    control: Option<std_mpsc::Sender<bool>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MockKafka {
+    /// Starts the cluster with `topics` (name, partitions).
+    pub fn start(topics: &[(&str, i32)]) -> MockKafka {
+        let topics: Vec<(String, i32)> = topics.iter().map(|(t, p)| (t.to_string(), *p)).collect();
+        let (ready_tx, ready_rx) = std_mpsc::channel();
+        let (control, up) = std_mpsc::channel::<bool>();
+        // The mock cluster is not `Send`: it lives on its own thread until told to stop.
+        let thread = std::thread::spawn(move || {
+            let cluster = MockCluster::new(1).expect("the mock cluster starts");
+            for (name, partitions) in &topics {
+                cluster
+                    .create_topic(name, *partitions, 1)
+                    .expect("topic created");
+            }
+            let _ = ready_tx.send(cluster.bootstrap_servers());
+            while let Ok(up) = up.recv() {
+                let done = if up {
+                    cluster.broker_up(1)
+                } else {
+                    cluster.broker_down(1)
+                };
+                done.expect("the mock broker goes up or down");
+            }
+        });
+        MockKafka {
+            bootstrap: ready_rx.recv().expect("the mock cluster's thread runs"),
+            control: Some(control),
+            thread: Some(thread),
+        }
+    }
+
+    /// Its `bootstrap.servers`.
+    pub fn brokers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Takes the broker down: clients are disconnected and cannot connect; the data is kept.
+    pub fn down(&self) {
+        self.send(false);
+    }
+
+    /// Brings the broker back on the same address.
+    pub fn up(&self) {
+        self.send(true);
+    }
+
+    fn send(&self, up: bool) {
+        if let Some(control) = &self.control {
+            let _ = control.send(up);
+        }
+    }
+}
+
+impl Drop for MockKafka {
+    fn drop(&mut self) {
+        drop(self.control.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A record to produce: key, value, headers.
+pub type Record<'a> = (Option<&'a str>, Vec<u8>, Vec<(&'a str, &'a [u8])>);
+
+/// A record read back: headers, value.
+pub type ReadRecord = (HashMap<String, String>, Vec<u8>);
+
+/// Produces records (key, value, headers) to `brokers` in order, each acknowledged.
+pub async fn produce_to(brokers: &str, topic: &str, records: &[Record<'_>]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("producer");
+    for (key, value, headers) in records {
+        let mut owned = OwnedHeaders::new();
+        for (k, v) in headers {
+            owned = owned.insert(Header {
+                key: k,
+                value: Some(*v),
+            });
+        }
+        let mut record = FutureRecord::<str, [u8]>::to(topic)
+            .payload(value)
+            .headers(owned);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        producer
+            .send(record, Timeout::After(Duration::from_secs(10)))
+            .await
+            .expect("produce");
+    }
+}
+
+/// Produces JSON events to `brokers`, each keyed by its `event_id`.
+pub async fn produce_events_to(brokers: &str, topic: &str, events: &[Value]) {
+    let records: Vec<_> = events
+        .iter()
+        .map(|e| (e["event_id"].as_str(), e.to_string().into_bytes(), vec![]))
+        .collect();
+    produce_to(brokers, topic, &records).await;
+}
+
+/// Produces JSON events to `brokers` all at once (each acknowledged, in no particular order),
+/// keyed by `event_id`: a stream of thousands in seconds.
+///
+/// One record per batch: tansu 0.6.0 serves a fetch from the first batch that starts at or after
+/// the offset asked for, so a consumer resuming inside a batch (after a pause, or from an offset
+/// committed there) would skip the rest of it.
+pub async fn produce_all(brokers: &str, topic: &str, events: &[Value]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("batch.num.messages", "1")
+        .create()
+        .expect("producer");
+    let payloads: Vec<(String, String)> = events
+        .iter()
+        .map(|e| (e["event_id"].as_str().unwrap().to_owned(), e.to_string()))
+        .collect();
+    let sends = payloads.iter().map(|(key, payload)| {
+        producer.send(
+            FutureRecord::to(topic).key(key).payload(payload),
+            Timeout::After(Duration::from_secs(30)),
+        )
+    });
+    for sent in futures::future::join_all(sends).await {
+        sent.expect("produced");
+    }
+}
+
+/// Reads `n` records of `topic` (of `partitions` partitions) from its start: (headers, value).
+pub async fn read_topic(brokers: &str, topic: &str, partitions: i32, n: usize) -> Vec<ReadRecord> {
+    read_topic_until(brokers, topic, partitions, move |records| {
+        records.len() >= n
+    })
+    .await
+}
+
+/// Reads `topic` from its start until `enough` says so of what was read.
+pub async fn read_topic_until(
+    brokers: &str,
+    topic: &str,
+    partitions: i32,
+    enough: impl Fn(&[ReadRecord]) -> bool + Send + 'static,
+) -> Vec<ReadRecord> {
+    let (brokers, topic) = (brokers.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", "test-dead-letter-reader")
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("consumer");
+        let mut list = TopicPartitionList::new();
+        for partition in 0..partitions {
+            list.add_partition_offset(&topic, partition, Offset::Beginning)
+                .unwrap();
+        }
+        consumer.assign(&list).unwrap();
+        let deadline = Instant::now() + WAIT;
+        let mut out = Vec::new();
+        while !enough(&out) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {} records of {topic}",
+                out.len()
+            );
+            let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            let message = message.expect("record read");
+            let headers = message
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| {
+                            (
+                                h.key.to_owned(),
+                                String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((headers, message.payload().unwrap_or_default().to_vec()));
+        }
+        out
+    })
+    .await
+    .unwrap()
+}
+
+/// How many records `topic` (of `partitions` partitions) holds: the sum of its high watermarks.
+pub async fn record_count(brokers: &str, topic: &str, partitions: i32) -> i64 {
+    let (brokers, topic) = (brokers.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .create()
+            .expect("consumer");
+        (0..partitions)
+            .map(|partition| {
+                consumer
+                    .fetch_watermarks(&topic, partition, WAIT)
+                    .expect("watermarks")
+                    .1
+            })
+            .sum()
+    })
+    .await
+    .unwrap()
+}
+
+/// The lag of `group` on `topic` (of `partitions` partitions): for each partition, the records
+/// from the group's committed offset (the start when nothing is committed) to the end.
+///
+/// Counted by reading them to the end of the partition (which fetch responses tell): tansu 0.6.0
+/// answers a ListOffsets request (`fetch_watermarks`) with the first offset of the newest batch
+/// plus one, short of the end when that batch holds several records.
+pub async fn lag(brokers: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    let (brokers, group, topic) = (brokers.to_owned(), group.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .create()
+            .expect("consumer");
+        let mut list = TopicPartitionList::new();
+        for partition in 0..partitions {
+            list.add_partition(&topic, partition);
+        }
+        let committed = consumer
+            .committed_offsets(list, Duration::from_secs(10))
+            .expect("committed offsets");
+        let mut from = TopicPartitionList::new();
+        for element in committed.elements() {
+            let offset = match element.offset() {
+                Offset::Offset(offset) => Offset::Offset(offset),
+                _ => Offset::Beginning,
+            };
+            from.add_partition_offset(&topic, element.partition(), offset)
+                .unwrap();
+        }
+        consumer.assign(&from).expect("assign");
+        let count = usize::try_from(partitions).expect("a partition count");
+        let mut lags = vec![0i64; count];
+        let mut at_end = vec![false; count];
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !at_end.iter().all(|end| *end) {
+            assert!(
+                Instant::now() < deadline,
+                "the {topic} partitions were not read to their end within 30 s"
+            );
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(message)) => lags[message.partition() as usize] += 1,
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    at_end[partition as usize] = true;
+                }
+                Some(Err(error)) => panic!("reading {topic}: {error}"),
+                None => {}
+            }
+        }
+        lags
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits until `group` has committed everything of `topic` (of `partitions` partitions).
+pub async fn wait_for_zero_lag(brokers: &str, group: &str, topic: &str, partitions: i32) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let lags = lag(brokers, group, topic, partitions).await;
+        if lags.iter().all(|l| *l == 0) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "consumer lag did not return to 0: {lags:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
