@@ -83,8 +83,17 @@ pub fn render(
         }
         ChannelAttributes::Slack(attributes) => {
             let mut message = match template {
-                Some(name) => templates.render_slack(name, notification)?,
-                None => render::default_slack(notification),
+                Some(name) => {
+                    let message = templates.render_slack(name, notification)?;
+                    slack::check_shape(&message).map_err(|message| {
+                        RenderError::InvalidMessage {
+                            name: name.to_owned(),
+                            message,
+                        }
+                    })?;
+                    message
+                }
+                None => slack::default_slack(notification),
             };
             if let Some(color) = &attributes.attachment_color {
                 message = apply_color(message, color);
