@@ -14,6 +14,8 @@ pub mod email;
 pub mod http;
 mod outcome;
 pub mod slack;
+#[cfg(test)]
+mod test_retries;
 pub mod webhook;
 
 use std::future::Future;
