@@ -305,6 +305,7 @@ fn compile_table(files: Vec<(String, String)>) -> crate::routing::RoutingTable {
         &crate::render::Templates::empty(),
     )
     .expect("generated topics compile")
+    .table
 }
 
 #[cfg(test)]

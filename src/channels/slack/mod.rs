@@ -8,16 +8,19 @@
 //! channel is posted again (at least once). Progress lives in memory, for the in-process
 //! retries of one delivery.
 
+pub mod config;
 mod errors;
 mod message;
 mod progress;
 mod settings;
+mod target;
 
 #[cfg(test)]
 mod message_tests;
 #[cfg(test)]
 mod tests;
 
+pub use config::{Attributes, SlackConfig, SlackDestination};
 pub use errors::{SlackErrorScope, slack_error_kind, slack_error_scope, slack_failure_kind};
 pub use message::{
     BLOCKS_MAX, CONTEXT_ELEMENTS_MAX, CONTEXT_TEXT_MAX, FIELD_TEXT_MAX, FIELDS_MAX,
@@ -26,6 +29,7 @@ pub use message::{
 };
 pub use progress::{ChannelState, SlackProgress};
 pub use settings::{DEFAULT_API_URL, SlackSettings, SlackTarget};
+pub use target::{Message, Target};
 
 use std::fmt;
 use std::sync::Arc;

@@ -4,9 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::channels::{Verb, WebhookSettings};
 use crate::dispatch::RetryPolicy;
-use crate::routing::DestinationKind;
 
 fn destination(concurrency: usize, queue: usize, failures: u32) -> Destination {
     Destination {
@@ -17,14 +15,6 @@ fn destination(concurrency: usize, queue: usize, failures: u32) -> Destination {
             failures,
             probe_interval: Duration::from_secs(30),
         },
-        kind: DestinationKind::Webhook(WebhookSettings {
-            url: "http://127.0.0.1:1/".parse().expect("url"),
-            verb: Verb::Post,
-            custom_headers: vec![],
-            sensitive_headers: vec![],
-            timeout: Duration::from_secs(1),
-            signer: crate::channels::Signer::default(),
-        }),
     }
 }
 
