@@ -108,7 +108,7 @@ pub(super) async fn test_destination(
     let Some(index) = table.destinations().iter().position(|d| d.id == id) else {
         return not_found("destination", &id);
     };
-    let destination = table.destinations()[index].clone();
+    let destination = config.policies[index].clone();
     let channel = config.destinations.get(index);
     if let Some(why) = channel.nobody_to_test() {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "nobody_to_notify", &why);

@@ -12,15 +12,18 @@ use super::files::{
     DestinationConfig, HttpSettings, KafkaSettings, RouterFile, SourceConfig, TopicFile,
 };
 use crate::channels::{self, Destinations, NetworkPolicy, Subscribed};
+use crate::dispatch::DeliveryPolicy;
 use crate::render::Templates;
 use crate::routing::{Destination, RoutingTable, Source};
 
-/// What the compile step builds: the routing table, and the destinations in the table's order,
-/// each with the subscriptions that deliver to it.
+/// What the compile step builds: the routing table, and in the table's order the destinations,
+/// each with the subscriptions that deliver to it, and how deliveries to each are retried and
+/// limited.
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub table: RoutingTable,
     pub destinations: Destinations,
+    pub policies: Vec<DeliveryPolicy>,
 }
 
 /// Builds the routing table and the destinations from loaded files. The topic files are dropped
@@ -37,7 +40,11 @@ pub fn compile(
     check_http(&router.http, router_path, &mut problems);
     let (sources, source_by_kafka_topic) =
         compile_sources(&router.sources, &router.kafka, router_path, &mut problems);
-    let (destinations, mut channels) = compile_destinations(router, router_path, &mut problems);
+    let (policies, mut channels) = compile_destinations(router, router_path, &mut problems);
+    let destinations: Vec<Destination> = policies
+        .iter()
+        .map(|p| Destination { id: p.id.clone() })
+        .collect();
     let (topics, subscriptions) = super::topics::compile_topics(
         &topic_files,
         router,
@@ -58,6 +65,7 @@ pub fn compile(
                 source_by_kafka_topic,
             ),
             destinations: Destinations::new(channels, count),
+            policies,
         })
     } else {
         Err(ConfigErrors(problems.0))
@@ -197,14 +205,14 @@ fn compile_sources(
     (sources, by_kafka_topic)
 }
 
-/// The destinations that are valid, as routing and as their channel see them; each invalid one
-/// is a problem and left out.
+/// The destinations that are valid, as the dispatcher and as their channel see them; each
+/// invalid one is a problem and left out.
 fn compile_destinations(
     router: &RouterFile,
     file: &Path,
     problems: &mut Problems,
-) -> (Vec<Destination>, Vec<channels::Destination>) {
-    let mut destinations: Vec<Destination> = Vec::new();
+) -> (Vec<DeliveryPolicy>, Vec<channels::Destination>) {
+    let mut destinations: Vec<DeliveryPolicy> = Vec::new();
     let mut channels = Vec::new();
     let policy = NetworkPolicy::new(router.http.allow_private_networks.clone());
     for (i, destination) in router.destinations.iter().enumerate() {
@@ -231,7 +239,7 @@ fn compile_destinations(
         match channel {
             Ok(channel) => {
                 check_delivery_settings(destination, file, &item, problems);
-                destinations.push(Destination {
+                destinations.push(DeliveryPolicy {
                     id: id.to_owned(),
                     retry: destination.retry().clone(),
                     limits: destination.limits().clone(),

@@ -10,6 +10,7 @@ use super::files::{RouterFile, TopicFile};
 use super::interpolate::interpolate;
 use super::warnings::{ConfigWarning, unknown_event_types};
 use crate::channels::Destinations;
+use crate::dispatch::DeliveryPolicy;
 use crate::render::Templates;
 use crate::routing::RoutingTable;
 
@@ -23,6 +24,8 @@ pub struct Config {
     pub table: RoutingTable,
     /// The destinations in the table's order, each with its subscriptions' attributes.
     pub destinations: Destinations,
+    /// How deliveries to each destination are retried and limited, in the table's order.
+    pub policies: Vec<DeliveryPolicy>,
     /// What is valid but likely a mistake (a filter naming an event type no catalogue lists).
     pub warnings: Vec<ConfigWarning>,
 }
@@ -99,6 +102,7 @@ pub fn load_with(
             warnings: unknown_event_types(&compiled.table),
             table: compiled.table,
             destinations: compiled.destinations,
+            policies: compiled.policies,
         }),
         _ => Err(ConfigErrors(errors)),
     }

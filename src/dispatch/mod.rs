@@ -12,6 +12,7 @@ mod attempts;
 mod gate;
 mod job;
 pub mod lanes;
+mod policy;
 mod settle;
 
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub use attempts::{
     DEFAULT_HORIZON, DEFAULT_SCHEDULE, NextRetry, RetryPolicy, deliver_with_retries, jittered,
 };
 pub use job::{Job, Origin, Refused};
+pub use policy::DeliveryPolicy;
 pub use settle::{MAX_DETAIL, Settled, Writer};
 
 use crate::channels::{Message, Outcome, Parcel, Target};
@@ -85,7 +87,7 @@ impl Deliverer {
         client: &crate::channels::HttpClient,
         writer: Writer,
     ) -> Result<Self, String> {
-        let lanes = Lanes::new(config.table.destinations());
+        let lanes = Lanes::new(&config.policies);
         let snapshot = Snapshot::new(config, client, lanes)?;
         Ok(Self {
             current: RwLock::new(Arc::new(snapshot)),
@@ -109,7 +111,7 @@ impl Deliverer {
     /// nothing, when a notifier cannot be built.
     pub fn swap(&self, config: Arc<Config>) -> Result<(), String> {
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        let lanes = current.lanes.carried(config.table.destinations());
+        let lanes = current.lanes.carried(&config.policies);
         *current = Arc::new(Snapshot::new(config, &self.client, lanes)?);
         Ok(())
     }
@@ -180,7 +182,7 @@ impl Snapshot {
             return Attempt::DeadLetter(DeadLetterReason::UnknownSubscription);
         };
         let index = table.subscriptions()[subscription].destination;
-        let destination = &self.config.table.destinations()[index];
+        let destination = &self.config.policies[index];
         job.destination.clone_from(&destination.id);
         let lane = self.lanes.get(index);
         if let Some(why) = lane.disabled() {
@@ -232,7 +234,7 @@ impl Snapshot {
         let now = Utc::now();
         let (policy, lane) = match self.config.table.subscription_by_name(&job.subscription) {
             Some(s) => (
-                &self.config.table.destinations()[s.destination].retry,
+                &self.config.policies[s.destination].retry,
                 self.lanes.get(s.destination),
             ),
             None => return Next::DeadLetter(job, DeadLetterReason::UnknownSubscription),

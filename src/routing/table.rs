@@ -4,8 +4,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::dispatch::RetryPolicy;
-use crate::dispatch::lanes::{BreakerSettings, LaneLimits};
 use crate::event::SourceKind;
 use crate::filter::Filter;
 
@@ -82,14 +80,11 @@ pub struct Subscription {
     pub destination: usize,
 }
 
-/// A destination, as routing and delivery see it: which one, and how deliveries to it are
-/// retried, limited and cut off. What it is (webhook, email, Slack) is the channels'.
+/// A destination, as routing sees it: which one. What it is (webhook, email, Slack) is the
+/// channels', how deliveries to it are retried and limited the dispatcher's.
 #[derive(Debug, Clone)]
 pub struct Destination {
     pub id: String,
-    pub retry: RetryPolicy,
-    pub limits: LaneLimits,
-    pub breaker: BreakerSettings,
 }
 
 impl RoutingTable {

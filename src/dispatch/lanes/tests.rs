@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::dispatch::RetryPolicy;
+use crate::dispatch::{DeliveryPolicy, RetryPolicy};
 
-fn destination(concurrency: usize, queue: usize, failures: u32) -> Destination {
-    Destination {
+fn destination(concurrency: usize, queue: usize, failures: u32) -> DeliveryPolicy {
+    DeliveryPolicy {
         id: "hook".into(),
         retry: RetryPolicy::default(),
         limits: LaneLimits { concurrency, queue },
@@ -107,7 +107,7 @@ fn a_reload_keeps_the_lane_of_a_destination_whose_limits_stay_the_same() {
     lanes.get(0).disable("it answered 410 Gone");
     let _place = lanes.get(0).enter().expect("room");
 
-    let renamed = Destination {
+    let renamed = DeliveryPolicy {
         id: "other".into(),
         ..destination(2, 10, 5)
     };
