@@ -169,24 +169,21 @@ impl Destinations {
 impl Destination {
     /// Whether subscription `index` of the routing table is one of its subscriptions.
     fn subscribes(&self, index: usize) -> bool {
-        self.subscription_name_and_template(index).is_some()
+        self.template_of(index).is_some()
     }
 
     /// The template of its subscription `index` (of the routing table), if it has one.
     pub fn template(&self, index: usize) -> Option<&str> {
-        self.subscription_name_and_template(index)
-            .and_then(|(_, template)| template)
+        self.template_of(index).flatten()
     }
 
-    fn subscription_name_and_template(&self, index: usize) -> Option<(&str, Option<&str>)> {
-        fn find<A>(
-            subscriptions: &[Arc<Subscription<A>>],
-            index: usize,
-        ) -> Option<(&str, Option<&str>)> {
+    /// `None` when subscription `index` is not one of its subscriptions, else its template.
+    fn template_of(&self, index: usize) -> Option<Option<&str>> {
+        fn find<A>(subscriptions: &[Arc<Subscription<A>>], index: usize) -> Option<Option<&str>> {
             subscriptions
                 .iter()
                 .find(|s| s.index == index)
-                .map(|s| (s.name.as_str(), s.template.as_deref()))
+                .map(|s| s.template.as_deref())
         }
         match self {
             Destination::Webhook(d) => find(&d.subscriptions, index),
