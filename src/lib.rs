@@ -19,7 +19,8 @@
 //! - [`process`] — one record: normalise → de-duplicate → route → dispatch → settle.
 //! - [`dispatch`] — one delivery's attempts and settlement (delivered, retry topic or dead
 //!   letter), the in-process retry schedule, and the lanes that isolate destinations.
-//! - [`channels`] — webhook, email and Slack behind one enum dispatch: render, send, classify.
+//! - [`channels`] — webhook, email and Slack, a folder each (config, notifier, target): a
+//!   subscription compiled with its destination is one typed target that renders, sends, previews.
 //! - [`render`] — Handlebars templates, one registry per output format, and default renderings.
 //! - [`retry`] — the retry topic, written and read back by the retry consumer when due.
 //! - [`dead_letter`] — the dead-letter topic and the one place its headers are built.

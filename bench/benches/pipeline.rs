@@ -80,7 +80,7 @@ fn render_per_channel(c: &mut Criterion) {
         })
     });
     group.bench_function("slack/default", |b| {
-        b.iter(|| black_box(render::default_slack(event())))
+        b.iter(|| black_box(channels::slack::default_slack(event())))
     });
     group.bench_function("slack/lifecycle", |b| {
         b.iter(|| {

@@ -308,6 +308,7 @@ fn compile_table(files: Vec<(String, String)>) -> RoutingTable {
         &render::Templates::empty(),
     )
     .expect("generated topics compile")
+    .table
 }
 
 #[cfg(test)]

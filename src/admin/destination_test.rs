@@ -22,13 +22,10 @@ use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use super::{AdminState, error, not_found};
-use crate::channels::{self, Notifier, Parcel};
-use crate::dispatch::RetryPolicy;
+use crate::channels::Parcel;
 use crate::dispatch::lanes::Lanes;
-use crate::routing::{
-    ChannelAttributes, DestinationKind, EmailAttributes, RoutingTable, SlackAttributes,
-    Subscription, WebhookAttributes, delivery_id,
-};
+use crate::dispatch::{RetryPolicy, deliver};
+use crate::routing::delivery_id;
 
 /// How many test statuses are kept; the oldest is forgotten first.
 pub const KEPT: usize = 1_000;
@@ -111,16 +108,16 @@ pub(super) async fn test_destination(
     let Some(index) = table.destinations().iter().position(|d| d.id == id) else {
         return not_found("destination", &id);
     };
-    let destination = table.destinations()[index].clone();
-    let subscription = match test_subscription(table, index) {
-        Ok(subscription) => subscription,
-        Err(why) => return error(StatusCode::UNPROCESSABLE_ENTITY, "nobody_to_notify", &why),
-    };
+    let destination = config.policies[index].clone();
+    let channel = config.destinations.get(index);
+    if let Some(why) = channel.nobody_to_test() {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "nobody_to_notify", &why);
+    }
     let Some(outlets) = &state.outlets else {
         return super::unavailable("this admin server has no HTTP client for deliveries");
     };
-    let notifier = match Notifier::new(&destination, &outlets.client) {
-        Ok(notifier) => notifier,
+    let target = match channel.test_target(&outlets.client) {
+        Ok(target) => target,
         Err(why) => {
             return error(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -131,8 +128,8 @@ pub(super) async fn test_destination(
     };
     let notification_id = uuid::Uuid::new_v4().to_string();
     let notification = test_notification(&id, &notification_id);
-    let rendered = match channels::render(&config.templates, &subscription, &notification) {
-        Ok(rendered) => rendered,
+    let message = match target.render(&config.templates, &notification) {
+        Ok(message) => message,
         Err(problem) => {
             let why = problem.to_string();
             return error(StatusCode::INTERNAL_SERVER_ERROR, "render_failed", &why);
@@ -148,16 +145,13 @@ pub(super) async fn test_destination(
     let answer = Json(json!({"notification_id": notification_id}));
     let state = state.clone();
     tokio::spawn(async move {
-        let delivery = delivery_id(&notification_id, &subscription.name);
+        let delivery = delivery_id(&notification_id, target.name());
         let parcel = Parcel {
             notification_id: &notification_id,
             delivery_id: &delivery,
-            rendered: &rendered,
             pending: None,
         };
-        let outcome = notifier
-            .deliver(&subscription, parcel, &policy, lanes.get(0))
-            .await;
+        let (outcome, _) = deliver(&message, parcel, &policy, lanes.get(0)).await;
         let (status_code, problem) = match outcome.result {
             Ok(delivered) if outcome.refused.is_empty() => (Some(delivered.status), None),
             Ok(delivered) => {
@@ -191,69 +185,6 @@ pub(super) async fn test_status(
         Some(status) => Json(status).into_response(),
         None => not_found("destination test notification", &id),
     }
-}
-
-/// The subscription a test is sent as: no template, the destination's default channel
-/// attributes, and the recipients (email) or channels (Slack bot) of its subscriptions.
-fn test_subscription(table: &RoutingTable, destination: usize) -> Result<Subscription, String> {
-    let of_destination = || {
-        table
-            .subscriptions()
-            .iter()
-            .filter(move |s| s.destination == destination)
-    };
-    let id = &table.destinations()[destination].id;
-    let channel = match &table.destinations()[destination].kind {
-        DestinationKind::Webhook(settings) => ChannelAttributes::Webhook(WebhookAttributes {
-            signing_enabled: !settings.signer.is_empty(),
-        }),
-        DestinationKind::Email(_) => {
-            let mut recipients = Vec::new();
-            for subscription in of_destination() {
-                if let ChannelAttributes::Email(email) = &subscription.channel {
-                    for address in &email.recipients {
-                        if !recipients.contains(address) {
-                            recipients.push(address.clone());
-                        }
-                    }
-                }
-            }
-            if recipients.is_empty() {
-                return Err(format!(
-                    "no subscription of email destination {id:?} names recipients to send a test to"
-                ));
-            }
-            ChannelAttributes::Email(EmailAttributes {
-                recipients,
-                add_notification_payload: true,
-                reply_to: None,
-                from_name: None,
-            })
-        }
-        DestinationKind::Slack(_) => {
-            let mut channels: Vec<String> = Vec::new();
-            for subscription in of_destination() {
-                if let ChannelAttributes::Slack(slack) = &subscription.channel {
-                    for channel in &slack.channels {
-                        if !channels.contains(channel) {
-                            channels.push(channel.clone());
-                        }
-                    }
-                }
-            }
-            ChannelAttributes::Slack(SlackAttributes {
-                channels,
-                attachment_color: None,
-            })
-        }
-    };
-    Ok(Subscription {
-        name: format!("{id}/test"),
-        topic: 0,
-        destination,
-        template: None,
-        channel,
-    })
 }
 
 /// A test notification, shaped as every notification is.

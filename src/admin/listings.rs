@@ -14,9 +14,9 @@ use axum::Router;
 use axum::routing::get;
 
 use super::{AdminState, error, not_found};
-use crate::channels::{SlackTarget, redacted};
+use crate::channels::{Destination, SlackTarget, Subscription, redacted};
 use crate::config::Config;
-use crate::routing::{ChannelAttributes, DestinationKind, RoutingTable, Topic};
+use crate::routing::{RoutingTable, Topic};
 
 /// The read-only API routes.
 pub(super) fn routes() -> Router<Arc<AdminState>> {
@@ -168,12 +168,13 @@ pub(super) async fn get_topic(
 /// A destination's settings as shown: URLs without their secret parts, no tokens or passwords.
 fn destinations(config: &Config) -> Vec<Value> {
     config
-        .table
-        .destinations()
+        .destinations
         .iter()
         .map(|destination| {
-            let (kind, settings) = match &destination.kind {
-                DestinationKind::Webhook(webhook) => (
+            let (kind, settings) = match destination {
+                Destination::Webhook(webhook) => {
+                    let webhook = &webhook.settings;
+                    (
                     "webhook",
                     json!({
                         "url": redacted(&webhook.url),
@@ -181,8 +182,11 @@ fn destinations(config: &Config) -> Vec<Value> {
                         "custom_headers": webhook.custom_headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
                         "sensitive_headers": webhook.sensitive_headers.iter().map(|(n, _)| json!({"name": n, "value": "****"})).collect::<Vec<_>>(),
                     }),
-                ),
-                DestinationKind::Email(email) => (
+                )
+                }
+                Destination::Email(email) => {
+                    let email = &email.settings;
+                    (
                     "smtp_custom",
                     json!({
                         "server": email.server(),
@@ -192,16 +196,17 @@ fn destinations(config: &Config) -> Vec<Value> {
                         "password": email.password.as_ref().map(|_| "****"),
                         "batch_size": email.batch_size,
                     }),
-                ),
-                DestinationKind::Slack(slack) => (
+                )
+                }
+                Destination::Slack(slack) => (
                     "slack",
-                    match &slack.target {
+                    match &slack.settings.target {
                         SlackTarget::IncomingWebhook { .. } => json!({"type": "incoming_webhook", "url": "****"}),
                         SlackTarget::Bot { api_url, .. } => json!({"type": "bot", "token": "****", "api_url": api_url.as_str()}),
                     },
                 ),
             };
-            json!({"id": destination.id, "type": kind, "config": {"params": settings}})
+            json!({"id": destination.id(), "type": kind, "config": {"params": settings}})
         })
         .collect()
 }
@@ -212,11 +217,11 @@ pub(super) async fn public_key(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
 ) -> Response {
-    match crate::cli::public_keys(&state.config(), &id) {
+    match state.config().destinations.public_keys(&id) {
         Ok(keys) => {
             Json(json!({"id": id, "public_keys": keys, "public_key": keys[0]})).into_response()
         }
-        Err(problem) => error(StatusCode::NOT_FOUND, "not_found", &problem.to_string()),
+        Err(problem) => error(StatusCode::NOT_FOUND, "not_found", &problem),
     }
 }
 
@@ -229,37 +234,59 @@ pub(super) async fn list_destinations(
 
 fn subscriptions(config: &Config) -> Vec<Value> {
     let table = &config.table;
-    table
-        .subscriptions()
-        .iter()
-        .map(|subscription| {
-            let destination = &table.destinations()[subscription.destination];
-            let attributes = match &subscription.channel {
-                ChannelAttributes::Webhook(webhook) => {
-                    json!({"signing_enabled": webhook.signing_enabled})
-                }
-                ChannelAttributes::Email(email) => json!({
-                    "recipients": email.recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                    "add_notification_payload": email.add_notification_payload,
-                    "reply_to": email.reply_to.as_ref().map(ToString::to_string),
-                    "from_name": email.from_name,
-                }),
-                ChannelAttributes::Slack(slack) => json!({
-                    "channels": slack.channels,
-                    "attachment_color": slack.attachment_color,
-                }),
-            };
-            json!({
+    let mut listed: Vec<(usize, Value)> = Vec::with_capacity(table.subscriptions().len());
+    for destination in config.destinations.iter() {
+        let id = destination.id();
+        let folder = destination.channel().folder();
+        let mut list = |index: usize, template: &Option<String>, attributes: Value| {
+            let subscription = &table.subscriptions()[index];
+            let shown = json!({
                 "id": subscription.name,
                 "name": subscription.name,
                 "topic_id": table.topics()[subscription.topic].name,
-                "destination_id": destination.id,
-                "destination_type": destination.kind.channel().folder(),
-                "template": subscription.template,
+                "destination_id": id,
+                "destination_type": folder,
+                "template": template,
                 "attributes": attributes,
-            })
-        })
-        .collect()
+            });
+            listed.push((index, shown));
+        };
+        match destination {
+            Destination::Webhook(webhook) => {
+                for s in &webhook.subscriptions {
+                    let attributes = json!({"signing_enabled": s.attributes.signing_enabled});
+                    list(s.index, &s.template, attributes);
+                }
+            }
+            Destination::Email(email) => {
+                for s in &email.subscriptions {
+                    list(s.index, &s.template, email_attributes(s));
+                }
+            }
+            Destination::Slack(slack) => {
+                for s in &slack.subscriptions {
+                    let attributes = json!({
+                        "channels": s.attributes.channels,
+                        "attachment_color": s.attributes.attachment_color,
+                    });
+                    list(s.index, &s.template, attributes);
+                }
+            }
+        }
+    }
+    // In the table's order, as the topic files list them.
+    listed.sort_unstable_by_key(|(index, _)| *index);
+    listed.into_iter().map(|(_, shown)| shown).collect()
+}
+
+fn email_attributes(subscription: &Subscription<crate::channels::email::Attributes>) -> Value {
+    let attributes = &subscription.attributes;
+    json!({
+        "recipients": attributes.recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "add_notification_payload": attributes.add_notification_payload,
+        "reply_to": attributes.reply_to.as_ref().map(ToString::to_string),
+        "from_name": attributes.from_name,
+    })
 }
 
 pub(super) async fn list_subscriptions(

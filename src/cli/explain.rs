@@ -127,11 +127,11 @@ pub fn explanation(config: &Config, source: SourceIndex, notification: &Notifica
         }
         Route::Matched { deliveries, .. } => {
             for delivery in deliveries {
-                let channel = delivery.destination.kind.channel().folder();
-                let template = delivery
-                    .subscription
-                    .template
-                    .as_deref()
+                let destination = config.destinations.get(delivery.subscription.destination);
+                let channel = destination.channel().folder();
+                let index = table.subscription_index(&delivery.subscription.name);
+                let template = index
+                    .and_then(|index| destination.template(index))
                     .unwrap_or("the default rendering");
                 let _ = writeln!(
                     out,

@@ -1,11 +1,10 @@
 //! `keys`: the public keys a webhook destination signs with, for its receivers, and new keys and
 //! secrets to configure. The admin API will serve the same public keys over HTTP.
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 
 use crate::channels::{generate_key_pair, generate_secret};
 use crate::config::Config;
-use crate::routing::DestinationKind;
 
 /// What `keys` does.
 #[derive(Debug, clap::Subcommand)]
@@ -41,31 +40,14 @@ pub fn keys(command: &KeysCommand, config: impl FnOnce() -> Option<Config>) -> a
         }
         KeysCommand::Show { destination } => {
             let config = config().ok_or_else(|| anyhow!("the configuration is not valid"))?;
-            for key in public_keys(&config, destination)? {
+            let keys = config
+                .destinations
+                .public_keys(destination)
+                .map_err(anyhow::Error::msg)?;
+            for key in keys {
                 println!("{key}");
             }
         }
     }
     Ok(())
-}
-
-/// The `whpk_` public keys of destination `id`, or why it has none.
-pub fn public_keys(config: &Config, id: &str) -> anyhow::Result<Vec<String>> {
-    let destinations = config.table.destinations();
-    let Some(destination) = destinations.iter().find(|d| d.id == id) else {
-        let ids: Vec<&str> = destinations.iter().map(|d| d.id.as_str()).collect();
-        bail!("unknown destination {id:?}; valid: {}", ids.join(", "));
-    };
-    let DestinationKind::Webhook(settings) = &destination.kind else {
-        bail!("destination {id:?} is not a webhook destination: only webhooks are signed");
-    };
-    let keys = settings.signer.public_keys();
-    if keys.is_empty() {
-        bail!(
-            "destination {id:?} has no signing keys ({} shared secret(s)): add `signing.keys` \
-             (make one with `notification-router keys generate`)",
-            settings.signer.secret_count()
-        );
-    }
-    Ok(keys)
 }

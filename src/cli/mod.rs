@@ -17,7 +17,7 @@ pub use broker::{BrokerArgs, broker, broker_topics};
 pub use dead_letters::{DeadLettersArgs, DeadLettersCommand, dead_letters};
 pub use explain::{ExplainArgs, explain};
 pub use impact::{ImpactArgs, impact};
-pub use keys::{KeysCommand, keys, public_keys};
+pub use keys::{KeysCommand, keys};
 pub use publish::{PublishArgs, publish};
 pub use receive::{ReceiveArgs, receive};
 pub use render::{RenderArgs, render};

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 
-use crate::channels::{self, Notifier};
 use crate::config::Config;
 use crate::event::{RawRecord, normalise};
 use crate::routing::{SourceIndex, delivery_id};
@@ -27,8 +26,8 @@ pub struct RenderArgs {
 /// Normalises the event, renders it for the subscription and prints the request or message.
 pub fn render(config: &Config, args: &RenderArgs) -> anyhow::Result<()> {
     let table = &config.table;
-    let subscription = table
-        .subscription_by_name(&args.subscription)
+    let index = table
+        .subscription_index(&args.subscription)
         .ok_or_else(|| {
             let names: Vec<&str> = table
                 .subscriptions()
@@ -41,6 +40,7 @@ pub fn render(config: &Config, args: &RenderArgs) -> anyhow::Result<()> {
                 names.join(", ")
             )
         })?;
+    let subscription = &table.subscriptions()[index];
     let topic = &table.topics()[subscription.topic];
     let source = pick_source(config, topic, args.source.as_deref())?;
     let bytes = std::fs::read(&args.event)
@@ -75,15 +75,19 @@ pub fn render(config: &Config, args: &RenderArgs) -> anyhow::Result<()> {
             topic.name
         );
     }
-    let destination = &table.destinations()[subscription.destination];
-    let rendered = channels::render(&config.templates, subscription, &notification.body)
-        .map_err(|e| anyhow!("{e}"))?;
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = crate::channels::HttpClient::new(&options).map_err(anyhow::Error::msg)?;
-    let notifier = Notifier::new(destination, &client).map_err(anyhow::Error::msg)?;
+    let target = config
+        .destinations
+        .target(index, &client)
+        .map_err(anyhow::Error::msg)?
+        .ok_or_else(|| anyhow!("subscription {:?} has no destination", subscription.name))?;
+    let message = target
+        .render(&config.templates, &notification.body)
+        .map_err(|e| anyhow!("{e}"))?;
     let id = delivery_id(&notification.id, &subscription.name);
-    let preview = notifier
-        .preview(subscription, &notification.id, &id, &rendered)
+    let preview = message
+        .preview(&notification.id, &id)
         .map_err(|e| anyhow!("{e}"))?;
     print!("{preview}");
     Ok(())

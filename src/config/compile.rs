@@ -1,30 +1,41 @@
 //! The pure compile step: checks every name, reference, URL and filter, and builds the routing
-//! table. Every problem is reported, not just the first.
+//! table and the destinations with their subscriptions. Every problem is reported, not just the
+//! first.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::checks::{
-    Problems, check_kafka_topic_name, check_name, email_settings, slack_settings, webhook_settings,
-};
+use super::checks::{Problems, check_kafka_topic_name, check_name};
 use super::error::ConfigErrors;
 use super::files::{
     AdminSettings, DestinationConfig, HttpSettings, KafkaSettings, RouterFile, SourceConfig,
     TopicFile,
 };
-use crate::channels::NetworkPolicy;
+use crate::channels::{self, Destinations, NetworkPolicy, Subscribed};
+use crate::dispatch::DeliveryPolicy;
 use crate::render::Templates;
-use crate::routing::{Destination, DestinationKind, RoutingTable, Source};
+use crate::routing::{Destination, RoutingTable, Source};
 
-/// Builds the routing table from loaded files. The topic files are dropped once compiled, before
-/// the table's index is built: with thousands of topics they are tens of megabytes.
+/// What the compile step builds: the routing table, and in the table's order the destinations,
+/// each with the subscriptions that deliver to it, and how deliveries to each are retried and
+/// limited.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub table: RoutingTable,
+    pub destinations: Destinations,
+    pub policies: Vec<DeliveryPolicy>,
+}
+
+/// Builds the routing table and the destinations from loaded files. The topic files are dropped
+/// once compiled, before the table's index is built: with thousands of topics they are tens of
+/// megabytes.
 pub fn compile(
     router_path: &Path,
     router: &RouterFile,
     topic_files: Vec<(PathBuf, TopicFile)>,
     templates: &Templates,
-) -> Result<RoutingTable, ConfigErrors> {
+) -> Result<Compiled, ConfigErrors> {
     let mut problems = Problems::default();
     check_kafka(&router.kafka, router_path, &mut problems);
     check_http(&router.http, router_path, &mut problems);
@@ -33,23 +44,33 @@ pub fn compile(
     }
     let (sources, source_by_kafka_topic) =
         compile_sources(&router.sources, &router.kafka, router_path, &mut problems);
-    let destinations = compile_destinations(router, router_path, &mut problems);
+    let (policies, mut channels) = compile_destinations(router, router_path, &mut problems);
+    let destinations: Vec<Destination> = policies
+        .iter()
+        .map(|p| Destination { id: p.id.clone() })
+        .collect();
     let (topics, subscriptions) = super::topics::compile_topics(
         &topic_files,
         router,
         &destinations,
+        &mut channels,
         templates,
         &mut problems,
     );
     drop(topic_files);
     if problems.0.is_empty() {
-        Ok(RoutingTable::new(
-            sources,
-            topics,
-            subscriptions,
-            destinations,
-            source_by_kafka_topic,
-        ))
+        let count = subscriptions.len();
+        Ok(Compiled {
+            table: RoutingTable::new(
+                sources,
+                topics,
+                subscriptions,
+                destinations,
+                source_by_kafka_topic,
+            ),
+            destinations: Destinations::new(channels, count),
+            policies,
+        })
     } else {
         Err(ConfigErrors(problems.0))
     }
@@ -291,13 +312,15 @@ fn compile_sources(
     (sources, by_kafka_topic)
 }
 
-/// The destinations that are valid; each invalid one is a problem and left out.
+/// The destinations that are valid, as the dispatcher and as their channel see them; each
+/// invalid one is a problem and left out.
 fn compile_destinations(
     router: &RouterFile,
     file: &Path,
     problems: &mut Problems,
-) -> Vec<Destination> {
-    let mut destinations: Vec<Destination> = Vec::new();
+) -> (Vec<DeliveryPolicy>, Vec<channels::Destination>) {
+    let mut destinations: Vec<DeliveryPolicy> = Vec::new();
+    let mut channels = Vec::new();
     let policy = NetworkPolicy::new(router.http.allow_private_networks.clone());
     for (i, destination) in router.destinations.iter().enumerate() {
         let item = format!("destinations[{i}] ({})", destination.id());
@@ -308,34 +331,33 @@ fn compile_destinations(
             let why = format!("duplicate destination id {:?}", destination.id());
             problems.add(file, item.clone(), why);
         }
-        let kind = match destination {
-            DestinationConfig::Webhook(webhook) => {
-                webhook_settings(webhook, router.http.request_timeout, &policy)
-                    .map(DestinationKind::Webhook)
-            }
-            DestinationConfig::Email(email) => {
-                email_settings(email, router.http.connect_timeout).map(DestinationKind::Email)
-            }
-            DestinationConfig::Slack(slack) => {
-                slack_settings(slack, router.http.request_timeout, &policy)
-                    .map(DestinationKind::Slack)
-            }
+        let id = destination.id();
+        let channel = match destination {
+            DestinationConfig::Webhook(webhook) => webhook
+                .settings(router.http.request_timeout, &policy)
+                .map(|settings| channels::Destination::Webhook(Subscribed::new(id, settings))),
+            DestinationConfig::Email(email) => email
+                .settings(router.http.connect_timeout)
+                .map(|settings| channels::Destination::Email(Subscribed::new(id, settings))),
+            DestinationConfig::Slack(slack) => slack
+                .settings(router.http.request_timeout, &policy)
+                .map(|settings| channels::Destination::Slack(Subscribed::new(id, settings))),
         };
-        match kind {
-            Ok(kind) => {
+        match channel {
+            Ok(channel) => {
                 check_delivery_settings(destination, file, &item, problems);
-                destinations.push(Destination {
-                    id: destination.id().to_owned(),
+                destinations.push(DeliveryPolicy {
+                    id: id.to_owned(),
                     retry: destination.retry().clone(),
                     limits: destination.limits().clone(),
                     breaker: destination.circuit_breaker().clone(),
-                    kind,
-                })
+                });
+                channels.push(channel);
             }
             Err((field, why)) => problems.add(file, format!("{item}.{field}"), why),
         }
     }
-    destinations
+    (destinations, channels)
 }
 
 /// The retry policy, limits and circuit breaker of a destination: nothing may be zero.

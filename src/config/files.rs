@@ -10,6 +10,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::event::SourceKind;
 
+pub use crate::channels::SubscriptionConfig;
+
 pub use super::destinations::{
     DestinationConfig, EmailDestination, SigningConfig, SlackConfig, SlackDestination, SmtpConfig,
     WebhookDestination,
@@ -274,43 +276,6 @@ pub struct RuleConfig {
     pub event_type_filter: String,
     #[serde(default)]
     pub notification_filter: Option<String>,
-}
-
-/// One topic to one destination.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubscriptionConfig {
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub destination: String,
-    /// A template path relative to `templates_dir`, in the destination's channel folder.
-    #[serde(default)]
-    pub template: Option<String>,
-    /// Email: the addresses to send to (at most 10,000).
-    #[serde(default)]
-    pub recipients: Option<Vec<String>>,
-    /// Email: append the notification JSON to both parts.
-    #[serde(default)]
-    pub add_notification_payload: Option<bool>,
-    /// Email: the `Reply-To` address, replacing the destination's.
-    #[serde(default)]
-    pub reply_to_mail: Option<String>,
-    /// Email: the display name of `reply_to_mail`.
-    #[serde(default)]
-    pub reply_to_name: Option<String>,
-    /// Email: the display name of the sender, replacing the destination's.
-    #[serde(default)]
-    pub from_name: Option<String>,
-    /// Slack bot: the channel ids or names to post to.
-    #[serde(default)]
-    pub channels: Option<Vec<String>>,
-    /// Slack: the colour bar of the message, `#RRGGBB`.
-    #[serde(default)]
-    pub attachment_color: Option<String>,
-    /// Webhook: send `webhook-signature` (default: when the destination has secrets or keys).
-    #[serde(default)]
-    pub signing_enabled: Option<bool>,
 }
 
 fn default_topics_dir() -> PathBuf {

@@ -9,6 +9,8 @@ use super::error::{ConfigError, ConfigErrors};
 use super::files::{RouterFile, TopicFile};
 use super::interpolate::interpolate;
 use super::warnings::{ConfigWarning, unknown_event_types};
+use crate::channels::Destinations;
+use crate::dispatch::DeliveryPolicy;
 use crate::render::Templates;
 use crate::routing::RoutingTable;
 
@@ -20,6 +22,10 @@ pub struct Config {
     pub router: RouterFile,
     pub templates: Templates,
     pub table: RoutingTable,
+    /// The destinations in the table's order, each with its subscriptions' attributes.
+    pub destinations: Destinations,
+    /// How deliveries to each destination are retried and limited, in the table's order.
+    pub policies: Vec<DeliveryPolicy>,
     /// What is valid but likely a mistake (a filter naming an event type no catalogue lists).
     pub warnings: Vec<ConfigWarning>,
 }
@@ -81,20 +87,22 @@ pub fn load_with(
             Templates::empty()
         }
     };
-    let table = match super::compile(path, &router, topics, &templates) {
-        Ok(table) => Some(table),
+    let compiled = match super::compile(path, &router, topics, &templates) {
+        Ok(compiled) => Some(compiled),
         Err(ConfigErrors(found)) => {
             errors.extend(found);
             None
         }
     };
-    match table {
-        Some(table) if errors.is_empty() => Ok(Config {
+    match compiled {
+        Some(compiled) if errors.is_empty() => Ok(Config {
             path: path.to_owned(),
             router,
             templates,
-            warnings: unknown_event_types(&table),
-            table,
+            warnings: unknown_event_types(&compiled.table),
+            table: compiled.table,
+            destinations: compiled.destinations,
+            policies: compiled.policies,
         }),
         _ => Err(ConfigErrors(errors)),
     }

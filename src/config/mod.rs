@@ -2,7 +2,8 @@
 //!
 //! Loading is two steps: [`load`] reads the files, interpolates `${VAR}` and deserialises them
 //! into the plain structs of [`files`]; [`compile`] checks every reference and filter and builds
-//! the immutable [`RoutingTable`](crate::routing::RoutingTable). Every problem found is reported,
+//! the immutable [`RoutingTable`](crate::routing::RoutingTable) and the
+//! [`Destinations`](crate::channels::Destinations) with their subscriptions. Every problem found is reported,
 //! each naming the file, the item and what would be valid. What is valid but likely a mistake (a
 //! filter naming an event type no catalogue lists) is a [`ConfigWarning`]: loading goes on.
 
@@ -18,7 +19,7 @@ mod topics;
 mod warnings;
 
 pub use checks::check_kafka_topic_name;
-pub use compile::compile;
+pub use compile::{Compiled, compile};
 pub use error::{ConfigError, ConfigErrors};
 pub use files::{KafkaSettings, RouterFile};
 pub use load::{Config, load, load_with};

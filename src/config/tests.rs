@@ -71,12 +71,7 @@ fn the_shipped_configuration_is_valid() {
         [],
         "the shipped rules name known types only"
     );
-    let channels: Vec<Channel> = config
-        .table
-        .destinations()
-        .iter()
-        .map(|d| d.kind.channel())
-        .collect();
+    let channels: Vec<Channel> = config.destinations.iter().map(|d| d.channel()).collect();
     assert_eq!(
         channels,
         [

@@ -6,16 +6,10 @@ use std::path::{Path, PathBuf};
 
 use super::checks::{Problems, check_name, choices};
 use super::files::{RouterFile, SubscriptionConfig, TopicFile, TopicSource as TopicSourceConfig};
-use lettre::Address;
-use lettre::message::Mailbox;
 
-use crate::channels::SlackTarget;
-use crate::channels::slack::check_color;
+use crate::channels;
 use crate::render::{Channel, Templates};
-use crate::routing::{
-    ChannelAttributes, Destination, DestinationKind, EmailAttributes, Rule, SlackAttributes,
-    SourceIndex, Subscription, Topic, TopicSource, WebhookAttributes,
-};
+use crate::routing::{Destination, Rule, SourceIndex, Subscription, Topic, TopicSource};
 
 /// What every topic file is checked against.
 struct Known<'a> {
@@ -27,11 +21,13 @@ struct Known<'a> {
     templates: &'a Templates,
 }
 
-/// Compiles every topic file, in order; returns the topics and all their subscriptions.
+/// Compiles every topic file, in order; returns the topics and all their subscriptions, each
+/// also added, with its channel's attributes, to its destination in `channels`.
 pub fn compile_topics(
     topic_files: &[(PathBuf, TopicFile)],
     router: &RouterFile,
     destinations: &[Destination],
+    channels: &mut [channels::Destination],
     templates: &Templates,
     problems: &mut Problems,
 ) -> (Vec<Topic>, Vec<Subscription>) {
@@ -75,10 +71,20 @@ pub fn compile_topics(
                 );
                 problems.add(file, item.clone(), why);
             }
-            if let Some(subscription) =
-                subscription(config, topics.len(), &item, file, &known, problems)
-            {
-                topic_subscriptions.push(subscriptions.len());
+            if let Some(subscription) = subscription(
+                config,
+                topics.len(),
+                &item,
+                file,
+                &known,
+                channels,
+                problems,
+            ) {
+                let index = subscriptions.len();
+                for (field, why) in channels[subscription.destination].subscribe(index, config) {
+                    problems.add(file, format!("{item}.{field}"), why);
+                }
+                topic_subscriptions.push(index);
                 subscriptions.push(subscription);
             }
         }
@@ -164,6 +170,7 @@ fn subscription(
     item: &str,
     file: &Path,
     known: &Known<'_>,
+    channels: &[channels::Destination],
     problems: &mut Problems,
 ) -> Option<Subscription> {
     if let Err(why) = check_name(&config.name) {
@@ -185,8 +192,7 @@ fn subscription(
         }
         return None;
     };
-    let kind = &known.destinations[destination].kind;
-    let channel = kind.channel();
+    let channel = channels[destination].channel();
     if let Some(template) = &config.template
         && !known.templates.contains(channel, template)
     {
@@ -217,173 +223,9 @@ fn subscription(
         };
         problems.add(file, format!("{item}.template"), why);
     }
-    let attributes = channel_attributes(config, kind, item, file, problems);
     Some(Subscription {
         name: config.name.clone(),
         topic,
         destination,
-        template: config.template.clone(),
-        channel: attributes,
     })
-}
-
-/// The most recipients one subscription may have, as in Event Notifications.
-pub const MAX_RECIPIENTS: usize = 10_000;
-
-/// The subscription's attributes for the channel of its destination; an attribute of another
-/// channel, or an invalid one, is a problem.
-fn channel_attributes(
-    config: &SubscriptionConfig,
-    kind: &DestinationKind,
-    item: &str,
-    file: &Path,
-    problems: &mut Problems,
-) -> ChannelAttributes {
-    let channel = kind.channel();
-    let set: [(&str, bool, Channel); 8] = [
-        (
-            "signing_enabled",
-            config.signing_enabled.is_some(),
-            Channel::Webhook,
-        ),
-        ("recipients", config.recipients.is_some(), Channel::Email),
-        (
-            "add_notification_payload",
-            config.add_notification_payload.is_some(),
-            Channel::Email,
-        ),
-        (
-            "reply_to_mail",
-            config.reply_to_mail.is_some(),
-            Channel::Email,
-        ),
-        (
-            "reply_to_name",
-            config.reply_to_name.is_some(),
-            Channel::Email,
-        ),
-        ("from_name", config.from_name.is_some(), Channel::Email),
-        ("channels", config.channels.is_some(), Channel::Slack),
-        (
-            "attachment_color",
-            config.attachment_color.is_some(),
-            Channel::Slack,
-        ),
-    ];
-    for (field, _, of) in set
-        .iter()
-        .filter(|(_, is_set, of)| *is_set && *of != channel)
-    {
-        let why = format!(
-            "is an attribute of {} subscriptions, but destination {:?} is a {} destination",
-            of.folder(),
-            config.destination,
-            channel.folder()
-        );
-        problems.add(file, format!("{item}.{field}"), why);
-    }
-    match kind {
-        DestinationKind::Webhook(settings) => {
-            let can_sign = !settings.signer.is_empty();
-            if config.signing_enabled == Some(true) && !can_sign {
-                let why = format!(
-                    "is true, but destination {:?} has no signing secrets or keys: add `signing` \
-                     to it",
-                    config.destination
-                );
-                problems.add(file, format!("{item}.signing_enabled"), why);
-            }
-            ChannelAttributes::Webhook(WebhookAttributes {
-                signing_enabled: config.signing_enabled.unwrap_or(can_sign) && can_sign,
-            })
-        }
-        DestinationKind::Email(_) => {
-            ChannelAttributes::Email(email_attributes(config, item, file, problems))
-        }
-        DestinationKind::Slack(settings) => {
-            let channels = config.channels.clone().unwrap_or_default();
-            let is_bot = matches!(settings.target, SlackTarget::Bot { .. });
-            if is_bot && channels.is_empty() {
-                let why = "is empty: a bot destination posts to the channels named here";
-                problems.add(file, format!("{item}.channels"), why);
-            }
-            if !is_bot && !channels.is_empty() {
-                let why = "an incoming webhook posts to the channel it was created for: \
-                           remove `channels`, or use a bot destination";
-                problems.add(file, format!("{item}.channels"), why);
-            }
-            for channel in channels.iter().filter(|c| c.trim().is_empty()) {
-                problems.add(
-                    file,
-                    format!("{item}.channels"),
-                    format!("{channel:?} is not a channel"),
-                );
-            }
-            if let Some(color) = &config.attachment_color
-                && let Err(why) = check_color(color)
-            {
-                problems.add(file, format!("{item}.attachment_color"), why);
-            }
-            ChannelAttributes::Slack(SlackAttributes {
-                channels,
-                attachment_color: config.attachment_color.clone(),
-            })
-        }
-    }
-}
-
-fn email_attributes(
-    config: &SubscriptionConfig,
-    item: &str,
-    file: &Path,
-    problems: &mut Problems,
-) -> EmailAttributes {
-    let given = config.recipients.as_deref().unwrap_or_default();
-    let field = format!("{item}.recipients");
-    if given.is_empty() {
-        problems.add(file, &field, "is empty: name at least one address");
-    }
-    if given.len() > MAX_RECIPIENTS {
-        let why = format!("has {} addresses; at most {MAX_RECIPIENTS}", given.len());
-        problems.add(file, &field, why);
-    }
-    let mut recipients: Vec<Address> = Vec::with_capacity(given.len());
-    for (i, text) in given.iter().enumerate() {
-        match text.trim().parse::<Address>() {
-            Ok(address) if recipients.contains(&address) => {
-                problems.add(
-                    file,
-                    format!("{field}[{i}]"),
-                    format!("{text:?} is listed twice"),
-                );
-            }
-            Ok(address) => recipients.push(address),
-            Err(e) => {
-                let why = format!("{text:?} is not an email address: {e}");
-                problems.add(file, format!("{field}[{i}]"), why);
-            }
-        }
-    }
-    let reply_to = match (&config.reply_to_mail, &config.reply_to_name) {
-        (Some(mail), name) => match mail.trim().parse::<Address>() {
-            Ok(address) => Some(Mailbox::new(name.clone(), address)),
-            Err(e) => {
-                let why = format!("{mail:?} is not an email address: {e}");
-                problems.add(file, format!("{item}.reply_to_mail"), why);
-                None
-            }
-        },
-        (None, Some(_)) => {
-            let why = "names the reply address, so it needs reply_to_mail";
-            problems.add(file, format!("{item}.reply_to_name"), why);
-            None
-        }
-        (None, None) => None,
-    };
-    EmailAttributes {
-        recipients,
-        add_notification_payload: config.add_notification_payload.unwrap_or(false),
-        reply_to,
-        from_name: config.from_name.clone(),
-    }
 }

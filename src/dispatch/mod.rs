@@ -9,8 +9,10 @@
 //! `webhook-id` never changes.
 
 mod attempts;
+mod gate;
 mod job;
 pub mod lanes;
+mod policy;
 mod settle;
 #[cfg(test)]
 mod tests;
@@ -28,13 +30,15 @@ pub use attempts::{
     DEFAULT_HORIZON, DEFAULT_SCHEDULE, NextRetry, RetryPolicy, deliver_with_retries, jittered,
 };
 pub use job::{Job, Origin, Refused};
+pub use policy::DeliveryPolicy;
 pub use settle::{MAX_DETAIL, Settled, Writer};
 
-use crate::channels::{self, Notifier, Outcome, Parcel};
+use crate::channels::{Message, Outcome, Parcel, Target};
 use crate::config::Config;
 use crate::dead_letter::DeadLetterReason;
 use crate::routing::RoutingTable;
-use lanes::{Lanes, Place};
+use gate::Gate;
+use lanes::{Lane, Lanes, Place};
 
 /// What one turn of attempts came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,12 +70,13 @@ pub struct Deliverer {
     writer: Writer,
 }
 
-/// One configuration as delivery sees it: its routing table and templates, a notifier and a
-/// lane per destination. Immutable; a reload makes a new one.
+/// One configuration as delivery sees it: its routing table and templates, a lane per
+/// destination and a target per subscription (one notifier per destination, shared by its
+/// subscriptions). Immutable; a reload makes a new one.
 pub struct Snapshot {
     config: Arc<Config>,
-    /// One per destination, by the destination's index in the table.
-    notifiers: Vec<Notifier>,
+    /// One per subscription, by the subscription's index in the table.
+    targets: Vec<Target>,
     lanes: Lanes,
 }
 
@@ -82,7 +87,7 @@ impl Deliverer {
         client: &crate::channels::HttpClient,
         writer: Writer,
     ) -> Result<Self, String> {
-        let lanes = Lanes::new(config.table.destinations());
+        let lanes = Lanes::new(&config.policies);
         let snapshot = Snapshot::new(config, client, lanes)?;
         Ok(Self {
             current: RwLock::new(Arc::new(snapshot)),
@@ -106,7 +111,7 @@ impl Deliverer {
     /// nothing, when a notifier cannot be built.
     pub fn swap(&self, config: Arc<Config>) -> Result<(), String> {
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        let lanes = current.lanes.carried(config.table.destinations());
+        let lanes = current.lanes.carried(&config.policies);
         *current = Arc::new(Snapshot::new(config, &self.client, lanes)?);
         Ok(())
     }
@@ -127,15 +132,10 @@ impl Snapshot {
         client: &crate::channels::HttpClient,
         lanes: Lanes,
     ) -> Result<Self, String> {
-        let notifiers = config
-            .table
-            .destinations()
-            .iter()
-            .map(|destination| Notifier::new(destination, client))
-            .collect::<Result<_, _>>()?;
+        let targets = config.destinations.targets(client)?;
         Ok(Self {
             config,
-            notifiers,
+            targets,
             lanes,
         })
     }
@@ -173,15 +173,16 @@ impl Snapshot {
         in_process: bool,
         place: Option<Place>,
     ) -> Attempt {
-        let Some(subscription) = self.config.table.subscription_by_name(&job.subscription) else {
+        let table = &self.config.table;
+        let Some(subscription) = table.subscription_index(&job.subscription) else {
             job.last_error = Some(format!(
                 "subscription {:?} is no longer configured",
                 job.subscription
             ));
             return Attempt::DeadLetter(DeadLetterReason::UnknownSubscription);
         };
-        let index = subscription.destination;
-        let destination = &self.config.table.destinations()[index];
+        let index = table.subscriptions()[subscription].destination;
+        let destination = &self.config.policies[index];
         job.destination.clone_from(&destination.id);
         let lane = self.lanes.get(index);
         if let Some(why) = lane.disabled() {
@@ -198,9 +199,9 @@ impl Snapshot {
                 until: lane.retry_at(),
             };
         };
-        let rendered =
-            match channels::render(&self.config.templates, subscription, &job.notification) {
-                Ok(rendered) => rendered,
+        let message =
+            match self.targets[subscription].render(&self.config.templates, &job.notification) {
+                Ok(message) => message,
                 Err(error) => {
                     job.last_error = Some(error.to_string());
                     return Attempt::DeadLetter(DeadLetterReason::RenderFailed);
@@ -217,14 +218,11 @@ impl Snapshot {
         let parcel = Parcel {
             notification_id: &job.notification_id,
             delivery_id: &job.webhook_id,
-            rendered: &rendered,
             pending: job.pending.as_deref(),
         };
         let started = Utc::now();
-        let outcome = self.notifiers[index]
-            .deliver(subscription, parcel, &policy, lane)
-            .await;
-        let attempt = conclude(job, outcome, started);
+        let (outcome, deferred_until) = deliver(&message, parcel, &policy, lane).await;
+        let attempt = conclude(job, outcome, deferred_until, started);
         if attempt == Attempt::DeadLetter(DeadLetterReason::DestinationGone) {
             lane.disable("it answered 410 Gone");
         }
@@ -236,7 +234,7 @@ impl Snapshot {
         let Some(subscription) = self.config.table.subscription_by_name(&job.subscription) else {
             return Next::DeadLetter(job, DeadLetterReason::UnknownSubscription);
         };
-        let policy = &self.config.table.destinations()[subscription.destination].retry;
+        let policy = &self.config.policies[subscription.destination].retry;
         let now = Now {
             wall: Utc::now(),
             instant: Instant::now(),
@@ -320,8 +318,35 @@ fn later(now: chrono::DateTime<Utc>, delay: Duration) -> chrono::DateTime<Utc> {
         .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
 }
 
-/// Records an outcome in the job and says what it means.
-fn conclude(job: &mut Job, outcome: Outcome, started: chrono::DateTime<Utc>) -> Attempt {
+/// Sends `message`, retrying in process as `policy` says. Every attempt carries the same
+/// delivery id, asks `lane` first (circuit breaker) and holds one of its slots. Also returns when
+/// the next probe may go, when the circuit was open: the last attempt was then not made.
+pub async fn deliver(
+    message: &Message,
+    parcel: Parcel<'_>,
+    policy: &RetryPolicy,
+    lane: &Lane,
+) -> (Outcome, Option<Instant>) {
+    let gate = Gate::new(policy, lane);
+    let mut outcome = message.deliver(parcel, &gate).await;
+    let deferred_until = gate.deferred_until();
+    if deferred_until.is_some()
+        && let Err(error) = &mut outcome.result
+    {
+        // The refused "attempt" was never made.
+        error.attempts = error.attempts.saturating_sub(1);
+    }
+    (outcome, deferred_until)
+}
+
+/// Records an outcome in the job and says what it means; `deferred_until` is set when the
+/// destination's circuit was open.
+fn conclude(
+    job: &mut Job,
+    outcome: Outcome,
+    deferred_until: Option<Instant>,
+    started: chrono::DateTime<Utc>,
+) -> Attempt {
     let made = match &outcome.result {
         Ok(delivered) => delivered.attempts,
         Err(error) => error.attempts,
@@ -363,7 +388,7 @@ fn conclude(job: &mut Job, outcome: Outcome, started: chrono::DateTime<Utc>) -> 
         Err(error) => {
             job.last_status = error.status.or(job.last_status);
             job.last_error = Some(error.message.clone());
-            if let Some(until) = outcome.deferred_until {
+            if let Some(until) = deferred_until {
                 return Attempt::Deferred { until };
             }
             let outcome = if error.is_retryable() {

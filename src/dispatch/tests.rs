@@ -40,7 +40,6 @@ fn failed(kind: FailureKind, status: u16, retry_after: Option<Duration>) -> Outc
             message: format!("HTTP {status}"),
             attempts: 1,
         }),
-        deferred_until: None,
         pending: None,
         refused: Vec::new(),
     }
@@ -52,7 +51,6 @@ fn delivered(refused: &[&str]) -> Outcome {
             status: 200,
             attempts: 1,
         }),
-        deferred_until: None,
         pending: None,
         refused: refused
             .iter()
@@ -65,37 +63,36 @@ fn delivered(refused: &[&str]) -> Outcome {
 fn an_outcome_means_delivered_retry_deferred_or_a_dead_letter() {
     use FailureKind::{Permanent, Retryable};
     let later = Instant::now() + MINUTE;
-    let deferred = |outcome: Outcome| Outcome {
-        deferred_until: Some(later),
-        ..outcome
-    };
+    // An outcome, and when the circuit lets the next attempt go (set when it was open).
+    let deferred = |outcome: Outcome| (outcome, Some(later));
+    let now = |outcome: Outcome| (outcome, None);
     let cases = [
-        ("accepted", delivered(&[]), Attempt::Delivered),
+        ("accepted", now(delivered(&[])), Attempt::Delivered),
         (
             "accepted, a recipient refused",
-            delivered(&["b@example.com"]),
+            now(delivered(&["b@example.com"])),
             Attempt::DeadLetter(DeadLetterReason::RecipientsRejected),
         ),
         (
             "5xx",
-            failed(Retryable, 503, None),
+            now(failed(Retryable, 503, None)),
             Attempt::Retry { retry_after: None },
         ),
         (
             "429 with Retry-After",
-            failed(Retryable, 429, Some(Duration::from_secs(7))),
+            now(failed(Retryable, 429, Some(Duration::from_secs(7)))),
             Attempt::Retry {
                 retry_after: Some(Duration::from_secs(7)),
             },
         ),
         (
             "4xx",
-            failed(Permanent, 400, None),
+            now(failed(Permanent, 400, None)),
             Attempt::DeadLetter(DeadLetterReason::DeliveryRejected),
         ),
         (
             "410 Gone",
-            failed(Permanent, 410, None),
+            now(failed(Permanent, 410, None)),
             Attempt::DeadLetter(DeadLetterReason::DestinationGone),
         ),
         (
@@ -109,13 +106,17 @@ fn an_outcome_means_delivered_retry_deferred_or_a_dead_letter() {
             Attempt::Deferred { until: later },
         ),
     ];
-    for (case, outcome, expected) in cases {
+    for (case, (outcome, deferred_until), expected) in cases {
         let mut job = job();
         let status = match &outcome.result {
             Ok(delivered) => delivered.status,
             Err(error) => error.status.expect("a status"),
         };
-        assert_eq!(conclude(&mut job, outcome, Utc::now()), expected, "{case}");
+        assert_eq!(
+            conclude(&mut job, outcome, deferred_until, Utc::now()),
+            expected,
+            "{case}"
+        );
         assert_eq!(job.attempts, 1, "{case}");
         assert_eq!(job.last_status, Some(status), "{case}");
         assert!(job.first_attempt_at.is_some(), "{case}");

@@ -1,6 +1,6 @@
 //! Rendering without a template, per product.md: email from `ibmendefaultshort` and
-//! `ibmendefaultlong`, Slack in EN's layout, and the payload appendix of
-//! `add_notification_payload`.
+//! `ibmendefaultlong`, and the payload appendix of `add_notification_payload`. (Slack's default
+//! layout is the Slack channel's.)
 
 use handlebars::html_escape;
 use serde_json::Value;
@@ -40,16 +40,8 @@ pub fn payload_appendix(content: &mut EmailContent, notification: &Value) {
     }
 }
 
-/// The Slack message of a notification without a template, in EN's layout.
-pub fn default_slack(notification: &Value) -> Value {
-    crate::channels::slack::default_message(
-        text_field(notification, "ibmendefaultshort"),
-        text_field(notification, "ibmendefaultlong"),
-        notification,
-    )
-}
-
-fn text_field<'a>(notification: &'a Value, field: &str) -> &'a str {
+/// The text of `field` in `notification`, or empty.
+pub fn text_field<'a>(notification: &'a Value, field: &str) -> &'a str {
     notification
         .get(field)
         .and_then(Value::as_str)

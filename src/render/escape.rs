@@ -29,9 +29,25 @@ pub fn json_string_content(value: &str) -> String {
     out
 }
 
-/// The Slack registry's escape function: Slack's `& < >` escaping, then [`json_string_content`].
+/// Slack's escaping for text taken from events: `&`, `<` and `>` become `&amp;`, `&lt;` and
+/// `&gt;`, and nothing else changes. So `<!channel>`, `<@U123>` or `<http://x|y>` in an event
+/// shows as typed instead of notifying a channel or becoming a link.
+pub fn slack_text(s: &str) -> String {
+    let mut escaped = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// The Slack registry's escape function: [`slack_text`], then [`json_string_content`].
 pub fn slack_json_string_content(value: &str) -> String {
-    json_string_content(&crate::channels::slack::escape_text(value))
+    json_string_content(&slack_text(value))
 }
 
 #[cfg(test)]

@@ -36,11 +36,22 @@ use std::sync::Arc;
 use handlebars::Handlebars;
 use serde_json::Value;
 
-pub use defaults::{default_email, default_slack, payload_appendix};
+pub use defaults::{default_email, payload_appendix, text_field};
 pub use error::{RenderError, TemplateError};
+pub use escape::slack_text as escape_slack_text;
 pub use load::MAX_TEMPLATE_BYTES;
 
-pub use crate::channels::EmailContent;
+/// The rendered content of a notification email. Line ends in the bodies are sent as CRLF,
+/// as SMTP requires (lettre turns a bare LF into CRLF).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailContent {
+    /// One line: any CR or LF in it is sent as a space.
+    pub subject: String,
+    /// The text/plain part.
+    pub text: String,
+    /// The text/html part, already escaped by its template.
+    pub html: String,
+}
 
 /// A delivery channel with its own templates folder and escaping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,20 +217,14 @@ impl Templates {
         Ok(body.into_bytes())
     }
 
-    /// Renders a Slack message from template `name`: it must be JSON with a message's shape.
+    /// Renders a Slack message from template `name`: it must be JSON. Whether it has a
+    /// message's shape is the Slack channel's to check.
     pub fn render_slack(&self, name: &str, notification: &Value) -> Result<Value, RenderError> {
         let body = render(&self.slack, name, notification)?;
-        let message: Value = serde_json::from_str(&body).map_err(|e| RenderError::InvalidJson {
+        serde_json::from_str(&body).map_err(|e| RenderError::InvalidJson {
             name: name.to_owned(),
             message: e.to_string(),
-        })?;
-        crate::channels::slack::check_shape(&message).map_err(|message| {
-            RenderError::InvalidMessage {
-                name: name.to_owned(),
-                message,
-            }
-        })?;
-        Ok(message)
+        })
     }
 
     /// Renders email template `stem` (`email/NAME`): subject (folded onto one line), text, HTML.

@@ -6,8 +6,7 @@ mod table;
 
 pub use index::{IndexStats, RuleIndex};
 pub use table::{
-    ChannelAttributes, Destination, DestinationKind, EmailAttributes, RoutingTable, Rule,
-    SlackAttributes, Source, SourceIndex, Subscription, Topic, TopicSource, WebhookAttributes,
+    Destination, RoutingTable, Rule, Source, SourceIndex, Subscription, Topic, TopicSource,
 };
 
 use serde_json::Value;

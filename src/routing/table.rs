@@ -4,12 +4,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use lettre::Address;
-use lettre::message::Mailbox;
-
-use crate::channels::{EmailSettings, SlackSettings, WebhookSettings};
-use crate::dispatch::RetryPolicy;
-use crate::dispatch::lanes::{BreakerSettings, LaneLimits};
 use crate::event::SourceKind;
 use crate::filter::Filter;
 
@@ -78,74 +72,19 @@ impl Rule {
     }
 }
 
+/// One topic to one destination; what it sends and how is its destination's channel's.
 #[derive(Debug, Clone)]
 pub struct Subscription {
     pub name: String,
     pub topic: usize,
     pub destination: usize,
-    /// Template name relative to the templates folder (`webhook/summary.json.hbs`, `email/ops`).
-    pub template: Option<String>,
-    /// The attributes of the destination's channel.
-    pub channel: ChannelAttributes,
 }
 
-/// A subscription's settings for its destination's channel, as in Event Notifications.
-#[derive(Debug, Clone)]
-pub enum ChannelAttributes {
-    Webhook(WebhookAttributes),
-    Email(EmailAttributes),
-    Slack(SlackAttributes),
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct WebhookAttributes {
-    /// Whether requests carry `webhook-signature` (the destination has secrets or keys).
-    pub signing_enabled: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct EmailAttributes {
-    pub recipients: Vec<Address>,
-    pub add_notification_payload: bool,
-    /// Replaces the destination's `reply_to`.
-    pub reply_to: Option<Mailbox>,
-    /// Replaces the display name of the destination's `from`.
-    pub from_name: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SlackAttributes {
-    /// For bot destinations; empty for incoming webhooks.
-    pub channels: Vec<String>,
-    pub attachment_color: Option<String>,
-}
-
+/// A destination, as routing sees it: which one. What it is (webhook, email, Slack) is the
+/// channels', how deliveries to it are retried and limited the dispatcher's.
 #[derive(Debug, Clone)]
 pub struct Destination {
     pub id: String,
-    pub retry: RetryPolicy,
-    pub limits: LaneLimits,
-    pub breaker: BreakerSettings,
-    pub kind: DestinationKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum DestinationKind {
-    Webhook(WebhookSettings),
-    Email(EmailSettings),
-    Slack(SlackSettings),
-}
-
-impl DestinationKind {
-    /// The channel whose templates and subscription attributes apply.
-    pub fn channel(&self) -> crate::render::Channel {
-        use crate::render::Channel;
-        match self {
-            DestinationKind::Webhook(_) => Channel::Webhook,
-            DestinationKind::Email(_) => Channel::Email,
-            DestinationKind::Slack(_) => Channel::Slack,
-        }
-    }
 }
 
 impl RoutingTable {
@@ -213,5 +152,9 @@ impl RoutingTable {
     }
     pub fn subscription_by_name(&self, name: &str) -> Option<&Subscription> {
         self.subscriptions.iter().find(|s| s.name == name)
+    }
+    /// The index of subscription `name` among the table's subscriptions.
+    pub fn subscription_index(&self, name: &str) -> Option<usize> {
+        self.subscriptions.iter().position(|s| s.name == name)
     }
 }

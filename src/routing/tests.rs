@@ -90,6 +90,7 @@ fn table() -> RoutingTable {
         &Templates::empty(),
     )
     .expect("test config compiles")
+    .table
 }
 
 fn notification(source: &str, kind: &str, region: &str) -> Notification {

@@ -6,18 +6,7 @@ use lettre::message::{Mailbox, MultiPart};
 
 use super::EmailSettings;
 use crate::channels::DeliveryError;
-
-/// The rendered content of a notification email. Line ends in the bodies are sent as CRLF,
-/// as SMTP requires (lettre turns a bare LF into CRLF).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailContent {
-    /// One line: any CR or LF in it is sent as a space.
-    pub subject: String,
-    /// The text/plain part.
-    pub text: String,
-    /// The text/html part, already escaped by its template.
-    pub html: String,
-}
+pub use crate::render::EmailContent;
 
 /// One delivery of an email: who gets it, as whom, and what it says.
 #[derive(Debug, Clone)]

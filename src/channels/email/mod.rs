@@ -36,15 +36,19 @@
 //! except to a loopback address.
 //!
 //! # Layout
+//! - [`config`]: the destination as `router.yaml` writes it, and its subscriptions' attributes;
 //! - [`settings`]: [`EmailSettings`] and its startup check;
 //! - [`message`]: [`EmailMessage`], [`EmailContent`] and the RFC 5322 form of a batch;
 //! - [`progress`]: [`EmailProgress`], the recipients' state across attempts;
-//! - [`reply`]: classification of SMTP failures (retry or not, transaction or session).
+//! - [`reply`]: classification of SMTP failures (retry or not, transaction or session);
+//! - `target`: a subscription bound to the notifier: rendered, sent, previewed.
 
+pub mod config;
 mod message;
 mod progress;
 mod reply;
 mod settings;
+mod target;
 
 #[cfg(test)]
 mod tests;
@@ -60,12 +64,14 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tracing::{debug, warn};
 
+pub use config::{Attributes, EmailDestination, MAX_RECIPIENTS, SmtpConfig};
 pub use message::{EmailContent, EmailMessage};
 pub use progress::EmailProgress;
 pub use settings::{
     DEFAULT_BATCH_SIZE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SEND_TIMEOUT,
     EmailSettings, MAX_BATCH_SIZE, StartTls,
 };
+pub use target::{Message, Target};
 
 use crate::channels::{Delivered, DeliveryError, FailureKind};
 use message::format_batch;

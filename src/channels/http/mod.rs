@@ -5,6 +5,7 @@
 
 mod client;
 mod network;
+mod outbound;
 mod response;
 
 #[cfg(test)]
@@ -12,6 +13,7 @@ mod tests;
 
 pub use client::{HttpClient, HttpOptions};
 pub use network::{AddressClass, NetworkPolicy, Refused, classify as classify_address};
+pub use outbound::check_outbound_url;
 pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted};
 pub(crate) use response::{failed_status, quote, read_capped, retry_after, transport_error};
 

@@ -15,6 +15,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::event::kind_of;
+use crate::render::{escape_slack_text, text_field};
 
 /// The most characters in a section's `text`.
 pub const SECTION_TEXT_MAX: usize = 3000;
@@ -41,36 +42,20 @@ pub const TRUNCATION_MARKER: &str = "… (truncated)";
 const BOLD_SAFE_ASTERISK: char = '\u{2217}';
 /// Stands in for a backtick inside the payload's code span, so it cannot end the span early.
 const CODE_SAFE_BACKTICK: char = '\u{02CB}';
-/// The only entities [`escape_text`] produces; a cut never splits one.
+/// The only entities [`escape_slack_text`] produces; a cut never splits one.
 const ENTITIES: [&str; 3] = ["&amp;", "&lt;", "&gt;"];
-
-/// Slack's escaping for text taken from events: `&`, `<` and `>` become `&amp;`, `&lt;` and
-/// `&gt;`, and nothing else changes. So `<!channel>`, `<@U123>` or `<http://x|y>` in an event
-/// shows as typed instead of notifying a channel or becoming a link.
-pub fn escape_text(s: &str) -> String {
-    let mut escaped = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
 
 /// EN's default Slack rendering of a notification: a section with the short text in bold, a
 /// section with the long text, a divider, and a context block with the payload as compact JSON
 /// in a code span; top-level `text` is the short text, what notifications show.
 ///
-/// All of it goes through [`escape_text`]. The headline is one line (whitespace collapsed) and
+/// All of it goes through [`escape_slack_text`]. The headline is one line (whitespace collapsed) and
 /// any `*` in it is shown as `∗` (U+2217), so the bold markers always pair up; a backtick in the
 /// payload is shown as `ˋ` (U+02CB) for the same reason. An empty short or long text leaves its
 /// section out. The result passes [`check_shape`] and is within Slack's limits.
 pub fn default_message(short: &str, long: &str, payload: &Value) -> Value {
-    let headline = escape_text(&short.split_whitespace().collect::<Vec<_>>().join(" "));
-    let body = escape_text(long.trim());
+    let headline = escape_slack_text(&short.split_whitespace().collect::<Vec<_>>().join(" "));
+    let body = escape_slack_text(long.trim());
     let mut blocks = Vec::new();
     if !headline.is_empty() {
         let bold = headline.replace('*', &BOLD_SAFE_ASTERISK.to_string());
@@ -81,7 +66,8 @@ pub fn default_message(short: &str, long: &str, payload: &Value) -> Value {
         blocks.push(section(body.clone()));
     }
     blocks.push(json!({"type": "divider"}));
-    let payload = escape_text(&payload.to_string()).replace('`', &CODE_SAFE_BACKTICK.to_string());
+    let payload =
+        escape_slack_text(&payload.to_string()).replace('`', &CODE_SAFE_BACKTICK.to_string());
     let payload = truncated(&payload, CONTEXT_TEXT_MAX - 2).unwrap_or(payload);
     blocks.push(json!({
         "type": "context",
@@ -97,6 +83,16 @@ pub fn default_message(short: &str, long: &str, payload: &Value) -> Value {
     let mut message = json!({"text": fallback, "blocks": blocks});
     fit_limits(&mut message);
     message
+}
+
+/// The Slack message of a notification without a template: [`default_message`] of its
+/// `ibmendefaultshort` and `ibmendefaultlong` texts and its payload.
+pub fn default_slack(notification: &Value) -> Value {
+    default_message(
+        text_field(notification, "ibmendefaultshort"),
+        text_field(notification, "ibmendefaultlong"),
+        notification,
+    )
 }
 
 fn section(text: String) -> Value {

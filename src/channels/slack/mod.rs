@@ -8,22 +8,26 @@
 //! channel is posted again (at least once). Progress lives in memory, for the in-process
 //! retries of one delivery.
 
+pub mod config;
 mod errors;
 mod message;
 mod progress;
 mod settings;
+mod target;
 
 #[cfg(test)]
 mod tests;
 
+pub use config::{Attributes, SlackConfig, SlackDestination};
 pub use errors::{SlackErrorScope, slack_error_kind, slack_error_scope, slack_failure_kind};
 pub use message::{
     BLOCKS_MAX, CONTEXT_ELEMENTS_MAX, CONTEXT_TEXT_MAX, FIELD_TEXT_MAX, FIELDS_MAX,
     HEADER_TEXT_MAX, MARKDOWN_TEXT_MAX, MESSAGE_TEXT_MAX, SECTION_TEXT_MAX, TRUNCATION_MARKER,
-    apply_color, check_color, check_shape, default_message, escape_text, fit_limits,
+    apply_color, check_color, check_shape, default_message, default_slack, fit_limits,
 };
 pub use progress::{ChannelState, SlackProgress};
 pub use settings::{DEFAULT_API_URL, SlackSettings, SlackTarget};
+pub use target::{Message, Target};
 
 use std::fmt;
 use std::sync::Arc;

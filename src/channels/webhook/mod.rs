@@ -1,7 +1,13 @@
 //! The webhook notifier: one HTTP attempt per call, with Standard Webhooks id, timestamp and
 //! signature headers.
+//!
+//! - [`config`]: the destination as `router.yaml` writes it, and its subscriptions' attributes;
+//! - `signing`: [`Signer`], Standard Webhooks signatures and keys;
+//! - `target`: a subscription bound to the notifier: rendered, sent, previewed.
 
+pub mod config;
 mod signing;
+mod target;
 
 #[cfg(test)]
 mod tests;
@@ -19,10 +25,12 @@ use crate::channels::http::{HttpClient, failed_status, read_capped, redacted, tr
 use crate::channels::{Delivered, DeliveryError, classify};
 
 use crate::secret::{Secret, scrub};
+pub use config::{Attributes, SigningConfig, WebhookDestination, public_keys};
 pub use signing::{
     PRIVATE_KEY_PREFIX, PUBLIC_KEY_PREFIX, SECRET_PREFIX, Signer, generate_key_pair,
     generate_secret,
 };
+pub use target::{Message, Target};
 
 /// Sent as `user-agent` on every request.
 pub const USER_AGENT_VALUE: &str = concat!("notification-router/", env!("CARGO_PKG_VERSION"));

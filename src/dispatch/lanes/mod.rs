@@ -18,7 +18,7 @@ use tracing::{error, info, warn};
 
 pub use breaker::{Admission, CircuitBreaker};
 
-use crate::routing::Destination;
+use super::DeliveryPolicy;
 
 /// A destination's `limits`: how much of the router it may use at once.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -98,7 +98,7 @@ impl Drop for Place {
 }
 
 impl Lane {
-    fn new(destination: &Destination, space: Arc<Notify>) -> Self {
+    fn new(destination: &DeliveryPolicy, space: Arc<Notify>) -> Self {
         let limits = &destination.limits;
         Self {
             destination: destination.id.clone(),
@@ -217,7 +217,7 @@ pub struct Lanes {
 }
 
 impl Lanes {
-    pub fn new(destinations: &[Destination]) -> Self {
+    pub fn new(destinations: &[DeliveryPolicy]) -> Self {
         let space = Arc::new(Notify::new());
         Self {
             lanes: destinations
@@ -232,7 +232,7 @@ impl Lanes {
     /// `limits` and `circuit_breaker` as before keeps its lane and all its state (circuit,
     /// disabled flag, deliveries queued and in progress); any other gets a new one. The queue
     /// places and slots held by deliveries in progress stay with the lane they were taken from.
-    pub fn carried(&self, destinations: &[Destination]) -> Self {
+    pub fn carried(&self, destinations: &[DeliveryPolicy]) -> Self {
         let lanes = destinations
             .iter()
             .map(|d| {

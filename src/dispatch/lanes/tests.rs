@@ -4,12 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::channels::{Verb, WebhookSettings};
-use crate::dispatch::RetryPolicy;
-use crate::routing::DestinationKind;
+use crate::dispatch::{DeliveryPolicy, RetryPolicy};
 
-fn destination(concurrency: usize, queue: usize, failures: u32) -> Destination {
-    Destination {
+fn destination(concurrency: usize, queue: usize, failures: u32) -> DeliveryPolicy {
+    DeliveryPolicy {
         id: "hook".into(),
         retry: RetryPolicy::default(),
         limits: LaneLimits { concurrency, queue },
@@ -17,14 +15,6 @@ fn destination(concurrency: usize, queue: usize, failures: u32) -> Destination {
             failures,
             probe_interval: Duration::from_secs(30),
         },
-        kind: DestinationKind::Webhook(WebhookSettings {
-            url: "http://127.0.0.1:1/".parse().expect("url"),
-            verb: Verb::Post,
-            custom_headers: vec![],
-            sensitive_headers: vec![],
-            timeout: Duration::from_secs(1),
-            signer: crate::channels::Signer::default(),
-        }),
     }
 }
 
@@ -117,7 +107,7 @@ fn a_reload_keeps_the_lane_of_a_destination_whose_limits_stay_the_same() {
     lanes.get(0).disable("it answered 410 Gone");
     let _place = lanes.get(0).enter().expect("room");
 
-    let renamed = Destination {
+    let renamed = DeliveryPolicy {
         id: "other".into(),
         ..destination(2, 10, 5)
     };

@@ -7,11 +7,11 @@ use lettre::message::Mailbox;
 
 use testkit::smtp::{ParsedMailbox, Received, Script, SmtpServer, closed_port};
 
+use crate::channels::test_retries::retried;
 use crate::channels::{
     DeliveryError, EmailContent, EmailMessage, EmailNotifier, EmailProgress, EmailSettings,
     FailureKind, StartTls,
 };
-use crate::dispatch::{RetryPolicy, deliver_with_retries};
 
 mod failures;
 mod injection;
@@ -67,16 +67,6 @@ fn message<'a>(recipients: &'a [Address], content: &'a EmailContent) -> EmailMes
     }
 }
 
-fn quick_retries() -> RetryPolicy {
-    RetryPolicy {
-        retries: 2,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(10),
-        max_retry_after: Duration::from_secs(1),
-        ..RetryPolicy::default()
-    }
-}
-
 /// Sends with retries, returning the result and the progress.
 async fn deliver(
     notifier: &EmailNotifier,
@@ -86,8 +76,7 @@ async fn deliver(
     EmailProgress,
 ) {
     let progress = EmailProgress::new(message.recipients);
-    let result =
-        deliver_with_retries(&quick_retries(), |_| notifier.send(message, &progress)).await;
+    let result = retried(2, |_| notifier.send(message, &progress)).await;
     (result, progress)
 }
 

@@ -4,9 +4,10 @@ use serde_json::{Value, json};
 
 use super::{
     BLOCKS_MAX, CONTEXT_TEXT_MAX, HEADER_TEXT_MAX, MESSAGE_TEXT_MAX, SECTION_TEXT_MAX,
-    TRUNCATION_MARKER, apply_color, check_color, check_shape, default_message, escape_text,
+    TRUNCATION_MARKER, apply_color, check_color, check_shape, default_message, default_slack,
     fit_limits,
 };
+use crate::render::escape_slack_text as escape_text;
 
 fn section(text: &str) -> Value {
     json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
@@ -392,6 +393,24 @@ fn checks_colours() {
                  good, warning, danger"
             )),
             "{bad}"
+        );
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn the_default_message_has_no_live_mention_or_link_from_the_event(
+        text in crate::render::tests::safety::hostile()
+    ) {
+        use crate::render::tests::safety::{live_brackets, real_notification, with_every_string};
+        let base = real_notification();
+        let benign = with_every_string(&base, "x");
+        let evil = with_every_string(&base, &text);
+        proptest::prop_assert_eq!(
+            live_brackets(&default_slack(&evil)),
+            live_brackets(&default_slack(&benign))
         );
     }
 }

@@ -8,11 +8,11 @@ use url::Url;
 use testkit::slack::{SlackReply, SlackRequest, SlackServer};
 
 use crate::channels::slack::{SECTION_TEXT_MAX, TRUNCATION_MARKER, default_message};
+use crate::channels::test_retries::retried;
 use crate::channels::{
     ChannelState, Delivered, FailureKind, SlackNotifier, SlackProgress, SlackSettings, SlackTarget,
     apply_color,
 };
-use crate::dispatch::{RetryPolicy, deliver_with_retries};
 
 mod messages;
 
@@ -266,16 +266,9 @@ async fn retry_after_is_honoured_and_delivered_channels_are_not_posted_again() {
     let notifier = bot(&server);
     let progress = SlackProgress::new();
     let targets = channels(&["C1", "C2", "C3"]);
-    let policy = RetryPolicy {
-        retries: 3,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        max_retry_after: Duration::from_secs(5),
-        ..RetryPolicy::default()
-    };
     let message = message();
     let started = Instant::now();
-    let delivered = deliver_with_retries(&policy, |_| notifier.send(&message, &targets, &progress))
+    let delivered = retried(3, |_| notifier.send(&message, &targets, &progress))
         .await
         .expect("delivered on the second attempt");
     assert_eq!(delivered.attempts, 2);

@@ -8,8 +8,8 @@ use url::Url;
 use testkit::receiver::{Receiver, Reply, Silent, endless_error, refused_url};
 
 use crate::channels::http::loopback_client;
+use crate::channels::test_retries::retried;
 use crate::channels::{Delivered, FailureKind, Signer, Verb, WebhookNotifier, WebhookSettings};
-use crate::dispatch::{RetryPolicy, deliver_with_retries};
 
 mod signing;
 mod verbs;
@@ -30,16 +30,6 @@ fn settings(url: Url) -> WebhookSettings {
 
 fn notifier(settings: WebhookSettings) -> WebhookNotifier {
     WebhookNotifier::new(loopback_client(), settings)
-}
-
-fn short_policy() -> RetryPolicy {
-    RetryPolicy {
-        retries: 3,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        max_retry_after: Duration::from_secs(5),
-        ..RetryPolicy::default()
-    }
 }
 
 #[tokio::test]
@@ -110,10 +100,7 @@ async fn any_2xx_is_delivered() {
 async fn a_500_is_retried_with_the_same_id() {
     let mut receiver = Receiver::start(vec![Reply::status(500).body("busy")]).await;
     let hook = notifier(settings(receiver.url("x")));
-    let result = deliver_with_retries(&short_policy(), |_| {
-        hook.send("msg_2", Bytes::from(BODY), false)
-    })
-    .await;
+    let result = retried(3, |_| hook.send("msg_2", Bytes::from(BODY), false)).await;
     assert_eq!(
         result.expect("second attempt succeeds"),
         Delivered {
@@ -131,11 +118,9 @@ async fn client_errors_are_permanent_and_not_retried() {
     for status in [400, 404, 410] {
         let receiver = Receiver::start(vec![Reply::status(status).body("no such hook")]).await;
         let hook = notifier(settings(receiver.url("x")));
-        let error = deliver_with_retries(&short_policy(), |_| {
-            hook.send("id", Bytes::from(BODY), false)
-        })
-        .await
-        .expect_err("client error fails");
+        let error = retried(3, |_| hook.send("id", Bytes::from(BODY), false))
+            .await
+            .expect_err("client error fails");
         assert_eq!(
             (error.kind, error.status, error.attempts),
             (FailureKind::Permanent, Some(status), 1)
@@ -159,10 +144,7 @@ async fn a_429_retry_after_is_honoured() {
     let mut receiver = Receiver::start(vec![Reply::status(429).header("retry-after", "1")]).await;
     let hook = notifier(settings(receiver.url("x")));
     let started = Instant::now();
-    let result = deliver_with_retries(&short_policy(), |_| {
-        hook.send("id", Bytes::from(BODY), false)
-    })
-    .await;
+    let result = retried(3, |_| hook.send("id", Bytes::from(BODY), false)).await;
     assert_eq!(
         result.expect("retry succeeds"),
         Delivered {

@@ -1,0 +1,168 @@
+//! A subscription as a topic file writes it, and the destinations compiled with their
+//! subscriptions: each channel's `config` checks its own attributes; this file routes a
+//! subscription to its destination's channel and refuses the attributes of the others.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::{EmailSettings, SlackSettings, WebhookSettings, email, slack, webhook};
+use crate::render::Channel;
+
+/// One topic to one destination, with the attributes of the destination's channel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionConfig {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub destination: String,
+    /// A template path relative to `templates_dir`, in the destination's channel folder.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Email: the addresses to send to (at most 10,000).
+    #[serde(default)]
+    pub recipients: Option<Vec<String>>,
+    /// Email: append the notification JSON to both parts.
+    #[serde(default)]
+    pub add_notification_payload: Option<bool>,
+    /// Email: the `Reply-To` address, replacing the destination's.
+    #[serde(default)]
+    pub reply_to_mail: Option<String>,
+    /// Email: the display name of `reply_to_mail`.
+    #[serde(default)]
+    pub reply_to_name: Option<String>,
+    /// Email: the display name of the sender, replacing the destination's.
+    #[serde(default)]
+    pub from_name: Option<String>,
+    /// Slack bot: the channel ids or names to post to.
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
+    /// Slack: the colour bar of the message, `#RRGGBB`.
+    #[serde(default)]
+    pub attachment_color: Option<String>,
+    /// Webhook: send `webhook-signature` (default: when the destination has secrets or keys).
+    #[serde(default)]
+    pub signing_enabled: Option<bool>,
+}
+
+/// What is wrong with a subscription: the field (under the subscription) and why.
+pub type Problems = Vec<(String, String)>;
+
+/// One destination of `router.yaml`, compiled with the subscriptions that deliver to it. The
+/// variant is the channel: its settings and its subscriptions' attributes are that channel's,
+/// so no subscription can hold the attributes of another channel than its destination's.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    Webhook(Subscribed<WebhookSettings, webhook::Attributes>),
+    Email(Subscribed<EmailSettings, email::Attributes>),
+    Slack(Subscribed<SlackSettings, slack::Attributes>),
+}
+
+/// A destination's settings and its subscriptions.
+#[derive(Debug, Clone)]
+pub struct Subscribed<S, A> {
+    pub id: String,
+    pub settings: S,
+    pub subscriptions: Vec<Arc<Subscription<A>>>,
+}
+
+/// One subscription, as its channel sees it.
+#[derive(Debug)]
+pub struct Subscription<A> {
+    /// Its index among the routing table's subscriptions.
+    pub index: usize,
+    pub name: String,
+    /// Template name relative to the templates folder (`webhook/summary.json.hbs`, `email/ops`).
+    pub template: Option<String>,
+    pub attributes: A,
+}
+
+impl<S, A> Subscribed<S, A> {
+    pub fn new(id: &str, settings: S) -> Self {
+        Subscribed {
+            id: id.to_owned(),
+            settings,
+            subscriptions: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, index: usize, config: &SubscriptionConfig, attributes: A) {
+        self.subscriptions.push(Arc::new(Subscription {
+            index,
+            name: config.name.clone(),
+            template: config.template.clone(),
+            attributes,
+        }));
+    }
+}
+
+impl Destination {
+    pub fn id(&self) -> &str {
+        match self {
+            Destination::Webhook(d) => &d.id,
+            Destination::Email(d) => &d.id,
+            Destination::Slack(d) => &d.id,
+        }
+    }
+
+    /// The channel whose templates the destination's subscriptions use.
+    pub fn channel(&self) -> Channel {
+        match self {
+            Destination::Webhook(_) => Channel::Webhook,
+            Destination::Email(_) => Channel::Email,
+            Destination::Slack(_) => Channel::Slack,
+        }
+    }
+
+    /// Adds subscription `index` (as `config` writes it) with its attributes checked against
+    /// this destination's channel; returns what is wrong with them, an attribute of another
+    /// channel included.
+    pub fn subscribe(&mut self, index: usize, config: &SubscriptionConfig) -> Problems {
+        let mut problems = self.foreign_attributes(config);
+        match self {
+            Destination::Webhook(d) => {
+                let attributes = webhook::config::attributes(config, &d.settings, &mut problems);
+                d.add(index, config, attributes);
+            }
+            Destination::Email(d) => {
+                let attributes = email::config::attributes(config, &mut problems);
+                d.add(index, config, attributes);
+            }
+            Destination::Slack(d) => {
+                let attributes = slack::config::attributes(config, &d.settings, &mut problems);
+                d.add(index, config, attributes);
+            }
+        }
+        problems
+    }
+
+    /// The attributes `config` sets that belong to another channel than this destination's.
+    fn foreign_attributes(&self, config: &SubscriptionConfig) -> Problems {
+        let channel = self.channel();
+        let tables = [
+            (Channel::Webhook, webhook::config::ATTRIBUTES),
+            (Channel::Email, email::config::ATTRIBUTES),
+            (Channel::Slack, slack::config::ATTRIBUTES),
+        ];
+        let mut problems = Vec::new();
+        for (of, table) in tables.into_iter().filter(|(of, _)| *of != channel) {
+            for (field, is_set) in table {
+                if is_set(config) {
+                    let why = format!(
+                        "is an attribute of {} subscriptions, but destination {:?} is a {} \
+                         destination",
+                        of.folder(),
+                        config.destination,
+                        channel.folder()
+                    );
+                    problems.push(((*field).to_owned(), why));
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// A channel's subscription attributes: each field's name, and whether a subscription sets it.
+pub type AttributeTable = &'static [(&'static str, fn(&SubscriptionConfig) -> bool)];

@@ -1,0 +1,323 @@
+//! One subscription bound to its destination's notifier ([`Target`]), what it is to send
+//! ([`Message`]), and the compiled [`Destinations`] they are built from.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::config::{Destination, Subscribed, Subscription};
+use super::{
+    Attempts, EmailNotifier, HttpClient, Outcome, Parcel, SlackNotifier, WebhookNotifier, email,
+    slack, webhook,
+};
+use crate::render::{RenderError, Templates};
+
+/// A subscription with its destination's notifier; its type is its channel, so its attributes,
+/// its rendering and its notifier always agree. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Webhook(webhook::Target),
+    Email(email::Target),
+    Slack(slack::Target),
+}
+
+/// A notifier with one subscription's attributes and template.
+#[derive(Debug, Clone)]
+pub struct Bound<N, A> {
+    pub notifier: N,
+    pub subscription: Arc<Subscription<A>>,
+}
+
+/// A notification rendered for one target, with it: what a delivery sends.
+#[derive(Debug, Clone)]
+pub enum Message {
+    Webhook(webhook::Message),
+    Email(email::Message),
+    Slack(slack::Message),
+}
+
+impl Target {
+    /// Renders `notification` with the subscription's template, or the channel's default.
+    pub fn render(
+        &self,
+        templates: &Templates,
+        notification: &Value,
+    ) -> Result<Message, RenderError> {
+        Ok(match self {
+            Target::Webhook(target) => Message::Webhook(target.render(templates, notification)?),
+            Target::Email(target) => Message::Email(target.render(templates, notification)?),
+            Target::Slack(target) => Message::Slack(target.render(templates, notification)?),
+        })
+    }
+
+    /// The subscription's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Webhook(target) => &target.subscription.name,
+            Target::Email(target) => &target.subscription.name,
+            Target::Slack(target) => &target.subscription.name,
+        }
+    }
+}
+
+impl Message {
+    /// Sends it, each attempt through `attempts` (the dispatcher's retries and lane); email
+    /// recipients and Slack channels not in `parcel.pending` are not sent to again.
+    pub async fn deliver(&self, parcel: Parcel<'_>, attempts: &impl Attempts) -> Outcome {
+        match self {
+            Message::Webhook(message) => message.deliver(parcel, attempts).await,
+            Message::Email(message) => message.deliver(parcel, attempts).await,
+            Message::Slack(message) => message.deliver(parcel, attempts).await,
+        }
+    }
+
+    /// What [`deliver`](Self::deliver) would send, as text for a person: the request or message
+    /// with its headers, secrets hidden. No network.
+    pub fn preview(&self, notification_id: &str, delivery_id: &str) -> Result<String, String> {
+        let mut out = match self {
+            Message::Webhook(message) => message.preview(delivery_id),
+            Message::Email(message) => message.preview(notification_id, delivery_id)?,
+            Message::Slack(message) => message.preview()?,
+        };
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        Ok(out)
+    }
+}
+
+/// The destinations of a configuration, in the routing table's order, each with its
+/// subscriptions.
+#[derive(Debug, Clone, Default)]
+pub struct Destinations {
+    destinations: Vec<Destination>,
+    /// How many subscriptions the routing table has.
+    subscriptions: usize,
+}
+
+impl Destinations {
+    /// `destinations` in the routing table's order; every one of the table's `subscriptions`
+    /// subscribes to one of them.
+    pub fn new(destinations: Vec<Destination>, subscriptions: usize) -> Destinations {
+        Destinations {
+            destinations,
+            subscriptions,
+        }
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Destination> {
+        self.destinations.iter()
+    }
+
+    pub fn get(&self, index: usize) -> &Destination {
+        &self.destinations[index]
+    }
+
+    /// The destination with id `id`.
+    pub fn find(&self, id: &str) -> Option<&Destination> {
+        self.destinations.iter().find(|d| d.id() == id)
+    }
+
+    /// The target of every subscription, by its index in the routing table: one notifier per
+    /// destination, shared by its subscriptions. Fails when a notifier cannot be built (an
+    /// email destination's TLS setup, say).
+    pub fn targets(&self, client: &HttpClient) -> Result<Vec<Target>, String> {
+        let mut targets: Vec<Option<Target>> = vec![None; self.subscriptions];
+        for destination in &self.destinations {
+            for (index, target) in destination.targets(client)? {
+                targets[index] = Some(target);
+            }
+        }
+        Ok(targets
+            .into_iter()
+            .map(|t| t.expect("every subscription of the table subscribes to a destination"))
+            .collect())
+    }
+
+    /// The target of subscription `index` of the routing table alone.
+    pub fn target(&self, index: usize, client: &HttpClient) -> Result<Option<Target>, String> {
+        for destination in &self.destinations {
+            if destination.subscribes(index) {
+                let targets = destination.targets(client)?;
+                return Ok(targets
+                    .into_iter()
+                    .find(|(i, _)| *i == index)
+                    .map(|(_, t)| t));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The `whpk_` public keys of destination `id`, or why it has none.
+    pub fn public_keys(&self, id: &str) -> Result<Vec<String>, String> {
+        match self.find(id) {
+            None => {
+                let ids: Vec<&str> = self.destinations.iter().map(Destination::id).collect();
+                Err(format!(
+                    "unknown destination {id:?}; valid: {}",
+                    ids.join(", ")
+                ))
+            }
+            Some(Destination::Webhook(webhook)) => webhook::public_keys(id, &webhook.settings),
+            Some(_) => Err(format!(
+                "destination {id:?} is not a webhook destination: only webhooks are signed"
+            )),
+        }
+    }
+}
+
+impl Destination {
+    /// Whether subscription `index` of the routing table is one of its subscriptions.
+    fn subscribes(&self, index: usize) -> bool {
+        self.template_of(index).is_some()
+    }
+
+    /// The template of its subscription `index` (of the routing table), if it has one.
+    pub fn template(&self, index: usize) -> Option<&str> {
+        self.template_of(index).flatten()
+    }
+
+    /// `None` when subscription `index` is not one of its subscriptions, else its template.
+    fn template_of(&self, index: usize) -> Option<Option<&str>> {
+        fn find<A>(subscriptions: &[Arc<Subscription<A>>], index: usize) -> Option<Option<&str>> {
+            subscriptions
+                .iter()
+                .find(|s| s.index == index)
+                .map(|s| s.template.as_deref())
+        }
+        match self {
+            Destination::Webhook(d) => find(&d.subscriptions, index),
+            Destination::Email(d) => find(&d.subscriptions, index),
+            Destination::Slack(d) => find(&d.subscriptions, index),
+        }
+    }
+
+    /// Its notifier, bound to each of its subscriptions.
+    fn targets(&self, client: &HttpClient) -> Result<Vec<(usize, Target)>, String> {
+        Ok(match self {
+            Destination::Webhook(d) => bind(d, webhook_notifier(d, client), Target::Webhook),
+            Destination::Email(d) => bind(d, email_notifier(d)?, Target::Email),
+            Destination::Slack(d) => bind(d, slack_notifier(d, client), Target::Slack),
+        })
+    }
+
+    /// Why a test could not be sent to anybody: an email destination none of whose
+    /// subscriptions names recipients.
+    pub fn nobody_to_test(&self) -> Option<String> {
+        match self {
+            Destination::Email(d)
+                if d.subscriptions
+                    .iter()
+                    .all(|s| s.attributes.recipients.is_empty()) =>
+            {
+                Some(format!(
+                    "no subscription of email destination {:?} names recipients to send a test to",
+                    d.id
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The target a destination test is sent to: no template, the channel's default
+    /// attributes, and the recipients (email) or channels (Slack) of all its subscriptions.
+    pub fn test_target(&self, client: &HttpClient) -> Result<Target, String> {
+        if let Some(why) = self.nobody_to_test() {
+            return Err(why);
+        }
+        let id = self.id();
+        fn subscription<A>(id: &str, attributes: A) -> Arc<Subscription<A>> {
+            Arc::new(Subscription {
+                index: usize::MAX,
+                name: format!("{id}/test"),
+                template: None,
+                attributes,
+            })
+        }
+        Ok(match self {
+            Destination::Webhook(d) => Target::Webhook(Bound {
+                notifier: webhook_notifier(d, client),
+                subscription: subscription(
+                    id,
+                    webhook::Attributes {
+                        signing_enabled: !d.settings.signer.is_empty(),
+                    },
+                ),
+            }),
+            Destination::Email(d) => Target::Email(Bound {
+                notifier: email_notifier(d)?,
+                subscription: subscription(
+                    id,
+                    email::Attributes {
+                        recipients: distinct(
+                            d.subscriptions.iter().map(|s| &s.attributes.recipients),
+                        ),
+                        add_notification_payload: true,
+                        reply_to: None,
+                        from_name: None,
+                    },
+                ),
+            }),
+            Destination::Slack(d) => Target::Slack(Bound {
+                notifier: slack_notifier(d, client),
+                subscription: subscription(
+                    id,
+                    slack::Attributes {
+                        channels: distinct(d.subscriptions.iter().map(|s| &s.attributes.channels)),
+                        attachment_color: None,
+                    },
+                ),
+            }),
+        })
+    }
+}
+
+fn webhook_notifier(
+    d: &Subscribed<super::WebhookSettings, webhook::Attributes>,
+    client: &HttpClient,
+) -> WebhookNotifier {
+    WebhookNotifier::new(client.clone(), d.settings.clone())
+}
+
+fn email_notifier(
+    d: &Subscribed<super::EmailSettings, email::Attributes>,
+) -> Result<EmailNotifier, String> {
+    EmailNotifier::new(d.settings.clone()).map_err(|e| format!("destination {:?}: {e}", d.id))
+}
+
+fn slack_notifier(
+    d: &Subscribed<super::SlackSettings, slack::Attributes>,
+    client: &HttpClient,
+) -> SlackNotifier {
+    SlackNotifier::new(client.clone(), d.settings.clone())
+}
+
+/// `notifier` bound to each subscription of `destination`, by the subscription's index.
+fn bind<S, N: Clone, A>(
+    destination: &Subscribed<S, A>,
+    notifier: N,
+    variant: fn(Bound<N, A>) -> Target,
+) -> Vec<(usize, Target)> {
+    destination
+        .subscriptions
+        .iter()
+        .map(|subscription| {
+            let bound = Bound {
+                notifier: notifier.clone(),
+                subscription: subscription.clone(),
+            };
+            (subscription.index, variant(bound))
+        })
+        .collect()
+}
+
+/// The items of every list, in order, each once.
+fn distinct<'a, T: Clone + PartialEq + 'a>(lists: impl Iterator<Item = &'a Vec<T>>) -> Vec<T> {
+    let mut all: Vec<T> = Vec::new();
+    for item in lists.flatten() {
+        if !all.contains(item) {
+            all.push(item.clone());
+        }
+    }
+    all
+}

@@ -1,0 +1,166 @@
+//! A webhook destination as `router.yaml` writes it, checked into [`WebhookSettings`], and the
+//! attributes of its subscriptions.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Signer, Verb, WebhookSettings};
+use crate::channels::config::{AttributeTable, Problems, SubscriptionConfig};
+use crate::channels::http::{NetworkPolicy, check_outbound_url, redacted};
+use crate::secret::Secret;
+
+/// An HTTP endpoint. `Retry`, `Limits` and `Breaker` are the delivery settings every
+/// destination has; their types are the dispatcher's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookDestination<Retry, Limits, Breaker> {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub url: String,
+    /// Allows an `http://` URL; `https://` is required otherwise.
+    #[serde(default)]
+    pub allow_http: bool,
+    #[serde(default = "default_verb")]
+    pub verb: Verb,
+    /// Values are secrets: the `Debug` of this struct shows none of them.
+    #[serde(default)]
+    pub custom_headers: BTreeMap<String, Secret>,
+    /// Names of `custom_headers` whose values are secret: sent, never logged.
+    #[serde(default)]
+    pub sensitive_headers: Vec<String>,
+    /// Standard Webhooks signing; unsigned without it.
+    #[serde(default)]
+    pub signing: Option<SigningConfig>,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub retry: Retry,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub circuit_breaker: Breaker,
+}
+
+/// The secrets and keys a webhook destination signs with; each one signs every request, so a
+/// rotation lists the old and the new one until receivers have switched.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningConfig {
+    /// `whsec_...` secrets for `v1,` HMAC-SHA256 signatures; empty values are left out.
+    #[serde(default)]
+    pub secrets: Vec<Secret>,
+    /// `whsk_...` ed25519 private keys for `v1a,` signatures; empty values are left out.
+    #[serde(default)]
+    pub keys: Vec<Secret>,
+}
+
+fn default_verb() -> Verb {
+    Verb::Post
+}
+
+impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
+    /// The checked settings; on error the field and the reason.
+    pub fn settings(
+        &self,
+        default_timeout: Duration,
+        policy: &NetworkPolicy,
+    ) -> Result<WebhookSettings, (&'static str, String)> {
+        let url = url::Url::parse(&self.url)
+            .map_err(|e| ("url", format!("{:?} is not a URL: {e}", self.url)))?;
+        check_outbound_url(&url, self.allow_http, policy, &redacted(&url))
+            .map_err(|why| ("url", why))?;
+        let is_sensitive = |name: &str| {
+            self.sensitive_headers
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name))
+        };
+        let mut custom_headers = Vec::new();
+        let mut sensitive_headers = Vec::new();
+        for (name, value) in &self.custom_headers {
+            if is_sensitive(name) {
+                sensitive_headers.push((name.clone(), value.clone()));
+            } else {
+                custom_headers.push((name.clone(), value.expose().clone()));
+            }
+        }
+        for name in &self.sensitive_headers {
+            if !self
+                .custom_headers
+                .keys()
+                .any(|h| h.eq_ignore_ascii_case(name))
+            {
+                let names: Vec<&str> = self.custom_headers.keys().map(String::as_str).collect();
+                let valid = if names.is_empty() {
+                    "none defined".to_owned()
+                } else {
+                    names.join(", ")
+                };
+                let why = format!("{name:?} is not one of custom_headers; valid: {valid}");
+                return Err(("sensitive_headers", why));
+            }
+        }
+        let signer = match &self.signing {
+            None => Signer::default(),
+            Some(signing) => {
+                Signer::new(&signing.secrets, &signing.keys).map_err(|why| ("signing", why))?
+            }
+        };
+        let settings = WebhookSettings {
+            url,
+            verb: self.verb,
+            custom_headers,
+            sensitive_headers,
+            timeout: self.timeout.unwrap_or(default_timeout),
+            signer,
+        };
+        settings.check().map_err(|why| ("custom_headers", why))?;
+        Ok(settings)
+    }
+}
+
+/// A webhook subscription's attributes, as in Event Notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attributes {
+    /// Whether requests carry `webhook-signature` (the destination has secrets or keys).
+    pub signing_enabled: bool,
+}
+
+/// The attributes only webhook subscriptions have.
+pub const ATTRIBUTES: AttributeTable = &[("signing_enabled", |c| c.signing_enabled.is_some())];
+
+/// The attributes of a subscription to a destination with `settings`; problems are added.
+pub fn attributes(
+    config: &SubscriptionConfig,
+    settings: &WebhookSettings,
+    problems: &mut Problems,
+) -> Attributes {
+    let can_sign = !settings.signer.is_empty();
+    if config.signing_enabled == Some(true) && !can_sign {
+        let why = format!(
+            "is true, but destination {:?} has no signing secrets or keys: add `signing` to it",
+            config.destination
+        );
+        problems.push(("signing_enabled".to_owned(), why));
+    }
+    Attributes {
+        signing_enabled: config.signing_enabled.unwrap_or(can_sign) && can_sign,
+    }
+}
+
+/// The `whpk_` public keys a destination with `settings` signs with, or why it has none.
+pub fn public_keys(id: &str, settings: &WebhookSettings) -> Result<Vec<String>, String> {
+    let keys = settings.signer.public_keys();
+    if keys.is_empty() {
+        return Err(format!(
+            "destination {id:?} has no signing keys ({} shared secret(s)): add `signing.keys` \
+             (make one with `notification-router keys generate`)",
+            settings.signer.secret_count()
+        ));
+    }
+    Ok(keys)
+}

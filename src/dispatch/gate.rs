@@ -1,0 +1,67 @@
+//! The attempts of one delivery as the channels make them: retried in process as the
+//! destination's policy says, each through the destination's lane (a slot, then the breaker).
+
+use std::future::Future;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use super::lanes::{Admission, Lane};
+use super::{RetryPolicy, deliver_with_retries};
+use crate::channels::{Attempt, Attempts, Delivered, DeliveryError};
+
+/// Retries as `policy` says, asking `lane` before each attempt and telling it how it went.
+pub struct Gate<'a> {
+    policy: &'a RetryPolicy,
+    lane: &'a Lane,
+    /// Set when the circuit refused an attempt: the next probe may go at this time.
+    deferred: Mutex<Option<Instant>>,
+}
+
+impl<'a> Gate<'a> {
+    pub fn new(policy: &'a RetryPolicy, lane: &'a Lane) -> Self {
+        Gate {
+            policy,
+            lane,
+            deferred: Mutex::new(None),
+        }
+    }
+
+    /// When the circuit was open at the last attempt: that attempt was not made, and the next
+    /// probe may go at this time.
+    pub fn deferred_until(&self) -> Option<Instant> {
+        *self.deferred.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn attempt(
+        &self,
+        send: impl Future<Output = Result<Delivered, DeliveryError>>,
+    ) -> Result<Delivered, DeliveryError> {
+        // The breaker is asked once a slot is held, so attempts queued for the slot while the
+        // circuit opened are refused too.
+        let _slot = self.lane.slot().await;
+        if let Admission::Refused { until } = self.lane.admit() {
+            *self.deferred.lock().unwrap_or_else(PoisonError::into_inner) = Some(until);
+            // Permanent, so that the in-process retries end here; the caller reads `deferred`.
+            return Err(DeliveryError::permanent(format!(
+                "the circuit of destination {:?} is open",
+                self.lane.destination()
+            )));
+        }
+        let started = Instant::now();
+        let result = send.await;
+        crate::telemetry::metrics::global().request(self.lane.destination(), started.elapsed());
+        match &result {
+            Err(error) if error.is_retryable() => self.lane.failed(),
+            _ => self.lane.answered(),
+        }
+        result
+    }
+}
+
+impl Attempts for Gate<'_> {
+    fn make<'a>(&'a self, attempt: &'a (dyn Fn() -> Attempt<'a> + Sync)) -> Attempt<'a> {
+        Box::pin(deliver_with_retries(self.policy, |_| {
+            self.attempt(attempt())
+        }))
+    }
+}
