@@ -112,7 +112,9 @@ async fn execute(cli: Cli) -> ExitCode {
             let Some(config) = load(&cli.config) else {
                 return ExitCode::from(2);
             };
-            return match cli::impact(&config, &args) {
+            // Blocking work (Kafka reads, git): off the runtime's threads.
+            let answer = tokio::task::spawn_blocking(move || cli::impact(&config, &args)).await;
+            return match answer.unwrap_or_else(|e| Err(anyhow::anyhow!("impact stopped: {e}"))) {
                 Ok(false) => ExitCode::SUCCESS,
                 Ok(true) => ExitCode::from(1),
                 Err(error) => {

@@ -1,7 +1,10 @@
-//! `POST /v1/impact`: what proposed files would change in the deliveries of the recent traffic,
-//! per subscription, before they are put in effect (token required). The files are laid over a
-//! copy of the configuration in effect, loaded as a reload would, and compared as the `impact`
-//! command does; the answer is that command's JSON report.
+//! `POST /v1/impact`: what proposed topic files and templates would change in the deliveries of
+//! the recent traffic, per subscription, before they are put in effect (token required). The
+//! files are laid over a copy of the configuration's files on disk, loaded as a reload would, and
+//! compared as the `impact` command does; the answer is that command's JSON report. `router.yaml`
+//! itself cannot be proposed here: it names the environment variables and folders a load reads,
+//! which are the operator's (use the `impact` command with a folder or a git revision). One
+//! preview runs at a time.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -15,13 +18,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use super::{AdminState, error, unavailable};
 use crate::config::{self, Config};
-use crate::impact::{self, DEFAULT_SINCE, Request, Window};
+use crate::impact::{self, DEFAULT_SINCE, ImpactError, Request, Window};
 
 /// Records read per Kafka topic at most when the call does not say.
 const DEFAULT_LAST: u64 = 100_000;
+
+/// One preview at a time: each reads Kafka with a consumer of its own.
+static RUNNING: Semaphore = Semaphore::const_new(1);
 
 /// The body: proposed file contents by path (relative to the folder of `router.yaml`; `null`
 /// removes a file), and the window of records to compare on.
@@ -51,6 +58,13 @@ pub(super) async fn impact(State(state): State<Arc<AdminState>>, body: Bytes) ->
     let Some(brokers) = state.outlets.as_ref().map(|o| o.brokers.clone()) else {
         return unavailable("impact previews need the router's Kafka brokers");
     };
+    let Ok(_running) = RUNNING.try_acquire() else {
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "another impact preview is running; try again when it has answered",
+        );
+    };
     let current = state.config();
     let answer = tokio::task::spawn_blocking(move || preview(&current, &proposal, &brokers)).await;
     match answer {
@@ -70,6 +84,9 @@ pub(super) async fn impact(State(state): State<Arc<AdminState>>, body: Bytes) ->
                 .into_response()
         }
         Ok(Err(PreviewError::Unavailable(message))) => unavailable(&message),
+        Ok(Err(PreviewError::Internal(message))) => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &message)
+        }
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -86,6 +103,8 @@ enum PreviewError {
     Invalid(Vec<String>),
     /// The brokers could not be read (`503`).
     Unavailable(String),
+    /// The copy of the files could not be made (`500`).
+    Internal(String),
 }
 
 /// Lays the files over a copy of `current`'s, loads them, and measures.
@@ -94,7 +113,7 @@ fn preview(
     proposal: &Proposal,
     brokers: &str,
 ) -> Result<impact::Impact, PreviewError> {
-    let folder = Folder::copy_of(current).map_err(PreviewError::Bad)?;
+    let folder = Folder::copy_of(current).map_err(PreviewError::Internal)?;
     for (name, text) in &proposal.files {
         let path = folder.place(current, name).map_err(PreviewError::Bad)?;
         let written = match text {
@@ -123,7 +142,10 @@ fn preview(
         },
         source: proposal.source.as_deref(),
     };
-    impact::measure(&request, |_, _| {}).map_err(|e| PreviewError::Unavailable(e.to_string()))
+    impact::measure(&request, |_, _| {}).map_err(|e| match e {
+        ImpactError::NoSource(_) | ImpactError::NoRecords => PreviewError::Bad(e.to_string()),
+        _ => PreviewError::Unavailable(e.to_string()),
+    })
 }
 
 /// A temporary copy of the configuration's files: `router.yaml`, its topics and templates
@@ -133,6 +155,9 @@ struct Folder(PathBuf);
 impl Folder {
     fn copy_of(current: &Config) -> Result<Folder, String> {
         let base = current.path.parent().unwrap_or(Path::new("."));
+        let base = base
+            .canonicalize()
+            .map_err(|e| format!("cannot resolve {}: {e}", base.display()))?;
         let folder = Folder(std::env::temp_dir().join(format!(
             "notification-router-impact-{}",
             uuid::Uuid::new_v4()
@@ -148,30 +173,32 @@ impl Folder {
                     dir.display()
                 ));
             }
-            copy_tree(&base.join(dir), &folder.0.join(dir))?;
+            copy_tree(&base, &base.join(dir), &folder.0.join(dir))?;
         }
         Ok(folder)
     }
 
-    /// Where proposed file `name` goes: `router.yaml` itself, or under the topics or
-    /// templates folder; anything else is refused.
+    /// Where proposed file `name` goes: under the topics or templates folder, named by plain
+    /// names only; anything else is refused.
     fn place(&self, current: &Config, name: &str) -> Result<PathBuf, String> {
         let path = Path::new(name);
-        let file_name = current.path.file_name().unwrap_or_default();
-        let allowed = path == Path::new(file_name)
-            || (is_plain_relative(path)
-                && [&current.router.topics_dir, &current.router.templates_dir]
-                    .iter()
-                    .any(|dir| path.starts_with(dir) && path != dir.as_path()));
+        let allowed = is_plain_relative(path)
+            && [&current.router.topics_dir, &current.router.templates_dir]
+                .iter()
+                .any(|dir| path.starts_with(dir) && path != dir.as_path());
         if !allowed {
             return Err(format!(
-                "{name:?}: a proposed file is {} or a file under {} or {}",
-                file_name.to_string_lossy(),
+                "{name:?}: a proposed file is a file under {} or {} (router.yaml is the operator's: propose it with the impact command)",
                 current.router.topics_dir.display(),
                 current.router.templates_dir.display()
             ));
         }
-        Ok(self.0.join(path))
+        let target = self.0.join(path);
+        // A link the copy kept would write outside it.
+        if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!("{name:?} is a link"));
+        }
+        Ok(target)
     }
 }
 
@@ -187,8 +214,10 @@ fn is_plain_relative(path: &Path) -> bool {
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
-/// Copies the files under `from` to `to` (folders and regular files; links are not followed).
-fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+/// Copies the files under `from` to `to`: folders and regular files, and links that resolve
+/// inside `base` (a Kubernetes ConfigMap mounts every file as one) as what they point at; links
+/// out of `base` are left out, as loading would refuse them.
+fn copy_tree(base: &Path, from: &Path, to: &Path) -> Result<(), String> {
     std::fs::create_dir_all(to).map_err(|e| format!("cannot make {}: {e}", to.display()))?;
     let entries = match std::fs::read_dir(from) {
         Ok(entries) => entries,
@@ -197,15 +226,19 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     };
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot read {}: {e}", from.display()))?;
-        let kind = entry
-            .file_type()
-            .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
+        let path = entry.path();
+        let Ok(real) = path.canonicalize() else {
+            continue;
+        };
+        if !real.starts_with(base) {
+            continue;
+        }
         let target = to.join(entry.file_name());
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target)
-                .map_err(|e| format!("cannot copy {}: {e}", entry.path().display()))?;
+        if real.is_dir() {
+            copy_tree(base, &real, &target)?;
+        } else if real.is_file() {
+            std::fs::copy(&real, &target)
+                .map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
         }
     }
     Ok(())

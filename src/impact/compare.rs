@@ -318,7 +318,7 @@ fn matched_rule(
 mod tests {
     use super::*;
 
-    const ROUTER: &str = "kafka:\n  brokers: 127.0.0.1:9092\nsources:\n  - id: lifecycle\n    name: Lifecycle\n    type: resource-lifecycle-events\n    enabled: ENABLED\n    kafka_topics: [lifecycle-events]\ndestinations:\n  - id: ops\n    type: webhook\n    url: https://ops.example.com/hook\n  - id: audit\n    type: webhook\n    url: https://audit.example.com/hook\n";
+    const ROUTER: &str = "kafka:\n  brokers: 127.0.0.1:9092\n  internal_key: test-internal-key-0123456789abcdef\nsources:\n  - id: lifecycle\n    name: Lifecycle\n    type: resource-lifecycle-events\n    enabled: ENABLED\n    kafka_topics: [lifecycle-events]\ndestinations:\n  - id: ops\n    type: webhook\n    url: https://ops.example.com/hook\n  - id: audit\n    type: webhook\n    url: https://audit.example.com/hook\n";
 
     /// A configuration with the lifecycle source on or off and one topic file.
     fn config(enabled: bool, topic: &str) -> (tempfile::TempDir, Config) {

@@ -34,14 +34,16 @@ pub enum ImpactError {
         #[source]
         source: KafkaError,
     },
-    #[error("Kafka topic {0} does not exist or has no partitions")]
-    NoTopic(String),
     #[error("no source {0:?} in either configuration")]
     NoSource(String),
-    #[error(
-        "no record arrived for {seconds}s with {partitions} partition(s) not read to their end"
-    )]
+    #[error("no progress for {seconds}s with {partitions} partition(s) not read to their end")]
     Stalled { seconds: u64, partitions: usize },
+    #[error(
+        "reading took more than {seconds}s with {partitions} partition(s) not read to their end; bound it with since or last"
+    )]
+    TooLong { seconds: u64, partitions: usize },
+    #[error("last must be at least 1")]
+    NoRecords,
 }
 
 impl ImpactError {

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::Headers;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde::Serialize;
@@ -15,15 +16,17 @@ use crate::kafka;
 
 /// How long a metadata or offset request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long reading may go without a record before the rest is given up on.
+/// How long reading may go without progress before the rest is given up on.
 const IDLE_LIMIT: Duration = Duration::from_secs(30);
+/// How long one read may take in all.
+const READ_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// Which records to read: the newer of the two bounds wins.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
     /// Only records at most this old.
     pub since: Option<Duration>,
-    /// At most this many of each topic, the newest.
+    /// At most this many of each topic, the newest of each partition, shared out evenly.
     pub last: Option<u64>,
 }
 
@@ -37,6 +40,8 @@ pub struct Coverage {
 #[derive(Debug, Default, Serialize)]
 pub struct TopicCoverage {
     pub topic: String,
+    /// The topic does not exist (yet): nothing to read.
+    pub missing: bool,
     pub read: u64,
     pub left_out: u64,
 }
@@ -67,17 +72,21 @@ pub fn read(
             format!("notification-router-impact-{}", uuid::Uuid::new_v4()),
         )
         .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false");
+        .set("enable.partition.eof", "true");
     let consumer: BaseConsumer = config
         .create()
         .map_err(ImpactError::kafka("cannot create the Kafka consumer"))?;
-    let ranges = ranges(&consumer, topics, window)?;
+    if window.last == Some(0) {
+        return Err(ImpactError::NoRecords);
+    }
+    let (ranges, missing) = ranges(&consumer, topics, window)?;
     let cutoff = window.since.map(cutoff_ms);
     let mut coverage = Coverage {
         topics: topics
             .iter()
             .map(|t| TopicCoverage {
                 topic: t.clone(),
+                missing: missing.contains(t),
                 ..TopicCoverage::default()
             })
             .collect(),
@@ -104,43 +113,53 @@ pub fn read(
         .map_err(ImpactError::kafka("cannot assign the partitions"))?;
     let total = u64::try_from(total).unwrap_or(0);
     let mut read: u64 = 0;
-    let mut last_record = Instant::now();
+    let started = Instant::now();
+    let mut last_progress = Instant::now();
     while !pending.is_empty() {
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-            // A partition whose last offsets hold no record (compacted, or transaction
-            // markers) is done once the consumer's position passes its end.
-            if let Ok(positions) = consumer.position() {
-                pending.retain(|r| {
-                    !matches!(
-                        positions
-                            .find_partition(&r.topic, r.partition)
-                            .map(|p| p.offset()),
-                        Some(Offset::Offset(at)) if at >= r.end
-                    )
-                });
+        if started.elapsed() > READ_LIMIT {
+            return Err(ImpactError::TooLong {
+                seconds: READ_LIMIT.as_secs(),
+                partitions: pending.len(),
+            });
+        }
+        let polled = consumer.poll(Duration::from_millis(200));
+        let message = match polled {
+            Some(Ok(message)) => message,
+            // The end of a partition, a poll with nothing, or a partition whose last offsets
+            // hold no record (compacted, transaction markers): done once the consumer's
+            // position reaches the range's end.
+            None | Some(Err(KafkaError::PartitionEOF(_))) => {
+                let before = pending.len();
+                finish_reached(&consumer, &mut pending);
+                if pending.len() < before {
+                    last_progress = Instant::now();
+                }
+                if last_progress.elapsed() > IDLE_LIMIT {
+                    return Err(ImpactError::Stalled {
+                        seconds: IDLE_LIMIT.as_secs(),
+                        partitions: pending.len(),
+                    });
+                }
+                continue;
             }
-            if last_record.elapsed() > IDLE_LIMIT {
-                return Err(ImpactError::Stalled {
-                    seconds: IDLE_LIMIT.as_secs(),
-                    partitions: pending.len(),
-                });
+            Some(Err(error)) => {
+                return Err(ImpactError::kafka("cannot read a source topic")(error));
             }
-            continue;
         };
-        let message = message.map_err(ImpactError::kafka("cannot read a source topic"))?;
-        last_record = Instant::now();
         let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
         let Some(at) = pending
             .iter()
             .position(|r| r.topic == topic && r.partition == partition)
         else {
+            // A partition already read to its end: new records are not waited for.
             continue;
         };
         let end = pending[at].end;
         if offset >= end {
-            pending.swap_remove(at);
+            pause(&consumer, pending.swap_remove(at));
             continue;
         }
+        last_progress = Instant::now();
         let too_old =
             cutoff.is_some_and(|c| message.timestamp().to_millis().is_some_and(|t| t < c));
         let coverage_of = coverage.topics.iter_mut().find(|c| c.topic == topic);
@@ -157,10 +176,34 @@ pub fn read(
         read += 1;
         progress(read, total);
         if offset + 1 >= end {
-            pending.swap_remove(at);
+            pause(&consumer, pending.swap_remove(at));
         }
     }
     Ok(coverage)
+}
+
+/// Drops from `pending` the partitions whose position has reached their end, and pauses them.
+fn finish_reached(consumer: &BaseConsumer, pending: &mut Vec<&Range>) {
+    let Ok(positions) = consumer.position() else {
+        return;
+    };
+    pending.retain(|r| {
+        let reached = matches!(
+            positions.find_partition(&r.topic, r.partition).map(|p| p.offset()),
+            Some(Offset::Offset(at)) if at >= r.end
+        );
+        if reached {
+            pause(consumer, r);
+        }
+        !reached
+    });
+}
+
+/// Stops fetching a partition read to its end, so new records do not keep the read going.
+fn pause(consumer: &BaseConsumer, range: &Range) {
+    let mut list = TopicPartitionList::new();
+    list.add_partition(&range.topic, range.partition);
+    let _ = consumer.pause(&list);
 }
 
 /// The record a message holds, owned.
@@ -194,8 +237,9 @@ fn ranges(
     consumer: &BaseConsumer,
     topics: &[String],
     window: Window,
-) -> Result<Vec<Range>, ImpactError> {
+) -> Result<(Vec<Range>, Vec<String>), ImpactError> {
     let mut ranges = Vec::new();
+    let mut missing = Vec::new();
     for topic in topics {
         let metadata = consumer
             .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
@@ -206,20 +250,21 @@ fn ranges(
             .flat_map(|t| t.partitions().iter().map(|p| p.id()))
             .collect();
         if partitions.is_empty() {
-            return Err(ImpactError::NoTopic(topic.clone()));
+            missing.push(topic.clone());
+            continue;
         }
-        let per_partition = window
-            .last
-            .map(|n| n.div_ceil(partitions.len() as u64).max(1));
         let since = window.since.map(cutoff_ms);
         let mut times = TopicPartitionList::new();
-        for &partition in &partitions {
+        let count = partitions.len() as u64;
+        for (n, &partition) in partitions.iter().enumerate() {
             let (low, high) = consumer
                 .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
                 .map_err(ImpactError::kafka("cannot read a partition's offsets"))?;
             let mut start = low;
-            if let Some(n) = per_partition {
-                start = start.max(high - i64::try_from(n).unwrap_or(i64::MAX));
+            if let Some(last) = window.last {
+                // The topic's `last` shared out: the first `last % count` partitions take one more.
+                let share = last / count + u64::from((n as u64) < last % count);
+                start = start.max(high - i64::try_from(share).unwrap_or(i64::MAX));
             }
             ranges.push(Range {
                 topic: topic.clone(),
@@ -234,7 +279,7 @@ fn ranges(
                     .map_err(ImpactError::kafka("cannot ask for offsets by time"))?;
             }
         }
-        if since.is_some() {
+        if since.is_some() && finds_by_time(consumer, topic, &partitions)? {
             let found = consumer
                 .offsets_for_times(times, REQUEST_TIMEOUT)
                 .map_err(ImpactError::kafka("cannot look offsets up by time"))?;
@@ -245,13 +290,43 @@ fn ranges(
                 else {
                     continue;
                 };
-                // Where the broker cannot tell (librdkafka's mock cluster answers the end), the
-                // range stays as it is and older records are skipped as they are read.
-                if let Offset::Offset(at) = element.offset() {
-                    range.start = range.start.max(at.min(range.end));
+                match element.offset() {
+                    Offset::Offset(at) => range.start = range.start.max(at.min(range.end)),
+                    // No record that recent.
+                    Offset::End => range.start = range.end,
+                    _ => {}
                 }
             }
         }
+        // A broker that cannot look offsets up by time (librdkafka's mock cluster) leaves the
+        // ranges as they are: older records are skipped as they are read.
     }
-    Ok(ranges)
+    Ok((ranges, missing))
+}
+
+/// Whether the broker looks offsets up by time: asked for the first record at or after the
+/// epoch, a partition that holds records must answer an offset, not its end.
+fn finds_by_time(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<bool, ImpactError> {
+    let mut epoch = TopicPartitionList::new();
+    for &partition in partitions {
+        epoch
+            .add_partition_offset(topic, partition, Offset::Offset(0))
+            .map_err(ImpactError::kafka("cannot ask for offsets by time"))?;
+    }
+    let found = consumer
+        .offsets_for_times(epoch, REQUEST_TIMEOUT)
+        .map_err(ImpactError::kafka("cannot look offsets up by time"))?;
+    for element in found.elements() {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, element.partition(), REQUEST_TIMEOUT)
+            .map_err(ImpactError::kafka("cannot read a partition's offsets"))?;
+        if high > low && !matches!(element.offset(), Offset::Offset(_)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -25,6 +25,10 @@ const MIN_CHECKED: usize = 20;
 /// may require. Any other `${VAR}` an example names gets `example`.
 const VARIABLES: &[(&str, &str)] = &[
     ("KAFKA_BROKERS", "kafka-0.example.com:9093"),
+    (
+        "ROUTER_INTERNAL_KEY",
+        "docs-example-internal-key-0123456789abcdef",
+    ),
     ("PLATFORM_WEBHOOK_URL", "https://hooks.example.com/platform"),
     (
         "PLATFORM_WEBHOOK_SECRET",

@@ -318,8 +318,19 @@ async fn the_admin_api_previews_proposed_files_with_the_token() {
     assert_eq!(counts(&report, "oncall", "hook"), (1500, 1200, 0, 300));
 
     // Files outside the configuration's folders are refused; an invalid proposal is a 422.
-    let outside = serde_json::json!({"files": {"../../etc/x.yaml": "x"}});
-    assert_eq!(post(Some(TOKEN), outside).await.unwrap().status(), 400);
+    for name in [
+        "../../etc/x.yaml",
+        "topics/../../x.yaml",
+        "router.yaml",
+        "/etc/x.yaml",
+    ] {
+        let outside = serde_json::json!({"files": {name: "x"}});
+        assert_eq!(
+            post(Some(TOKEN), outside).await.unwrap().status(),
+            400,
+            "{name}"
+        );
+    }
     let invalid = serde_json::json!({"files": {"topics/failures.yaml": "name: [unclosed"}});
     let answer = post(Some(TOKEN), invalid).await.unwrap();
     assert_eq!(answer.status(), 422);

@@ -35,7 +35,7 @@ pub struct ImpactArgs {
     #[arg(long)]
     pub source: Option<String>,
     /// The Kafka brokers to read from; by default `kafka.brokers` of the current configuration.
-    #[arg(long)]
+    #[arg(long, env = "KAFKA_BROKERS")]
     pub brokers: Option<String>,
     /// The report as JSON, for tools.
     #[arg(long)]
@@ -68,13 +68,14 @@ pub fn impact(current: &Config, args: &ImpactArgs) -> anyhow::Result<bool> {
     };
     let terminal = std::io::stderr().is_terminal();
     let impact = impact::measure(&request, |read, total| {
-        if terminal && (read % 1000 == 0 || read == total) {
+        if terminal && read % 1000 == 0 {
             eprint!("\rread {read} of at most {total} records");
-            if read == total {
-                eprintln!();
-            }
         }
-    })?;
+    });
+    if terminal {
+        eprint!("\r\x1b[K");
+    }
+    let impact = impact?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&impact)?);
     } else {
@@ -95,6 +96,14 @@ fn text(impact: &Impact, current: &Path) -> String {
         report.records
     );
     for topic in &impact.coverage.topics {
+        if topic.missing {
+            let _ = writeln!(
+                out,
+                "  {}: no such Kafka topic (yet): nothing read",
+                topic.topic
+            );
+            continue;
+        }
         let _ = write!(out, "  {}: {} read", topic.topic, topic.read);
         if topic.left_out > 0 {
             let _ = write!(
