@@ -9,7 +9,8 @@
 //! deliveries dispatched → channels send → retry / dead letter → offsets committed.
 //!
 //! - [`config`] — `router.yaml` and `topics/*.yaml`: loaded, interpolated, validated, compiled.
-//! - [`kafka`] — Kafka client settings, TLS, the embedded broker.
+//! - [`kafka`] — Kafka client settings, TLS, the embedded broker, the key that authenticates the
+//!   router's own records.
 //! - [`consumer`] — the sources' consume loop, back-pressure, the offset watermark, rebalances.
 //! - [`event`] — a Kafka record decoded and normalised into an EN-style notification, per
 //!   source type: resource lifecycle, Activity Tracker and UbiOps audit events, any CloudEvent.
@@ -28,7 +29,7 @@
 //! - [`reload`] — the configuration in effect, reloaded live on SIGHUP, file change or API call.
 //! - [`admin`] — the admin HTTP server: probes, metrics, an API shaped like EN's, reloads.
 //! - [`app`] — wires it all together and runs until shutdown.
-//! - [`cli`] — the other subcommands: validate, explain, render, publish, receive, keys,
+//! - [`cli`] — the other subcommands: validate, explain, impact, render, publish, receive, keys,
 //!   dead-letters, broker, sources.
 //! - [`secret`] — the redacting [`Secret`](secret::Secret) type every credential is held in.
 //! - [`telemetry`] — logs and metrics.

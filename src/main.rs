@@ -13,7 +13,7 @@ use notification_router::{app, config};
 use tokio_util::sync::CancellationToken;
 
 /// mimalloc: decoding, normalising and rendering allocate many small strings per event, and the
-/// system allocator spends a quarter of that work in malloc and free (see README, Performance).
+/// system allocator spends a quarter of that work in malloc and free (see docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

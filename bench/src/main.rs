@@ -1,6 +1,6 @@
 //! `notification-router-bench`: the load run — a broker process, events published to it, the
 //! router process over them to a local receiver, and the ceilings it is compared with. See
-//! README, "Performance".
+//! docs/performance.md.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,4 +1,4 @@
-//! The SSRF address classifier and URL check (`deliver::classify_address`, `NetworkPolicy`).
+//! The SSRF address classifier and URL check (`channels::http::classify_address`, `NetworkPolicy`).
 //!
 //! Input: one mode byte, then either 4 or 16 address bytes (and a prefix length), or a URL.
 //! - mode 0: an IPv4 address (4 bytes);

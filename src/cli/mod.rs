@@ -1,6 +1,7 @@
-//! The subcommands besides `run`: check a config, explain an event, render a delivery, publish
-//! events, receive webhooks, show and make signing keys, inspect and replay dead letters, run a
-//! standalone broker.
+//! The subcommands besides `run`: check a config, explain an event, measure a proposed
+//! configuration's impact on recent traffic, render a delivery, publish events, receive webhooks,
+//! show and make signing keys, inspect and replay dead letters, run a standalone broker, turn
+//! sources on and off.
 
 mod broker;
 mod dead_letters;

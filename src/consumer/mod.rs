@@ -69,7 +69,7 @@ pub async fn run(
     resubscribe(consumer.as_ref(), &mut subscribed, &config)
         .context("cannot subscribe to the sources' Kafka topics")?;
     if subscribed.is_empty() {
-        warn!(message = "No source is enabled: nothing to consume until one is. Set `enabled: true` on a source.", config = %config.path.display());
+        warn!(message = "No source is enabled: nothing to consume until one is. Turn one on with `notification-router sources enable ID`.", config = %config.path.display());
     } else {
         info!(message = "Consuming.", topics = ?subscribed, group_id = %kafka.group_id, brokers);
     }

@@ -69,8 +69,8 @@ pub const PREFETCH_KIB: usize = 8192;
 
 /// How long librdkafka waits before fetching from a partition again after a fetch error, in ms
 /// (its own default is 500). Back-pressure pauses and resumes partitions while a backlog lasts;
-/// at 500 ms the consumer sat idle for hundreds of milliseconds after many resumes (README,
-/// "Performance").
+/// at 500 ms the consumer sat idle for hundreds of milliseconds after many resumes
+/// (docs/performance.md).
 pub const FETCH_ERROR_BACKOFF_MS: u64 = 10;
 
 /// The consumer: at least once, with offsets stored by the router behind its watermark and

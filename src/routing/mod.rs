@@ -50,7 +50,8 @@ pub fn delivery_id(notification_id: &str, subscription: &str) -> String {
 
 impl RoutingTable {
     /// Routes a notification from `source`: every topic with a matching rule for that source, then
-    /// every subscription of those topics. Subscriptions reached through two topics deliver twice.
+    /// every subscription of those topics: an event matching two topics makes one delivery per
+    /// subscription of each.
     /// Topics are found through the [`RuleIndex`].
     pub fn route(&self, source: SourceIndex, notification: &Notification) -> Route<'_> {
         if !self.source(source).enabled {
