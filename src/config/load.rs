@@ -7,7 +7,7 @@ use serde_yaml_ng::Value;
 
 use super::error::{ConfigError, ConfigErrors};
 use super::files::{RouterFile, TopicFile};
-use super::interpolate::interpolate;
+use super::interpolate::{Scope, interpolate};
 use super::warnings::{ConfigWarning, unknown_event_types};
 use crate::render::Templates;
 use crate::routing::RoutingTable;
@@ -51,7 +51,7 @@ pub fn load_with(
     path: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    let router: RouterFile = read_yaml(path, lookup)?;
+    let router: RouterFile = read_yaml(path, Scope::All, lookup)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let topics_dir = base.join(&router.topics_dir);
     let templates_dir = base.join(&router.templates_dir);
@@ -61,7 +61,8 @@ pub fn load_with(
     match topic_files(&topics_dir) {
         Ok(files) => {
             for file in files {
-                match read_yaml::<TopicFile>(&file, lookup) {
+                let scope = Scope::Only(&router.topic_variables);
+                match read_yaml::<TopicFile>(&file, scope, lookup) {
                     Ok(topic) => topics.push((file, topic)),
                     Err(ConfigErrors(found)) => errors.extend(found),
                 }
@@ -123,16 +124,18 @@ fn topic_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     Ok(files)
 }
 
-/// Reads one YAML file: syntax, then interpolation, then the typed structure.
+/// Reads one YAML file: syntax, then interpolation of the variables `scope` allows, then the
+/// typed structure.
 fn read_yaml<T: DeserializeOwned>(
     path: &Path,
+    scope: Scope<'_>,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<T, ConfigErrors> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::new(path, "file", format!("cannot read: {e}")))?;
     let mut value: Value = serde_yaml_ng::from_str(&text)
         .map_err(|e| ConfigError::new(path, location(&e), format!("not valid YAML: {e}")))?;
-    let unresolved = interpolate(&mut value, lookup);
+    let unresolved = interpolate(&mut value, scope, lookup);
     if !unresolved.is_empty() {
         return Err(ConfigErrors(
             unresolved

@@ -450,3 +450,95 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+/// Issue 17, item 1: topic owners write topic files, operators the environment. A topic file
+/// reading `${ROUTER_ADMIN_TOKEN}` (in a description the admin API shows to anyone, a sender
+/// name mailed outside, a template path) is refused, naming the file, the item and the
+/// variable; only what `router.yaml` lists in `topic_variables` is read.
+#[test]
+fn a_topic_file_cannot_read_the_operators_environment() {
+    const CANARY: &str = "canary-admin-token-Qw7";
+    let env = |name: &str| match name {
+        "ROUTER_ADMIN_TOKEN" => Some(CANARY.to_owned()),
+        "REGION" => Some("us-south".to_owned()),
+        _ => None,
+    };
+    let (dir, router) = shipped_copy();
+    let topic = dir.path().join("topics/instance-failures.yaml");
+    let text = std::fs::read_to_string(&topic).expect("read");
+    let edits = [
+        (
+            "description: Provisioning",
+            "description: leak ${ROUTER_ADMIN_TOKEN} Provisioning",
+        ),
+        (
+            "reply_to_name: Platform team",
+            "reply_to_name: Platform team\n    from_name: \"token=${ROUTER_ADMIN_TOKEN:-none}\"",
+        ),
+        (
+            "template: slack/lifecycle.json.hbs",
+            "template: slack/${ROUTER_ADMIN_TOKEN}.json.hbs",
+        ),
+    ];
+    let mut edited = text.clone();
+    for (find, replace) in edits {
+        assert!(edited.contains(find), "{find:?}");
+        edited = edited.replacen(find, replace, 1);
+    }
+    std::fs::write(&topic, &edited).expect("write");
+
+    let Err(errors) = load_with(&router, &env) else {
+        panic!("a topic file reading ROUTER_ADMIN_TOKEN was accepted");
+    };
+    let prefix = dir.path().display().to_string();
+    let got: Vec<String> = errors
+        .0
+        .iter()
+        .map(|e| e.to_string().replace(&prefix, "$DIR"))
+        .collect();
+    let refused = |item: &str| {
+        format!(
+            "$DIR/topics/instance-failures.yaml: {item}: variable ROUTER_ADMIN_TOKEN is not listed \
+             in topic_variables of router.yaml: a topic file may read only those (listed: none); \
+             write $${{ for a literal ${{"
+        )
+    };
+    assert_eq!(
+        got,
+        [
+            refused("description"),
+            refused("subscriptions[1].from_name"),
+            refused("subscriptions[2].template"),
+        ]
+    );
+    assert!(!got.concat().contains(CANARY), "{got:?}");
+
+    // Listed variables are read; the token still is not, even when it is set.
+    let router_text = std::fs::read_to_string(&router).expect("read");
+    std::fs::write(
+        &router,
+        format!("{router_text}\ntopic_variables: [REGION]\n"),
+    )
+    .expect("write");
+    std::fs::write(
+        &topic,
+        text.replacen(
+            "description: Provisioning",
+            "description: ${REGION} $${ROUTER_ADMIN_TOKEN} Provisioning",
+            1,
+        ),
+    )
+    .expect("write");
+    let config = load_with(&router, &env).unwrap_or_else(|e| panic!("{e}"));
+    let description = config
+        .table
+        .topics()
+        .iter()
+        .find(|t| t.name == "instance-failures")
+        .and_then(|t| t.description.clone())
+        .expect("the topic's description");
+    assert!(
+        description.starts_with("us-south ${ROUTER_ADMIN_TOKEN} Provisioning"),
+        "{description}"
+    );
+}
