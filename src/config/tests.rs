@@ -542,3 +542,40 @@ fn a_topic_file_cannot_read_the_operators_environment() {
         "{description}"
     );
 }
+
+/// Issue 17, item 2: a topic file that is a link to a file outside the topics folder is refused,
+/// naming the file; a link within the folder loads.
+#[test]
+fn a_topic_file_linked_outside_the_topics_folder_is_refused() {
+    use std::os::unix::fs::symlink;
+    let (dir, router) = shipped_copy();
+    let topics = dir.path().join("topics");
+    let outside = dir.path().join("elsewhere.yaml");
+    std::fs::rename(topics.join("instance-failures.yaml"), &outside).expect("move");
+    symlink(&outside, topics.join("instance-failures.yaml")).expect("link");
+    let Err(errors) = load_with(&router, &no_env) else {
+        panic!("a topic file linked outside the folder was accepted");
+    };
+    let prefix = dir.path().display().to_string();
+    let got: Vec<String> = errors
+        .0
+        .iter()
+        .map(|e| e.to_string().replace(&prefix, "$DIR"))
+        .collect();
+    assert!(
+        got[0].starts_with(
+            "$DIR/topics/instance-failures.yaml: file: leads to $DIR/elsewhere.yaml, outside the topics folder $DIR/topics"
+        ),
+        "{got:?}"
+    );
+
+    std::fs::create_dir(topics.join("..data")).expect("mkdir");
+    std::fs::rename(&outside, topics.join("..data/instance-failures.yaml")).expect("move");
+    std::fs::remove_file(topics.join("instance-failures.yaml")).expect("rm");
+    symlink(
+        "..data/instance-failures.yaml",
+        topics.join("instance-failures.yaml"),
+    )
+    .expect("link");
+    load_with(&router, &no_env).unwrap_or_else(|e| panic!("a link inside loads:\n{e}"));
+}
