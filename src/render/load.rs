@@ -21,6 +21,8 @@ pub struct Loaded {
     pub template: Template,
     /// The partials it includes.
     pub partials: Vec<PartialUse>,
+    /// The lines where it writes a value unescaped (`{{{value}}}`).
+    pub raw_outputs: Vec<Option<usize>>,
 }
 
 /// Compiles every `*.hbs` under `dir/<folder>/`, named by its path relative to `dir` with `/`
@@ -111,6 +113,7 @@ fn load_file(dir: &Path, root: &Path, path: &Path) -> Result<Loaded, Vec<Templat
             path: path.to_owned(),
             template,
             partials: inspection.partials,
+            raw_outputs: inspection.raw_outputs,
         })
     } else {
         Err(inspection
