@@ -68,38 +68,49 @@ pub fn webhook_settings(
     default_timeout: Duration,
     policy: &NetworkPolicy,
 ) -> Result<WebhookSettings, (&'static str, String)> {
-    let url = url::Url::parse(&webhook.url)
-        .map_err(|e| ("url", format!("{:?} is not a URL: {e}", webhook.url)))?;
+    // The URL is not quoted: it may carry a credential in its path or query.
+    let url =
+        url::Url::parse(webhook.url.expose()).map_err(|e| ("url", format!("is not a URL: {e}")))?;
     check_outbound_url(&url, webhook.allow_http, policy, &redacted(&url))
         .map_err(|why| ("url", why))?;
-    let is_sensitive = |name: &str| {
-        webhook
-            .sensitive_headers
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(name))
-    };
+    let listed = |list: &[String], name: &str| list.iter().any(|s| s.eq_ignore_ascii_case(name));
+    // Fail closed: a header's value is secret unless `public_headers` says otherwise.
     let mut custom_headers = Vec::new();
     let mut sensitive_headers = Vec::new();
     for (name, value) in &webhook.custom_headers {
-        if is_sensitive(name) {
-            sensitive_headers.push((name.clone(), value.clone()));
-        } else {
+        if listed(&webhook.public_headers, name) {
             custom_headers.push((name.clone(), value.expose().clone()));
+        } else {
+            sensitive_headers.push((name.clone(), value.clone()));
         }
     }
-    for name in &webhook.sensitive_headers {
-        if !webhook
-            .custom_headers
-            .keys()
-            .any(|h| h.eq_ignore_ascii_case(name))
-        {
-            let names: Vec<&str> = webhook.custom_headers.keys().map(String::as_str).collect();
-            let why = format!(
-                "{name:?} is not one of custom_headers; valid: {}",
-                choices(&names)
-            );
-            return Err(("sensitive_headers", why));
+    let lists = [
+        ("sensitive_headers", &webhook.sensitive_headers),
+        ("public_headers", &webhook.public_headers),
+    ];
+    for (field, names) in lists {
+        for name in names {
+            if !webhook
+                .custom_headers
+                .keys()
+                .any(|h| h.eq_ignore_ascii_case(name))
+            {
+                let names: Vec<&str> = webhook.custom_headers.keys().map(String::as_str).collect();
+                let why = format!(
+                    "{name:?} is not one of custom_headers; valid: {}",
+                    choices(&names)
+                );
+                return Err((field, why));
+            }
         }
+    }
+    if let Some(both) = webhook
+        .public_headers
+        .iter()
+        .find(|name| listed(&webhook.sensitive_headers, name))
+    {
+        let why = format!("{both:?} is also in sensitive_headers: a header is one or the other");
+        return Err(("public_headers", why));
     }
     let signer = match &webhook.signing {
         None => Signer::default(),

@@ -62,7 +62,8 @@ pub struct WebhookDestination {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    pub url: String,
+    /// May carry a credential in its path or query, so `Debug` shows `****`.
+    pub url: Secret,
     /// Allows an `http://` URL; `https://` is required otherwise.
     #[serde(default)]
     pub allow_http: bool,
@@ -71,9 +72,14 @@ pub struct WebhookDestination {
     /// Values are secrets: the `Debug` of this struct shows none of them.
     #[serde(default)]
     pub custom_headers: BTreeMap<String, Secret>,
-    /// Names of `custom_headers` whose values are secret: sent, never logged.
+    /// Names of `custom_headers` whose values are secret: sent, never logged. Every custom
+    /// header is, unless listed in `public_headers`; listing it here too says so explicitly.
     #[serde(default)]
     pub sensitive_headers: Vec<String>,
+    /// Names of `custom_headers` whose values are not secret, and may be shown (in `render`,
+    /// the admin API, logs). Fail closed: a header not listed here is shown as `****`.
+    #[serde(default)]
+    pub public_headers: Vec<String>,
     /// Standard Webhooks signing; unsigned without it.
     #[serde(default)]
     pub signing: Option<SigningConfig>,

@@ -130,7 +130,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "${PLATFORM_WEBHOOK_URL:-http://127.0.0.1:9000/platform}",
             "not a url",
             &[
-                "$DIR/router.yaml: destinations[0] (platform-webhook).url: \"not a url\" is not a URL: relative URL without a base",
+                "$DIR/router.yaml: destinations[0] (platform-webhook).url: is not a URL: relative URL without a base",
             ],
         ),
         (
@@ -151,6 +151,22 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "sensitive_headers: [x-api-key]",
             &[
                 "$DIR/router.yaml: destinations[0] (platform-webhook).sensitive_headers: \"x-api-key\" is not one of custom_headers; valid: authorization",
+            ],
+        ),
+        (
+            "router.yaml",
+            "sensitive_headers: [authorization]",
+            "sensitive_headers: [authorization]\n    public_headers: [authorization]",
+            &[
+                "$DIR/router.yaml: destinations[0] (platform-webhook).public_headers: \"authorization\" is also in sensitive_headers: a header is one or the other",
+            ],
+        ),
+        (
+            "router.yaml",
+            "sensitive_headers: [authorization]",
+            "public_headers: [x-team]",
+            &[
+                "$DIR/router.yaml: destinations[0] (platform-webhook).public_headers: \"x-team\" is not one of custom_headers; valid: authorization",
             ],
         ),
         (
@@ -357,7 +373,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "    allow_http: true   # for the local default; https is required without it\n    verb: post",
             "    verb: post",
             &[
-                "$DIR/router.yaml: destinations[0] (platform-webhook).url: http://127.0.0.1:9000/platform uses http, so deliveries could be read and changed on the way: use https, or set `allow_http: true` on the destination",
+                "$DIR/router.yaml: destinations[0] (platform-webhook).url: http://127.0.0.1:9000 uses http, so deliveries could be read and changed on the way: use https, or set `allow_http: true` on the destination",
             ],
         ),
         (
@@ -381,7 +397,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "${PLATFORM_WEBHOOK_URL:-http://127.0.0.1:9000/platform}",
             "https://169.254.169.254/latest/meta-data/",
             &[
-                "$DIR/router.yaml: destinations[0] (platform-webhook).url: https://169.254.169.254/latest/meta-data/: 169.254.169.254 (link-local) is not a public address: refused unless http.allow_private_networks covers it",
+                "$DIR/router.yaml: destinations[0] (platform-webhook).url: https://169.254.169.254: 169.254.169.254 (link-local) is not a public address: refused unless http.allow_private_networks covers it",
             ],
         ),
         (
@@ -389,7 +405,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "${PLATFORM_WEBHOOK_URL:-http://127.0.0.1:9000/platform}",
             "https://0xa9fea9fe/x",
             &[
-                "$DIR/router.yaml: destinations[0] (platform-webhook).url: https://169.254.169.254/x: 169.254.169.254 (link-local) is not a public address: refused unless http.allow_private_networks covers it",
+                "$DIR/router.yaml: destinations[0] (platform-webhook).url: https://169.254.169.254: 169.254.169.254 (link-local) is not a public address: refused unless http.allow_private_networks covers it",
             ],
         ),
         (

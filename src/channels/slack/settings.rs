@@ -228,7 +228,7 @@ mod tests {
                     token: TOKEN.into(),
                     api_url: url("file:///api/"),
                 }),
-                "api_url file:///api/ must be an http or https URL",
+                "api_url file:// must be an http or https URL",
             ),
             (
                 SlackSettings {
@@ -256,7 +256,7 @@ mod tests {
     fn debug_hides_the_token_and_the_webhook_path() {
         assert_eq!(
             format!("{:?}", settings(SlackTarget::bot(TOKEN))),
-            "SlackSettings { target: Bot { token: \"****\", api_url: \"https://slack.com/api/\" \
+            "SlackSettings { target: Bot { token: \"****\", api_url: \"https://slack.com\" \
              }, timeout: 10s }"
         );
         let hook = settings(SlackTarget::IncomingWebhook {
