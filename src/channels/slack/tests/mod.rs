@@ -103,7 +103,7 @@ async fn webhook_no_service_is_permanent_and_names_the_redacted_endpoint() {
     assert_eq!(
         error.message,
         format!(
-            "Slack webhook http://127.0.0.1:{port}/services/**** answered HTTP 404 Not Found: \
+            "Slack webhook http://127.0.0.1:{port}/**** answered HTTP 404 Not Found: \
              no_service"
         )
     );
