@@ -20,7 +20,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
-use notification_router::channels::{AddressClass, NetworkPolicy, classify_address};
+use notification_router::channels::http::{AddressClass, NetworkPolicy, classify_address};
 use url::{Host, Url};
 
 fuzz_target!(|data: &[u8]| {

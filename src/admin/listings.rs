@@ -202,7 +202,7 @@ fn destinations(config: &Config) -> Vec<Value> {
                     "slack",
                     match &slack.settings.target {
                         SlackTarget::IncomingWebhook { .. } => json!({"type": "incoming_webhook", "url": "****"}),
-                        SlackTarget::Bot { api_url, .. } => json!({"type": "bot", "token": "****", "api_url": api_url.as_str()}),
+                        SlackTarget::Bot { api_url, .. } => json!({"type": "bot", "token": "****", "api_url": redacted(api_url)}),
                     },
                 ),
             };

@@ -37,6 +37,10 @@ pub struct RouterFile {
     /// Folder of Handlebars templates, relative to `router.yaml`.
     #[serde(default = "default_templates_dir")]
     pub templates_dir: PathBuf,
+    /// The environment variables topic files may use as `${VAR}`; none unless listed. Topic
+    /// files are written by topic owners, who must not read the operator's secrets.
+    #[serde(default)]
+    pub topic_variables: Vec<String>,
     /// The admin HTTP server (probes, metrics, API); off unless set.
     #[serde(default)]
     pub admin: Option<AdminSettings>,

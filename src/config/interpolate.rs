@@ -2,6 +2,9 @@
 //!
 //! Interpolation runs on parsed string scalars, never on raw text, so a secret containing YAML
 //! syntax (`: `, `#`, quotes) cannot change the document's structure. `$${` writes a literal `${`.
+//!
+//! `router.yaml` may read any environment variable; topic files, written by topic owners, only
+//! the ones `router.yaml` lists in `topic_variables` ([`Scope`]).
 
 use serde_yaml_ng::Value;
 
@@ -13,21 +16,59 @@ pub struct Unresolved {
     pub message: String,
 }
 
+/// Which variables a file may read.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Any environment variable: `router.yaml`, written by operators.
+    All,
+    /// Only these: topic files, written by topic owners, which must not read the operator's
+    /// secrets. Any other name is an error, with or without a default.
+    Only(&'a [String]),
+}
+
 /// Replaces every `${VAR}` in the string values of `value`, looking variables up with `lookup`.
-pub fn interpolate(value: &mut Value, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<Unresolved> {
+pub fn interpolate(
+    value: &mut Value,
+    scope: Scope<'_>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Unresolved> {
     let mut problems = Vec::new();
-    walk(value, String::new(), lookup, &mut problems);
+    walk(
+        value,
+        String::new(),
+        &|name| scoped(scope, name, lookup),
+        &mut problems,
+    );
     problems
 }
 
-fn walk(
-    value: &mut Value,
-    item: String,
+/// A variable's value within `scope`: `Err` when the scope may not read it.
+fn scoped(
+    scope: Scope<'_>,
+    name: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
-    problems: &mut Vec<Unresolved>,
-) {
+) -> Result<Option<String>, String> {
+    match scope {
+        Scope::Only(listed) if !listed.iter().any(|l| l == name) => {
+            let listed = if listed.is_empty() {
+                "none".to_owned()
+            } else {
+                listed.join(", ")
+            };
+            Err(format!(
+                "variable {name} is not listed in topic_variables of router.yaml: a topic file \
+                 may read only those (listed: {listed}); write $${{ for a literal ${{"
+            ))
+        }
+        _ => Ok(lookup(name)),
+    }
+}
+
+type Lookup<'a> = &'a dyn Fn(&str) -> Result<Option<String>, String>;
+
+fn walk(value: &mut Value, item: String, lookup: Lookup<'_>, problems: &mut Vec<Unresolved>) {
     match value {
-        Value::String(text) => match expand(text, lookup) {
+        Value::String(text) => match expand_with(text, lookup) {
             Ok(expanded) => *text = expanded,
             Err(message) => problems.push(Unresolved { item, message }),
         },
@@ -54,8 +95,13 @@ fn walk(
     }
 }
 
-/// Expands one string.
+/// Expands one string, reading any variable.
+#[cfg(test)]
 pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    expand_with(text, &|name| Ok(lookup(name)))
+}
+
+fn expand_with(text: &str, lookup: Lookup<'_>) -> Result<String, String> {
     if !text.contains('$') {
         return Ok(text.to_owned());
     }
@@ -81,7 +127,7 @@ pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Str
                     name
                 ));
             }
-            match (lookup(name), default) {
+            match (lookup(name)?, default) {
                 (Some(found), _) => out.push_str(&found),
                 (None, Some(default)) => out.push_str(default),
                 (None, None) => {
@@ -157,10 +203,29 @@ mod tests {
             "kafka:\n  brokers: ${HOST}\ndestinations:\n  - url: ${NOPE}\n    port: 5\n",
         )
         .unwrap();
-        let problems = interpolate(&mut doc, &env);
+        let problems = interpolate(&mut doc, Scope::All, &env);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].item, "destinations[0].url");
         assert_eq!(doc["kafka"]["brokers"].as_str(), Some("example.com"));
         assert_eq!(doc["destinations"][0]["port"].as_u64(), Some(5));
+    }
+
+    #[test]
+    fn a_limited_scope_reads_only_listed_variables() {
+        let listed = ["HOST".to_owned()];
+        let mut doc: Value =
+            serde_yaml_ng::from_str("a: ${HOST}\nb: ${TRICKY}\nc: ${TRICKY:-x}\nd: $${TRICKY}\n")
+                .unwrap();
+        let problems = interpolate(&mut doc, Scope::Only(&listed), &env);
+        let items: Vec<&str> = problems.iter().map(|p| p.item.as_str()).collect();
+        assert_eq!(items, ["b", "c"]);
+        assert!(
+            problems[0]
+                .message
+                .starts_with("variable TRICKY is not listed")
+        );
+        assert!(problems[0].message.contains("(listed: HOST)"));
+        assert_eq!(doc["a"].as_str(), Some("example.com"));
+        assert_eq!(doc["d"].as_str(), Some("${TRICKY}"));
     }
 }

@@ -7,7 +7,7 @@ use serde_yaml_ng::Value;
 
 use super::error::{ConfigError, ConfigErrors};
 use super::files::{RouterFile, TopicFile};
-use super::interpolate::interpolate;
+use super::interpolate::{Scope, interpolate};
 use super::warnings::{ConfigWarning, unknown_event_types};
 use crate::channels::Destinations;
 use crate::dispatch::DeliveryPolicy;
@@ -57,7 +57,7 @@ pub fn load_with(
     path: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    let router: RouterFile = read_yaml(path, lookup)?;
+    let router: RouterFile = read_yaml(path, path, Scope::All, lookup)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let topics_dir = base.join(&router.topics_dir);
     let templates_dir = base.join(&router.templates_dir);
@@ -65,9 +65,13 @@ pub fn load_with(
     let mut errors = Vec::new();
     let mut topics = Vec::new();
     match topic_files(&topics_dir) {
-        Ok(files) => {
+        Ok((root, files)) => {
             for file in files {
-                match read_yaml::<TopicFile>(&file, lookup) {
+                let scope = Scope::Only(&router.topic_variables);
+                let read = inside(&root, &file)
+                    .map_err(|why| ConfigErrors::from(ConfigError::new(&file, "file", why)))
+                    .and_then(|real| read_yaml::<TopicFile>(&file, &real, scope, lookup));
+                match read {
                     Ok(topic) => topics.push((file, topic)),
                     Err(ConfigErrors(found)) => errors.extend(found),
                 }
@@ -108,15 +112,17 @@ pub fn load_with(
     }
 }
 
-/// The `*.yaml` and `*.yml` files of the topics folder, sorted by name.
-fn topic_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
+/// The real path of the topics folder, and its `*.yaml` and `*.yml` files sorted by name.
+fn topic_files(dir: &Path) -> Result<(PathBuf, Vec<PathBuf>), ConfigError> {
+    let unreadable = |e: std::io::Error| {
         ConfigError::new(
             dir,
             "topics_dir",
             format!("cannot read the topics folder: {e}"),
         )
-    })?;
+    };
+    let root = std::fs::canonicalize(dir).map_err(unreadable)?;
+    let entries = std::fs::read_dir(dir).map_err(unreadable)?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| {
@@ -128,19 +134,38 @@ fn topic_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
         })
         .collect();
     files.sort();
-    Ok(files)
+    Ok((root, files))
 }
 
-/// Reads one YAML file: syntax, then interpolation, then the typed structure.
+/// The real path of topic file `file` (every symbolic link followed) when it lies inside `root`,
+/// the topics folder's real path: a topic owner's link to a file elsewhere is refused.
+fn inside(root: &Path, file: &Path) -> Result<PathBuf, String> {
+    let real = std::fs::canonicalize(file).map_err(|e| format!("cannot resolve: {e}"))?;
+    if real.starts_with(root) {
+        Ok(real)
+    } else {
+        Err(format!(
+            "leads to {}, outside the topics folder {}: a topic file must lie inside it (a \
+             symbolic link may point only within the folder)",
+            real.display(),
+            root.display()
+        ))
+    }
+}
+
+/// Reads one YAML file from `real`, named `path` in errors: syntax, then interpolation of the
+/// variables `scope` allows, then the typed structure.
 fn read_yaml<T: DeserializeOwned>(
     path: &Path,
+    real: &Path,
+    scope: Scope<'_>,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<T, ConfigErrors> {
-    let text = std::fs::read_to_string(path)
+    let text = std::fs::read_to_string(real)
         .map_err(|e| ConfigError::new(path, "file", format!("cannot read: {e}")))?;
     let mut value: Value = serde_yaml_ng::from_str(&text)
         .map_err(|e| ConfigError::new(path, location(&e), format!("not valid YAML: {e}")))?;
-    let unresolved = interpolate(&mut value, lookup);
+    let unresolved = interpolate(&mut value, scope, lookup);
     if !unresolved.is_empty() {
         return Err(ConfigErrors(
             unresolved

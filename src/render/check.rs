@@ -28,6 +28,8 @@ pub struct Inspection {
     pub problems: Vec<Problem>,
     /// The partials it includes, in source order (`@partial-block` left out).
     pub partials: Vec<PartialUse>,
+    /// Where it writes a value unescaped (`{{{value}}}`), which only some formats allow.
+    pub raw_outputs: Vec<Option<usize>>,
 }
 
 /// Every problem in `template`, in source order, and the partials it includes.
@@ -52,7 +54,12 @@ fn walk(template: &Template, parent_line: Option<usize>, found: &mut Inspection)
         let line = template.mapping.get(index).map(|m| m.0).or(parent_line);
         match element {
             TemplateElement::RawString(_) | TemplateElement::Comment(_) => {}
-            TemplateElement::Expression(call) | TemplateElement::HtmlExpression(call) => {
+            TemplateElement::Expression(call) => {
+                let name_only = call.params.is_empty() && call.hash.is_empty();
+                check_call(call, !name_only, line, found);
+            }
+            TemplateElement::HtmlExpression(call) => {
+                found.raw_outputs.push(line);
                 let name_only = call.params.is_empty() && call.hash.is_empty();
                 check_call(call, !name_only, line, found);
             }

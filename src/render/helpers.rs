@@ -1,10 +1,13 @@
-//! Template helpers: EN's `equal` and `contains`, and `json` to embed a value as compact JSON.
+//! Template helpers: EN's `equal` and `contains`, and `json` to embed a value as compact JSON,
+//! escaped for where it lands like any other value (see [`Json`]).
 
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,
     RenderErrorReason, ScopedJson,
 };
 use serde_json::Value;
+
+use super::Format;
 
 /// Helpers this crate registers, in addition to Handlebars' built-ins.
 pub const CUSTOM: [&str; 3] = ["equal", "contains", "json"];
@@ -20,11 +23,11 @@ pub fn is_known(name: &str) -> bool {
     CUSTOM.contains(&name) || BUILT_IN.contains(&name)
 }
 
-/// Registers [`CUSTOM`] on `registry`.
-pub fn register(registry: &mut Handlebars<'static>) {
+/// Registers [`CUSTOM`] on `registry`, whose templates render `format`.
+pub(super) fn register(registry: &mut Handlebars<'static>, format: Format) {
     registry.register_helper("equal", Box::new(Equal));
     registry.register_helper("contains", Box::new(Contains));
-    registry.register_helper("json", Box::new(Json));
+    registry.register_helper("json", Box::new(Json { format }));
 }
 
 /// `{{#if (equal a b)}}`: true when both values are equal (numbers compared by value, so `1 == 1.0`).
@@ -64,8 +67,13 @@ impl HelperDef for Contains {
     }
 }
 
-/// `{{json value}}`: the value as compact JSON, written without escaping.
-struct Json;
+/// `{{json value}}`: the value as compact JSON, escaped for the registry's output like any
+/// value from an event: every string in it with Slack's `& < >` escaping in Slack templates (so
+/// event text cannot mention or link), the whole text HTML-escaped in email HTML parts, and
+/// U+2028 and U+2029 escaped in JSON templates. Email text parts and subjects get it as is.
+struct Json {
+    format: Format,
+}
 
 impl HelperDef for Json {
     fn call<'reg: 'rc, 'rc>(
@@ -80,9 +88,39 @@ impl HelperDef for Json {
             return Err(arity("json", 1, h.params().len()));
         }
         let value = param("json", h, r, 0)?;
-        let text = serde_json::to_string(value).map_err(RenderErrorReason::SerdeError)?;
+        let text = json_for(self.format, value).map_err(RenderErrorReason::SerdeError)?;
         out.write(&text)?;
         Ok(())
+    }
+}
+
+/// `value` as compact JSON, escaped for `format` (see [`Json`]).
+pub(super) fn json_for(format: Format, value: &Value) -> Result<String, serde_json::Error> {
+    let text = match format {
+        Format::SlackJson => serde_json::to_string(&slack_escaped(value))?,
+        _ => serde_json::to_string(value)?,
+    };
+    Ok(match format {
+        Format::WebhookJson | Format::SlackJson => text
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029"),
+        Format::EmailHtml => handlebars::html_escape(&text),
+        Format::EmailText => text,
+    })
+}
+
+/// `value` with Slack's `& < >` escaping in every string, object keys included.
+fn slack_escaped(value: &Value) -> Value {
+    use super::escape::slack_text as escape_text;
+    match value {
+        Value::String(text) => Value::String(escape_text(text)),
+        Value::Array(items) => Value::Array(items.iter().map(slack_escaped).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, item)| (escape_text(key), slack_escaped(item)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 

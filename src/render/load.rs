@@ -21,6 +21,8 @@ pub struct Loaded {
     pub template: Template,
     /// The partials it includes.
     pub partials: Vec<PartialUse>,
+    /// The lines where it writes a value unescaped (`{{{value}}}`).
+    pub raw_outputs: Vec<Option<usize>>,
 }
 
 /// Compiles every `*.hbs` under `dir/<folder>/`, named by its path relative to `dir` with `/`
@@ -28,14 +30,26 @@ pub struct Loaded {
 ///
 /// Entries whose name starts with `.` are skipped and symbolic links to directories are not
 /// followed (Kubernetes ConfigMap mounts keep a second copy of every file under `..data/`);
-/// symbolic links to files are read.
+/// symbolic links to files are read when the file they lead to lies inside `dir`, and refused
+/// otherwise: a topic owner's `x.text.hbs -> /proc/self/environ` would print the router's
+/// environment.
 pub fn load_folder(dir: &Path, folder: &str, errors: &mut Vec<TemplateError>) -> Vec<Loaded> {
     let mut files = Vec::new();
     collect(&dir.join(folder), &mut files, errors);
     files.sort();
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let root = match fs::canonicalize(dir) {
+        Ok(root) => root,
+        Err(e) => {
+            errors.push(io_error(dir, "cannot resolve the templates folder", &e));
+            return Vec::new();
+        }
+    };
     let mut loaded = Vec::new();
     for path in files {
-        match load_file(dir, &path) {
+        match load_file(dir, &root, &path) {
             Ok(template) => loaded.push(template),
             Err(mut problems) => errors.append(&mut problems),
         }
@@ -75,7 +89,7 @@ fn collect(folder: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<TemplateErr
     }
 }
 
-fn load_file(dir: &Path, path: &Path) -> Result<Loaded, Vec<TemplateError>> {
+fn load_file(dir: &Path, root: &Path, path: &Path) -> Result<Loaded, Vec<TemplateError>> {
     let fail = |line: Option<usize>, message: String| TemplateError {
         path: path.to_owned(),
         line,
@@ -83,7 +97,8 @@ fn load_file(dir: &Path, path: &Path) -> Result<Loaded, Vec<TemplateError>> {
     };
     let name = template_name(dir, path)
         .ok_or_else(|| vec![fail(None, "the path is not valid UTF-8".to_owned())])?;
-    let source = read_limited(path).map_err(|message| vec![fail(None, message)])?;
+    let real = inside(root, path).map_err(|message| vec![fail(None, message)])?;
+    let source = read_limited(&real).map_err(|message| vec![fail(None, message)])?;
     let template = Template::compile_with_name(&source, name.clone()).map_err(|e| {
         let (line, message) = match e.pos() {
             Some((line, column)) => (Some(line), format!("column {column}: {}", e.reason())),
@@ -98,6 +113,7 @@ fn load_file(dir: &Path, path: &Path) -> Result<Loaded, Vec<TemplateError>> {
             path: path.to_owned(),
             template,
             partials: inspection.partials,
+            raw_outputs: inspection.raw_outputs,
         })
     } else {
         Err(inspection
@@ -105,6 +121,22 @@ fn load_file(dir: &Path, path: &Path) -> Result<Loaded, Vec<TemplateError>> {
             .into_iter()
             .map(|p| fail(p.line, p.message))
             .collect())
+    }
+}
+
+/// The real path of `path` (every symbolic link followed), when it lies inside `root`, the
+/// real path of its folder; it is read from there, so a link changed meanwhile is not followed.
+pub fn inside(root: &Path, path: &Path) -> Result<PathBuf, String> {
+    let real = fs::canonicalize(path).map_err(|e| format!("cannot resolve: {e}"))?;
+    if real.starts_with(root) {
+        Ok(real)
+    } else {
+        Err(format!(
+            "leads to {}, outside the folder {}: a file here must lie inside it (a symbolic \
+             link may point only within the folder)",
+            real.display(),
+            root.display()
+        ))
     }
 }
 

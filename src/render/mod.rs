@@ -13,7 +13,9 @@
 //! [`RenderError::TooLarge`], so a template looping over event data cannot grow without bound.
 //!
 //! All registries run in strict mode (a missing field is an error) and know the helpers `equal`,
-//! `contains` and `json` besides Handlebars' built-ins. A template may include another of its
+//! `contains` and `json` besides Handlebars' built-ins. `{{json value}}` is escaped for the
+//! registry's output too (Slack's `& < >` in each string, HTML for the HTML part), and
+//! `{{{value}}}`, which skips escaping, is a load error in Slack templates and HTML parts. A template may include another of its
 //! registry as a partial, named literally by its path (`{{> email/layout.html.hbs}}`); unknown
 //! partials and partials that include each other are load errors.
 
@@ -80,7 +82,7 @@ const EMAIL_PARTS: [&str; 3] = [".subject.hbs", ".text.hbs", ".html.hbs"];
 
 /// One registry per output format, see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     WebhookJson,
     SlackJson,
     EmailText,
@@ -129,6 +131,9 @@ impl Templates {
         let mut registries = Vec::new();
         for (format, loaded) in sets {
             errors.extend(partials::check(&loaded));
+            if matches!(format, Format::SlackJson | Format::EmailHtml) {
+                errors.extend(raw_output_errors(&loaded));
+            }
             let mut registry = registry(format);
             for template in loaded {
                 registry.register_template(&template.name, template.template);
@@ -304,6 +309,23 @@ impl io::Write for CappedOutput {
     }
 }
 
+/// Slack and HTML templates may not write a value unescaped: `{{{value}}}` would let event text
+/// mention a channel, disguise a link or add markup.
+fn raw_output_errors(loaded: &[load::Loaded]) -> Vec<TemplateError> {
+    loaded
+        .iter()
+        .flat_map(|template| {
+            template.raw_outputs.iter().map(|line| TemplateError {
+                path: template.path.clone(),
+                line: *line,
+                message: "{{{ }}} writes a value unescaped, which Slack templates and email HTML \
+                          parts do not allow: write {{ }} (and {{json ...}} for JSON)"
+                    .to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// Every run of whitespace, line breaks included, as one space; trimmed.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -319,6 +341,6 @@ fn registry(format: Format) -> Handlebars<'static> {
         Format::EmailText => registry.register_escape_fn(handlebars::no_escape),
         Format::EmailHtml => registry.register_escape_fn(handlebars::html_escape),
     }
-    helpers::register(&mut registry);
+    helpers::register(&mut registry, format);
     registry
 }

@@ -113,6 +113,7 @@ mod tests {
                     name: (*name).to_owned(),
                     path: PathBuf::from("templates").join(name),
                     partials: inspect(&template).partials,
+                    raw_outputs: Vec::new(),
                     template,
                 }
             })

@@ -33,7 +33,7 @@ fn render_prints_what_each_channel_would_send_without_sending() {
     };
     let webhook = render("platform-oncall");
     assert!(
-        webhook.starts_with("POST http://127.0.0.1:9000/platform\n"),
+        webhook.starts_with("POST http://127.0.0.1:9000\n"),
         "{webhook}"
     );
     assert!(webhook.contains("authorization: ****\n"), "{webhook}");

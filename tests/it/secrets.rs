@@ -8,6 +8,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
+use axum::http::StatusCode;
+
 use crate::support::*;
 use testkit::slack::{SlackReply, SlackServer, WEBHOOK_PATH};
 use testkit::smtp::{Script, SmtpServer};
@@ -192,6 +195,175 @@ async fn no_canary_secret_reaches_trace_logs_or_the_dead_letter_topic() {
                 !String::from_utf8_lossy(value).contains(&needle),
                 "{needle} in a dead-letter value"
             );
+        }
+    }
+}
+
+/// Answers 404 quoting the request's path and query, as many frameworks' error pages do.
+async fn path_quoting_receiver() -> std::net::SocketAddr {
+    let app = Router::new().fallback(|uri: axum::http::Uri| async move {
+        (StatusCode::NOT_FOUND, format!("Cannot POST {uri}"))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// Issue 17, item 5: receivers such as Teams, Discord, Google Chat and Zapier carry their
+/// credential in the URL. With canaries in a webhook URL's path and query and in a custom header
+/// not listed as sensitive, the router binary at trace level, a delivery that fails (the receiver
+/// quoting the path), the admin API and `render`: no canary in the API's answers, in anything
+/// printed, in the dead-letter record or in `render`'s output. The URL is shown as scheme, host
+/// and port; a header's value only when `public_headers` lists it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_canary_in_a_webhook_url_or_header_reaches_the_api_logs_dead_letters_or_render() {
+    const NEEDLES: [&str; 3] = ["canary-path-Ux3", "canary-sig-Qv8", "canary-header-Hd5"];
+    let kafka = Kafka::start(&["lifecycle"]);
+    let receiver = path_quoting_receiver().await;
+    let origin = format!("http://{receiver}");
+    let url = format!("{origin}/hooks/canary-path-Ux3?sig=canary-sig-Qv8");
+    let destinations = webhook(
+        "hook",
+        format!("\"{url}\""),
+        "    custom_headers: { x-api-key: canary-header-Hd5, x-team: platform }\n    public_headers: [x-team]\n    retry: { retries: 0, schedule: [] }\n",
+    );
+    let port = free_port();
+    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: url-test-token\n");
+    let setup = Setup {
+        router_extra: &admin,
+        ..Setup::lifecycle(kafka.brokers(), "url-canary", &destinations, all_to_hook())
+    };
+    let (dir, config) = setup.write();
+
+    let event = lifecycle_event(
+        "resource-controller.instance.create_failure",
+        "evt-url-canary",
+        "us-south",
+        "db",
+    );
+    let event_file = dir.path().join("event.json");
+    std::fs::write(&event_file, event.to_string()).unwrap();
+    let render = Command::new(BIN)
+        .args(["render", "--config"])
+        .arg(&config)
+        .args(["--subscription", "all", "--event"])
+        .arg(&event_file)
+        .output()
+        .expect("render runs");
+    assert!(render.status.success(), "{render:?}");
+    let rendered = format!(
+        "{}{}",
+        String::from_utf8_lossy(&render.stdout),
+        String::from_utf8_lossy(&render.stderr)
+    );
+    assert!(
+        rendered.starts_with(&format!("POST {origin}\n")),
+        "{rendered}"
+    );
+    assert!(rendered.contains("x-api-key: ****\n"), "{rendered}");
+    assert!(rendered.contains("x-team: platform\n"), "{rendered}");
+
+    let router = Command::new(BIN)
+        .args(["run", "--log-level", "trace", "--config"])
+        .arg(&config)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the router starts");
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|a| a.status() == 200)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never ready");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    kafka.produce_events("lifecycle", &[event]).await;
+    let letters = kafka.dead_letters(1).await;
+
+    let get = |path: String| {
+        let client = client.clone();
+        async move {
+            let answer = client
+                .get(path)
+                .send()
+                .await
+                .expect("the admin server answers");
+            answer.text().await.expect("a body")
+        }
+    };
+    let destinations = get(format!("{base}/v1/destinations")).await;
+    assert!(
+        destinations.contains(&format!("\"{origin}\"")),
+        "{destinations}"
+    );
+    assert!(destinations.contains("\"platform\""), "{destinations}");
+    let test = client
+        .post(format!("{base}/v1/destinations/hook/test"))
+        .bearer_auth("url-test-token")
+        .send()
+        .await
+        .expect("the admin server answers")
+        .text()
+        .await
+        .expect("a body");
+    let test: serde_json::Value = serde_json::from_str(&test).expect("JSON");
+    let id = test["notification_id"].as_str().expect("an id").to_owned();
+    let status = loop {
+        let status = get(format!("{base}/v1/notifications/{id}")).await;
+        if !status.contains("inprogress") {
+            break status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the test never ended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.contains("404"), "{status}");
+
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &router.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = tokio::task::spawn_blocking(move || router.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("TRACE"), "trace logs were printed");
+    let (headers, _) = &letters[0];
+    assert!(headers["dlq-detail"].contains("HTTP 404"), "{headers:?}");
+
+    let mut seen = vec![
+        ("render", rendered),
+        ("GET /v1/destinations", destinations),
+        ("GET /v1/notifications/{id}", status),
+        ("the logs", printed),
+    ];
+    seen.extend(
+        headers
+            .iter()
+            .map(|(name, value)| ("a dead-letter header", format!("{name}: {value}"))),
+    );
+    for needle in NEEDLES {
+        for (place, text) in &seen {
+            for line in text.lines() {
+                assert!(!line.contains(needle), "{needle} in {place}: {line}");
+            }
         }
     }
 }

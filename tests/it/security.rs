@@ -89,8 +89,10 @@ async fn a_name_resolving_to_loopback_is_refused_and_dead_lettered_without_a_req
     assert_eq!(headers["dlq-attempts"], "1", "a refusal is not retried");
     let detail = &headers["dlq-detail"];
     assert!(
-        detail.starts_with(&format!("refused to connect to {url}: localhost resolves"))
-            && detail.contains("(loopback)")
+        detail.starts_with(&format!(
+            "refused to connect to http://localhost:{}: localhost resolves",
+            receiver.url("/").port().expect("a port")
+        )) && detail.contains("(loopback)")
             && detail.contains("http.allow_private_networks"),
         "{detail}"
     );

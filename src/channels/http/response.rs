@@ -143,15 +143,49 @@ fn root_cause(error: &reqwest::Error) -> String {
     cause.to_string()
 }
 
-/// The URL as shown in messages and logs: any password replaced by `****`.
+/// The URL as shown in messages, logs, the admin API, dead letters and `render`: its scheme,
+/// host and port only. Many receivers (Teams, Discord, Google Chat, Zapier) carry their
+/// credential in the path or the query, and which part is secret cannot be told, so none of
+/// them is shown (nor a user name or password).
 pub fn redacted(url: &Url) -> String {
-    if url.password().is_none() {
-        return url.to_string();
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
     }
-    let mut shown = url.clone();
-    // Cannot fail: the URL already has a password, so it has a host that can carry one.
-    let _ = shown.set_password(Some("****"));
-    shown.to_string()
+    shown
+}
+
+/// The parts of `url` that may be secret, for scrubbing them from what a receiver answered (an
+/// error page quoting the request's path): the whole URL, its path and query, each path segment
+/// and each query value.
+pub fn url_secrets(url: &Url) -> Vec<String> {
+    let mut secrets = vec![url.as_str().to_owned()];
+    let path = url.path();
+    if path != "/" {
+        secrets.push(path.to_owned());
+    }
+    if let Some(query) = url.query() {
+        secrets.push(format!("{path}?{query}"));
+        secrets.push(query.to_owned());
+        secrets.extend(url.query_pairs().map(|(_, value)| value.into_owned()));
+        secrets.extend(
+            query
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(_, v)| v.to_owned()),
+        );
+    }
+    secrets.extend(
+        url.path_segments()
+            .into_iter()
+            .flatten()
+            .filter(|segment| !segment.is_empty())
+            .map(str::to_owned),
+    );
+    // Longest first, so a part is not left half-replaced by a shorter one inside it.
+    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+    secrets.dedup();
+    secrets
 }
 
 #[cfg(test)]
@@ -193,8 +227,35 @@ mod tests {
     #[test]
     fn redacts_url_passwords() {
         let url = Url::parse("https://user:secret@example.com/hook?x=1").expect("valid url");
-        assert_eq!(redacted(&url), "https://user:****@example.com/hook?x=1");
+        assert_eq!(redacted(&url), "https://example.com");
         let plain = Url::parse("http://127.0.0.1:1/x").expect("valid url");
-        assert_eq!(redacted(&plain), "http://127.0.0.1:1/x");
+        assert_eq!(redacted(&plain), "http://127.0.0.1:1");
+    }
+
+    /// Issue 17, item 5: receivers that carry their credential in the URL (Teams, Discord,
+    /// Google Chat, Zapier) had it shown whole; only the scheme, host and port are.
+    #[test]
+    fn a_url_is_shown_as_scheme_host_and_port_only() {
+        let cases = [
+            (
+                "https://hooks.example.com/canary-token?sig=canary",
+                "https://hooks.example.com",
+            ),
+            (
+                "https://discord.com/api/webhooks/1/canary-token",
+                "https://discord.com",
+            ),
+            ("http://[::1]:8080/canary-token#frag", "http://[::1]:8080"),
+            ("https://user:pw@example.com:443/x", "https://example.com"),
+        ];
+        for (url, shown) in cases {
+            let url = Url::parse(url).expect("valid url");
+            assert_eq!(redacted(&url), shown);
+            assert!(!redacted(&url).contains("canary"));
+        }
+        let url = Url::parse("https://h.example/a/canary-token?sig=canary-sig&x=1").expect("url");
+        let answer = "404 Cannot POST /a/canary-token?sig=canary-sig&x=1; no route canary-token, sig canary-sig";
+        let scrubbed = crate::secret::scrub(answer, url_secrets(&url).iter().map(String::as_str));
+        assert!(!scrubbed.contains("canary"), "{scrubbed}");
     }
 }

@@ -38,8 +38,8 @@ impl SlackTarget {
         }
     }
 
-    /// The URL as shown in messages and logs: a webhook's path and query as `****` after its
-    /// first segment, the API URL with any password as `****`.
+    /// The URL as shown in messages and logs: scheme, host and port, a webhook's path and query
+    /// as `/****`.
     pub fn shown_url(&self) -> String {
         match self {
             SlackTarget::IncomingWebhook { url } => shown_webhook_url(url),
@@ -163,23 +163,15 @@ fn post_message_url(api_url: &Url) -> Url {
     base.join("chat.postMessage").unwrap_or(base)
 }
 
-/// A webhook URL as shown: scheme, host, port and the path's first segment; the rest (the
-/// secret), any query and any credentials become `****`.
+/// A webhook URL as shown: scheme, host and port; any path and query (where the secret is, in
+/// whichever segment a Slack-compatible service puts it) become `/****`.
 fn shown_webhook_url(url: &Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
+    let shown = redacted(url);
+    if url.path() == "/" && url.query().is_none() {
+        format!("{shown}/")
+    } else {
+        format!("{shown}/****")
     }
-    let segments: Vec<&str> = url
-        .path_segments()
-        .map(|segments| segments.filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
-    match segments.as_slice() {
-        [] if url.query().is_none() => shown.push('/'),
-        [first, _, ..] => shown.push_str(&format!("/{first}/****")),
-        _ => shown.push_str("/****"),
-    }
-    shown
 }
 
 /// Where requests go, and the `authorization` header a bot sends.
@@ -212,7 +204,7 @@ mod tests {
                 settings(SlackTarget::IncomingWebhook {
                     url: url("ftp://hooks.slack.com/services/T/B/secret"),
                 }),
-                "webhook url ftp://hooks.slack.com/services/**** must be an http or https URL",
+                "webhook url ftp://hooks.slack.com/**** must be an http or https URL",
             ),
             (settings(SlackTarget::bot("")), "the bot token is empty"),
             (
@@ -228,7 +220,7 @@ mod tests {
                     token: TOKEN.into(),
                     api_url: url("file:///api/"),
                 }),
-                "api_url file:///api/ must be an http or https URL",
+                "api_url file:// must be an http or https URL",
             ),
             (
                 SlackSettings {
@@ -256,7 +248,7 @@ mod tests {
     fn debug_hides_the_token_and_the_webhook_path() {
         assert_eq!(
             format!("{:?}", settings(SlackTarget::bot(TOKEN))),
-            "SlackSettings { target: Bot { token: \"****\", api_url: \"https://slack.com/api/\" \
+            "SlackSettings { target: Bot { token: \"****\", api_url: \"https://slack.com\" \
              }, timeout: 10s }"
         );
         let hook = settings(SlackTarget::IncomingWebhook {
@@ -265,7 +257,7 @@ mod tests {
         assert_eq!(
             format!("{hook:?}"),
             "SlackSettings { target: IncomingWebhook { url: \
-             \"https://hooks.slack.com/services/****\" }, timeout: 10s }"
+             \"https://hooks.slack.com/****\" }, timeout: 10s }"
         );
     }
 
@@ -274,11 +266,11 @@ mod tests {
         let cases = [
             (
                 "https://hooks.slack.com/services/T0/B0/xyz",
-                "https://hooks.slack.com/services/****",
+                "https://hooks.slack.com/****",
             ),
             (
                 "http://127.0.0.1:8080/services/T0/B0/xyz",
-                "http://127.0.0.1:8080/services/****",
+                "http://127.0.0.1:8080/****",
             ),
             (
                 "https://u:p@hooks.example/secret",
@@ -289,6 +281,11 @@ mod tests {
                 "https://hooks.example/****",
             ),
             ("https://hooks.example/", "https://hooks.example/"),
+            // A Slack-compatible service with the secret first (issue 17, item 5).
+            (
+                "https://chat.example/canary-token/hooks",
+                "https://chat.example/****",
+            ),
         ];
         for (url_text, shown) in cases {
             assert_eq!(shown_webhook_url(&url(url_text)), shown, "{url_text}");

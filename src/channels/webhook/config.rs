@@ -21,7 +21,8 @@ pub struct WebhookDestination<Retry, Limits, Breaker> {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    pub url: String,
+    /// May carry a credential in its path or query, so `Debug` shows `****`.
+    pub url: Secret,
     /// Allows an `http://` URL; `https://` is required otherwise.
     #[serde(default)]
     pub allow_http: bool,
@@ -30,9 +31,14 @@ pub struct WebhookDestination<Retry, Limits, Breaker> {
     /// Values are secrets: the `Debug` of this struct shows none of them.
     #[serde(default)]
     pub custom_headers: BTreeMap<String, Secret>,
-    /// Names of `custom_headers` whose values are secret: sent, never logged.
+    /// Names of `custom_headers` whose values are secret: sent, never logged. Every custom
+    /// header is, unless listed in `public_headers`; listing it here too says so explicitly.
     #[serde(default)]
     pub sensitive_headers: Vec<String>,
+    /// Names of `custom_headers` whose values are not secret, and may be shown (in `render`,
+    /// the admin API, logs). Fail closed: a header not listed here is shown as `****`.
+    #[serde(default)]
+    pub public_headers: Vec<String>,
     /// Standard Webhooks signing; unsigned without it.
     #[serde(default)]
     pub signing: Option<SigningConfig>,
@@ -70,39 +76,53 @@ impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
         default_timeout: Duration,
         policy: &NetworkPolicy,
     ) -> Result<WebhookSettings, (&'static str, String)> {
-        let url = url::Url::parse(&self.url)
-            .map_err(|e| ("url", format!("{:?} is not a URL: {e}", self.url)))?;
+        // The URL is not quoted: it may carry a credential in its path or query.
+        let url = url::Url::parse(self.url.expose())
+            .map_err(|e| ("url", format!("is not a URL: {e}")))?;
         check_outbound_url(&url, self.allow_http, policy, &redacted(&url))
             .map_err(|why| ("url", why))?;
-        let is_sensitive = |name: &str| {
-            self.sensitive_headers
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(name))
-        };
+        let listed =
+            |list: &[String], name: &str| list.iter().any(|s| s.eq_ignore_ascii_case(name));
+        // Fail closed: a header's value is secret unless `public_headers` says otherwise.
         let mut custom_headers = Vec::new();
         let mut sensitive_headers = Vec::new();
         for (name, value) in &self.custom_headers {
-            if is_sensitive(name) {
-                sensitive_headers.push((name.clone(), value.clone()));
-            } else {
+            if listed(&self.public_headers, name) {
                 custom_headers.push((name.clone(), value.expose().clone()));
+            } else {
+                sensitive_headers.push((name.clone(), value.clone()));
             }
         }
-        for name in &self.sensitive_headers {
-            if !self
-                .custom_headers
-                .keys()
-                .any(|h| h.eq_ignore_ascii_case(name))
-            {
-                let names: Vec<&str> = self.custom_headers.keys().map(String::as_str).collect();
-                let valid = if names.is_empty() {
-                    "none defined".to_owned()
-                } else {
-                    names.join(", ")
-                };
-                let why = format!("{name:?} is not one of custom_headers; valid: {valid}");
-                return Err(("sensitive_headers", why));
+        let lists = [
+            ("sensitive_headers", &self.sensitive_headers),
+            ("public_headers", &self.public_headers),
+        ];
+        for (field, names) in lists {
+            for name in names {
+                if !self
+                    .custom_headers
+                    .keys()
+                    .any(|h| h.eq_ignore_ascii_case(name))
+                {
+                    let names: Vec<&str> = self.custom_headers.keys().map(String::as_str).collect();
+                    let valid = if names.is_empty() {
+                        "none defined".to_owned()
+                    } else {
+                        names.join(", ")
+                    };
+                    let why = format!("{name:?} is not one of custom_headers; valid: {valid}");
+                    return Err((field, why));
+                }
             }
+        }
+        if let Some(both) = self
+            .public_headers
+            .iter()
+            .find(|name| listed(&self.sensitive_headers, name))
+        {
+            let why =
+                format!("{both:?} is also in sensitive_headers: a header is one or the other");
+            return Err(("public_headers", why));
         }
         let signer = match &self.signing {
             None => Signer::default(),

@@ -21,7 +21,9 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use tracing::debug;
 
-use crate::channels::http::{HttpClient, failed_status, read_capped, redacted, transport_error};
+use crate::channels::http::{
+    HttpClient, failed_status, read_capped, redacted, transport_error, url_secrets,
+};
 use crate::channels::{Delivered, DeliveryError, classify};
 
 use crate::secret::{Secret, scrub};
@@ -257,10 +259,15 @@ impl WebhookNotifier {
         }
     }
 
-    /// The error without any sensitive header value in it, should the receiver echo one back.
+    /// The error without any sensitive header value or part of the URL in it, should the
+    /// receiver echo one back.
     fn scrubbed(&self, mut error: DeliveryError) -> DeliveryError {
-        let secrets = self.settings.sensitive_headers.iter();
-        error.message = scrub(&error.message, secrets.map(|(_, v)| v.expose().as_str()));
+        let headers = self.settings.sensitive_headers.iter();
+        let url = url_secrets(&self.settings.url);
+        let secrets = headers
+            .map(|(_, v)| v.expose().as_str())
+            .chain(url.iter().map(String::as_str));
+        error.message = scrub(&error.message, secrets);
         error
     }
 }

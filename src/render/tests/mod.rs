@@ -378,3 +378,53 @@ fn partials_render_and_bad_partials_fail_the_load() {
         ]
     );
 }
+
+/// Issue 17, item 2: `email/x.text.hbs -> /proc/self/environ` passed `validate` and `render`
+/// printed the router's environment. A template whose real path is outside the templates folder
+/// is refused at load, without its content in the error; links within the folder (a Kubernetes
+/// ConfigMap mount) still load.
+#[test]
+fn a_template_linked_to_a_file_outside_the_folder_is_refused() {
+    use std::os::unix::fs::symlink;
+    let parent = tempfile::tempdir().expect("tempdir");
+    let secret = parent.path().join("environ");
+    fs::write(&secret, "ROUTER_ADMIN_TOKEN=canary-environ-Zk4").expect("write");
+    let dir = parent.path().join("templates");
+    for (name, source) in EMAIL_SET {
+        write(&dir, name, source);
+    }
+    write(&dir, "..data/slack/ok.json.hbs", r#"{"text": "ok"}"#);
+    fs::create_dir_all(dir.join("slack")).expect("mkdir");
+    fs::create_dir_all(dir.join("webhook")).expect("mkdir");
+    symlink("../..data/slack/ok.json.hbs", dir.join("slack/ok.json.hbs")).expect("link");
+    let links = [
+        ("email/ops.text.hbs", secret.clone()),
+        ("webhook/env.json.hbs", "/proc/self/environ".into()),
+        ("slack/up.json.hbs", "../../environ".into()),
+    ];
+    fs::remove_file(dir.join(links[0].0)).expect("rm");
+    for (name, target) in &links {
+        symlink(target, dir.join(name)).expect("link");
+    }
+
+    let errors = Templates::load(&dir).expect_err("links outside are refused");
+    let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    for (name, _) in &links {
+        assert!(
+            shown
+                .iter()
+                .any(|e| e.contains(name) && e.contains("outside the folder")),
+            "{name} is refused: {shown:?}"
+        );
+    }
+    assert_eq!(shown.len(), links.len(), "{shown:?}");
+    assert!(!shown.concat().contains("canary-environ"), "{shown:?}");
+
+    for (name, _) in &links {
+        fs::remove_file(dir.join(name)).expect("rm");
+    }
+    write(&dir, EMAIL_SET[1].0, EMAIL_SET[1].1);
+    let templates = Templates::load(&dir).expect("links inside load");
+    assert_eq!(templates.names(Channel::Slack), ["slack/ok.json.hbs"]);
+    assert_eq!(templates.names(Channel::Email), ["email/ops"]);
+}

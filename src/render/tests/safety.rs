@@ -235,3 +235,83 @@ fn mutually_recursive_partials_are_a_load_error_not_a_stack_overflow() {
         ]
     );
 }
+
+/// Issue 17, item 4: `{{json ...}}` wrote event data unescaped. A resource named like a Slack
+/// mention and a disguised link pinged the channel through `{"text": {{json ...}} }`, and
+/// `<pre>{{json ...}}</pre>` put a live `<script>` into an email's HTML part.
+#[test]
+fn the_json_helper_escapes_for_slack_and_html() {
+    let templates = load(&[
+        ("slack/raw.json.hbs", r#"{"text": {{json data.event_properties.name}} }"#),
+        ("slack/all.json.hbs", r#"{"text": "x", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}, "fields": [{{json data.event_properties}}]}]}"#),
+        ("email/x.subject.hbs", "{{json data.event_properties.name}}"),
+        ("email/x.text.hbs", "{{json data.event_properties}}"),
+        ("email/x.html.hbs", "<pre>{{json data.event_properties}}</pre>"),
+        ("webhook/x.json.hbs", r#"{"p": {{json data.event_properties}} }"#),
+    ])
+    .expect("loads");
+    let name = "<!channel> <https://evil.example/login|Reset your SSO password> & \u{2028}";
+    let notification = serde_json::json!({"data": {"event_properties": {
+        "name": name,
+        "<@U024BE7LH>": "<script>alert(1)</script>",
+    }}});
+
+    let message = templates
+        .render_slack("slack/raw.json.hbs", &notification)
+        .expect("renders");
+    assert_eq!(live_brackets(&message), 0, "{message}");
+    assert_eq!(
+        message["text"],
+        "&lt;!channel&gt; &lt;https://evil.example/login|Reset your SSO password&gt; &amp; \u{2028}"
+    );
+    let message = templates
+        .render_slack("slack/all.json.hbs", &notification)
+        .expect("renders");
+    assert!(!message.to_string().contains('<'), "{message}");
+
+    let email = templates
+        .render_email("email/x", &notification)
+        .expect("renders");
+    assert_eq!(tags(&email.html), ["pre", "/pre"], "{}", email.html);
+    assert!(email.html.contains("&lt;script&gt;"), "{}", email.html);
+    // The text part is plain text: the JSON as it is.
+    let text: Value = serde_json::from_str(&email.text).expect("JSON");
+    assert_eq!(text, notification["data"]["event_properties"]);
+
+    let body = templates
+        .render_webhook("webhook/x.json.hbs", &notification)
+        .expect("renders");
+    let body = String::from_utf8(body).expect("UTF-8");
+    assert!(
+        !body.contains('\u{2028}') && body.contains("\\u2028"),
+        "{body}"
+    );
+    let parsed: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(parsed["p"], notification["data"]["event_properties"]);
+}
+
+/// Issue 17, item 4: `{{{ }}}` skips the registry's escaping, so Slack templates and email HTML
+/// parts that use it are refused at load; JSON and plain-text templates may.
+#[test]
+fn raw_output_is_refused_in_slack_and_html_templates() {
+    let errors = load(&[
+        ("slack/t.json.hbs", "{\"text\": \"{{{data.name}}}\"}"),
+        ("email/x.subject.hbs", "{{{data.name}}}"),
+        ("email/x.text.hbs", "{{{data.name}}}"),
+        (
+            "email/x.html.hbs",
+            "<p>\n{{#if data}}{{{json data}}}{{/if}}</p>",
+        ),
+        ("webhook/t.json.hbs", "{\"a\": \"{{{data.name}}}\"}"),
+    ])
+    .expect_err("refused");
+    let why = "{{{ }}} writes a value unescaped, which Slack templates and email HTML parts do \
+               not allow: write {{ }} (and {{json ...}} for JSON)";
+    assert_eq!(
+        errors,
+        [
+            format!("slack/t.json.hbs:1: {why}"),
+            format!("email/x.html.hbs:2: {why}"),
+        ]
+    );
+}

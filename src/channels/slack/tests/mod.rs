@@ -103,7 +103,7 @@ async fn webhook_no_service_is_permanent_and_names_the_redacted_endpoint() {
     assert_eq!(
         error.message,
         format!(
-            "Slack webhook http://127.0.0.1:{port}/services/**** answered HTTP 404 Not Found: \
+            "Slack webhook http://127.0.0.1:{port}/**** answered HTTP 404 Not Found: \
              no_service"
         )
     );
@@ -203,7 +203,7 @@ async fn invalid_auth_is_permanent_and_stops_at_the_first_channel() {
     assert_eq!(
         error.message,
         format!(
-            "Slack chat.postMessage at http://127.0.0.1:{port}/api/chat.postMessage refused the \
+            "Slack chat.postMessage at http://127.0.0.1:{port} refused the \
              message for every channel: C1: invalid_auth; C2: invalid_auth"
         )
     );
@@ -450,7 +450,7 @@ async fn misconfigured_settings_fail_every_attempt_permanently() {
     assert_eq!(error.kind, FailureKind::Permanent);
     assert_eq!(
         error.message,
-        "Slack destination https://slack.com/api/chat.postMessage is misconfigured: the bot \
+        "Slack destination https://slack.com is misconfigured: the bot \
          token is empty"
     );
 }

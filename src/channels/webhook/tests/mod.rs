@@ -212,7 +212,8 @@ async fn a_refused_connection_is_retryable() {
         .await
         .expect_err("nobody listens");
     assert_eq!((error.kind, error.status), (FailureKind::Retryable, None));
-    assert_eq!(error.message, format!("connection refused to {url}"));
+    let origin = format!("http://{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    assert_eq!(error.message, format!("connection refused to {origin}"));
 }
 
 #[tokio::test]
