@@ -10,9 +10,9 @@ mod destination_test;
 mod listings;
 mod live;
 mod notifications;
+mod readiness;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::Router;
@@ -34,6 +34,7 @@ use crate::telemetry::metrics::{self, Metrics};
 pub use auth::state_changing;
 pub use destination_test::{TestStatus, TestStatuses};
 pub use notifications::MAX_BODY;
+pub use readiness::Readiness;
 
 /// What the admin server reads: the live configuration, the metrics and readiness.
 pub struct AdminState {
@@ -41,9 +42,8 @@ pub struct AdminState {
     /// The bearer token calls that change state must present (`admin.token`); none refuses them.
     pub token: Option<Secret>,
     pub metrics: &'static Metrics,
-    /// Set once the consumer has subscribed to the enabled sources' topics (or found none to
-    /// consume).
-    pub consuming: Arc<AtomicBool>,
+    /// Whether the router is consuming: `/readyz`.
+    pub readiness: Arc<Readiness>,
     /// What sends and destination tests go out through; without them they answer `503`.
     outlets: Option<Outlets>,
     /// The statuses of the last destination tests.
@@ -62,17 +62,17 @@ impl AdminState {
     pub fn new(
         config: Arc<Config>,
         metrics: &'static Metrics,
-        consuming: Arc<AtomicBool>,
+        readiness: Arc<Readiness>,
         outlets: Option<Outlets>,
     ) -> Arc<AdminState> {
-        Self::with_live(Arc::new(Live::new(config)), metrics, consuming, outlets)
+        Self::with_live(Arc::new(Live::new(config)), metrics, readiness, outlets)
     }
 
     /// Serves the configuration `live` keeps in effect.
     pub fn with_live(
         live: Arc<Live>,
         metrics: &'static Metrics,
-        consuming: Arc<AtomicBool>,
+        readiness: Arc<Readiness>,
         outlets: Option<Outlets>,
     ) -> Arc<AdminState> {
         let token = live
@@ -86,7 +86,7 @@ impl AdminState {
             live,
             token,
             metrics,
-            consuming,
+            readiness,
             outlets,
             tests: TestStatuses::default(),
         })
@@ -138,10 +138,9 @@ pub async fn serve(
 }
 
 async fn readyz(State(state): State<Arc<AdminState>>) -> Response {
-    if state.consuming.load(Ordering::Acquire) {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not consuming yet\n").into_response()
+    match state.readiness.check() {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response(),
     }
 }
 
@@ -206,7 +205,10 @@ mod tests {
         let (base, state, shutdown) = start().await;
         assert_eq!(get(&format!("{base}/healthz")).await, (200, "ok\n".into()));
         assert_eq!(get(&format!("{base}/readyz")).await.0, 503);
-        state.consuming.store(true, Ordering::Release);
+        state
+            .readiness
+            .consuming
+            .store(true, std::sync::atomic::Ordering::Release);
         assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
         state.metrics.consumed("resource-lifecycle-events");
         let (status, text) = get(&format!("{base}/metrics")).await;

@@ -1,12 +1,14 @@
 //! Kafka clients: the consumer and producer settings every client of the router is built from,
-//! TLS and client error reporting, and the embedded broker for a first run.
+//! TLS and client error reporting, whether the brokers can be reached, and the embedded broker for a first run.
 //!
 //! The guarantee the consumers keep is at least once: see [`crate::consumer`].
 
 mod client;
 mod embedded;
+mod health;
 mod tls;
 
 pub use client::{MANAGED_PROPERTIES, consumer_config, producer_config};
 pub use embedded::EmbeddedKafka;
+pub use health::KafkaHealth;
 pub(crate) use tls::report_client_error;

@@ -29,9 +29,8 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use rdkafka::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::consumer::Consumer;
+use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -42,12 +41,14 @@ pub use schedule::{Held, Park, Schedule};
 pub use topic::{DUE as RETRY_DUE, RetryTopic, SETTLES as RETRY_SETTLES};
 
 use crate::config::KafkaSettings;
-use crate::consumer::{self, Offsets, RebalanceContext, Rebalanced, Ticket};
+use crate::consumer::{
+    self, KafkaConsumer, Offsets, Polled, Polling, RebalanceContext, Rebalanced, Ticket,
+};
 use crate::dead_letter::{self, DeadLetter};
 use crate::dispatch::{Attempt, Deliverer, Job, Next, Settled};
-use crate::kafka;
+use crate::kafka::{self, KafkaHealth};
 
-type RetryConsumer = StreamConsumer<RebalanceContext>;
+type RetryConsumer = KafkaConsumer;
 
 /// What a delivery task came to.
 #[derive(Debug)]
@@ -88,6 +89,7 @@ pub async fn run(
     brokers: &str,
     deliverer: Arc<Deliverer>,
     shutdown: CancellationToken,
+    health: Arc<KafkaHealth>,
 ) -> anyhow::Result<()> {
     let offsets = Arc::new(Offsets::default());
     let busy = Arc::new(Offsets::default());
@@ -97,6 +99,8 @@ pub async fn run(
         busy: busy.clone(),
         drain_timeout: settings.drain_timeout,
         events: Some(events_tx),
+        health,
+        client: "retry",
     };
     let group = format!("{}.retry", settings.group_id);
     let consumer: Arc<RetryConsumer> = Arc::new(
@@ -110,6 +114,8 @@ pub async fn run(
         .subscribe(&[&settings.retry_topic])
         .context("cannot subscribe to the retry topic")?;
     info!(message = "Consuming the retry topic.", topic = %settings.retry_topic, group_id = %group);
+    let mut polling = Polling::start(consumer.clone(), "kafka-retry")
+        .context("cannot start the retry consumer's polling thread")?;
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let mut state = State {
         consumer: consumer.clone(),
@@ -136,12 +142,14 @@ pub async fn run(
             Some(event) = events.recv() => state.rebalanced(event),
             Some(finished) = done.recv() => state.finished(finished),
             () = space.notified() => state.unpark_lanes(),
-            message = consumer.recv() => {
-                if let Err(error) = state.received(message) {
-                    warn!(message = "Retry consumer error; retrying.", %error);
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+            polled = polling.records.recv() => match polled {
+                Some(polled) => state.received(polled),
+                None => {
+                    warn!(message = "The retry consumer's polling thread stopped; shutting down.");
+                    shutdown.cancel();
+                    break;
                 }
-            }
+            },
             () = tokio::time::sleep(sleep) => {}
         }
     }
@@ -163,11 +171,10 @@ pub async fn run(
     while let Ok(finished) = done.try_recv() {
         state.finished(finished);
     }
-    consumer::commit(consumer.as_ref());
-    let consumer = consumer.clone();
-    tokio::task::spawn_blocking(move || consumer.unsubscribe())
-        .await
-        .ok();
+    // What is still in flight must not hold the close's revoke callback.
+    state.offsets.lock().clear();
+    state.busy.lock().clear();
+    polling.close(consumer::CLOSE_TIMEOUT).await;
     Ok(())
 }
 
@@ -181,21 +188,17 @@ impl State {
         }
     }
 
-    /// Reads one record into the schedule.
-    fn received(
-        &mut self,
-        message: Result<BorrowedMessage<'_>, KafkaError>,
-    ) -> Result<(), KafkaError> {
-        let message = match message {
-            Ok(message) => message,
-            Err(KafkaError::PartitionEOF(partition)) => {
+    /// Reads one record into the schedule, or notes a partition read to its end.
+    fn received(&mut self, polled: Polled) {
+        let message = match polled {
+            Polled::Record(message) => message,
+            Polled::End(partition) => {
                 if self.catching_up.remove(&partition) {
                     debug!(message = "Retry partition read to its end.", partition);
                     self.schedule.caught_up(&HashSet::from([partition]));
                 }
-                return Ok(());
+                return;
             }
-            Err(error) => return Err(error),
         };
         let ticket =
             self.offsets
@@ -215,7 +218,7 @@ impl State {
                 self.settle(&settled);
             }
             self.settle(&ticket);
-            return Ok(());
+            return;
         };
         match Job::from_json(value) {
             Ok(job) => {
@@ -226,11 +229,10 @@ impl State {
             }
             Err(error) => self.unreadable(&message, ticket, &error.to_string()),
         }
-        Ok(())
     }
 
     /// A retry record that is not a job: dead-lettered as it is, in a task of its own.
-    fn unreadable(&self, message: &BorrowedMessage<'_>, ticket: Ticket, why: &str) {
+    fn unreadable(&self, message: &OwnedMessage, ticket: Ticket, why: &str) {
         warn!(
             message = "Unreadable retry record; writing it to the dead-letter topic.",
             partition = ticket.partition,

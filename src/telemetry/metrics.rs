@@ -81,6 +81,9 @@ pub struct Metrics {
     /// 1 for a destination disabled (410, or failing for its whole horizon) until restart.
     pub destination_disabled: Family<DestinationLabels, Gauge>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
+    /// 1 while the router's consumers reach a Kafka broker, 0 during an outage and before the
+    /// first connection.
+    pub kafka_connected: Gauge,
     /// 1 when the last configuration load or reload succeeded, else 0.
     pub config_last_reload_successful: Gauge,
     /// Unix seconds of the last successful load or reload.
@@ -110,6 +113,7 @@ impl Metrics {
             dead_letters: Family::default(),
             destination_disabled: Family::default(),
             consumer_lag: Family::default(),
+            kafka_connected: Gauge::default(),
             config_last_reload_successful: Gauge::default(),
             config_last_reload_success_timestamp_seconds: Gauge::default(),
             registry: Registry::default(),
@@ -169,6 +173,11 @@ impl Metrics {
             "consumer_lag",
             "Records between the committed position and the end of each partition",
             m.consumer_lag.clone(),
+        );
+        registry.register(
+            "kafka_connected",
+            "1 while the consumers reach a Kafka broker, 0 during an outage or before connecting",
+            m.kafka_connected.clone(),
         );
         registry.register(
             "config_last_reload_successful",

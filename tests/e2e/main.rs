@@ -1,18 +1,20 @@
 //! End-to-end tests: `notification-router run` processes against the standalone Kafka-protocol
 //! broker `tansu` (a process of its own, on a free loopback port, one per test) and real HTTP
 //! receivers, which record what arrived and when. Crash, stop, rebalance, receiver outages,
-//! poison pills, a broker restart and replay; each test asserts counts from the receivers'
-//! records.
+//! poison pills, a broker restart, broker outages and replay; each test asserts counts from the
+//! receivers' records.
 //!
 //! Not part of plain `cargo test`: run with `TANSU=$(scripts/tansu) cargo test --locked --test
 //! e2e` (or `scripts/test`, which runs every test).
 
 mod common;
 mod crash;
+mod outages;
 mod poison;
 #[allow(dead_code)]
 #[path = "../it/processes.rs"]
 mod processes;
+mod proxy;
 mod rebalance;
 mod receivers;
 mod replay;

@@ -35,6 +35,8 @@ fn free_port() -> u16 {
 pub struct Tansu {
     child: Option<Child>,
     port: u16,
+    /// The port it tells clients to connect to, when not its own (a proxy in front of it).
+    advertised: Option<u16>,
     /// Its output, for a failing test to point at.
     log: PathBuf,
     _dir: tempfile::TempDir,
@@ -42,10 +44,28 @@ pub struct Tansu {
 
 impl Tansu {
     pub fn start() -> Self {
+        let mut tansu = Self::launched(None);
+        tansu.create_topics();
+        tansu
+    }
+
+    /// A broker that tells clients to connect to `advertised` (a proxy in front of it); its
+    /// topics are not created yet ([`create_topics`](Self::create_topics)).
+    pub fn start_advertising(advertised: u16) -> Self {
+        Self::launched(Some(advertised))
+    }
+
+    /// Its own listener, `host:port`.
+    pub fn listener(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn launched(advertised: Option<u16>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut tansu = Self {
             child: None,
             port: 0,
+            advertised,
             log: dir.path().join("tansu.log"),
             _dir: dir,
         };
@@ -54,7 +74,6 @@ impl Tansu {
         for _ in 0..5 {
             tansu.port = free_port();
             if tansu.launch() {
-                tansu.create_topics();
                 return tansu;
             }
         }
@@ -81,10 +100,14 @@ impl Tansu {
             .append(true)
             .open(&self.log)
             .expect("tansu log file");
+        let advertised = match self.advertised {
+            Some(port) => format!("tcp://127.0.0.1:{port}"),
+            None => self.url(),
+        };
         let mut child = Command::new(binary())
             .arg("broker")
             .args(["--listener-url", &self.url()])
-            .args(["--advertised-listener-url", &self.url()])
+            .args(["--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://tansu/"])
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
