@@ -8,7 +8,7 @@ use serde_yaml_ng::Value;
 use super::error::{ConfigError, ConfigErrors};
 use super::files::{RouterFile, TopicFile};
 use super::interpolate::interpolate;
-use super::warnings::{ConfigWarning, unknown_event_types};
+use super::warnings::{ConfigWarning, queues_never_full, unknown_event_types};
 use crate::render::Templates;
 use crate::routing::RoutingTable;
 
@@ -89,13 +89,17 @@ pub fn load_with(
         }
     };
     match table {
-        Some(table) if errors.is_empty() => Ok(Config {
-            path: path.to_owned(),
-            router,
-            templates,
-            warnings: unknown_event_types(&table),
-            table,
-        }),
+        Some(table) if errors.is_empty() => {
+            let mut warnings = unknown_event_types(&table);
+            warnings.extend(queues_never_full(path, &table, router.kafka.max_in_flight));
+            Ok(Config {
+                path: path.to_owned(),
+                router,
+                templates,
+                warnings,
+                table,
+            })
+        }
         _ => Err(ConfigErrors(errors)),
     }
 }

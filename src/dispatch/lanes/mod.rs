@@ -26,15 +26,21 @@ use crate::routing::Destination;
 pub struct LaneLimits {
     /// Attempts in progress at once.
     pub concurrency: usize,
-    /// Deliveries waiting or in progress at once; more go to the retry topic.
+    /// Deliveries waiting or in progress at once; more go to the retry topic. Below
+    /// `kafka.max_in_flight`, or it is never full: each delivery holds its record in flight.
     pub queue: usize,
 }
+
+/// The default `limits.queue`: a fifth of the default `kafka.max_in_flight` (1,000), so that a
+/// slow receiver fills its queue and has the rest of its deliveries handed to the retry topic
+/// while the records in flight keep room for every other destination.
+pub const DEFAULT_QUEUE: usize = 200;
 
 impl Default for LaneLimits {
     fn default() -> Self {
         Self {
             concurrency: 16,
-            queue: 1000,
+            queue: DEFAULT_QUEUE,
         }
     }
 }
