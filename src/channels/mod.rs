@@ -404,7 +404,7 @@ impl Gate<'_> {
         let result = send.await;
         crate::telemetry::metrics::global().request(self.lane.destination(), started.elapsed());
         match &result {
-            Err(error) if error.is_retryable() => self.lane.failed(),
+            Err(error) if error.is_retryable() => self.lane.failed(&error.message),
             _ => self.lane.answered(),
         }
         result

@@ -17,12 +17,13 @@
 //!   partitions (and keeps polling) until the schedule drains below 90 %.
 //! - A due delivery whose destination's queue is full is parked until the lane has room; one
 //!   whose circuit is open is held again until the next probe time, in memory (no write, no
-//!   attempt counted). Both stay within the delivery's horizon.
+//!   attempt counted), or until the circuit closes if that comes first. Both stay within the
+//!   delivery's horizon.
 
 mod schedule;
 mod topic;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,6 +76,9 @@ struct State {
     busy: Arc<Offsets>,
     schedule: Schedule,
     catching_up: HashSet<i32>,
+    /// Deliveries held because their destination's circuit was open, by lane: due at once when
+    /// it closes.
+    circuit_held: HashMap<usize, Vec<String>>,
     topic: String,
     max_pending: usize,
     paused: bool,
@@ -124,6 +128,7 @@ pub async fn run(
         busy,
         schedule: Schedule::default(),
         catching_up: HashSet::new(),
+        circuit_held: HashMap::new(),
         topic: settings.retry_topic.clone(),
         max_pending: settings.max_pending_retries,
         paused: false,
@@ -141,7 +146,10 @@ pub async fn run(
             () = shutdown.cancelled() => break,
             Some(event) = events.recv() => state.rebalanced(event),
             Some(finished) = done.recv() => state.finished(finished),
-            () = space.notified() => state.unpark_lanes(),
+            () = space.notified() => {
+                state.unpark_lanes();
+                state.hurry_closed_circuits();
+            }
             polled = polling.records.recv() => match polled {
                 Some(polled) => state.received(polled),
                 None => {
@@ -363,6 +371,10 @@ impl State {
             Outcome::Unsettled => {}
             Outcome::Hold(job) => {
                 if self.offsets.lock().is_current(&done.ticket) {
+                    if let Some(lane) = self.deliverer.snapshot().lane_of(&job) {
+                        let keys = self.circuit_held.entry(lane).or_default();
+                        keys.push(job.webhook_id.clone());
+                    }
                     let held = Held {
                         job: *job,
                         ticket: done.ticket,
@@ -381,6 +393,28 @@ impl State {
         self.offsets.finish(ticket, |position| {
             consumer::store(consumer.as_ref(), ticket, position);
         });
+    }
+
+    /// Makes the deliveries held for a circuit that has closed since due now, rather than at
+    /// the next probe time they were held until.
+    fn hurry_closed_circuits(&mut self) {
+        if self.circuit_held.is_empty() {
+            return;
+        }
+        let snapshot = self.deliverer.snapshot();
+        let now = Utc::now();
+        let lanes = snapshot.lanes();
+        let closed: Vec<usize> = self
+            .circuit_held
+            .keys()
+            .copied()
+            .filter(|lane| lanes.try_get(*lane).is_none_or(|lane| !lane.circuit_open()))
+            .collect();
+        for lane in closed {
+            for key in self.circuit_held.remove(&lane).unwrap_or_default() {
+                self.schedule.hurry(&key, now);
+            }
+        }
     }
 
     /// Puts deliveries parked for a full lane back on the timeline, as many as it has room for.
