@@ -121,3 +121,25 @@ async fn settings_that_need_a_restart_keep_their_running_values() {
         std::time::Duration::from_secs(600)
     );
 }
+
+#[tokio::test]
+async fn a_toggle_whose_file_cannot_be_written_is_no_configuration_problem() {
+    let (dir, path) = shipped();
+    let live = live(&path);
+    // The temporary file's name taken by a folder: the write fails, even for root.
+    let temporary = format!(".router.yaml.{}.tmp", std::process::id());
+    std::fs::create_dir(dir.path().join(temporary)).expect("folder");
+    let error = live
+        .set_source_enabled("ubiops-audit", true)
+        .await
+        .expect_err("cannot write");
+    assert!(matches!(error, ReloadError::File(_)), "{error}");
+    assert!(
+        !error.is_configuration_problem(),
+        "config_last_reload_successful stays as it was"
+    );
+    assert!(!live.config().table.sources()[2].enabled);
+    let invalid = ReloadError::Invalid(ConfigErrors(vec![]));
+    assert!(invalid.is_configuration_problem());
+    assert!(ReloadError::Unusable("tls".into()).is_configuration_problem());
+}
