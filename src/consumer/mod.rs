@@ -157,7 +157,8 @@ pub async fn run(
         }
     }
 
-    let tasks = records.tasks;
+    let tasks = records.tasks.clone();
+    drop(records);
     info!(message = "Shutting down: draining in-flight records.", in_flight = tasks.len(), waiting = waiting.len(), timeout = ?kafka.drain_timeout);
     tasks.close();
     if tokio::time::timeout(kafka.drain_timeout, tasks.wait())
@@ -169,8 +170,10 @@ pub async fn run(
             in_flight = tasks.len()
         );
     }
-    // What is still in flight must not hold the close's revoke callback.
+    // What is still in flight must not hold the close's revoke callback; the polling thread
+    // closes the consumer once it holds the only reference.
     offsets.lock().clear();
+    drop(consumer);
     polling.close(CLOSE_TIMEOUT).await;
     info!(message = "Stopped.");
     Ok(())

@@ -156,10 +156,11 @@ fn hand_over(
     })
 }
 
-/// Commits and closes `consumer`, telling `progress` as each is done. Without a broker the
-/// commit or the close may never return: this thread then never lets its reference go, so that
-/// no other holder's drop closes (and blocks) either. When the close completes the consumer is
-/// dropped normally.
+/// Commits and closes `consumer`, telling `progress` as each is done. The close is the
+/// consumer's drop (which closes it and polls until closed), once every other holder has let it
+/// go. Without a broker the commit or the close may never return, or another holder may never
+/// let go: this thread then never lets its reference go either, so that no drop elsewhere closes
+/// (and blocks); the loop stops waiting at its deadline.
 fn finish(
     consumer: Arc<KafkaConsumer>,
     progress: &mpsc::UnboundedSender<Closing>,
@@ -168,22 +169,29 @@ fn finish(
     commit(consumer.as_ref());
     let _ = progress.send(Closing::Committed);
     let started = Instant::now();
-    if let Err(error) = consumer.close_queue() {
-        warn!(message = "Cannot close the Kafka consumer.", consumer = name, %error);
-        std::mem::forget(consumer);
-        return;
-    }
-    while !consumer.closed() {
-        // Serves the revoke callback and the close's events.
-        let _ = consumer.poll(POLL);
-        if started.elapsed() > CLOSE_GIVE_UP {
-            // Nobody waits any more; this reference stays, so no drop blocks elsewhere.
-            std::mem::forget(consumer);
-            return;
+    let mut consumer = consumer;
+    loop {
+        match Arc::try_unwrap(consumer) {
+            Ok(only) => {
+                drop(only);
+                let _ = progress.send(Closing::Closed);
+                return;
+            }
+            Err(shared) if started.elapsed() > CLOSE_GIVE_UP => {
+                warn!(
+                    message = "The Kafka consumer is still in use; it is not closed.",
+                    consumer = name
+                );
+                std::mem::forget(shared);
+                return;
+            }
+            Err(shared) => {
+                consumer = shared;
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
     }
-    let _ = progress.send(Closing::Closed);
 }
 
-/// How long the polling thread keeps trying to close after the loop stopped waiting.
+/// How long the polling thread waits for the consumer's other holders to let it go.
 const CLOSE_GIVE_UP: Duration = Duration::from_secs(600);

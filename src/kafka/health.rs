@@ -1,6 +1,6 @@
 //! Whether the Kafka brokers can be reached, as the router's consumers see it: said once per
-//! outage in the router's own words, exposed as `kafka_connected` and in readiness, and
-//! librdkafka's own error lines rate-limited while it lasts.
+//! outage in the router's own words, exposed as `kafka_connected` and in readiness. (librdkafka's
+//! own lines are said once a minute at most: `telemetry::LibrdkafkaRepeats`.)
 //!
 //! While connections are refused librdkafka queues an error event some twenty times a second per
 //! client; they are informational (it reconnects by itself). A client is down from
@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -17,9 +17,6 @@ use serde::Deserialize;
 use tracing::{debug, info, warn};
 
 use crate::telemetry::metrics::Metrics;
-
-/// How often one client may log the same librdkafka error code.
-pub const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The brokers' reachability, shared by the clients that report to it.
 pub struct KafkaHealth {
@@ -34,8 +31,6 @@ struct State {
     down: HashMap<&'static str, bool>,
     /// Since when some client has been down, when one is.
     outage: Option<(Instant, DateTime<Utc>)>,
-    /// When each (client, error code) was last logged.
-    logged: HashMap<(&'static str, String), Instant>,
 }
 
 impl KafkaHealth {
@@ -55,33 +50,12 @@ impl KafkaHealth {
         !state.down.is_empty() && !state.down.values().any(|down| *down)
     }
 
-    /// A librdkafka error of `client`: a change of reachability, and a log line unless the same
-    /// code was logged by this client within [`ERROR_LOG_INTERVAL`].
+    /// A librdkafka error of `client`: all brokers down is an outage; each is logged as well.
     pub fn error(&self, client: &'static str, error: &KafkaError, reason: &str) {
-        let code = error.rdkafka_error_code();
-        if code == Some(RDKafkaErrorCode::PartitionEOF) {
-            return;
-        }
-        if code == Some(RDKafkaErrorCode::AllBrokersDown) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
             self.set(client, false);
         }
-        let now = Instant::now();
-        let key = (client, format!("{code:?}"));
-        let repeated = {
-            let mut state = self.lock();
-            match state.logged.get(&key) {
-                Some(at) if now.duration_since(*at) < ERROR_LOG_INTERVAL => true,
-                _ => {
-                    state.logged.insert(key, now);
-                    false
-                }
-            }
-        };
-        if repeated {
-            debug!(target: "librdkafka", client, "librdkafka: {error}: {reason}");
-        } else {
-            super::report_client_error(error, reason);
-        }
+        super::report_client_error(error, reason);
     }
 
     /// librdkafka's statistics of `client` (JSON): up when some broker's state is `UP`.
@@ -133,7 +107,6 @@ impl KafkaHealth {
             }
             (Some((started, since)), true) => {
                 state.outage = None;
-                state.logged.clear();
                 info!(
                     message = "Kafka brokers reachable again.",
                     brokers = %self.brokers,

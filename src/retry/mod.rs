@@ -179,9 +179,11 @@ pub async fn run(
     while let Ok(finished) = done.try_recv() {
         state.finished(finished);
     }
-    // What is still in flight must not hold the close's revoke callback.
+    // What is still in flight must not hold the close's revoke callback; the polling thread
+    // closes the consumer once it holds the only reference.
     state.offsets.lock().clear();
     state.busy.lock().clear();
+    drop((state, consumer));
     polling.close(consumer::CLOSE_TIMEOUT).await;
     Ok(())
 }
