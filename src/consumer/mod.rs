@@ -18,8 +18,8 @@ mod polling;
 mod rebalance;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -92,7 +92,7 @@ pub async fn run(
     let records = Records {
         pipeline,
         offsets: offsets.clone(),
-        consumer: consumer.clone(),
+        consumer: Arc::downgrade(&consumer),
         shutdown: shutdown.clone(),
         finished: finished_tx,
         tasks: TaskTracker::new(),
@@ -184,7 +184,9 @@ pub async fn run(
 struct Records {
     pipeline: Arc<Pipeline>,
     offsets: Arc<Offsets>,
-    consumer: Arc<KafkaConsumer>,
+    /// Weak: a record still in flight after the drain must not keep the consumer from closing
+    /// (and leaving its group); its offset is then not stored, and it is read again.
+    consumer: Weak<KafkaConsumer>,
     shutdown: CancellationToken,
     finished: mpsc::UnboundedSender<Partition>,
     tasks: TaskTracker,
@@ -208,7 +210,9 @@ impl Records {
         self.tasks.spawn(async move {
             if pipeline.process(&message, &shutdown).await {
                 offsets.finish(&ticket, |position| {
-                    store(consumer.as_ref(), &ticket, position)
+                    if let Some(consumer) = consumer.upgrade() {
+                        store(consumer.as_ref(), &ticket, position);
+                    }
                 });
             }
             let _ = finished.send(partition);
