@@ -5,6 +5,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
+use rdkafka::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+
 use crate::common::{kafka_settings, latencies, p99};
 use crate::processes::RouterProcess;
 use crate::support::*;
@@ -15,17 +19,33 @@ const EVENTS: usize = 2_000;
 const EVERY: Duration = Duration::from_millis(4);
 const SLOW: Duration = Duration::from_millis(200);
 
-/// Publishes `EVENTS` events at one per `EVERY` (in batches of 25), recording when each was sent.
+/// Publishes `EVENTS` events at one per `EVERY` (in bursts of 25), recording when each was sent.
 async fn stream(brokers: &str) -> HashMap<String, Instant> {
     const BURST: usize = 25;
+    // One record per batch: see `produce_all`.
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("batch.num.messages", "1")
+        .create()
+        .expect("producer");
     let mut published = HashMap::new();
     let start = Instant::now();
     for first in (0..EVENTS).step_by(BURST) {
+        let events: Vec<(String, String)> = updates(first..first + BURST)
+            .iter()
+            .map(|e| (e["event_id"].as_str().unwrap().to_owned(), e.to_string()))
+            .collect();
         let now = Instant::now();
-        for i in first..first + BURST {
-            published.insert(format!("evt-{i}"), now);
+        let sends = events.iter().map(|(key, payload)| {
+            published.insert(key.clone(), now);
+            producer.send(
+                FutureRecord::to(LIFECYCLE).key(key).payload(payload),
+                Timeout::After(Duration::from_secs(30)),
+            )
+        });
+        for sent in futures::future::join_all(sends).await {
+            sent.expect("produced");
         }
-        produce_all(brokers, LIFECYCLE, &updates(first..first + BURST)).await;
         let next = start + EVERY * u32::try_from(first + BURST).unwrap();
         tokio::time::sleep_until(next.into()).await;
     }
