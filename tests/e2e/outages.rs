@@ -226,7 +226,7 @@ async fn a_broker_gone_for_60_s_mid_stream_holds_up_consuming_and_due_retries_le
     let (instant0, utc0) = (Instant::now(), Utc::now());
 
     produce_events_to(&brokers, LIFECYCLE, &updates(0..BATCH)).await;
-    let mut log = Vec::new();
+    let mut log: Vec<Received> = Vec::new();
     let failed = |log: &[Received]| log.iter().filter(|r| r.status == 503).count();
     while log.iter().filter(|r| r.path == "/a").count() < BATCH || failed(&log) < BATCH {
         log.push(receiver.next().await);

@@ -44,7 +44,7 @@ pub struct Tansu {
 
 impl Tansu {
     pub fn start() -> Self {
-        let mut tansu = Self::launched(None);
+        let tansu = Self::launched(None);
         tansu.create_topics();
         tansu
     }
