@@ -88,10 +88,12 @@ async fn sigterm_with_the_broker_gone_exits_within_the_drain_timeout_and_a_resta
     const ALL: usize = EVENTS * 2;
     let (_tansu, mut proxy) = broker_behind_proxy();
     let brokers = proxy.brokers();
+    // About 100 events a second (20 in flight, 200 ms each), so that the stop comes mid-stream
+    // whatever librdkafka had fetched before the broker went.
     let mut receiver =
-        Receiver::start_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(5)).await;
+        Receiver::start_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(200)).await;
     let (destinations, topics) = destinations(&receiver, &[("a", ""), ("b", "")]);
-    let kafka_extra = kafka_settings("", "  max_in_flight: 100\n");
+    let kafka_extra = kafka_settings("", "  max_in_flight: 20\n");
     let setup = Setup {
         kafka_extra: &kafka_extra,
         ..Setup::lifecycle(&brokers, "sigterm-no-broker", &destinations, topics)
