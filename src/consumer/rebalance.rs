@@ -76,7 +76,13 @@ impl ConsumerContext for RebalanceContext {
                 if !self.busy.wait_drained(&partitions, self.drain_timeout) {
                     warn!(message = "Revoked partitions did not drain in time; their unfinished records will be redelivered.", partitions = ?partitions);
                 }
-                commit(consumer);
+                if consumer.assignment_lost() {
+                    // The session expired (no broker answered): a commit would wait for a
+                    // coordinator that the group cannot rejoin before this callback returns.
+                    warn!(message = "Partitions lost (the group session expired); not committing. Records settled since the last commit will be read again.", partitions = ?partitions);
+                } else {
+                    commit(consumer);
+                }
                 for offsets in [&self.offsets, &self.busy] {
                     let mut tracker = offsets.lock();
                     for (topic, partition) in &partitions {

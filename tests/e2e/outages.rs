@@ -209,12 +209,8 @@ async fn a_broker_gone_for_60_s_mid_stream_holds_up_consuming_and_due_retries_le
             .strip_prefix("evt-")
             .and_then(|n| n.parse::<usize>().ok())
             .is_some_and(|n| n < BATCH);
-        let first_time = failed_once.lock().unwrap().insert(id);
-        Some(if path == "/flaky" && first_batch && first_time {
-            503
-        } else {
-            200
-        })
+        let first_time = path == "/flaky" && failed_once.lock().unwrap().insert(id);
+        Some(if first_batch && first_time { 503 } else { 200 })
     }))
     .await;
     let flaky = "    retry: { retries: 0, schedule: [60s, 60s], horizon: 10m }\n    circuit_breaker: { failures: 1000 }\n";
