@@ -10,14 +10,14 @@ use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::admin::{self, AdminState};
+use crate::admin::{self, AdminState, Readiness};
 use crate::channels::HttpClient;
 use crate::config::Config;
 use crate::consumer;
 use crate::dead_letter::DeadLetters;
 use crate::dispatch::{Deliverer, Writer};
 use crate::event::SourceKind;
-use crate::kafka::{self, EmbeddedKafka};
+use crate::kafka::{self, EmbeddedKafka, KafkaHealth};
 use crate::reload::{self, Live};
 use crate::retry;
 use crate::retry::RetryTopic;
@@ -40,8 +40,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     reload::spawn_triggers(live.clone(), shutdown.clone());
     if config.router.kafka.brokers.trim() != EMBEDDED {
         let brokers = config.router.kafka.brokers.clone();
-        start_admin(&live, &brokers, &consuming, &shutdown).await?;
-        return consume(live, &brokers, shutdown, consuming).await;
+        let health = Arc::new(KafkaHealth::new(&brokers, metrics::global()));
+        start_admin(&live, &brokers, &consuming, &health, &shutdown).await?;
+        return consume(live, &brokers, shutdown, consuming, health).await;
     }
     let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
     let broker = EmbeddedKafka::start(&topics)?;
@@ -65,8 +66,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             config.path.display()
         ),
     }
-    start_admin(&live, &address, &consuming, &shutdown).await?;
-    let result = consume(live, &address, shutdown, consuming).await;
+    let health = Arc::new(KafkaHealth::new(&address, metrics::global()));
+    start_admin(&live, &address, &consuming, &health, &shutdown).await?;
+    let result = consume(live, &address, shutdown, consuming, health).await;
     drop(broker);
     result
 }
@@ -77,6 +79,7 @@ async fn start_admin(
     live: &Arc<Live>,
     brokers: &str,
     consuming: &Arc<AtomicBool>,
+    health: &Arc<KafkaHealth>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let config = live.config();
@@ -113,10 +116,14 @@ async fn start_admin(
             .map_err(anyhow::Error::msg)?,
         brokers: brokers.to_owned(),
     };
+    let readiness = Readiness {
+        consuming: consuming.clone(),
+        kafka: Some(health.clone()),
+    };
     let state = AdminState::with_live(
         live.clone(),
         metrics::global(),
-        consuming.clone(),
+        Arc::new(readiness),
         Some(outlets),
     );
     let stop = shutdown.clone();
@@ -129,12 +136,14 @@ async fn start_admin(
 }
 
 /// Consumes the enabled sources' topics and the retry topic from `brokers` until shutdown, with
-/// the configuration `live` keeps; sets `consuming` once subscribed (readiness).
+/// the configuration `live` keeps; sets `consuming` once subscribed (readiness); the consumers
+/// tell `health` whether the brokers can be reached.
 pub async fn consume(
     live: Arc<Live>,
     brokers: &str,
     shutdown: CancellationToken,
     consuming: Arc<AtomicBool>,
+    health: Arc<KafkaHealth>,
 ) -> anyhow::Result<()> {
     let config = live.config();
     let kafka = &config.router.kafka;
@@ -152,15 +161,24 @@ pub async fn consume(
         Arc::new(Deliverer::new(config.clone(), &client, writer).map_err(anyhow::Error::msg)?);
     live.attach(deliverer.clone()).await?;
     let retries = tokio::spawn({
-        let (settings, brokers, deliverer, shutdown) = (
+        let (settings, brokers, deliverer, shutdown, health) = (
             kafka.clone(),
             brokers.to_owned(),
             deliverer.clone(),
             shutdown.clone(),
+            health.clone(),
         );
-        async move { retry::run(&settings, &brokers, deliverer, shutdown).await }
+        async move { retry::run(&settings, &brokers, deliverer, shutdown, health).await }
     });
-    let sources = consumer::run(&live, brokers, deliverer, shutdown.clone(), consuming).await;
+    let sources = consumer::run(
+        &live,
+        brokers,
+        deliverer,
+        shutdown.clone(),
+        consuming,
+        health,
+    )
+    .await;
     if sources.is_err() {
         shutdown.cancel();
     }

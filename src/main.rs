@@ -72,19 +72,25 @@ enum Command {
     Broker(BrokerArgs),
 }
 
+/// How long the exit waits for blocking tasks still running once the router has stopped.
+const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_millis(500);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format, &cli.log_level);
-    // At least four workers: librdkafka's revoke callback blocks the thread that polls a consumer
-    // while in-flight records finish on the others, and the sources' and the retry consumer may
-    // both be revoking at once.
-    let workers = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
+    // The consumers are polled on threads of their own (their rebalance callbacks block there),
+    // so the runtime has tokio's default size, one worker per core.
     match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(execute(cli)),
+        Ok(runtime) => {
+            let code = runtime.block_on(execute(cli));
+            // A blocking call to a broker that is gone (a lag measurement, say) must not hold
+            // the exit; nor does a consumer still closing on its thread.
+            runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+            code
+        }
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
             ExitCode::FAILURE

@@ -11,10 +11,10 @@ mod impact;
 mod listings;
 mod live;
 mod notifications;
+mod readiness;
 mod tls;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::Router;
@@ -36,6 +36,7 @@ use crate::telemetry::metrics::{self, Metrics};
 pub use auth::{reading, state_changing};
 pub use destination_test::{TestStatus, TestStatuses};
 pub use notifications::MAX_BODY;
+pub use readiness::Readiness;
 pub use tls::{TlsListener, server_config};
 
 /// What the admin server reads: the live configuration, the metrics and readiness.
@@ -47,9 +48,8 @@ pub struct AdminState {
     /// open.
     pub read_token: Option<Secret>,
     pub metrics: &'static Metrics,
-    /// Set once the consumer has subscribed to the enabled sources' topics (or found none to
-    /// consume).
-    pub consuming: Arc<AtomicBool>,
+    /// Whether the router is consuming: `/readyz`.
+    pub readiness: Arc<Readiness>,
     /// What sends and destination tests go out through; without them they answer `503`.
     outlets: Option<Outlets>,
     /// The statuses of the last destination tests.
@@ -70,17 +70,17 @@ impl AdminState {
     pub fn new(
         config: Arc<Config>,
         metrics: &'static Metrics,
-        consuming: Arc<AtomicBool>,
+        readiness: Arc<Readiness>,
         outlets: Option<Outlets>,
     ) -> Arc<AdminState> {
-        Self::with_live(Arc::new(Live::new(config)), metrics, consuming, outlets)
+        Self::with_live(Arc::new(Live::new(config)), metrics, readiness, outlets)
     }
 
     /// Serves the configuration `live` keeps in effect.
     pub fn with_live(
         live: Arc<Live>,
         metrics: &'static Metrics,
-        consuming: Arc<AtomicBool>,
+        readiness: Arc<Readiness>,
         outlets: Option<Outlets>,
     ) -> Arc<AdminState> {
         let config = live.config();
@@ -96,7 +96,7 @@ impl AdminState {
             token,
             read_token,
             metrics,
-            consuming,
+            readiness,
             outlets,
             tests: TestStatuses::default(),
         })
@@ -165,10 +165,9 @@ pub async fn serve(
 }
 
 async fn readyz(State(state): State<Arc<AdminState>>) -> Response {
-    if state.consuming.load(Ordering::Acquire) {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not consuming yet\n").into_response()
+    match state.readiness.check() {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response(),
     }
 }
 
@@ -233,7 +232,10 @@ mod tests {
         let (base, state, shutdown) = start().await;
         assert_eq!(get(&format!("{base}/healthz")).await, (200, "ok\n".into()));
         assert_eq!(get(&format!("{base}/readyz")).await.0, 503);
-        state.consuming.store(true, Ordering::Release);
+        state
+            .readiness
+            .consuming
+            .store(true, std::sync::atomic::Ordering::Release);
         assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
         state.metrics.consumed("resource-lifecycle-events");
         let (status, text) = get(&format!("{base}/metrics")).await;

@@ -8,7 +8,7 @@ use serde_yaml_ng::Value;
 use super::error::{ConfigError, ConfigErrors};
 use super::files::{RouterFile, TopicFile};
 use super::interpolate::{Scope, interpolate};
-use super::warnings::{ConfigWarning, unknown_event_types};
+use super::warnings::{ConfigWarning, queues_never_full, unknown_event_types};
 use crate::channels::Destinations;
 use crate::dispatch::DeliveryPolicy;
 use crate::render::Templates;
@@ -99,15 +99,23 @@ pub fn load_with(
         }
     };
     match compiled {
-        Some(compiled) if errors.is_empty() => Ok(Config {
-            path: path.to_owned(),
-            router,
-            templates,
-            warnings: unknown_event_types(&compiled.table),
-            table: compiled.table,
-            destinations: compiled.destinations,
-            policies: compiled.policies,
-        }),
+        Some(compiled) if errors.is_empty() => {
+            let mut warnings = unknown_event_types(&compiled.table);
+            warnings.extend(queues_never_full(
+                path,
+                &compiled.policies,
+                router.kafka.max_in_flight,
+            ));
+            Ok(Config {
+                path: path.to_owned(),
+                router,
+                templates,
+                warnings,
+                table: compiled.table,
+                destinations: compiled.destinations,
+                policies: compiled.policies,
+            })
+        }
         _ => Err(ConfigErrors(errors)),
     }
 }

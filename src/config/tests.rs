@@ -228,7 +228,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
         ),
         (
             "router.yaml",
-            "queue: 1000 ",
+            "queue: 200 ",
             "queue: 8 ",
             &[
                 "$DIR/router.yaml: destinations[1] (security-webhook).limits.queue: must be at least limits.concurrency (16)",

@@ -35,6 +35,29 @@ impl fmt::Display for ConfigWarning {
     }
 }
 
+/// A warning for each destination whose `limits.queue` is not below `kafka.max_in_flight`: its
+/// queue can never be full (each of its deliveries holds a record in flight), so a slow receiver
+/// is never relieved through the retry topic and paces every destination.
+pub fn queues_never_full(
+    file: &std::path::Path,
+    policies: &[crate::dispatch::DeliveryPolicy],
+    max_in_flight: usize,
+) -> Vec<ConfigWarning> {
+    policies
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.limits.queue >= max_in_flight)
+        .map(|(i, d)| ConfigWarning {
+            file: file.to_owned(),
+            item: format!("destinations[{i}] ({}).limits.queue", d.id),
+            message: format!(
+                "{} is not below kafka.max_in_flight ({max_in_flight}): the queue can never be full, so a slow destination holds up the others instead of handing its deliveries to the retry topic",
+                d.limits.queue
+            ),
+        })
+        .collect()
+}
+
 /// A warning for each event type a rule names that its source kind's catalogue does not list.
 /// Sources of kind `cloudevents` have no catalogue and are not checked.
 pub fn unknown_event_types(table: &RoutingTable) -> Vec<ConfigWarning> {

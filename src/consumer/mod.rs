@@ -7,21 +7,23 @@
 //!
 //! - [`run`] (this file): reads the enabled sources' topics, starts a task per record, follows
 //!   the subscription as reloads change it.
+//! - `polling`: the thread that polls the consumer, and its commit and close on stop.
 //! - `backpressure`: how many records may be in flight, in all and per partition.
 //! - `offsets`: the per-partition watermark of settled records.
 //! - `rebalance`: on revoke, drain (bounded) and commit; commit and store helpers.
 
 mod backpressure;
 mod offsets;
+mod polling;
 mod rebalance;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
@@ -31,24 +33,31 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::dispatch::Deliverer;
-use crate::kafka::{self};
+use crate::kafka::{self, KafkaHealth};
 use crate::process::Pipeline;
 use crate::reload::Live;
 use crate::telemetry::metrics::{self, PartitionLabels};
 
 pub use backpressure::{Backpressure, Partition, Waiting};
 pub use offsets::{OffsetTracker, Offsets, Ticket};
+pub use polling::{KafkaConsumer, Polled, Polling};
 pub use rebalance::{RebalanceContext, Rebalanced, commit, store};
+
+/// How long shutdown waits for the final commit and the consumer's close after the drain. Both
+/// wait for the group coordinator, and without a broker they would never end (README,
+/// "Stop without a broker").
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Consumes the enabled sources' topics until shutdown, following the subscription as reloads
 /// change it ([`subscription`]). Back-pressure pauses fetching from busy partitions (or all of
-/// them) while the consumer keeps being polled.
+/// them) while the consumer keeps being polled, on a thread of its own ([`Polling`]).
 pub async fn run(
     live: &Live,
     brokers: &str,
     deliverer: Arc<Deliverer>,
     shutdown: CancellationToken,
     consuming: Arc<AtomicBool>,
+    health: Arc<KafkaHealth>,
 ) -> anyhow::Result<()> {
     let mut changes = live.subscribe();
     let config = changes.borrow_and_update().clone();
@@ -58,9 +67,9 @@ pub async fn run(
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let context = RebalanceContext {
         events: Some(events_tx),
-        ..RebalanceContext::new(offsets.clone(), kafka.drain_timeout)
+        ..RebalanceContext::new(offsets.clone(), kafka.drain_timeout, health, "sources")
     };
-    let consumer: Arc<StreamConsumer<RebalanceContext>> = Arc::new(
+    let consumer: Arc<KafkaConsumer> = Arc::new(
         kafka::consumer_config(kafka, brokers)
             .create_with_context(context)
             .context("cannot create the Kafka consumer")?,
@@ -73,6 +82,8 @@ pub async fn run(
     } else {
         info!(message = "Consuming.", topics = ?subscribed, group_id = %kafka.group_id, brokers);
     }
+    let mut polling = Polling::start(consumer.clone(), "kafka-sources")
+        .context("cannot start the sources' polling thread")?;
     consuming.store(true, Ordering::Release);
     tokio::spawn(report_lag(consumer.clone(), shutdown.clone()));
 
@@ -81,7 +92,7 @@ pub async fn run(
     let records = Records {
         pipeline,
         offsets: offsets.clone(),
-        consumer: consumer.clone(),
+        consumer: Arc::downgrade(&consumer),
         shutdown: shutdown.clone(),
         finished: finished_tx,
         tasks: TaskTracker::new(),
@@ -98,7 +109,7 @@ pub async fn run(
             continue;
         }
         let deadline = waiting.deadline(&pressure);
-        let message = tokio::select! {
+        let polled = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
             Some(event) = events.recv() => {
@@ -130,23 +141,24 @@ pub async fn run(
                 continue;
             }
             () = sleep_until(deadline), if deadline.is_some() => continue,
-            message = consumer.recv(), if deadline.is_none() => message,
+            polled = polling.records.recv(), if deadline.is_none() => polled,
         };
-        match message {
-            Ok(message) => {
-                let message = message.detach();
+        match polled {
+            Some(Polled::Record(message)) => {
                 let partition = (message.topic().to_owned(), message.partition());
                 waiting.push(partition, Instant::now(), message);
             }
-            Err(error) => {
-                // librdkafka reconnects and retries by itself; this only paces the log.
-                warn!(message = "Kafka consumer error; retrying.", %error);
-                tokio::time::sleep(Duration::from_secs(1)).await;
+            Some(Polled::End(_)) => {}
+            None => {
+                error!(message = "The sources' polling thread stopped; shutting down.");
+                shutdown.cancel();
+                break;
             }
         }
     }
 
-    let tasks = records.tasks;
+    let tasks = records.tasks.clone();
+    drop(records);
     info!(message = "Shutting down: draining in-flight records.", in_flight = tasks.len(), waiting = waiting.len(), timeout = ?kafka.drain_timeout);
     tasks.close();
     if tokio::time::timeout(kafka.drain_timeout, tasks.wait())
@@ -158,12 +170,11 @@ pub async fn run(
             in_flight = tasks.len()
         );
     }
-    commit(consumer.as_ref());
+    // What is still in flight must not hold the close's revoke callback; the polling thread
+    // closes the consumer once it holds the only reference.
     offsets.lock().clear();
-    let consumer = consumer.clone();
-    tokio::task::spawn_blocking(move || consumer.unsubscribe())
-        .await
-        .ok();
+    drop(consumer);
+    polling.close(CLOSE_TIMEOUT).await;
     info!(message = "Stopped.");
     Ok(())
 }
@@ -173,7 +184,9 @@ pub async fn run(
 struct Records {
     pipeline: Arc<Pipeline>,
     offsets: Arc<Offsets>,
-    consumer: Arc<StreamConsumer<RebalanceContext>>,
+    /// Weak: a record still in flight after the drain must not keep the consumer from closing
+    /// (and leaving its group); its offset is then not stored, and it is read again.
+    consumer: Weak<KafkaConsumer>,
     shutdown: CancellationToken,
     finished: mpsc::UnboundedSender<Partition>,
     tasks: TaskTracker,
@@ -197,7 +210,9 @@ impl Records {
         self.tasks.spawn(async move {
             if pipeline.process(&message, &shutdown).await {
                 offsets.finish(&ticket, |position| {
-                    store(consumer.as_ref(), &ticket, position)
+                    if let Some(consumer) = consumer.upgrade() {
+                        store(consumer.as_ref(), &ticket, position);
+                    }
                 });
             }
             let _ = finished.send(partition);
@@ -266,7 +281,7 @@ const LAG_INTERVAL: Duration = Duration::from_secs(15);
 /// Measures the lag of each assigned partition (its end minus the committed offset) for
 /// `/metrics`, every [`LAG_INTERVAL`], until shutdown. The calls block on the broker, so they
 /// run off the async workers.
-async fn report_lag(consumer: Arc<StreamConsumer<RebalanceContext>>, shutdown: CancellationToken) {
+async fn report_lag(consumer: Arc<KafkaConsumer>, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -289,7 +304,7 @@ async fn report_lag(consumer: Arc<StreamConsumer<RebalanceContext>>, shutdown: C
     }
 }
 
-fn measure_lag(consumer: &StreamConsumer<RebalanceContext>) -> Vec<(String, i32, i64)> {
+fn measure_lag(consumer: &KafkaConsumer) -> Vec<(String, i32, i64)> {
     let timeout = Duration::from_secs(5);
     let Ok(assignment) = consumer.assignment() else {
         return Vec::new();

@@ -1,5 +1,6 @@
 //! The consumers' context: on revoke, let the revoked partitions drain (bounded), then commit
 //! synchronously, so the next owner starts where this one stopped; tell the consuming loop.
+//! Errors and statistics go to [`KafkaHealth`]. All of it runs on the consumer's polling thread.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{debug, info, warn};
 
 use super::offsets::{Offsets, Ticket};
+use crate::kafka::KafkaHealth;
 
 /// Shared with the record tasks through [`Offsets`].
 pub struct RebalanceContext {
@@ -21,6 +23,10 @@ pub struct RebalanceContext {
     pub drain_timeout: Duration,
     /// Told about every assignment change, after it is applied.
     pub events: Option<tokio::sync::mpsc::UnboundedSender<Rebalanced>>,
+    /// Where errors and statistics go.
+    pub health: Arc<KafkaHealth>,
+    /// This consumer, in logs and for [`KafkaHealth`].
+    pub client: &'static str,
 }
 
 /// An assignment change, for the consuming loop.
@@ -32,19 +38,30 @@ pub enum Rebalanced {
 
 impl RebalanceContext {
     /// The context of a consumer whose records are all being worked on until settled.
-    pub fn new(offsets: Arc<Offsets>, drain_timeout: Duration) -> Self {
+    pub fn new(
+        offsets: Arc<Offsets>,
+        drain_timeout: Duration,
+        health: Arc<KafkaHealth>,
+        client: &'static str,
+    ) -> Self {
         Self {
             busy: offsets.clone(),
             offsets,
             drain_timeout,
             events: None,
+            health,
+            client,
         }
     }
 }
 
 impl ClientContext for RebalanceContext {
     fn error(&self, error: KafkaError, reason: &str) {
-        crate::kafka::report_client_error(&error, reason);
+        self.health.error(self.client, &error, reason);
+    }
+
+    fn stats_raw(&self, statistics: &[u8]) {
+        self.health.statistics(self.client, statistics);
     }
 }
 
@@ -59,7 +76,13 @@ impl ConsumerContext for RebalanceContext {
                 if !self.busy.wait_drained(&partitions, self.drain_timeout) {
                     warn!(message = "Revoked partitions did not drain in time; their unfinished records will be redelivered.", partitions = ?partitions);
                 }
-                commit(consumer);
+                if consumer.assignment_lost() {
+                    // The session expired (no broker answered): a commit would wait for a
+                    // coordinator that the group cannot rejoin before this callback returns.
+                    warn!(message = "Partitions lost (the group session expired); not committing. Records settled since the last commit will be read again.", partitions = ?partitions);
+                } else {
+                    commit(consumer);
+                }
                 for offsets in [&self.offsets, &self.busy] {
                     let mut tracker = offsets.lock();
                     for (topic, partition) in &partitions {

@@ -51,7 +51,7 @@ impl<'a> Gate<'a> {
         let result = send.await;
         crate::telemetry::metrics::global().request(self.lane.destination(), started.elapsed());
         match &result {
-            Err(error) if error.is_retryable() => self.lane.failed(),
+            Err(error) if error.is_retryable() => self.lane.failed(&error.message),
             _ => self.lane.answered(),
         }
         result

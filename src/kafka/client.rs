@@ -73,6 +73,14 @@ pub const PREFETCH_KIB: usize = 8192;
 /// (docs/performance.md).
 pub const FETCH_ERROR_BACKOFF_MS: u64 = 10;
 
+/// The longest wait between two attempts to connect to a broker, in ms (librdkafka's default is
+/// 10,000): after an outage the router reconnects within seconds of the broker's return.
+pub const RECONNECT_BACKOFF_MAX_MS: u64 = 1000;
+
+/// How often a consumer's statistics are emitted, in ms: they tell when a broker is up again
+/// after an outage ([`super::KafkaHealth`]).
+pub const STATISTICS_INTERVAL_MS: u64 = 1000;
+
 /// The consumer: at least once, with offsets stored by the router behind its watermark and
 /// committed by librdkafka every `commit_interval`.
 pub fn consumer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig {
@@ -82,7 +90,12 @@ pub fn consumer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig 
         .set("session.timeout.ms", "10000")
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("queued.max.messages.kbytes", PREFETCH_KIB.to_string())
-        .set("fetch.error.backoff.ms", FETCH_ERROR_BACKOFF_MS.to_string());
+        .set("fetch.error.backoff.ms", FETCH_ERROR_BACKOFF_MS.to_string())
+        .set(
+            "reconnect.backoff.max.ms",
+            RECONNECT_BACKOFF_MAX_MS.to_string(),
+        )
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS.to_string());
     for (key, value) in &settings.properties {
         config.set(key, value.expose());
     }
@@ -101,7 +114,13 @@ pub fn consumer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig 
 /// A producer (dead letters, `publish`): every write acknowledged by all in-sync replicas.
 pub fn producer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
-    config.set("acks", "all").set("message.timeout.ms", "30000");
+    config
+        .set("acks", "all")
+        .set("message.timeout.ms", "30000")
+        .set(
+            "reconnect.backoff.max.ms",
+            RECONNECT_BACKOFF_MAX_MS.to_string(),
+        );
     for (key, value) in &settings.properties {
         if !is_consumer_only(key) {
             config.set(key, value.expose());
@@ -118,6 +137,7 @@ fn is_consumer_only(key: &str) -> bool {
         || key.starts_with("heartbeat.")
         || key.starts_with("group.")
         || key.starts_with("queued.")
+        || key == "statistics.interval.ms"
         || matches!(
             key,
             "partition.assignment.strategy" | "max.poll.interval.ms" | "isolation.level"
@@ -142,6 +162,8 @@ mod tests {
         let bounded = consumer_config(&settings("{}"), "b:9092");
         assert_eq!(bounded.get("queued.max.messages.kbytes"), Some("8192"));
         assert_eq!(bounded.get("fetch.error.backoff.ms"), Some("10"));
+        assert_eq!(bounded.get("reconnect.backoff.max.ms"), Some("1000"));
+        assert_eq!(bounded.get("statistics.interval.ms"), Some("1000"));
         let larger = settings("{ queued.max.messages.kbytes: '65536' }");
         let config = consumer_config(&larger, "b:9092");
         assert_eq!(config.get("queued.max.messages.kbytes"), Some("65536"));

@@ -1,10 +1,11 @@
 //! Kafka clients: the consumer and producer settings every client of the router is built from,
-//! TLS and client error reporting, and the embedded broker for a first run.
+//! TLS and client error reporting, whether the brokers can be reached, and the embedded broker for a first run.
 //!
 //! The guarantee the consumers keep is at least once: see [`crate::consumer`].
 
 mod client;
 mod embedded;
+mod health;
 mod internal_key;
 mod tls;
 
@@ -13,5 +14,6 @@ pub use client::{
     SHELL_INTERPOLATED_PROPERTIES, brokers_are_loopback, consumer_config, producer_config,
 };
 pub use embedded::EmbeddedKafka;
+pub use health::KafkaHealth;
 pub use internal_key::{AUTH_HEADER, InternalKey, MIN_KEY_BYTES, Unauthentic};
 pub(crate) use tls::report_client_error;

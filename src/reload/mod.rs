@@ -3,7 +3,7 @@
 //!
 //! A reload loads and validates everything first, as `validate` does; an invalid configuration
 //! is rejected (each problem logged, `config_last_reload_successful` 0) and the running one
-//! stays. A valid one is put in effect in one step ([`Deliverer::swap`]): every record whose
+//! stays; a toggle whose file cannot be written changes nothing and leaves that metric alone. A valid one is put in effect in one step ([`Deliverer::swap`]): every record whose
 //! processing starts afterwards is routed and delivered wholly by it, every record already
 //! started finishes with the one it took. Settings that only a restart can apply (`kafka`,
 //! `http`, `dedup`, `admin`) keep their running values; a change to them is logged as needing a
@@ -59,6 +59,15 @@ pub enum ReloadError {
     /// `router.yaml` could not be edited, read or written.
     #[error("{0}")]
     File(String),
+}
+
+impl ReloadError {
+    /// Whether the configuration itself is at fault (`config_last_reload_successful` drops to 0),
+    /// rather than a file that could not be edited or written, which leaves the configuration in
+    /// effect and the files as they were: nothing in them to fix.
+    pub fn is_configuration_problem(&self) -> bool {
+        matches!(self, ReloadError::Invalid(_) | ReloadError::Unusable(_))
+    }
 }
 
 impl From<ToggleError> for ReloadError {
@@ -146,7 +155,9 @@ impl Live {
         let mut config = match loaded {
             Ok(config) => config,
             Err(rejected) => {
-                metrics.config_loaded(false);
+                if rejected.is_configuration_problem() {
+                    metrics.config_loaded(false);
+                }
                 log_rejected(&rejected, trigger);
                 return Err(rejected);
             }

@@ -28,7 +28,7 @@ pub(super) fn set_source_enabled(
         // A Kubernetes ConfigMap mounts each file as a link into a folder it swaps: replacing
         // the link with a file would hide the next update of the ConfigMap.
         return Err(ReloadError::File(format!(
-            "{} is a symbolic link (a mounted ConfigMap?), which is not edited in place: change              `enabled` of {id:?} where the file comes from (the ConfigMap), and the router              reloads it",
+            "{} is a symbolic link (a mounted ConfigMap?), which is not edited in place: change `enabled` of {id:?} where the file comes from (the ConfigMap), and the router reloads it",
             path.display()
         )));
     }

@@ -183,3 +183,28 @@ async fn a_toggle_of_a_linked_router_yaml_says_so_and_keeps_the_link() {
         "the linked file is unchanged"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_toggle_whose_file_cannot_be_written_is_no_configuration_problem() {
+    // A router.yaml that is a link (a mounted ConfigMap) is not written: a file problem.
+    let (dir, path) = shipped();
+    let data = dir.path().join("..data");
+    std::fs::create_dir(&data).expect("folder");
+    std::fs::rename(&path, data.join("router.yaml")).expect("move");
+    std::os::unix::fs::symlink("..data/router.yaml", &path).expect("symlink");
+    let live = live(&path);
+    let error = live
+        .set_source_enabled("ubiops-audit", true)
+        .await
+        .expect_err("cannot write");
+    assert!(matches!(error, ReloadError::File(_)), "{error}");
+    assert!(
+        !error.is_configuration_problem(),
+        "config_last_reload_successful stays as it was"
+    );
+    assert!(!live.config().table.sources()[2].enabled);
+    let invalid = ReloadError::Invalid(ConfigErrors(vec![]));
+    assert!(invalid.is_configuration_problem());
+    assert!(ReloadError::Unusable("tls".into()).is_configuration_problem());
+}

@@ -20,23 +20,23 @@
 //!   never delivered, and a tombstone without one settles nothing.
 //! - A due delivery whose destination's queue is full is parked until the lane has room; one
 //!   whose circuit is open is held again until the next probe time, in memory (no write, no
-//!   attempt counted). Both stay within the delivery's horizon.
+//!   attempt counted), or until the circuit closes if that comes first. Both stay within the
+//!   delivery's horizon.
 
 mod schedule;
 #[cfg(test)]
 mod tests;
 mod topic;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
 use rdkafka::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::consumer::Consumer;
+use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -47,12 +47,14 @@ pub use schedule::{Held, Park, Schedule};
 pub use topic::{DUE as RETRY_DUE, RetryTopic, SETTLES as RETRY_SETTLES};
 
 use crate::config::KafkaSettings;
-use crate::consumer::{self, Offsets, RebalanceContext, Rebalanced, Ticket};
+use crate::consumer::{
+    self, KafkaConsumer, Offsets, Polled, Polling, RebalanceContext, Rebalanced, Ticket,
+};
 use crate::dead_letter::{self, DeadLetter};
 use crate::dispatch::{Attempt, Deliverer, Job, Next, Settled};
-use crate::kafka;
+use crate::kafka::{self, KafkaHealth};
 
-type RetryConsumer = StreamConsumer<RebalanceContext>;
+type RetryConsumer = KafkaConsumer;
 
 /// The dead-letter reason of a retry record that is not a job or not the router's.
 pub const INVALID_RETRY_RECORD: &str = "invalid-retry-record";
@@ -82,6 +84,9 @@ struct State {
     busy: Arc<Offsets>,
     schedule: Schedule,
     catching_up: HashSet<i32>,
+    /// Deliveries held because their destination's circuit was open, by lane: due at once when
+    /// it closes.
+    circuit_held: HashMap<usize, Vec<String>>,
     topic: String,
     max_pending: usize,
     paused: bool,
@@ -96,6 +101,7 @@ pub async fn run(
     brokers: &str,
     deliverer: Arc<Deliverer>,
     shutdown: CancellationToken,
+    health: Arc<KafkaHealth>,
 ) -> anyhow::Result<()> {
     let offsets = Arc::new(Offsets::default());
     let busy = Arc::new(Offsets::default());
@@ -105,6 +111,8 @@ pub async fn run(
         busy: busy.clone(),
         drain_timeout: settings.drain_timeout,
         events: Some(events_tx),
+        health,
+        client: "retry",
     };
     let group = format!("{}.retry", settings.group_id);
     let consumer: Arc<RetryConsumer> = Arc::new(
@@ -118,6 +126,8 @@ pub async fn run(
         .subscribe(&[&settings.retry_topic])
         .context("cannot subscribe to the retry topic")?;
     info!(message = "Consuming the retry topic.", topic = %settings.retry_topic, group_id = %group);
+    let mut polling = Polling::start(consumer.clone(), "kafka-retry")
+        .context("cannot start the retry consumer's polling thread")?;
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let mut state = State {
         consumer: consumer.clone(),
@@ -126,6 +136,7 @@ pub async fn run(
         busy,
         schedule: Schedule::default(),
         catching_up: HashSet::new(),
+        circuit_held: HashMap::new(),
         topic: settings.retry_topic.clone(),
         max_pending: settings.max_pending_retries,
         paused: false,
@@ -143,13 +154,18 @@ pub async fn run(
             () = shutdown.cancelled() => break,
             Some(event) = events.recv() => state.rebalanced(event),
             Some(finished) = done.recv() => state.finished(finished),
-            () = space.notified() => state.unpark_lanes(),
-            message = consumer.recv() => {
-                if let Err(error) = state.received(message) {
-                    warn!(message = "Retry consumer error; retrying.", %error);
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
+            () = space.notified() => {
+                state.unpark_lanes();
+                state.hurry_closed_circuits();
             }
+            polled = polling.records.recv() => match polled {
+                Some(polled) => state.received(polled),
+                None => {
+                    warn!(message = "The retry consumer's polling thread stopped; shutting down.");
+                    shutdown.cancel();
+                    break;
+                }
+            },
             () = tokio::time::sleep(sleep) => {}
         }
     }
@@ -171,11 +187,12 @@ pub async fn run(
     while let Ok(finished) = done.try_recv() {
         state.finished(finished);
     }
-    consumer::commit(consumer.as_ref());
-    let consumer = consumer.clone();
-    tokio::task::spawn_blocking(move || consumer.unsubscribe())
-        .await
-        .ok();
+    // What is still in flight must not hold the close's revoke callback; the polling thread
+    // closes the consumer once it holds the only reference.
+    state.offsets.lock().clear();
+    state.busy.lock().clear();
+    drop((state, consumer));
+    polling.close(consumer::CLOSE_TIMEOUT).await;
     Ok(())
 }
 
@@ -189,21 +206,17 @@ impl State {
         }
     }
 
-    /// Reads one record into the schedule.
-    fn received(
-        &mut self,
-        message: Result<BorrowedMessage<'_>, KafkaError>,
-    ) -> Result<(), KafkaError> {
-        let message = match message {
-            Ok(message) => message,
-            Err(KafkaError::PartitionEOF(partition)) => {
+    /// Reads one record into the schedule, or notes a partition read to its end.
+    fn received(&mut self, polled: Polled) {
+        let message = match polled {
+            Polled::Record(message) => message,
+            Polled::End(partition) => {
                 if self.catching_up.remove(&partition) {
                     debug!(message = "Retry partition read to its end.", partition);
                     self.schedule.caught_up(&HashSet::from([partition]));
                 }
-                return Ok(());
+                return;
             }
-            Err(error) => return Err(error),
         };
         let ticket =
             self.offsets
@@ -212,7 +225,7 @@ impl State {
         if let Err(why) = self.authentic(&message) {
             crate::telemetry::metrics::global().dead_lettered(INVALID_RETRY_RECORD);
             self.unreadable(&message, ticket, &why.to_string());
-            return Ok(());
+            return;
         }
         let key = message
             .key()
@@ -228,7 +241,7 @@ impl State {
                 self.settle(&settled);
             }
             self.settle(&ticket);
-            return Ok(());
+            return;
         };
         match Job::from_json(value) {
             Ok(job) => {
@@ -239,13 +252,12 @@ impl State {
             }
             Err(error) => self.unreadable(&message, ticket, &error.to_string()),
         }
-        Ok(())
     }
 
     /// Whether the router wrote this record: one with a valid authentication code under
     /// `kafka.internal_key`. Anything else (a record someone else produced, or changed) is
     /// neither delivered nor allowed to settle a delivery.
-    fn authentic(&self, message: &BorrowedMessage<'_>) -> Result<(), kafka::Unauthentic> {
+    fn authentic(&self, message: &OwnedMessage) -> Result<(), kafka::Unauthentic> {
         let headers: Vec<(&str, Option<&[u8]>)> = message
             .headers()
             .map(|headers| headers.iter().map(|h| (h.key, h.value)).collect())
@@ -260,7 +272,7 @@ impl State {
 
     /// A retry record that is not a job, or not the router's: dead-lettered as it is, in a
     /// task of its own.
-    fn unreadable(&self, message: &BorrowedMessage<'_>, ticket: Ticket, why: &str) {
+    fn unreadable(&self, message: &OwnedMessage, ticket: Ticket, why: &str) {
         warn!(
             message = "Unreadable retry record; writing it to the dead-letter topic.",
             partition = ticket.partition,
@@ -386,6 +398,10 @@ impl State {
             Outcome::Unsettled => {}
             Outcome::Hold(job) => {
                 if self.offsets.lock().is_current(&done.ticket) {
+                    if let Some(lane) = self.deliverer.snapshot().lane_of(&job) {
+                        let keys = self.circuit_held.entry(lane).or_default();
+                        keys.push(job.webhook_id.clone());
+                    }
                     let held = Held {
                         job: *job,
                         ticket: done.ticket,
@@ -404,6 +420,28 @@ impl State {
         self.offsets.finish(ticket, |position| {
             consumer::store(consumer.as_ref(), ticket, position);
         });
+    }
+
+    /// Makes the deliveries held for a circuit that has closed since due now, rather than at
+    /// the next probe time they were held until.
+    fn hurry_closed_circuits(&mut self) {
+        if self.circuit_held.is_empty() {
+            return;
+        }
+        let snapshot = self.deliverer.snapshot();
+        let now = Utc::now();
+        let lanes = snapshot.lanes();
+        let closed: Vec<usize> = self
+            .circuit_held
+            .keys()
+            .copied()
+            .filter(|lane| lanes.try_get(*lane).is_none_or(|lane| !lane.circuit_open()))
+            .collect();
+        for lane in closed {
+            for key in self.circuit_held.remove(&lane).unwrap_or_default() {
+                self.schedule.hurry(&key, now);
+            }
+        }
     }
 
     /// Puts deliveries parked for a full lane back on the timeline, as many as it has room for.

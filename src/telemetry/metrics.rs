@@ -83,6 +83,9 @@ pub struct Metrics {
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     /// Filter evaluations stopped at their step budget (`filter::MAX_STEPS`): no match.
     pub filter_budget_exceeded: Counter,
+    /// 1 while the router's consumers reach a Kafka broker, 0 during an outage and before the
+    /// first connection.
+    pub kafka_connected: Gauge,
     /// 1 when the last configuration load or reload succeeded, else 0.
     pub config_last_reload_successful: Gauge,
     /// Unix seconds of the last successful load or reload.
@@ -113,6 +116,7 @@ impl Metrics {
             destination_disabled: Family::default(),
             consumer_lag: Family::default(),
             filter_budget_exceeded: Counter::default(),
+            kafka_connected: Gauge::default(),
             config_last_reload_successful: Gauge::default(),
             config_last_reload_success_timestamp_seconds: Gauge::default(),
             registry: Registry::default(),
@@ -177,6 +181,11 @@ impl Metrics {
             "filter_budget_exceeded",
             "Filter evaluations stopped at their step budget; the rule did not match",
             m.filter_budget_exceeded.clone(),
+        );
+        registry.register(
+            "kafka_connected",
+            "1 while the consumers reach a Kafka broker, 0 during an outage or before connecting",
+            m.kafka_connected.clone(),
         );
         registry.register(
             "config_last_reload_successful",

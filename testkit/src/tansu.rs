@@ -26,6 +26,8 @@ pub struct Tansu {
     /// (name, partitions), created at every start.
     topics: Vec<(String, i32)>,
     port: u16,
+    /// The port it tells clients to connect to, when not its own (a proxy in front of it).
+    advertised: Option<u16>,
     /// Its output, for a failing test to point at.
     log: PathBuf,
     _dir: tempfile::TempDir,
@@ -34,11 +36,29 @@ pub struct Tansu {
 impl Tansu {
     /// Starts tansu with `topics` (name, partitions).
     pub fn start(topics: &[(&str, i32)]) -> Self {
+        let tansu = Self::launched(topics, None);
+        tansu.create_topics();
+        tansu
+    }
+
+    /// A broker with `topics` that tells clients to connect to `advertised` (a proxy in front of
+    /// it); its topics are not created yet ([`create_topics`](Self::create_topics)).
+    pub fn start_advertising(topics: &[(&str, i32)], advertised: u16) -> Self {
+        Self::launched(topics, Some(advertised))
+    }
+
+    /// Its own listener, `host:port`.
+    pub fn listener(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn launched(topics: &[(&str, i32)], advertised: Option<u16>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut tansu = Self {
             child: None,
             topics: topics.iter().map(|(t, p)| (t.to_string(), *p)).collect(),
             port: 0,
+            advertised,
             log: dir.path().join("tansu.log"),
             _dir: dir,
         };
@@ -47,7 +67,6 @@ impl Tansu {
         for _ in 0..5 {
             tansu.port = free_port();
             if tansu.launch() {
-                tansu.create_topics();
                 return tansu;
             }
         }
@@ -74,10 +93,14 @@ impl Tansu {
             .append(true)
             .open(&self.log)
             .expect("tansu log file");
+        let advertised = match self.advertised {
+            Some(port) => format!("tcp://127.0.0.1:{port}"),
+            None => self.url(),
+        };
         let mut child = Command::new(binary())
             .arg("broker")
             .args(["--listener-url", &self.url()])
-            .args(["--advertised-listener-url", &self.url()])
+            .args(["--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://tansu/"])
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

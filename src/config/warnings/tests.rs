@@ -118,3 +118,36 @@ fn plain_names_of_anchored_literal_patterns() {
         assert_eq!(plain_name(pattern).as_deref(), expected, "{pattern}");
     }
 }
+
+#[test]
+fn a_queue_not_below_max_in_flight_is_a_warning_and_the_default_is_below() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let router = "\
+kafka: { brokers: embedded, max_in_flight: 500 }
+sources:
+  - { id: lifecycle, type: resource-lifecycle-events, kafka_topics: [lifecycle] }
+destinations:
+  - { id: shipped, type: webhook, url: 'https://hooks.example.com/a' }
+  - { id: wide, type: webhook, url: 'https://hooks.example.com/b', limits: { queue: 500 } }
+";
+    std::fs::write(dir.path().join("router.yaml"), router).expect("write router.yaml");
+    std::fs::create_dir(dir.path().join("topics")).expect("mkdir topics");
+    let config = load_with(&dir.path().join("router.yaml"), &|_| None)
+        .unwrap_or_else(|e| panic!("config invalid:\n{e}"));
+    let prefix = dir.path().display().to_string();
+    let warnings: Vec<String> = config
+        .warnings
+        .iter()
+        .map(|w| w.to_string().replace(&prefix, "$DIR"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "$DIR/router.yaml: destinations[1] (wide).limits.queue: 500 is not below kafka.max_in_flight (500): the queue can never be full, so a slow destination holds up the others instead of handing its deliveries to the retry topic"
+        ]
+    );
+    assert!(
+        warnings_of(&[]).is_empty(),
+        "the default queue is below the default max_in_flight"
+    );
+}

@@ -38,6 +38,11 @@ impl CircuitBreaker {
         self.next_probe.is_some()
     }
 
+    /// Failed attempts in a row.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
     /// When open, the earliest time of the next probe.
     pub fn next_probe(&self) -> Option<Instant> {
         self.next_probe

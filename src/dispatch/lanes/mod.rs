@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 pub use breaker::{Admission, CircuitBreaker};
 
@@ -26,15 +26,21 @@ use super::DeliveryPolicy;
 pub struct LaneLimits {
     /// Attempts in progress at once.
     pub concurrency: usize,
-    /// Deliveries waiting or in progress at once; more go to the retry topic.
+    /// Deliveries waiting or in progress at once; more go to the retry topic. Below
+    /// `kafka.max_in_flight`, or it is never full: each delivery holds its record in flight.
     pub queue: usize,
 }
+
+/// The default `limits.queue`: a fifth of the default `kafka.max_in_flight` (1,000), so that a
+/// slow receiver fills its queue and has the rest of its deliveries handed to the retry topic
+/// while the records in flight keep room for every other destination.
+pub const DEFAULT_QUEUE: usize = 200;
 
 impl Default for LaneLimits {
     fn default() -> Self {
         Self {
             concurrency: 16,
-            queue: 1000,
+            queue: DEFAULT_QUEUE,
         }
     }
 }
@@ -170,20 +176,37 @@ impl Lane {
     }
 
     /// The destination answered an attempt (a success, or a refusal that is not a failure of it).
+    /// When this closes the circuit, deliveries held for it are told ([`Lanes::space`]).
     pub fn answered(&self) {
         lock(&self.health).failing_since = None;
         if lock(&self.breaker).succeeded() {
             info!(message = "Circuit closed: the destination answers again.", destination = %self.destination);
+            self.space.notify_one();
         }
     }
 
-    /// An attempt failed in a way that may pass (no connection, timeout, 5xx, 429...).
-    pub fn failed(&self) {
+    /// An attempt failed in a way that may pass (no connection, timeout, 5xx, 429...), for the
+    /// reason `why`. The first failure after an answer and the circuit's opening say why at
+    /// `warn`; the failures between them only at `debug`.
+    pub fn failed(&self, why: &str) {
         let now = Instant::now();
         lock(&self.health).failing_since.get_or_insert(now);
-        if lock(&self.breaker).failed(now) {
-            warn!(message = "Circuit opened: the destination keeps failing; deliveries go to the retry topic, one probe per interval.", destination = %self.destination, probe_interval = ?self.probe_interval);
+        let (opened, failures) = {
+            let mut breaker = lock(&self.breaker);
+            (breaker.failed(now), breaker.failures())
+        };
+        if opened {
+            warn!(message = "Circuit opened: the destination keeps failing; deliveries go to the retry topic, one probe per interval.", destination = %self.destination, failures, error = why, probe_interval = ?self.probe_interval);
+        } else if failures == 1 {
+            warn!(message = "Destination failing: an attempt failed after the last answer.", destination = %self.destination, error = why);
+        } else {
+            debug!(message = "Destination still failing.", destination = %self.destination, failures, error = why);
         }
+    }
+
+    /// Whether the circuit is open now.
+    pub fn circuit_open(&self) -> bool {
+        lock(&self.breaker).is_open()
     }
 
     /// How long every attempt has been failing, if the last one failed.
@@ -264,7 +287,7 @@ impl Lanes {
         self.space.clone()
     }
 
-    /// Notified whenever a place frees in any lane.
+    /// Notified whenever a place frees or a circuit closes in any lane.
     pub fn space(&self) -> &Notify {
         &self.space
     }

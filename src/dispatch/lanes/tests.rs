@@ -73,21 +73,82 @@ async fn a_freed_place_wakes_whoever_waits_for_space() {
         .expect("notified");
 }
 
+/// Log lines at `warn` and above, as text.
+#[derive(Clone, Default)]
+struct Logged(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logged {
+    fn lines(&self) -> Vec<String> {
+        let text = String::from_utf8(self.0.lock().expect("log").clone()).expect("UTF-8");
+        text.lines().map(str::to_owned).collect()
+    }
+}
+
 #[test]
-fn failures_open_the_circuit_and_an_answer_closes_it() {
-    let lanes = Lanes::new(&[destination(1, 1, 2)]);
+fn failures_open_the_circuit_say_why_at_warn_and_an_answer_closes_it() {
+    let logged = Logged::default();
+    let writer = logged.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let lanes = Lanes::new(&[destination(1, 1, 3)]);
     let lane = lanes.get(0);
-    assert_eq!(lane.admit(), Admission::Allowed);
-    assert!(lane.failing_for().is_none());
-    lane.failed();
-    assert!(lane.failing_for().is_some());
-    lane.failed();
+    tracing::subscriber::with_default(subscriber, || {
+        assert_eq!(lane.admit(), Admission::Allowed);
+        assert!(lane.failing_for().is_none());
+        lane.failed("HTTP 503 Service Unavailable");
+        assert!(lane.failing_for().is_some());
+        lane.failed("connection refused");
+        lane.failed("timed out after 10s");
+    });
+    let lines = logged.lines();
+    assert_eq!(
+        lines.len(),
+        2,
+        "the first failure and the opening: {lines:#?}"
+    );
+    assert!(
+        lines[0].contains("Destination failing")
+            && lines[0].contains("HTTP 503 Service Unavailable"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].contains("Circuit opened") && lines[1].contains("timed out after 10s"),
+        "{lines:#?}"
+    );
     assert!(matches!(lane.admit(), Admission::Refused { .. }));
+    assert!(lane.circuit_open());
     let retry_at = lane.retry_at();
     assert!(retry_at > std::time::Instant::now() + Duration::from_secs(20));
     lane.answered();
     assert_eq!(lane.admit(), Admission::Allowed);
+    assert!(!lane.circuit_open());
     assert!(lane.failing_for().is_none());
+}
+
+#[tokio::test]
+async fn a_circuit_closing_tells_whoever_holds_deliveries_for_it() {
+    let lanes = Lanes::new(&[destination(1, 1, 1)]);
+    let lane = lanes.get(0);
+    let space = lanes.space_handle();
+    lane.failed("HTTP 503");
+    assert!(lane.circuit_open());
+    lane.answered();
+    tokio::time::timeout(Duration::from_secs(1), space.notified())
+        .await
+        .expect("notified when the circuit closed");
 }
 
 #[test]

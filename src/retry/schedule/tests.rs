@@ -167,3 +167,28 @@ fn of_two_records_of_a_delivery_the_one_held_is_the_later_of_its_partition() {
         assert_eq!(schedule.len(), 1, "{case}");
     }
 }
+
+#[test]
+fn a_job_held_for_an_open_circuit_is_due_at_once_when_it_closes() {
+    let mut tracker = OffsetTracker::default();
+    let mut schedule = Schedule::default();
+    for (key, due, offset) in [("held", 30, 0), ("scheduled", 300, 1)] {
+        assert!(
+            schedule
+                .hold(held(&mut tracker, key, due, offset))
+                .is_none()
+        );
+    }
+    let now = Utc::now();
+    assert_eq!(schedule.pop_due(now), None, "the next probe is 30 s away");
+    schedule.hurry("held", now);
+    schedule.hurry("scheduled", now + Duration::seconds(600));
+    schedule.hurry("gone", now);
+    assert_eq!(schedule.pop_due(now).as_deref(), Some("held"), "no wait");
+    assert_eq!(
+        schedule.pop_due(now),
+        None,
+        "the stale timeline entry is skipped; a later time never delays a job"
+    );
+    assert!(schedule.next_due().expect("scheduled") > now + Duration::seconds(200));
+}

@@ -1,0 +1,50 @@
+//! Readiness (`/readyz`): the consumer has subscribed to the enabled sources' topics (or found
+//! none to consume), and a Kafka broker can be reached.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::kafka::KafkaHealth;
+
+/// What `/readyz` answers from.
+#[derive(Default)]
+pub struct Readiness {
+    /// Set once the consumer has subscribed.
+    pub consuming: Arc<AtomicBool>,
+    /// Whether the brokers can be reached; none when no consumer reports it (tests).
+    pub kafka: Option<Arc<KafkaHealth>>,
+}
+
+impl Readiness {
+    /// Ready, or why not.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if !self.consuming.load(Ordering::Acquire) {
+            return Err("not consuming yet");
+        }
+        match &self.kafka {
+            Some(kafka) if !kafka.connected() => Err("no Kafka broker can be reached"),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::metrics::Metrics;
+
+    #[test]
+    fn ready_once_consuming_and_only_while_a_broker_is_reachable() {
+        let metrics: &'static Metrics = Box::leak(Box::new(Metrics::new()));
+        let kafka = Arc::new(KafkaHealth::new("127.0.0.1:9", metrics));
+        let readiness = Readiness {
+            consuming: Arc::default(),
+            kafka: Some(kafka.clone()),
+        };
+        assert_eq!(readiness.check(), Err("not consuming yet"));
+        readiness.consuming.store(true, Ordering::Release);
+        assert_eq!(readiness.check(), Err("no Kafka broker can be reached"));
+        kafka.record_read("sources");
+        assert_eq!(readiness.check(), Ok(()));
+    }
+}

@@ -1,0 +1,197 @@
+//! The thread that polls a consumer. librdkafka runs the rebalance callback (which waits for the
+//! revoked partitions to drain, then commits) and serves error and statistics events on the
+//! thread that polls, so that thread is one of its own, not one of the runtime's: the runtime's
+//! size is a tuning choice. Records go to the consuming loop through a small channel; errors are
+//! served as fast as they come (the context reports them), never paced by a sleep, so records
+//! and rebalances queued behind them are not held up.
+//!
+//! On stop it commits and closes the consumer. Without a broker either can block for a long
+//! time (librdkafka's close waits for the group coordinator), so the loop waits for them only
+//! until a deadline ([`Polling::close`]) and the process may end while they still wait: what was
+//! not committed is read again after a restart.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::OwnedMessage;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::rebalance::{RebalanceContext, commit};
+
+/// A consumer polled by a [`Polling`] thread.
+pub type KafkaConsumer = BaseConsumer<RebalanceContext>;
+
+/// What the polling thread hands to the consuming loop.
+#[derive(Debug)]
+pub enum Polled {
+    Record(OwnedMessage),
+    /// The end of a partition was reached (only with `enable.partition.eof`).
+    End(i32),
+}
+
+/// Records waiting in the channel at most; the loop's own back-pressure does the rest.
+const CHANNEL: usize = 64;
+
+/// How long one poll waits for an event.
+const POLL: Duration = Duration::from_millis(100);
+
+/// How the final commit and close went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    Committed,
+    Closed,
+}
+
+/// A consumer's polling thread.
+pub struct Polling {
+    pub records: mpsc::Receiver<Polled>,
+    stop: CancellationToken,
+    progress: mpsc::UnboundedReceiver<Closing>,
+    name: &'static str,
+}
+
+impl Polling {
+    /// Starts polling `consumer` on a thread named `name`. Must be called within the runtime.
+    pub fn start(consumer: Arc<KafkaConsumer>, name: &'static str) -> std::io::Result<Polling> {
+        let (records_tx, records) = mpsc::channel(CHANNEL);
+        let (progress_tx, progress) = mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let runtime = tokio::runtime::Handle::current();
+        let stopping = stop.clone();
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                poll(&consumer, &records_tx, &stopping, &runtime);
+                drop(records_tx);
+                finish(consumer, &progress_tx, name);
+            })?;
+        Ok(Polling {
+            records,
+            stop,
+            progress,
+            name,
+        })
+    }
+
+    /// Stops polling, then commits the stored offsets and closes the consumer on the polling
+    /// thread, waiting for both until `deadline` at most. Says what could not be done.
+    pub async fn close(mut self, deadline: Duration) {
+        self.stop.cancel();
+        // Records still in the channel are not started: they are read again.
+        self.records.close();
+        let until = tokio::time::Instant::now() + deadline;
+        let mut committed = false;
+        loop {
+            match tokio::time::timeout_at(until, self.progress.recv()).await {
+                Ok(Some(Closing::Committed)) => committed = true,
+                Ok(Some(Closing::Closed)) => {
+                    info!(message = "Kafka consumer closed.", consumer = self.name);
+                    return;
+                }
+                Ok(None) => return,
+                Err(_) => break,
+            }
+        }
+        if committed {
+            warn!(message = "The Kafka consumer did not close in time (is a broker reachable?); exiting without it. Its partitions go to another member once its session times out.", consumer = self.name, deadline = ?deadline);
+        } else {
+            warn!(message = "The final offset commit did not complete in time (is a broker reachable?); exiting without it. What was settled since the last commit will be read again after a restart.", consumer = self.name, deadline = ?deadline);
+        }
+    }
+}
+
+/// Polls until `stop`, handing records and partition ends to `records`.
+fn poll(
+    consumer: &KafkaConsumer,
+    records: &mpsc::Sender<Polled>,
+    stop: &CancellationToken,
+    runtime: &tokio::runtime::Handle,
+) {
+    while !stop.is_cancelled() {
+        let polled = match consumer.poll(POLL) {
+            None => continue,
+            Some(Ok(message)) => {
+                let context = consumer.context();
+                context.health.record_read(context.client);
+                Polled::Record(message.detach())
+            }
+            Some(Err(KafkaError::PartitionEOF(partition))) => Polled::End(partition),
+            // The context has reported it (rate-limited); librdkafka recovers by itself.
+            Some(Err(_)) => continue,
+        };
+        if !hand_over(records, polled, stop, runtime) {
+            return;
+        }
+    }
+}
+
+/// Sends `polled`, waiting for room while the loop takes no more; false once stopped.
+fn hand_over(
+    records: &mpsc::Sender<Polled>,
+    polled: Polled,
+    stop: &CancellationToken,
+    runtime: &tokio::runtime::Handle,
+) -> bool {
+    let polled = match records.try_send(polled) {
+        Ok(()) => return true,
+        Err(mpsc::error::TrySendError::Closed(_)) => return false,
+        Err(mpsc::error::TrySendError::Full(polled)) => polled,
+    };
+    runtime.block_on(async {
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => false,
+            permit = records.reserve() => match permit {
+                Ok(permit) => {
+                    permit.send(polled);
+                    true
+                }
+                Err(_) => false,
+            },
+        }
+    })
+}
+
+/// Commits and closes `consumer`, telling `progress` as each is done. The close is the
+/// consumer's drop (which closes it and polls until closed), once every other holder has let it
+/// go. Without a broker the commit or the close may never return, or another holder may never
+/// let go: this thread then never lets its reference go either, so that no drop elsewhere closes
+/// (and blocks); the loop stops waiting at its deadline.
+fn finish(
+    consumer: Arc<KafkaConsumer>,
+    progress: &mpsc::UnboundedSender<Closing>,
+    name: &'static str,
+) {
+    commit(consumer.as_ref());
+    let _ = progress.send(Closing::Committed);
+    let started = Instant::now();
+    let mut consumer = consumer;
+    loop {
+        match Arc::try_unwrap(consumer) {
+            Ok(only) => {
+                drop(only);
+                let _ = progress.send(Closing::Closed);
+                return;
+            }
+            Err(shared) if started.elapsed() > CLOSE_GIVE_UP => {
+                warn!(
+                    message = "The Kafka consumer is still in use; it is not closed.",
+                    consumer = name
+                );
+                std::mem::forget(shared);
+                return;
+            }
+            Err(shared) => {
+                consumer = shared;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+/// How long the polling thread waits for the consumer's other holders to let it go.
+const CLOSE_GIVE_UP: Duration = Duration::from_secs(600);
