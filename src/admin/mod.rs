@@ -36,7 +36,7 @@ use crate::telemetry::metrics::{self, Metrics};
 pub use auth::{reading, state_changing};
 pub use destination_test::{TestStatus, TestStatuses};
 pub use notifications::MAX_BODY;
-pub use tls::{TlsListener, server_config};
+pub use tls::{TlsError, TlsListener, server_config};
 
 /// What the admin server reads: the live configuration, the metrics and readiness.
 pub struct AdminState {

@@ -39,7 +39,7 @@ pub use email::{
     EmailContent, EmailDestination, EmailMessage, EmailNotifier, EmailProgress, EmailSettings,
     MAX_BATCH_SIZE, SmtpConfig, StartTls,
 };
-pub use http::{HttpClient, HttpOptions, NetworkPolicy, redacted};
+pub use http::{ClientError, HttpClient, HttpOptions, NetworkPolicy, UrlRefused, redacted};
 pub use outcome::{Delivered, DeliveryError, FailureKind, classify};
 pub use slack::{
     ChannelState, SlackConfig, SlackDestination, SlackNotifier, SlackProgress, SlackRequestPreview,

@@ -100,7 +100,7 @@ impl<Retry, Limits, Breaker> SlackDestination<Retry, Limits, Breaker> {
             target,
             timeout: self.timeout.unwrap_or(default_timeout),
         };
-        settings.check().map_err(|why| ("slack", why))?;
+        settings.check().map_err(|why| ("slack", why.to_string()))?;
         Ok(settings)
     }
 }

@@ -26,7 +26,7 @@ pub use message::{
     apply_color, check_color, check_shape, default_message, default_slack, fit_limits,
 };
 pub use progress::{ChannelState, SlackProgress};
-pub use settings::{DEFAULT_API_URL, SlackSettings, SlackTarget};
+pub use settings::{DEFAULT_API_URL, SettingsError, SlackSettings, SlackTarget};
 pub use target::{Message, Target};
 
 use std::fmt;
@@ -66,7 +66,7 @@ pub struct SlackNotifier {
     client: HttpClient,
     settings: Arc<SlackSettings>,
     /// [`SlackSettings::check`]'s verdict, worked out once; an error fails every attempt.
-    endpoint: Arc<Result<Endpoint, String>>,
+    endpoint: Arc<Result<Endpoint, SettingsError>>,
     shown_url: Arc<str>,
 }
 

@@ -126,9 +126,8 @@ impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
         }
         let signer = match &self.signing {
             None => Signer::default(),
-            Some(signing) => {
-                Signer::new(&signing.secrets, &signing.keys).map_err(|why| ("signing", why))?
-            }
+            Some(signing) => Signer::new(&signing.secrets, &signing.keys)
+                .map_err(|why| ("signing", why.to_string()))?,
         };
         let settings = WebhookSettings {
             url,

@@ -29,8 +29,8 @@ use crate::channels::{Delivered, DeliveryError, classify};
 use crate::secret::{Secret, scrub};
 pub use config::{Attributes, SigningConfig, WebhookDestination, public_keys};
 pub use signing::{
-    PRIVATE_KEY_PREFIX, PUBLIC_KEY_PREFIX, SECRET_PREFIX, Signer, generate_key_pair,
-    generate_secret,
+    KeyProblem, PRIVATE_KEY_PREFIX, PUBLIC_KEY_PREFIX, SECRET_PREFIX, SecretProblem, Signer,
+    SigningError, generate_key_pair, generate_secret,
 };
 pub use target::{Message, Target};
 
