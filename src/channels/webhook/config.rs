@@ -137,7 +137,9 @@ impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
             timeout: self.timeout.unwrap_or(default_timeout),
             signer,
         };
-        settings.check().map_err(|why| ("custom_headers", why))?;
+        settings
+            .check()
+            .map_err(|why| ("custom_headers", why.to_string()))?;
         Ok(settings)
     }
 }
