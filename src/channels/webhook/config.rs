@@ -173,15 +173,26 @@ pub fn attributes(
     }
 }
 
+/// A destination that signs with no `whsk_` key: it has no public key to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "destination {id:?} has no signing keys ({secrets} shared secret(s)): add `signing.keys` \
+     (make one with `notification-router keys generate`)"
+)]
+pub struct NoSigningKeys {
+    pub id: String,
+    /// How many `whsec_` secrets it signs with instead.
+    pub secrets: usize,
+}
+
 /// The `whpk_` public keys a destination with `settings` signs with, or why it has none.
-pub fn public_keys(id: &str, settings: &WebhookSettings) -> Result<Vec<String>, String> {
+pub fn public_keys(id: &str, settings: &WebhookSettings) -> Result<Vec<String>, NoSigningKeys> {
     let keys = settings.signer.public_keys();
     if keys.is_empty() {
-        return Err(format!(
-            "destination {id:?} has no signing keys ({} shared secret(s)): add `signing.keys` \
-             (make one with `notification-router keys generate`)",
-            settings.signer.secret_count()
-        ));
+        return Err(NoSigningKeys {
+            id: id.to_owned(),
+            secrets: settings.signer.secret_count(),
+        });
     }
     Ok(keys)
 }

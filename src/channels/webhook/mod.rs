@@ -27,7 +27,7 @@ use crate::channels::http::{
 use crate::channels::{Delivered, DeliveryError, classify};
 
 use crate::secret::{Secret, scrub};
-pub use config::{Attributes, SigningConfig, WebhookDestination, public_keys};
+pub use config::{Attributes, NoSigningKeys, SigningConfig, WebhookDestination, public_keys};
 pub use signing::{
     KeyProblem, PRIVATE_KEY_PREFIX, PUBLIC_KEY_PREFIX, SECRET_PREFIX, SecretProblem, Signer,
     SigningError, generate_key_pair, generate_secret,
