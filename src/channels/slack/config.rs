@@ -142,7 +142,7 @@ pub fn attributes(
     if let Some(color) = &config.attachment_color
         && let Err(why) = check_color(color)
     {
-        problems.push(("attachment_color".into(), why));
+        problems.push(("attachment_color".into(), why.to_string()));
     }
     Attributes {
         channels,

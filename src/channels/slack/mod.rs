@@ -21,9 +21,10 @@ mod tests;
 pub use config::{Attributes, SlackConfig, SlackDestination};
 pub use errors::{SlackErrorScope, slack_error_kind, slack_error_scope, slack_failure_kind};
 pub use message::{
-    BLOCKS_MAX, CONTEXT_ELEMENTS_MAX, CONTEXT_TEXT_MAX, FIELD_TEXT_MAX, FIELDS_MAX,
-    HEADER_TEXT_MAX, MARKDOWN_TEXT_MAX, MESSAGE_TEXT_MAX, SECTION_TEXT_MAX, TRUNCATION_MARKER,
-    apply_color, check_color, check_shape, default_message, default_slack, fit_limits,
+    BLOCKS_MAX, CONTEXT_ELEMENTS_MAX, CONTEXT_TEXT_MAX, ColorError, FIELD_TEXT_MAX, FIELDS_MAX,
+    HEADER_TEXT_MAX, MARKDOWN_TEXT_MAX, MESSAGE_TEXT_MAX, SECTION_TEXT_MAX, ShapeError,
+    TRUNCATION_MARKER, apply_color, check_color, check_shape, default_message, default_slack,
+    fit_limits,
 };
 pub use progress::{ChannelState, SlackProgress};
 pub use settings::{DEFAULT_API_URL, SettingsError, SlackSettings, SlackTarget};

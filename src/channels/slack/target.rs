@@ -33,9 +33,9 @@ impl Target {
         let mut message = match &subscription.template {
             Some(name) => {
                 let message = templates.render_slack(name, notification)?;
-                check_shape(&message).map_err(|message| RenderError::InvalidMessage {
+                check_shape(&message).map_err(|why| RenderError::InvalidMessage {
                     name: name.to_owned(),
-                    message,
+                    message: why.to_string(),
                 })?;
                 message
             }
