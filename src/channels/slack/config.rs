@@ -76,7 +76,7 @@ impl<Retry, Limits, Breaker> SlackDestination<Retry, Limits, Breaker> {
                     .map_err(|e| ("slack.url", format!("is not a URL: {e}")))?;
                 let shown = SlackTarget::IncomingWebhook { url: url.clone() }.shown_url();
                 check_outbound_url(&url, self.allow_http, policy, &shown)
-                    .map_err(|why| ("slack.url", why))?;
+                    .map_err(|why| ("slack.url", why.to_string()))?;
                 SlackTarget::IncomingWebhook { url }
             }
             SlackConfig::Bot { token, api_url } => {
@@ -89,7 +89,7 @@ impl<Retry, Limits, Breaker> SlackDestination<Retry, Limits, Breaker> {
                 }
                 let shown = redacted(&api_url);
                 check_outbound_url(&api_url, self.allow_http, policy, &shown)
-                    .map_err(|why| ("slack.api_url", why))?;
+                    .map_err(|why| ("slack.api_url", why.to_string()))?;
                 SlackTarget::Bot {
                     token: token.clone(),
                     api_url,

@@ -80,7 +80,7 @@ impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
         let url = url::Url::parse(self.url.expose())
             .map_err(|e| ("url", format!("is not a URL: {e}")))?;
         check_outbound_url(&url, self.allow_http, policy, &redacted(&url))
-            .map_err(|why| ("url", why))?;
+            .map_err(|why| ("url", why.to_string()))?;
         let listed =
             |list: &[String], name: &str| list.iter().any(|s| s.eq_ignore_ascii_case(name));
         // Fail closed: a header's value is secret unless `public_headers` says otherwise.
