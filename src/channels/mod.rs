@@ -45,7 +45,7 @@ pub use slack::{
     ChannelState, SlackConfig, SlackDestination, SlackNotifier, SlackProgress, SlackRequestPreview,
     SlackSettings, SlackTarget, apply_color,
 };
-pub use target::{Bound, Destinations, KeysError, Message, Target, TargetError};
+pub use target::{Bound, Destinations, KeysError, Message, PreviewError, Target, TargetError};
 pub use webhook::{
     Signer, SigningConfig, USER_AGENT_VALUE, Verb, WebhookDestination, WebhookNotifier,
     WebhookSettings, generate_key_pair, generate_secret,

@@ -73,7 +73,11 @@ impl Message {
 
     /// What [`deliver`](Self::deliver) would send, as text for a person: the request or message
     /// with its headers, secrets hidden. No network.
-    pub fn preview(&self, notification_id: &str, delivery_id: &str) -> Result<String, String> {
+    pub fn preview(
+        &self,
+        notification_id: &str,
+        delivery_id: &str,
+    ) -> Result<String, PreviewError> {
         let mut out = match self {
             Message::Webhook(message) => message.preview(delivery_id),
             Message::Email(message) => message.preview(notification_id, delivery_id)?,
@@ -84,6 +88,15 @@ impl Message {
         }
         Ok(out)
     }
+}
+
+/// Why a message cannot be shown as it would be sent.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PreviewError {
+    #[error(transparent)]
+    Email(#[from] super::DeliveryError),
+    #[error(transparent)]
+    Slack(#[from] slack::PrepareError),
 }
 
 /// Why the target of a destination cannot be built.

@@ -61,6 +61,17 @@ pub struct SlackRequestPreview {
     pub body: Value,
 }
 
+/// Why a message cannot be sent or previewed, found before any request is made.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PrepareError {
+    #[error("Slack destination {shown} is misconfigured: {error}")]
+    Misconfigured { shown: String, error: SettingsError },
+    #[error("cannot send to Slack {shown}: {error}")]
+    Shape { shown: String, error: ShapeError },
+    #[error("Slack bot destination {0} has no channels to post to")]
+    NoChannels(String),
+}
+
 /// Delivers to one Slack destination; cheap to clone, sharing the client's connection pool.
 #[derive(Clone)]
 pub struct SlackNotifier {
@@ -104,8 +115,12 @@ impl SlackNotifier {
         channels: &[String],
         progress: &SlackProgress,
     ) -> Result<Delivered, DeliveryError> {
-        let endpoint = self.endpoint().map_err(DeliveryError::permanent)?;
-        let message = self.prepared(message).map_err(DeliveryError::permanent)?;
+        let endpoint = self
+            .endpoint()
+            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
+        let message = self
+            .prepared(message)
+            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
         let result = match &self.settings.target {
             SlackTarget::IncomingWebhook { .. } => self.send_webhook(endpoint, &message).await,
             SlackTarget::Bot { .. } => {
@@ -133,7 +148,7 @@ impl SlackNotifier {
         &self,
         message: &Value,
         channels: &[String],
-    ) -> Result<Vec<SlackRequestPreview>, String> {
+    ) -> Result<Vec<SlackRequestPreview>, PrepareError> {
         let endpoint = self.endpoint()?;
         let message = self.prepared(message)?;
         let mut headers = vec![
@@ -153,10 +168,7 @@ impl SlackNotifier {
         headers.push(("authorization", "Bearer ****".to_owned()));
         let channels = distinct(channels);
         if channels.is_empty() {
-            return Err(format!(
-                "Slack bot destination {} has no channels to post to",
-                self.shown_url
-            ));
+            return Err(PrepareError::NoChannels(self.shown_url.to_string()));
         }
         Ok(channels
             .iter()
@@ -164,17 +176,22 @@ impl SlackNotifier {
             .collect())
     }
 
-    fn endpoint(&self) -> Result<&Endpoint, String> {
+    fn endpoint(&self) -> Result<&Endpoint, PrepareError> {
         self.endpoint
             .as_ref()
             .as_ref()
-            .map_err(|e| format!("Slack destination {} is misconfigured: {e}", self.shown_url))
+            .map_err(|error| PrepareError::Misconfigured {
+                shown: self.shown_url.to_string(),
+                error: error.clone(),
+            })
     }
 
     /// The message checked and cut to Slack's limits.
-    fn prepared(&self, message: &Value) -> Result<Value, String> {
-        check_shape(message)
-            .map_err(|e| format!("cannot send to Slack {}: {e}", self.shown_url))?;
+    fn prepared(&self, message: &Value) -> Result<Value, PrepareError> {
+        check_shape(message).map_err(|error| PrepareError::Shape {
+            shown: self.shown_url.to_string(),
+            error,
+        })?;
         let mut message = message.clone();
         if fit_limits(&mut message) {
             debug!(message = "Slack message cut to Slack's limits.", url = %self.shown_url);

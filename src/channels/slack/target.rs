@@ -89,7 +89,7 @@ impl Message {
     }
 
     /// The requests as text for a person: one per channel for a bot, secrets hidden.
-    pub fn preview(&self) -> Result<String, String> {
+    pub fn preview(&self) -> Result<String, super::PrepareError> {
         let attributes = &self.target.subscription.attributes;
         let mut out = String::new();
         for request in self
