@@ -122,7 +122,7 @@ pub(super) async fn test_destination(
             return error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unusable_destination",
-                &why,
+                &why.to_string(),
             );
         }
     };

@@ -221,7 +221,7 @@ pub(super) async fn public_key(
         Ok(keys) => {
             Json(json!({"id": id, "public_keys": keys, "public_key": keys[0]})).into_response()
         }
-        Err(problem) => error(StatusCode::NOT_FOUND, "not_found", &problem),
+        Err(problem) => error(StatusCode::NOT_FOUND, "not_found", &problem.to_string()),
     }
 }
 

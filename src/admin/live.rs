@@ -78,7 +78,7 @@ fn rejected(error: &ReloadError) -> Response {
         ReloadError::Unusable(why) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_configuration",
-            vec![why.clone()],
+            vec![why.to_string()],
         ),
         ReloadError::File(why) => (
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -37,7 +37,7 @@ pub use auth::{reading, state_changing};
 pub use destination_test::{TestStatus, TestStatuses};
 pub use notifications::MAX_BODY;
 pub use readiness::Readiness;
-pub use tls::{TlsListener, server_config};
+pub use tls::{TlsError, TlsListener, server_config};
 
 /// What the admin server reads: the live configuration, the metrics and readiness.
 pub struct AdminState {

@@ -3,7 +3,7 @@
 //! its own, bounded in time, so a client that never finishes one holds up no one.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,26 +20,52 @@ use tracing::debug;
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why `admin.tls` cannot be used; each message names the setting and the file and carries its
+/// cause's text (so no variant reports that cause again as its `source`).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("admin.tls.cert {}: {error}", path.display())]
+    Cert {
+        path: PathBuf,
+        error: rustls::pki_types::pem::Error,
+    },
+    #[error("admin.tls.cert {}: no certificate in it", path.display())]
+    NoCert { path: PathBuf },
+    #[error("admin.tls.key {}: {error}", path.display())]
+    Key {
+        path: PathBuf,
+        error: rustls::pki_types::pem::Error,
+    },
+    #[error("admin.tls: {0}")]
+    Protocols(rustls::Error),
+    #[error("admin.tls: the key does not fit the certificate: {0}")]
+    KeyMismatch(rustls::Error),
+}
+
 /// The server's TLS settings from a certificate chain and a private key, PEM files.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<_, _>>())
-        .map_err(|e| format!("admin.tls.cert {}: {e}", cert.display()))?;
+        .map_err(|error| TlsError::Cert {
+            path: cert.to_owned(),
+            error,
+        })?;
     if chain.is_empty() {
-        return Err(format!(
-            "admin.tls.cert {}: no certificate in it",
-            cert.display()
-        ));
+        return Err(TlsError::NoCert {
+            path: cert.to_owned(),
+        });
     }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("admin.tls.key {}: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|error| TlsError::Key {
+        path: key.to_owned(),
+        error,
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("admin.tls: {e}"))?
+        .map_err(TlsError::Protocols)?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .map_err(|e| format!("admin.tls: the key does not fit the certificate: {e}"))?;
+        .map_err(TlsError::KeyMismatch)?;
     Ok(Arc::new(config))
 }
 

@@ -39,13 +39,13 @@ pub use email::{
     EmailContent, EmailDestination, EmailMessage, EmailNotifier, EmailProgress, EmailSettings,
     MAX_BATCH_SIZE, SmtpConfig, StartTls,
 };
-pub use http::{HttpClient, HttpOptions, NetworkPolicy, redacted};
+pub use http::{ClientError, HttpClient, HttpOptions, NetworkPolicy, UrlRefused, redacted};
 pub use outcome::{Delivered, DeliveryError, FailureKind, classify};
 pub use slack::{
     ChannelState, SlackConfig, SlackDestination, SlackNotifier, SlackProgress, SlackRequestPreview,
     SlackSettings, SlackTarget, apply_color,
 };
-pub use target::{Bound, Destinations, Message, Target};
+pub use target::{Bound, Destinations, KeysError, Message, PreviewError, Target, TargetError};
 pub use webhook::{
     Signer, SigningConfig, USER_AGENT_VALUE, Verb, WebhookDestination, WebhookNotifier,
     WebhookSettings, generate_key_pair, generate_secret,

@@ -73,7 +73,11 @@ impl Message {
 
     /// What [`deliver`](Self::deliver) would send, as text for a person: the request or message
     /// with its headers, secrets hidden. No network.
-    pub fn preview(&self, notification_id: &str, delivery_id: &str) -> Result<String, String> {
+    pub fn preview(
+        &self,
+        notification_id: &str,
+        delivery_id: &str,
+    ) -> Result<String, PreviewError> {
         let mut out = match self {
             Message::Webhook(message) => message.preview(delivery_id),
             Message::Email(message) => message.preview(notification_id, delivery_id)?,
@@ -84,6 +88,40 @@ impl Message {
         }
         Ok(out)
     }
+}
+
+/// Why a message cannot be shown as it would be sent.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PreviewError {
+    #[error(transparent)]
+    Email(#[from] super::DeliveryError),
+    #[error(transparent)]
+    Slack(#[from] slack::PrepareError),
+}
+
+/// Why the target of a destination cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// An email destination's notifier (its TLS setup, say).
+    #[error("destination {id:?}: {error}")]
+    Email {
+        id: String,
+        error: email::NotifierError,
+    },
+    /// A test with nobody to send it to: [`Destination::nobody_to_test`]'s reason.
+    #[error("{0}")]
+    NobodyToTest(String),
+}
+
+/// Why a destination has no public keys to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeysError {
+    #[error("unknown destination {id:?}; valid: {valid}")]
+    Unknown { id: String, valid: String },
+    #[error("destination {0:?} is not a webhook destination: only webhooks are signed")]
+    NotWebhook(String),
+    #[error(transparent)]
+    NoKeys(#[from] webhook::NoSigningKeys),
 }
 
 /// The destinations of a configuration, in the routing table's order, each with its
@@ -121,7 +159,7 @@ impl Destinations {
     /// The target of every subscription, by its index in the routing table: one notifier per
     /// destination, shared by its subscriptions. Fails when a notifier cannot be built (an
     /// email destination's TLS setup, say).
-    pub fn targets(&self, client: &HttpClient) -> Result<Vec<Target>, String> {
+    pub fn targets(&self, client: &HttpClient) -> Result<Vec<Target>, TargetError> {
         let mut targets: Vec<Option<Target>> = vec![None; self.subscriptions];
         for destination in &self.destinations {
             for (index, target) in destination.targets(client)? {
@@ -135,7 +173,7 @@ impl Destinations {
     }
 
     /// The target of subscription `index` of the routing table alone.
-    pub fn target(&self, index: usize, client: &HttpClient) -> Result<Option<Target>, String> {
+    pub fn target(&self, index: usize, client: &HttpClient) -> Result<Option<Target>, TargetError> {
         for destination in &self.destinations {
             if destination.subscribes(index) {
                 let targets = destination.targets(client)?;
@@ -149,19 +187,17 @@ impl Destinations {
     }
 
     /// The `whpk_` public keys of destination `id`, or why it has none.
-    pub fn public_keys(&self, id: &str) -> Result<Vec<String>, String> {
+    pub fn public_keys(&self, id: &str) -> Result<Vec<String>, KeysError> {
         match self.find(id) {
             None => {
                 let ids: Vec<&str> = self.destinations.iter().map(Destination::id).collect();
-                Err(format!(
-                    "unknown destination {id:?}; valid: {}",
-                    ids.join(", ")
-                ))
+                Err(KeysError::Unknown {
+                    id: id.to_owned(),
+                    valid: ids.join(", "),
+                })
             }
-            Some(Destination::Webhook(webhook)) => webhook::public_keys(id, &webhook.settings),
-            Some(_) => Err(format!(
-                "destination {id:?} is not a webhook destination: only webhooks are signed"
-            )),
+            Some(Destination::Webhook(webhook)) => Ok(webhook::public_keys(id, &webhook.settings)?),
+            Some(_) => Err(KeysError::NotWebhook(id.to_owned())),
         }
     }
 }
@@ -193,7 +229,7 @@ impl Destination {
     }
 
     /// Its notifier, bound to each of its subscriptions.
-    fn targets(&self, client: &HttpClient) -> Result<Vec<(usize, Target)>, String> {
+    fn targets(&self, client: &HttpClient) -> Result<Vec<(usize, Target)>, TargetError> {
         Ok(match self {
             Destination::Webhook(d) => bind(d, webhook_notifier(d, client), Target::Webhook),
             Destination::Email(d) => bind(d, email_notifier(d)?, Target::Email),
@@ -221,9 +257,9 @@ impl Destination {
 
     /// The target a destination test is sent to: no template, the channel's default
     /// attributes, and the recipients (email) or channels (Slack) of all its subscriptions.
-    pub fn test_target(&self, client: &HttpClient) -> Result<Target, String> {
+    pub fn test_target(&self, client: &HttpClient) -> Result<Target, TargetError> {
         if let Some(why) = self.nobody_to_test() {
-            return Err(why);
+            return Err(TargetError::NobodyToTest(why));
         }
         let id = self.id();
         fn subscription<A>(id: &str, attributes: A) -> Arc<Subscription<A>> {
@@ -281,8 +317,11 @@ fn webhook_notifier(
 
 fn email_notifier(
     d: &Subscribed<super::EmailSettings, email::Attributes>,
-) -> Result<EmailNotifier, String> {
-    EmailNotifier::new(d.settings.clone()).map_err(|e| format!("destination {:?}: {e}", d.id))
+) -> Result<EmailNotifier, TargetError> {
+    EmailNotifier::new(d.settings.clone()).map_err(|error| TargetError::Email {
+        id: d.id.clone(),
+        error,
+    })
 }
 
 fn slack_notifier(

@@ -22,15 +22,31 @@ impl Problems {
     }
 }
 
+/// Why an id or name is refused; the message follows the item it is reported against.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("is empty")]
+    Empty,
+    #[error("{0:?} may only contain letters, digits, '-', '_' and '.'")]
+    Characters(String),
+}
+
+/// Why a Kafka topic name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopicNameError {
+    #[error("{0:?} is not a Kafka topic name (1 to 249 characters, not '.' or '..')")]
+    Length(String),
+    #[error("{0:?} is not a Kafka topic name: use letters, digits, '-', '_' and '.'")]
+    Characters(String),
+}
+
 /// Ids and names: letters, digits, `-`, `_` and `.`, so they read well in logs, headers and URLs.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), NameError> {
     if name.is_empty() {
-        return Err("is empty".into());
+        return Err(NameError::Empty);
     }
     if !name.chars().all(is_name_char) {
-        return Err(format!(
-            "{name:?} may only contain letters, digits, '-', '_' and '.'"
-        ));
+        return Err(NameError::Characters(name.to_owned()));
     }
     Ok(())
 }
@@ -41,16 +57,12 @@ fn is_name_char(c: char) -> bool {
 }
 
 /// Kafka's own rule for topic names.
-pub fn check_kafka_topic_name(name: &str) -> Result<(), String> {
+pub fn check_kafka_topic_name(name: &str) -> Result<(), TopicNameError> {
     if name.is_empty() || name.len() > 249 || name == "." || name == ".." {
-        return Err(format!(
-            "{name:?} is not a Kafka topic name (1 to 249 characters, not '.' or '..')"
-        ));
+        return Err(TopicNameError::Length(name.to_owned()));
     }
     if !name.chars().all(is_name_char) {
-        return Err(format!(
-            "{name:?} is not a Kafka topic name: use letters, digits, '-', '_' and '.'"
-        ));
+        return Err(TopicNameError::Characters(name.to_owned()));
     }
     Ok(())
 }

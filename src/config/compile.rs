@@ -82,10 +82,10 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
         problems.add(file, "kafka.brokers", why);
     }
     if let Err(why) = check_kafka_topic_name(&kafka.dead_letter_topic) {
-        problems.add(file, "kafka.dead_letter_topic", why);
+        problems.add(file, "kafka.dead_letter_topic", why.to_string());
     }
     if let Err(why) = check_kafka_topic_name(&kafka.retry_topic) {
-        problems.add(file, "kafka.retry_topic", why);
+        problems.add(file, "kafka.retry_topic", why.to_string());
     } else if kafka.retry_topic == kafka.dead_letter_topic {
         let why = format!("{:?} is also the dead-letter topic", kafka.retry_topic);
         problems.add(file, "kafka.retry_topic", why);
@@ -244,7 +244,7 @@ fn check_admin(admin: &AdminSettings, file: &Path, problems: &mut Problems) {
 
 fn check_http(http: &HttpSettings, file: &Path, problems: &mut Problems) {
     if let Err(why) = http.options() {
-        problems.add(file, "http.proxy", why);
+        problems.add(file, "http.proxy", why.to_string());
     }
 }
 
@@ -259,7 +259,7 @@ fn compile_sources(
     for (i, source) in configs.iter().enumerate() {
         let item = format!("sources[{i}] ({})", source.id);
         if let Err(why) = check_name(&source.id) {
-            problems.add(file, format!("{item}.id"), why);
+            problems.add(file, format!("{item}.id"), why.to_string());
         }
         if sources.iter().any(|s| s.id == source.id) {
             problems.add(
@@ -278,7 +278,7 @@ fn compile_sources(
         }
         for topic in &source.kafka_topics {
             if let Err(why) = check_kafka_topic_name(topic) {
-                problems.add(file, &topics_item, why);
+                problems.add(file, &topics_item, why.to_string());
             } else if *topic == kafka.dead_letter_topic || *topic == kafka.retry_topic {
                 let which = if *topic == kafka.retry_topic {
                     "retry"
@@ -325,7 +325,7 @@ fn compile_destinations(
     for (i, destination) in router.destinations.iter().enumerate() {
         let item = format!("destinations[{i}] ({})", destination.id());
         if let Err(why) = check_name(destination.id()) {
-            problems.add(file, format!("{item}.id"), why);
+            problems.add(file, format!("{item}.id"), why.to_string());
         }
         if destinations.iter().any(|d| d.id == destination.id()) {
             let why = format!("duplicate destination id {:?}", destination.id());

@@ -185,20 +185,27 @@ impl Default for HttpSettings {
     }
 }
 
+/// Why `http.proxy` cannot be used; no message shows the proxy URL, which may carry credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("is not a URL: {0}")]
+    NotAUrl(url::ParseError),
+    #[error("scheme {0:?} is not supported: use http or https")]
+    Scheme(String),
+    #[error(transparent)]
+    Refused(#[from] crate::channels::UrlRefused),
+}
+
 impl HttpSettings {
     /// How the shared HTTP client is built; fails on a proxy that is not an http(s) URL, or
     /// whose IP address the network policy refuses (the message never shows the proxy URL,
     /// which may carry credentials).
-    pub fn options(&self) -> Result<crate::channels::HttpOptions, String> {
+    pub fn options(&self) -> Result<crate::channels::HttpOptions, ProxyError> {
         let proxy = match &self.proxy {
             Some(proxy) if !proxy.is_empty() => {
-                let url =
-                    url::Url::parse(proxy.expose()).map_err(|e| format!("is not a URL: {e}"))?;
+                let url = url::Url::parse(proxy.expose()).map_err(ProxyError::NotAUrl)?;
                 if !matches!(url.scheme(), "http" | "https") {
-                    return Err(format!(
-                        "scheme {:?} is not supported: use http or https",
-                        url.scheme()
-                    ));
+                    return Err(ProxyError::Scheme(url.scheme().to_owned()));
                 }
                 // The proxy is reached like any destination: an IP-literal proxy is checked
                 // here (a name is checked when it resolves).

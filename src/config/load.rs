@@ -69,7 +69,9 @@ pub fn load_with(
             for file in files {
                 let scope = Scope::Only(&router.topic_variables);
                 let read = inside(&root, &file)
-                    .map_err(|why| ConfigErrors::from(ConfigError::new(&file, "file", why)))
+                    .map_err(|why| {
+                        ConfigErrors::from(ConfigError::new(&file, "file", why.to_string()))
+                    })
                     .and_then(|real| read_yaml::<TopicFile>(&file, &real, scope, lookup));
                 match read {
                     Ok(topic) => topics.push((file, topic)),
@@ -147,18 +149,30 @@ fn topic_files(dir: &Path) -> Result<(PathBuf, Vec<PathBuf>), ConfigError> {
 
 /// The real path of topic file `file` (every symbolic link followed) when it lies inside `root`,
 /// the topics folder's real path: a topic owner's link to a file elsewhere is refused.
-fn inside(root: &Path, file: &Path) -> Result<PathBuf, String> {
-    let real = std::fs::canonicalize(file).map_err(|e| format!("cannot resolve: {e}"))?;
+fn inside(root: &Path, file: &Path) -> Result<PathBuf, TopicFileError> {
+    let real = std::fs::canonicalize(file).map_err(TopicFileError::Resolve)?;
     if real.starts_with(root) {
         Ok(real)
     } else {
-        Err(format!(
-            "leads to {}, outside the topics folder {}: a topic file must lie inside it (a \
-             symbolic link may point only within the folder)",
-            real.display(),
-            root.display()
-        ))
+        Err(TopicFileError::Outside {
+            real,
+            root: root.to_owned(),
+        })
     }
+}
+
+/// Why a topic file is not read: it cannot be resolved, or it leads out of the topics folder.
+#[derive(Debug, thiserror::Error)]
+enum TopicFileError {
+    #[error("cannot resolve: {0}")]
+    Resolve(std::io::Error),
+    #[error(
+        "leads to {}, outside the topics folder {}: a topic file must lie inside it (a \
+         symbolic link may point only within the folder)",
+        real.display(),
+        root.display()
+    )]
+    Outside { real: PathBuf, root: PathBuf },
 }
 
 /// Reads one YAML file from `real`, named `path` in errors: syntax, then interpolation of the

@@ -18,10 +18,10 @@ mod toggle;
 mod topics;
 mod warnings;
 
-pub use checks::check_kafka_topic_name;
+pub use checks::{NameError, TopicNameError, check_kafka_topic_name};
 pub use compile::{Compiled, compile};
 pub use error::{ConfigError, ConfigErrors};
-pub use files::{KafkaSettings, RouterFile};
+pub use files::{KafkaSettings, ProxyError, RouterFile};
 pub use load::{Config, load, load_with};
 pub use toggle::{ToggleError, set_source_enabled};
 pub use warnings::ConfigWarning;

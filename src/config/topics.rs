@@ -42,7 +42,7 @@ pub fn compile_topics(
     let mut subscription_files: HashMap<String, PathBuf> = HashMap::new();
     for (file, topic_file) in topic_files {
         if let Err(why) = check_name(&topic_file.name) {
-            problems.add(file, "name", why);
+            problems.add(file, "name", why.to_string());
         }
         if let Some(other) = topics.iter().find(|t| t.name == topic_file.name) {
             let why = format!(
@@ -174,7 +174,7 @@ fn subscription(
     problems: &mut Problems,
 ) -> Option<Subscription> {
     if let Err(why) = check_name(&config.name) {
-        problems.add(file, format!("{item}.name"), why);
+        problems.add(file, format!("{item}.name"), why.to_string());
     }
     let Some(destination) = known
         .destinations

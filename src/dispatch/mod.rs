@@ -33,7 +33,7 @@ pub use job::{Job, Origin, Refused};
 pub use policy::DeliveryPolicy;
 pub use settle::{MAX_DETAIL, Settled, Writer};
 
-use crate::channels::{Message, Outcome, Parcel, Target};
+use crate::channels::{Message, Outcome, Parcel, Target, TargetError};
 use crate::config::Config;
 use crate::dead_letter::DeadLetterReason;
 use crate::routing::RoutingTable;
@@ -86,7 +86,7 @@ impl Deliverer {
         config: Arc<Config>,
         client: &crate::channels::HttpClient,
         writer: Writer,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TargetError> {
         let lanes = Lanes::new(&config.policies);
         let snapshot = Snapshot::new(config, client, lanes)?;
         Ok(Self {
@@ -109,7 +109,7 @@ impl Deliverer {
     /// destination keeps its lane (circuit, disabled flag, queue, concurrency) while its id,
     /// `limits` and `circuit_breaker` stay the same; notifiers are built anew. Fails, changing
     /// nothing, when a notifier cannot be built.
-    pub fn swap(&self, config: Arc<Config>) -> Result<(), String> {
+    pub fn swap(&self, config: Arc<Config>) -> Result<(), TargetError> {
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
         let lanes = current.lanes.carried(&config.policies);
         *current = Arc::new(Snapshot::new(config, &self.client, lanes)?);
@@ -131,7 +131,7 @@ impl Snapshot {
         config: Arc<Config>,
         client: &crate::channels::HttpClient,
         lanes: Lanes,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TargetError> {
         let targets = config.destinations.targets(client)?;
         Ok(Self {
             config,

@@ -24,12 +24,29 @@ enum Control {
     Up,
 }
 
+/// Why the embedded broker did not start. Each message carries its cause's text, so no variant
+/// reports that cause again as its `source`.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error("cannot start the embedded Kafka broker: {0}")]
+    Start(rdkafka::error::KafkaError),
+    #[error("cannot create topic {name} on the embedded broker: {error}")]
+    CreateTopic {
+        name: String,
+        error: rdkafka::error::KafkaError,
+    },
+    #[error("the embedded Kafka broker thread ended")]
+    ThreadEnded,
+    #[error(transparent)]
+    Spawn(#[from] std::io::Error),
+}
+
 /// The id of the cluster's one broker.
 const BROKER: i32 = 1;
 
 impl EmbeddedKafka {
     /// Starts a one-broker cluster with the given topics (name, partitions).
-    pub fn start(topics: &[(String, i32)]) -> anyhow::Result<Self> {
+    pub fn start(topics: &[(String, i32)]) -> Result<Self, EmbeddedError> {
         let topics = topics.to_vec();
         let (ready_tx, ready_rx) = mpsc::channel();
         let (control_tx, control_rx) = mpsc::channel::<Control>();
@@ -40,17 +57,16 @@ impl EmbeddedKafka {
                 let cluster = match MockCluster::new(1) {
                     Ok(cluster) => cluster,
                     Err(error) => {
-                        let _ = ready_tx.send(Err(anyhow::anyhow!(
-                            "cannot start the embedded Kafka broker: {error}"
-                        )));
+                        let _ = ready_tx.send(Err(EmbeddedError::Start(error)));
                         return;
                     }
                 };
                 for (name, partitions) in &topics {
                     if let Err(error) = cluster.create_topic(name, *partitions, 1) {
-                        let _ = ready_tx.send(Err(anyhow::anyhow!(
-                            "cannot create topic {name} on the embedded broker: {error}"
-                        )));
+                        let _ = ready_tx.send(Err(EmbeddedError::CreateTopic {
+                            name: name.clone(),
+                            error,
+                        }));
                         return;
                     }
                 }
@@ -65,9 +81,7 @@ impl EmbeddedKafka {
                     }
                 }
             })?;
-        let bootstrap = ready_rx
-            .recv()
-            .map_err(|_| anyhow::anyhow!("the embedded Kafka broker thread ended"))??;
+        let bootstrap = ready_rx.recv().map_err(|_| EmbeddedError::ThreadEnded)??;
         Ok(Self {
             bootstrap,
             control: Some(control_tx),

@@ -13,7 +13,7 @@ pub use client::{
     CLEARTEXT_SASL_MECHANISMS, CODE_LOADING_PROPERTIES, MANAGED_PROPERTIES,
     SHELL_INTERPOLATED_PROPERTIES, brokers_are_loopback, consumer_config, producer_config,
 };
-pub use embedded::EmbeddedKafka;
+pub use embedded::{EmbeddedError, EmbeddedKafka};
 pub use health::KafkaHealth;
 pub use internal_key::{AUTH_HEADER, InternalKey, MIN_KEY_BYTES, Unauthentic};
 pub(crate) use tls::report_client_error;

@@ -55,7 +55,7 @@ pub enum ReloadError {
     Invalid(ConfigErrors),
     /// Valid, but a destination's notifier cannot be built.
     #[error("{0}")]
-    Unusable(String),
+    Unusable(crate::channels::TargetError),
     /// `router.yaml` could not be edited, read or written.
     #[error("{0}")]
     File(String),

@@ -206,5 +206,8 @@ async fn a_toggle_whose_file_cannot_be_written_is_no_configuration_problem() {
     assert!(!live.config().table.sources()[2].enabled);
     let invalid = ReloadError::Invalid(ConfigErrors(vec![]));
     assert!(invalid.is_configuration_problem());
-    assert!(ReloadError::Unusable("tls".into()).is_configuration_problem());
+    assert!(
+        ReloadError::Unusable(crate::channels::TargetError::NobodyToTest("tls".into()))
+            .is_configuration_problem()
+    );
 }

@@ -97,8 +97,8 @@ fn load_file(dir: &Path, root: &Path, path: &Path) -> Result<Loaded, Vec<Templat
     };
     let name = template_name(dir, path)
         .ok_or_else(|| vec![fail(None, "the path is not valid UTF-8".to_owned())])?;
-    let real = inside(root, path).map_err(|message| vec![fail(None, message)])?;
-    let source = read_limited(&real).map_err(|message| vec![fail(None, message)])?;
+    let real = inside(root, path).map_err(|why| vec![fail(None, why.to_string())])?;
+    let source = read_limited(&real).map_err(|why| vec![fail(None, why.to_string())])?;
     let template = Template::compile_with_name(&source, name.clone()).map_err(|e| {
         let (line, message) = match e.pos() {
             Some((line, column)) => (Some(line), format!("column {column}: {}", e.reason())),
@@ -124,19 +124,40 @@ fn load_file(dir: &Path, root: &Path, path: &Path) -> Result<Loaded, Vec<Templat
     }
 }
 
+/// Why a template file cannot be read: it leads out of its folder, or cannot be read whole as
+/// UTF-8 within [`MAX_TEMPLATE_BYTES`].
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot resolve: {0}")]
+    Resolve(io::Error),
+    #[error(
+        "leads to {}, outside the folder {}: a file here must lie inside it (a symbolic \
+         link may point only within the folder)",
+        real.display(),
+        root.display()
+    )]
+    Outside { real: PathBuf, root: PathBuf },
+    #[error("cannot open: {0}")]
+    Open(io::Error),
+    #[error("cannot read: {0}")]
+    Read(io::Error),
+    #[error("template is larger than {MAX_TEMPLATE_BYTES} bytes (64 KiB)")]
+    TooLarge,
+    #[error("not valid UTF-8: {0}")]
+    NotUtf8(std::string::FromUtf8Error),
+}
+
 /// The real path of `path` (every symbolic link followed), when it lies inside `root`, the
 /// real path of its folder; it is read from there, so a link changed meanwhile is not followed.
-pub fn inside(root: &Path, path: &Path) -> Result<PathBuf, String> {
-    let real = fs::canonicalize(path).map_err(|e| format!("cannot resolve: {e}"))?;
+pub fn inside(root: &Path, path: &Path) -> Result<PathBuf, FileError> {
+    let real = fs::canonicalize(path).map_err(FileError::Resolve)?;
     if real.starts_with(root) {
         Ok(real)
     } else {
-        Err(format!(
-            "leads to {}, outside the folder {}: a file here must lie inside it (a symbolic \
-             link may point only within the folder)",
-            real.display(),
-            root.display()
-        ))
+        Err(FileError::Outside {
+            real,
+            root: root.to_owned(),
+        })
     }
 }
 
@@ -151,18 +172,16 @@ fn template_name(dir: &Path, path: &Path) -> Option<String> {
 }
 
 /// The file as UTF-8, refusing files over [`MAX_TEMPLATE_BYTES`] without reading them whole.
-fn read_limited(path: &Path) -> Result<String, String> {
-    let file = fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+fn read_limited(path: &Path) -> Result<String, FileError> {
+    let file = fs::File::open(path).map_err(FileError::Open)?;
     let mut bytes = Vec::new();
     file.take(MAX_TEMPLATE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
+        .map_err(FileError::Read)?;
     if bytes.len() as u64 > MAX_TEMPLATE_BYTES {
-        return Err(format!(
-            "template is larger than {MAX_TEMPLATE_BYTES} bytes (64 KiB)"
-        ));
+        return Err(FileError::TooLarge);
     }
-    String::from_utf8(bytes).map_err(|e| format!("not valid UTF-8: {e}"))
+    String::from_utf8(bytes).map_err(FileError::NotUtf8)
 }
 
 fn io_error(path: &Path, what: &str, error: &io::Error) -> TemplateError {

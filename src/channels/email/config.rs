@@ -112,7 +112,7 @@ impl<Retry, Limits, Breaker> EmailDestination<Retry, Limits, Breaker> {
             send_timeout: smtp.send_timeout,
             max_connections: smtp.max_connections,
         };
-        settings.check().map_err(|why| ("smtp", why))?;
+        settings.check().map_err(|why| ("smtp", why.to_string()))?;
         Ok(settings)
     }
 }

@@ -69,7 +69,7 @@ pub use message::{EmailContent, EmailMessage};
 pub use progress::EmailProgress;
 pub use settings::{
     DEFAULT_BATCH_SIZE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SEND_TIMEOUT,
-    EmailSettings, MAX_BATCH_SIZE, StartTls,
+    EmailSettings, MAX_BATCH_SIZE, SettingsError, StartTls,
 };
 pub use target::{Message, Target};
 
@@ -102,16 +102,27 @@ struct Failure {
     message: String,
 }
 
+/// Why an email notifier cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifierError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("the email notifier for {0} must be created inside a Tokio runtime")]
+    NoRuntime(String),
+    #[error("cannot set up TLS for {server}: {error}")]
+    Tls {
+        server: String,
+        error: lettre::transport::smtp::Error,
+    },
+}
+
 impl EmailNotifier {
     /// Checks `settings` and sets up the pool; nothing connects until the first send. Must be
     /// called inside a Tokio runtime, where the pool runs its cleanup task.
-    pub fn new(settings: EmailSettings) -> Result<EmailNotifier, String> {
+    pub fn new(settings: EmailSettings) -> Result<EmailNotifier, NotifierError> {
         settings.check()?;
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(format!(
-                "the email notifier for {} must be created inside a Tokio runtime",
-                settings.server()
-            ));
+            return Err(NotifierError::NoRuntime(settings.server()));
         }
         let transport = build_transport(&settings)?;
         Ok(EmailNotifier {
@@ -389,13 +400,18 @@ impl fmt::Debug for EmailNotifier {
 }
 
 /// The pooled transport for checked settings.
-fn build_transport(settings: &EmailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+fn build_transport(
+    settings: &EmailSettings,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifierError> {
     let server = settings.server();
     let host = settings
         .host()
-        .ok_or_else(|| format!("`url` {server} has no host"))?;
+        .ok_or_else(|| SettingsError::NoHost(server.clone()))?;
     let tls_parameters = || {
-        TlsParameters::new(host.clone()).map_err(|e| format!("cannot set up TLS for {server}: {e}"))
+        TlsParameters::new(host.clone()).map_err(|error| NotifierError::Tls {
+            server: server.clone(),
+            error,
+        })
     };
     let tls = match (settings.implicit_tls(), settings.starttls) {
         (true, _) => Tls::Wrapper(tls_parameters()?),

@@ -37,6 +37,50 @@ pub enum StartTls {
     Off,
 }
 
+/// Why email settings cannot work or would be unsafe; each message names the field and what
+/// would be valid, and shows the server as `scheme://host:port`, never credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "`url` scheme `{0}` is not supported: use smtp:// (STARTTLS) or smtps:// (implicit TLS)"
+    )]
+    Scheme(String),
+    #[error("`url` must not carry credentials: set `username` and `password` instead")]
+    UrlCredentials,
+    #[error("`url` {0} has no host")]
+    NoHost(String),
+    #[error("`url` {0}: write a non-ASCII host in its ASCII (xn--) form")]
+    NonAsciiHost(String),
+    #[error("`url` {0} must not have a path, query or fragment: STARTTLS is set with `starttls`")]
+    UrlPath(String),
+    #[error(
+        "`starttls` cannot be `{starttls}` with {server}: smtps:// always uses TLS; use smtp:// to choose STARTTLS"
+    )]
+    StartTlsWithSmtps {
+        starttls: &'static str,
+        server: String,
+    },
+    #[error("`batch_size` must be between 1 and {MAX_BATCH_SIZE}, not {0}")]
+    BatchSize(usize),
+    #[error("`username` is set without `password`")]
+    UsernameAlone,
+    #[error("`password` is set without `username`")]
+    PasswordAlone,
+    #[error(
+        "`password` would cross the network unencrypted with `starttls` {starttls} to {server}: use `starttls: required` or smtps://"
+    )]
+    Unencrypted {
+        starttls: &'static str,
+        server: String,
+    },
+    #[error("`connect_timeout` must be above zero")]
+    ZeroConnectTimeout,
+    #[error("`send_timeout` must be above zero")]
+    ZeroSendTimeout,
+    #[error("`max_connections` must be at least 1")]
+    NoConnections,
+}
+
 /// One email destination: the SMTP server, credentials and sender. Built by config loading,
 /// which calls [`EmailSettings::check`] before anything connects.
 #[derive(Clone)]
@@ -83,69 +127,57 @@ impl EmailSettings {
 
     /// Rejects settings that cannot work or would be unsafe, with a message naming the field
     /// and what would be valid. Pure: no network, no DNS.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), SettingsError> {
         let url = &self.url;
         let implicit_tls = match url.scheme() {
             "smtp" => false,
             "smtps" => true,
             other => {
-                return Err(format!(
-                    "`url` scheme `{other}` is not supported: use smtp:// (STARTTLS) or smtps:// (implicit TLS)"
-                ));
+                return Err(SettingsError::Scheme(other.to_owned()));
             }
         };
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(
-                "`url` must not carry credentials: set `username` and `password` instead"
-                    .to_owned(),
-            );
+            return Err(SettingsError::UrlCredentials);
         }
         let server = self.server();
         match self.host() {
-            None => return Err(format!("`url` {server} has no host")),
+            None => return Err(SettingsError::NoHost(server)),
             Some(host) if host.contains('%') => {
-                return Err(format!(
-                    "`url` {server}: write a non-ASCII host in its ASCII (xn--) form"
-                ));
+                return Err(SettingsError::NonAsciiHost(server));
             }
             Some(_) => {}
         }
         if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
-            return Err(format!(
-                "`url` {server} must not have a path, query or fragment: STARTTLS is set with `starttls`"
-            ));
+            return Err(SettingsError::UrlPath(server));
         }
         if implicit_tls && self.starttls != StartTls::Required {
-            return Err(format!(
-                "`starttls` cannot be `{}` with {server}: smtps:// always uses TLS; use smtp:// to choose STARTTLS",
-                self.starttls.name()
-            ));
+            return Err(SettingsError::StartTlsWithSmtps {
+                starttls: self.starttls.name(),
+                server,
+            });
         }
         if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
-            return Err(format!(
-                "`batch_size` must be between 1 and {MAX_BATCH_SIZE}, not {}",
-                self.batch_size
-            ));
+            return Err(SettingsError::BatchSize(self.batch_size));
         }
         match (&self.username, &self.password) {
-            (Some(_), None) => return Err("`username` is set without `password`".to_owned()),
-            (None, Some(_)) => return Err("`password` is set without `username`".to_owned()),
+            (Some(_), None) => return Err(SettingsError::UsernameAlone),
+            (None, Some(_)) => return Err(SettingsError::PasswordAlone),
             (Some(_), Some(_)) if !self.tls_guaranteed() && !self.is_loopback() => {
-                return Err(format!(
-                    "`password` would cross the network unencrypted with `starttls` {} to {server}: use `starttls: required` or smtps://",
-                    self.starttls.name()
-                ));
+                return Err(SettingsError::Unencrypted {
+                    starttls: self.starttls.name(),
+                    server,
+                });
             }
             _ => {}
         }
         if self.connect_timeout.is_zero() {
-            return Err("`connect_timeout` must be above zero".to_owned());
+            return Err(SettingsError::ZeroConnectTimeout);
         }
         if self.send_timeout.is_zero() {
-            return Err("`send_timeout` must be above zero".to_owned());
+            return Err(SettingsError::ZeroSendTimeout);
         }
         if self.max_connections == 0 {
-            return Err("`max_connections` must be at least 1".to_owned());
+            return Err(SettingsError::NoConnections);
         }
         Ok(())
     }
@@ -336,7 +368,11 @@ mod tests {
             ),
         ];
         for (settings, expected) in cases {
-            assert_eq!(settings.check(), Err(expected.to_owned()), "{settings:?}");
+            assert_eq!(
+                settings.check().map_err(|e| e.to_string()),
+                Err(expected.to_owned()),
+                "{settings:?}"
+            );
         }
 
         let valid = [

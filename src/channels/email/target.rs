@@ -77,7 +77,11 @@ impl Message {
 
     /// The email as text for a person: the server, the recipients and batches, and the message
     /// as sent (recipients in the envelope only).
-    pub fn preview(&self, notification_id: &str, delivery_id: &str) -> Result<String, String> {
+    pub fn preview(
+        &self,
+        notification_id: &str,
+        delivery_id: &str,
+    ) -> Result<String, DeliveryError> {
         let notifier = &self.target.notifier;
         let all = &self.target.subscription.attributes.recipients;
         let message = self.email(all, notification_id, delivery_id);
@@ -91,7 +95,7 @@ impl Message {
             recipients.len().div_ceil(batch),
             recipients.join(", ")
         );
-        let raw = notifier.format(&message).map_err(|e| e.to_string())?;
+        let raw = notifier.format(&message)?;
         out.push_str(&String::from_utf8_lossy(&raw));
         Ok(out)
     }

@@ -15,7 +15,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Method, RequestBuilder, redirect};
 use url::Url;
 
-use super::network::{NetworkPolicy, Refused, refused_message};
+use super::network::{NetworkPolicy, Refused, UrlRefused, refused_message};
 use crate::channels::DeliveryError;
 
 /// How the shared client is built: `http` in `router.yaml`.
@@ -28,6 +28,17 @@ pub struct HttpOptions {
     pub proxy: Option<Url>,
 }
 
+/// Why the shared client cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("http.proxy is refused: {0}")]
+    ProxyRefused(UrlRefused),
+    #[error("http.proxy is not usable: {0}")]
+    ProxyUnusable(reqwest::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    Build(reqwest::Error),
+}
+
 /// The shared client and the policy it enforces; cheap to clone.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -38,7 +49,7 @@ pub struct HttpClient {
 impl HttpClient {
     /// Pooled keep-alive connections, rustls, no redirects, no system proxy, and the resolver
     /// that refuses non-public addresses. Fails on a proxy URL reqwest or the policy refuses.
-    pub fn new(options: &HttpOptions) -> Result<HttpClient, String> {
+    pub fn new(options: &HttpOptions) -> Result<HttpClient, ClientError> {
         let policy = Arc::new(NetworkPolicy::new(options.allow_private_networks.clone()));
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
@@ -53,16 +64,11 @@ impl HttpClient {
         if let Some(proxy) = &options.proxy {
             // Connections to the proxy go through the guarded resolver when it is a name; an
             // IP-literal proxy is not resolved, so it is checked here, like any URL.
-            policy
-                .check_url(proxy)
-                .map_err(|why| format!("http.proxy is refused: {why}"))?;
-            let proxy = reqwest::Proxy::all(proxy.clone())
-                .map_err(|e| format!("http.proxy is not usable: {e}"))?;
+            policy.check_url(proxy).map_err(ClientError::ProxyRefused)?;
+            let proxy = reqwest::Proxy::all(proxy.clone()).map_err(ClientError::ProxyUnusable)?;
             builder = builder.proxy(proxy);
         }
-        let client = builder
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = builder.build().map_err(ClientError::Build)?;
         Ok(HttpClient { client, policy })
     }
 

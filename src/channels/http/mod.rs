@@ -11,9 +11,9 @@ mod response;
 #[cfg(test)]
 mod tests;
 
-pub use client::{HttpClient, HttpOptions};
-pub use network::{AddressClass, NetworkPolicy, Refused, classify as classify_address};
-pub use outbound::check_outbound_url;
+pub use client::{ClientError, HttpClient, HttpOptions};
+pub use network::{AddressClass, NetworkPolicy, Refused, UrlRefused, classify as classify_address};
+pub use outbound::{OutboundError, check_outbound_url};
 pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted, url_secrets};
 pub(crate) use response::{failed_status, quote, read_capped, retry_after, transport_error};
 

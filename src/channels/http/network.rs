@@ -186,12 +186,12 @@ impl NetworkPolicy {
     /// The check of a URL before any request: http or https, and a host that is either a name
     /// (checked when it resolves) or an IP address the policy accepts. The `url` crate has
     /// already turned odd IPv4 spellings (`2130706433`, `0x7f.1`, `127.1`) into the address.
-    pub fn check_url(&self, url: &Url) -> Result<(), String> {
+    pub fn check_url(&self, url: &Url) -> Result<(), UrlRefused> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("scheme {:?} is not http or https", url.scheme()));
+            return Err(UrlRefused::Scheme(url.scheme().to_owned()));
         }
         let ip = match url.host() {
-            None => return Err("the URL has no host".to_owned()),
+            None => return Err(UrlRefused::NoHost),
             Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
             Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
             Some(Host::Domain(name)) => match name.trim_end_matches('.').parse::<IpAddr>() {
@@ -199,8 +199,19 @@ impl NetworkPolicy {
                 Err(_) => return Ok(()),
             },
         };
-        self.check(ip).map_err(|refused| refused_message(&refused))
+        self.check(ip).map_err(UrlRefused::Address)
     }
+}
+
+/// Why [`NetworkPolicy::check_url`] refuses a URL before any request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlRefused {
+    #[error("scheme {0:?} is not http or https")]
+    Scheme(String),
+    #[error("the URL has no host")]
+    NoHost,
+    #[error("{}", refused_message(.0))]
+    Address(Refused),
 }
 
 /// The message for a refused address, with the way to allow it.
@@ -334,7 +345,7 @@ mod tests {
                 assert!(expected.is_empty(), "{text} should parse");
                 continue;
             };
-            let error = policy.check_url(&url).expect_err(text);
+            let error = policy.check_url(&url).expect_err(text).to_string();
             assert!(error.starts_with(expected), "{text}: {error}");
             assert!(
                 error.ends_with("refused unless http.allow_private_networks covers it"),
@@ -356,6 +367,10 @@ mod tests {
         let ftp = Url::parse("ftp://example.com/x").expect("valid");
         assert_eq!(
             policy.check_url(&ftp),
+            Err(UrlRefused::Scheme("ftp".to_owned()))
+        );
+        assert_eq!(
+            policy.check_url(&ftp).map_err(|e| e.to_string()),
             Err("scheme \"ftp\" is not http or https".to_owned())
         );
     }

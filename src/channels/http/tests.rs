@@ -196,7 +196,8 @@ async fn an_ip_literal_proxy_is_checked_like_any_address() {
         );
         let error = built
             .err()
-            .unwrap_or_else(|| panic!("{spelling}: the client was built"));
+            .unwrap_or_else(|| panic!("{spelling}: the client was built"))
+            .to_string();
         assert!(
             error.contains("http.proxy is refused: 127.0.0.1")
                 || error.contains("http.proxy is refused: ::ffff:127.0.0.1"),

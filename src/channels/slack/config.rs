@@ -76,7 +76,7 @@ impl<Retry, Limits, Breaker> SlackDestination<Retry, Limits, Breaker> {
                     .map_err(|e| ("slack.url", format!("is not a URL: {e}")))?;
                 let shown = SlackTarget::IncomingWebhook { url: url.clone() }.shown_url();
                 check_outbound_url(&url, self.allow_http, policy, &shown)
-                    .map_err(|why| ("slack.url", why))?;
+                    .map_err(|why| ("slack.url", why.to_string()))?;
                 SlackTarget::IncomingWebhook { url }
             }
             SlackConfig::Bot { token, api_url } => {
@@ -89,7 +89,7 @@ impl<Retry, Limits, Breaker> SlackDestination<Retry, Limits, Breaker> {
                 }
                 let shown = redacted(&api_url);
                 check_outbound_url(&api_url, self.allow_http, policy, &shown)
-                    .map_err(|why| ("slack.api_url", why))?;
+                    .map_err(|why| ("slack.api_url", why.to_string()))?;
                 SlackTarget::Bot {
                     token: token.clone(),
                     api_url,
@@ -100,7 +100,7 @@ impl<Retry, Limits, Breaker> SlackDestination<Retry, Limits, Breaker> {
             target,
             timeout: self.timeout.unwrap_or(default_timeout),
         };
-        settings.check().map_err(|why| ("slack", why))?;
+        settings.check().map_err(|why| ("slack", why.to_string()))?;
         Ok(settings)
     }
 }
@@ -142,7 +142,7 @@ pub fn attributes(
     if let Some(color) = &config.attachment_color
         && let Err(why) = check_color(color)
     {
-        problems.push(("attachment_color".into(), why));
+        problems.push(("attachment_color".into(), why.to_string()));
     }
     Attributes {
         channels,

@@ -99,16 +99,36 @@ fn section(text: String) -> Value {
     json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
 }
 
+/// What is wrong with a message Slack would refuse; `at` is where, as `blocks[2].text`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("a Slack message must be a JSON object, not {0}")]
+    NotAnObject(&'static str),
+    #[error("{at} must be an array, not {kind}")]
+    NotAnArray { at: String, kind: &'static str },
+    #[error("{at} must be an object, not {kind}")]
+    ItemNotAnObject { at: String, kind: &'static str },
+    #[error("{at} must be a string, not {kind}")]
+    NotAString { at: String, kind: &'static str },
+    #[error("{at} needs a string \"type\"")]
+    NoBlockType { at: String },
+    #[error("{at}.text must be a text object like {{\"type\": \"mrkdwn\", \"text\": \"...\"}}")]
+    SectionText { at: String },
+    #[error("{at} is a section without \"text\" or \"fields\"")]
+    EmptySection { at: String },
+    #[error(
+        "a Slack message needs a non-empty \"text\" or \"blocks\" (or attachments with blocks)"
+    )]
+    NoContent,
+}
+
 /// Checks that `message` can be sent to Slack: a JSON object with a non-empty `text`, non-empty
 /// `blocks`, or attachments with blocks (or text); `blocks` arrays of objects with a string
 /// `type`; sections with a `text` object or `fields`. The error says where and what is wrong,
 /// for rejecting a template's output.
-pub fn check_shape(message: &Value) -> Result<(), String> {
+pub fn check_shape(message: &Value) -> Result<(), ShapeError> {
     let Value::Object(object) = message else {
-        return Err(format!(
-            "a Slack message must be a JSON object, not {}",
-            kind_of(message)
-        ));
+        return Err(ShapeError::NotAnObject(kind_of(message)));
     };
     let has_text = non_empty_string(object, "text", "")?;
     let blocks = match object.get("blocks") {
@@ -118,18 +138,18 @@ pub fn check_shape(message: &Value) -> Result<(), String> {
     let mut attachment_content = false;
     if let Some(attachments) = object.get("attachments") {
         let Value::Array(attachments) = attachments else {
-            return Err(format!(
-                "\"attachments\" must be an array, not {}",
-                kind_of(attachments)
-            ));
+            return Err(ShapeError::NotAnArray {
+                at: "\"attachments\"".to_owned(),
+                kind: kind_of(attachments),
+            });
         };
         for (i, attachment) in attachments.iter().enumerate() {
             let path = format!("attachments[{i}]");
             let Value::Object(attachment) = attachment else {
-                return Err(format!(
-                    "{path} must be an object, not {}",
-                    kind_of(attachment)
-                ));
+                return Err(ShapeError::ItemNotAnObject {
+                    at: path,
+                    kind: kind_of(attachment),
+                });
             };
             if let Some(blocks) = attachment.get("blocks") {
                 attachment_content |= check_blocks(blocks, &format!("{path}.blocks"))? > 0;
@@ -141,15 +161,16 @@ pub fn check_shape(message: &Value) -> Result<(), String> {
     if has_text || blocks > 0 || attachment_content {
         Ok(())
     } else {
-        Err(
-            "a Slack message needs a non-empty \"text\" or \"blocks\" (or attachments with blocks)"
-                .to_owned(),
-        )
+        Err(ShapeError::NoContent)
     }
 }
 
 /// Whether `object[key]` is a non-blank string; an error if it is there but not a string.
-fn non_empty_string(object: &Map<String, Value>, key: &str, path: &str) -> Result<bool, String> {
+fn non_empty_string(
+    object: &Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<bool, ShapeError> {
     match object.get(key) {
         None => Ok(false),
         Some(Value::String(s)) => Ok(!s.trim().is_empty()),
@@ -159,43 +180,41 @@ fn non_empty_string(object: &Map<String, Value>, key: &str, path: &str) -> Resul
             } else {
                 format!("{path}.{key}")
             };
-            Err(format!("{at} must be a string, not {}", kind_of(other)))
+            Err(ShapeError::NotAString {
+                at,
+                kind: kind_of(other),
+            })
         }
     }
 }
 
 /// Checks a `blocks` array at `path`, returning how many blocks it has.
-fn check_blocks(blocks: &Value, path: &str) -> Result<usize, String> {
+fn check_blocks(blocks: &Value, path: &str) -> Result<usize, ShapeError> {
     let Value::Array(blocks) = blocks else {
-        return Err(format!("{path} must be an array, not {}", kind_of(blocks)));
+        return Err(ShapeError::NotAnArray {
+            at: path.to_owned(),
+            kind: kind_of(blocks),
+        });
     };
     for (i, block) in blocks.iter().enumerate() {
+        let at = format!("{path}[{i}]");
         let Value::Object(block) = block else {
-            return Err(format!(
-                "{path}[{i}] must be an object, not {}",
-                kind_of(block)
-            ));
+            return Err(ShapeError::ItemNotAnObject {
+                at,
+                kind: kind_of(block),
+            });
         };
         let Some(Value::String(block_type)) = block.get("type") else {
-            return Err(format!("{path}[{i}] needs a string \"type\""));
+            return Err(ShapeError::NoBlockType { at });
         };
         if block_type != "section" {
             continue;
         }
         match (block.get("text"), block.get("fields")) {
             (Some(text), _) if text.get("text").is_some_and(Value::is_string) => {}
-            (Some(_), _) => {
-                return Err(format!(
-                    "{path}[{i}].text must be a text object like \
-                     {{\"type\": \"mrkdwn\", \"text\": \"...\"}}"
-                ));
-            }
+            (Some(_), _) => return Err(ShapeError::SectionText { at }),
             (None, Some(Value::Array(fields))) if !fields.is_empty() => {}
-            (None, _) => {
-                return Err(format!(
-                    "{path}[{i}] is a section without \"text\" or \"fields\""
-                ));
-            }
+            (None, _) => return Err(ShapeError::EmptySection { at }),
         }
     }
     Ok(blocks.len())
@@ -387,8 +406,16 @@ pub fn apply_color(mut message: Value, color: &str) -> Value {
     message
 }
 
+/// An `attachment_color` Slack does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid attachment_color {0:?}: expected #RRGGBB (like #36a64f) or one of good, warning, \
+     danger"
+)]
+pub struct ColorError(pub String);
+
 /// Checks an `attachment_color`: `#RRGGBB` in hex, or Slack's `good`, `warning` or `danger`.
-pub fn check_color(color: &str) -> Result<(), String> {
+pub fn check_color(color: &str) -> Result<(), ColorError> {
     if matches!(color, "good" | "warning" | "danger") {
         return Ok(());
     }
@@ -398,10 +425,7 @@ pub fn check_color(color: &str) -> Result<(), String> {
     {
         return Ok(());
     }
-    Err(format!(
-        "invalid attachment_color {color:?}: expected #RRGGBB (like #36a64f) or one of good, \
-         warning, danger"
-    ))
+    Err(ColorError(color.to_owned()))
 }
 
 #[cfg(test)]

@@ -21,12 +21,13 @@ mod tests;
 pub use config::{Attributes, SlackConfig, SlackDestination};
 pub use errors::{SlackErrorScope, slack_error_kind, slack_error_scope, slack_failure_kind};
 pub use message::{
-    BLOCKS_MAX, CONTEXT_ELEMENTS_MAX, CONTEXT_TEXT_MAX, FIELD_TEXT_MAX, FIELDS_MAX,
-    HEADER_TEXT_MAX, MARKDOWN_TEXT_MAX, MESSAGE_TEXT_MAX, SECTION_TEXT_MAX, TRUNCATION_MARKER,
-    apply_color, check_color, check_shape, default_message, default_slack, fit_limits,
+    BLOCKS_MAX, CONTEXT_ELEMENTS_MAX, CONTEXT_TEXT_MAX, ColorError, FIELD_TEXT_MAX, FIELDS_MAX,
+    HEADER_TEXT_MAX, MARKDOWN_TEXT_MAX, MESSAGE_TEXT_MAX, SECTION_TEXT_MAX, ShapeError,
+    TRUNCATION_MARKER, apply_color, check_color, check_shape, default_message, default_slack,
+    fit_limits,
 };
 pub use progress::{ChannelState, SlackProgress};
-pub use settings::{DEFAULT_API_URL, SlackSettings, SlackTarget};
+pub use settings::{DEFAULT_API_URL, SettingsError, SlackSettings, SlackTarget};
 pub use target::{Message, Target};
 
 use std::fmt;
@@ -60,13 +61,24 @@ pub struct SlackRequestPreview {
     pub body: Value,
 }
 
+/// Why a message cannot be sent or previewed, found before any request is made.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PrepareError {
+    #[error("Slack destination {shown} is misconfigured: {error}")]
+    Misconfigured { shown: String, error: SettingsError },
+    #[error("cannot send to Slack {shown}: {error}")]
+    Shape { shown: String, error: ShapeError },
+    #[error("Slack bot destination {0} has no channels to post to")]
+    NoChannels(String),
+}
+
 /// Delivers to one Slack destination; cheap to clone, sharing the client's connection pool.
 #[derive(Clone)]
 pub struct SlackNotifier {
     client: HttpClient,
     settings: Arc<SlackSettings>,
     /// [`SlackSettings::check`]'s verdict, worked out once; an error fails every attempt.
-    endpoint: Arc<Result<Endpoint, String>>,
+    endpoint: Arc<Result<Endpoint, SettingsError>>,
     shown_url: Arc<str>,
 }
 
@@ -103,8 +115,12 @@ impl SlackNotifier {
         channels: &[String],
         progress: &SlackProgress,
     ) -> Result<Delivered, DeliveryError> {
-        let endpoint = self.endpoint().map_err(DeliveryError::permanent)?;
-        let message = self.prepared(message).map_err(DeliveryError::permanent)?;
+        let endpoint = self
+            .endpoint()
+            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
+        let message = self
+            .prepared(message)
+            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
         let result = match &self.settings.target {
             SlackTarget::IncomingWebhook { .. } => self.send_webhook(endpoint, &message).await,
             SlackTarget::Bot { .. } => {
@@ -132,7 +148,7 @@ impl SlackNotifier {
         &self,
         message: &Value,
         channels: &[String],
-    ) -> Result<Vec<SlackRequestPreview>, String> {
+    ) -> Result<Vec<SlackRequestPreview>, PrepareError> {
         let endpoint = self.endpoint()?;
         let message = self.prepared(message)?;
         let mut headers = vec![
@@ -152,10 +168,7 @@ impl SlackNotifier {
         headers.push(("authorization", "Bearer ****".to_owned()));
         let channels = distinct(channels);
         if channels.is_empty() {
-            return Err(format!(
-                "Slack bot destination {} has no channels to post to",
-                self.shown_url
-            ));
+            return Err(PrepareError::NoChannels(self.shown_url.to_string()));
         }
         Ok(channels
             .iter()
@@ -163,17 +176,22 @@ impl SlackNotifier {
             .collect())
     }
 
-    fn endpoint(&self) -> Result<&Endpoint, String> {
+    fn endpoint(&self) -> Result<&Endpoint, PrepareError> {
         self.endpoint
             .as_ref()
             .as_ref()
-            .map_err(|e| format!("Slack destination {} is misconfigured: {e}", self.shown_url))
+            .map_err(|error| PrepareError::Misconfigured {
+                shown: self.shown_url.to_string(),
+                error: error.clone(),
+            })
     }
 
     /// The message checked and cut to Slack's limits.
-    fn prepared(&self, message: &Value) -> Result<Value, String> {
-        check_shape(message)
-            .map_err(|e| format!("cannot send to Slack {}: {e}", self.shown_url))?;
+    fn prepared(&self, message: &Value) -> Result<Value, PrepareError> {
+        check_shape(message).map_err(|error| PrepareError::Shape {
+            shown: self.shown_url.to_string(),
+            error,
+        })?;
         let mut message = message.clone();
         if fit_limits(&mut message) {
             debug!(message = "Slack message cut to Slack's limits.", url = %self.shown_url);

@@ -79,6 +79,24 @@ impl fmt::Debug for SlackTarget {
     }
 }
 
+/// Why a Slack destination's settings cannot be used; no message shows the token or the
+/// webhook's secret path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("the timeout must be more than zero")]
+    ZeroTimeout,
+    #[error("{name} {shown} must be an http or https URL")]
+    Scheme { name: &'static str, shown: String },
+    #[error("{name} {shown} has no host")]
+    NoHost { name: &'static str, shown: String },
+    #[error("the bot token is empty")]
+    EmptyToken,
+    #[error("the bot token contains whitespace")]
+    TokenWhitespace,
+    #[error("the bot token has characters not allowed in an HTTP header")]
+    TokenCharacters,
+}
+
 /// A Slack destination's settings.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SlackSettings {
@@ -93,14 +111,14 @@ impl SlackSettings {
     /// destination before any delivery: http(s) URLs with a host, a bot token that is non-empty
     /// and fits an HTTP header, a timeout above zero. Messages never show the token or the
     /// webhook's secret path.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), SettingsError> {
         self.endpoint().map(|_| ())
     }
 
     /// The URL posted to and the `authorization` header, or why there are none.
-    pub(super) fn endpoint(&self) -> Result<Endpoint, String> {
+    pub(super) fn endpoint(&self) -> Result<Endpoint, SettingsError> {
         if self.timeout.is_zero() {
-            return Err("the timeout must be more than zero".to_owned());
+            return Err(SettingsError::ZeroTimeout);
         }
         match &self.target {
             SlackTarget::IncomingWebhook { url } => {
@@ -130,25 +148,31 @@ impl fmt::Debug for SlackSettings {
     }
 }
 
-fn check_url(name: &str, url: &Url, shown: &str) -> Result<(), String> {
+fn check_url(name: &'static str, url: &Url, shown: &str) -> Result<(), SettingsError> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("{name} {shown} must be an http or https URL"));
+        return Err(SettingsError::Scheme {
+            name,
+            shown: shown.to_owned(),
+        });
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{name} {shown} has no host"));
+        return Err(SettingsError::NoHost {
+            name,
+            shown: shown.to_owned(),
+        });
     }
     Ok(())
 }
 
-fn bearer(token: &str) -> Result<HeaderValue, String> {
+fn bearer(token: &str) -> Result<HeaderValue, SettingsError> {
     if token.is_empty() {
-        return Err("the bot token is empty".to_owned());
+        return Err(SettingsError::EmptyToken);
     }
     if token.chars().any(char::is_whitespace) {
-        return Err("the bot token contains whitespace".to_owned());
+        return Err(SettingsError::TokenWhitespace);
     }
     let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| "the bot token has characters not allowed in an HTTP header".to_owned())?;
+        .map_err(|_| SettingsError::TokenCharacters)?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -231,7 +255,11 @@ mod tests {
             ),
         ];
         for (settings, expected) in cases {
-            assert_eq!(settings.check(), Err(expected.to_owned()), "{settings:?}");
+            assert_eq!(
+                settings.check().map_err(|e| e.to_string()),
+                Err(expected.to_owned()),
+                "{settings:?}"
+            );
         }
         let good = [
             settings(SlackTarget::bot(TOKEN)),

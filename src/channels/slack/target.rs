@@ -33,9 +33,9 @@ impl Target {
         let mut message = match &subscription.template {
             Some(name) => {
                 let message = templates.render_slack(name, notification)?;
-                check_shape(&message).map_err(|message| RenderError::InvalidMessage {
+                check_shape(&message).map_err(|why| RenderError::InvalidMessage {
                     name: name.to_owned(),
-                    message,
+                    message: why.to_string(),
                 })?;
                 message
             }
@@ -89,7 +89,7 @@ impl Message {
     }
 
     /// The requests as text for a person: one per channel for a bot, secrets hidden.
-    pub fn preview(&self) -> Result<String, String> {
+    pub fn preview(&self) -> Result<String, super::PrepareError> {
         let attributes = &self.target.subscription.attributes;
         let mut out = String::new();
         for request in self

@@ -80,7 +80,7 @@ impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
         let url = url::Url::parse(self.url.expose())
             .map_err(|e| ("url", format!("is not a URL: {e}")))?;
         check_outbound_url(&url, self.allow_http, policy, &redacted(&url))
-            .map_err(|why| ("url", why))?;
+            .map_err(|why| ("url", why.to_string()))?;
         let listed =
             |list: &[String], name: &str| list.iter().any(|s| s.eq_ignore_ascii_case(name));
         // Fail closed: a header's value is secret unless `public_headers` says otherwise.
@@ -126,9 +126,8 @@ impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
         }
         let signer = match &self.signing {
             None => Signer::default(),
-            Some(signing) => {
-                Signer::new(&signing.secrets, &signing.keys).map_err(|why| ("signing", why))?
-            }
+            Some(signing) => Signer::new(&signing.secrets, &signing.keys)
+                .map_err(|why| ("signing", why.to_string()))?,
         };
         let settings = WebhookSettings {
             url,
@@ -138,7 +137,9 @@ impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
             timeout: self.timeout.unwrap_or(default_timeout),
             signer,
         };
-        settings.check().map_err(|why| ("custom_headers", why))?;
+        settings
+            .check()
+            .map_err(|why| ("custom_headers", why.to_string()))?;
         Ok(settings)
     }
 }
@@ -172,15 +173,26 @@ pub fn attributes(
     }
 }
 
+/// A destination that signs with no `whsk_` key: it has no public key to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "destination {id:?} has no signing keys ({secrets} shared secret(s)): add `signing.keys` \
+     (make one with `notification-router keys generate`)"
+)]
+pub struct NoSigningKeys {
+    pub id: String,
+    /// How many `whsec_` secrets it signs with instead.
+    pub secrets: usize,
+}
+
 /// The `whpk_` public keys a destination with `settings` signs with, or why it has none.
-pub fn public_keys(id: &str, settings: &WebhookSettings) -> Result<Vec<String>, String> {
+pub fn public_keys(id: &str, settings: &WebhookSettings) -> Result<Vec<String>, NoSigningKeys> {
     let keys = settings.signer.public_keys();
     if keys.is_empty() {
-        return Err(format!(
-            "destination {id:?} has no signing keys ({} shared secret(s)): add `signing.keys` \
-             (make one with `notification-router keys generate`)",
-            settings.signer.secret_count()
-        ));
+        return Err(NoSigningKeys {
+            id: id.to_owned(),
+            secrets: settings.signer.secret_count(),
+        });
     }
     Ok(keys)
 }

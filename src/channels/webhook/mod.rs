@@ -27,10 +27,10 @@ use crate::channels::http::{
 use crate::channels::{Delivered, DeliveryError, classify};
 
 use crate::secret::{Secret, scrub};
-pub use config::{Attributes, SigningConfig, WebhookDestination, public_keys};
+pub use config::{Attributes, NoSigningKeys, SigningConfig, WebhookDestination, public_keys};
 pub use signing::{
-    PRIVATE_KEY_PREFIX, PUBLIC_KEY_PREFIX, SECRET_PREFIX, Signer, generate_key_pair,
-    generate_secret,
+    KeyProblem, PRIVATE_KEY_PREFIX, PUBLIC_KEY_PREFIX, SECRET_PREFIX, SecretProblem, Signer,
+    SigningError, generate_key_pair, generate_secret,
 };
 pub use target::{Message, Target};
 
@@ -63,15 +63,26 @@ pub struct WebhookSettings {
     pub signer: Signer,
 }
 
+/// Why a custom or sensitive header cannot be sent; a sensitive value is shown as `****`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("invalid header name {0:?}")]
+    Name(String),
+    #[error("header {0:?} is set by the notifier and cannot be configured")]
+    Reserved(String),
+    #[error("invalid value {shown:?} for header {name:?}")]
+    Value { name: String, shown: String },
+}
+
 impl WebhookSettings {
     /// Checks that every custom and sensitive header is a valid, non-reserved header, so that
     /// config loading can reject a destination before any delivery is tried.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), HeaderError> {
         self.extra_headers().map(|_| ())
     }
 
     /// Custom then sensitive headers, sensitive values marked so HTTP/2 never indexes them.
-    fn extra_headers(&self) -> Result<HeaderMap, String> {
+    fn extra_headers(&self) -> Result<HeaderMap, HeaderError> {
         let mut headers = HeaderMap::new();
         let custom = self
             .custom_headers
@@ -83,15 +94,16 @@ impl WebhookSettings {
             .map(|(n, v)| ((n, v.expose().as_str()), true));
         for ((name, value), is_sensitive) in custom.chain(sensitive) {
             let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("invalid header name {name:?}"))?;
+                .map_err(|_| HeaderError::Name(name.clone()))?;
             if RESERVED.contains(&header.as_str()) {
-                return Err(format!(
-                    "header {name:?} is set by the notifier and cannot be configured"
-                ));
+                return Err(HeaderError::Reserved(name.clone()));
             }
             let mut value = HeaderValue::from_str(value).map_err(|_| {
                 let shown = if is_sensitive { "****" } else { value };
-                format!("invalid value {shown:?} for header {name:?}")
+                HeaderError::Value {
+                    name: name.clone(),
+                    shown: shown.to_owned(),
+                }
             })?;
             value.set_sensitive(is_sensitive);
             headers.append(header, value);
@@ -124,7 +136,7 @@ pub struct WebhookNotifier {
     client: HttpClient,
     settings: Arc<WebhookSettings>,
     /// [`WebhookSettings::check`]'s verdict, computed once; an error fails every attempt.
-    extra_headers: Arc<Result<HeaderMap, String>>,
+    extra_headers: Arc<Result<HeaderMap, HeaderError>>,
     shown_url: Arc<str>,
 }
 

@@ -26,6 +26,45 @@ pub const PUBLIC_KEY_PREFIX: &str = "whpk_";
 /// The bytes of a symmetric secret, as Standard Webhooks bounds them.
 const SECRET_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
 
+/// Why a destination's secrets or keys cannot be used; it names the list and the position,
+/// never the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SigningError {
+    #[error("secrets[{index}] {problem}")]
+    Secret {
+        index: usize,
+        problem: SecretProblem,
+    },
+    #[error("keys[{index}] {problem}")]
+    Key { index: usize, problem: KeyProblem },
+}
+
+/// What is wrong with a `whsec_` secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SecretProblem {
+    #[error("must start with {SECRET_PREFIX} (a Standard Webhooks secret)")]
+    Prefix,
+    #[error("is not {SECRET_PREFIX} followed by base64")]
+    Base64,
+    #[error(
+        "holds {0} bytes; a secret holds 24 to 64 (`notification-router keys generate --secret` \
+         makes one)"
+    )]
+    Length(usize),
+}
+
+/// What is wrong with a `whsk_` private key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyProblem {
+    #[error(
+        "must start with {PRIVATE_KEY_PREFIX} (an ed25519 private key; \
+         `notification-router keys generate` makes one)"
+    )]
+    Prefix,
+    #[error("is not {PRIVATE_KEY_PREFIX} followed by the base64 of 32 bytes")]
+    Seed,
+}
+
 /// Every secret and key of one destination; signs nothing when empty.
 #[derive(Clone, Default)]
 pub struct Signer {
@@ -36,18 +75,23 @@ pub struct Signer {
 impl Signer {
     /// Parses `whsec_` secrets and `whsk_` keys; empty values (an unset `${VAR:-}`) are left
     /// out. An error names the list and the position, never the value.
-    pub fn new(secrets: &[Secret], keys: &[Secret]) -> Result<Signer, String> {
+    pub fn new(secrets: &[Secret], keys: &[Secret]) -> Result<Signer, SigningError> {
         let secrets = secrets
             .iter()
             .enumerate()
             .filter(|(_, s)| !s.is_empty())
-            .map(|(i, s)| parse_secret(s.expose()).map_err(|why| format!("secrets[{i}] {why}")))
+            .map(|(index, s)| {
+                parse_secret(s.expose()).map_err(|problem| SigningError::Secret { index, problem })
+            })
             .collect::<Result<_, _>>()?;
         let keys = keys
             .iter()
             .enumerate()
             .filter(|(_, k)| !k.is_empty())
-            .map(|(i, k)| parse_private_key(k.expose()).map_err(|why| format!("keys[{i}] {why}")))
+            .map(|(index, k)| {
+                parse_private_key(k.expose())
+                    .map_err(|problem| SigningError::Key { index, problem })
+            })
             .collect::<Result<_, _>>()?;
         Ok(Signer { secrets, keys })
     }
@@ -136,35 +180,26 @@ fn public_key_text(bytes: &[u8; 32]) -> String {
     format!("{PUBLIC_KEY_PREFIX}{}", BASE64.encode(bytes))
 }
 
-fn parse_secret(text: &str) -> Result<Secret<Vec<u8>>, String> {
+fn parse_secret(text: &str) -> Result<Secret<Vec<u8>>, SecretProblem> {
     let encoded = text
         .strip_prefix(SECRET_PREFIX)
-        .ok_or_else(|| format!("must start with {SECRET_PREFIX} (a Standard Webhooks secret)"))?;
-    let bytes = BASE64
-        .decode(encoded)
-        .map_err(|_| format!("is not {SECRET_PREFIX} followed by base64"))?;
+        .ok_or(SecretProblem::Prefix)?;
+    let bytes = BASE64.decode(encoded).map_err(|_| SecretProblem::Base64)?;
     if !SECRET_BYTES.contains(&bytes.len()) {
-        return Err(format!(
-            "holds {} bytes; a secret holds 24 to 64 (`notification-router keys generate --secret` \
-             makes one)",
-            bytes.len()
-        ));
+        return Err(SecretProblem::Length(bytes.len()));
     }
     Ok(Secret::new(bytes))
 }
 
-fn parse_private_key(text: &str) -> Result<Secret<SigningKey>, String> {
-    let encoded = text.strip_prefix(PRIVATE_KEY_PREFIX).ok_or_else(|| {
-        format!(
-            "must start with {PRIVATE_KEY_PREFIX} (an ed25519 private key; \
-             `notification-router keys generate` makes one)"
-        )
-    })?;
+fn parse_private_key(text: &str) -> Result<Secret<SigningKey>, KeyProblem> {
+    let encoded = text
+        .strip_prefix(PRIVATE_KEY_PREFIX)
+        .ok_or(KeyProblem::Prefix)?;
     let seed: [u8; 32] = BASE64
         .decode(encoded)
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| format!("is not {PRIVATE_KEY_PREFIX} followed by the base64 of 32 bytes"))?;
+        .ok_or(KeyProblem::Seed)?;
     Ok(Secret::new(SigningKey::from_bytes(&seed)))
 }
 
@@ -245,7 +280,7 @@ mod tests {
             let secrets: Vec<Secret> = secrets.iter().map(|s| (*s).into()).collect();
             let keys: Vec<Secret> = keys.iter().map(|s| (*s).into()).collect();
             let error = Signer::new(&secrets, &keys).expect_err("invalid");
-            assert_eq!(error, expected);
+            assert_eq!(error.to_string(), expected);
         }
     }
 

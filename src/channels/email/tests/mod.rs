@@ -444,7 +444,7 @@ fn send_is_spawnable() {
 fn new_outside_a_runtime_is_an_error() {
     let error = EmailNotifier::new(settings("smtp://127.0.0.1:25")).expect_err("no runtime");
     assert_eq!(
-        error,
+        error.to_string(),
         "the email notifier for smtp://127.0.0.1:25 must be created inside a Tokio runtime"
     );
 }

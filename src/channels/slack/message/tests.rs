@@ -203,7 +203,11 @@ fn check_shape_says_what_is_wrong() {
         ),
     ];
     for (message, expected) in cases {
-        assert_eq!(check_shape(&message), Err(expected.to_owned()), "{message}");
+        assert_eq!(
+            check_shape(&message).map_err(|e| e.to_string()),
+            Err(expected.to_owned()),
+            "{message}"
+        );
     }
 }
 
@@ -387,7 +391,7 @@ fn checks_colours() {
         "36a64f", "#36a64", "#36a64f0", "#gggggg", "red", "Good", "", "#",
     ] {
         assert_eq!(
-            check_color(bad),
+            check_color(bad).map_err(|e| e.to_string()),
             Err(format!(
                 "invalid attachment_color {bad:?}: expected #RRGGBB (like #36a64f) or one of \
                  good, warning, danger"

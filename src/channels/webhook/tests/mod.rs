@@ -246,7 +246,13 @@ async fn misconfigured_headers_fail_permanently_without_a_request() {
         } else {
             settings.custom_headers = vec![(name.to_owned(), value.to_owned())];
         }
-        assert!(settings.check().expect_err("rejected").contains(needle));
+        assert!(
+            settings
+                .check()
+                .expect_err("rejected")
+                .to_string()
+                .contains(needle)
+        );
         let error = notifier(settings)
             .send("id", Bytes::from(BODY), false)
             .await
