@@ -25,7 +25,7 @@ pub const TOPICS: [(&str, i32); 3] = [(LIFECYCLE, 3), (RETRY_TOPIC, 3), (DEAD_LE
 pub fn destinations(receiver: &Receiver, ids: &[(&str, &str)]) -> (String, Vec<(String, String)>) {
     let destinations = ids
         .iter()
-        .map(|(id, extra)| webhook(id, &receiver.url(&format!("/{id}")), extra))
+        .map(|(id, extra)| webhook(id, receiver.url(&format!("/{id}")), extra))
         .collect::<String>();
     let subscriptions = ids
         .iter()

@@ -88,7 +88,7 @@ async fn sigterm_with_the_broker_gone_exits_within_the_drain_timeout_and_a_resta
     // About 100 events a second (20 in flight, 200 ms each), so that the stop comes mid-stream
     // whatever librdkafka had fetched before the broker went.
     let mut receiver =
-        Receiver::start_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(200)).await;
+        Receiver::answering_delayed(Arc::new(|_, _| Some(200)), Duration::from_millis(200)).await;
     let (destinations, topics) = destinations(&receiver, &[("a", ""), ("b", "")]);
     let kafka_extra = kafka_settings("", "  max_in_flight: 20\n");
     let setup = Setup {
@@ -98,7 +98,7 @@ async fn sigterm_with_the_broker_gone_exits_within_the_drain_timeout_and_a_resta
     let (_dir, config) = setup.write();
     produce_all(&brokers, LIFECYCLE, &updates(0..EVENTS)).await;
 
-    let first = RouterProcess::start(&config, "first");
+    let first = RouterProcess::start(BIN, &config, "first");
     let first_log = first.log.clone();
     let mut log = receiver.take(ALL / 3).await;
     proxy.stop();
@@ -125,7 +125,7 @@ async fn sigterm_with_the_broker_gone_exits_within_the_drain_timeout_and_a_resta
     // expires it only when another member contacts the group: see crash.rs).
     proxy.restart();
     tokio::time::sleep(SESSION_TIMEOUT + Duration::from_secs(1)).await;
-    let second = RouterProcess::start(&config, "second");
+    let second = RouterProcess::start(BIN, &config, "second");
     let mut seen: BTreeSet<(String, String)> = log.iter().map(pair).collect();
     while seen.len() < ALL {
         seen.insert(pair(&receiver.next().await));
@@ -144,7 +144,7 @@ async fn a_broker_gone_for_60_s_at_start_is_said_once_and_consuming_starts_withi
     proxy.stop();
     let down = Instant::now();
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let (admin, base) = admin();
     let setup = Setup {
         kafka_extra: &kafka_settings("", ""),
@@ -152,7 +152,7 @@ async fn a_broker_gone_for_60_s_at_start_is_said_once_and_consuming_starts_withi
         ..Setup::lifecycle(&brokers, "down-at-start", &destinations, all_to_hook())
     };
     let (_dir, config) = setup.write();
-    let router = RouterProcess::start(&config, "router");
+    let router = RouterProcess::start(BIN, &config, "router");
 
     tokio::time::sleep(Duration::from_secs(15)).await;
     let (status, connected) = readiness(&base).await;
@@ -197,19 +197,20 @@ async fn a_broker_gone_for_60_s_mid_stream_holds_up_consuming_and_due_retries_le
     // `flaky` fails the first attempt of each event of the first batch: those go to the retry
     // topic, due about a minute later, around the broker's return.
     let failed_once = Arc::new(Mutex::new(HashSet::new()));
-    let mut receiver = Receiver::start(Arc::new(move |path, body| {
-        let id = body["data"]["event_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let first_batch = id
-            .strip_prefix("evt-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .is_some_and(|n| n < BATCH);
-        let first_time = path == "/flaky" && failed_once.lock().unwrap().insert(id);
-        Some(if first_batch && first_time { 503 } else { 200 })
-    }))
-    .await;
+    let mut receiver =
+        Receiver::answering(Arc::new(move |path: &str, body: &serde_json::Value| {
+            let id = body["data"]["event_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let first_batch = id
+                .strip_prefix("evt-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_some_and(|n| n < BATCH);
+            let first_time = path == "/flaky" && failed_once.lock().unwrap().insert(id);
+            Some(if first_batch && first_time { 503 } else { 200 })
+        }))
+        .await;
     let flaky = "    retry: { retries: 0, schedule: [60s, 60s], horizon: 10m }\n    circuit_breaker: { failures: 1000 }\n";
     let (destinations, topics) = destinations(&receiver, &[("a", ""), ("flaky", flaky)]);
     let setup = Setup {
@@ -217,7 +218,7 @@ async fn a_broker_gone_for_60_s_mid_stream_holds_up_consuming_and_due_retries_le
         ..Setup::lifecycle(&brokers, "down-mid-stream", &destinations, topics)
     };
     let (_dir, config) = setup.write();
-    let router = RouterProcess::start(&config, "router");
+    let router = RouterProcess::start(BIN, &config, "router");
     let (instant0, utc0) = (Instant::now(), Utc::now());
 
     produce_events_to(&brokers, LIFECYCLE, &updates(0..BATCH)).await;

@@ -11,7 +11,7 @@ async fn poison_pills_are_dead_lettered_with_reasons_good_events_delivered_and_l
     let tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup {
         kafka_extra: &kafka_settings("", "  max_message_bytes: 4096\n"),
         ..Setup::lifecycle(&brokers, "poison", &destinations, all_to_hook())

@@ -36,7 +36,7 @@ async fn instances_joining_mid_stream(strategy: &str) {
         .map(|i| {
             let destinations = webhook(
                 "hook",
-                &receiver.url("/hook"),
+                receiver.url("/hook"),
                 &format!("    custom_headers: {{ x-instance: \"{i}\" }}\n"),
             );
             Setup {

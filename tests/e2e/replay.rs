@@ -23,7 +23,7 @@ async fn replayed_dead_letters_all_arrive_with_their_original_webhook_id() {
         })
     }))
     .await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup {
         kafka_extra: &kafka_settings("", ""),
         ..Setup::lifecycle(&brokers, "replay", &destinations, all_to_hook())

@@ -16,7 +16,7 @@ async fn the_router_recovers_from_a_broker_restart_without_intervention() {
     let mut tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
     let mut receiver = Receiver::ok().await;
-    let destinations = webhook("hook", &receiver.url("/hook"), "");
+    let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup {
         kafka_extra: &kafka_settings("", ""),
         ..Setup::lifecycle(&brokers, "broker-restart", &destinations, all_to_hook())

@@ -56,12 +56,12 @@ async fn run(with_slow: bool) -> (Duration, Duration) {
     let tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
     let mut fast = Receiver::ok().await;
-    let mut slow = Receiver::start_delayed(std::sync::Arc::new(|_, _| Some(200)), SLOW).await;
-    let mut destinations = webhook("a", &fast.url("/a"), "") + &webhook("b", &fast.url("/b"), "");
+    let mut slow = Receiver::answering_delayed(std::sync::Arc::new(|_, _| Some(200)), SLOW).await;
+    let mut destinations = webhook("a", fast.url("/a"), "") + &webhook("b", fast.url("/b"), "");
     let mut subscriptions =
         "  - { name: to-a, destination: a }\n  - { name: to-b, destination: b }".to_owned();
     if with_slow {
-        destinations += &webhook("slow", &slow.url("/slow"), "");
+        destinations += &webhook("slow", slow.url("/slow"), "");
         subscriptions += "\n  - { name: to-slow, destination: slow }";
     }
     // The shipped limits: no `limits`, no `max_in_flight`.
@@ -76,7 +76,7 @@ async fn run(with_slow: bool) -> (Duration, Duration) {
     };
     let (_dir, config) = setup.write();
     let name = if with_slow { "with-slow" } else { "without" };
-    let router = RouterProcess::start(&config, name);
+    let router = RouterProcess::start(BIN, &config, name);
     // Measure from the moment the router delivers.
     produce_events_to(&brokers, LIFECYCLE, &updates(EVENTS..EVENTS + 1)).await;
     fast.take(2).await;
