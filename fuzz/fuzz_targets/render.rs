@@ -21,8 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use notification_router::channels::slack::default_slack;
 use notification_router::event::{RawRecord, SourceKind, normalise};
-use notification_router::render::{Templates, default_email, default_slack, payload_appendix};
+use notification_router::render::{Templates, default_email, payload_appendix};
 use serde_json::Value;
 
 /// Templates of each channel that embed event data with `{{json}}`, besides the shipped ones.
