@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 
 use super::{AdminState, error, unavailable};
 use crate::config::{self, Config};
-use crate::impact::{self, DEFAULT_SINCE, ImpactError, Request, Window};
+use crate::impact::{self, DEFAULT_SINCE, ImpactError, Request, TemporaryFolder, Window};
 
 /// Records read per Kafka topic at most when the call does not say.
 const DEFAULT_LAST: u64 = 100_000;
@@ -126,7 +126,7 @@ fn preview(
         written.map_err(|e| PreviewError::Bad(format!("{name}: {e}")))?;
     }
     let file_name = current.path.file_name().unwrap_or_default();
-    let proposed = config::load(&folder.0.join(file_name)).map_err(|errors| {
+    let proposed = config::load(&folder.0.path().join(file_name)).map_err(|errors| {
         PreviewError::Invalid(errors.0.iter().map(ToString::to_string).collect())
     })?;
     let request = Request {
@@ -150,7 +150,7 @@ fn preview(
 
 /// A temporary copy of the configuration's files: `router.yaml`, its topics and templates
 /// folders. Removed when dropped.
-struct Folder(PathBuf);
+struct Folder(TemporaryFolder);
 
 impl Folder {
     fn copy_of(current: &Config) -> Result<Folder, String> {
@@ -158,13 +158,10 @@ impl Folder {
         let base = base
             .canonicalize()
             .map_err(|e| format!("cannot resolve {}: {e}", base.display()))?;
-        let folder = Folder(std::env::temp_dir().join(format!(
-            "notification-router-impact-{}",
-            uuid::Uuid::new_v4()
-        )));
-        std::fs::create_dir(&folder.0).map_err(|e| format!("cannot make a folder: {e}"))?;
+        let folder =
+            Folder(TemporaryFolder::new().map_err(|e| format!("cannot make a folder: {e}"))?);
         let file_name = current.path.file_name().unwrap_or_default();
-        std::fs::copy(&current.path, folder.0.join(file_name))
+        std::fs::copy(&current.path, folder.0.path().join(file_name))
             .map_err(|e| format!("cannot copy {}: {e}", current.path.display()))?;
         for dir in [&current.router.topics_dir, &current.router.templates_dir] {
             if !is_plain_relative(dir) {
@@ -173,7 +170,7 @@ impl Folder {
                     dir.display()
                 ));
             }
-            copy_tree(&base, &base.join(dir), &folder.0.join(dir))?;
+            copy_tree(&base, &base.join(dir), &folder.0.path().join(dir))?;
         }
         Ok(folder)
     }
@@ -193,18 +190,12 @@ impl Folder {
                 current.router.templates_dir.display()
             ));
         }
-        let target = self.0.join(path);
+        let target = self.0.path().join(path);
         // A link the copy kept would write outside it.
         if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
             return Err(format!("{name:?} is a link"));
         }
         Ok(target)
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

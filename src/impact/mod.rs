@@ -7,8 +7,10 @@
 //!
 //! - `records`: reading the records in a window (`since`, `last`).
 //! - `compare`: the comparison, pure.
+//! - `folder`: the temporary folder a proposal's files are laid out in.
 
 mod compare;
+mod folder;
 mod records;
 
 use std::collections::BTreeSet;
@@ -18,6 +20,7 @@ use rdkafka::error::KafkaError;
 use serde::Serialize;
 
 pub use compare::{Comparison, Record, Report, Row, Sample};
+pub use folder::TemporaryFolder;
 pub use records::{Coverage, TopicCoverage, Window};
 
 use crate::config::Config;

@@ -7,6 +7,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use crate::config::{self, Config};
+use crate::impact::TemporaryFolder;
 
 /// A proposed configuration, loaded; a revision's files are taken out into a temporary folder
 /// that lives as long as this value.
@@ -31,7 +32,11 @@ pub fn load(from: &str, current: &Path) -> anyhow::Result<Proposed> {
         return loaded(path, from.to_owned(), None);
     }
     let checkout = checkout(from, current)?;
-    let file = checkout.root.join(&checkout.relative).join(file_name);
+    let file = checkout
+        .folder
+        .path()
+        .join(&checkout.relative)
+        .join(file_name);
     loaded(&file, format!("git revision {from}"), Some(checkout))
 }
 
@@ -48,7 +53,6 @@ fn loaded(path: &Path, label: String, checkout: Option<Checkout>) -> anyhow::Res
 /// A revision's copy of the configuration's folder.
 struct Checkout {
     folder: TemporaryFolder,
-    root: PathBuf,
     /// The configuration's folder relative to the repository's top.
     relative: PathBuf,
 }
@@ -75,7 +79,7 @@ fn checkout(revision: &str, current: &Path) -> anyhow::Result<Checkout> {
         .strip_prefix(top.canonicalize().unwrap_or(top.clone()))
         .unwrap_or(Path::new(""))
         .to_owned();
-    let temporary = TemporaryFolder::new()?;
+    let temporary = TemporaryFolder::new().context("cannot make a temporary folder")?;
     let mut archive = Command::new("git");
     archive
         .current_dir(&top)
@@ -92,7 +96,7 @@ fn checkout(revision: &str, current: &Path) -> anyhow::Result<Checkout> {
     }
     let mut untar = Command::new("tar")
         .args(["-x", "-C"])
-        .arg(&temporary.0)
+        .arg(temporary.path())
         .stdin(std::process::Stdio::piped())
         .spawn()
         .context("cannot run tar")?;
@@ -104,7 +108,6 @@ fn checkout(revision: &str, current: &Path) -> anyhow::Result<Checkout> {
         bail!("tar could not unpack revision {revision}");
     }
     Ok(Checkout {
-        root: temporary.0.clone(),
         folder: temporary,
         relative,
     })
@@ -121,24 +124,4 @@ fn git(folder: &Path, args: &[&str]) -> anyhow::Result<String> {
         bail!("{}", String::from_utf8_lossy(&output.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// A folder under the system's temporary folder, removed when dropped.
-struct TemporaryFolder(PathBuf);
-
-impl TemporaryFolder {
-    fn new() -> anyhow::Result<Self> {
-        let path = std::env::temp_dir().join(format!(
-            "notification-router-impact-{}",
-            uuid::Uuid::new_v4()
-        ));
-        std::fs::create_dir(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Self(path))
-    }
-}
-
-impl Drop for TemporaryFolder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
