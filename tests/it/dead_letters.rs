@@ -9,13 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::support::*;
 use testkit::process::{command, replay_hook};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id() {
-    const EVENTS: usize = 5;
-    let kafka = Kafka::start(&["lifecycle"]);
+/// A receiver answering 400 (a permanent refusal: dead-lettered at once) while the returned
+/// flag is set, 200 once it is cleared.
+async fn refusing_receiver() -> (Receiver, Arc<AtomicBool>) {
     let broken = Arc::new(AtomicBool::new(true));
     let is_broken = broken.clone();
-    let mut receiver = Receiver::answering(Arc::new(move |_, _| {
+    let receiver = Receiver::answering(Arc::new(move |_, _| {
         Some(if is_broken.load(Ordering::SeqCst) {
             400
         } else {
@@ -23,6 +22,14 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
         })
     }))
     .await;
+    (receiver, broken)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id() {
+    const EVENTS: usize = 5;
+    let kafka = Kafka::start(&["lifecycle"]);
+    let (mut receiver, broken) = refusing_receiver().await;
     let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup::lifecycle(kafka.brokers(), "replay", &destinations, all_to_hook());
     let (_dir, config) = setup.write();
@@ -94,16 +101,7 @@ async fn dead_lettered_deliveries_are_listed_and_replayed_with_their_webhook_id(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_dead_letter_is_not_replayed() {
     let kafka = Kafka::start(&["lifecycle"]);
-    let broken = Arc::new(AtomicBool::new(true));
-    let is_broken = broken.clone();
-    let mut receiver = Receiver::answering(Arc::new(move |_, _| {
-        Some(if is_broken.load(Ordering::SeqCst) {
-            400
-        } else {
-            200
-        })
-    }))
-    .await;
+    let (mut receiver, broken) = refusing_receiver().await;
     let destinations = webhook("hook", receiver.url("/hook"), "");
     let setup = Setup::lifecycle(
         kafka.brokers(),
