@@ -183,7 +183,7 @@ pub async fn consume(
         shutdown.cancel();
     }
     let retries = retries.await.context("the retry consumer panicked")?;
-    sources.and(retries)
+    Ok(sources.and(retries)?)
 }
 
 /// A Kafka topic of an enabled source and a shipped example event of that source's type, for

@@ -21,12 +21,12 @@ use crate::telemetry::metrics;
 const MAX_DETAIL: usize = crate::dispatch::MAX_DETAIL;
 
 /// What every record task shares: the deliverer and the input de-duplication window.
-pub struct Pipeline {
+pub struct RecordProcessor {
     deliverer: Arc<Deliverer>,
     dedup: Dedup,
 }
 
-impl Pipeline {
+impl RecordProcessor {
     pub fn new(config: &Config, deliverer: Arc<Deliverer>) -> Self {
         Self {
             deliverer,

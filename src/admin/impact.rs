@@ -84,9 +84,11 @@ pub(super) async fn impact(State(state): State<Arc<AdminState>>, body: Bytes) ->
                 .into_response()
         }
         Ok(Err(PreviewError::Unavailable(message))) => unavailable(&message),
-        Ok(Err(PreviewError::Internal(message))) => {
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &message)
-        }
+        Ok(Err(PreviewError::Internal(e))) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        ),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -104,7 +106,32 @@ enum PreviewError {
     /// The brokers could not be read (`503`).
     Unavailable(String),
     /// The copy of the files could not be made (`500`).
-    Internal(String),
+    Internal(CopyError),
+}
+
+impl From<CopyError> for PreviewError {
+    fn from(e: CopyError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+/// A file of the configuration that could not be copied.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} {}: {source}", path.display())]
+struct CopyError {
+    action: &'static str,
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+impl CopyError {
+    fn new(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Self {
+            action,
+            path: path.to_owned(),
+            source,
+        }
+    }
 }
 
 /// Lays the files over a copy of `current`'s, loads them, and measures.
@@ -113,9 +140,9 @@ fn preview(
     proposal: &Proposal,
     brokers: &str,
 ) -> Result<impact::Impact, PreviewError> {
-    let folder = Folder::copy_of(current).map_err(PreviewError::Internal)?;
+    let folder = Folder::copy_of(current)?;
     for (name, text) in &proposal.files {
-        let path = folder.place(current, name).map_err(PreviewError::Bad)?;
+        let path = folder.place(current, name)?;
         let written = match text {
             Some(text) => path
                 .parent()
@@ -153,22 +180,23 @@ fn preview(
 struct Folder(TemporaryFolder);
 
 impl Folder {
-    fn copy_of(current: &Config) -> Result<Folder, String> {
+    fn copy_of(current: &Config) -> Result<Folder, PreviewError> {
         let base = current.path.parent().unwrap_or(Path::new("."));
         let base = base
             .canonicalize()
-            .map_err(|e| format!("cannot resolve {}: {e}", base.display()))?;
-        let folder =
-            Folder(TemporaryFolder::new().map_err(|e| format!("cannot make a folder: {e}"))?);
+            .map_err(|e| CopyError::new("resolve", base, e))?;
+        let folder = Folder(
+            TemporaryFolder::new().map_err(|e| CopyError::new("make", Path::new("a folder"), e))?,
+        );
         let file_name = current.path.file_name().unwrap_or_default();
         std::fs::copy(&current.path, folder.0.path().join(file_name))
-            .map_err(|e| format!("cannot copy {}: {e}", current.path.display()))?;
+            .map_err(|e| CopyError::new("copy", &current.path, e))?;
         for dir in [&current.router.topics_dir, &current.router.templates_dir] {
             if !is_plain_relative(dir) {
-                return Err(format!(
+                return Err(PreviewError::Bad(format!(
                     "proposals need topics_dir and templates_dir relative to router.yaml (not {})",
                     dir.display()
-                ));
+                )));
             }
             copy_tree(&base, &base.join(dir), &folder.0.path().join(dir))?;
         }
@@ -177,23 +205,23 @@ impl Folder {
 
     /// Where proposed file `name` goes: under the topics or templates folder, named by plain
     /// names only; anything else is refused.
-    fn place(&self, current: &Config, name: &str) -> Result<PathBuf, String> {
+    fn place(&self, current: &Config, name: &str) -> Result<PathBuf, PreviewError> {
         let path = Path::new(name);
         let allowed = is_plain_relative(path)
             && [&current.router.topics_dir, &current.router.templates_dir]
                 .iter()
                 .any(|dir| path.starts_with(dir) && path != dir.as_path());
         if !allowed {
-            return Err(format!(
+            return Err(PreviewError::Bad(format!(
                 "{name:?}: a proposed file is a file under {} or {} (router.yaml is the operator's: propose it with the impact command)",
                 current.router.topics_dir.display(),
                 current.router.templates_dir.display()
-            ));
+            )));
         }
         let target = self.0.path().join(path);
         // A link the copy kept would write outside it.
         if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(format!("{name:?} is a link"));
+            return Err(PreviewError::Bad(format!("{name:?} is a link")));
         }
         Ok(target)
     }
@@ -208,15 +236,15 @@ fn is_plain_relative(path: &Path) -> bool {
 /// Copies the files under `from` to `to`: folders and regular files, and links that resolve
 /// inside `base` (a Kubernetes ConfigMap mounts every file as one) as what they point at; links
 /// out of `base` are left out, as loading would refuse them.
-fn copy_tree(base: &Path, from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(to).map_err(|e| format!("cannot make {}: {e}", to.display()))?;
+fn copy_tree(base: &Path, from: &Path, to: &Path) -> Result<(), CopyError> {
+    std::fs::create_dir_all(to).map_err(|e| CopyError::new("make", to, e))?;
     let entries = match std::fs::read_dir(from) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(format!("cannot read {}: {e}", from.display())),
+        Err(e) => return Err(CopyError::new("read", from, e)),
     };
     for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+        let entry = entry.map_err(|e| CopyError::new("read", from, e))?;
         let path = entry.path();
         let Ok(real) = path.canonicalize() else {
             continue;
@@ -228,8 +256,7 @@ fn copy_tree(base: &Path, from: &Path, to: &Path) -> Result<(), String> {
         if real.is_dir() {
             copy_tree(base, &real, &target)?;
         } else if real.is_file() {
-            std::fs::copy(&real, &target)
-                .map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+            std::fs::copy(&real, &target).map_err(|e| CopyError::new("copy", &path, e))?;
         }
     }
     Ok(())

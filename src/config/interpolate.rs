@@ -16,6 +16,22 @@ pub struct Unresolved {
     pub message: String,
 }
 
+/// Why a string cannot be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpandError {
+    #[error("unclosed '${{' in {0:?}: write ${{NAME}} or ${{NAME:-default}}")]
+    Unclosed(String),
+    #[error("{0:?} is not a variable name: use letters, digits and '_'")]
+    BadName(String),
+    #[error("environment variable {0} is not set (set it, or write ${{{0}:-default}})")]
+    NotSet(String),
+    #[error(
+        "variable {name} is not listed in topic_variables of router.yaml: a topic file may read \
+         only those (listed: {listed}); write $${{ for a literal ${{"
+    )]
+    NotListed { name: String, listed: String },
+}
+
 /// Which variables a file may read.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
@@ -47,7 +63,7 @@ fn scoped(
     scope: Scope<'_>,
     name: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ExpandError> {
     match scope {
         Scope::Only(listed) if !listed.iter().any(|l| l == name) => {
             let listed = if listed.is_empty() {
@@ -55,22 +71,25 @@ fn scoped(
             } else {
                 listed.join(", ")
             };
-            Err(format!(
-                "variable {name} is not listed in topic_variables of router.yaml: a topic file \
-                 may read only those (listed: {listed}); write $${{ for a literal ${{"
-            ))
+            Err(ExpandError::NotListed {
+                name: name.to_owned(),
+                listed,
+            })
         }
         _ => Ok(lookup(name)),
     }
 }
 
-type Lookup<'a> = &'a dyn Fn(&str) -> Result<Option<String>, String>;
+type Lookup<'a> = &'a dyn Fn(&str) -> Result<Option<String>, ExpandError>;
 
 fn walk(value: &mut Value, item: String, lookup: Lookup<'_>, problems: &mut Vec<Unresolved>) {
     match value {
         Value::String(text) => match expand_with(text, lookup) {
             Ok(expanded) => *text = expanded,
-            Err(message) => problems.push(Unresolved { item, message }),
+            Err(e) => problems.push(Unresolved {
+                item,
+                message: e.to_string(),
+            }),
         },
         Value::Sequence(items) => {
             for (i, child) in items.iter_mut().enumerate() {
@@ -97,11 +116,11 @@ fn walk(value: &mut Value, item: String, lookup: Lookup<'_>, problems: &mut Vec<
 
 /// Expands one string, reading any variable.
 #[cfg(test)]
-pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, ExpandError> {
     expand_with(text, &|name| Ok(lookup(name)))
 }
 
-fn expand_with(text: &str, lookup: Lookup<'_>) -> Result<String, String> {
+fn expand_with(text: &str, lookup: Lookup<'_>) -> Result<String, ExpandError> {
     if !text.contains('$') {
         return Ok(text.to_owned());
     }
@@ -114,26 +133,21 @@ fn expand_with(text: &str, lookup: Lookup<'_>) -> Result<String, String> {
             out.push_str("${");
             rest = tail;
         } else if let Some(tail) = after.strip_prefix("${") {
-            let end = tail.find('}').ok_or_else(|| {
-                format!("unclosed '${{' in {text:?}: write ${{NAME}} or ${{NAME:-default}}")
-            })?;
+            let end = tail
+                .find('}')
+                .ok_or_else(|| ExpandError::Unclosed(text.to_owned()))?;
             let (name, default) = match tail[..end].split_once(":-") {
                 Some((name, default)) => (name, Some(default)),
                 None => (&tail[..end], None),
             };
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!(
-                    "{:?} is not a variable name: use letters, digits and '_'",
-                    name
-                ));
+                return Err(ExpandError::BadName(name.to_owned()));
             }
             match (lookup(name)?, default) {
                 (Some(found), _) => out.push_str(&found),
                 (None, Some(default)) => out.push_str(default),
                 (None, None) => {
-                    return Err(format!(
-                        "environment variable {name} is not set (set it, or write ${{{name}:-default}})"
-                    ));
+                    return Err(ExpandError::NotSet(name.to_owned()));
                 }
             }
             rest = &tail[end + 1..];
@@ -188,7 +202,7 @@ mod tests {
             ),
         ];
         for (input, expected) in cases {
-            let got = expand(input, &env);
+            let got = expand(input, &env).map_err(|e| e.to_string());
             assert_eq!(
                 got.as_deref().map_err(String::as_str),
                 *expected,

@@ -22,7 +22,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use rdkafka::consumer::Consumer;
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -34,7 +33,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::Config;
 use crate::dispatch::Deliverer;
 use crate::kafka::{self, KafkaHealth};
-use crate::process::Pipeline;
+use crate::process::RecordProcessor;
 use crate::reload::Live;
 use crate::telemetry::metrics::{self, PartitionLabels};
 
@@ -42,6 +41,17 @@ pub use backpressure::{Backpressure, Partition, Waiting};
 pub use offsets::{OffsetTracker, Offsets, Ticket};
 pub use polling::{KafkaConsumer, Polled, Polling};
 pub use rebalance::{RebalanceContext, Rebalanced, commit, store};
+
+/// Why a consumer (the sources' or the retry topic's) could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the {0} consumer: {1}")]
+    Create(&'static str, #[source] rdkafka::error::KafkaError),
+    #[error("cannot subscribe to {0}: {1}")]
+    Subscribe(&'static str, #[source] rdkafka::error::KafkaError),
+    #[error("cannot start the {0} polling thread: {1}")]
+    Polling(&'static str, #[source] std::io::Error),
+}
 
 /// How long shutdown waits for the final commit and the consumer's close after the drain. Both
 /// wait for the group coordinator, and without a broker they would never end (README,
@@ -58,11 +68,11 @@ pub async fn run(
     shutdown: CancellationToken,
     consuming: Arc<AtomicBool>,
     health: Arc<KafkaHealth>,
-) -> anyhow::Result<()> {
+) -> Result<(), StartError> {
     let mut changes = live.subscribe();
     let config = changes.borrow_and_update().clone();
     let kafka = &config.router.kafka;
-    let pipeline = Arc::new(Pipeline::new(&config, deliverer));
+    let processor = Arc::new(RecordProcessor::new(&config, deliverer));
     let offsets = Arc::new(Offsets::default());
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let context = RebalanceContext {
@@ -72,25 +82,25 @@ pub async fn run(
     let consumer: Arc<KafkaConsumer> = Arc::new(
         kafka::consumer_config(kafka, brokers)
             .create_with_context(context)
-            .context("cannot create the Kafka consumer")?,
+            .map_err(|e| StartError::Create("sources'", e))?,
     );
     let mut subscribed = BTreeSet::new();
     resubscribe(consumer.as_ref(), &mut subscribed, &config)
-        .context("cannot subscribe to the sources' Kafka topics")?;
+        .map_err(|e| StartError::Subscribe("the sources' Kafka topics", e))?;
     if subscribed.is_empty() {
         warn!(message = "No source is enabled: nothing to consume until one is. Turn one on with `notification-router sources enable ID`.", config = %config.path.display());
     } else {
         info!(message = "Consuming.", topics = ?subscribed, group_id = %kafka.group_id, brokers);
     }
     let mut polling = Polling::start(consumer.clone(), "kafka-sources")
-        .context("cannot start the sources' polling thread")?;
+        .map_err(|e| StartError::Polling("sources'", e))?;
     consuming.store(true, Ordering::Release);
     tokio::spawn(report_lag(consumer.clone(), shutdown.clone()));
 
     let mut pressure = Backpressure::new(kafka.max_in_flight, kafka.max_in_flight_per_partition);
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<Partition>();
     let records = Records {
-        pipeline,
+        processor,
         offsets: offsets.clone(),
         consumer: Arc::downgrade(&consumer),
         shutdown: shutdown.clone(),
@@ -179,10 +189,10 @@ pub async fn run(
     Ok(())
 }
 
-/// What a record task needs: it runs the pipeline, then moves the committable offset and
+/// What a record task needs: it processes the record, then moves the committable offset and
 /// reports its partition finished.
 struct Records {
-    pipeline: Arc<Pipeline>,
+    processor: Arc<RecordProcessor>,
     offsets: Arc<Offsets>,
     /// Weak: a record still in flight after the drain must not keep the consumer from closing
     /// (and leaving its group); its offset is then not stored, and it is read again.
@@ -200,15 +210,15 @@ impl Records {
             .offsets
             .lock()
             .begin(&partition.0, partition.1, message.offset());
-        let (pipeline, offsets, consumer, shutdown, finished) = (
-            self.pipeline.clone(),
+        let (processor, offsets, consumer, shutdown, finished) = (
+            self.processor.clone(),
             self.offsets.clone(),
             self.consumer.clone(),
             self.shutdown.clone(),
             self.finished.clone(),
         );
         self.tasks.spawn(async move {
-            if pipeline.process(&message, &shutdown).await {
+            if processor.process(&message, &shutdown).await {
                 offsets.finish(&ticket, |position| {
                     if let Some(consumer) = consumer.upgrade() {
                         store(consumer.as_ref(), &ticket, position);

@@ -32,7 +32,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::Utc;
 use rdkafka::Message;
 use rdkafka::consumer::Consumer;
@@ -48,7 +47,7 @@ pub use topic::{DUE as RETRY_DUE, RetryTopic, SETTLES as RETRY_SETTLES};
 
 use crate::config::KafkaSettings;
 use crate::consumer::{
-    self, KafkaConsumer, Offsets, Polled, Polling, RebalanceContext, Rebalanced, Ticket,
+    self, KafkaConsumer, Offsets, Polled, Polling, RebalanceContext, Rebalanced, StartError, Ticket,
 };
 use crate::dead_letter::{self, DeadLetter};
 use crate::dispatch::{Attempt, Deliverer, Job, Next, Settled};
@@ -102,7 +101,7 @@ pub async fn run(
     deliverer: Arc<Deliverer>,
     shutdown: CancellationToken,
     health: Arc<KafkaHealth>,
-) -> anyhow::Result<()> {
+) -> Result<(), StartError> {
     let offsets = Arc::new(Offsets::default());
     let busy = Arc::new(Offsets::default());
     let (events_tx, mut events) = mpsc::unbounded_channel();
@@ -120,14 +119,14 @@ pub async fn run(
             .set("group.id", &group)
             .set("enable.partition.eof", "true")
             .create_with_context(context)
-            .context("cannot create the retry consumer")?,
+            .map_err(|e| StartError::Create("retry", e))?,
     );
     consumer
         .subscribe(&[&settings.retry_topic])
-        .context("cannot subscribe to the retry topic")?;
+        .map_err(|e| StartError::Subscribe("the retry topic", e))?;
     info!(message = "Consuming the retry topic.", topic = %settings.retry_topic, group_id = %group);
     let mut polling = Polling::start(consumer.clone(), "kafka-retry")
-        .context("cannot start the retry consumer's polling thread")?;
+        .map_err(|e| StartError::Polling("retry consumer's", e))?;
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let mut state = State {
         consumer: consumer.clone(),

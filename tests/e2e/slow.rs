@@ -51,8 +51,9 @@ async fn stream(brokers: &str) -> HashMap<String, Instant> {
 
 /// One run on a broker of its own: destinations `a` and `b` on a fast receiver, and `slow` on
 /// one answering every request after [`SLOW`] when `with_slow`. Returns the p99 latency of `a`
-/// and `b` (publish → answer).
-async fn run(with_slow: bool) -> (Duration, Duration) {
+/// and `b` (publish → answer), and the router's log lines about partitions, back-pressure and
+/// writes to Kafka (what would explain a stall).
+async fn run(with_slow: bool) -> (Duration, Duration, String) {
     let tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
     let mut fast = Receiver::ok().await;
@@ -118,21 +119,31 @@ async fn run(with_slow: bool) -> (Duration, Duration) {
     }
     let status = router.terminate(WAIT).await;
     assert!(status.success(), "{status:?}");
+    let stalls = std::fs::read_to_string(&router.log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| STALLS.iter().any(|s| l.contains(s)))
+        .collect::<Vec<_>>()
+        .join("\n");
     (
         p99(latencies(&log, &published, "a", from..until)),
         p99(latencies(&log, &published, "b", from..until)),
+        stalls,
     )
 }
 
+/// What the router logs when consuming stops or slows.
+const STALLS: [&str; 5] = ["Back-pressure", "Partitions", "Rebalance", "WARN", "ERROR"];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_receiver_with_the_shipped_limits_holds_up_nobody_and_gets_everything() {
-    let (a, b) = run(false).await;
-    let (slow_a, slow_b) = run(true).await;
+    let (a, b, _) = run(false).await;
+    let (slow_a, slow_b, stalls) = run(true).await;
     eprintln!(
         "p99 without the slow receiver: a {a:?}, b {b:?}; with it: a {slow_a:?}, b {slow_b:?}"
     );
     assert!(
         slow_a <= a * 2 && slow_b <= b * 2,
-        "the others' p99 with the slow receiver ({slow_a:?}, {slow_b:?}) beyond twice that without it ({a:?}, {b:?})"
+        "the others' p99 with the slow receiver ({slow_a:?}, {slow_b:?}) beyond twice that without it ({a:?}, {b:?}); the router logged:\n{stalls}"
     );
 }

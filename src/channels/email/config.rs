@@ -92,13 +92,13 @@ impl<Retry, Limits, Breaker> EmailDestination<Retry, Limits, Breaker> {
         let smtp = &self.smtp;
         let url = url::Url::parse(&smtp.url)
             .map_err(|e| ("smtp.url", format!("{:?} is not a URL: {e}", smtp.url)))?;
-        let from = mailbox(&self.from).map_err(|why| ("from", why))?;
+        let from = mailbox(&self.from).map_err(|why| ("from", why.to_string()))?;
         let reply_to = self
             .reply_to
             .as_deref()
             .map(mailbox)
             .transpose()
-            .map_err(|why| ("reply_to", why))?;
+            .map_err(|why| ("reply_to", why.to_string()))?;
         let settings = EmailSettings {
             url,
             starttls: smtp.starttls,
@@ -118,10 +118,15 @@ impl<Retry, Limits, Breaker> EmailDestination<Retry, Limits, Breaker> {
 }
 
 /// An address with an optional display name: `a@example.com` or `Name <a@example.com>`.
-fn mailbox(text: &str) -> Result<Mailbox, String> {
+fn mailbox(text: &str) -> Result<Mailbox, NotAnAddress> {
     text.parse::<Mailbox>()
-        .map_err(|e| format!("{text:?} is not an email address: {e}"))
+        .map_err(|e| NotAnAddress(text.to_owned(), e))
 }
+
+/// A text that does not parse as an email address.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not an email address: {1}")]
+pub struct NotAnAddress(String, #[source] lettre::address::AddressError);
 
 /// An email subscription's attributes, as in Event Notifications.
 #[derive(Debug, Clone, PartialEq, Eq)]

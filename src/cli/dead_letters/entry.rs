@@ -128,25 +128,24 @@ impl Entry {
 
     /// The job a replay writes to the retry topic: due now, with a fresh horizon, the same
     /// `webhook-id`, and only the recipients or channels that did not get it.
-    pub fn to_job(&self, now: DateTime<Utc>) -> Result<Job, String> {
+    pub fn to_job(&self, now: DateTime<Utc>) -> Result<Job, NotReplayable> {
         if !self.is_delivery() {
-            return Err("an input record is not a delivery: fix it and publish it again".into());
+            return Err(NotReplayable::Input);
         }
-        let required = |name: &str| {
+        let required = |name: &'static str| {
             let value = self.header(name);
             if value.is_empty() {
-                Err(format!("the {name} header is missing"))
+                Err(NotReplayable::Missing(name))
             } else {
                 Ok(value.to_owned())
             }
         };
-        let notification: Value = serde_json::from_slice(&self.value)
-            .map_err(|e| format!("the value is not the notification JSON: {e}"))?;
+        let notification: Value =
+            serde_json::from_slice(&self.value).map_err(NotReplayable::Value)?;
         let pending = match self.headers.get(header::PENDING) {
-            Some(list) => Some(
-                serde_json::from_str::<Vec<String>>(list)
-                    .map_err(|e| format!("the {} header is not a list: {e}", header::PENDING))?,
-            ),
+            Some(list) => {
+                Some(serde_json::from_str::<Vec<String>>(list).map_err(NotReplayable::Pending)?)
+            }
             None => None,
         };
         let parse_time = |name: &str| {
@@ -185,6 +184,19 @@ impl Entry {
 
 fn or_dash(text: &str) -> &str {
     if text.is_empty() { "-" } else { text }
+}
+
+/// Why a dead letter cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum NotReplayable {
+    #[error("an input record is not a delivery: fix it and publish it again")]
+    Input,
+    #[error("the {0} header is missing")]
+    Missing(&'static str),
+    #[error("the value is not the notification JSON: {0}")]
+    Value(#[source] serde_json::Error),
+    #[error("the {header} header is not a list: {0}", header = header::PENDING)]
+    Pending(#[source] serde_json::Error),
 }
 
 #[cfg(test)]
