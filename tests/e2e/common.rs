@@ -62,20 +62,26 @@ pub fn p99(mut samples: Vec<Duration>) -> Duration {
     samples[rank - 1]
 }
 
-/// Latencies (receiver's answer − publish time) of the deliveries to `destination` of the events
-/// published in `window`.
+/// Latencies (receiver's first answer − publish time) of the deliveries to `destination` of the
+/// events published in `window`: one per event, its first successful delivery, so that a
+/// redelivery (at least once allows one after a rebalance) is not counted as a slow delivery.
 pub fn latencies(
     received: &[Received],
     published: &HashMap<String, Instant>,
     destination: &str,
     window: std::ops::Range<Instant>,
 ) -> Vec<Duration> {
-    received
-        .iter()
-        .filter(|r| r.path == format!("/{destination}") && r.status == 200)
-        .filter_map(|r| {
-            let at = *published.get(&r.event_id())?;
-            window.contains(&at).then(|| r.at.duration_since(at))
+    let path = format!("/{destination}");
+    let mut first: HashMap<String, Instant> = HashMap::new();
+    for r in received.iter().filter(|r| r.path == path && r.status == 200) {
+        let at = first.entry(r.event_id()).or_insert(r.at);
+        *at = (*at).min(r.at);
+    }
+    first
+        .into_iter()
+        .filter_map(|(id, answered)| {
+            let at = *published.get(&id)?;
+            window.contains(&at).then(|| answered.duration_since(at))
         })
         .collect()
 }
