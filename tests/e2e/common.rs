@@ -73,7 +73,10 @@ pub fn latencies(
 ) -> Vec<Duration> {
     let path = format!("/{destination}");
     let mut first: HashMap<String, Instant> = HashMap::new();
-    for r in received.iter().filter(|r| r.path == path && r.status == 200) {
+    for r in received
+        .iter()
+        .filter(|r| r.path == path && r.status == 200)
+    {
         let at = first.entry(r.event_id()).or_insert(r.at);
         *at = (*at).min(r.at);
     }
