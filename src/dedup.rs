@@ -77,6 +77,7 @@ impl Dedup {
         self.keys.each_ref().map(|key| key.hash_one(id))
     }
 
+    #[cfg(test)]
     /// Ids remembered now.
     pub fn len(&self) -> usize {
         self.seen
@@ -86,6 +87,7 @@ impl Dedup {
             .len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

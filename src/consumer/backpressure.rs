@@ -32,6 +32,7 @@ impl Backpressure {
         }
     }
 
+    #[cfg(test)]
     /// Records in flight.
     pub fn in_flight(&self) -> usize {
         self.total
@@ -207,6 +208,7 @@ impl<M> Waiting<M> {
         self.records.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

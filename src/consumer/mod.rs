@@ -38,9 +38,11 @@ use crate::reload::Live;
 use crate::telemetry::metrics::{self, PartitionLabels};
 
 pub use backpressure::{Backpressure, Partition, Waiting};
-pub use offsets::{OffsetTracker, Offsets, Ticket};
+#[cfg(test)]
+pub use offsets::OffsetTracker;
+pub use offsets::{Offsets, Ticket};
 pub use polling::{KafkaConsumer, Polled, Polling};
-pub use rebalance::{RebalanceContext, Rebalanced, commit, store};
+pub use rebalance::{RebalanceContext, Rebalanced, store};
 
 /// Why a consumer (the sources' or the retry topic's) could not start.
 #[derive(Debug, thiserror::Error)]

@@ -26,9 +26,7 @@ use rand::Rng;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
-pub use attempts::{
-    DEFAULT_HORIZON, DEFAULT_SCHEDULE, NextRetry, RetryPolicy, deliver_with_retries, jittered,
-};
+pub use attempts::{NextRetry, RetryPolicy, deliver_with_retries};
 pub use job::{Job, Origin, Refused};
 pub use policy::DeliveryPolicy;
 pub use settle::{MAX_DETAIL, Settled, Writer};

@@ -19,9 +19,9 @@ use std::time::Duration;
 use rdkafka::error::KafkaError;
 use serde::Serialize;
 
-pub use compare::{Comparison, Record, Report, Row, Sample};
+pub use compare::{Comparison, Report, Row};
 pub use folder::TemporaryFolder;
-pub use records::{Coverage, TopicCoverage, Window};
+pub use records::{Coverage, Window};
 
 use crate::config::Config;
 

@@ -43,7 +43,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub use schedule::{Held, Park, Schedule};
-pub use topic::{DUE as RETRY_DUE, RetryTopic, SETTLES as RETRY_SETTLES};
+pub use topic::{RetryTopic, SETTLES as RETRY_SETTLES};
 
 use crate::config::KafkaSettings;
 use crate::consumer::{
