@@ -59,7 +59,14 @@ async fn kill_9_mid_stream_loses_nothing_and_redelivers_at_most_the_uncommitted(
     let second = RouterProcess::start(BIN, &config, "second");
     let mut seen: BTreeSet<(String, String)> = log.iter().map(pair).collect();
     while seen.len() < ALL {
-        let received = receiver.next().await;
+        let Some(received) = receiver.next_within(WAIT).await else {
+            let _ = std::fs::copy(&second.log, "/tmp/crash-second.log");
+            panic!(
+                "{} of {ALL} deliveries, none for {WAIT:?}; the restarted router's log ends:\n{}",
+                seen.len(),
+                log_tail(&second.log, 40)
+            );
+        };
         seen.insert(pair(&received));
         log.push(received);
     }
