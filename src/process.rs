@@ -112,6 +112,12 @@ impl RecordProcessor {
                 return true;
             }
             Route::Matched { topics, deliveries } => {
+                count_rule_matches(
+                    metrics,
+                    &topics,
+                    (source_index, &source.id),
+                    &notification.body,
+                );
                 let topics: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
                 topics.iter().for_each(|topic| metrics.routed(topic));
                 debug!(message = "Topics matched.", notification_id = %notification.id, source = %source.id, topics = ?topics, deliveries = deliveries.len());
@@ -172,5 +178,29 @@ fn input_letter<'m>(
         value: message.payload().unwrap_or_default(),
         original_headers: message.headers(),
         headers,
+    }
+}
+
+/// Counts, for the console, which rule of each matched topic the event matched: the topic's only
+/// rule, or each of its rules evaluated again (only for topics with more than one).
+fn count_rule_matches(
+    metrics: &metrics::Metrics,
+    topics: &[&crate::routing::Topic],
+    (source, source_id): (crate::routing::SourceIndex, &str),
+    body: &serde_json::Value,
+) {
+    for topic in topics {
+        let Some(rules) = topic.sources.iter().find(|ts| ts.source == source) else {
+            continue;
+        };
+        match rules.rules.as_slice() {
+            [] => {}
+            [_] => metrics.rule_matched(&topic.name, source_id, 1),
+            all => all
+                .iter()
+                .enumerate()
+                .filter(|(_, rule)| rule.matches(body))
+                .for_each(|(n, _)| metrics.rule_matched(&topic.name, source_id, n + 1)),
+        }
     }
 }

@@ -33,7 +33,7 @@ pub fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<()> {
 }
 
 /// The event normalised as `wanted` would, or as the first source that accepts it.
-fn normalised(
+pub fn normalised(
     config: &Config,
     bytes: &[u8],
     wanted: Option<&str>,

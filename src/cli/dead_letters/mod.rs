@@ -92,10 +92,39 @@ pub async fn dead_letters(config: &Config, args: &DeadLettersArgs) -> anyhow::Re
 }
 
 async fn replay(config: &Config, args: &FilterArgs, dry_run: bool) -> anyhow::Result<()> {
-    let entries = matching(config, args).await?;
-    let kafka = &config.router.kafka;
     let brokers = brokers(config, args)?;
-    let producer: FutureProducer = kafka::producer_config(kafka, &brokers)
+    let report = replay_from(config, &brokers, &args.filter()?, dry_run).await?;
+    for skipped in &report.skipped {
+        eprintln!("{skipped}");
+    }
+    for line in &report.lines {
+        println!("{line}");
+    }
+    println!("{}", report.summary);
+    Ok(())
+}
+
+/// What a replay did (or, dry, would do): a line per delivery replayed, a line per record
+/// skipped and why, and the counts.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayReport {
+    pub lines: Vec<String>,
+    pub skipped: Vec<String>,
+    pub summary: String,
+    pub replayed: usize,
+}
+
+/// Replays the dead letters on `brokers` matching `filter` (`dry_run`: writes nothing); what
+/// `dead-letters replay` and the console's replay run.
+pub async fn replay_from(
+    config: &Config,
+    brokers: &str,
+    filter: &Filter,
+    dry_run: bool,
+) -> anyhow::Result<ReplayReport> {
+    let entries = matching_on(config, brokers, filter).await?;
+    let kafka = &config.router.kafka;
+    let producer: FutureProducer = kafka::producer_config(kafka, brokers)
         .create()
         .context("cannot create a Kafka producer")?;
     // The key the running router checks retry records with, and signed its dead letters with.
@@ -107,13 +136,17 @@ async fn replay(config: &Config, args: &FilterArgs, dry_run: bool) -> anyhow::Re
     }
     let key = kafka::InternalKey::of(kafka);
     let retry_topic = RetryTopic::new(producer, kafka.retry_topic.clone(), key.clone());
-    let (mut replayed, mut inputs, mut unknown, mut broken, mut forged) = (0, 0, 0, 0, 0);
+    let mut report = ReplayReport::default();
+    let (mut inputs, mut unknown, mut broken, mut forged) = (0, 0, 0, 0);
     let now = Utc::now();
     for entry in &entries {
         if let Err(why) = entry.authentic(&key, &kafka.dead_letter_topic) {
             // Anyone able to write to the dead-letter topic could otherwise have a notification
             // of their making delivered, signed with a destination's secret.
-            eprintln!("skipped {}@{}: {why}", entry.partition, entry.offset);
+            report.skipped.push(format!(
+                "skipped {}@{}: {why}",
+                entry.partition, entry.offset
+            ));
             forged += 1;
             continue;
         }
@@ -124,7 +157,10 @@ async fn replay(config: &Config, args: &FilterArgs, dry_run: bool) -> anyhow::Re
         let job = match entry.to_job(now) {
             Ok(job) => job,
             Err(why) => {
-                eprintln!("skipped {}@{}: {why}", entry.partition, entry.offset);
+                report.skipped.push(format!(
+                    "skipped {}@{}: {why}",
+                    entry.partition, entry.offset
+                ));
                 broken += 1;
                 continue;
             }
@@ -134,10 +170,10 @@ async fn replay(config: &Config, args: &FilterArgs, dry_run: bool) -> anyhow::Re
             .subscription_by_name(&job.subscription)
             .is_none()
         {
-            eprintln!(
+            report.skipped.push(format!(
                 "skipped {}@{}: subscription {:?} is not in the configuration",
                 entry.partition, entry.offset, job.subscription
-            );
+            ));
             unknown += 1;
             continue;
         }
@@ -150,15 +186,16 @@ async fn replay(config: &Config, args: &FilterArgs, dry_run: bool) -> anyhow::Re
                     format!("cannot write to the retry topic {}", kafka.retry_topic)
                 })?;
         }
-        println!(
+        report.lines.push(format!(
             "{verb} {}@{}: subscription={} webhook-id={}",
             entry.partition, entry.offset, job.subscription, job.webhook_id
-        );
-        replayed += 1;
+        ));
+        report.replayed += 1;
     }
-    println!(
-        "{} matched; {replayed} {} to {}; skipped: {inputs} input record(s), {unknown} of an unknown subscription, {broken} unreadable, {forged} not written by the router.",
+    report.summary = format!(
+        "{} matched; {} {} to {}; skipped: {inputs} input record(s), {unknown} of an unknown subscription, {broken} unreadable, {forged} not written by the router.",
         entries.len(),
+        report.replayed,
         if dry_run {
             "would be replayed"
         } else {
@@ -166,20 +203,35 @@ async fn replay(config: &Config, args: &FilterArgs, dry_run: bool) -> anyhow::Re
         },
         kafka.retry_topic
     );
-    Ok(())
+    Ok(report)
+}
+
+impl FilterArgs {
+    /// The filter the arguments describe.
+    pub fn filter(&self) -> anyhow::Result<Filter> {
+        Ok(Filter {
+            destination: self.destination.clone(),
+            subscription: self.subscription.clone(),
+            reason: self.reason.clone(),
+            since: self.since.as_deref().map(since).transpose()?,
+            webhook_id: None,
+        })
+    }
 }
 
 /// The dead letters matching the filter, read to the topic's current end.
 async fn matching(config: &Config, args: &FilterArgs) -> anyhow::Result<Vec<Entry>> {
-    let filter = Filter {
-        destination: args.destination.clone(),
-        subscription: args.subscription.clone(),
-        reason: args.reason.clone(),
-        since: args.since.as_deref().map(since).transpose()?,
-    };
+    matching_on(config, &brokers(config, args)?, &args.filter()?).await
+}
+
+/// The dead letters on `brokers` matching `filter`, read to the topic's current end.
+pub async fn matching_on(
+    config: &Config,
+    brokers: &str,
+    filter: &Filter,
+) -> anyhow::Result<Vec<Entry>> {
     let kafka = &config.router.kafka;
-    let brokers = brokers(config, args)?;
-    let mut client = kafka::consumer_config(kafka, &brokers);
+    let mut client = kafka::consumer_config(kafka, brokers);
     client
         .set("group.id", format!("{}.dead-letters", kafka.group_id))
         .set("enable.auto.commit", "false");
@@ -204,7 +256,7 @@ fn brokers(config: &Config, args: &FilterArgs) -> anyhow::Result<String> {
 }
 
 /// `--since`: an RFC 3339 time, or a duration before now.
-fn since(text: &str) -> anyhow::Result<DateTime<Utc>> {
+pub fn since(text: &str) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&Utc));
     }
