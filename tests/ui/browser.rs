@@ -99,7 +99,10 @@ pub async fn screenshot(driver: &WebDriver, name: &str) {
         .await
         .unwrap();
     let height = height.json().as_u64().unwrap_or(1500).clamp(600, 4000) as u32;
-    driver.set_window_rect(0, 0, 1280, height + 140).await.unwrap();
+    driver
+        .set_window_rect(0, 0, 1280, height + 140)
+        .await
+        .unwrap();
     let path = screenshot_dir().join(format!("{name}.png"));
     driver.screenshot(&path).await.unwrap();
     driver.set_window_rect(0, 0, 1280, 1500).await.unwrap();
@@ -139,6 +142,33 @@ pub async fn assert_accessible(driver: &WebDriver, page: &str) {
         blocking.is_empty(),
         "serious or critical accessibility violations on {page}: {blocking:#?}"
     );
+}
+
+/// Clicks the element found by `by` and waits until the page it leads to has loaded (the old
+/// document gone, the new one complete).
+pub async fn click_through(driver: &WebDriver, by: By) {
+    driver
+        .execute("window.__leaving = true;", Vec::new())
+        .await
+        .unwrap();
+    driver.find(by).await.unwrap().click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = driver
+            .execute(
+                "return window.__leaving === undefined && document.readyState === 'complete';",
+                Vec::new(),
+            )
+            .await;
+        if matches!(state, Ok(ref s) if s.json() == true) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the click never led to a new page"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Waits until `check` holds for the page (reloading it between tries), up to 30 s.

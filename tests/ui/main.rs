@@ -24,15 +24,17 @@ use thirtyfour::prelude::*;
 use testkit::kafka::produce_events_to;
 use testkit::receiver::Receiver;
 use testkit::router::{Setup, lifecycle_event, topic, webhook};
+use testkit::smtp::{Script, SmtpServer};
 
-use browser::{Driver, assert_accessible, eventually_on_page, screenshot};
+use browser::{Driver, assert_accessible, click_through, eventually_on_page, screenshot};
 use router::{Router, TOKEN, admin_lines};
 
 /// The lifecycle source's Kafka topic.
 const LIFECYCLE: &str = "lifecycle";
 
 /// Two topics on the lifecycle source: instance updates to `hook`, instance creations to
-/// `refusing` (which answers 400 while it is broken: its deliveries are dead-lettered).
+/// `refusing` (which answers 400 while it is broken: its deliveries are dead-lettered) and by
+/// email.
 fn topics() -> Vec<(String, String)> {
     vec![
         topic(
@@ -43,7 +45,7 @@ fn topics() -> Vec<(String, String)> {
         topic(
             "instance-creations",
             "  - id: lifecycle\n    rules:\n      - event_type_filter: $.type =~ 'instance:create$'",
-            "  - { name: creations-to-refusing, destination: refusing }",
+            "  - { name: creations-to-refusing, destination: refusing }\n  - { name: creations-by-email, destination: mail, recipients: [oncall@example.com] }",
         ),
     ]
 }
@@ -60,10 +62,12 @@ async fn the_console_in_a_browser() {
         })
     }))
     .await;
+    let smtp = SmtpServer::start(Script::new());
     let destinations = format!(
-        "{}{}",
+        "{}{}  - id: mail\n    type: email\n    smtp: {{ url: {}, starttls: off }}\n    from: alerts@example.com\n",
         webhook("hook", receiver.url("/hook"), ""),
-        webhook("refusing", receiver.url("/refusing"), "")
+        webhook("refusing", receiver.url("/refusing"), ""),
+        smtp.url()
     );
     let (admin, base) = admin_lines();
     let setup = Setup {
@@ -101,13 +105,7 @@ async fn sign_in(browser: &WebDriver, base: &str) {
         .send_keys("not-the-token")
         .await
         .unwrap();
-    browser
-        .find(By::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_through(browser, By::Css("main button[type=submit]")).await;
     let problem = browser.find(By::Id("sign-in-problem")).await.unwrap();
     assert_eq!(
         problem.text().await.unwrap(),
@@ -129,13 +127,7 @@ async fn sign_in(browser: &WebDriver, base: &str) {
         .send_keys(TOKEN)
         .await
         .unwrap();
-    browser
-        .find(By::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_through(browser, By::Css("main button[type=submit]")).await;
     let signed_in = browser
         .find(By::Css("form[action='/ui/sign-out'] button"))
         .await
@@ -203,13 +195,7 @@ async fn dead_letter_replayed(
     assert_accessible(browser, "dead letters").await;
 
     broken.store(false, Ordering::SeqCst);
-    browser
-        .find(By::Id("replay-dry-run"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_through(browser, By::Id("replay-dry-run")).await;
     let summary = browser
         .find(By::Id("replay-summary"))
         .await
@@ -224,13 +210,7 @@ async fn dead_letter_replayed(
     );
     screenshot(browser, "dead-letters-dry-run").await;
     assert_accessible(browser, "dead letters, dry run").await;
-    browser
-        .find(By::Id("replay-for-real"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_through(browser, By::Id("replay-for-real")).await;
     let summary = browser
         .find(By::Id("replay-summary"))
         .await
@@ -257,13 +237,7 @@ async fn source_off_drops_events(browser: &WebDriver, router: &Router, receiver:
         .unwrap();
     screenshot(browser, "sources").await;
     assert_accessible(browser, "sources").await;
-    browser
-        .find(By::Id("disable-lifecycle"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_through(browser, By::Id("disable-lifecycle")).await;
     let meanwhile = browser
         .find(By::Id("meanwhile"))
         .await
@@ -278,13 +252,7 @@ async fn source_off_drops_events(browser: &WebDriver, router: &Router, receiver:
     );
     screenshot(browser, "source-confirm").await;
     assert_accessible(browser, "source confirmation").await;
-    browser
-        .find(By::Id("confirm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_through(browser, By::Id("confirm")).await;
     let notice = browser
         .find(By::Css("p.notice"))
         .await
@@ -311,20 +279,8 @@ async fn source_off_drops_events(browser: &WebDriver, router: &Router, receiver:
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    browser
-        .find(By::Id("enable-lifecycle"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .find(By::Id("confirm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_through(browser, By::Id("enable-lifecycle")).await;
+    click_through(browser, By::Id("confirm")).await;
     let notice = browser
         .find(By::Css("p.notice"))
         .await
@@ -361,13 +317,7 @@ async fn explain_shows_the_failing_clause(browser: &WebDriver, base: &str) {
         .select_by_value("instance-create.json")
         .await
         .unwrap();
-    browser
-        .find(By::Css("form[method=get] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_through(browser, By::Css("form[method=get] button")).await;
     let event = browser
         .find(By::Id("event"))
         .await
@@ -377,13 +327,7 @@ async fn explain_shows_the_failing_clause(browser: &WebDriver, base: &str) {
         .unwrap()
         .unwrap();
     assert!(event.contains("App Configuration"), "{event}");
-    browser
-        .find(By::Id("explain"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_through(browser, By::Id("explain")).await;
     let failing = browser
         .find(By::Css("li.clause.fails > code"))
         .await
@@ -413,6 +357,18 @@ async fn explain_shows_the_failing_clause(browser: &WebDriver, base: &str) {
         result.contains("creations-to-refusing → refusing"),
         "{result}"
     );
+    let frame = browser.find(By::Css("iframe.email")).await.unwrap();
+    assert_eq!(frame.attr("sandbox").await.unwrap().as_deref(), Some(""));
+    frame.enter_frame().await.unwrap();
+    let email = browser
+        .find(By::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(email.contains("App Configuration-0001"), "{email}");
+    browser.enter_default_frame().await.unwrap();
     screenshot(browser, "explain").await;
     assert_accessible(browser, "explain").await;
 }
