@@ -15,11 +15,8 @@ mod sources;
 mod validate;
 
 pub use broker::{BrokerArgs, broker, broker_topics};
-pub use dead_letters::{
-    DeadLettersArgs, DeadLettersCommand, Entry as DeadLetterEntry, Filter as DeadLetterFilter,
-    ReplayReport, dead_letters, matching_on, replay_from, since,
-};
-pub use explain::{ExplainArgs, explain, normalised};
+pub use dead_letters::{DeadLettersArgs, DeadLettersCommand, dead_letters};
+pub use explain::{ExplainArgs, explain};
 pub use impact::{ImpactArgs, impact};
 pub use keys::{KeysCommand, keys};
 pub use publish::{PublishArgs, publish};

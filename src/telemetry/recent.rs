@@ -22,10 +22,13 @@ pub struct Recent {
     minutes: Mutex<Ring>,
 }
 
+/// Counts by what and label.
+type Counts = HashMap<(Kind, String), u64>;
+
 #[derive(Debug, Default)]
 struct Ring {
     /// (minute since the Unix epoch, counts) per slot `minute % MINUTES`.
-    slots: Vec<(u64, HashMap<(Kind, String), u64>)>,
+    slots: Vec<(u64, Counts)>,
 }
 
 impl Recent {

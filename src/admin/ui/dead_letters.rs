@@ -12,10 +12,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::session::{self, Viewer};
-use super::{Page, may_change, message, render, sign_in_first};
+use super::{Page, message, refusal, render, sign_in_first};
 use crate::admin::AdminState;
-use crate::cli::{DeadLetterEntry, DeadLetterFilter, matching_on, replay_from, since};
-use crate::dead_letter::header;
+use crate::dead_letter::{self, Entry, Filter, header, parse_since, read_matching};
 
 /// The most records listed (the newest).
 const SHOWN: usize = 200;
@@ -48,7 +47,7 @@ pub(super) async fn replay(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let viewer = session::viewer(&state, &headers);
-    if let Err(refused) = may_change(&state, &viewer, form.get("csrf").map(String::as_str)) {
+    if let Some(refused) = refusal(&state, &viewer, form.get("csrf").map(String::as_str)) {
         return refused;
     }
     let Some(brokers) = state.outlets.as_ref().map(|o| o.brokers.clone()) else {
@@ -74,7 +73,7 @@ pub(super) async fn replay(
     };
     let dry_run = form.get("dry_run").is_none_or(|v| v != "false");
     let config = state.config();
-    let outcome = match replay_from(&config, &brokers, &filter, dry_run).await {
+    let outcome = match dead_letter::replay(&config, &brokers, &filter, dry_run).await {
         Ok(report) => json!({
             "dry_run": dry_run,
             "lines": report.lines,
@@ -109,7 +108,7 @@ async fn show(
     let listed = match (brokers, filter(query)) {
         (None, _) => Err("This admin server has no Kafka connection.".to_owned()),
         (_, Err(why)) => Err(why),
-        (Some(brokers), Ok(filter)) => matching_on(&state.config(), &brokers, &filter)
+        (Some(brokers), Ok(filter)) => read_matching(&state.config(), &brokers, &filter)
             .await
             .map_err(|e| format!("{e:#}")),
     };
@@ -136,7 +135,7 @@ async fn show(
 }
 
 /// The filter the form or query describes; `since` as `dead-letters --since` takes it.
-fn filter(fields: &HashMap<String, String>) -> Result<DeadLetterFilter, String> {
+fn filter(fields: &HashMap<String, String>) -> Result<Filter, String> {
     let get = |name: &str| {
         fields
             .get(name)
@@ -144,10 +143,10 @@ fn filter(fields: &HashMap<String, String>) -> Result<DeadLetterFilter, String> 
             .filter(|v| !v.is_empty())
     };
     let since = match get("since") {
-        Some(text) => Some(since(&text).map_err(|e| format!("{e:#}").replace("--since", "Since"))?),
+        Some(text) => Some(parse_since(&text).map_err(|e| e.to_string())?),
         None => None,
     };
-    Ok(DeadLetterFilter {
+    Ok(Filter {
         destination: get("destination"),
         subscription: get("subscription"),
         reason: get("reason"),
@@ -157,7 +156,7 @@ fn filter(fields: &HashMap<String, String>) -> Result<DeadLetterFilter, String> 
 }
 
 /// One record as the template lists it.
-fn entry(entry: &DeadLetterEntry) -> Value {
+fn entry(entry: &Entry) -> Value {
     let value = match serde_json::from_slice::<Value>(&entry.value) {
         Ok(json) => serde_json::to_string_pretty(&json).unwrap_or_default(),
         Err(_) => String::from_utf8_lossy(&entry.value).into_owned(),

@@ -16,11 +16,10 @@ use super::session::{self, Viewer};
 use super::{Page, render, sign_in_first};
 use crate::admin::AdminState;
 use crate::channels::{HttpClient, Message};
-use crate::cli::normalised;
 use crate::config::Config;
 use crate::event::Notification;
 use crate::filter::Explanation;
-use crate::routing::{Route, SourceIndex, delivery_id};
+use crate::routing::{Route, SourceIndex, accepting_source, delivery_id};
 
 /// The shipped example events, by file name under `examples/events/`.
 const EXAMPLES: [(&str, &str); 6] = [
@@ -83,9 +82,10 @@ pub(super) async fn explain(
         .map(String::as_str)
         .filter(|s| !s.is_empty());
     let config = state.config();
-    let result = match normalised(&config, event.as_bytes(), source) {
+    let max = config.router.kafka.max_message_bytes;
+    let result = match accepting_source(&config.table, max, event.as_bytes(), source) {
         Ok((index, notification)) => explanation(&state, &config, index, &notification),
-        Err(error) => json!({"rejected": format!("{error:#}")}),
+        Err(error) => json!({"rejected": error.to_string()}),
     };
     show(&state, &viewer, event, None, source, result)
 }

@@ -262,15 +262,11 @@ pub(super) fn sign_in_first() -> Response {
     Redirect::to("/ui/sign-in").into_response()
 }
 
-/// Whether a form may change state: `Ok` with a session signed in with the admin token and its
-/// CSRF token in the form, else the `403` page saying which is missing.
-pub(super) fn may_change(
-    state: &AdminState,
-    viewer: &Viewer,
-    csrf: Option<&str>,
-) -> Result<(), Response> {
+/// Why a form may not change state: `None` with a session signed in with the admin token and
+/// its CSRF token in the form, else the `403` page saying which is missing.
+pub(super) fn refusal(state: &AdminState, viewer: &Viewer, csrf: Option<&str>) -> Option<Response> {
     if viewer.session.is_none() {
-        return Err(message(
+        return Some(message(
             state,
             viewer,
             StatusCode::FORBIDDEN,
@@ -279,7 +275,7 @@ pub(super) fn may_change(
         ));
     }
     if !viewer.csrf_matches(csrf) {
-        return Err(message(
+        return Some(message(
             state,
             viewer,
             StatusCode::FORBIDDEN,
@@ -288,7 +284,7 @@ pub(super) fn may_change(
         ));
     }
     if !viewer.can_change() {
-        return Err(message(
+        return Some(message(
             state,
             viewer,
             StatusCode::FORBIDDEN,
@@ -296,7 +292,7 @@ pub(super) fn may_change(
             "This session was opened with the read token: sign in with the admin token to change anything.",
         ));
     }
-    Ok(())
+    None
 }
 
 #[cfg(test)]

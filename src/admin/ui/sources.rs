@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 use super::session;
-use super::{Page, may_change, message, render, sign_in_first};
+use super::{Page, message, refusal, render, sign_in_first};
 use crate::admin::{AdminState, listings};
 use crate::telemetry::recent::Kind;
 
@@ -117,7 +117,7 @@ pub(super) async fn toggle(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let viewer = session::viewer(&state, &headers);
-    if let Err(refused) = may_change(&state, &viewer, form.get("csrf").map(String::as_str)) {
+    if let Some(refused) = refusal(&state, &viewer, form.get("csrf").map(String::as_str)) {
         return refused;
     }
     if listings::source(&state.config(), &id).is_none() {
