@@ -95,7 +95,7 @@ pub fn screenshot_dir() -> PathBuf {
 /// `NAME.png`.
 pub async fn screenshot(driver: &WebDriver, name: &str) {
     let height = driver
-        .execute("return document.documentElement.scrollHeight;", Vec::new())
+        .execute("return document.body.scrollHeight + 40;", Vec::new())
         .await
         .unwrap();
     let height = height.json().as_u64().unwrap_or(1500).clamp(600, 4000) as u32;
