@@ -413,6 +413,7 @@ async fn other_pages(browser: &WebDriver, base: &str) {
     );
     screenshot(browser, "overview").await;
     assert_accessible(browser, "overview").await;
+    keyboard(browser).await;
 
     browser.goto(format!("{base}/ui/topics")).await.unwrap();
     let updates = browser
@@ -444,4 +445,42 @@ async fn other_pages(browser: &WebDriver, base: &str) {
     );
     screenshot(browser, "deliveries").await;
     assert_accessible(browser, "deliveries").await;
+}
+
+/// From the keyboard: the first Tab reaches the skip link, with its focus outline shown; Enter
+/// on it moves focus to the page's content, and the next Tabs walk the navigation.
+async fn keyboard(browser: &WebDriver) {
+    browser
+        .action_chain()
+        .send_keys(Key::Tab)
+        .perform()
+        .await
+        .unwrap();
+    let focused = browser.active_element().await.unwrap();
+    assert_eq!(focused.text().await.unwrap(), "Skip to content");
+    assert_eq!(focused.css_value("outline-style").await.unwrap(), "solid");
+    browser
+        .action_chain()
+        .send_keys(Key::Enter)
+        .perform()
+        .await
+        .unwrap();
+    let focused = browser.active_element().await.unwrap();
+    assert_eq!(focused.id().await.unwrap().as_deref(), Some("main"));
+    browser
+        .find(By::Css("nav a"))
+        .await
+        .unwrap()
+        .focus()
+        .await
+        .unwrap();
+    browser
+        .action_chain()
+        .send_keys(Key::Tab)
+        .perform()
+        .await
+        .unwrap();
+    let focused = browser.active_element().await.unwrap();
+    assert_eq!(focused.text().await.unwrap(), "Sources");
+    assert_eq!(focused.css_value("outline-style").await.unwrap(), "solid");
 }
