@@ -142,7 +142,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
                 .merge(live::routes()),
             &state,
         ))
-        .merge(ui::routes(&state))
+        .merge(ui::routes())
         .with_state(state)
 }
 

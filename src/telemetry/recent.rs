@@ -22,8 +22,8 @@ pub struct Recent {
     minutes: Mutex<Ring>,
 }
 
-/// Counts by what and label.
-type Counts = HashMap<(Kind, String), u64>;
+/// Counts by what, then label.
+type Counts = HashMap<Kind, HashMap<String, u64>>;
 
 #[derive(Debug, Default)]
 struct Ring {
@@ -46,7 +46,14 @@ impl Recent {
         if slot.0 != minute {
             *slot = (minute, HashMap::new());
         }
-        *slot.1.entry((kind, label.to_owned())).or_default() += 1;
+        let labels = slot.1.entry(kind).or_default();
+        // No allocation once the label has been counted this minute: the hot path.
+        match labels.get_mut(label) {
+            Some(n) => *n += 1,
+            None => {
+                labels.insert(label.to_owned(), 1);
+            }
+        }
     }
 
     /// The counts of the last `minutes` minutes (at most [`MINUTES`]), oldest first, the current
@@ -66,11 +73,9 @@ impl Recent {
             if *at != minute {
                 continue;
             }
-            for ((k, label), n) in counts {
-                if *k == kind {
-                    let series = out.entry(label.clone()).or_insert_with(|| vec![0; minutes]);
-                    series[minutes - 1 - age as usize] += n;
-                }
+            for (label, n) in counts.get(&kind).into_iter().flatten() {
+                let series = out.entry(label.clone()).or_insert_with(|| vec![0; minutes]);
+                series[minutes - 1 - age as usize] += n;
             }
         }
         out

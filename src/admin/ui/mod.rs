@@ -78,7 +78,7 @@ const TEMPLATES: [(&str, &str); 11] = [
 ];
 
 /// The console's routes, all under `/ui`.
-pub fn routes(state: &Arc<AdminState>) -> Router<Arc<AdminState>> {
+pub fn routes() -> Router<Arc<AdminState>> {
     Router::new()
         .route("/ui", get(|| async { Redirect::permanent("/ui/") }))
         .route("/ui/", get(overview::page))
@@ -99,18 +99,11 @@ pub fn routes(state: &Arc<AdminState>) -> Router<Arc<AdminState>> {
         .route("/ui/sign-out", axum::routing::post(sign_in::sign_out))
         .route("/ui/assets/console.css", get(stylesheet))
         .route("/ui/assets/console.js", get(script))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            secure_headers,
-        ))
+        .layer(middleware::from_fn(secure_headers))
 }
 
 /// The policy and the other headers every console response carries.
-async fn secure_headers(
-    State(_state): State<Arc<AdminState>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn secure_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
