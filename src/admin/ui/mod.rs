@@ -144,7 +144,10 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-/// The deliveries page: the structure a delivery history fills; without one it says so.
+/// The deliveries page: the structure a delivery history fills (search by notification id,
+/// subscription, destination, status and time; a delivery's attempts; resend). The router keeps
+/// no such history, so the page says so: once one exists (`GET /v1/deliveries`), this handler
+/// sets `available` and the results the template's `{{#if available}}` part shows.
 async fn deliveries(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Response {
     let viewer = session::viewer(&state, &headers);
     if !viewer.may_read() {
