@@ -7,7 +7,7 @@ mod entry;
 mod read;
 mod replay;
 
-pub use entry::{Entry, Filter};
+pub use entry::{Entry, Filter, NotReplayable};
 pub use replay::{ReplayError, ReplayReport, parse_since, read_matching, replay};
 
 use std::time::Duration;
