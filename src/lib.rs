@@ -24,10 +24,12 @@
 //!   subscription compiled with its destination is one typed target that renders, sends, previews.
 //! - [`render`] — Handlebars templates, one registry per output format, and default renderings.
 //! - [`retry`] — the retry topic, written and read back by the retry consumer when due.
-//! - [`dead_letter`] — the dead-letter topic and the one place its headers are built.
+//! - [`dead_letter`] — the dead-letter topic and the one place its headers are built; the topic
+//!   read back and replayed (`dead-letters`, the console).
 //! - [`impact`] — what a proposed configuration changes in the deliveries of recent traffic.
 //! - [`reload`] — the configuration in effect, reloaded live on SIGHUP, file change or API call.
-//! - [`admin`] — the admin HTTP server: probes, metrics, an API shaped like EN's, reloads.
+//! - [`admin`] — the admin HTTP server: probes, metrics, an API shaped like EN's, reloads, and
+//!   the operator console under `/ui/`.
 //! - [`app`] — wires it all together and runs until shutdown.
 //! - [`cli`] — the other subcommands: validate, explain, impact, render, publish, receive, keys,
 //!   dead-letters, broker, sources.

@@ -112,6 +112,12 @@ impl RecordProcessor {
                 return true;
             }
             Route::Matched { topics, deliveries } => {
+                count_rule_matches(
+                    metrics,
+                    &topics,
+                    (source_index, &source.id),
+                    &notification.body,
+                );
                 let topics: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
                 topics.iter().for_each(|topic| metrics.routed(topic));
                 debug!(message = "Topics matched.", notification_id = %notification.id, source = %source.id, topics = ?topics, deliveries = deliveries.len());
@@ -172,5 +178,78 @@ fn input_letter<'m>(
         value: message.payload().unwrap_or_default(),
         original_headers: message.headers(),
         headers,
+    }
+}
+
+/// Counts, for the console, which rule of each matched topic the event matched: the topic's only
+/// rule, or each of its rules evaluated again (only for topics with more than one).
+fn count_rule_matches(
+    metrics: &metrics::Metrics,
+    topics: &[&crate::routing::Topic],
+    (source, source_id): (crate::routing::SourceIndex, &str),
+    body: &serde_json::Value,
+) {
+    for topic in topics {
+        let Some(rules) = topic.sources.iter().find(|ts| ts.source == source) else {
+            continue;
+        };
+        match rules.rules.as_slice() {
+            [] => {}
+            [_] => metrics.rule_matched(&topic.name, source_id, 1),
+            all => all
+                .iter()
+                .enumerate()
+                .filter(|(_, rule)| rule.matches(body))
+                .for_each(|(n, _)| metrics.rule_matched(&topic.name, source_id, n + 1)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use testkit::router::{Setup, lifecycle_event, topic, webhook};
+
+    use super::*;
+    use crate::routing::accepting_source;
+    use crate::telemetry::metrics::{Metrics, rule_label};
+    use crate::telemetry::recent::Kind;
+
+    #[test]
+    fn each_rule_a_routed_event_matches_is_counted_for_the_console() {
+        let rules = "  - id: lifecycle\n    rules:\n      - event_type_filter: $.type =~ 'update$'\n      - event_type_filter: $.type =~ 'instance'\n      - event_type_filter: $.type =~ 'delete$'";
+        let topics = vec![
+            topic("three-rules", rules, "  - { name: a, destination: hook }"),
+            topic(
+                "one-rule",
+                "  - id: lifecycle\n    rules:\n      - event_type_filter: $.type =~ 'instance'",
+                "  - { name: b, destination: hook }",
+            ),
+        ];
+        let destinations = webhook("hook", "http://127.0.0.1:1/hook", "");
+        let (_dir, path) = Setup::lifecycle("embedded", "g", &destinations, topics).write();
+        let config = crate::config::load(&path).expect("the test config loads");
+        let event = lifecycle_event(
+            "resource-controller.instance.update",
+            "e-1",
+            "us-south",
+            "db",
+        );
+        let bytes = serde_json::to_vec(&event).expect("JSON");
+        let (source, notification) =
+            accepting_source(&config.table, 1 << 20, &bytes, None).expect("accepted");
+        let Route::Matched { topics, .. } = config.table.route(source, &notification) else {
+            panic!("the source is enabled");
+        };
+        let metrics = Metrics::new();
+        count_rule_matches(&metrics, &topics, (source, "lifecycle"), &notification.body);
+        let counted = metrics.recent.series(Kind::RuleMatched, 1);
+        let count = |topic: &str, rule: usize| {
+            counted
+                .get(&rule_label(topic, "lifecycle", rule))
+                .map_or(0, |c| c[0])
+        };
+        assert_eq!([1, 2, 3].map(|rule| count("three-rules", rule)), [1, 1, 0]);
+        assert_eq!(count("one-rule", 1), 1);
+        assert_eq!(counted.len(), 3, "{counted:?}");
     }
 }

@@ -53,7 +53,7 @@ pub(super) fn page(name: &str, items: Vec<Value>, paging: &Paging) -> Json<Value
     Json(body)
 }
 
-fn sources(config: &Config) -> Vec<Value> {
+pub(super) fn sources(config: &Config) -> Vec<Value> {
     config
         .table
         .sources()
@@ -105,7 +105,7 @@ pub(super) fn source(config: &Config, id: &str) -> Option<Value> {
     sources(config).into_iter().find(|s| s["id"] == id)
 }
 
-fn topics(config: &Config) -> Vec<Value> {
+pub(super) fn topics(config: &Config) -> Vec<Value> {
     let table = &config.table;
     table.topics().iter().map(|t| topic(table, t)).collect()
 }
@@ -232,7 +232,7 @@ pub(super) async fn list_destinations(
     page("destinations", destinations(&state.config()), &paging)
 }
 
-fn subscriptions(config: &Config) -> Vec<Value> {
+pub(super) fn subscriptions(config: &Config) -> Vec<Value> {
     let table = &config.table;
     let mut listed: Vec<(usize, Value)> = Vec::with_capacity(table.subscriptions().len());
     for destination in config.destinations.iter() {

@@ -3,7 +3,7 @@
 //! `/v1/subscriptions`, with EN's list shape; secrets are never returned), EN's send-notification
 //! API ([`notifications`]), destination tests ([`destination_test`]) and the calls that change the
 //! live configuration ([`live`]). Calls that change state need the bearer token of `admin.token`
-//! ([`auth`]).
+//! ([`auth`]). The operator console is served under `/ui/` ([`ui`]).
 
 mod auth;
 mod destination_test;
@@ -13,6 +13,7 @@ mod live;
 mod notifications;
 mod readiness;
 mod tls;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -54,6 +55,8 @@ pub struct AdminState {
     outlets: Option<Outlets>,
     /// The statuses of the last destination tests.
     pub tests: TestStatuses,
+    /// The operator console's templates and sessions.
+    pub console: ui::Console,
 }
 
 /// What the admin server sends through: the producer that publishes sent notifications to the
@@ -99,6 +102,7 @@ impl AdminState {
             readiness,
             outlets,
             tests: TestStatuses::default(),
+            console: ui::Console::new(),
         })
     }
 }
@@ -138,6 +142,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
                 .merge(live::routes()),
             &state,
         ))
+        .merge(ui::routes())
         .with_state(state)
 }
 

@@ -4,11 +4,11 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::Context;
 
 use crate::config::Config;
-use crate::event::{Notification, RawRecord, normalise};
-use crate::routing::{Route, SourceIndex, Topic};
+use crate::event::Notification;
+use crate::routing::{Route, SourceIndex, Topic, accepting_source};
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
@@ -38,37 +38,12 @@ fn normalised(
     bytes: &[u8],
     wanted: Option<&str>,
 ) -> anyhow::Result<(SourceIndex, Notification)> {
-    let table = &config.table;
-    let record = RawRecord {
-        value: Some(bytes),
-        headers: &[],
-    };
-    let max = config.router.kafka.max_message_bytes;
-    let candidates: Vec<SourceIndex> = match wanted {
-        Some(id) => vec![table.source_index(id).ok_or_else(|| {
-            let ids: Vec<&str> = table.sources().iter().map(|s| s.id.as_str()).collect();
-            anyhow!("unknown source {id:?}; valid: {}", ids.join(", "))
-        })?],
-        None => (0..table.sources().len()).map(SourceIndex).collect(),
-    };
-    let mut rejections = Vec::new();
-    for index in candidates {
-        let source = table.source(index);
-        match normalise(&source.id, source.kind, &record, max) {
-            Ok(notification) => return Ok((index, notification)),
-            Err(r) => rejections.push(format!(
-                "source {:?} ({}) rejects it ({}): {}",
-                source.id,
-                source.kind.as_str(),
-                r.reason.code(),
-                r.detail
-            )),
-        }
-    }
-    if rejections.is_empty() {
-        bail!("no source is configured");
-    }
-    bail!("{}", rejections.join("\n"))
+    Ok(accepting_source(
+        &config.table,
+        config.router.kafka.max_message_bytes,
+        bytes,
+        wanted,
+    )?)
 }
 
 /// The whole explanation as text.

@@ -90,6 +90,15 @@ impl Live {
         self.current.borrow().clone()
     }
 
+    /// The deliverer once the consumer has built it: its lanes say each destination's queue,
+    /// circuit and whether it is disabled.
+    pub fn deliverer(&self) -> Option<Arc<Deliverer>> {
+        self.deliverer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Sees every configuration put in effect from now on.
     pub fn subscribe(&self) -> watch::Receiver<Arc<Config>> {
         self.current.subscribe()

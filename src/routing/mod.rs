@@ -1,9 +1,11 @@
 //! Routing: which topics an event belongs to and which deliveries it makes. Pure: no IO, no async.
 
+mod accept;
 mod anchor;
 mod index;
 mod table;
 
+pub use accept::{Unaccepted, accepting_source};
 pub use index::{IndexStats, RuleIndex};
 pub use table::{
     Destination, RoutingTable, Rule, Source, SourceIndex, Subscription, Topic, TopicSource,

@@ -16,6 +16,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::recent::{Kind, Recent};
+
 /// Labels naming a source.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabels {
@@ -90,6 +92,8 @@ pub struct Metrics {
     pub config_last_reload_successful: Gauge,
     /// Unix seconds of the last successful load or reload.
     pub config_last_reload_success_timestamp_seconds: Gauge<f64, AtomicU64>,
+    /// The last hour's counts, minute by minute, for the console.
+    pub recent: Recent,
 }
 
 impl Default for Metrics {
@@ -120,6 +124,7 @@ impl Metrics {
             config_last_reload_successful: Gauge::default(),
             config_last_reload_success_timestamp_seconds: Gauge::default(),
             registry: Registry::default(),
+            recent: Recent::default(),
         };
         let m = &metrics;
         registry.register(
@@ -229,6 +234,7 @@ impl Metrics {
         self.events_consumed
             .get_or_create(&source_labels(source))
             .inc();
+        self.recent.count(Kind::Consumed, source);
     }
 
     /// Counts a record of `source` the normaliser rejected for `reason`.
@@ -262,6 +268,12 @@ impl Metrics {
         self.notifications_routed.get_or_create(&labels).inc();
     }
 
+    /// Counts a match of rule `rule` (from 1) of `topic` for `source`, for the console only.
+    pub fn rule_matched(&self, topic: &str, source: &str, rule: usize) {
+        self.recent
+            .count(Kind::RuleMatched, &rule_label(topic, source, rule));
+    }
+
     /// Counts a delivery attempt's outcome; for a delivered one, records the time since the
     /// event's `time` (RFC 3339) when it has one.
     pub fn delivery(&self, destination: &str, outcome: &str, event_time: Option<&str>) {
@@ -270,6 +282,7 @@ impl Metrics {
             outcome: outcome.to_owned(),
         };
         self.deliveries.get_or_create(&labels).inc();
+        self.recent.count(Kind::Outcome, outcome);
         if outcome == "delivered"
             && let Some(time) = event_time.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         {
@@ -336,3 +349,8 @@ fn destination_labels(destination: &str) -> DestinationLabels {
 
 /// The content type of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The label [`Metrics::rule_matched`] counts a rule's matches under in [`Metrics::recent`].
+pub fn rule_label(topic: &str, source: &str, rule: usize) -> String {
+    format!("{topic}\u{0}{source}\u{0}{rule}")
+}

@@ -1,9 +1,10 @@
 //! Telemetry: logging (this file; human-readable by default, JSON lines with `--log-format
 //! json`, `RUST_LOG` overrides the level; librdkafka's repeats dropped, `repeats`) and the
-//! Prometheus [`metrics`].
+//! Prometheus [`metrics`], and the last hour's counts minute by minute ([`recent`]).
 
 mod fields;
 pub mod metrics;
+pub mod recent;
 mod repeats;
 
 use tracing_subscriber::EnvFilter;

@@ -1,27 +1,12 @@
 //! `dead-letters list` and `dead-letters replay`: what is on the dead-letter topic, and putting
-//! deliveries back on their way once their destination is fixed.
-//!
-//! A replay writes each matching delivery to the retry topic, due at once, where the running
-//! router's retry consumer picks it up and delivers it through the current configuration (its
-//! subscription's current template and destination). The delivery keeps its `webhook-id`, so a
-//! receiver that already has it can drop it; an email or Slack delivery goes only to the
-//! recipients or channels that did not get it. Input records (not JSON, unknown event type...)
-//! are not deliveries: they are counted and skipped, and so are records without a valid
-//! authentication code under `kafka.internal_key` (not written by the router, or changed).
+//! deliveries back on their way once their destination is fixed. The reading and replaying are
+//! [`crate::dead_letter`]'s (the console runs them too); this is the command line around them.
 
-mod entry;
-mod read;
-
-use anyhow::{Context, anyhow, bail};
-use chrono::{DateTime, Utc};
-use rdkafka::producer::FutureProducer;
+use anyhow::bail;
 
 use crate::app::EMBEDDED;
 use crate::config::Config;
-use crate::kafka;
-use crate::retry::RetryTopic;
-
-pub use entry::{Entry, Filter};
+use crate::dead_letter::{self, Entry, Filter};
 
 /// `dead-letters`: inspect or replay the dead-letter topic.
 #[derive(Debug, clap::Args)]
@@ -92,102 +77,38 @@ pub async fn dead_letters(config: &Config, args: &DeadLettersArgs) -> anyhow::Re
 }
 
 async fn replay(config: &Config, args: &FilterArgs, dry_run: bool) -> anyhow::Result<()> {
-    let entries = matching(config, args).await?;
-    let kafka = &config.router.kafka;
     let brokers = brokers(config, args)?;
-    let producer: FutureProducer = kafka::producer_config(kafka, &brokers)
-        .create()
-        .context("cannot create a Kafka producer")?;
-    // The key the running router checks retry records with, and signed its dead letters with.
-    if kafka.internal_key.as_ref().is_none_or(|k| k.is_empty()) {
-        bail!(
-            "a replay needs kafka.internal_key, the key of the running router: without it the \
-             router makes one up per process and would refuse what a replay writes"
-        );
+    let report = dead_letter::replay(config, &brokers, &args.filter()?, dry_run).await?;
+    for skipped in &report.skipped {
+        eprintln!("{skipped}");
     }
-    let key = kafka::InternalKey::of(kafka);
-    let retry_topic = RetryTopic::new(producer, kafka.retry_topic.clone(), key.clone());
-    let (mut replayed, mut inputs, mut unknown, mut broken, mut forged) = (0, 0, 0, 0, 0);
-    let now = Utc::now();
-    for entry in &entries {
-        if let Err(why) = entry.authentic(&key, &kafka.dead_letter_topic) {
-            // Anyone able to write to the dead-letter topic could otherwise have a notification
-            // of their making delivered, signed with a destination's secret.
-            eprintln!("skipped {}@{}: {why}", entry.partition, entry.offset);
-            forged += 1;
-            continue;
-        }
-        if !entry.is_delivery() {
-            inputs += 1;
-            continue;
-        }
-        let job = match entry.to_job(now) {
-            Ok(job) => job,
-            Err(why) => {
-                eprintln!("skipped {}@{}: {why}", entry.partition, entry.offset);
-                broken += 1;
-                continue;
-            }
-        };
-        if config
-            .table
-            .subscription_by_name(&job.subscription)
-            .is_none()
-        {
-            eprintln!(
-                "skipped {}@{}: subscription {:?} is not in the configuration",
-                entry.partition, entry.offset, job.subscription
-            );
-            unknown += 1;
-            continue;
-        }
-        let verb = if dry_run { "would replay" } else { "replayed" };
-        if !dry_run {
-            retry_topic
-                .send(&job.webhook_id, &job.to_json(), &job.due.to_rfc3339())
-                .await
-                .with_context(|| {
-                    format!("cannot write to the retry topic {}", kafka.retry_topic)
-                })?;
-        }
-        println!(
-            "{verb} {}@{}: subscription={} webhook-id={}",
-            entry.partition, entry.offset, job.subscription, job.webhook_id
-        );
-        replayed += 1;
+    for line in &report.lines {
+        println!("{line}");
     }
-    println!(
-        "{} matched; {replayed} {} to {}; skipped: {inputs} input record(s), {unknown} of an unknown subscription, {broken} unreadable, {forged} not written by the router.",
-        entries.len(),
-        if dry_run {
-            "would be replayed"
-        } else {
-            "replayed"
-        },
-        kafka.retry_topic
-    );
+    println!("{}", report.summary);
     Ok(())
+}
+
+impl FilterArgs {
+    /// The filter the arguments describe.
+    pub fn filter(&self) -> anyhow::Result<Filter> {
+        Ok(Filter {
+            destination: self.destination.clone(),
+            subscription: self.subscription.clone(),
+            reason: self.reason.clone(),
+            since: self
+                .since
+                .as_deref()
+                .map(dead_letter::parse_since)
+                .transpose()?,
+            webhook_id: None,
+        })
+    }
 }
 
 /// The dead letters matching the filter, read to the topic's current end.
 async fn matching(config: &Config, args: &FilterArgs) -> anyhow::Result<Vec<Entry>> {
-    let filter = Filter {
-        destination: args.destination.clone(),
-        subscription: args.subscription.clone(),
-        reason: args.reason.clone(),
-        since: args.since.as_deref().map(since).transpose()?,
-    };
-    let kafka = &config.router.kafka;
-    let brokers = brokers(config, args)?;
-    let mut client = kafka::consumer_config(kafka, &brokers);
-    client
-        .set("group.id", format!("{}.dead-letters", kafka.group_id))
-        .set("enable.auto.commit", "false");
-    let topic = kafka.dead_letter_topic.clone();
-    let entries = tokio::task::spawn_blocking(move || read::read_all(client, &topic))
-        .await
-        .context("the reader panicked")??;
-    Ok(entries.into_iter().filter(|e| filter.matches(e)).collect())
+    Ok(dead_letter::read_matching(config, &brokers(config, args)?, &args.filter()?).await?)
 }
 
 fn brokers(config: &Config, args: &FilterArgs) -> anyhow::Result<String> {
@@ -201,35 +122,4 @@ fn brokers(config: &Config, args: &FilterArgs) -> anyhow::Result<String> {
         );
     }
     Ok(brokers)
-}
-
-/// `--since`: an RFC 3339 time, or a duration before now.
-fn since(text: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Ok(time.with_timezone(&Utc));
-    }
-    let ago = humantime_serde::re::humantime::parse_duration(text).map_err(|_| {
-        anyhow!(
-            "--since {text:?}: write an RFC 3339 time (2026-11-21T09:00:00Z) or a duration (2h)"
-        )
-    })?;
-    let ago = chrono::TimeDelta::from_std(ago).context("--since: too long ago")?;
-    Ok(Utc::now() - ago)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn since_takes_a_time_or_a_duration_ago() {
-        assert_eq!(
-            since("2026-11-21T09:00:00Z").unwrap().to_rfc3339(),
-            "2026-11-21T09:00:00+00:00"
-        );
-        let two_hours = Utc::now() - since("2h").unwrap();
-        assert!((7199..=7201).contains(&two_hours.num_seconds()));
-        let error = since("yesterday").unwrap_err().to_string();
-        assert!(error.contains("RFC 3339"), "{error}");
-    }
 }

@@ -1,6 +1,14 @@
 //! The dead-letter topic: records that could not be used, and deliveries that could not be made,
 //! each with headers saying why and where it came from, and an authentication code under
-//! `kafka.internal_key` (`dead-letters replay` delivers only what carries a valid one).
+//! `kafka.internal_key` (`dead-letters replay` delivers only what carries a valid one); and the
+//! topic read back ([`Entry`], [`Filter`]) and replayed ([`replay()`]).
+
+mod entry;
+mod read;
+mod replay;
+
+pub use entry::{Entry, Filter, NotReplayable};
+pub use replay::{ReplayError, ReplayReport, parse_since, read_matching, replay};
 
 use std::time::Duration;
 

@@ -32,6 +32,8 @@ pub struct Filter {
     pub subscription: Option<String>,
     pub reason: Option<String>,
     pub since: Option<DateTime<Utc>>,
+    /// Only the delivery with this `webhook-id` (the console's replay of one record).
+    pub webhook_id: Option<String>,
 }
 
 impl Filter {
@@ -42,6 +44,7 @@ impl Filter {
         same(&self.destination, header::DESTINATION)
             && same(&self.subscription, header::SUBSCRIPTION)
             && same(&self.reason, header::REASON)
+            && same(&self.webhook_id, header::WEBHOOK_ID)
             && self
                 .since
                 .is_none_or(|since| entry.time.is_some_and(|t| t >= since))

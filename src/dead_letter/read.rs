@@ -1,26 +1,31 @@
-//! Reads the dead-letter topic from its start to where it ends when the command starts.
+//! Reads the dead-letter topic from its start to where it ends when the reading starts.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 use super::entry::Entry;
+use super::replay::ReplayError;
 
 /// How long any one broker request may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every record of `topic` up to its current end, in partition then offset order. Blocking:
 /// run it on a blocking thread.
-pub fn read_all(client: ClientConfig, topic: &str) -> anyhow::Result<Vec<Entry>> {
-    let consumer: BaseConsumer = client.create().context("cannot create a Kafka consumer")?;
+pub fn read_all(client: ClientConfig, topic: &str) -> Result<Vec<Entry>, ReplayError> {
+    let kafka = |what: String| {
+        move |e: rdkafka::error::KafkaError| ReplayError::Kafka(format!("{what}: {e}"))
+    };
+    let consumer: BaseConsumer = client
+        .create()
+        .map_err(kafka("cannot create a Kafka consumer".into()))?;
     let metadata = consumer
         .fetch_metadata(Some(topic), TIMEOUT)
-        .with_context(|| format!("cannot read the metadata of {topic}"))?;
+        .map_err(kafka(format!("cannot read the metadata of {topic}")))?;
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()
@@ -28,36 +33,39 @@ pub fn read_all(client: ClientConfig, topic: &str) -> anyhow::Result<Vec<Entry>>
         .flat_map(|t| t.partitions().iter().map(|p| p.id()))
         .collect();
     if partitions.is_empty() {
-        bail!("the topic {topic} does not exist (or has no partitions)");
+        return Err(ReplayError::NoTopic(topic.to_owned()));
     }
     let mut ends = BTreeMap::new();
     let mut list = TopicPartitionList::new();
     for partition in &partitions {
         let (low, high) = consumer
             .fetch_watermarks(topic, *partition, TIMEOUT)
-            .with_context(|| format!("cannot read where {topic}/{partition} ends"))?;
+            .map_err(kafka(format!("cannot read where {topic}/{partition} ends")))?;
         if high > low {
             ends.insert(*partition, high);
-            list.add_partition_offset(topic, *partition, Offset::Offset(low))?;
+            list.add_partition_offset(topic, *partition, Offset::Offset(low))
+                .map_err(kafka(format!("cannot read {topic}/{partition}")))?;
         }
     }
     let mut entries = Vec::new();
     if ends.is_empty() {
         return Ok(entries);
     }
-    consumer.assign(&list)?;
+    consumer
+        .assign(&list)
+        .map_err(kafka(format!("cannot read {topic}")))?;
     let mut deadline = Instant::now() + TIMEOUT;
     while !ends.is_empty() {
         if Instant::now() > deadline {
-            bail!(
+            return Err(ReplayError::Kafka(format!(
                 "timed out reading {topic}: partitions {:?} not read to their end",
                 ends.keys()
-            );
+            )));
         }
         let Some(message) = consumer.poll(Duration::from_millis(500)) else {
             continue;
         };
-        let message = message.with_context(|| format!("cannot read {topic}"))?;
+        let message = message.map_err(kafka(format!("cannot read {topic}")))?;
         deadline = Instant::now() + TIMEOUT;
         let partition = message.partition();
         if ends
