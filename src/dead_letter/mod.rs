@@ -7,8 +7,8 @@ mod entry;
 mod read;
 mod replay;
 
-pub use entry::{Entry, Filter, NotReplayable};
-pub use replay::{ReplayError, ReplayReport, parse_since, read_matching, replay};
+pub use entry::{Entry, Filter};
+pub use replay::{parse_since, read_matching, replay};
 
 use std::time::Duration;
 
