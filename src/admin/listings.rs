@@ -205,6 +205,10 @@ fn destinations(config: &Config) -> Vec<Value> {
                         SlackTarget::Bot { api_url, .. } => json!({"type": "bot", "token": "****", "api_url": redacted(api_url)}),
                     },
                 ),
+                Destination::PagerDuty(pagerduty) => (
+                    "pagerduty",
+                    json!({"url": redacted(&pagerduty.settings.url), "routing_key": "****"}),
+                ),
             };
             json!({"id": destination.id(), "type": kind, "config": {"params": settings}})
         })
@@ -268,6 +272,15 @@ pub(super) fn subscriptions(config: &Config) -> Vec<Value> {
                     let attributes = json!({
                         "channels": s.attributes.channels,
                         "attachment_color": s.attributes.attachment_color,
+                    });
+                    list(s.index, &s.template, attributes);
+                }
+            }
+            Destination::PagerDuty(pagerduty) => {
+                for s in &pagerduty.subscriptions {
+                    let attributes = json!({
+                        "dedup_key": s.attributes.dedup_key.as_ref().map(|t| t.source()),
+                        "resolve_on": s.attributes.resolve_on.source(),
                     });
                     list(s.index, &s.template, attributes);
                 }

@@ -13,6 +13,7 @@
 //! - [`webhook`]: [`WebhookNotifier`], one HTTP attempt per call, signed as Standard Webhooks.
 //! - [`email`]: [`EmailNotifier`], SMTP through a pooled lettre transport, recipients in batches.
 //! - [`slack`]: [`SlackNotifier`], an incoming webhook or `chat.postMessage` per channel.
+//! - [`pagerduty`]: [`PagerDutyNotifier`], Events API v2 events that trigger and resolve.
 //!
 //! Channels make one attempt per call; how attempts are retried and admitted is the
 //! dispatcher's, behind [`Attempts`].
@@ -21,6 +22,7 @@ mod config;
 pub mod email;
 pub mod http;
 mod outcome;
+pub mod pagerduty;
 pub mod slack;
 mod target;
 #[cfg(test)]
@@ -41,6 +43,7 @@ pub use email::{
 };
 pub use http::{ClientError, HttpClient, HttpOptions, NetworkPolicy, UrlRefused, redacted};
 pub use outcome::{Delivered, DeliveryError, FailureKind, classify};
+pub use pagerduty::{PagerDutyDestination, PagerDutyNotifier, PagerDutySettings};
 pub use slack::{
     ChannelState, SlackConfig, SlackDestination, SlackNotifier, SlackProgress, SlackRequestPreview,
     SlackSettings, SlackTarget, apply_color,

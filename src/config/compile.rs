@@ -342,6 +342,9 @@ fn compile_destinations(
             DestinationConfig::Slack(slack) => slack
                 .settings(router.http.request_timeout, &policy)
                 .map(|settings| channels::Destination::Slack(Subscribed::new(id, settings))),
+            DestinationConfig::PagerDuty(pagerduty) => pagerduty
+                .settings(router.http.request_timeout, &policy)
+                .map(|settings| channels::Destination::PagerDuty(Subscribed::new(id, settings))),
         };
         match channel {
             Ok(channel) => {

@@ -1,5 +1,6 @@
-//! The destinations of `router.yaml` as plain serde structs: webhook, email (SMTP) and Slack,
-//! each channel's own (in its `config`) with the delivery settings every destination has.
+//! The destinations of `router.yaml` as plain serde structs: webhook, email (SMTP), Slack and
+//! PagerDuty, each channel's own (in its `config`) with the delivery settings every destination
+//! has.
 
 use serde::Deserialize;
 
@@ -17,6 +18,10 @@ pub type EmailDestination =
 pub type SlackDestination =
     crate::channels::SlackDestination<RetryPolicy, LaneLimits, BreakerSettings>;
 
+/// A PagerDuty service, reached by the Events API v2.
+pub type PagerDutyDestination =
+    crate::channels::PagerDutyDestination<RetryPolicy, LaneLimits, BreakerSettings>;
+
 /// Where and how to deliver.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -24,6 +29,8 @@ pub enum DestinationConfig {
     Webhook(WebhookDestination),
     Email(EmailDestination),
     Slack(SlackDestination),
+    #[serde(rename = "pagerduty")]
+    PagerDuty(PagerDutyDestination),
 }
 
 impl DestinationConfig {
@@ -32,6 +39,7 @@ impl DestinationConfig {
             DestinationConfig::Webhook(webhook) => &webhook.id,
             DestinationConfig::Email(email) => &email.id,
             DestinationConfig::Slack(slack) => &slack.id,
+            DestinationConfig::PagerDuty(pagerduty) => &pagerduty.id,
         }
     }
 
@@ -40,6 +48,7 @@ impl DestinationConfig {
             DestinationConfig::Webhook(webhook) => &webhook.retry,
             DestinationConfig::Email(email) => &email.retry,
             DestinationConfig::Slack(slack) => &slack.retry,
+            DestinationConfig::PagerDuty(pagerduty) => &pagerduty.retry,
         }
     }
 
@@ -48,6 +57,7 @@ impl DestinationConfig {
             DestinationConfig::Webhook(webhook) => &webhook.limits,
             DestinationConfig::Email(email) => &email.limits,
             DestinationConfig::Slack(slack) => &slack.limits,
+            DestinationConfig::PagerDuty(pagerduty) => &pagerduty.limits,
         }
     }
 
@@ -56,6 +66,7 @@ impl DestinationConfig {
             DestinationConfig::Webhook(webhook) => &webhook.circuit_breaker,
             DestinationConfig::Email(email) => &email.circuit_breaker,
             DestinationConfig::Slack(slack) => &slack.circuit_breaker,
+            DestinationConfig::PagerDuty(pagerduty) => &pagerduty.circuit_breaker,
         }
     }
 }

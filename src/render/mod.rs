@@ -8,6 +8,10 @@
 //! - `email/NAME.html.hbs`: the HTML part, HTML-escaped.
 //! - `email/NAME.text.hbs` and `email/NAME.subject.hbs`: the plain-text part and the subject,
 //!   not escaped. An email template is the set of the three, named `email/NAME`.
+//! - `pagerduty/*.hbs`: a JSON object of Events API v2 payload fields; escaped as webhook JSON.
+//!
+//! Short templates written inline in a subscription (a PagerDuty `dedup_key`) are
+//! [`InlineTemplate`]s: plain text, not escaped, with the same helpers and strict mode.
 //!
 //! A rendering larger than [`MAX_OUTPUT_BYTES`] is cut off and fails with
 //! [`RenderError::TooLarge`], so a template looping over event data cannot grow without bound.
@@ -24,6 +28,7 @@ mod defaults;
 mod error;
 mod escape;
 mod helpers;
+mod inline;
 mod load;
 mod partials;
 
@@ -41,6 +46,7 @@ use serde_json::Value;
 pub use defaults::{default_email, payload_appendix, text_field};
 pub use error::{RenderError, TemplateError};
 pub use escape::slack_text as escape_slack_text;
+pub use inline::InlineTemplate;
 pub use load::MAX_TEMPLATE_BYTES;
 
 /// The rendered content of a notification email. Line ends in the bodies are sent as CRLF,
@@ -61,6 +67,7 @@ pub enum Channel {
     Webhook,
     Email,
     Slack,
+    PagerDuty,
 }
 
 impl Channel {
@@ -70,6 +77,7 @@ impl Channel {
             Channel::Webhook => "webhook",
             Channel::Email => "email",
             Channel::Slack => "slack",
+            Channel::PagerDuty => "pagerduty",
         }
     }
 }
@@ -96,16 +104,19 @@ pub struct Templates {
     slack: Arc<Handlebars<'static>>,
     email_text: Arc<Handlebars<'static>>,
     email_html: Arc<Handlebars<'static>>,
+    pagerduty: Arc<Handlebars<'static>>,
 }
 
 impl Templates {
-    /// Loads and compiles every `*.hbs` under `<dir>/webhook/`, `<dir>/slack/` and `<dir>/email/`
-    /// (recursively), named by the path relative to `dir` (`webhook/lifecycle-summary.json.hbs`).
+    /// Loads and compiles every `*.hbs` under `<dir>/webhook/`, `<dir>/slack/`, `<dir>/email/` and
+    /// `<dir>/pagerduty/` (recursively), named by the path relative to `dir`
+    /// (`webhook/lifecycle-summary.json.hbs`).
     /// A missing directory or channel folder means no templates. Returns every problem found.
     pub fn load(dir: &Path) -> Result<Templates, Vec<TemplateError>> {
         let mut errors = Vec::new();
         let webhook = load::load_folder(dir, Channel::Webhook.folder(), &mut errors);
         let slack = load::load_folder(dir, Channel::Slack.folder(), &mut errors);
+        let pagerduty = load::load_folder(dir, Channel::PagerDuty.folder(), &mut errors);
         let (mut email_text, mut email_html) = (Vec::new(), Vec::new());
         for loaded in load::load_folder(dir, Channel::Email.folder(), &mut errors) {
             if loaded.name.ends_with(".html.hbs") {
@@ -127,6 +138,7 @@ impl Templates {
             (Format::SlackJson, slack),
             (Format::EmailText, email_text),
             (Format::EmailHtml, email_html),
+            (Format::WebhookJson, pagerduty),
         ];
         let mut registries = Vec::new();
         for (format, loaded) in sets {
@@ -143,14 +155,15 @@ impl Templates {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let [webhook, slack, email_text, email_html] =
-            <[Arc<Handlebars<'static>>; 4]>::try_from(registries)
-                .unwrap_or_else(|_| unreachable!("four formats"));
+        let [webhook, slack, email_text, email_html, pagerduty] =
+            <[Arc<Handlebars<'static>>; 5]>::try_from(registries)
+                .unwrap_or_else(|_| unreachable!("five registries"));
         Ok(Templates {
             webhook,
             slack,
             email_text,
             email_html,
+            pagerduty,
         })
     }
 
@@ -161,6 +174,7 @@ impl Templates {
             slack: Arc::new(registry(Format::SlackJson)),
             email_text: Arc::new(registry(Format::EmailText)),
             email_html: Arc::new(registry(Format::EmailHtml)),
+            pagerduty: Arc::new(registry(Format::WebhookJson)),
         }
     }
 
@@ -170,6 +184,7 @@ impl Templates {
         let mut names: Vec<String> = match channel {
             Channel::Webhook => self.webhook.get_templates().keys().cloned().collect(),
             Channel::Slack => self.slack.get_templates().keys().cloned().collect(),
+            Channel::PagerDuty => self.pagerduty.get_templates().keys().cloned().collect(),
             Channel::Email => self
                 .email_html
                 .get_templates()
@@ -188,6 +203,7 @@ impl Templates {
         match channel {
             Channel::Webhook => self.webhook.has_template(name),
             Channel::Slack => self.slack.has_template(name),
+            Channel::PagerDuty => self.pagerduty.has_template(name),
             Channel::Email => {
                 name.starts_with("email/") && self.email_parts_missing(name).is_empty()
             }
@@ -232,6 +248,27 @@ impl Templates {
         })
     }
 
+    /// Renders PagerDuty template `name`: it must be a JSON object. Which fields it may hold is
+    /// the PagerDuty channel's to check.
+    pub fn render_pagerduty(
+        &self,
+        name: &str,
+        notification: &Value,
+    ) -> Result<serde_json::Map<String, Value>, RenderError> {
+        let body = render(&self.pagerduty, name, notification)?;
+        match serde_json::from_str(&body) {
+            Ok(Value::Object(fields)) => Ok(fields),
+            Ok(_) => Err(RenderError::InvalidMessage {
+                name: name.to_owned(),
+                message: "a PagerDuty template renders a JSON object of payload fields".to_owned(),
+            }),
+            Err(e) => Err(RenderError::InvalidJson {
+                name: name.to_owned(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
     /// Renders email template `stem` (`email/NAME`): subject (folded onto one line), text, HTML.
     pub fn render_email(
         &self,
@@ -257,11 +294,12 @@ impl fmt::Debug for Templates {
             .field("webhook", &self.names(Channel::Webhook))
             .field("slack", &self.names(Channel::Slack))
             .field("email", &self.names(Channel::Email))
+            .field("pagerduty", &self.names(Channel::PagerDuty))
             .finish()
     }
 }
 
-fn render(
+pub(crate) fn render(
     registry: &Handlebars<'static>,
     name: &str,
     notification: &Value,
@@ -332,7 +370,7 @@ pub fn one_line(text: &str) -> String {
 }
 
 /// A registry with the format's escaping, strict mode and our helpers.
-fn registry(format: Format) -> Handlebars<'static> {
+pub(crate) fn registry(format: Format) -> Handlebars<'static> {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     match format {
