@@ -209,6 +209,7 @@ fn destinations(config: &Config) -> Vec<Value> {
                     "pagerduty",
                     json!({"url": redacted(&pagerduty.settings.url), "routing_key": "****"}),
                 ),
+                Destination::Teams(_) => ("teams", json!({"url": "****"})),
             };
             json!({"id": destination.id(), "type": kind, "config": {"params": settings}})
         })
@@ -283,6 +284,11 @@ pub(super) fn subscriptions(config: &Config) -> Vec<Value> {
                         "resolve_on": s.attributes.resolve_on.source(),
                     });
                     list(s.index, &s.template, attributes);
+                }
+            }
+            Destination::Teams(teams) => {
+                for s in &teams.subscriptions {
+                    list(s.index, &s.template, json!({}));
                 }
             }
         }

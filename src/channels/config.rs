@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{
-    EmailSettings, PagerDutySettings, SlackSettings, WebhookSettings, email, pagerduty, slack,
-    webhook,
+    EmailSettings, PagerDutySettings, SlackSettings, TeamsSettings, WebhookSettings, email,
+    pagerduty, slack, teams, webhook,
 };
 use crate::render::Channel;
 
@@ -70,6 +70,7 @@ pub enum Destination {
     Email(Subscribed<EmailSettings, email::Attributes>),
     Slack(Subscribed<SlackSettings, slack::Attributes>),
     PagerDuty(Subscribed<PagerDutySettings, pagerduty::Attributes>),
+    Teams(Subscribed<TeamsSettings, teams::Attributes>),
 }
 
 /// A destination's settings and its subscriptions.
@@ -117,6 +118,7 @@ impl Destination {
             Destination::Email(d) => &d.id,
             Destination::Slack(d) => &d.id,
             Destination::PagerDuty(d) => &d.id,
+            Destination::Teams(d) => &d.id,
         }
     }
 
@@ -127,6 +129,7 @@ impl Destination {
             Destination::Email(_) => Channel::Email,
             Destination::Slack(_) => Channel::Slack,
             Destination::PagerDuty(_) => Channel::PagerDuty,
+            Destination::Teams(_) => Channel::Teams,
         }
     }
 
@@ -152,6 +155,7 @@ impl Destination {
                 let attributes = pagerduty::config::attributes(config, &mut problems);
                 d.add(index, config, attributes);
             }
+            Destination::Teams(d) => d.add(index, config, teams::Attributes),
         }
         problems
     }

@@ -14,6 +14,7 @@
 //! - [`email`]: [`EmailNotifier`], SMTP through a pooled lettre transport, recipients in batches.
 //! - [`slack`]: [`SlackNotifier`], an incoming webhook or `chat.postMessage` per channel.
 //! - [`pagerduty`]: [`PagerDutyNotifier`], Events API v2 events that trigger and resolve.
+//! - [`teams`]: [`TeamsNotifier`], an Adaptive Card posted to a Workflows webhook.
 //!
 //! Channels make one attempt per call; how attempts are retried and admitted is the
 //! dispatcher's, behind [`Attempts`].
@@ -25,6 +26,7 @@ mod outcome;
 pub mod pagerduty;
 pub mod slack;
 mod target;
+pub mod teams;
 #[cfg(test)]
 mod test_retries;
 pub mod webhook;
@@ -49,6 +51,7 @@ pub use slack::{
     SlackSettings, SlackTarget, apply_color,
 };
 pub use target::{Bound, Destinations, KeysError, Message, PreviewError, Target, TargetError};
+pub use teams::{TeamsDestination, TeamsNotifier, TeamsSettings};
 pub use webhook::{
     Signer, SigningConfig, USER_AGENT_VALUE, Verb, WebhookDestination, WebhookNotifier,
     WebhookSettings, generate_key_pair, generate_secret,

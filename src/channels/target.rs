@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::config::{Destination, Subscribed, Subscription};
 use super::{
     Attempts, EmailNotifier, HttpClient, Outcome, PagerDutyNotifier, Parcel, SlackNotifier,
-    WebhookNotifier, email, pagerduty, slack, webhook,
+    TeamsNotifier, WebhookNotifier, email, pagerduty, slack, teams, webhook,
 };
 use crate::render::{RenderError, Templates};
 
@@ -20,6 +20,7 @@ pub enum Target {
     Email(email::Target),
     Slack(slack::Target),
     PagerDuty(pagerduty::Target),
+    Teams(teams::Target),
 }
 
 /// A notifier with one subscription's attributes and template.
@@ -36,6 +37,7 @@ pub enum Message {
     Email(email::Message),
     Slack(slack::Message),
     PagerDuty(pagerduty::Message),
+    Teams(teams::Message),
 }
 
 impl Target {
@@ -52,6 +54,7 @@ impl Target {
             Target::PagerDuty(target) => {
                 Message::PagerDuty(target.render(templates, notification)?)
             }
+            Target::Teams(target) => Message::Teams(target.render(templates, notification)?),
         })
     }
 
@@ -62,6 +65,7 @@ impl Target {
             Target::Email(target) => &target.subscription.name,
             Target::Slack(target) => &target.subscription.name,
             Target::PagerDuty(target) => &target.subscription.name,
+            Target::Teams(target) => &target.subscription.name,
         }
     }
 }
@@ -75,6 +79,7 @@ impl Message {
             Message::Email(message) => message.deliver(parcel, attempts).await,
             Message::Slack(message) => message.deliver(parcel, attempts).await,
             Message::PagerDuty(message) => message.deliver(parcel, attempts).await,
+            Message::Teams(message) => message.deliver(parcel, attempts).await,
         }
     }
 
@@ -90,6 +95,7 @@ impl Message {
             Message::Email(message) => message.preview(notification_id, delivery_id)?,
             Message::Slack(message) => message.preview()?,
             Message::PagerDuty(message) => message.preview(),
+            Message::Teams(message) => message.preview(),
         };
         if !out.ends_with('\n') {
             out.push('\n');
@@ -234,6 +240,7 @@ impl Destination {
             Destination::Email(d) => find(&d.subscriptions, index),
             Destination::Slack(d) => find(&d.subscriptions, index),
             Destination::PagerDuty(d) => find(&d.subscriptions, index),
+            Destination::Teams(d) => find(&d.subscriptions, index),
         }
     }
 
@@ -244,6 +251,7 @@ impl Destination {
             Destination::Email(d) => bind(d, email_notifier(d)?, Target::Email),
             Destination::Slack(d) => bind(d, slack_notifier(d, client), Target::Slack),
             Destination::PagerDuty(d) => bind(d, pagerduty_notifier(d, client), Target::PagerDuty),
+            Destination::Teams(d) => bind(d, teams_notifier(d, client), Target::Teams),
         })
     }
 
@@ -338,6 +346,10 @@ impl Destination {
                     },
                 ),
             }),
+            Destination::Teams(d) => Target::Teams(Bound {
+                notifier: teams_notifier(d, client),
+                subscription: subscription(id, teams::Attributes),
+            }),
         })
     }
 }
@@ -370,6 +382,13 @@ fn pagerduty_notifier(
     client: &HttpClient,
 ) -> PagerDutyNotifier {
     PagerDutyNotifier::new(client.clone(), d.settings.clone())
+}
+
+fn teams_notifier(
+    d: &Subscribed<super::TeamsSettings, teams::Attributes>,
+    client: &HttpClient,
+) -> TeamsNotifier {
+    TeamsNotifier::new(client.clone(), d.settings.clone())
 }
 
 /// `notifier` bound to each subscription of `destination`, by the subscription's index.

@@ -345,6 +345,9 @@ fn compile_destinations(
             DestinationConfig::PagerDuty(pagerduty) => pagerduty
                 .settings(router.http.request_timeout, &policy)
                 .map(|settings| channels::Destination::PagerDuty(Subscribed::new(id, settings))),
+            DestinationConfig::Teams(teams) => teams
+                .settings(router.http.request_timeout, &policy)
+                .map(|settings| channels::Destination::Teams(Subscribed::new(id, settings))),
         };
         match channel {
             Ok(channel) => {

@@ -1,6 +1,6 @@
-//! The destinations of `router.yaml` as plain serde structs: webhook, email (SMTP), Slack and
-//! PagerDuty, each channel's own (in its `config`) with the delivery settings every destination
-//! has.
+//! The destinations of `router.yaml` as plain serde structs: webhook, email (SMTP), Slack,
+//! PagerDuty and Teams, each channel's own (in its `config`) with the delivery settings every
+//! destination has.
 
 use serde::Deserialize;
 
@@ -22,6 +22,10 @@ pub type SlackDestination =
 pub type PagerDutyDestination =
     crate::channels::PagerDutyDestination<RetryPolicy, LaneLimits, BreakerSettings>;
 
+/// A Microsoft Teams channel, reached by a Workflows webhook.
+pub type TeamsDestination =
+    crate::channels::TeamsDestination<RetryPolicy, LaneLimits, BreakerSettings>;
+
 /// Where and how to deliver.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -31,6 +35,7 @@ pub enum DestinationConfig {
     Slack(SlackDestination),
     #[serde(rename = "pagerduty")]
     PagerDuty(PagerDutyDestination),
+    Teams(TeamsDestination),
 }
 
 impl DestinationConfig {
@@ -40,6 +45,7 @@ impl DestinationConfig {
             DestinationConfig::Email(email) => &email.id,
             DestinationConfig::Slack(slack) => &slack.id,
             DestinationConfig::PagerDuty(pagerduty) => &pagerduty.id,
+            DestinationConfig::Teams(teams) => &teams.id,
         }
     }
 
@@ -49,6 +55,7 @@ impl DestinationConfig {
             DestinationConfig::Email(email) => &email.retry,
             DestinationConfig::Slack(slack) => &slack.retry,
             DestinationConfig::PagerDuty(pagerduty) => &pagerduty.retry,
+            DestinationConfig::Teams(teams) => &teams.retry,
         }
     }
 
@@ -58,6 +65,7 @@ impl DestinationConfig {
             DestinationConfig::Email(email) => &email.limits,
             DestinationConfig::Slack(slack) => &slack.limits,
             DestinationConfig::PagerDuty(pagerduty) => &pagerduty.limits,
+            DestinationConfig::Teams(teams) => &teams.limits,
         }
     }
 
@@ -67,6 +75,7 @@ impl DestinationConfig {
             DestinationConfig::Email(email) => &email.circuit_breaker,
             DestinationConfig::Slack(slack) => &slack.circuit_breaker,
             DestinationConfig::PagerDuty(pagerduty) => &pagerduty.circuit_breaker,
+            DestinationConfig::Teams(teams) => &teams.circuit_breaker,
         }
     }
 }

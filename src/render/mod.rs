@@ -9,6 +9,8 @@
 //! - `email/NAME.text.hbs` and `email/NAME.subject.hbs`: the plain-text part and the subject,
 //!   not escaped. An email template is the set of the three, named `email/NAME`.
 //! - `pagerduty/*.hbs`: a JSON object of Events API v2 payload fields; escaped as webhook JSON.
+//! - `teams/*.hbs`: a Teams message or Adaptive Card; `{{value}}` gets the Adaptive Card markdown
+//!   escaping (a backslash before `* _ [ ] ( )` and list markers), then JSON string escaping.
 //!
 //! Short templates written inline in a subscription (a PagerDuty `dedup_key`) are
 //! [`InlineTemplate`]s: plain text, not escaped, with the same helpers and strict mode.
@@ -45,6 +47,7 @@ use serde_json::Value;
 
 pub use defaults::{default_email, payload_appendix, text_field};
 pub use error::{RenderError, TemplateError};
+pub use escape::adaptive_text as escape_adaptive_text;
 pub use escape::slack_text as escape_slack_text;
 pub use inline::InlineTemplate;
 pub use load::MAX_TEMPLATE_BYTES;
@@ -68,6 +71,7 @@ pub enum Channel {
     Email,
     Slack,
     PagerDuty,
+    Teams,
 }
 
 impl Channel {
@@ -78,6 +82,7 @@ impl Channel {
             Channel::Email => "email",
             Channel::Slack => "slack",
             Channel::PagerDuty => "pagerduty",
+            Channel::Teams => "teams",
         }
     }
 }
@@ -93,6 +98,7 @@ const EMAIL_PARTS: [&str; 3] = [".subject.hbs", ".text.hbs", ".html.hbs"];
 pub(crate) enum Format {
     WebhookJson,
     SlackJson,
+    TeamsJson,
     EmailText,
     EmailHtml,
 }
@@ -105,11 +111,12 @@ pub struct Templates {
     email_text: Arc<Handlebars<'static>>,
     email_html: Arc<Handlebars<'static>>,
     pagerduty: Arc<Handlebars<'static>>,
+    teams: Arc<Handlebars<'static>>,
 }
 
 impl Templates {
-    /// Loads and compiles every `*.hbs` under `<dir>/webhook/`, `<dir>/slack/`, `<dir>/email/` and
-    /// `<dir>/pagerduty/` (recursively), named by the path relative to `dir`
+    /// Loads and compiles every `*.hbs` under `<dir>/webhook/`, `<dir>/slack/`, `<dir>/email/`,
+    /// `<dir>/pagerduty/` and `<dir>/teams/` (recursively), named by the path relative to `dir`
     /// (`webhook/lifecycle-summary.json.hbs`).
     /// A missing directory or channel folder means no templates. Returns every problem found.
     pub fn load(dir: &Path) -> Result<Templates, Vec<TemplateError>> {
@@ -117,6 +124,7 @@ impl Templates {
         let webhook = load::load_folder(dir, Channel::Webhook.folder(), &mut errors);
         let slack = load::load_folder(dir, Channel::Slack.folder(), &mut errors);
         let pagerduty = load::load_folder(dir, Channel::PagerDuty.folder(), &mut errors);
+        let teams = load::load_folder(dir, Channel::Teams.folder(), &mut errors);
         let (mut email_text, mut email_html) = (Vec::new(), Vec::new());
         for loaded in load::load_folder(dir, Channel::Email.folder(), &mut errors) {
             if loaded.name.ends_with(".html.hbs") {
@@ -139,11 +147,15 @@ impl Templates {
             (Format::EmailText, email_text),
             (Format::EmailHtml, email_html),
             (Format::WebhookJson, pagerduty),
+            (Format::TeamsJson, teams),
         ];
         let mut registries = Vec::new();
         for (format, loaded) in sets {
             errors.extend(partials::check(&loaded));
-            if matches!(format, Format::SlackJson | Format::EmailHtml) {
+            if matches!(
+                format,
+                Format::SlackJson | Format::TeamsJson | Format::EmailHtml
+            ) {
                 errors.extend(raw_output_errors(&loaded));
             }
             let mut registry = registry(format);
@@ -155,15 +167,16 @@ impl Templates {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let [webhook, slack, email_text, email_html, pagerduty] =
-            <[Arc<Handlebars<'static>>; 5]>::try_from(registries)
-                .unwrap_or_else(|_| unreachable!("five registries"));
+        let [webhook, slack, email_text, email_html, pagerduty, teams] =
+            <[Arc<Handlebars<'static>>; 6]>::try_from(registries)
+                .unwrap_or_else(|_| unreachable!("six registries"));
         Ok(Templates {
             webhook,
             slack,
             email_text,
             email_html,
             pagerduty,
+            teams,
         })
     }
 
@@ -175,6 +188,7 @@ impl Templates {
             email_text: Arc::new(registry(Format::EmailText)),
             email_html: Arc::new(registry(Format::EmailHtml)),
             pagerduty: Arc::new(registry(Format::WebhookJson)),
+            teams: Arc::new(registry(Format::TeamsJson)),
         }
     }
 
@@ -185,6 +199,7 @@ impl Templates {
             Channel::Webhook => self.webhook.get_templates().keys().cloned().collect(),
             Channel::Slack => self.slack.get_templates().keys().cloned().collect(),
             Channel::PagerDuty => self.pagerduty.get_templates().keys().cloned().collect(),
+            Channel::Teams => self.teams.get_templates().keys().cloned().collect(),
             Channel::Email => self
                 .email_html
                 .get_templates()
@@ -204,6 +219,7 @@ impl Templates {
             Channel::Webhook => self.webhook.has_template(name),
             Channel::Slack => self.slack.has_template(name),
             Channel::PagerDuty => self.pagerduty.has_template(name),
+            Channel::Teams => self.teams.has_template(name),
             Channel::Email => {
                 name.starts_with("email/") && self.email_parts_missing(name).is_empty()
             }
@@ -242,6 +258,16 @@ impl Templates {
     /// message's shape is the Slack channel's to check.
     pub fn render_slack(&self, name: &str, notification: &Value) -> Result<Value, RenderError> {
         let body = render(&self.slack, name, notification)?;
+        serde_json::from_str(&body).map_err(|e| RenderError::InvalidJson {
+            name: name.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Renders a Teams message or Adaptive Card from template `name`: it must be JSON. Whether
+    /// it has a card's shape is the Teams channel's to check.
+    pub fn render_teams(&self, name: &str, notification: &Value) -> Result<Value, RenderError> {
+        let body = render(&self.teams, name, notification)?;
         serde_json::from_str(&body).map_err(|e| RenderError::InvalidJson {
             name: name.to_owned(),
             message: e.to_string(),
@@ -295,6 +321,7 @@ impl fmt::Debug for Templates {
             .field("slack", &self.names(Channel::Slack))
             .field("email", &self.names(Channel::Email))
             .field("pagerduty", &self.names(Channel::PagerDuty))
+            .field("teams", &self.names(Channel::Teams))
             .finish()
     }
 }
@@ -356,8 +383,8 @@ fn raw_output_errors(loaded: &[load::Loaded]) -> Vec<TemplateError> {
             template.raw_outputs.iter().map(|line| TemplateError {
                 path: template.path.clone(),
                 line: *line,
-                message: "{{{ }}} writes a value unescaped, which Slack templates and email HTML \
-                          parts do not allow: write {{ }} (and {{json ...}} for JSON)"
+                message: "{{{ }}} writes a value unescaped, which Slack and Teams templates and \
+                          email HTML parts do not allow: write {{ }} (and {{json ...}} for JSON)"
                     .to_owned(),
             })
         })
@@ -376,6 +403,7 @@ pub(crate) fn registry(format: Format) -> Handlebars<'static> {
     match format {
         Format::WebhookJson => registry.register_escape_fn(escape::json_string_content),
         Format::SlackJson => registry.register_escape_fn(escape::slack_json_string_content),
+        Format::TeamsJson => registry.register_escape_fn(escape::teams_json_string_content),
         Format::EmailText => registry.register_escape_fn(handlebars::no_escape),
         Format::EmailHtml => registry.register_escape_fn(handlebars::html_escape),
     }

@@ -8,6 +8,7 @@
 //! - [`smtp`] — an SMTP server with scripted refusals that keeps every accepted message.
 //! - [`kafka`] — librdkafka's mock cluster; producing, reading and measuring topics.
 //! - [`tls`] — a test certificate authority, and a TLS listener in front of a plain server.
+//! - [`teams`] — a Teams Workflows webhook: Adaptive Cards checked against the schema.
 //! - [`tansu`] — the standalone `tansu` broker as a process of its own.
 //! - [`process`] — the router's binary run as processes: the broker, the router, its commands.
 //! - [`router`] — the router without its types: its configuration written to a folder, the
@@ -27,4 +28,5 @@ pub mod router;
 pub mod slack;
 pub mod smtp;
 pub mod tansu;
+pub mod teams;
 pub mod tls;

@@ -27,3 +27,4 @@ mod security;
 mod slack;
 mod sources;
 mod support;
+mod teams;
