@@ -43,7 +43,9 @@ pub use email::{
     EmailContent, EmailDestination, EmailMessage, EmailNotifier, EmailProgress, EmailSettings,
     MAX_BATCH_SIZE, SmtpConfig, StartTls,
 };
-pub use http::{ClientError, HttpClient, HttpOptions, NetworkPolicy, UrlRefused, redacted};
+pub use http::{
+    ClientError, HttpClient, HttpOptions, NetworkPolicy, RateLimit, UrlRefused, redacted,
+};
 pub use outcome::{Delivered, DeliveryError, FailureKind, classify};
 pub use pagerduty::{PagerDutyDestination, PagerDutyNotifier, PagerDutySettings};
 pub use slack::{

@@ -357,6 +357,7 @@ fn compile_destinations(
                     retry: destination.retry().clone(),
                     limits: destination.limits().clone(),
                     breaker: destination.circuit_breaker().clone(),
+                    rate: destination.rate_limit(),
                 });
                 channels.push(channel);
             }
@@ -400,6 +401,11 @@ fn check_delivery_settings(
             limits.concurrency
         );
         problems.add(file, format!("{item}.limits.queue"), why);
+    }
+    if let Some(rate) = destination.rate_limit()
+        && let Some((field, why)) = rate.problem()
+    {
+        problems.add(file, format!("{item}.rate_limit.{field}"), why);
     }
     let breaker = destination.circuit_breaker();
     if breaker.failures == 0 {

@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 
-pub use crate::channels::{SigningConfig, SlackConfig, SmtpConfig};
+use crate::channels::http::SLACK_CHANNEL_RATE;
+pub use crate::channels::{RateLimit, SigningConfig, SlackConfig, SmtpConfig};
 use crate::dispatch::RetryPolicy;
 use crate::dispatch::lanes::{BreakerSettings, LaneLimits};
 
@@ -56,6 +57,22 @@ impl DestinationConfig {
             DestinationConfig::Slack(slack) => &slack.retry,
             DestinationConfig::PagerDuty(pagerduty) => &pagerduty.retry,
             DestinationConfig::Teams(teams) => &teams.retry,
+        }
+    }
+
+    /// How fast the destination may be called: its `rate_limit`; for a Slack incoming webhook
+    /// (one channel) Slack's one message a second unless set; none for email.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        match self {
+            DestinationConfig::Webhook(webhook) => webhook.rate_limit,
+            DestinationConfig::Email(_) => None,
+            DestinationConfig::Slack(slack) => match (&slack.rate_limit, &slack.slack) {
+                (Some(rate), _) => Some(*rate),
+                (None, SlackConfig::IncomingWebhook { .. }) => Some(SLACK_CHANNEL_RATE),
+                (None, SlackConfig::Bot { .. }) => None,
+            },
+            DestinationConfig::PagerDuty(pagerduty) => pagerduty.rate_limit,
+            DestinationConfig::Teams(teams) => teams.rate_limit,
         }
     }
 

@@ -18,6 +18,7 @@ mod impact;
 mod isolation;
 mod kafka_tls;
 mod pagerduty;
+mod rate_limits;
 mod reload;
 mod restart;
 mod retries;

@@ -6,6 +6,7 @@
 mod client;
 mod network;
 mod outbound;
+mod rate;
 mod response;
 
 #[cfg(test)]
@@ -14,6 +15,7 @@ mod tests;
 pub use client::{ClientError, HttpClient, HttpOptions};
 pub use network::{AddressClass, NetworkPolicy, Refused, UrlRefused, classify as classify_address};
 pub use outbound::{OutboundError, check_outbound_url};
+pub use rate::{RateLimit, SLACK_CHANNEL_RATE};
 pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted, url_secrets};
 pub(crate) use response::{failed_status, quote, read_capped, retry_after, transport_error};
 
