@@ -210,6 +210,10 @@ fn destinations(config: &Config) -> Vec<Value> {
                     json!({"url": redacted(&pagerduty.settings.url), "routing_key": "****"}),
                 ),
                 Destination::Teams(_) => ("teams", json!({"url": "****"})),
+                Destination::Kafka(kafka) => (
+                    "kafka",
+                    json!({"topic": kafka.settings.topic, "brokers": kafka.settings.brokers}),
+                ),
             };
             json!({"id": destination.id(), "type": kind, "config": {"params": settings}})
         })
@@ -288,6 +292,11 @@ pub(super) fn subscriptions(config: &Config) -> Vec<Value> {
             }
             Destination::Teams(teams) => {
                 for s in &teams.subscriptions {
+                    list(s.index, &s.template, json!({}));
+                }
+            }
+            Destination::Kafka(kafka) => {
+                for s in &kafka.subscriptions {
                     list(s.index, &s.template, json!({}));
                 }
             }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{
-    EmailSettings, PagerDutySettings, SlackSettings, TeamsSettings, WebhookSettings, email,
-    pagerduty, slack, teams, webhook,
+    EmailSettings, KafkaSettings, PagerDutySettings, SlackSettings, TeamsSettings, WebhookSettings,
+    email, kafka, pagerduty, slack, teams, webhook,
 };
 use crate::render::Channel;
 
@@ -71,6 +71,7 @@ pub enum Destination {
     Slack(Subscribed<SlackSettings, slack::Attributes>),
     PagerDuty(Subscribed<PagerDutySettings, pagerduty::Attributes>),
     Teams(Subscribed<TeamsSettings, teams::Attributes>),
+    Kafka(Subscribed<KafkaSettings, kafka::Attributes>),
 }
 
 /// A destination's settings and its subscriptions.
@@ -119,6 +120,7 @@ impl Destination {
             Destination::Slack(d) => &d.id,
             Destination::PagerDuty(d) => &d.id,
             Destination::Teams(d) => &d.id,
+            Destination::Kafka(d) => &d.id,
         }
     }
 
@@ -130,6 +132,7 @@ impl Destination {
             Destination::Slack(_) => Channel::Slack,
             Destination::PagerDuty(_) => Channel::PagerDuty,
             Destination::Teams(_) => Channel::Teams,
+            Destination::Kafka(_) => Channel::Kafka,
         }
     }
 
@@ -156,6 +159,7 @@ impl Destination {
                 d.add(index, config, attributes);
             }
             Destination::Teams(d) => d.add(index, config, teams::Attributes),
+            Destination::Kafka(d) => d.add(index, config, kafka::Attributes),
         }
         problems
     }

@@ -15,6 +15,7 @@
 //! - [`slack`]: [`SlackNotifier`], an incoming webhook or `chat.postMessage` per channel.
 //! - [`pagerduty`]: [`PagerDutyNotifier`], Events API v2 events that trigger and resolve.
 //! - [`teams`]: [`TeamsNotifier`], an Adaptive Card posted to a Workflows webhook.
+//! - [`kafka`]: [`KafkaNotifier`], a record with CloudEvents headers on a Kafka topic.
 //!
 //! Channels make one attempt per call; how attempts are retried and admitted is the
 //! dispatcher's, behind [`Attempts`].
@@ -22,6 +23,7 @@
 mod config;
 pub mod email;
 pub mod http;
+pub mod kafka;
 mod outcome;
 pub mod pagerduty;
 pub mod slack;
@@ -46,6 +48,7 @@ pub use email::{
 pub use http::{
     ClientError, HttpClient, HttpOptions, NetworkPolicy, RateLimit, UrlRefused, redacted,
 };
+pub use kafka::{KafkaDestination, KafkaNotifier, KafkaSettings};
 pub use outcome::{Delivered, DeliveryError, FailureKind, classify};
 pub use pagerduty::{PagerDutyDestination, PagerDutyNotifier, PagerDutySettings};
 pub use slack::{

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::config::{Destination, Subscribed, Subscription};
 use super::{
-    Attempts, EmailNotifier, HttpClient, Outcome, PagerDutyNotifier, Parcel, SlackNotifier,
-    TeamsNotifier, WebhookNotifier, email, pagerduty, slack, teams, webhook,
+    Attempts, EmailNotifier, HttpClient, KafkaNotifier, Outcome, PagerDutyNotifier, Parcel,
+    SlackNotifier, TeamsNotifier, WebhookNotifier, email, kafka, pagerduty, slack, teams, webhook,
 };
 use crate::render::{RenderError, Templates};
 
@@ -21,6 +21,7 @@ pub enum Target {
     Slack(slack::Target),
     PagerDuty(pagerduty::Target),
     Teams(teams::Target),
+    Kafka(kafka::Target),
 }
 
 /// A notifier with one subscription's attributes and template.
@@ -38,6 +39,7 @@ pub enum Message {
     Slack(slack::Message),
     PagerDuty(pagerduty::Message),
     Teams(teams::Message),
+    Kafka(kafka::Message),
 }
 
 impl Target {
@@ -55,6 +57,7 @@ impl Target {
                 Message::PagerDuty(target.render(templates, notification)?)
             }
             Target::Teams(target) => Message::Teams(target.render(templates, notification)?),
+            Target::Kafka(target) => Message::Kafka(target.render(templates, notification)?),
         })
     }
 
@@ -66,6 +69,7 @@ impl Target {
             Target::Slack(target) => &target.subscription.name,
             Target::PagerDuty(target) => &target.subscription.name,
             Target::Teams(target) => &target.subscription.name,
+            Target::Kafka(target) => &target.subscription.name,
         }
     }
 }
@@ -80,6 +84,7 @@ impl Message {
             Message::Slack(message) => message.deliver(parcel, attempts).await,
             Message::PagerDuty(message) => message.deliver(parcel, attempts).await,
             Message::Teams(message) => message.deliver(parcel, attempts).await,
+            Message::Kafka(message) => message.deliver(parcel, attempts).await,
         }
     }
 
@@ -96,6 +101,7 @@ impl Message {
             Message::Slack(message) => message.preview()?,
             Message::PagerDuty(message) => message.preview(),
             Message::Teams(message) => message.preview(),
+            Message::Kafka(message) => message.preview(delivery_id),
         };
         if !out.ends_with('\n') {
             out.push('\n');
@@ -241,6 +247,7 @@ impl Destination {
             Destination::Slack(d) => find(&d.subscriptions, index),
             Destination::PagerDuty(d) => find(&d.subscriptions, index),
             Destination::Teams(d) => find(&d.subscriptions, index),
+            Destination::Kafka(d) => find(&d.subscriptions, index),
         }
     }
 
@@ -252,6 +259,7 @@ impl Destination {
             Destination::Slack(d) => bind(d, slack_notifier(d, client), Target::Slack),
             Destination::PagerDuty(d) => bind(d, pagerduty_notifier(d, client), Target::PagerDuty),
             Destination::Teams(d) => bind(d, teams_notifier(d, client), Target::Teams),
+            Destination::Kafka(d) => bind(d, kafka_notifier(d), Target::Kafka),
         })
     }
 
@@ -350,6 +358,10 @@ impl Destination {
                 notifier: teams_notifier(d, client),
                 subscription: subscription(id, teams::Attributes),
             }),
+            Destination::Kafka(d) => Target::Kafka(Bound {
+                notifier: kafka_notifier(d),
+                subscription: subscription(id, kafka::Attributes),
+            }),
         })
     }
 }
@@ -389,6 +401,10 @@ fn teams_notifier(
     client: &HttpClient,
 ) -> TeamsNotifier {
     TeamsNotifier::new(client.clone(), d.settings.clone())
+}
+
+fn kafka_notifier(d: &Subscribed<super::KafkaSettings, kafka::Attributes>) -> KafkaNotifier {
+    KafkaNotifier::new(d.settings.clone())
 }
 
 /// `notifier` bound to each subscription of `destination`, by the subscription's index.

@@ -348,6 +348,13 @@ fn compile_destinations(
             DestinationConfig::Teams(teams) => teams
                 .settings(router.http.request_timeout, &policy)
                 .map(|settings| channels::Destination::Teams(Subscribed::new(id, settings))),
+            DestinationConfig::Kafka(kafka) => kafka
+                .settings(
+                    router.http.request_timeout,
+                    &router.kafka.brokers,
+                    &crate::kafka::producer_properties(&router.kafka),
+                )
+                .map(|settings| channels::Destination::Kafka(Subscribed::new(id, settings))),
         };
         match channel {
             Ok(channel) => {

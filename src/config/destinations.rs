@@ -1,5 +1,5 @@
 //! The destinations of `router.yaml` as plain serde structs: webhook, email (SMTP), Slack,
-//! PagerDuty and Teams, each channel's own (in its `config`) with the delivery settings every
+//! PagerDuty, Teams and Kafka, each channel's own (in its `config`) with the delivery settings every
 //! destination has.
 
 use serde::Deserialize;
@@ -27,6 +27,10 @@ pub type PagerDutyDestination =
 pub type TeamsDestination =
     crate::channels::TeamsDestination<RetryPolicy, LaneLimits, BreakerSettings>;
 
+/// A topic of the router's Kafka cluster or another.
+pub type KafkaDestination =
+    crate::channels::KafkaDestination<RetryPolicy, LaneLimits, BreakerSettings>;
+
 /// Where and how to deliver.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -37,6 +41,7 @@ pub enum DestinationConfig {
     #[serde(rename = "pagerduty")]
     PagerDuty(PagerDutyDestination),
     Teams(TeamsDestination),
+    Kafka(KafkaDestination),
 }
 
 impl DestinationConfig {
@@ -47,6 +52,7 @@ impl DestinationConfig {
             DestinationConfig::Slack(slack) => &slack.id,
             DestinationConfig::PagerDuty(pagerduty) => &pagerduty.id,
             DestinationConfig::Teams(teams) => &teams.id,
+            DestinationConfig::Kafka(kafka) => &kafka.id,
         }
     }
 
@@ -57,6 +63,7 @@ impl DestinationConfig {
             DestinationConfig::Slack(slack) => &slack.retry,
             DestinationConfig::PagerDuty(pagerduty) => &pagerduty.retry,
             DestinationConfig::Teams(teams) => &teams.retry,
+            DestinationConfig::Kafka(kafka) => &kafka.retry,
         }
     }
 
@@ -73,6 +80,7 @@ impl DestinationConfig {
             },
             DestinationConfig::PagerDuty(pagerduty) => pagerduty.rate_limit,
             DestinationConfig::Teams(teams) => teams.rate_limit,
+            DestinationConfig::Kafka(_) => None,
         }
     }
 
@@ -83,6 +91,7 @@ impl DestinationConfig {
             DestinationConfig::Slack(slack) => &slack.limits,
             DestinationConfig::PagerDuty(pagerduty) => &pagerduty.limits,
             DestinationConfig::Teams(teams) => &teams.limits,
+            DestinationConfig::Kafka(kafka) => &kafka.limits,
         }
     }
 
@@ -93,6 +102,7 @@ impl DestinationConfig {
             DestinationConfig::Slack(slack) => &slack.circuit_breaker,
             DestinationConfig::PagerDuty(pagerduty) => &pagerduty.circuit_breaker,
             DestinationConfig::Teams(teams) => &teams.circuit_breaker,
+            DestinationConfig::Kafka(kafka) => &kafka.circuit_breaker,
         }
     }
 }

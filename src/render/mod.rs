@@ -8,6 +8,7 @@
 //! - `email/NAME.html.hbs`: the HTML part, HTML-escaped.
 //! - `email/NAME.text.hbs` and `email/NAME.subject.hbs`: the plain-text part and the subject,
 //!   not escaped. An email template is the set of the three, named `email/NAME`.
+//! - `kafka/*.hbs`: the JSON value of a Kafka record; escaped as webhook JSON.
 //! - `pagerduty/*.hbs`: a JSON object of Events API v2 payload fields; escaped as webhook JSON.
 //! - `teams/*.hbs`: a Teams message or Adaptive Card; `{{value}}` gets the Adaptive Card markdown
 //!   escaping (a backslash before `* _ [ ] ( )` and list markers), then JSON string escaping.
@@ -72,6 +73,7 @@ pub enum Channel {
     Slack,
     PagerDuty,
     Teams,
+    Kafka,
 }
 
 impl Channel {
@@ -83,6 +85,7 @@ impl Channel {
             Channel::Slack => "slack",
             Channel::PagerDuty => "pagerduty",
             Channel::Teams => "teams",
+            Channel::Kafka => "kafka",
         }
     }
 }
@@ -112,11 +115,12 @@ pub struct Templates {
     email_html: Arc<Handlebars<'static>>,
     pagerduty: Arc<Handlebars<'static>>,
     teams: Arc<Handlebars<'static>>,
+    kafka: Arc<Handlebars<'static>>,
 }
 
 impl Templates {
     /// Loads and compiles every `*.hbs` under `<dir>/webhook/`, `<dir>/slack/`, `<dir>/email/`,
-    /// `<dir>/pagerduty/` and `<dir>/teams/` (recursively), named by the path relative to `dir`
+    /// `<dir>/pagerduty/`, `<dir>/teams/` and `<dir>/kafka/` (recursively), named by the path relative to `dir`
     /// (`webhook/lifecycle-summary.json.hbs`).
     /// A missing directory or channel folder means no templates. Returns every problem found.
     pub fn load(dir: &Path) -> Result<Templates, Vec<TemplateError>> {
@@ -125,6 +129,7 @@ impl Templates {
         let slack = load::load_folder(dir, Channel::Slack.folder(), &mut errors);
         let pagerduty = load::load_folder(dir, Channel::PagerDuty.folder(), &mut errors);
         let teams = load::load_folder(dir, Channel::Teams.folder(), &mut errors);
+        let kafka = load::load_folder(dir, Channel::Kafka.folder(), &mut errors);
         let (mut email_text, mut email_html) = (Vec::new(), Vec::new());
         for loaded in load::load_folder(dir, Channel::Email.folder(), &mut errors) {
             if loaded.name.ends_with(".html.hbs") {
@@ -148,6 +153,7 @@ impl Templates {
             (Format::EmailHtml, email_html),
             (Format::WebhookJson, pagerduty),
             (Format::TeamsJson, teams),
+            (Format::WebhookJson, kafka),
         ];
         let mut registries = Vec::new();
         for (format, loaded) in sets {
@@ -167,9 +173,16 @@ impl Templates {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let [webhook, slack, email_text, email_html, pagerduty, teams] =
-            <[Arc<Handlebars<'static>>; 6]>::try_from(registries)
-                .unwrap_or_else(|_| unreachable!("six registries"));
+        let [
+            webhook,
+            slack,
+            email_text,
+            email_html,
+            pagerduty,
+            teams,
+            kafka,
+        ] = <[Arc<Handlebars<'static>>; 7]>::try_from(registries)
+            .unwrap_or_else(|_| unreachable!("seven registries"));
         Ok(Templates {
             webhook,
             slack,
@@ -177,6 +190,7 @@ impl Templates {
             email_html,
             pagerduty,
             teams,
+            kafka,
         })
     }
 
@@ -189,6 +203,7 @@ impl Templates {
             email_html: Arc::new(registry(Format::EmailHtml)),
             pagerduty: Arc::new(registry(Format::WebhookJson)),
             teams: Arc::new(registry(Format::TeamsJson)),
+            kafka: Arc::new(registry(Format::WebhookJson)),
         }
     }
 
@@ -200,6 +215,7 @@ impl Templates {
             Channel::Slack => self.slack.get_templates().keys().cloned().collect(),
             Channel::PagerDuty => self.pagerduty.get_templates().keys().cloned().collect(),
             Channel::Teams => self.teams.get_templates().keys().cloned().collect(),
+            Channel::Kafka => self.kafka.get_templates().keys().cloned().collect(),
             Channel::Email => self
                 .email_html
                 .get_templates()
@@ -220,6 +236,7 @@ impl Templates {
             Channel::Slack => self.slack.has_template(name),
             Channel::PagerDuty => self.pagerduty.has_template(name),
             Channel::Teams => self.teams.has_template(name),
+            Channel::Kafka => self.kafka.has_template(name),
             Channel::Email => {
                 name.starts_with("email/") && self.email_parts_missing(name).is_empty()
             }
@@ -262,6 +279,18 @@ impl Templates {
             name: name.to_owned(),
             message: e.to_string(),
         })
+    }
+
+    /// Renders a Kafka record value from template `name`; the result is checked to be JSON.
+    pub fn render_kafka(&self, name: &str, notification: &Value) -> Result<Vec<u8>, RenderError> {
+        let body = render(&self.kafka, name, notification)?;
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&body) {
+            return Err(RenderError::InvalidJson {
+                name: name.to_owned(),
+                message: e.to_string(),
+            });
+        }
+        Ok(body.into_bytes())
     }
 
     /// Renders a Teams message or Adaptive Card from template `name`: it must be JSON. Whether
@@ -322,6 +351,7 @@ impl fmt::Debug for Templates {
             .field("email", &self.names(Channel::Email))
             .field("pagerduty", &self.names(Channel::PagerDuty))
             .field("teams", &self.names(Channel::Teams))
+            .field("kafka", &self.names(Channel::Kafka))
             .finish()
     }
 }

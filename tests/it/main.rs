@@ -16,6 +16,7 @@ mod docs;
 mod email;
 mod impact;
 mod isolation;
+mod kafka_destination;
 mod kafka_tls;
 mod pagerduty;
 mod rate_limits;
