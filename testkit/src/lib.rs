@@ -4,6 +4,7 @@
 //! - [`receiver`] — the HTTP receiver: scripted answers, silence or held requests, with every
 //!   answered request on a channel, with its time.
 //! - [`slack`] — Slack's incoming webhook and `chat.postMessage`, scripted.
+//! - [`oauth2`] — an OAuth2 token endpoint (client credentials) and a receiver requiring its tokens.
 //! - [`pagerduty`] — PagerDuty's Events API v2: events checked against its schema, incidents kept.
 //! - [`smtp`] — an SMTP server with scripted refusals that keeps every accepted message.
 //! - [`kafka`] — librdkafka's mock cluster; producing, reading and measuring topics.
@@ -21,6 +22,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod kafka;
+pub mod oauth2;
 pub mod pagerduty;
 pub mod process;
 pub mod receiver;

@@ -6,6 +6,7 @@
 
 mod admin;
 mod api;
+mod auth;
 mod bad_input;
 mod catalogue_events;
 mod cli;

@@ -5,6 +5,7 @@
 
 mod client;
 mod network;
+mod oauth2;
 mod outbound;
 mod rate;
 mod response;
@@ -14,6 +15,7 @@ mod tests;
 
 pub use client::{ClientError, HttpClient, HttpOptions};
 pub use network::{AddressClass, NetworkPolicy, Refused, UrlRefused, classify as classify_address};
+pub use oauth2::{AuthConfig, EXPIRY_MARGIN, OAuth2Config, OAuth2Settings, TokenSource};
 pub use outbound::{OutboundError, check_outbound_url};
 pub use rate::{RateLimit, SLACK_CHANNEL_RATE};
 pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted, url_secrets};
