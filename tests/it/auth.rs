@@ -97,3 +97,93 @@ async fn a_token_about_to_expire_is_not_used_again() {
     assert_eq!(server.issued(), 2);
     assert_eq!(server.scopes(), vec![None, None], "no scope asked for");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_requiring_a_client_certificate_accepts_the_routers_and_refuses_none() {
+    use testkit::tls::{TestCa, TlsFront};
+
+    let kafka = Kafka::start(&["lifecycle"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new();
+    let ca_path = ca.write_pem(dir.path());
+    let (cert, key) = ca.write_client_cert(dir.path(), "router");
+    let mut receiver = Receiver::ok().await;
+    let upstream = receiver.url("/").socket_addrs(|| None).unwrap()[0];
+    let mut front =
+        TlsFront::requiring_client_cert(ca.server_cert("localhost"), ca.cert_der(), Some(upstream))
+            .await;
+    let url = format!("https://localhost:{}/hook", front.addr.port());
+    let once = "    retry: { retries: 0, schedule: [] }\n";
+    let destinations = format!(
+        "{}{}",
+        webhook(
+            "mutual",
+            &url,
+            &format!(
+                "    tls: {{ client_cert: \"{cert}\", client_key: \"{key}\", ca: \"{ca_path}\" }}\n{once}"
+            ),
+        ),
+        webhook(
+            "anonymous",
+            &url,
+            &format!("    tls: {{ ca: \"{ca_path}\" }}\n{once}"),
+        ),
+    );
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: to-mutual, destination: mutual }\n  - { name: to-anonymous, destination: anonymous }",
+    )];
+    let router = Setup::lifecycle(kafka.brokers(), "mtls", &destinations, topics).start();
+    kafka.produce_events("lifecycle", &updates(0..1)).await;
+    let delivered = receiver.next().await;
+    let letters = kafka.dead_letters(1).await;
+    let handshakes = [front.next_handshake().await, front.next_handshake().await];
+    router.stop().await;
+
+    assert_eq!(delivered.path, "/hook");
+    assert_eq!(delivered.event_id(), "evt-0");
+    let refused: Vec<&String> = handshakes.iter().filter_map(|h| h.as_ref().err()).collect();
+    assert_eq!(refused.len(), 1, "{handshakes:?}");
+    assert!(refused[0].contains("certificate"), "{}", refused[0]);
+    let (headers, _) = &letters[0];
+    assert_eq!(headers["dlq-destination"], "anonymous");
+    assert!(
+        receiver.drain().is_empty(),
+        "nothing came through without a certificate"
+    );
+}
+
+#[test]
+fn unreadable_or_mismatched_tls_files_stop_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = testkit::tls::TestCa::new();
+    let ca_path = ca.write_pem(dir.path());
+    let cases = [
+        (
+            format!("{{ client_cert: \"{ca_path}\" }}"),
+            "tls.client_key: is needed with client_cert",
+        ),
+        (
+            format!("{{ ca: \"{ca_path}.missing\" }}"),
+            "tls.ca: cannot read",
+        ),
+        (
+            format!("{{ client_cert: \"{ca_path}\", client_key: \"{ca_path}\" }}"),
+            "tls.client_cert: ",
+        ),
+    ];
+    for (tls, expected) in cases {
+        let destinations = format!(
+            "  - id: hook\n    type: webhook\n    url: https://hooks.example.com/x\n    tls: {tls}\n"
+        );
+        let (_dir, path) = Setup::lifecycle("127.0.0.1:9092", "tls", &destinations, vec![]).write();
+        let error = notification_router::config::load(&path)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            error.contains(&format!("router.yaml: destinations[0] (hook).{expected}")),
+            "{expected}\n{error}"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 //! messages.
 
 mod client;
+mod identity;
 mod network;
 mod oauth2;
 mod outbound;
@@ -14,6 +15,7 @@ mod response;
 mod tests;
 
 pub use client::{ClientError, HttpClient, HttpOptions};
+pub use identity::{ClientTls, TlsConfig};
 pub use network::{AddressClass, NetworkPolicy, Refused, UrlRefused, classify as classify_address};
 pub use oauth2::{AuthConfig, EXPIRY_MARGIN, OAuth2Config, OAuth2Settings, TokenSource};
 pub use outbound::{OutboundError, check_outbound_url};

@@ -36,6 +36,7 @@ fn webhook(client: HttpClient, url: Url) -> WebhookNotifier {
             timeout: Duration::from_secs(5),
             signer: crate::channels::Signer::default(),
             oauth2: None,
+            tls: None,
         },
     )
 }

@@ -42,6 +42,9 @@ pub struct WebhookDestination<Retry, Limits, Breaker> {
     /// `oauth2` client credentials: a bearer token on every request.
     #[serde(default)]
     pub auth: Option<crate::channels::http::AuthConfig>,
+    /// Mutual TLS: a client certificate, and a CA to trust.
+    #[serde(default)]
+    pub tls: Option<crate::channels::http::TlsConfig>,
     /// Standard Webhooks signing; unsigned without it.
     #[serde(default)]
     pub signing: Option<SigningConfig>,
@@ -139,7 +142,12 @@ impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
             None => None,
             Some(auth) => Some(self.oauth2(&auth.oauth2, policy)?),
         };
+        let tls = match &self.tls {
+            None => None,
+            Some(tls) => Some(tls.load()?),
+        };
         let settings = WebhookSettings {
+            tls,
             oauth2,
             url,
             verb: self.verb,

@@ -64,6 +64,8 @@ pub struct WebhookSettings {
     pub signer: Signer,
     /// OAuth2 client credentials: every request carries a bearer token.
     pub oauth2: Option<OAuth2Settings>,
+    /// A client certificate and CA of its own (mutual TLS).
+    pub tls: Option<crate::channels::http::ClientTls>,
 }
 
 /// Why a custom or sensitive header cannot be sent; a sensitive value is shown as `****`.
@@ -130,6 +132,7 @@ impl fmt::Debug for WebhookSettings {
             .field("timeout", &self.timeout)
             .field("signer", &self.signer)
             .field("oauth2", &self.oauth2)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -144,16 +147,27 @@ pub struct WebhookNotifier {
     shown_url: Arc<str>,
     /// The OAuth2 tokens of the destination, when it has client credentials.
     tokens: Option<Arc<TokenSource>>,
+    /// Why the destination's `tls` could not be set up, failing every attempt.
+    tls_error: Option<Arc<str>>,
 }
 
 impl WebhookNotifier {
     pub fn new(client: HttpClient, settings: WebhookSettings) -> Self {
+        // Checked when the configuration was loaded; a failure here fails every attempt.
+        let (client, tls_error) = match &settings.tls {
+            None => (client, None),
+            Some(tls) => match client.with_tls(tls) {
+                Ok(own) => (own, None),
+                Err(error) => (client, Some(Arc::from(error.to_string()))),
+            },
+        };
         let tokens = settings
             .oauth2
             .clone()
             .map(|oauth2| Arc::new(TokenSource::new(client.clone(), oauth2, settings.timeout)));
         WebhookNotifier {
             client,
+            tls_error,
             tokens,
             extra_headers: Arc::new(settings.extra_headers()),
             shown_url: redacted(&settings.url).into(),
@@ -216,6 +230,12 @@ impl WebhookNotifier {
         sign: bool,
     ) -> Result<Delivered, DeliveryError> {
         let settings = &*self.settings;
+        if let Some(why) = &self.tls_error {
+            return Err(DeliveryError::permanent(format!(
+                "webhook to {} has unusable tls: {why}",
+                self.shown_url
+            )));
+        }
         let extra = self.extra_headers.as_ref().as_ref().map_err(|e| {
             DeliveryError::permanent(format!(
                 "webhook to {} is misconfigured: {e}",

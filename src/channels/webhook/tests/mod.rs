@@ -26,6 +26,7 @@ fn settings(url: Url) -> WebhookSettings {
         timeout: Duration::from_secs(5),
         signer: Signer::default(),
         oauth2: None,
+        tls: None,
     }
 }
 

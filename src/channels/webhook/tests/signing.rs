@@ -39,6 +39,7 @@ fn notifier(receiver: &Receiver, verb: Verb, signer: Signer) -> WebhookNotifier 
             timeout: Duration::from_secs(5),
             signer,
             oauth2: None,
+            tls: None,
         },
     )
 }
