@@ -68,7 +68,8 @@ impl DestinationConfig {
     }
 
     /// How fast the destination may be called: its `rate_limit`; for a Slack incoming webhook
-    /// (one channel) Slack's one message a second unless set; none for email.
+    /// (one channel) Slack's one message a second unless set (a bot paces each channel
+    /// itself); none for email and Kafka.
     pub fn rate_limit(&self) -> Option<RateLimit> {
         match self {
             DestinationConfig::Webhook(webhook) => webhook.rate_limit,

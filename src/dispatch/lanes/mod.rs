@@ -11,7 +11,6 @@
 //! topic for it; the waits are the metric `notification_router_rate_limit_wait_seconds`.
 
 mod breaker;
-mod pace;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -21,8 +20,8 @@ use serde::Deserialize;
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 use tracing::{debug, error, info, warn};
 
+pub use crate::channels::http::Pace;
 pub use breaker::{Admission, CircuitBreaker};
-pub use pace::Pace;
 
 use super::DeliveryPolicy;
 

@@ -1,15 +1,16 @@
-//! A lane's pace: a destination's `rate_limit` kept as a generic cell rate (a token bucket
-//! without a timer). Each attempt reserves the next free moment and waits for it in its lane,
-//! so attempts leave in the order they asked, `burst` at once after a quiet spell.
+//! A [`RateLimit`] kept as a generic cell rate (a token bucket without a timer): each caller
+//! reserves the next free moment and waits for it, so callers leave in the order they asked,
+//! `burst` at once after a quiet spell. A destination's lane paces its attempts with one; a
+//! Slack bot paces its posts to each channel with one per channel.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::channels::RateLimit;
+use super::RateLimit;
 
-/// When the next attempts of one destination may go.
+/// When the next attempts (of a destination, or posts to a channel) may go.
 #[derive(Debug)]
 pub struct Pace {
     /// Between two attempts, on average.
