@@ -116,6 +116,9 @@ pub fn explanation(config: &Config, source: SourceIndex, notification: &Notifica
                     delivery.destination.id,
                     delivery.webhook_id
                 );
+                if let Some(note) = index.and_then(|i| destination.explain(i, body)) {
+                    let _ = writeln!(out, "      {channel}: {note}");
+                }
             }
         }
     }

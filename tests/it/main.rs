@@ -6,6 +6,7 @@
 
 mod admin;
 mod api;
+mod auth;
 mod bad_input;
 mod catalogue_events;
 mod cli;
@@ -16,7 +17,10 @@ mod docs;
 mod email;
 mod impact;
 mod isolation;
+mod kafka_destination;
 mod kafka_tls;
+mod pagerduty;
+mod rate_limits;
 mod reload;
 mod restart;
 mod retries;
@@ -26,3 +30,4 @@ mod security;
 mod slack;
 mod sources;
 mod support;
+mod teams;
