@@ -14,6 +14,7 @@ use crate::admin::{self, AdminState, Readiness};
 use crate::channels::HttpClient;
 use crate::config::Config;
 use crate::consumer;
+use crate::control::{self, Control};
 use crate::dead_letter::DeadLetters;
 use crate::dispatch::{Deliverer, Writer};
 use crate::event::SourceKind;
@@ -41,8 +42,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     if config.router.kafka.brokers.trim() != EMBEDDED {
         let brokers = config.router.kafka.brokers.clone();
         let health = Arc::new(KafkaHealth::new(&brokers, metrics::global()));
-        start_admin(&live, &brokers, &consuming, &health, &shutdown).await?;
-        return consume(live, &brokers, shutdown, consuming, health).await;
+        let control = start_control(&live, &brokers, &shutdown).await?;
+        start_admin(&live, &brokers, &consuming, &health, &control, &shutdown).await?;
+        return consume(live, &brokers, shutdown, consuming, health, control).await;
     }
     let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
     let broker = EmbeddedKafka::start(&topics)?;
@@ -67,10 +69,47 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         ),
     }
     let health = Arc::new(KafkaHealth::new(&address, metrics::global()));
-    start_admin(&live, &address, &consuming, &health, &shutdown).await?;
-    let result = consume(live, &address, shutdown, consuming, health).await;
+    let control = start_control(&live, &address, &shutdown).await?;
+    start_admin(&live, &address, &consuming, &health, &control, &shutdown).await?;
+    let result = consume(live, &address, shutdown, consuming, health, control).await;
     drop(broker);
     result
+}
+
+/// Creates the control topic when missing and starts reading it from its start; source
+/// overrides reach `live` from then on.
+async fn start_control(
+    live: &Arc<Live>,
+    brokers: &str,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Arc<Control>> {
+    let config = live.config();
+    let kafka = &config.router.kafka;
+    control::ensure_topic(kafka, brokers, &kafka.control_topic, None).await?;
+    let producer: FutureProducer = kafka::producer_config(kafka, brokers)
+        .create()
+        .context("cannot create the control topic's producer")?;
+    let control = Arc::new(Control::new(
+        &kafka.control_topic,
+        kafka::InternalKey::of(kafka),
+        Some(producer),
+    ));
+    control.attach_live(live.clone()).await;
+    tokio::spawn({
+        let (control, settings, brokers, shutdown) = (
+            control.clone(),
+            kafka.clone(),
+            brokers.to_owned(),
+            shutdown.clone(),
+        );
+        async move {
+            if let Err(error) = control::run(control, &settings, &brokers, shutdown.clone()).await {
+                error!(message = "The control topic cannot be read; stopping.", %error);
+                shutdown.cancel();
+            }
+        }
+    });
+    Ok(control)
 }
 
 /// Starts the admin server when configured, with a producer to `brokers` (for sent
@@ -80,6 +119,7 @@ async fn start_admin(
     brokers: &str,
     consuming: &Arc<AtomicBool>,
     health: &Arc<KafkaHealth>,
+    control: &Arc<Control>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let config = live.config();
@@ -119,13 +159,17 @@ async fn start_admin(
     let readiness = Readiness {
         consuming: consuming.clone(),
         kafka: Some(health.clone()),
+        control: Some(control.caught_up_flag()),
     };
-    let state = AdminState::with_live(
+    let mut state = AdminState::with_live(
         live.clone(),
         metrics::global(),
         Arc::new(readiness),
         Some(outlets),
     );
+    if let Some(state) = Arc::get_mut(&mut state) {
+        state.control = Some(control.clone());
+    }
     let stop = shutdown.clone();
     tokio::spawn(async move {
         if let Err(error) = admin::serve(listener, tls, state, stop).await {
@@ -136,7 +180,7 @@ async fn start_admin(
 }
 
 /// Consumes the enabled sources' topics and the retry topic from `brokers` until shutdown, with
-/// the configuration `live` keeps; sets `consuming` once subscribed (readiness); the consumers
+/// the configuration `live` keeps and the runtime state `control` reads; sets `consuming` once subscribed (readiness); the consumers
 /// tell `health` whether the brokers can be reached.
 pub async fn consume(
     live: Arc<Live>,
@@ -144,6 +188,7 @@ pub async fn consume(
     shutdown: CancellationToken,
     consuming: Arc<AtomicBool>,
     health: Arc<KafkaHealth>,
+    control: Arc<Control>,
 ) -> anyhow::Result<()> {
     let config = live.config();
     let kafka = &config.router.kafka;
@@ -157,9 +202,13 @@ pub async fn consume(
     );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;
-    let deliverer =
-        Arc::new(Deliverer::new(config.clone(), &client, writer).map_err(anyhow::Error::msg)?);
+    let deliverer = Arc::new(
+        Deliverer::new(config.clone(), &client, writer)
+            .map_err(anyhow::Error::msg)?
+            .with_control(control.clone()),
+    );
     live.attach(deliverer.clone()).await?;
+    control.attach_deliverer(deliverer.clone());
     let retries = tokio::spawn({
         let (settings, brokers, deliverer, shutdown, health) = (
             kafka.clone(),

@@ -25,6 +25,8 @@
 //! - [`render`] — Handlebars templates, one registry per output format, and default renderings.
 //! - [`retry`] — the retry topic, written and read back by the retry consumer when due.
 //! - [`dead_letter`] — the dead-letter topic and the one place its headers are built.
+//! - [`control`] — the control topic every instance reads: sources, destinations and
+//!   subscriptions turned on or off at runtime, applied over the files.
 //! - [`impact`] — what a proposed configuration changes in the deliveries of recent traffic.
 //! - [`reload`] — the configuration in effect, reloaded live on SIGHUP, file change or API call.
 //! - [`admin`] — the admin HTTP server: probes, metrics, an API shaped like EN's, reloads.
@@ -43,6 +45,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod consumer;
+pub mod control;
 pub mod dead_letter;
 pub mod dedup;
 pub mod dispatch;

@@ -6,6 +6,7 @@
 //! ([`auth`]).
 
 mod auth;
+mod control;
 mod destination_test;
 mod impact;
 mod listings;
@@ -29,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::channels::HttpClient;
 use crate::config::Config;
+use crate::control::Control;
 use crate::reload::Live;
 use crate::secret::Secret;
 use crate::telemetry::metrics::{self, Metrics};
@@ -54,6 +56,8 @@ pub struct AdminState {
     outlets: Option<Outlets>,
     /// The statuses of the last destination tests.
     pub tests: TestStatuses,
+    /// The control topic: runtime changes are written there; none (tests) edits the file.
+    pub control: Option<Arc<Control>>,
 }
 
 /// What the admin server sends through: the producer that publishes sent notifications to the
@@ -99,6 +103,7 @@ impl AdminState {
             readiness,
             outlets,
             tests: TestStatuses::default(),
+            control: None,
         })
     }
 }
@@ -124,6 +129,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
             Router::new()
                 .route("/metrics", get(metrics_text))
                 .merge(listings::routes())
+                .merge(control::reads())
                 .route("/v1/notifications/{id}", get(destination_test::test_status)),
             &state,
         ))
@@ -135,7 +141,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
                     "/v1/destinations/{id}/test",
                     post(destination_test::test_destination),
                 )
-                .merge(live::routes()),
+                .merge(live::routes())
+                .merge(control::routes()),
             &state,
         ))
         .with_state(state)

@@ -59,6 +59,11 @@ pub struct KafkaSettings {
     /// Deliveries waiting for their next long retry.
     #[serde(default = "default_retry_topic")]
     pub retry_topic: String,
+    /// The compacted topic of runtime changes every instance reads from its start: sources
+    /// turned on or off, destinations disabled and enabled, subscriptions paused
+    /// (docs/fleet-state.md). Created when missing.
+    #[serde(default = "default_control_topic")]
+    pub control_topic: String,
     /// Retry records held in memory until due; reading the retry topic pauses beyond this.
     #[serde(default = "default_max_pending_retries")]
     pub max_pending_retries: usize,
@@ -96,6 +101,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("group_id", &self.group_id)
             .field("dead_letter_topic", &self.dead_letter_topic)
             .field("retry_topic", &self.retry_topic)
+            .field("control_topic", &self.control_topic)
             .field("properties", &self.properties.keys().collect::<Vec<_>>())
             .field("internal_key", &self.internal_key)
             .finish_non_exhaustive()
@@ -300,6 +306,9 @@ fn default_group_id() -> String {
 }
 fn default_dead_letter_topic() -> String {
     "notification-router.dead-letter".into()
+}
+fn default_control_topic() -> String {
+    "notification-router.control".into()
 }
 fn default_retry_topic() -> String {
     "notification-router.retry".into()

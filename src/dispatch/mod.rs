@@ -35,6 +35,7 @@ pub use settle::{MAX_DETAIL, Settled, Writer};
 
 use crate::channels::{Message, Outcome, Parcel, Target, TargetError};
 use crate::config::Config;
+use crate::control::{Change, Control};
 use crate::dead_letter::DeadLetterReason;
 use crate::routing::RoutingTable;
 use gate::Gate;
@@ -51,6 +52,8 @@ pub enum Attempt {
     Retry { retry_after: Option<Duration> },
     /// Nothing more to try.
     DeadLetter(DeadLetterReason),
+    /// Not sent: its subscription is paused (through the control topic).
+    Paused,
 }
 
 /// Where a job goes after an attempt.
@@ -68,6 +71,8 @@ pub struct Deliverer {
     current: RwLock<Arc<Snapshot>>,
     client: crate::channels::HttpClient,
     writer: Writer,
+    /// The fleet's runtime state: destinations disabled, subscriptions paused.
+    control: Option<Arc<Control>>,
 }
 
 /// One configuration as delivery sees it: its routing table and templates, a lane per
@@ -78,6 +83,7 @@ pub struct Snapshot {
     /// One per subscription, by the subscription's index in the table.
     targets: Vec<Target>,
     lanes: Lanes,
+    control: Option<Arc<Control>>,
 }
 
 impl Deliverer {
@@ -88,12 +94,40 @@ impl Deliverer {
         writer: Writer,
     ) -> Result<Self, TargetError> {
         let lanes = Lanes::new(&config.policies);
-        let snapshot = Snapshot::new(config, client, lanes)?;
+        let snapshot = Snapshot::new(config, client, lanes, None)?;
         Ok(Self {
             current: RwLock::new(Arc::new(snapshot)),
             client: client.clone(),
             writer,
+            control: None,
         })
+    }
+
+    /// Makes every attempt consult `control`: a destination disabled there is not delivered
+    /// to, a paused subscription's deliveries are not sent, and automatic disables are written
+    /// there for every instance.
+    pub fn with_control(mut self, control: Arc<Control>) -> Self {
+        let current = self
+            .current
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        let snapshot = Snapshot {
+            config: current.config.clone(),
+            targets: current.targets.clone(),
+            lanes: current.lanes.clone(),
+            control: Some(control.clone()),
+        };
+        *current = Arc::new(snapshot);
+        self.control = Some(control);
+        self
+    }
+
+    /// Clears the disabled flag of destination `id`'s lane (enabled through the control topic).
+    pub fn enable_destination(&self, id: &str) {
+        let snapshot = self.snapshot();
+        if let Some(index) = snapshot.config.policies.iter().position(|p| p.id == id) {
+            snapshot.lanes.get(index).enable();
+        }
     }
 
     /// The configuration in effect now. A record is routed and delivered wholly through the one
@@ -112,7 +146,12 @@ impl Deliverer {
     pub fn swap(&self, config: Arc<Config>) -> Result<(), TargetError> {
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
         let lanes = current.lanes.carried(&config.policies);
-        *current = Arc::new(Snapshot::new(config, &self.client, lanes)?);
+        *current = Arc::new(Snapshot::new(
+            config,
+            &self.client,
+            lanes,
+            self.control.clone(),
+        )?);
         Ok(())
     }
 
@@ -131,13 +170,29 @@ impl Snapshot {
         config: Arc<Config>,
         client: &crate::channels::HttpClient,
         lanes: Lanes,
+        control: Option<Arc<Control>>,
     ) -> Result<Self, TargetError> {
         let targets = config.destinations.targets(client)?;
         Ok(Self {
             config,
             targets,
             lanes,
+            control,
         })
+    }
+
+    /// Disables the destination of `lane` here and, through the control topic, everywhere.
+    fn disable(&self, lane: &Lane, why: &str) {
+        if lane.disabled().is_none()
+            && let Some(control) = &self.control
+        {
+            control.publish(Change::Destination {
+                id: lane.destination().to_owned(),
+                enabled: false,
+                reason: Some(why.to_owned()),
+            });
+        }
+        lane.disable(why);
     }
 
     pub fn config(&self) -> &Arc<Config> {
@@ -184,8 +239,20 @@ impl Snapshot {
         let index = table.subscriptions()[subscription].destination;
         let destination = &self.config.policies[index];
         job.destination.clone_from(&destination.id);
+        if let Some(control) = &self.control
+            && control.paused(&job.subscription)
+        {
+            crate::telemetry::metrics::global().delivery(&destination.id, "paused", None);
+            info!(message = "Not sent: the subscription is paused.", notification_id = %job.notification_id, subscription = %job.subscription, destination = %destination.id);
+            return Attempt::Paused;
+        }
         let lane = self.lanes.get(index);
-        if let Some(why) = lane.disabled() {
+        let disabled = lane.disabled().or_else(|| {
+            self.control
+                .as_ref()
+                .and_then(|c| c.destination_disabled(&destination.id))
+        });
+        if let Some(why) = disabled {
             job.last_error = Some(format!("the destination is disabled: {why}"));
             return Attempt::DeadLetter(DeadLetterReason::DestinationDisabled);
         }
@@ -224,7 +291,7 @@ impl Snapshot {
         let (outcome, deferred_until) = deliver(&message, parcel, &policy, lane).await;
         let attempt = conclude(job, outcome, deferred_until, started);
         if attempt == Attempt::DeadLetter(DeadLetterReason::DestinationGone) {
-            lane.disable("it answered 410 Gone");
+            self.disable(lane, "it answered 410 Gone");
         }
         attempt
     }
@@ -244,7 +311,7 @@ impl Snapshot {
             Step::Exhausted(job) => {
                 let lane = self.lanes.get(subscription.destination);
                 if disables(lane.failing_for(), policy) {
-                    lane.disable("every attempt failed for a whole retry horizon");
+                    self.disable(lane, "every attempt failed for a whole retry horizon");
                 }
                 Next::DeadLetter(job, DeadLetterReason::RetriesExhausted)
             }
@@ -280,7 +347,7 @@ fn decide(
     rng: &mut impl Rng,
 ) -> Step {
     match attempt {
-        Attempt::Delivered => Step::Next(Next::Done),
+        Attempt::Delivered | Attempt::Paused => Step::Next(Next::Done),
         Attempt::DeadLetter(reason) => Step::Next(Next::DeadLetter(job, reason)),
         Attempt::Deferred { until } => {
             let wait = until.saturating_duration_since(now.instant);

@@ -22,6 +22,7 @@ use tracing::{error, info, warn};
 pub use triggers::spawn_triggers;
 
 use crate::config::{self, Config, ConfigErrors, ToggleError};
+use crate::control::ControlState;
 use crate::dispatch::Deliverer;
 use crate::telemetry::metrics;
 
@@ -32,6 +33,10 @@ pub struct Live {
     deliverer: Mutex<Option<Arc<Deliverer>>>,
     /// Held for the whole of a reload or a toggle, so they never interleave.
     reloading: tokio::sync::Mutex<()>,
+    /// The configuration as the files declare it, before the control topic's overrides.
+    baseline: Mutex<Arc<Config>>,
+    /// The control topic's state: its source overrides apply over every configuration loaded.
+    control: Mutex<Option<ControlState>>,
 }
 
 /// What a successful reload put in effect.
@@ -79,10 +84,29 @@ impl From<ToggleError> for ReloadError {
 impl Live {
     pub fn new(config: Arc<Config>) -> Self {
         Self {
-            current: watch::Sender::new(config),
+            current: watch::Sender::new(config.clone()),
             deliverer: Mutex::new(None),
             reloading: tokio::sync::Mutex::new(()),
+            baseline: Mutex::new(config),
+            control: Mutex::new(None),
         }
+    }
+
+    /// The configuration as the files declare it: what is in effect but for the control
+    /// topic's overrides.
+    pub fn baseline(&self) -> Arc<Config> {
+        self.baseline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts the control topic's source overrides in effect over the files' configuration.
+    pub async fn set_control_state(&self, state: ControlState) {
+        let _reloading = self.reloading.lock().await;
+        *self.control.lock().unwrap_or_else(PoisonError::into_inner) = Some(state);
+        let baseline = self.baseline();
+        let _ = self.apply(Ok((*baseline).clone()), "control topic");
     }
 
     /// The configuration in effect.
@@ -164,6 +188,10 @@ impl Live {
         };
         let running = self.config();
         let restart_required = keep_running_settings(&running, &mut config);
+        let baseline = Arc::new(config.clone());
+        if let Some(control) = &*self.control.lock().unwrap_or_else(PoisonError::into_inner) {
+            control.overlay(&mut config);
+        }
         let config = Arc::new(config);
         let deliverer = self
             .deliverer
@@ -179,6 +207,7 @@ impl Live {
             return Err(rejected);
         }
         self.current.send_replace(config.clone());
+        *self.baseline.lock().unwrap_or_else(PoisonError::into_inner) = baseline;
         metrics.config_loaded(true);
         for warning in &config.warnings {
             warn!(message = "Configuration warning.", file = %warning.file.display(), item = %warning.item, detail = %warning.message);
