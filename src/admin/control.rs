@@ -60,18 +60,18 @@ pub(super) fn actor(headers: &HeaderMap) -> String {
     }
 }
 
-fn control(state: &AdminState) -> Result<&Arc<Control>, Response> {
-    state
-        .control
-        .as_ref()
-        .ok_or_else(|| unavailable("this router has no control topic"))
+fn control(state: &AdminState) -> Option<&Arc<Control>> {
+    state.control.as_ref()
+}
+
+fn no_control() -> Response {
+    unavailable("this router has no control topic")
 }
 
 /// Every change in effect, latest per key.
 async fn list(State(state): State<Arc<AdminState>>) -> Response {
-    let control = match control(&state) {
-        Ok(control) => control,
-        Err(response) => return response,
+    let Some(control) = control(&state) else {
+        return no_control();
     };
     let records: Vec<Value> = control
         .state()
@@ -83,9 +83,8 @@ async fn list(State(state): State<Arc<AdminState>>) -> Response {
 
 /// Back to what `router.yaml` says for source `id`.
 async fn clear_source(State(state): State<Arc<AdminState>>, Path(id): Path<String>) -> Response {
-    let control = match control(&state) {
-        Ok(control) => control,
-        Err(response) => return response,
+    let Some(control) = control(&state) else {
+        return no_control();
     };
     if listings::source(&state, &id).is_none() {
         return not_found("source", &id);
@@ -147,9 +146,8 @@ async fn set_destination(
     reason: Option<String>,
     headers: &HeaderMap,
 ) -> Response {
-    let control = match control(state) {
-        Ok(control) => control,
-        Err(response) => return response,
+    let Some(control) = control(state) else {
+        return no_control();
     };
     if !state.config().destinations.iter().any(|d| d.id() == id) {
         return not_found("destination", &id);
@@ -183,9 +181,8 @@ async fn pause(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let control = match control(&state) {
-        Ok(control) => control,
-        Err(response) => return response,
+    let Some(control) = control(&state) else {
+        return no_control();
     };
     if state.config().table.subscription_by_name(&name).is_none() {
         return not_found("subscription", &name);

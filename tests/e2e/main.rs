@@ -12,6 +12,7 @@
 
 mod common;
 mod crash;
+mod fleet;
 mod outages;
 mod poison;
 mod proxy;

@@ -1,0 +1,310 @@
+//! Several instances in one group share their runtime state through the control topic: a source
+//! turned off through one is off on every one, a destination disabled through one and enabled
+//! through another, a subscription paused; a third instance started later sees the same; a
+//! control record that is not authentic is skipped.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::Value;
+
+use crate::common::*;
+
+const TOKEN: &str = "fleet-admin-token";
+const CONTROL: &str = "notification-router.control";
+
+/// One instance: its config folder, its admin base URL.
+struct Instance {
+    _dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    base: String,
+}
+
+fn instance(brokers: &str, destinations: &str, topics: Vec<(String, String)>) -> Instance {
+    let port = free_port();
+    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
+    let kafka_extra = kafka_settings("", "");
+    let (dir, config) = Setup {
+        kafka_extra: &kafka_extra,
+        router_extra: &admin,
+        ..Setup::lifecycle(brokers, "fleet", destinations, topics)
+    }
+    .write();
+    Instance {
+        _dir: dir,
+        config,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// (status, body as JSON) of a call to an admin API, with the admin token.
+async fn call(method: &str, url: &str, body: Option<&str>) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(TOKEN)
+        .header("x-router-actor", "e2e");
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+    }
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap_or_default();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        }
+        Err(_) => (0, Value::Null),
+    }
+}
+
+/// Polls until `done`, failing after [`WAIT`]; returns how long it took.
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < WAIT, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+async fn ready(base: &str) {
+    until("the instance is ready", async || {
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+}
+
+async fn source_enabled(base: &str) -> Option<bool> {
+    call("GET", &format!("{base}/v1/sources/lifecycle"), None)
+        .await
+        .1["enabled"]
+        .as_bool()
+}
+
+/// Whether destination `id` is shown disabled by the instance at `base`.
+async fn destination_disabled(base: &str, id: &str) -> bool {
+    let (_, list) = call("GET", &format!("{base}/v1/destinations?limit=100"), None).await;
+    list["destinations"].as_array().is_some_and(|all| {
+        all.iter()
+            .any(|d| d["id"] == id && !d["disabled"].is_null())
+    })
+}
+
+/// The deliveries that arrive within `quiet` of each other: (destination, event id).
+async fn arrivals(receiver: &mut Receiver, quiet: Duration) -> Vec<(String, String)> {
+    let mut got = Vec::new();
+    while let Some(r) = receiver.next_within(quiet).await {
+        got.push(pair(&r));
+    }
+    got.sort();
+    got
+}
+
+/// Every event of `range` to each of `destinations`, sorted.
+fn expected(range: std::ops::Range<usize>, destinations: &[&str]) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = range
+        .flat_map(|i| {
+            destinations
+                .iter()
+                .map(move |d| ((*d).to_owned(), format!("evt-{i}")))
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_changes_reach_every_instance_through_the_control_topic() {
+    let tansu = Tansu::start(&TOPICS);
+    let brokers = tansu.brokers();
+    let mut receiver = Receiver::ok().await;
+    let (destinations, topics) = destinations(&receiver, &[("a", ""), ("b", "")]);
+    let a = instance(&brokers, &destinations, topics.clone());
+    let b = instance(&brokers, &destinations, topics.clone());
+    let _router_a = RouterProcess::start(BIN, &a.config, "a");
+    ready(&a.base).await;
+    let _router_b = RouterProcess::start(BIN, &b.config, "b");
+    ready(&b.base).await;
+
+    produce_events_to(&brokers, LIFECYCLE, &updates(0..6)).await;
+    let quiet = Duration::from_secs(4);
+    assert_eq!(
+        arrivals(&mut receiver, quiet).await,
+        expected(0..6, &["a", "b"])
+    );
+
+    // Off through A: off on A and B, whoever holds the partitions.
+    let (status, source) = call(
+        "PATCH",
+        &format!("{}/v1/sources/lifecycle", a.base),
+        Some(r#"{"enabled": false}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{source}");
+    assert_eq!(
+        (
+            &source["enabled"],
+            &source["file_enabled"],
+            &source["override"]["by"]
+        ),
+        (&false.into(), &true.into(), &"admin (e2e)".into()),
+        "{source}"
+    );
+    let took = until("B sees the source off", async || {
+        source_enabled(&b.base).await == Some(false)
+    })
+    .await;
+    eprintln!("source off through A, applied on B within {took:?}");
+    assert!(
+        took <= Duration::from_secs(2),
+        "applied within 2 s: {took:?}"
+    );
+    produce_events_to(&brokers, LIFECYCLE, &updates(6..12)).await;
+    assert_eq!(
+        arrivals(&mut receiver, quiet).await,
+        vec![],
+        "no instance delivers a disabled source's events"
+    );
+
+    // On again through B.
+    let (status, _) = call(
+        "PATCH",
+        &format!("{}/v1/sources/lifecycle", b.base),
+        Some(r#"{"enabled": true}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    until("A sees the source on", async || {
+        source_enabled(&a.base).await == Some(true)
+    })
+    .await;
+    produce_events_to(&brokers, LIFECYCLE, &updates(12..18)).await;
+    assert_eq!(
+        arrivals(&mut receiver, quiet).await,
+        expected(12..18, &["a", "b"])
+    );
+
+    // Destination b disabled through A: disabled on B too; enabled through B, both deliver.
+    let (status, answer) = call(
+        "POST",
+        &format!("{}/v1/destinations/b/disable", a.base),
+        Some(r#"{"reason": "maintenance"}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    until("B sees b disabled", async || {
+        destination_disabled(&b.base, "b").await
+    })
+    .await;
+    produce_events_to(&brokers, LIFECYCLE, &updates(18..24)).await;
+    assert_eq!(
+        arrivals(&mut receiver, quiet).await,
+        expected(18..24, &["a"]),
+        "no instance delivers to the disabled destination"
+    );
+    let (status, _) = call(
+        "POST",
+        &format!("{}/v1/destinations/b/enable", b.base),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    until("A sees b enabled", async || {
+        !destination_disabled(&a.base, "b").await
+    })
+    .await;
+    produce_events_to(&brokers, LIFECYCLE, &updates(24..30)).await;
+    assert_eq!(
+        arrivals(&mut receiver, quiet).await,
+        expected(24..30, &["a", "b"])
+    );
+
+    // Subscription to-a paused through B: nobody sends to it.
+    let (status, answer) = call(
+        "PATCH",
+        &format!("{}/v1/subscriptions/to-a", b.base),
+        Some(r#"{"paused": true}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    until("A sees to-a paused", async || {
+        let (_, list) = call(
+            "GET",
+            &format!("{}/v1/subscriptions?limit=100", a.base),
+            None,
+        )
+        .await;
+        list["subscriptions"].as_array().is_some_and(|all| {
+            all.iter()
+                .any(|s| s["name"] == "to-a" && !s["paused"].is_null())
+        })
+    })
+    .await;
+    produce_events_to(&brokers, LIFECYCLE, &updates(30..36)).await;
+    assert_eq!(
+        arrivals(&mut receiver, quiet).await,
+        expected(30..36, &["b"])
+    );
+    call(
+        "PATCH",
+        &format!("{}/v1/subscriptions/to-a", a.base),
+        Some(r#"{"paused": false}"#),
+    )
+    .await;
+
+    // A record not written by a router (no authentication code) is skipped by every instance.
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .unwrap();
+    let forged = r#"{"v":1,"kind":"source","id":"lifecycle","enabled":false,"by":"mallory","at":"2026-12-02T07:00:00Z"}"#;
+    producer
+        .send(
+            FutureRecord::to(CONTROL)
+                .key("source/lifecycle")
+                .payload(forged),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    producer
+        .send(
+            FutureRecord::to(CONTROL)
+                .key("source/lifecycle")
+                .payload("not json"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+
+    // A third instance started later reads the same state from the topic's start.
+    let c = instance(&brokers, &destinations, topics);
+    let router_c = RouterProcess::start(BIN, &c.config, "c");
+    ready(&c.base).await;
+    let (_, on_a) = call("GET", &format!("{}/v1/control", a.base), None).await;
+    let (_, on_c) = call("GET", &format!("{}/v1/control", c.base), None).await;
+    assert_eq!(on_a["changes"], on_c["changes"], "{on_a}\n{on_c}");
+    assert_eq!(on_c["total_count"], 3, "{on_c}");
+    for base in [&a.base, &b.base, &c.base] {
+        assert_eq!(
+            source_enabled(base).await,
+            Some(true),
+            "the forged record is skipped"
+        );
+    }
+    let log = std::fs::read_to_string(&router_c.log).unwrap();
+    assert!(log.contains("Control record skipped: not valid."), "{log}");
+    produce_events_to(&brokers, LIFECYCLE, &updates(36..42)).await;
+    assert_eq!(
+        arrivals(&mut receiver, quiet).await,
+        expected(36..42, &["a", "b"])
+    );
+}
