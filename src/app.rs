@@ -19,6 +19,7 @@ use crate::dead_letter::DeadLetters;
 use crate::dispatch::{Deliverer, Writer};
 use crate::event::SourceKind;
 use crate::kafka::{self, EmbeddedKafka, KafkaHealth};
+use crate::ledger::{self, Ledger};
 use crate::reload::{self, Live};
 use crate::retry;
 use crate::retry::RetryTopic;
@@ -43,8 +44,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         let brokers = config.router.kafka.brokers.clone();
         let health = Arc::new(KafkaHealth::new(&brokers, metrics::global()));
         let control = start_control(&live, &brokers, &shutdown).await?;
-        start_admin(&live, &brokers, &consuming, &health, &control, &shutdown).await?;
-        return consume(live, &brokers, shutdown, consuming, health, control).await;
+        let (ledger, store) = start_ledger(&live, &brokers, &control, &shutdown).await?;
+        let fleet = Fleet {
+            control: control.clone(),
+            store,
+        };
+        start_admin(&live, &brokers, &consuming, &health, &fleet, &shutdown).await?;
+        return consume(live, &brokers, shutdown, consuming, health, control, ledger).await;
     }
     let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
     let broker = EmbeddedKafka::start(&topics)?;
@@ -70,8 +76,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     }
     let health = Arc::new(KafkaHealth::new(&address, metrics::global()));
     let control = start_control(&live, &address, &shutdown).await?;
-    start_admin(&live, &address, &consuming, &health, &control, &shutdown).await?;
-    let result = consume(live, &address, shutdown, consuming, health, control).await;
+    let (ledger, store) = start_ledger(&live, &address, &control, &shutdown).await?;
+    let fleet = Fleet {
+        control: control.clone(),
+        store,
+    };
+    start_admin(&live, &address, &consuming, &health, &fleet, &shutdown).await?;
+    let result = consume(live, &address, shutdown, consuming, health, control, ledger).await;
     drop(broker);
     result
 }
@@ -112,6 +123,57 @@ async fn start_control(
     Ok(control)
 }
 
+/// The fleet's shared state as the admin API serves it.
+struct Fleet {
+    control: Arc<Control>,
+    store: Option<Arc<ledger::Store>>,
+}
+
+/// When `ledger.enabled`: creates the ledger topic when missing (compacted, with
+/// `ledger.retention`), opens the store beside `router.yaml` and starts materialising the topic
+/// into it and the writer deliveries record into.
+async fn start_ledger(
+    live: &Arc<Live>,
+    brokers: &str,
+    control: &Arc<Control>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(Option<Ledger>, Option<Arc<ledger::Store>>)> {
+    let config = live.config();
+    let settings = &config.router.ledger;
+    if !settings.enabled {
+        return Ok((None, None));
+    }
+    let kafka = &config.router.kafka;
+    let retention_ms = u64::try_from(settings.retention.as_millis()).unwrap_or(u64::MAX);
+    control::ensure_topic(kafka, brokers, &settings.topic, Some(retention_ms)).await?;
+    let base = config.path.parent().unwrap_or(std::path::Path::new("."));
+    let path = base.join(&settings.store);
+    let store = Arc::new(
+        tokio::task::spawn_blocking(move || ledger::Store::open(&path))
+            .await
+            .context("the ledger store task failed")??,
+    );
+    let key = kafka::InternalKey::of(kafka);
+    let writer = Ledger::start(
+        kafka,
+        brokers,
+        &settings.topic,
+        key.clone(),
+        control.instance(),
+    )
+    .context("cannot create the ledger's producer")?;
+    tokio::spawn(ledger::run(
+        store.clone(),
+        kafka.clone(),
+        brokers.to_owned(),
+        settings.topic.clone(),
+        key,
+        settings.retention,
+        shutdown.clone(),
+    ));
+    Ok((Some(writer), Some(store)))
+}
+
 /// Starts the admin server when configured, with a producer to `brokers` (for sent
 /// notifications) and an HTTP client like the deliverer's (for destination tests).
 async fn start_admin(
@@ -119,7 +181,7 @@ async fn start_admin(
     brokers: &str,
     consuming: &Arc<AtomicBool>,
     health: &Arc<KafkaHealth>,
-    control: &Arc<Control>,
+    fleet: &Fleet,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let config = live.config();
@@ -159,7 +221,7 @@ async fn start_admin(
     let readiness = Readiness {
         consuming: consuming.clone(),
         kafka: Some(health.clone()),
-        control: Some(control.caught_up_flag()),
+        control: Some(fleet.control.caught_up_flag()),
     };
     let mut state = AdminState::with_live(
         live.clone(),
@@ -168,7 +230,15 @@ async fn start_admin(
         Some(outlets),
     );
     if let Some(state) = Arc::get_mut(&mut state) {
-        state.control = Some(control.clone());
+        state.control = Some(fleet.control.clone());
+        state.ledger = fleet.store.clone();
+        state.retry_topic = Some(RetryTopic::new(
+            kafka::producer_config(&config.router.kafka, brokers)
+                .create()
+                .context("cannot create the admin API's retry producer")?,
+            config.router.kafka.retry_topic.clone(),
+            kafka::InternalKey::of(&config.router.kafka),
+        ));
     }
     let stop = shutdown.clone();
     tokio::spawn(async move {
@@ -189,6 +259,7 @@ pub async fn consume(
     consuming: Arc<AtomicBool>,
     health: Arc<KafkaHealth>,
     control: Arc<Control>,
+    ledger: Option<Ledger>,
 ) -> anyhow::Result<()> {
     let config = live.config();
     let kafka = &config.router.kafka;
@@ -202,11 +273,13 @@ pub async fn consume(
     );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;
-    let deliverer = Arc::new(
-        Deliverer::new(config.clone(), &client, writer)
-            .map_err(anyhow::Error::msg)?
-            .with_control(control.clone()),
-    );
+    let mut deliverer = Deliverer::new(config.clone(), &client, writer)
+        .map_err(anyhow::Error::msg)?
+        .with_control(control.clone());
+    if let Some(ledger) = ledger {
+        deliverer = deliverer.with_ledger(ledger);
+    }
+    let deliverer = Arc::new(deliverer);
     live.attach(deliverer.clone()).await?;
     control.attach_deliverer(deliverer.clone());
     let retries = tokio::spawn({

@@ -29,6 +29,8 @@
 //!   subscriptions turned on or off at runtime, applied over the files.
 //! - [`impact`] — what a proposed configuration changes in the deliveries of recent traffic.
 //! - [`reload`] — the configuration in effect, reloaded live on SIGHUP, file change or API call.
+//! - [`ledger`] — every delivery's latest state and attempts, in a compacted topic and a local
+//!   store on every instance, for the delivery API.
 //! - [`admin`] — the admin HTTP server: probes, metrics, an API shaped like EN's, reloads.
 //! - [`app`] — wires it all together and runs until shutdown.
 //! - [`cli`] — the other subcommands: validate, explain, impact, render, publish, receive, keys,
@@ -53,6 +55,7 @@ pub mod event;
 pub mod filter;
 pub mod impact;
 pub mod kafka;
+pub mod ledger;
 pub mod process;
 pub mod reload;
 pub mod render;

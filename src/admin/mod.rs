@@ -7,6 +7,7 @@
 
 mod auth;
 mod control;
+mod deliveries;
 mod destination_test;
 mod impact;
 mod listings;
@@ -58,6 +59,10 @@ pub struct AdminState {
     pub tests: TestStatuses,
     /// The control topic: runtime changes are written there; none (tests) edits the file.
     pub control: Option<Arc<Control>>,
+    /// The delivery ledger as this instance stores it; none when `ledger.enabled` is false.
+    pub ledger: Option<Arc<crate::ledger::Store>>,
+    /// Where resends go: the retry topic.
+    pub retry_topic: Option<crate::retry::RetryTopic>,
 }
 
 /// What the admin server sends through: the producer that publishes sent notifications to the
@@ -104,6 +109,8 @@ impl AdminState {
             outlets,
             tests: TestStatuses::default(),
             control: None,
+            ledger: None,
+            retry_topic: None,
         })
     }
 }
@@ -130,7 +137,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
                 .route("/metrics", get(metrics_text))
                 .merge(listings::routes())
                 .merge(control::reads())
-                .route("/v1/notifications/{id}", get(destination_test::test_status)),
+                .merge(deliveries::reads()),
             &state,
         ))
         .merge(state_changing(
@@ -142,7 +149,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
                     post(destination_test::test_destination),
                 )
                 .merge(live::routes())
-                .merge(control::routes()),
+                .merge(control::routes())
+                .merge(deliveries::routes()),
             &state,
         ))
         .with_state(state)

@@ -16,14 +16,17 @@ use crate::kafka::EmbeddedKafka;
 /// The control topic a router uses unless `kafka.control_topic` says otherwise.
 const DEFAULT_CONTROL_TOPIC: &str = "notification-router.control";
 
+/// The ledger topic a router uses unless `ledger.topic` says otherwise.
+const DEFAULT_LEDGER_TOPIC: &str = "notification-router.ledger";
+
 /// Partitions of a topic named without a count.
 const DEFAULT_PARTITIONS: i32 = 3;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BrokerArgs {
-    /// A topic to create, `NAME` or `NAME:PARTITIONS`; repeatable (the default control topic
-    /// is always created). Without any, the topics of the configuration: its sources', the
-    /// dead-letter, retry and control topics.
+    /// A topic to create, `NAME` or `NAME:PARTITIONS`; repeatable (the default control and
+    /// ledger topics are always created). Without any, the topics of the configuration: its sources', the
+    /// dead-letter, retry, control and ledger topics.
     #[arg(long = "topic", value_name = "NAME[:PARTITIONS]")]
     pub topics: Vec<String>,
     /// Also stop when standard input closes (so that a parent's broker dies with it).
@@ -42,10 +45,12 @@ pub fn broker_topics(
             .iter()
             .map(|t| parse_topic(t))
             .collect::<anyhow::Result<_>>()?;
-        // The mock cluster cannot create topics on request: the router's control topic (by
-        // default) is always there.
-        if !topics.iter().any(|(t, _)| t == DEFAULT_CONTROL_TOPIC) {
-            topics.push((DEFAULT_CONTROL_TOPIC.to_owned(), 1));
+        // The mock cluster cannot create topics on request: the router's control and ledger
+        // topics (by default) are always there.
+        for internal in [DEFAULT_CONTROL_TOPIC, DEFAULT_LEDGER_TOPIC] {
+            if !topics.iter().any(|(t, _)| t == internal) {
+                topics.push((internal.to_owned(), 1));
+            }
         }
         return Ok(topics);
     }

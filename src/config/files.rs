@@ -44,6 +44,48 @@ pub struct RouterFile {
     /// The admin HTTP server (probes, metrics, API); off unless set.
     #[serde(default)]
     pub admin: Option<AdminSettings>,
+    /// The delivery ledger: every delivery's story in a compacted topic, kept by every
+    /// instance in a local store (docs/fleet-state.md).
+    #[serde(default)]
+    pub ledger: LedgerSettings,
+}
+
+/// The delivery ledger.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSettings {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The compacted topic of the ledger, keyed by `webhook-id`.
+    #[serde(default = "default_ledger_topic")]
+    pub topic: String,
+    /// The instance's store (a redb file), relative to `router.yaml`'s folder.
+    #[serde(default = "default_ledger_store")]
+    pub store: PathBuf,
+    /// How long a delivery is kept, in the topic (`retention.ms`) and in the store.
+    #[serde(default = "default_ledger_retention", with = "humantime_serde")]
+    pub retention: Duration,
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            topic: default_ledger_topic(),
+            store: default_ledger_store(),
+            retention: default_ledger_retention(),
+        }
+    }
+}
+
+fn default_ledger_topic() -> String {
+    "notification-router.ledger".into()
+}
+fn default_ledger_store() -> PathBuf {
+    "data/ledger.redb".into()
+}
+fn default_ledger_retention() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
 }
 
 /// How the router talks to Kafka.

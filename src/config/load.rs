@@ -44,6 +44,9 @@ impl Config {
         topics.push((kafka.dead_letter_topic.clone(), 1));
         topics.push((kafka.retry_topic.clone(), partitions));
         topics.push((kafka.control_topic.clone(), 1));
+        if self.router.ledger.enabled {
+            topics.push((self.router.ledger.topic.clone(), partitions));
+        }
         topics
     }
 }

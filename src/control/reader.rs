@@ -27,7 +27,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const TICK: Duration = Duration::from_millis(200);
 
 /// Creates `topic` compacted, with one partition (and the brokers' replication), unless it
-/// exists; a clear error when it cannot.
+/// exists; with `retention_ms`, records older than that are deleted too. A clear error when it
+/// cannot.
 pub async fn ensure_topic(
     settings: &KafkaSettings,
     brokers: &str,

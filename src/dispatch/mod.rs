@@ -29,7 +29,7 @@ use tracing::{info, warn};
 pub use attempts::{
     DEFAULT_HORIZON, DEFAULT_SCHEDULE, NextRetry, RetryPolicy, deliver_with_retries, jittered,
 };
-pub use job::{Job, Origin, Refused};
+pub use job::{AttemptLog, Job, MAX_HISTORY, Origin, Refused};
 pub use policy::DeliveryPolicy;
 pub use settle::{MAX_DETAIL, Settled, Writer};
 
@@ -37,6 +37,7 @@ use crate::channels::{Message, Outcome, Parcel, Target, TargetError};
 use crate::config::Config;
 use crate::control::{Change, Control};
 use crate::dead_letter::DeadLetterReason;
+use crate::ledger::{self, Ledger};
 use crate::routing::RoutingTable;
 use gate::Gate;
 use lanes::{Lane, Lanes, Place};
@@ -73,6 +74,8 @@ pub struct Deliverer {
     writer: Writer,
     /// The fleet's runtime state: destinations disabled, subscriptions paused.
     control: Option<Arc<Control>>,
+    /// Where each delivery's story is recorded.
+    ledger: Option<Ledger>,
 }
 
 /// One configuration as delivery sees it: its routing table and templates, a lane per
@@ -84,6 +87,7 @@ pub struct Snapshot {
     targets: Vec<Target>,
     lanes: Lanes,
     control: Option<Arc<Control>>,
+    ledger: Option<Ledger>,
 }
 
 impl Deliverer {
@@ -94,12 +98,13 @@ impl Deliverer {
         writer: Writer,
     ) -> Result<Self, TargetError> {
         let lanes = Lanes::new(&config.policies);
-        let snapshot = Snapshot::new(config, client, lanes, None)?;
+        let snapshot = Snapshot::new(config, client, lanes, None, None)?;
         Ok(Self {
             current: RwLock::new(Arc::new(snapshot)),
             client: client.clone(),
             writer,
             control: None,
+            ledger: None,
         })
     }
 
@@ -107,6 +112,20 @@ impl Deliverer {
     /// to, a paused subscription's deliveries are not sent, and automatic disables are written
     /// there for every instance.
     pub fn with_control(mut self, control: Arc<Control>) -> Self {
+        self.control = Some(control);
+        self.refresh();
+        self
+    }
+
+    /// Makes every delivery record its story in `ledger`.
+    pub fn with_ledger(mut self, ledger: Ledger) -> Self {
+        self.ledger = Some(ledger);
+        self.refresh();
+        self
+    }
+
+    /// The current snapshot with this deliverer's control and ledger.
+    fn refresh(&mut self) {
         let current = self
             .current
             .get_mut()
@@ -115,11 +134,10 @@ impl Deliverer {
             config: current.config.clone(),
             targets: current.targets.clone(),
             lanes: current.lanes.clone(),
-            control: Some(control.clone()),
+            control: self.control.clone(),
+            ledger: self.ledger.clone(),
         };
         *current = Arc::new(snapshot);
-        self.control = Some(control);
-        self
     }
 
     /// Clears the disabled flag of destination `id`'s lane (enabled through the control topic).
@@ -151,6 +169,7 @@ impl Deliverer {
             &self.client,
             lanes,
             self.control.clone(),
+            self.ledger.clone(),
         )?);
         Ok(())
     }
@@ -171,6 +190,7 @@ impl Snapshot {
         client: &crate::channels::HttpClient,
         lanes: Lanes,
         control: Option<Arc<Control>>,
+        ledger: Option<Ledger>,
     ) -> Result<Self, TargetError> {
         let targets = config.destinations.targets(client)?;
         Ok(Self {
@@ -178,7 +198,15 @@ impl Snapshot {
             targets,
             lanes,
             control,
+            ledger,
         })
+    }
+
+    /// Records `job` at `state` in the ledger, when there is one.
+    fn record(&self, job: &Job, state: ledger::State, reason: Option<String>) {
+        if let Some(ledger) = &self.ledger {
+            ledger.record(job, state, reason);
+        }
     }
 
     /// Disables the destination of `lane` here and, through the control topic, everywhere.
@@ -244,6 +272,8 @@ impl Snapshot {
         {
             crate::telemetry::metrics::global().delivery(&destination.id, "paused", None);
             info!(message = "Not sent: the subscription is paused.", notification_id = %job.notification_id, subscription = %job.subscription, destination = %destination.id);
+            job.destination.clone_from(&destination.id);
+            self.record(job, ledger::State::Paused, None);
             return Attempt::Paused;
         }
         let lane = self.lanes.get(index);
@@ -288,10 +318,14 @@ impl Snapshot {
             pending: job.pending.as_deref(),
         };
         let started = Utc::now();
-        let (outcome, deferred_until) = deliver(&message, parcel, &policy, lane).await;
+        let (outcome, deferred_until, log) = deliver_logged(&message, parcel, &policy, lane).await;
+        job.record(log);
         let attempt = conclude(job, outcome, deferred_until, started);
         if attempt == Attempt::DeadLetter(DeadLetterReason::DestinationGone) {
             self.disable(lane, "it answered 410 Gone");
+        }
+        if attempt == Attempt::Delivered {
+            self.record(job, ledger::State::Delivered, None);
         }
         attempt
     }
@@ -299,6 +333,11 @@ impl Snapshot {
     /// Where a job goes after `attempt`: the next step of its schedule, or the end.
     pub fn next(&self, job: Job, attempt: Attempt) -> Next {
         let Some(subscription) = self.config.table.subscription_by_name(&job.subscription) else {
+            self.record(
+                &job,
+                ledger::State::DeadLettered,
+                Some(DeadLetterReason::UnknownSubscription.code().to_owned()),
+            );
             return Next::DeadLetter(job, DeadLetterReason::UnknownSubscription);
         };
         let policy = &self.config.policies[subscription.destination].retry;
@@ -306,7 +345,7 @@ impl Snapshot {
             wall: Utc::now(),
             instant: Instant::now(),
         };
-        match decide(job, attempt, policy, now, &mut rand::rng()) {
+        let next = match decide(job, attempt, policy, now, &mut rand::rng()) {
             Step::Next(next) => next,
             Step::Exhausted(job) => {
                 let lane = self.lanes.get(subscription.destination);
@@ -315,7 +354,19 @@ impl Snapshot {
                 }
                 Next::DeadLetter(job, DeadLetterReason::RetriesExhausted)
             }
+        };
+        match &next {
+            Next::Retry(job) => self.record(job, ledger::State::Retrying, job.last_error.clone()),
+            Next::DeadLetter(job, reason) => {
+                let why = match &job.last_error {
+                    Some(error) => format!("{}: {error}", reason.code()),
+                    None => reason.code().to_owned(),
+                };
+                self.record(job, ledger::State::DeadLettered, Some(why));
+            }
+            Next::Done => {}
         }
+        next
     }
 }
 
@@ -394,8 +445,20 @@ pub async fn deliver(
     policy: &RetryPolicy,
     lane: &Lane,
 ) -> (Outcome, Option<Instant>) {
+    let (outcome, deferred_until, _) = deliver_logged(message, parcel, policy, lane).await;
+    (outcome, deferred_until)
+}
+
+/// [`deliver`], with the attempts made (for the ledger).
+pub async fn deliver_logged(
+    message: &Message,
+    parcel: Parcel<'_>,
+    policy: &RetryPolicy,
+    lane: &Lane,
+) -> (Outcome, Option<Instant>, Vec<AttemptLog>) {
     let gate = Gate::new(policy, lane);
     let mut outcome = message.deliver(parcel, &gate).await;
+    let log = gate.log();
     let deferred_until = gate.deferred_until();
     if deferred_until.is_some()
         && let Err(error) = &mut outcome.result
@@ -403,7 +466,7 @@ pub async fn deliver(
         // The refused "attempt" was never made.
         error.attempts = error.attempts.saturating_sub(1);
     }
-    (outcome, deferred_until)
+    (outcome, deferred_until, log)
 }
 
 /// Records an outcome in the job and says what it means; `deferred_until` is set when the

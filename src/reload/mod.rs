@@ -247,6 +247,7 @@ fn keep_running_settings(running: &Config, new: &mut Config) -> Vec<&'static str
     keep("http", &old.http, &mut router.http, &mut changed);
     keep("dedup", &old.dedup, &mut router.dedup, &mut changed);
     keep("admin", &old.admin, &mut router.admin, &mut changed);
+    keep("ledger", &old.ledger, &mut router.ledger, &mut changed);
     changed
 }
 

@@ -83,6 +83,8 @@ pub struct Metrics {
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     /// Filter evaluations stopped at their step budget (`filter::MAX_STEPS`): no match.
     pub filter_budget_exceeded: Counter,
+    /// Delivery ledger records not written (queue full, or Kafka refused them).
+    pub ledger_writes_failed: Counter,
     /// 1 while the router's consumers reach a Kafka broker, 0 during an outage and before the
     /// first connection.
     pub kafka_connected: Gauge,
@@ -116,12 +118,18 @@ impl Metrics {
             destination_disabled: Family::default(),
             consumer_lag: Family::default(),
             filter_budget_exceeded: Counter::default(),
+            ledger_writes_failed: Counter::default(),
             kafka_connected: Gauge::default(),
             config_last_reload_successful: Gauge::default(),
             config_last_reload_success_timestamp_seconds: Gauge::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
+        registry.register(
+            "ledger_writes_failed",
+            "Delivery ledger records not written (queue full, or Kafka refused them); deliveries are unaffected",
+            m.ledger_writes_failed.clone(),
+        );
         registry.register(
             "events_consumed",
             "Records read from the sources' Kafka topics",

@@ -20,6 +20,9 @@ use crate::receiver::WAIT;
 /// The router's control topic, by default.
 pub const CONTROL_TOPIC: &str = "notification-router.control";
 
+/// The router's delivery ledger topic, by default.
+pub const LEDGER_TOPIC: &str = "notification-router.ledger";
+
 /// A one-broker mock cluster on a loopback port with the topics given; stopped when dropped.
 pub struct MockKafka {
     bootstrap: String,
@@ -28,13 +31,16 @@ pub struct MockKafka {
 }
 
 impl MockKafka {
-    /// Starts the cluster with `topics` (name, partitions), and the router's control topic
-    /// ([`CONTROL_TOPIC`]): the mock cluster cannot create topics on request.
+    /// Starts the cluster with `topics` (name, partitions), and the router's control and ledger
+    /// topics ([`CONTROL_TOPIC`], [`LEDGER_TOPIC`]): the mock cluster cannot create topics on
+    /// request.
     pub fn start(topics: &[(&str, i32)]) -> MockKafka {
         let mut topics: Vec<(String, i32)> =
             topics.iter().map(|(t, p)| (t.to_string(), *p)).collect();
-        if !topics.iter().any(|(t, _)| t == CONTROL_TOPIC) {
-            topics.push((CONTROL_TOPIC.to_owned(), 1));
+        for internal in [CONTROL_TOPIC, LEDGER_TOPIC] {
+            if !topics.iter().any(|(t, _)| t == internal) {
+                topics.push((internal.to_owned(), 1));
+            }
         }
         let (ready_tx, ready_rx) = std_mpsc::channel();
         let (control, up) = std_mpsc::channel::<bool>();

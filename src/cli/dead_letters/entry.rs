@@ -179,6 +179,7 @@ impl Entry {
             },
             pending,
             refused: Vec::new(),
+            history: Vec::new(),
         })
     }
 }

@@ -1,0 +1,152 @@
+//! Materialising the ledger: every instance reads every partition of the topic (assigned, no
+//! consumer group) from where its store left off — from the start for a new or deleted store —
+//! and applies the records in batches; entries older than the retention are pruned hourly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use super::record;
+use super::store::Store;
+use crate::config::KafkaSettings;
+use crate::kafka::{self, InternalKey};
+
+/// The most records applied in one store transaction.
+const BATCH: usize = 500;
+
+/// How long a batch waits to fill.
+const BATCH_WAIT: Duration = Duration::from_millis(100);
+
+/// How often entries past the retention are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Reads `topic` into `store` until `shutdown`.
+pub async fn run(
+    store: Arc<Store>,
+    settings: KafkaSettings,
+    brokers: String,
+    topic: String,
+    key: InternalKey,
+    retention: Duration,
+    shutdown: CancellationToken,
+) {
+    if let Err(why) = read(
+        &store, &settings, &brokers, &topic, &key, retention, &shutdown,
+    )
+    .await
+    {
+        error!(message = "The ledger cannot be read; the delivery API answers from what the store has.", topic = %topic, error = %why);
+    }
+}
+
+async fn read(
+    store: &Arc<Store>,
+    settings: &KafkaSettings,
+    brokers: &str,
+    topic: &str,
+    key: &InternalKey,
+    retention: Duration,
+    shutdown: &CancellationToken,
+) -> Result<(), String> {
+    let mut config = kafka::consumer_config(settings, brokers);
+    config
+        .set("enable.auto.commit", "false")
+        .set("allow.auto.create.topics", "false");
+    let consumer: StreamConsumer = config.create().map_err(|e| e.to_string())?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    let stored = store.offsets().map_err(|e| e.to_string())?;
+    let mut assignment = TopicPartitionList::new();
+    for partition in metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+    {
+        let from = stored
+            .iter()
+            .find(|(p, _)| *p == partition)
+            .map_or(Offset::Beginning, |(_, next)| Offset::Offset(*next));
+        assignment
+            .add_partition_offset(topic, partition, from)
+            .map_err(|e| e.to_string())?;
+    }
+    consumer.assign(&assignment).map_err(|e| e.to_string())?;
+    let (entries, _) = store.size().unwrap_or_default();
+    info!(
+        message = "Reading the delivery ledger.",
+        topic,
+        partitions = assignment.count(),
+        stored_entries = entries
+    );
+    let mut last_prune = tokio::time::Instant::now() - PRUNE_EVERY;
+    loop {
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            last_prune = tokio::time::Instant::now();
+            prune(store, retention);
+        }
+        let mut batch = Vec::new();
+        let deadline = tokio::time::Instant::now() + BATCH_WAIT;
+        while batch.len() < BATCH {
+            let message = tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep_until(deadline) => break,
+                received = consumer.recv() => received,
+            };
+            let message = match message {
+                Ok(message) => message,
+                Err(error) => {
+                    warn!(message = "Reading the ledger failed; retrying.", topic, %error);
+                    break;
+                }
+            };
+            let headers: Vec<(&str, Option<&[u8]>)> = message
+                .headers()
+                .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+                .unwrap_or_default();
+            let read = match record::decode(key, topic, message.key(), message.payload(), &headers)
+            {
+                Ok(read) => Some(read),
+                Err(invalid) => {
+                    warn!(message = "Ledger record skipped: not valid.", topic, partition = message.partition(), offset = message.offset(), reason = %invalid);
+                    None
+                }
+            };
+            batch.push((message.partition(), message.offset(), read));
+        }
+        if !batch.is_empty() {
+            let store = store.clone();
+            let applied = tokio::task::spawn_blocking(move || store.apply(batch)).await;
+            match applied {
+                Ok(Ok(())) => {}
+                Ok(Err(why)) => warn!(message = "Ledger records not stored.", error = %why),
+                Err(why) => warn!(message = "Ledger records not stored.", error = %why),
+            }
+        }
+        if shutdown.is_cancelled() {
+            return Ok(());
+        }
+    }
+}
+
+/// Removes what is older than `retention` from the store.
+fn prune(store: &Store, retention: Duration) {
+    let Ok(retention) = chrono::TimeDelta::from_std(retention) else {
+        return;
+    };
+    let before = chrono::Utc::now() - retention;
+    match store.prune(before) {
+        Ok(0) => {}
+        Ok(pruned) => info!(
+            message = "Ledger entries past the retention pruned.",
+            pruned
+        ),
+        Err(why) => warn!(message = "Ledger entries could not be pruned.", error = %why),
+    }
+}
