@@ -14,6 +14,7 @@ mod dead_letters;
 mod delivery;
 mod docs;
 mod email;
+mod fleet;
 mod impact;
 mod isolation;
 mod kafka_tls;
