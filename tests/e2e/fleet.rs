@@ -1,7 +1,9 @@
-//! Several instances in one group share their runtime state through the control topic: a source
-//! turned off through one is off on every one, a destination disabled through one and enabled
-//! through another, a subscription paused; a third instance started later sees the same; a
-//! control record that is not authentic is skipped.
+//! Several instances in one group share their runtime state through the control topic and their
+//! delivery history through the ledger: a source turned off through one is off on every one, a
+//! destination disabled through one and enabled through another, a subscription paused; a
+//! delivery made by one (a 503, then a 200) is shown with both attempts by the other, which
+//! resends it with the same `webhook-id`; a third instance started later, and one whose store
+//! was deleted, answer the same; control and ledger records that are not authentic are skipped.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +15,7 @@ use crate::common::*;
 
 const TOKEN: &str = "fleet-admin-token";
 const CONTROL: &str = "notification-router.control";
+const LEDGER: &str = "notification-router.ledger";
 
 /// One instance: its config folder, its admin base URL.
 struct Instance {
@@ -21,14 +24,14 @@ struct Instance {
     base: String,
 }
 
-fn instance(brokers: &str, destinations: &str, topics: Vec<(String, String)>) -> Instance {
+fn instance(brokers: &str, destinations: &str, topics: &[(String, String)]) -> Instance {
     let port = free_port();
     let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
     let kafka_extra = kafka_settings("", "");
     let (dir, config) = Setup {
         kafka_extra: &kafka_extra,
         router_extra: &admin,
-        ..Setup::lifecycle(brokers, "fleet", destinations, topics)
+        ..Setup::lifecycle(brokers, "fleet", destinations, topics.to_vec())
     }
     .write();
     Instance {
@@ -108,6 +111,16 @@ async fn arrivals(receiver: &mut Receiver, quiet: Duration) -> Vec<(String, Stri
     got
 }
 
+/// The next request `receiver` got for delivery `webhook_id` (others are passed over).
+async fn next_of(receiver: &mut Receiver, webhook_id: &str) -> Received {
+    loop {
+        let received = receiver.next().await;
+        if received.header("webhook-id") == Some(webhook_id) {
+            return received;
+        }
+    }
+}
+
 /// Every event of `range` to each of `destinations`, sorted.
 fn expected(range: std::ops::Range<usize>, destinations: &[&str]) -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> = range
@@ -126,9 +139,27 @@ async fn runtime_changes_reach_every_instance_through_the_control_topic() {
     let tansu = Tansu::start(&TOPICS);
     let brokers = tansu.brokers();
     let mut receiver = Receiver::ok().await;
-    let (destinations, topics) = destinations(&receiver, &[("a", ""), ("b", "")]);
-    let a = instance(&brokers, &destinations, topics.clone());
-    let b = instance(&brokers, &destinations, topics.clone());
+    // `flaky` answers its first request 503, then 200; it tells which instance delivered.
+    let mut flaky = Receiver::start(vec![Reply::status(503)]).await;
+    let (shared, mut topics) = destinations(&receiver, &[("a", ""), ("b", "")]);
+    topics.push(topic(
+        "flaky",
+        "  - id: lifecycle",
+        "  - { name: to-flaky, destination: flaky }",
+    ));
+    let flaky_url = flaky.url("/flaky");
+    let with_flaky = |who: &str| {
+        shared.clone()
+            + &webhook(
+                "flaky",
+                &flaky_url,
+                &format!(
+                    "    custom_headers: {{ x-instance: \"{who}\" }}\n    retry: {{ retries: 2, initial_backoff: 10ms, max_backoff: 10ms }}\n"
+                ),
+            )
+    };
+    let a = instance(&brokers, &with_flaky("a"), &topics);
+    let b = instance(&brokers, &with_flaky("b"), &topics);
     let _router_a = RouterProcess::start(BIN, &a.config, "a");
     ready(&a.base).await;
     let _router_b = RouterProcess::start(BIN, &b.config, "b");
@@ -260,6 +291,68 @@ async fn runtime_changes_reach_every_instance_through_the_control_topic() {
     )
     .await;
 
+    // The first delivery to `flaky` (a 503, then a 200) is shown by the instance that did not
+    // make it, with both attempts; resent through that one, it arrives again with its id.
+    let first = flaky.next().await;
+    assert_eq!(first.status, 503);
+    let webhook_id = first.header("webhook-id").unwrap().to_owned();
+    let second = next_of(&mut flaky, &webhook_id).await;
+    assert_eq!(second.status, 200);
+    let other = match second.header("x-instance") {
+        Some("a") => &b,
+        _ => &a,
+    };
+    let shown = until("the other instance shows the delivery", async || {
+        let (_, d) = call(
+            "GET",
+            &format!("{}/v1/deliveries/{webhook_id}", other.base),
+            None,
+        )
+        .await;
+        d["state"] == "delivered"
+    })
+    .await;
+    eprintln!("delivery by one instance shown by the other within {shown:?}");
+    let (_, delivery) = call(
+        "GET",
+        &format!("{}/v1/deliveries/{webhook_id}", other.base),
+        None,
+    )
+    .await;
+    let statuses: Vec<&Value> = delivery["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status"])
+        .collect();
+    assert_eq!(statuses, [503, 200], "{delivery}");
+    let notification_id = delivery["notification_id"].as_str().unwrap().to_owned();
+    let (_, notification) = call(
+        "GET",
+        &format!("{}/v1/notifications/{notification_id}", other.base),
+        None,
+    )
+    .await;
+    assert_eq!(notification["status"], "success", "{notification}");
+    let listed = command(
+        BIN,
+        &[
+            "deliveries",
+            "list",
+            "--subscription",
+            "to-flaky",
+            "--status",
+            "delivered",
+        ],
+        &other.config,
+    )
+    .await;
+    assert!(listed.contains(&webhook_id), "{listed}");
+    let resent = command(BIN, &["deliveries", "resend", &webhook_id], &other.config).await;
+    assert!(resent.contains("handed to the retry topic"), "{resent}");
+    let again = next_of(&mut flaky, &webhook_id).await;
+    assert_eq!(again.event_id(), second.event_id());
+
     // A record not written by a router (no authentication code) is skipped by every instance.
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
@@ -284,11 +377,40 @@ async fn runtime_changes_reach_every_instance_through_the_control_topic() {
         )
         .await
         .unwrap();
+    producer
+        .send(
+            FutureRecord::to(LEDGER)
+                .key(webhook_id.as_str())
+                .payload(r#"{"v":1}"#),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
 
     // A third instance started later reads the same state from the topic's start.
-    let c = instance(&brokers, &destinations, topics);
+    let c = instance(&brokers, &with_flaky("c"), &topics);
     let router_c = RouterProcess::start(BIN, &c.config, "c");
     ready(&c.base).await;
+    let settled = |base: String| {
+        let id = webhook_id.clone();
+        async move {
+            let mut answer = Value::Null;
+            until("the resend is in the ledger", async || {
+                answer = call("GET", &format!("{base}/v1/deliveries/{id}"), None)
+                    .await
+                    .1;
+                answer["history"].as_array().is_some_and(|h| h.len() == 3)
+            })
+            .await;
+            answer
+        }
+    };
+    let on_other = settled(other.base.clone()).await;
+    assert_eq!(
+        settled(c.base.clone()).await,
+        on_other,
+        "a later instance answers the same"
+    );
     let (_, on_a) = call("GET", &format!("{}/v1/control", a.base), None).await;
     let (_, on_c) = call("GET", &format!("{}/v1/control", c.base), None).await;
     assert_eq!(on_a["changes"], on_c["changes"], "{on_a}\n{on_c}");
@@ -302,6 +424,19 @@ async fn runtime_changes_reach_every_instance_through_the_control_topic() {
     }
     let log = std::fs::read_to_string(&router_c.log).unwrap();
     assert!(log.contains("Control record skipped: not valid."), "{log}");
+    assert!(log.contains("Ledger record skipped: not valid."), "{log}");
+
+    // C's store deleted: restarted, C rebuilds it from the topic and answers the same.
+    let status = router_c.terminate(WAIT).await;
+    assert!(status.success(), "{status:?}");
+    std::fs::remove_dir_all(c.config.with_file_name("data")).unwrap();
+    let _router_c = RouterProcess::start(BIN, &c.config, "c-again");
+    ready(&c.base).await;
+    assert_eq!(
+        settled(c.base.clone()).await,
+        on_other,
+        "a rebuilt store answers the same"
+    );
     produce_events_to(&brokers, LIFECYCLE, &updates(36..42)).await;
     assert_eq!(
         arrivals(&mut receiver, quiet).await,
