@@ -71,6 +71,8 @@ pub struct LoadSettings {
     pub fetch_wait_ms: u64,
     /// More librdkafka properties for the router (`kafka.properties`).
     pub kafka_properties: Vec<(String, String)>,
+    /// `ledger.enabled` of the router.
+    pub ledger: bool,
 }
 
 /// One router run: how many generated topics, deliveries per event, and events.
@@ -344,6 +346,15 @@ async fn router_run(
     let others = cpu.since(before);
     router.stop(Duration::from_secs(30));
     let received = receiver.received();
+    if settings.ledger {
+        let store = dir.join("data/ledger.redb");
+        let bytes = std::fs::metadata(&store).map_or(0, |m| m.len());
+        eprintln!(
+            "ledger store {}: {bytes} bytes for {expected} deliveries ({:.0} bytes per delivery)",
+            store.display(),
+            bytes as f64 / expected.max(1) as f64
+        );
+    }
     if !complete {
         eprintln!(
             "Run timed out with {} of {expected} deliveries; see {}.",
@@ -471,7 +482,7 @@ fn write_config(
             channels::generate_key_pair().0.expose()
         )),
     }
-    let router = workload::router_yaml_with(
+    let mut router = workload::router_yaml_with(
         brokers,
         &group,
         &row.kafka_topic(),
@@ -480,6 +491,10 @@ fn write_config(
         &properties,
         &destination,
     );
+    router.push_str(&format!(
+        "ledger:\n  enabled: {}\n  topic: bench-ledger-{group}\n",
+        settings.ledger
+    ));
     std::fs::write(dir.join("router.yaml"), router)?;
     for (name, yaml) in workload::load_topic_files(row.topics, row.fanout, "receiver") {
         std::fs::write(topics_dir.join(name), yaml)?;
