@@ -347,13 +347,7 @@ async fn router_run(
     router.stop(Duration::from_secs(30));
     let received = receiver.received();
     if settings.ledger {
-        let store = dir.join("data/ledger.redb");
-        let bytes = std::fs::metadata(&store).map_or(0, |m| m.len());
-        eprintln!(
-            "ledger store {}: {bytes} bytes for {expected} deliveries ({:.0} bytes per delivery)",
-            store.display(),
-            bytes as f64 / expected.max(1) as f64
-        );
+        super::report::ledger_store(&dir.join("data/ledger.redb"), expected);
     }
     if !complete {
         eprintln!(

@@ -162,6 +162,16 @@ impl Report {
     }
 }
 
+/// Prints the size of a run's ledger store per delivery (`deliveries` of them).
+pub fn ledger_store(store: &std::path::Path, deliveries: u64) {
+    let bytes = std::fs::metadata(store).map_or(0, |m| m.len());
+    eprintln!(
+        "ledger store {}: {bytes} bytes for {deliveries} deliveries ({:.0} bytes per delivery)",
+        store.display(),
+        bytes as f64 / deliveries.max(1) as f64
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 //! `webhook-id` never changes.
 
 mod attempts;
+mod fleet;
 mod gate;
 mod job;
 pub mod lanes;
@@ -35,7 +36,7 @@ pub use settle::{MAX_DETAIL, Settled, Writer};
 
 use crate::channels::{Message, Outcome, Parcel, Target, TargetError};
 use crate::config::Config;
-use crate::control::{Change, Control};
+use crate::control::Control;
 use crate::dead_letter::DeadLetterReason;
 use crate::ledger::{self, Ledger};
 use crate::routing::RoutingTable;
@@ -108,46 +109,6 @@ impl Deliverer {
         })
     }
 
-    /// Makes every attempt consult `control`: a destination disabled there is not delivered
-    /// to, a paused subscription's deliveries are not sent, and automatic disables are written
-    /// there for every instance.
-    pub fn with_control(mut self, control: Arc<Control>) -> Self {
-        self.control = Some(control);
-        self.refresh();
-        self
-    }
-
-    /// Makes every delivery record its story in `ledger`.
-    pub fn with_ledger(mut self, ledger: Ledger) -> Self {
-        self.ledger = Some(ledger);
-        self.refresh();
-        self
-    }
-
-    /// The current snapshot with this deliverer's control and ledger.
-    fn refresh(&mut self) {
-        let current = self
-            .current
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        let snapshot = Snapshot {
-            config: current.config.clone(),
-            targets: current.targets.clone(),
-            lanes: current.lanes.clone(),
-            control: self.control.clone(),
-            ledger: self.ledger.clone(),
-        };
-        *current = Arc::new(snapshot);
-    }
-
-    /// Clears the disabled flag of destination `id`'s lane (enabled through the control topic).
-    pub fn enable_destination(&self, id: &str) {
-        let snapshot = self.snapshot();
-        if let Some(index) = snapshot.config.policies.iter().position(|p| p.id == id) {
-            snapshot.lanes.get(index).enable();
-        }
-    }
-
     /// The configuration in effect now. A record is routed and delivered wholly through the one
     /// it took when its processing started.
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -200,27 +161,6 @@ impl Snapshot {
             control,
             ledger,
         })
-    }
-
-    /// Records `job` at `state` in the ledger, when there is one.
-    fn record(&self, job: &Job, state: ledger::State, reason: Option<String>) {
-        if let Some(ledger) = &self.ledger {
-            ledger.record(job, state, reason);
-        }
-    }
-
-    /// Disables the destination of `lane` here and, through the control topic, everywhere.
-    fn disable(&self, lane: &Lane, why: &str) {
-        if lane.disabled().is_none()
-            && let Some(control) = &self.control
-        {
-            control.publish(Change::Destination {
-                id: lane.destination().to_owned(),
-                enabled: false,
-                reason: Some(why.to_owned()),
-            });
-        }
-        lane.disable(why);
     }
 
     pub fn config(&self) -> &Arc<Config> {
