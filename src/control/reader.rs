@@ -100,7 +100,8 @@ pub async fn run(
     let mut config = kafka::consumer_config(settings, brokers);
     config
         .set("enable.auto.commit", "false")
-        .set("allow.auto.create.topics", "false");
+        .set("allow.auto.create.topics", "false")
+        .set("statistics.interval.ms", "0");
     let consumer: StreamConsumer = config.create().map_err(failed)?;
     let metadata = consumer
         .fetch_metadata(Some(&topic), REQUEST_TIMEOUT)

@@ -56,7 +56,8 @@ async fn read(
     let mut config = kafka::consumer_config(settings, brokers);
     config
         .set("enable.auto.commit", "false")
-        .set("allow.auto.create.topics", "false");
+        .set("allow.auto.create.topics", "false")
+        .set("statistics.interval.ms", "0");
     let consumer: StreamConsumer = config.create().map_err(|e| e.to_string())?;
     let metadata = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(10))

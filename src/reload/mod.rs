@@ -104,8 +104,16 @@ impl Live {
     /// Puts the control topic's source overrides in effect over the files' configuration.
     pub async fn set_control_state(&self, state: ControlState) {
         let _reloading = self.reloading.lock().await;
-        *self.control.lock().unwrap_or_else(PoisonError::into_inner) = Some(state);
         let baseline = self.baseline();
+        let mut wanted = (*baseline).clone();
+        state.overlay(&mut wanted);
+        *self.control.lock().unwrap_or_else(PoisonError::into_inner) = Some(state);
+        let enabled = |config: &Config| -> Vec<bool> {
+            config.table.sources().iter().map(|s| s.enabled).collect()
+        };
+        if enabled(&wanted) == enabled(&self.config()) {
+            return;
+        }
         let _ = self.apply(Ok((*baseline).clone()), "control topic");
     }
 

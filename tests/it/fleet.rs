@@ -201,3 +201,68 @@ async fn the_ledger_shows_every_attempt_on_every_instance_and_resends_with_the_s
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_gone_on_one_instance_is_disabled_on_all_until_enabled() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::start(vec![Reply::status(410)]).await;
+    let destinations = webhook("hook", receiver.url("/hook"), "");
+    let start = |port: u16| {
+        let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
+        Setup {
+            router_extra: &admin,
+            ..Setup::lifecycle(kafka.brokers(), "fleet-gone", &destinations, all_to_hook())
+        }
+        .start()
+    };
+    let (port_a, port_b) = (free_port(), free_port());
+    let (a, b) = (start(port_a), start(port_b));
+    let bases = [
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    ];
+    for base in &bases {
+        ready(base).await;
+    }
+    kafka.produce_events("lifecycle", &updates(0..1)).await;
+    assert_eq!(receiver.next().await.status, 410);
+    for base in &bases {
+        let list = until(&format!("{base}/v1/destinations"), |list| {
+            !list["destinations"][0]["disabled"].is_null()
+        })
+        .await;
+        let disabled = &list["destinations"][0]["disabled"];
+        assert_eq!(disabled["reason"], "it answered 410 Gone", "{list}");
+        assert!(
+            disabled["by"].as_str().unwrap().starts_with("router "),
+            "{list}"
+        );
+    }
+    kafka.produce_events("lifecycle", &updates(1..2)).await;
+    assert!(receiver.next_within(Duration::from_secs(1)).await.is_none());
+
+    let (status, answer) = call(
+        "POST",
+        &format!("{}/v1/destinations/hook/enable", bases[1]),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    for base in &bases {
+        until(&format!("{base}/v1/destinations"), |list| {
+            list["destinations"][0]["disabled"].is_null()
+        })
+        .await;
+    }
+    kafka.produce_events("lifecycle", &updates(2..6)).await;
+    let mut got: Vec<String> = receiver
+        .take(4)
+        .await
+        .iter()
+        .map(Received::event_id)
+        .collect();
+    got.sort();
+    assert_eq!(got, ["evt-2", "evt-3", "evt-4", "evt-5"]);
+    a.stop().await;
+    b.stop().await;
+}
