@@ -128,6 +128,7 @@ pub async fn run(
     }
     consumer.assign(&assignment).map_err(failed)?;
     info!(message = "Reading the control topic.", topic = %topic, partitions = partitions.len(), records = ends.values().sum::<i64>());
+    let mut failures: u64 = 0;
     loop {
         if !control.caught_up() && caught_up(&control, &ends) {
             control.caught_up.store(true, Ordering::Release);
@@ -138,7 +139,11 @@ pub async fn run(
             received = tokio::time::timeout(TICK, consumer.recv()) => match received {
                 Err(_) => continue,
                 Ok(Err(error)) => {
-                    warn!(message = "Reading the control topic failed; retrying.", topic = %topic, %error);
+                    failures += 1;
+                    // Once, then ever more rarely while it lasts (librdkafka reconnects by itself).
+                    if failures.is_power_of_two() {
+                        warn!(message = "Reading the control topic failed; retrying.", topic = %topic, %error, failures);
+                    }
                     tokio::time::sleep(TICK).await;
                     continue;
                 }

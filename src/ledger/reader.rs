@@ -86,10 +86,11 @@ async fn read(
         partitions = assignment.count(),
         stored_entries = entries
     );
-    let mut last_prune = tokio::time::Instant::now() - PRUNE_EVERY;
+    let mut last_prune: Option<tokio::time::Instant> = None;
+    let mut failures: u64 = 0;
     loop {
-        if last_prune.elapsed() >= PRUNE_EVERY {
-            last_prune = tokio::time::Instant::now();
+        if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            last_prune = Some(tokio::time::Instant::now());
             prune(store, retention);
         }
         let mut batch = Vec::new();
@@ -103,7 +104,11 @@ async fn read(
             let message = match message {
                 Ok(message) => message,
                 Err(error) => {
-                    warn!(message = "Reading the ledger failed; retrying.", topic, %error);
+                    failures += 1;
+                    if failures.is_power_of_two() {
+                        warn!(message = "Reading the ledger failed; retrying.", topic, %error, failures);
+                    }
+                    tokio::time::sleep(BATCH_WAIT).await;
                     break;
                 }
             };
