@@ -50,7 +50,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             store,
         };
         start_admin(&live, &brokers, &consuming, &health, &fleet, &shutdown).await?;
-        return consume(live, &brokers, shutdown, consuming, health, control, ledger).await;
+        let result = consume(
+            live,
+            &brokers,
+            shutdown,
+            consuming,
+            health,
+            control.clone(),
+            ledger,
+        )
+        .await;
+        return match control.fatal() {
+            Some(why) => Err(anyhow::anyhow!(why)),
+            None => result,
+        };
     }
     let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
     let broker = EmbeddedKafka::start(&topics)?;
@@ -82,7 +95,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         store,
     };
     start_admin(&live, &address, &consuming, &health, &fleet, &shutdown).await?;
-    let result = consume(live, &address, shutdown, consuming, health, control, ledger).await;
+    let result = consume(
+        live,
+        &address,
+        shutdown,
+        consuming,
+        health,
+        control.clone(),
+        ledger,
+    )
+    .await;
+    let result = match control.fatal() {
+        Some(why) => Err(anyhow::anyhow!(why)),
+        None => result,
+    };
     drop(broker);
     result
 }
@@ -96,7 +122,6 @@ async fn start_control(
 ) -> anyhow::Result<Arc<Control>> {
     let config = live.config();
     let kafka = &config.router.kafka;
-    control::ensure_topic(kafka, brokers, &kafka.control_topic, None).await?;
     let producer: FutureProducer = kafka::producer_config(kafka, brokers)
         .create()
         .context("cannot create the control topic's producer")?;
@@ -114,8 +139,10 @@ async fn start_control(
             shutdown.clone(),
         );
         async move {
-            if let Err(error) = control::run(control, &settings, &brokers, shutdown.clone()).await {
-                error!(message = "The control topic cannot be read; stopping.", %error);
+            let read = control::run(control.clone(), &settings, &brokers, shutdown.clone());
+            if let Err(error) = read.await {
+                error!(message = "The control topic cannot be used; stopping.", %error);
+                control.fail(error.to_string());
                 shutdown.cancel();
             }
         }
@@ -144,8 +171,6 @@ async fn start_ledger(
         return Ok((None, None));
     }
     let kafka = &config.router.kafka;
-    let retention_ms = u64::try_from(settings.retention.as_millis()).unwrap_or(u64::MAX);
-    control::ensure_topic(kafka, brokers, &settings.topic, Some(retention_ms)).await?;
     let base = config.path.parent().unwrap_or(std::path::Path::new("."));
     let path = base.join(&settings.store);
     let store = Arc::new(

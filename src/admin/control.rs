@@ -210,3 +210,29 @@ async fn pause(
         Err(why) => unavailable(&why.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn a_change_is_made_by_the_token_and_the_name_the_caller_gives() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(actor(&headers), "admin");
+        headers.insert(ACTOR_HEADER, HeaderValue::from_static("  alice "));
+        assert_eq!(actor(&headers), "admin (alice)");
+        headers.insert(ACTOR_HEADER, HeaderValue::from_static(""));
+        assert_eq!(actor(&headers), "admin");
+        let long = "x".repeat(300);
+        headers.insert(
+            ACTOR_HEADER,
+            HeaderValue::from_str(&long).expect("a header"),
+        );
+        assert_eq!(
+            actor(&headers),
+            format!("admin ({})", "x".repeat(MAX_ACTOR))
+        );
+    }
+}

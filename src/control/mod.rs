@@ -27,7 +27,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-pub use reader::{ensure_topic, run};
+pub use reader::{ensure_topic, retrying, run};
 pub use record::{Change, ControlRecord, Invalid, Read};
 pub use state::{Applied, ControlState, Set};
 
@@ -75,6 +75,8 @@ pub struct Control {
     deliverer: Mutex<Option<Arc<Deliverer>>>,
     /// Who automatic changes are made by: `router <host>`.
     instance: String,
+    /// Why the topic cannot be used, once that is known: the router stops with it.
+    fatal: Mutex<Option<String>>,
 }
 
 impl Control {
@@ -95,7 +97,18 @@ impl Control {
             live: Mutex::new(None),
             deliverer: Mutex::new(None),
             instance: format!("router {host}"),
+            fatal: Mutex::new(None),
         }
+    }
+
+    /// Records why the control topic cannot be used; the router stops with it.
+    pub fn fail(&self, why: String) {
+        *lock(&self.fatal) = Some(why);
+    }
+
+    /// Why the control topic could not be used, if that stopped the router.
+    pub fn fatal(&self) -> Option<String> {
+        lock(&self.fatal).clone()
     }
 
     pub fn topic(&self) -> &str {

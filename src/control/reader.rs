@@ -23,6 +23,9 @@ use crate::kafka;
 /// How long metadata and topic creation requests wait.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often an unreachable Kafka is tried again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
 /// How often the reader looks whether it has caught up while no record arrives.
 const TICK: Duration = Duration::from_millis(200);
 
@@ -54,7 +57,9 @@ pub async fn ensure_topic(
             .set("cleanup.policy", "compact,delete")
             .set("retention.ms", retention);
     }
-    let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT));
+    let options = AdminOptions::new()
+        .operation_timeout(Some(REQUEST_TIMEOUT))
+        .request_timeout(Some(REQUEST_TIMEOUT));
     let results = admin
         .create_topics([&new], &options)
         .await
@@ -84,8 +89,35 @@ fn exists(admin: &AdminClient<DefaultClientContext>, topic: &str) -> Result<bool
         .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty()))
 }
 
-/// Reads the control topic from its start until `shutdown`, applying each valid record to
-/// `control`.
+/// Runs `attempt` until it succeeds, again every second while the brokers cannot be reached
+/// (a [`ControlError::Read`]: logged once, then ever more rarely); any other error ends it.
+/// `None` when `shutdown` came first.
+pub async fn retrying<T, F: std::future::Future<Output = Result<T, ControlError>>>(
+    what: &str,
+    shutdown: &CancellationToken,
+    mut attempt: impl FnMut() -> F,
+) -> Result<Option<T>, ControlError> {
+    let mut failures: u64 = 0;
+    loop {
+        match attempt().await {
+            Ok(done) => return Ok(Some(done)),
+            Err(ControlError::Read { topic, error }) => {
+                failures += 1;
+                if failures.is_power_of_two() {
+                    warn!(message = "Kafka cannot be reached yet; retrying.", what, topic = %topic, %error, failures);
+                }
+            }
+            Err(other) => return Err(other),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(None),
+            () = tokio::time::sleep(RETRY_EVERY) => {}
+        }
+    }
+}
+
+/// Creates the control topic when missing, then reads it from its start until `shutdown`,
+/// applying each valid record to `control`. Waits for the brokers while they cannot be reached.
 pub async fn run(
     control: Arc<Control>,
     settings: &KafkaSettings,
@@ -93,41 +125,20 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ControlError> {
     let topic = control.topic.clone();
-    let failed = |error| ControlError::Read {
-        topic: topic.clone(),
-        error,
-    };
-    let mut config = kafka::consumer_config(settings, brokers);
-    config
-        .set("enable.auto.commit", "false")
-        .set("allow.auto.create.topics", "false")
-        .set("statistics.interval.ms", "0");
-    let consumer: StreamConsumer = config.create().map_err(failed)?;
-    let metadata = consumer
-        .fetch_metadata(Some(&topic), REQUEST_TIMEOUT)
-        .map_err(failed)?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic)
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    let mut assignment = TopicPartitionList::new();
-    let mut ends = HashMap::new();
-    for &partition in &partitions {
-        assignment
-            .add_partition_offset(&topic, partition, Offset::Beginning)
-            .map_err(failed)?;
-        let (low, high) = consumer
-            .fetch_watermarks(&topic, partition, REQUEST_TIMEOUT)
-            .map_err(failed)?;
-        if high > low {
-            ends.insert(partition, high);
-        }
-        control.mark_applied(partition, low - 1);
+    let ensured = retrying("the control topic", &shutdown, || {
+        ensure_topic(settings, brokers, &topic, None)
+    })
+    .await?;
+    if ensured.is_none() {
+        return Ok(());
     }
-    consumer.assign(&assignment).map_err(failed)?;
-    info!(message = "Reading the control topic.", topic = %topic, partitions = partitions.len(), records = ends.values().sum::<i64>());
+    let assigned = retrying("the control topic", &shutdown, || {
+        std::future::ready(assign(&control, settings, brokers))
+    })
+    .await?;
+    let Some((consumer, ends)) = assigned else {
+        return Ok(());
+    };
     let mut failures: u64 = 0;
     loop {
         if !control.caught_up() && caught_up(&control, &ends) {
@@ -169,6 +180,52 @@ pub async fn run(
             }
         }
     }
+}
+
+/// A consumer of every partition of the control topic from its start, and where each
+/// partition ended (the partitions with records).
+fn assign(
+    control: &Control,
+    settings: &KafkaSettings,
+    brokers: &str,
+) -> Result<(StreamConsumer, HashMap<i32, i64>), ControlError> {
+    let topic = control.topic.clone();
+    let failed = |error| ControlError::Read {
+        topic: topic.clone(),
+        error,
+    };
+    let mut config = kafka::consumer_config(settings, brokers);
+    config
+        .set("enable.auto.commit", "false")
+        .set("allow.auto.create.topics", "false")
+        .set("statistics.interval.ms", "0");
+    let consumer: StreamConsumer = config.create().map_err(failed)?;
+    let metadata = consumer
+        .fetch_metadata(Some(&topic), REQUEST_TIMEOUT)
+        .map_err(failed)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    let mut assignment = TopicPartitionList::new();
+    let mut ends = HashMap::new();
+    for &partition in &partitions {
+        assignment
+            .add_partition_offset(&topic, partition, Offset::Beginning)
+            .map_err(failed)?;
+        let (low, high) = consumer
+            .fetch_watermarks(&topic, partition, REQUEST_TIMEOUT)
+            .map_err(failed)?;
+        if high > low {
+            ends.insert(partition, high);
+        }
+        control.mark_applied(partition, low - 1);
+    }
+    consumer.assign(&assignment).map_err(failed)?;
+    info!(message = "Reading the control topic.", topic = %topic, partitions = partitions.len(), records = ends.values().sum::<i64>());
+    Ok((consumer, ends))
 }
 
 /// Whether every partition has been read up to where it ended at start.

@@ -14,6 +14,7 @@ use tracing::{error, info, warn};
 use super::record;
 use super::store::Store;
 use crate::config::KafkaSettings;
+use crate::control;
 use crate::kafka::{self, InternalKey};
 
 /// The most records applied in one store transaction.
@@ -25,7 +26,8 @@ const BATCH_WAIT: Duration = Duration::from_millis(100);
 /// How often entries past the retention are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Reads `topic` into `store` until `shutdown`.
+/// Creates `topic` when missing (compacted, with `retention`), then reads it into `store` until
+/// `shutdown`. Without a topic, the API answers from what the store has, and deliveries go on.
 pub async fn run(
     store: Arc<Store>,
     settings: KafkaSettings,
@@ -35,6 +37,19 @@ pub async fn run(
     retention: Duration,
     shutdown: CancellationToken,
 ) {
+    let retention_ms = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
+    let ensured = control::retrying("the ledger topic", &shutdown, || {
+        control::ensure_topic(&settings, &brokers, &topic, Some(retention_ms))
+    })
+    .await;
+    match ensured {
+        Ok(Some(())) => {}
+        Ok(None) => return,
+        Err(why) => {
+            error!(message = "The ledger topic cannot be used: deliveries go on, their history is not kept.", topic = %topic, error = %why);
+            return;
+        }
+    }
     if let Err(why) = read(
         &store, &settings, &brokers, &topic, &key, retention, &shutdown,
     )

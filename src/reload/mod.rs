@@ -1,12 +1,13 @@
 //! Live configuration: the configuration in effect, reloaded from disk without a restart (on
-//! SIGHUP, `POST /-/reload`, a change of the files, or a source toggled through the API).
+//! SIGHUP, `POST /-/reload`, a change of the files, or a source toggled through the API), with
+//! the control topic's source overrides laid over what the files say.
 //!
 //! A reload loads and validates everything first, as `validate` does; an invalid configuration
 //! is rejected (each problem logged, `config_last_reload_successful` 0) and the running one
 //! stays; a toggle whose file cannot be written changes nothing and leaves that metric alone. A valid one is put in effect in one step ([`Deliverer::swap`]): every record whose
 //! processing starts afterwards is routed and delivered wholly by it, every record already
 //! started finishes with the one it took. Settings that only a restart can apply (`kafka`,
-//! `http`, `dedup`, `admin`) keep their running values; a change to them is logged as needing a
+//! `http`, `dedup`, `admin`, `ledger`) keep their running values; a change to them is logged as needing a
 //! restart, and the rest is applied. Reloads run one at a time.
 
 mod persist;

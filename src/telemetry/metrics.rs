@@ -78,7 +78,7 @@ pub struct Metrics {
     /// Deliveries handed to the retry topic.
     pub retries: Family<DestinationLabels, Counter>,
     pub dead_letters: Family<ReasonLabels, Counter>,
-    /// 1 for a destination disabled (410, or failing for its whole horizon) until restart.
+    /// 1 for a destination disabled (410, or failing for its whole horizon) on this instance.
     pub destination_disabled: Family<DestinationLabels, Gauge>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     /// Filter evaluations stopped at their step budget (`filter::MAX_STEPS`): no match.
@@ -316,11 +316,18 @@ impl Metrics {
         self.filter_budget_exceeded.inc();
     }
 
-    /// Marks `destination` disabled until restart.
+    /// Marks `destination` disabled.
     pub fn disabled(&self, destination: &str) {
         self.destination_disabled
             .get_or_create(&destination_labels(destination))
             .set(1);
+    }
+
+    /// Marks `destination` enabled again.
+    pub fn enabled(&self, destination: &str) {
+        self.destination_disabled
+            .get_or_create(&destination_labels(destination))
+            .set(0);
     }
 }
 

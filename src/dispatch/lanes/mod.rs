@@ -230,6 +230,7 @@ impl Lane {
     pub fn enable(&self) {
         let mut health = lock(&self.health);
         if let Some(was) = health.disabled.take() {
+            crate::telemetry::metrics::global().enabled(&self.destination);
             info!(message = "Destination enabled again.", destination = %self.destination, was_disabled_because = %was);
         }
         health.failing_since = None;
