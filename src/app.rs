@@ -123,6 +123,7 @@ async fn start_control(
     let config = live.config();
     let kafka = &config.router.kafka;
     let producer: FutureProducer = kafka::producer_config(kafka, brokers)
+        .set("allow.auto.create.topics", "false")
         .create()
         .context("cannot create the control topic's producer")?;
     let control = Arc::new(Control::new(

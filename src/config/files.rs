@@ -54,7 +54,9 @@ pub struct RouterFile {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerSettings {
-    #[serde(default = "default_true")]
+    /// Off by default for now: with it on, a router did not recover from a broker restarted
+    /// without its data (the end-to-end `restart` scenario); see docs/fleet-state.md.
+    #[serde(default)]
     pub enabled: bool,
     /// The compacted topic of the ledger, keyed by `webhook-id`.
     #[serde(default = "default_ledger_topic")]
@@ -70,7 +72,7 @@ pub struct LedgerSettings {
 impl Default for LedgerSettings {
     fn default() -> Self {
         Self {
-            enabled: true,
+            enabled: false,
             topic: default_ledger_topic(),
             store: default_ledger_store(),
             retention: default_ledger_retention(),

@@ -198,7 +198,16 @@ fn assign(
     config
         .set("enable.auto.commit", "false")
         .set("allow.auto.create.topics", "false")
-        .set("statistics.interval.ms", "0");
+        .set("statistics.interval.ms", "0")
+        // Assigned, never a member: a group of its own, which it never joins or commits to.
+        .set(
+            "group.id",
+            format!(
+                "{}.control-reader.{}",
+                settings.group_id,
+                std::process::id()
+            ),
+        );
     let consumer: StreamConsumer = config.create().map_err(failed)?;
     let metadata = consumer
         .fetch_metadata(Some(&topic), REQUEST_TIMEOUT)

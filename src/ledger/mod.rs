@@ -56,10 +56,13 @@ impl Ledger {
         instance: &str,
     ) -> Result<Self, rdkafka::error::KafkaError> {
         let mut config = kafka::producer_config(settings, brokers);
+        // The router creates the topic itself, compacted: a broker must never make it on a
+        // write (with its defaults), and a missing topic must not hold up the broker.
         config
             .set("linger.ms", LINGER_MS)
             .set("acks", "1")
-            .set("compression.type", "lz4");
+            .set("compression.type", "lz4")
+            .set("allow.auto.create.topics", "false");
         let producer: FutureProducer = config.create()?;
         let (queue, receiver) = mpsc::channel(QUEUE);
         tokio::spawn(write(producer, topic.to_owned(), key, receiver));

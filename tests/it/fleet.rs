@@ -67,7 +67,9 @@ async fn the_ledger_shows_every_attempt_on_every_instance_and_resends_with_the_s
         "  - { name: to-hook, destination: hook }",
     )];
     let start = |port: u16| {
-        let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
+        let admin = format!(
+            "admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\nledger:\n  enabled: true\n"
+        );
         Setup {
             router_extra: &admin,
             ..Setup::lifecycle(kafka.brokers(), "fleet-it", &destinations, topics.clone())
@@ -208,7 +210,9 @@ async fn a_destination_gone_on_one_instance_is_disabled_on_all_until_enabled() {
     let mut receiver = Receiver::start(vec![Reply::status(410)]).await;
     let destinations = webhook("hook", receiver.url("/hook"), "");
     let start = |port: u16| {
-        let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
+        let admin = format!(
+            "admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\nledger:\n  enabled: true\n"
+        );
         Setup {
             router_extra: &admin,
             ..Setup::lifecycle(kafka.brokers(), "fleet-gone", &destinations, all_to_hook())
