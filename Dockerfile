@@ -20,6 +20,9 @@ COPY router.yaml ./
 COPY topics ./topics
 COPY templates ./templates
 COPY examples ./examples
+# The delivery ledger's store (ledger.store: data/ledger.redb beside router.yaml): a cache the
+# router rebuilds from Kafka, so a volume is optional.
+RUN mkdir -p /app/data && chown router /app/data
 USER router
 ENTRYPOINT ["notification-router"]
 CMD ["run"]

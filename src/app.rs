@@ -14,10 +14,12 @@ use crate::admin::{self, AdminState, Readiness};
 use crate::channels::HttpClient;
 use crate::config::Config;
 use crate::consumer;
+use crate::control::{self, Control};
 use crate::dead_letter::DeadLetters;
 use crate::dispatch::{Deliverer, Writer};
 use crate::event::SourceKind;
 use crate::kafka::{self, EmbeddedKafka, KafkaHealth};
+use crate::ledger::{self, Ledger};
 use crate::reload::{self, Live};
 use crate::retry;
 use crate::retry::RetryTopic;
@@ -41,8 +43,27 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     if config.router.kafka.brokers.trim() != EMBEDDED {
         let brokers = config.router.kafka.brokers.clone();
         let health = Arc::new(KafkaHealth::new(&brokers, metrics::global()));
-        start_admin(&live, &brokers, &consuming, &health, &shutdown).await?;
-        return consume(live, &brokers, shutdown, consuming, health).await;
+        let control = start_control(&live, &brokers, &shutdown).await?;
+        let (ledger, store) = start_ledger(&live, &brokers, &control, &shutdown).await?;
+        let fleet = Fleet {
+            control: control.clone(),
+            store,
+        };
+        start_admin(&live, &brokers, &consuming, &health, &fleet, &shutdown).await?;
+        let result = consume(
+            live,
+            &brokers,
+            shutdown,
+            consuming,
+            health,
+            control.clone(),
+            ledger,
+        )
+        .await;
+        return match control.fatal() {
+            Some(why) => Err(anyhow::anyhow!(why)),
+            None => result,
+        };
     }
     let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
     let broker = EmbeddedKafka::start(&topics)?;
@@ -67,10 +88,116 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         ),
     }
     let health = Arc::new(KafkaHealth::new(&address, metrics::global()));
-    start_admin(&live, &address, &consuming, &health, &shutdown).await?;
-    let result = consume(live, &address, shutdown, consuming, health).await;
+    let control = start_control(&live, &address, &shutdown).await?;
+    let (ledger, store) = start_ledger(&live, &address, &control, &shutdown).await?;
+    let fleet = Fleet {
+        control: control.clone(),
+        store,
+    };
+    start_admin(&live, &address, &consuming, &health, &fleet, &shutdown).await?;
+    let result = consume(
+        live,
+        &address,
+        shutdown,
+        consuming,
+        health,
+        control.clone(),
+        ledger,
+    )
+    .await;
+    let result = match control.fatal() {
+        Some(why) => Err(anyhow::anyhow!(why)),
+        None => result,
+    };
     drop(broker);
     result
+}
+
+/// Creates the control topic when missing and starts reading it from its start; source
+/// overrides reach `live` from then on.
+async fn start_control(
+    live: &Arc<Live>,
+    brokers: &str,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Arc<Control>> {
+    let config = live.config();
+    let kafka = &config.router.kafka;
+    let producer: FutureProducer = kafka::producer_config(kafka, brokers)
+        .set("allow.auto.create.topics", "false")
+        .create()
+        .context("cannot create the control topic's producer")?;
+    let control = Arc::new(Control::new(
+        &kafka.control_topic,
+        kafka::InternalKey::of(kafka),
+        Some(producer),
+    ));
+    control.attach_live(live.clone()).await;
+    tokio::spawn({
+        let (control, settings, brokers, shutdown) = (
+            control.clone(),
+            kafka.clone(),
+            brokers.to_owned(),
+            shutdown.clone(),
+        );
+        async move {
+            let read = control::run(control.clone(), &settings, &brokers, shutdown.clone());
+            if let Err(error) = read.await {
+                error!(message = "The control topic cannot be used; stopping.", %error);
+                control.fail(error.to_string());
+                shutdown.cancel();
+            }
+        }
+    });
+    Ok(control)
+}
+
+/// The fleet's shared state as the admin API serves it.
+struct Fleet {
+    control: Arc<Control>,
+    store: Option<Arc<ledger::Store>>,
+}
+
+/// When `ledger.enabled`: creates the ledger topic when missing (compacted, with
+/// `ledger.retention`), opens the store beside `router.yaml` and starts materialising the topic
+/// into it and the writer deliveries record into.
+async fn start_ledger(
+    live: &Arc<Live>,
+    brokers: &str,
+    control: &Arc<Control>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(Option<Ledger>, Option<Arc<ledger::Store>>)> {
+    let config = live.config();
+    let settings = &config.router.ledger;
+    if !settings.enabled {
+        return Ok((None, None));
+    }
+    let kafka = &config.router.kafka;
+    let base = config.path.parent().unwrap_or(std::path::Path::new("."));
+    let path = base.join(&settings.store);
+    let store = Arc::new(
+        tokio::task::spawn_blocking(move || ledger::Store::open(&path))
+            .await
+            .context("the ledger store task failed")??,
+    );
+    let key = kafka::InternalKey::of(kafka);
+    let writer = Ledger::start(
+        kafka,
+        brokers,
+        &settings.topic,
+        key.clone(),
+        control.instance(),
+    )
+    .context("cannot create the ledger's producer")?;
+    tokio::spawn(ledger::run(
+        store.clone(),
+        kafka.clone(),
+        brokers.to_owned(),
+        settings.topic.clone(),
+        key,
+        settings.retention,
+        shutdown.clone(),
+    ));
+    Ok((Some(writer), Some(store)))
 }
 
 /// Starts the admin server when configured, with a producer to `brokers` (for sent
@@ -80,6 +207,7 @@ async fn start_admin(
     brokers: &str,
     consuming: &Arc<AtomicBool>,
     health: &Arc<KafkaHealth>,
+    fleet: &Fleet,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let config = live.config();
@@ -119,13 +247,25 @@ async fn start_admin(
     let readiness = Readiness {
         consuming: consuming.clone(),
         kafka: Some(health.clone()),
+        control: Some(fleet.control.caught_up_flag()),
     };
-    let state = AdminState::with_live(
+    let mut state = AdminState::with_live(
         live.clone(),
         metrics::global(),
         Arc::new(readiness),
         Some(outlets),
     );
+    if let Some(state) = Arc::get_mut(&mut state) {
+        state.control = Some(fleet.control.clone());
+        state.ledger = fleet.store.clone();
+        state.retry_topic = Some(RetryTopic::new(
+            kafka::producer_config(&config.router.kafka, brokers)
+                .create()
+                .context("cannot create the admin API's retry producer")?,
+            config.router.kafka.retry_topic.clone(),
+            kafka::InternalKey::of(&config.router.kafka),
+        ));
+    }
     let stop = shutdown.clone();
     tokio::spawn(async move {
         if let Err(error) = admin::serve(listener, tls, state, stop).await {
@@ -136,7 +276,7 @@ async fn start_admin(
 }
 
 /// Consumes the enabled sources' topics and the retry topic from `brokers` until shutdown, with
-/// the configuration `live` keeps; sets `consuming` once subscribed (readiness); the consumers
+/// the configuration `live` keeps and the runtime state `control` reads; sets `consuming` once subscribed (readiness); the consumers
 /// tell `health` whether the brokers can be reached.
 pub async fn consume(
     live: Arc<Live>,
@@ -144,6 +284,8 @@ pub async fn consume(
     shutdown: CancellationToken,
     consuming: Arc<AtomicBool>,
     health: Arc<KafkaHealth>,
+    control: Arc<Control>,
+    ledger: Option<Ledger>,
 ) -> anyhow::Result<()> {
     let config = live.config();
     let kafka = &config.router.kafka;
@@ -157,9 +299,15 @@ pub async fn consume(
     );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;
-    let deliverer =
-        Arc::new(Deliverer::new(config.clone(), &client, writer).map_err(anyhow::Error::msg)?);
+    let mut deliverer = Deliverer::new(config.clone(), &client, writer)
+        .map_err(anyhow::Error::msg)?
+        .with_control(control.clone());
+    if let Some(ledger) = ledger {
+        deliverer = deliverer.with_ledger(ledger);
+    }
+    let deliverer = Arc::new(deliverer);
     live.attach(deliverer.clone()).await?;
+    control.attach_deliverer(deliverer.clone());
     let retries = tokio::spawn({
         let (settings, brokers, deliverer, shutdown, health) = (
             kafka.clone(),

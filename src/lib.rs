@@ -26,8 +26,12 @@
 //! - [`retry`] — the retry topic, written and read back by the retry consumer when due.
 //! - [`dead_letter`] — the dead-letter topic and the one place its headers are built; the topic
 //!   read back and replayed (`dead-letters`, the console).
+//! - [`control`] — the control topic every instance reads: sources, destinations and
+//!   subscriptions turned on or off at runtime, applied over the files.
 //! - [`impact`] — what a proposed configuration changes in the deliveries of recent traffic.
 //! - [`reload`] — the configuration in effect, reloaded live on SIGHUP, file change or API call.
+//! - [`ledger`] — every delivery's latest state and attempts, in a compacted topic and a local
+//!   store on every instance, for the delivery API.
 //! - [`admin`] — the admin HTTP server: probes, metrics, an API shaped like EN's, reloads, and
 //!   the operator console under `/ui/`.
 //! - [`app`] — wires it all together and runs until shutdown.
@@ -45,6 +49,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub(crate) mod consumer;
+pub(crate) mod control;
 pub(crate) mod dead_letter;
 pub(crate) mod dedup;
 pub(crate) mod dispatch;
@@ -52,6 +57,7 @@ pub mod event;
 pub mod filter;
 pub(crate) mod impact;
 pub mod kafka;
+pub(crate) mod ledger;
 pub(crate) mod process;
 pub(crate) mod reload;
 pub mod render;

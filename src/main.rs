@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use notification_router::cli::{
-    self, BrokerArgs, DeadLettersArgs, ExplainArgs, ImpactArgs, KeysCommand, PublishArgs,
-    ReceiveArgs, RenderArgs, SourcesCommand,
+    self, BrokerArgs, DeadLettersArgs, DeliveriesArgs, ExplainArgs, ImpactArgs, KeysCommand,
+    PublishArgs, ReceiveArgs, RenderArgs, SourcesCommand,
 };
 use notification_router::telemetry::{self, LogFormat};
 use notification_router::{app, config};
@@ -68,6 +68,8 @@ enum Command {
     },
     /// List the dead-letter topic, or replay deliveries from it.
     DeadLetters(DeadLettersArgs),
+    /// The delivery history of a running router (its admin API): list, show, resend.
+    Deliveries(DeliveriesArgs),
     /// Run a standalone Kafka-protocol broker (librdkafka's mock cluster) until stopped.
     Broker(BrokerArgs),
 }
@@ -145,6 +147,10 @@ async fn execute(cli: Cli) -> ExitCode {
                 Err(error) => Err(error),
             }
         }
+        Command::Deliveries(args) => match load(&cli.config) {
+            Some(config) => cli::deliveries(&config, &args).await,
+            None => return ExitCode::FAILURE,
+        },
         Command::DeadLetters(args) => match load(&cli.config) {
             Some(config) => cli::dead_letters(&config, &args).await,
             None => return ExitCode::FAILURE,

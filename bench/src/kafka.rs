@@ -8,6 +8,7 @@ use chrono::{SecondsFormat, Utc};
 use futures::StreamExt;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 
@@ -114,6 +115,34 @@ pub(super) async fn consume_all(
     }
     let window = first.map_or(0.0, |f| f.elapsed().as_secs_f64());
     Ok((count - 1) as f64 / window.max(f64::EPSILON))
+}
+
+/// Reads `topic` from its start until nothing arrives for 2 s: (records, bytes of their keys,
+/// values and headers, as produced, before compression).
+pub(super) async fn topic_size(brokers: &str, topic: &str) -> anyhow::Result<(u64, u64)> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("bench-size-{}", std::process::id()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    consumer.subscribe(&[topic])?;
+    let mut stream = consumer.stream();
+    let (mut records, mut bytes) = (0u64, 0u64);
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(2), stream.next()).await
+    {
+        let message = message?;
+        records += 1;
+        let headers: usize = message.headers().map_or(0, |h| {
+            h.iter()
+                .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
+                .sum()
+        });
+        bytes += (message.key().map_or(0, <[u8]>::len)
+            + message.payload().map_or(0, <[u8]>::len)
+            + headers) as u64;
+    }
+    Ok((records, bytes))
 }
 
 /// Publishes `rate` events a second for `seconds`, each stamped when it is sent.

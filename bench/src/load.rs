@@ -71,6 +71,8 @@ pub struct LoadSettings {
     pub fetch_wait_ms: u64,
     /// More librdkafka properties for the router (`kafka.properties`).
     pub kafka_properties: Vec<(String, String)>,
+    /// `ledger.enabled` of the router.
+    pub ledger: bool,
 }
 
 /// One router run: how many generated topics, deliveries per event, and events.
@@ -310,7 +312,7 @@ async fn router_run(
     row: &Row,
     cpu: Cpu,
 ) -> anyhow::Result<RowResult> {
-    write_config(settings, dir, brokers, receiver, row)?;
+    let ledger_topic = write_config(settings, dir, brokers, receiver, row)?;
     let before = cpu.now();
     receiver.reset();
     let mut router = process::start_router(
@@ -344,6 +346,10 @@ async fn router_run(
     let others = cpu.since(before);
     router.stop(Duration::from_secs(30));
     let received = receiver.received();
+    if settings.ledger {
+        let topic = super::kafka::topic_size(brokers, &ledger_topic).await?;
+        super::report::ledger_size(&dir.join("data/ledger.redb"), topic, expected);
+    }
     if !complete {
         eprintln!(
             "Run timed out with {} of {expected} deliveries; see {}.",
@@ -433,14 +439,14 @@ async fn wait_for(
     Ok(true)
 }
 
-/// `router.yaml` and the topic files of a run.
+/// `router.yaml` and the topic files of a run; returns its ledger topic.
 fn write_config(
     settings: &LoadSettings,
     dir: &Path,
     brokers: &str,
     receiver: &Receiver,
     row: &Row,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let topics_dir = dir.join("topics");
     std::fs::create_dir_all(&topics_dir)?;
     let group = format!(
@@ -471,7 +477,7 @@ fn write_config(
             channels::generate_key_pair().0.expose()
         )),
     }
-    let router = workload::router_yaml_with(
+    let mut router = workload::router_yaml_with(
         brokers,
         &group,
         &row.kafka_topic(),
@@ -480,9 +486,14 @@ fn write_config(
         &properties,
         &destination,
     );
+    let ledger_topic = format!("bench-ledger-{group}");
+    router.push_str(&format!(
+        "ledger:\n  enabled: {}\n  topic: {ledger_topic}\n",
+        settings.ledger
+    ));
     std::fs::write(dir.join("router.yaml"), router)?;
     for (name, yaml) in workload::load_topic_files(row.topics, row.fanout, "receiver") {
         std::fs::write(topics_dir.join(name), yaml)?;
     }
-    Ok(())
+    Ok(ledger_topic)
 }

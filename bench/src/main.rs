@@ -73,6 +73,10 @@ pub struct BenchArgs {
     /// the latency measured.
     #[arg(long, default_value_t = 10)]
     pub fetch_wait_ms: u64,
+    /// Whether the router writes and keeps the delivery ledger (`ledger.enabled`), to measure
+    /// its cost: `--ledger false` turns it off.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub ledger: bool,
     /// A librdkafka property for the router's clients, as in `kafka.properties`
     /// (`queued.max.messages.kbytes=16384`); repeat for more.
     #[arg(long = "kafka-property", value_name = "KEY=VALUE", value_parser = key_value)]
@@ -157,6 +161,7 @@ async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         timeout: Duration::from_secs(args.timeout),
         fetch_wait_ms: args.fetch_wait_ms,
         kafka_properties: args.kafka_properties.clone(),
+        ledger: args.ledger,
     };
     load::run(&settings).await
 }

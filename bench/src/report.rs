@@ -162,6 +162,20 @@ impl Report {
     }
 }
 
+/// Prints the size of a run's ledger per delivery (`deliveries` of them): in the topic
+/// (`topic`: records, bytes before compression) and in the store file at `store`.
+pub fn ledger_size(store: &std::path::Path, topic: (u64, u64), deliveries: u64) {
+    let bytes = std::fs::metadata(store).map_or(0, |m| m.len());
+    let per = |total: u64| total as f64 / deliveries.max(1) as f64;
+    eprintln!(
+        "ledger: topic {} records, {} bytes ({:.0} bytes per delivery); store {bytes} bytes ({:.0} bytes per delivery)",
+        topic.0,
+        topic.1,
+        per(topic.1),
+        per(bytes)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

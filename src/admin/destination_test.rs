@@ -177,16 +177,6 @@ pub(super) async fn test_destination(
     (StatusCode::ACCEPTED, answer).into_response()
 }
 
-pub(super) async fn test_status(
-    State(state): State<Arc<AdminState>>,
-    Path(id): Path<String>,
-) -> Response {
-    match state.tests.get(&id) {
-        Some(status) => Json(status).into_response(),
-        None => not_found("destination test notification", &id),
-    }
-}
-
 /// A test notification, shaped as every notification is.
 fn test_notification(destination_id: &str, notification_id: &str) -> Value {
     json!({

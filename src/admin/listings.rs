@@ -87,22 +87,50 @@ pub(super) async fn list_sources(
     State(state): State<Arc<AdminState>>,
     Query(paging): Query<Paging>,
 ) -> Json<Value> {
-    page("sources", sources(&state.config()), &paging)
+    let mut listed = sources(&state.config());
+    listed.iter_mut().for_each(|s| with_override(&state, s));
+    page("sources", listed, &paging)
 }
 
 pub(super) async fn get_source(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
 ) -> Response {
-    match source(&state.config(), &id) {
+    match source(&state, &id) {
         Some(source) => Json(source).into_response(),
         None => not_found("source", &id),
     }
 }
 
-/// One source as `GET /v1/sources/{id}` answers it.
-pub(super) fn source(config: &Config, id: &str) -> Option<Value> {
-    sources(config).into_iter().find(|s| s["id"] == id)
+/// One source as `GET /v1/sources/{id}` answers it: `enabled` as in effect, `file_enabled` as
+/// `router.yaml` says, and the control topic's `override` (who, when) if there is one.
+pub(super) fn source(state: &AdminState, id: &str) -> Option<Value> {
+    let mut source = sources(&state.config())
+        .into_iter()
+        .find(|s| s["id"] == id)?;
+    with_override(state, &mut source);
+    Some(source)
+}
+
+/// Adds to a source shown its file's value and the control topic's override.
+fn with_override(state: &AdminState, source: &mut Value) {
+    let id = source["id"].as_str().unwrap_or_default().to_owned();
+    let baseline = state.live().baseline();
+    let file = baseline
+        .table
+        .sources()
+        .iter()
+        .find(|s| s.id == id)
+        .map(|s| s.enabled);
+    source["file_enabled"] = json!(file);
+    let overridden = state
+        .control
+        .as_ref()
+        .and_then(|control| control.state().source(&id));
+    source["override"] = match overridden {
+        Some((enabled, set)) => json!({"enabled": enabled, "by": set.by, "at": set.at}),
+        None => Value::Null,
+    };
 }
 
 pub(super) fn topics(config: &Config) -> Vec<Value> {
@@ -220,6 +248,19 @@ fn destinations(config: &Config) -> Vec<Value> {
         .collect()
 }
 
+/// Adds to a destination shown whether it is disabled fleet-wide: why, by whom, when.
+fn with_disabled(state: &AdminState, destination: &mut Value) {
+    let id = destination["id"].as_str().unwrap_or_default().to_owned();
+    let disabled = state
+        .control
+        .as_ref()
+        .and_then(|control| control.state().destination_disabled(&id));
+    destination["disabled"] = match disabled {
+        Some((reason, set)) => json!({"reason": reason, "by": set.by, "at": set.at}),
+        None => Value::Null,
+    };
+}
+
 /// EN's public key endpoint: the `whpk_` keys a webhook destination signs `v1a` signatures with,
 /// for receivers to verify with. 404 for an unknown destination or one without keys.
 pub(super) async fn public_key(
@@ -238,7 +279,9 @@ pub(super) async fn list_destinations(
     State(state): State<Arc<AdminState>>,
     Query(paging): Query<Paging>,
 ) -> Json<Value> {
-    page("destinations", destinations(&state.config()), &paging)
+    let mut listed = destinations(&state.config());
+    listed.iter_mut().for_each(|d| with_disabled(&state, d));
+    page("destinations", listed, &paging)
 }
 
 pub(super) fn subscriptions(config: &Config) -> Vec<Value> {
@@ -321,5 +364,17 @@ pub(super) async fn list_subscriptions(
     State(state): State<Arc<AdminState>>,
     Query(paging): Query<Paging>,
 ) -> Json<Value> {
-    page("subscriptions", subscriptions(&state.config()), &paging)
+    let mut listed = subscriptions(&state.config());
+    for subscription in &mut listed {
+        let name = subscription["name"].as_str().unwrap_or_default().to_owned();
+        let paused = state
+            .control
+            .as_ref()
+            .and_then(|control| control.state().paused(&name));
+        subscription["paused"] = match paused {
+            Some(set) => json!({"by": set.by, "at": set.at}),
+            None => Value::Null,
+        };
+    }
+    page("subscriptions", listed, &paging)
 }

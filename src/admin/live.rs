@@ -1,5 +1,6 @@
 //! The calls that change the live configuration: `POST /-/reload` (the files, loaded again) and
-//! `PATCH /v1/sources/{id}` (a source turned on or off, persisted to `router.yaml`). Both need
+//! `PATCH /v1/sources/{id}` (a source turned on or off: an override in the control topic, for
+//! every instance; persisted to `router.yaml` only when the router runs without one). Both need
 //! the admin token.
 
 use std::sync::Arc;
@@ -8,13 +9,14 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{AdminState, listings, not_found};
+use crate::control::Change;
 use crate::reload::ReloadError;
 
 pub(super) fn routes() -> Router<Arc<AdminState>> {
@@ -38,13 +40,15 @@ struct Toggle {
     enabled: bool,
 }
 
-/// Turns a source on or off, in `router.yaml` and live; answers the source as `GET` does.
+/// Turns a source on or off, through the control topic (or, without one, in `router.yaml`) and
+/// live; answers the source as `GET` does once this instance applies it.
 async fn set_enabled(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if listings::source(&state.config(), &id).is_none() {
+    if listings::source(&state, &id).is_none() {
         return not_found("source", &id);
     }
     let toggle: Toggle = match serde_json::from_slice(&body) {
@@ -57,8 +61,24 @@ async fn set_enabled(
             );
         }
     };
+    if let Some(control) = &state.control {
+        let change = Change::Source {
+            id: id.clone(),
+            enabled: toggle.enabled,
+        };
+        return match control
+            .write(change, &super::control::actor(&headers))
+            .await
+        {
+            Ok(()) => match listings::source(&state, &id) {
+                Some(source) => Json(source).into_response(),
+                None => not_found("source", &id),
+            },
+            Err(error) => super::unavailable(&error.to_string()),
+        };
+    }
     match state.live().set_source_enabled(&id, toggle.enabled).await {
-        Ok(config) => match listings::source(&config, &id) {
+        Ok(_) => match listings::source(&state, &id) {
             Some(source) => Json(source).into_response(),
             None => not_found("source", &id),
         },

@@ -6,6 +6,8 @@
 //! ([`auth`]). The operator console is served under `/ui/` ([`ui`]).
 
 mod auth;
+mod control;
+mod deliveries;
 mod destination_test;
 mod impact;
 mod listings;
@@ -30,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::channels::HttpClient;
 use crate::config::Config;
+use crate::control::Control;
 use crate::reload::Live;
 use crate::secret::Secret;
 use crate::telemetry::metrics::{self, Metrics};
@@ -57,6 +60,12 @@ pub struct AdminState {
     pub tests: TestStatuses,
     /// The operator console's templates and sessions.
     pub console: ui::Console,
+    /// The control topic: runtime changes are written there; none (tests) edits the file.
+    pub control: Option<Arc<Control>>,
+    /// The delivery ledger as this instance stores it; none when `ledger.enabled` is false.
+    pub ledger: Option<Arc<crate::ledger::Store>>,
+    /// Where resends go: the retry topic.
+    pub retry_topic: Option<crate::retry::RetryTopic>,
 }
 
 /// What the admin server sends through: the producer that publishes sent notifications to the
@@ -103,6 +112,9 @@ impl AdminState {
             outlets,
             tests: TestStatuses::default(),
             console: ui::Console::new(),
+            control: None,
+            ledger: None,
+            retry_topic: None,
         })
     }
 }
@@ -128,7 +140,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
             Router::new()
                 .route("/metrics", get(metrics_text))
                 .merge(listings::routes())
-                .route("/v1/notifications/{id}", get(destination_test::test_status)),
+                .merge(control::reads())
+                .merge(deliveries::reads()),
             &state,
         ))
         .merge(state_changing(
@@ -139,7 +152,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
                     "/v1/destinations/{id}/test",
                     post(destination_test::test_destination),
                 )
-                .merge(live::routes()),
+                .merge(live::routes())
+                .merge(control::routes())
+                .merge(deliveries::routes()),
             &state,
         ))
         .merge(ui::routes())

@@ -1,4 +1,4 @@
-//! Readiness (`/readyz`): the consumer has subscribed to the enabled sources' topics (or found
+//! Readiness (`/readyz`): the control topic is read up to where it ended at start, the consumer has subscribed to the enabled sources' topics (or found
 //! none to consume), and a Kafka broker can be reached.
 
 use std::sync::Arc;
@@ -13,11 +13,19 @@ pub struct Readiness {
     pub consuming: Arc<AtomicBool>,
     /// Whether the brokers can be reached; none when no consumer reports it (tests).
     pub kafka: Option<Arc<KafkaHealth>>,
+    /// Set once the control topic has been read up to where it ended at start; none without
+    /// one (tests).
+    pub control: Option<Arc<AtomicBool>>,
 }
 
 impl Readiness {
     /// Ready, or why not.
     pub fn check(&self) -> Result<(), &'static str> {
+        if let Some(control) = &self.control
+            && !control.load(Ordering::Acquire)
+        {
+            return Err("the control topic is not read up to its end yet");
+        }
         if !self.consuming.load(Ordering::Acquire) {
             return Err("not consuming yet");
         }
@@ -40,7 +48,15 @@ mod tests {
         let readiness = Readiness {
             consuming: Arc::default(),
             kafka: Some(kafka.clone()),
+            control: Some(Arc::default()),
         };
+        assert_eq!(
+            readiness.check(),
+            Err("the control topic is not read up to its end yet")
+        );
+        if let Some(control) = &readiness.control {
+            control.store(true, Ordering::Release);
+        }
         assert_eq!(readiness.check(), Err("not consuming yet"));
         readiness.consuming.store(true, Ordering::Release);
         assert_eq!(readiness.check(), Err("no Kafka broker can be reached"));

@@ -13,13 +13,20 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::kafka::EmbeddedKafka;
 
+/// The control topic a router uses unless `kafka.control_topic` says otherwise.
+const DEFAULT_CONTROL_TOPIC: &str = "notification-router.control";
+
+/// The ledger topic a router uses unless `ledger.topic` says otherwise.
+const DEFAULT_LEDGER_TOPIC: &str = "notification-router.ledger";
+
 /// Partitions of a topic named without a count.
 const DEFAULT_PARTITIONS: i32 = 3;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BrokerArgs {
-    /// A topic to create, `NAME` or `NAME:PARTITIONS`; repeatable. Without any, the topics of
-    /// the configuration: its sources', the dead-letter and the retry topic.
+    /// A topic to create, `NAME` or `NAME:PARTITIONS`; repeatable (the default control and
+    /// ledger topics are always created). Without any, the topics of the configuration: its sources', the
+    /// dead-letter, retry, control and ledger topics.
     #[arg(long = "topic", value_name = "NAME[:PARTITIONS]")]
     pub topics: Vec<String>,
     /// Also stop when standard input closes (so that a parent's broker dies with it).
@@ -33,7 +40,19 @@ pub fn broker_topics(
     config: Option<&Config>,
 ) -> anyhow::Result<Vec<(String, i32)>> {
     if !args.topics.is_empty() {
-        return args.topics.iter().map(|t| parse_topic(t)).collect();
+        let mut topics: Vec<(String, i32)> = args
+            .topics
+            .iter()
+            .map(|t| parse_topic(t))
+            .collect::<anyhow::Result<_>>()?;
+        // The mock cluster cannot create topics on request: the router's control and ledger
+        // topics (by default) are always there.
+        for internal in [DEFAULT_CONTROL_TOPIC, DEFAULT_LEDGER_TOPIC] {
+            if !topics.iter().any(|(t, _)| t == internal) {
+                topics.push((internal.to_owned(), 1));
+            }
+        }
+        return Ok(topics);
     }
     let Some(config) = config else {
         bail!("name the topics with --topic, or give a valid --config");

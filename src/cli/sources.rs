@@ -1,6 +1,7 @@
-//! `sources`: lists the sources of `router.yaml`, and turns one on or off with the same one-line
-//! edit `PATCH /v1/sources/{id}` makes (the rest of the file kept as written, nothing written
-//! unless the whole configuration stays valid). A running router picks the change up by itself.
+//! `sources`: lists the sources of `router.yaml`, and turns one on or off with a one-line edit of
+//! the file (the rest of the file kept as written, nothing written unless the whole configuration
+//! stays valid). A running router picks the change up by itself; an override in the control topic
+//! (`PATCH /v1/sources/{id}`) still wins over the file until it is cleared.
 
 use std::path::Path;
 

@@ -44,6 +44,50 @@ pub struct RouterFile {
     /// The admin HTTP server (probes, metrics, API); off unless set.
     #[serde(default)]
     pub admin: Option<AdminSettings>,
+    /// The delivery ledger: every delivery's story in a compacted topic, kept by every
+    /// instance in a local store (docs/fleet-state.md).
+    #[serde(default)]
+    pub ledger: LedgerSettings,
+}
+
+/// The delivery ledger.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSettings {
+    /// Off by default for now: with it on, a router did not recover from a broker restarted
+    /// without its data (the end-to-end `restart` scenario); see docs/fleet-state.md.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The compacted topic of the ledger, keyed by `webhook-id`.
+    #[serde(default = "default_ledger_topic")]
+    pub topic: String,
+    /// The instance's store (a redb file), relative to `router.yaml`'s folder.
+    #[serde(default = "default_ledger_store")]
+    pub store: PathBuf,
+    /// How long a delivery is kept, in the topic (`retention.ms`) and in the store.
+    #[serde(default = "default_ledger_retention", with = "humantime_serde")]
+    pub retention: Duration,
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            topic: default_ledger_topic(),
+            store: default_ledger_store(),
+            retention: default_ledger_retention(),
+        }
+    }
+}
+
+fn default_ledger_topic() -> String {
+    "notification-router.ledger".into()
+}
+fn default_ledger_store() -> PathBuf {
+    "data/ledger.redb".into()
+}
+fn default_ledger_retention() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
 }
 
 /// How the router talks to Kafka.
@@ -59,6 +103,11 @@ pub struct KafkaSettings {
     /// Deliveries waiting for their next long retry.
     #[serde(default = "default_retry_topic")]
     pub retry_topic: String,
+    /// The compacted topic of runtime changes every instance reads from its start: sources
+    /// turned on or off, destinations disabled and enabled, subscriptions paused
+    /// (docs/fleet-state.md). Created when missing.
+    #[serde(default = "default_control_topic")]
+    pub control_topic: String,
     /// Retry records held in memory until due; reading the retry topic pauses beyond this.
     #[serde(default = "default_max_pending_retries")]
     pub max_pending_retries: usize,
@@ -96,6 +145,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("group_id", &self.group_id)
             .field("dead_letter_topic", &self.dead_letter_topic)
             .field("retry_topic", &self.retry_topic)
+            .field("control_topic", &self.control_topic)
             .field("properties", &self.properties.keys().collect::<Vec<_>>())
             .field("internal_key", &self.internal_key)
             .finish_non_exhaustive()
@@ -300,6 +350,9 @@ fn default_group_id() -> String {
 }
 fn default_dead_letter_topic() -> String {
     "notification-router.dead-letter".into()
+}
+fn default_control_topic() -> String {
+    "notification-router.control".into()
 }
 fn default_retry_topic() -> String {
     "notification-router.retry".into()

@@ -181,6 +181,7 @@ impl Entry {
             },
             pending,
             refused: Vec::new(),
+            history: Vec::new(),
         })
     }
 }

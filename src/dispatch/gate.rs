@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
+use super::job::AttemptLog;
 use super::lanes::{Admission, Lane};
 use super::{RetryPolicy, deliver_with_retries};
 use crate::channels::{Attempt, Attempts, Delivered, DeliveryError};
@@ -15,6 +16,8 @@ pub struct Gate<'a> {
     lane: &'a Lane,
     /// Set when the circuit refused an attempt: the next probe may go at this time.
     deferred: Mutex<Option<Instant>>,
+    /// The attempts made, for the ledger.
+    log: Mutex<Vec<AttemptLog>>,
 }
 
 impl<'a> Gate<'a> {
@@ -23,7 +26,13 @@ impl<'a> Gate<'a> {
             policy,
             lane,
             deferred: Mutex::new(None),
+            log: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The attempts made through this gate.
+    pub fn log(&self) -> Vec<AttemptLog> {
+        std::mem::take(&mut *self.log.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// When the circuit was open at the last attempt: that attempt was not made, and the next
@@ -50,8 +59,18 @@ impl<'a> Gate<'a> {
             )));
         }
         let started = Instant::now();
+        let at = chrono::Utc::now();
         let result = send.await;
-        crate::telemetry::metrics::global().request(self.lane.destination(), started.elapsed());
+        let took = started.elapsed();
+        crate::telemetry::metrics::global().request(self.lane.destination(), took);
+        let entry = match &result {
+            Ok(delivered) => AttemptLog::new(at, took, Some(delivered.status), None),
+            Err(error) => AttemptLog::new(at, took, error.status, Some(&error.message)),
+        };
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(entry);
         match &result {
             Err(error) if error.is_retryable() => self.lane.failed(&error.message),
             _ => self.lane.answered(),

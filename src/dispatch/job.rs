@@ -59,6 +59,45 @@ pub struct Job {
     /// Recipients or channels refused for good so far.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<Refused>,
+    /// The last attempts ([`MAX_HISTORY`]), for the delivery ledger.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<AttemptLog>,
+}
+
+/// How many attempts a job (and its ledger record) keeps.
+pub const MAX_HISTORY: usize = 10;
+
+/// The longest answer kept of an attempt, in characters.
+pub const MAX_ANSWER: usize = 200;
+
+/// One attempt as the ledger shows it: when, how long, what the receiver said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptLog {
+    pub at: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// The HTTP status, when the destination answered one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The error: the first bytes of the answer, the SMTP reply, the Slack error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl AttemptLog {
+    /// `error` cut to [`MAX_ANSWER`] characters.
+    pub fn new(
+        at: DateTime<Utc>,
+        duration: std::time::Duration,
+        status: Option<u16>,
+        error: Option<&str>,
+    ) -> Self {
+        Self {
+            at,
+            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            status,
+            error: error.map(|e| e.chars().take(MAX_ANSWER).collect()),
+        }
+    }
 }
 
 impl Job {
@@ -91,7 +130,15 @@ impl Job {
             origin,
             pending: None,
             refused: Vec::new(),
+            history: Vec::new(),
         }
+    }
+
+    /// Records attempts made, keeping the last [`MAX_HISTORY`].
+    pub fn record(&mut self, attempts: Vec<AttemptLog>) {
+        self.history.extend(attempts);
+        let excess = self.history.len().saturating_sub(MAX_HISTORY);
+        self.history.drain(..excess);
     }
 
     /// The JSON of a retry record.

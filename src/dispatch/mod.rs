@@ -9,6 +9,7 @@
 //! `webhook-id` never changes.
 
 mod attempts;
+mod fleet;
 mod gate;
 mod job;
 pub mod lanes;
@@ -27,13 +28,15 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 pub use attempts::{NextRetry, RetryPolicy, deliver_with_retries};
-pub use job::{Job, Origin, Refused};
+pub use job::{AttemptLog, Job, Origin, Refused};
 pub use policy::DeliveryPolicy;
 pub use settle::{MAX_DETAIL, Settled, Writer};
 
 use crate::channels::{Message, Outcome, Parcel, Target, TargetError};
 use crate::config::Config;
+use crate::control::Control;
 use crate::dead_letter::DeadLetterReason;
+use crate::ledger::{self, Ledger};
 use crate::routing::RoutingTable;
 use gate::Gate;
 use lanes::{Lane, Lanes, Place};
@@ -49,6 +52,8 @@ pub enum Attempt {
     Retry { retry_after: Option<Duration> },
     /// Nothing more to try.
     DeadLetter(DeadLetterReason),
+    /// Not sent: its subscription is paused (through the control topic).
+    Paused,
 }
 
 /// Where a job goes after an attempt.
@@ -66,6 +71,10 @@ pub struct Deliverer {
     current: RwLock<Arc<Snapshot>>,
     client: crate::channels::HttpClient,
     writer: Writer,
+    /// The fleet's runtime state: destinations disabled, subscriptions paused.
+    control: Option<Arc<Control>>,
+    /// Where each delivery's story is recorded.
+    ledger: Option<Ledger>,
 }
 
 /// One configuration as delivery sees it: its routing table and templates, a lane per
@@ -76,6 +85,8 @@ pub struct Snapshot {
     /// One per subscription, by the subscription's index in the table.
     targets: Vec<Target>,
     lanes: Lanes,
+    control: Option<Arc<Control>>,
+    ledger: Option<Ledger>,
 }
 
 impl Deliverer {
@@ -86,11 +97,13 @@ impl Deliverer {
         writer: Writer,
     ) -> Result<Self, TargetError> {
         let lanes = Lanes::new(&config.policies);
-        let snapshot = Snapshot::new(config, client, lanes)?;
+        let snapshot = Snapshot::new(config, client, lanes, None, None)?;
         Ok(Self {
             current: RwLock::new(Arc::new(snapshot)),
             client: client.clone(),
             writer,
+            control: None,
+            ledger: None,
         })
     }
 
@@ -110,7 +123,13 @@ impl Deliverer {
     pub fn swap(&self, config: Arc<Config>) -> Result<(), TargetError> {
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
         let lanes = current.lanes.carried(&config.policies);
-        *current = Arc::new(Snapshot::new(config, &self.client, lanes)?);
+        *current = Arc::new(Snapshot::new(
+            config,
+            &self.client,
+            lanes,
+            self.control.clone(),
+            self.ledger.clone(),
+        )?);
         Ok(())
     }
 
@@ -129,12 +148,16 @@ impl Snapshot {
         config: Arc<Config>,
         client: &crate::channels::HttpClient,
         lanes: Lanes,
+        control: Option<Arc<Control>>,
+        ledger: Option<Ledger>,
     ) -> Result<Self, TargetError> {
         let targets = config.destinations.targets(client)?;
         Ok(Self {
             config,
             targets,
             lanes,
+            control,
+            ledger,
         })
     }
 
@@ -182,8 +205,22 @@ impl Snapshot {
         let index = table.subscriptions()[subscription].destination;
         let destination = &self.config.policies[index];
         job.destination.clone_from(&destination.id);
+        if let Some(control) = &self.control
+            && control.paused(&job.subscription)
+        {
+            crate::telemetry::metrics::global().delivery(&destination.id, "paused", None);
+            info!(message = "Not sent: the subscription is paused.", notification_id = %job.notification_id, subscription = %job.subscription, destination = %destination.id);
+            job.destination.clone_from(&destination.id);
+            self.record(job, ledger::State::Paused, None);
+            return Attempt::Paused;
+        }
         let lane = self.lanes.get(index);
-        if let Some(why) = lane.disabled() {
+        let disabled = lane.disabled().or_else(|| {
+            self.control
+                .as_ref()
+                .and_then(|c| c.destination_disabled(&destination.id))
+        });
+        if let Some(why) = disabled {
             job.last_error = Some(format!("the destination is disabled: {why}"));
             return Attempt::DeadLetter(DeadLetterReason::DestinationDisabled);
         }
@@ -219,10 +256,14 @@ impl Snapshot {
             pending: job.pending.as_deref(),
         };
         let started = Utc::now();
-        let (outcome, deferred_until) = deliver(&message, parcel, &policy, lane).await;
+        let (outcome, deferred_until, log) = deliver_logged(&message, parcel, &policy, lane).await;
+        job.record(log);
         let attempt = conclude(job, outcome, deferred_until, started);
         if attempt == Attempt::DeadLetter(DeadLetterReason::DestinationGone) {
-            lane.disable("it answered 410 Gone");
+            self.disable(lane, "it answered 410 Gone");
+        }
+        if attempt == Attempt::Delivered {
+            self.record(job, ledger::State::Delivered, None);
         }
         attempt
     }
@@ -230,6 +271,11 @@ impl Snapshot {
     /// Where a job goes after `attempt`: the next step of its schedule, or the end.
     pub fn next(&self, job: Job, attempt: Attempt) -> Next {
         let Some(subscription) = self.config.table.subscription_by_name(&job.subscription) else {
+            self.record(
+                &job,
+                ledger::State::DeadLettered,
+                Some(DeadLetterReason::UnknownSubscription.code().to_owned()),
+            );
             return Next::DeadLetter(job, DeadLetterReason::UnknownSubscription);
         };
         let policy = &self.config.policies[subscription.destination].retry;
@@ -237,16 +283,28 @@ impl Snapshot {
             wall: Utc::now(),
             instant: Instant::now(),
         };
-        match decide(job, attempt, policy, now, &mut rand::rng()) {
+        let next = match decide(job, attempt, policy, now, &mut rand::rng()) {
             Step::Next(next) => next,
             Step::Exhausted(job) => {
                 let lane = self.lanes.get(subscription.destination);
                 if disables(lane.failing_for(), policy) {
-                    lane.disable("every attempt failed for a whole retry horizon");
+                    self.disable(lane, "every attempt failed for a whole retry horizon");
                 }
                 Next::DeadLetter(job, DeadLetterReason::RetriesExhausted)
             }
+        };
+        match &next {
+            Next::Retry(job) => self.record(job, ledger::State::Retrying, job.last_error.clone()),
+            Next::DeadLetter(job, reason) => {
+                let why = match &job.last_error {
+                    Some(error) => format!("{}: {error}", reason.code()),
+                    None => reason.code().to_owned(),
+                };
+                self.record(job, ledger::State::DeadLettered, Some(why));
+            }
+            Next::Done => {}
         }
+        next
     }
 }
 
@@ -278,7 +336,7 @@ fn decide(
     rng: &mut impl Rng,
 ) -> Step {
     match attempt {
-        Attempt::Delivered => Step::Next(Next::Done),
+        Attempt::Delivered | Attempt::Paused => Step::Next(Next::Done),
         Attempt::DeadLetter(reason) => Step::Next(Next::DeadLetter(job, reason)),
         Attempt::Deferred { until } => {
             let wait = until.saturating_duration_since(now.instant);
@@ -325,8 +383,20 @@ pub async fn deliver(
     policy: &RetryPolicy,
     lane: &Lane,
 ) -> (Outcome, Option<Instant>) {
+    let (outcome, deferred_until, _) = deliver_logged(message, parcel, policy, lane).await;
+    (outcome, deferred_until)
+}
+
+/// [`deliver`], with the attempts made (for the ledger).
+pub async fn deliver_logged(
+    message: &Message,
+    parcel: Parcel<'_>,
+    policy: &RetryPolicy,
+    lane: &Lane,
+) -> (Outcome, Option<Instant>, Vec<AttemptLog>) {
     let gate = Gate::new(policy, lane);
     let mut outcome = message.deliver(parcel, &gate).await;
+    let log = gate.log();
     let deferred_until = gate.deferred_until();
     if deferred_until.is_some()
         && let Err(error) = &mut outcome.result
@@ -334,7 +404,7 @@ pub async fn deliver(
         // The refused "attempt" was never made.
         error.attempts = error.attempts.saturating_sub(1);
     }
-    (outcome, deferred_until)
+    (outcome, deferred_until, log)
 }
 
 /// Records an outcome in the job and says what it means; `deferred_until` is set when the

@@ -54,11 +54,15 @@ impl InternalKey {
     }
 
     /// The key of `kafka.internal_key`; without one (allowed with the embedded broker only,
-    /// whose records live as long as the process) a random key of this process.
+    /// whose records live as long as the process) a random key of this process, the same for
+    /// every caller.
     pub fn of(settings: &KafkaSettings) -> Self {
+        static PROCESS_KEY: std::sync::OnceLock<InternalKey> = std::sync::OnceLock::new();
         match settings.internal_key.as_ref().filter(|k| !k.is_empty()) {
             Some(key) => Self::new(key.expose().as_bytes()),
-            None => Self::new(&rand::random::<[u8; 32]>()),
+            None => PROCESS_KEY
+                .get_or_init(|| Self::new(&rand::random::<[u8; 32]>()))
+                .clone(),
         }
     }
 

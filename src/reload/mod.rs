@@ -1,12 +1,13 @@
 //! Live configuration: the configuration in effect, reloaded from disk without a restart (on
-//! SIGHUP, `POST /-/reload`, a change of the files, or a source toggled through the API).
+//! SIGHUP, `POST /-/reload`, a change of the files, or a source toggled through the API), with
+//! the control topic's source overrides laid over what the files say.
 //!
 //! A reload loads and validates everything first, as `validate` does; an invalid configuration
 //! is rejected (each problem logged, `config_last_reload_successful` 0) and the running one
 //! stays; a toggle whose file cannot be written changes nothing and leaves that metric alone. A valid one is put in effect in one step ([`Deliverer::swap`]): every record whose
 //! processing starts afterwards is routed and delivered wholly by it, every record already
 //! started finishes with the one it took. Settings that only a restart can apply (`kafka`,
-//! `http`, `dedup`, `admin`) keep their running values; a change to them is logged as needing a
+//! `http`, `dedup`, `admin`, `ledger`) keep their running values; a change to them is logged as needing a
 //! restart, and the rest is applied. Reloads run one at a time.
 
 mod persist;
@@ -22,6 +23,7 @@ use tracing::{error, info, warn};
 pub use triggers::spawn_triggers;
 
 use crate::config::{self, Config, ConfigErrors, ToggleError};
+use crate::control::ControlState;
 use crate::dispatch::Deliverer;
 use crate::telemetry::metrics;
 
@@ -32,6 +34,10 @@ pub struct Live {
     deliverer: Mutex<Option<Arc<Deliverer>>>,
     /// Held for the whole of a reload or a toggle, so they never interleave.
     reloading: tokio::sync::Mutex<()>,
+    /// The configuration as the files declare it, before the control topic's overrides.
+    baseline: Mutex<Arc<Config>>,
+    /// The control topic's state: its source overrides apply over every configuration loaded.
+    control: Mutex<Option<ControlState>>,
 }
 
 /// What a successful reload put in effect.
@@ -79,10 +85,37 @@ impl From<ToggleError> for ReloadError {
 impl Live {
     pub fn new(config: Arc<Config>) -> Self {
         Self {
-            current: watch::Sender::new(config),
+            current: watch::Sender::new(config.clone()),
             deliverer: Mutex::new(None),
             reloading: tokio::sync::Mutex::new(()),
+            baseline: Mutex::new(config),
+            control: Mutex::new(None),
         }
+    }
+
+    /// The configuration as the files declare it: what is in effect but for the control
+    /// topic's overrides.
+    pub fn baseline(&self) -> Arc<Config> {
+        self.baseline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts the control topic's source overrides in effect over the files' configuration.
+    pub async fn set_control_state(&self, state: ControlState) {
+        let _reloading = self.reloading.lock().await;
+        let baseline = self.baseline();
+        let mut wanted = (*baseline).clone();
+        state.overlay(&mut wanted);
+        *self.control.lock().unwrap_or_else(PoisonError::into_inner) = Some(state);
+        let enabled = |config: &Config| -> Vec<bool> {
+            config.table.sources().iter().map(|s| s.enabled).collect()
+        };
+        if enabled(&wanted) == enabled(&self.config()) {
+            return;
+        }
+        let _ = self.apply(Ok((*baseline).clone()), "control topic");
     }
 
     /// The configuration in effect.
@@ -173,6 +206,10 @@ impl Live {
         };
         let running = self.config();
         let restart_required = keep_running_settings(&running, &mut config);
+        let baseline = Arc::new(config.clone());
+        if let Some(control) = &*self.control.lock().unwrap_or_else(PoisonError::into_inner) {
+            control.overlay(&mut config);
+        }
         let config = Arc::new(config);
         let deliverer = self
             .deliverer
@@ -188,6 +225,7 @@ impl Live {
             return Err(rejected);
         }
         self.current.send_replace(config.clone());
+        *self.baseline.lock().unwrap_or_else(PoisonError::into_inner) = baseline;
         metrics.config_loaded(true);
         for warning in &config.warnings {
             warn!(message = "Configuration warning.", file = %warning.file.display(), item = %warning.item, detail = %warning.message);
@@ -227,6 +265,7 @@ fn keep_running_settings(running: &Config, new: &mut Config) -> Vec<&'static str
     keep("http", &old.http, &mut router.http, &mut changed);
     keep("dedup", &old.dedup, &mut router.dedup, &mut changed);
     keep("admin", &old.admin, &mut router.admin, &mut changed);
+    keep("ledger", &old.ledger, &mut router.ledger, &mut changed);
     changed
 }
 

@@ -82,11 +82,13 @@ pub struct Metrics {
     /// Deliveries handed to the retry topic.
     pub retries: Family<DestinationLabels, Counter>,
     pub dead_letters: Family<ReasonLabels, Counter>,
-    /// 1 for a destination disabled (410, or failing for its whole horizon) until restart.
+    /// 1 for a destination disabled (410, or failing for its whole horizon) on this instance.
     pub destination_disabled: Family<DestinationLabels, Gauge>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
     /// Filter evaluations stopped at their step budget (`filter::MAX_STEPS`): no match.
     pub filter_budget_exceeded: Counter,
+    /// Delivery ledger records not written (queue full, or Kafka refused them).
+    pub ledger_writes_failed: Counter,
     /// 1 while the router's consumers reach a Kafka broker, 0 during an outage and before the
     /// first connection.
     pub kafka_connected: Gauge,
@@ -123,6 +125,7 @@ impl Metrics {
             destination_disabled: Family::default(),
             consumer_lag: Family::default(),
             filter_budget_exceeded: Counter::default(),
+            ledger_writes_failed: Counter::default(),
             kafka_connected: Gauge::default(),
             config_last_reload_successful: Gauge::default(),
             config_last_reload_success_timestamp_seconds: Gauge::default(),
@@ -130,6 +133,11 @@ impl Metrics {
             recent: Recent::default(),
         };
         let m = &metrics;
+        registry.register(
+            "ledger_writes_failed",
+            "Delivery ledger records not written (queue full, or Kafka refused them); deliveries are unaffected",
+            m.ledger_writes_failed.clone(),
+        );
         registry.register(
             "events_consumed",
             "Records read from the sources' Kafka topics",
@@ -336,11 +344,18 @@ impl Metrics {
         self.filter_budget_exceeded.inc();
     }
 
-    /// Marks `destination` disabled until restart.
+    /// Marks `destination` disabled.
     pub fn disabled(&self, destination: &str) {
         self.destination_disabled
             .get_or_create(&destination_labels(destination))
             .set(1);
+    }
+
+    /// Marks `destination` enabled again.
+    pub fn enabled(&self, destination: &str) {
+        self.destination_disabled
+            .get_or_create(&destination_labels(destination))
+            .set(0);
     }
 }
 

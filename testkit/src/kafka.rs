@@ -17,6 +17,12 @@ use serde_json::Value;
 
 use crate::receiver::WAIT;
 
+/// The router's control topic, by default.
+pub const CONTROL_TOPIC: &str = "notification-router.control";
+
+/// The router's delivery ledger topic, by default.
+pub const LEDGER_TOPIC: &str = "notification-router.ledger";
+
 /// A one-broker mock cluster on a loopback port with the topics given; stopped when dropped.
 pub struct MockKafka {
     bootstrap: String,
@@ -25,9 +31,17 @@ pub struct MockKafka {
 }
 
 impl MockKafka {
-    /// Starts the cluster with `topics` (name, partitions).
+    /// Starts the cluster with `topics` (name, partitions), and the router's control and ledger
+    /// topics ([`CONTROL_TOPIC`], [`LEDGER_TOPIC`]): the mock cluster cannot create topics on
+    /// request.
     pub fn start(topics: &[(&str, i32)]) -> MockKafka {
-        let topics: Vec<(String, i32)> = topics.iter().map(|(t, p)| (t.to_string(), *p)).collect();
+        let mut topics: Vec<(String, i32)> =
+            topics.iter().map(|(t, p)| (t.to_string(), *p)).collect();
+        for internal in [CONTROL_TOPIC, LEDGER_TOPIC] {
+            if !topics.iter().any(|(t, _)| t == internal) {
+                topics.push((internal.to_owned(), 1));
+            }
+        }
         let (ready_tx, ready_rx) = std_mpsc::channel();
         let (control, up) = std_mpsc::channel::<bool>();
         // The mock cluster is not `Send`: it lives on its own thread until told to stop.

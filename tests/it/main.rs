@@ -15,6 +15,7 @@ mod dead_letters;
 mod delivery;
 mod docs;
 mod email;
+mod fleet;
 mod impact;
 mod isolation;
 mod kafka_destination;

@@ -1,5 +1,5 @@
-//! Live configuration: a source toggled while events stream cuts over exactly, `PATCH` persists
-//! one line, a source not consumed at start is subscribed when enabled, an invalid edit is
+//! Live configuration: a source toggled while events stream cuts over exactly, `PATCH` writes an
+//! override to the control topic and leaves the file alone, a source not consumed at start is subscribed when enabled, an invalid edit is
 //! rejected while the running configuration keeps routing, and reloads on `POST /-/reload`, on a
 //! file change and on SIGHUP (of a real `notification-router run`).
 
@@ -114,16 +114,6 @@ async fn produce_in_order(brokers: &str, topic: &str, events: &[Value]) {
     }
 }
 
-/// The lines of `after` that differ from `before`'s, which must have as many lines.
-fn changed_lines<'a>(before: &'a str, after: &'a str) -> Vec<(&'a str, &'a str)> {
-    assert_eq!(before.lines().count(), after.lines().count(), "{after}");
-    before
-        .lines()
-        .zip(after.lines())
-        .filter(|(b, a)| b != a)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_toggled_while_events_stream_cuts_over_exactly() {
     let kafka = Kafka::start(&["cutover"]);
@@ -172,18 +162,20 @@ async fn a_source_toggled_while_events_stream_cuts_over_exactly() {
         (&source["id"], &source["enabled"]),
         (&"cutover".into(), &false.into())
     );
-    let disabled = std::fs::read_to_string(&router.config).expect("router.yaml");
     assert_eq!(
-        changed_lines(&original, &disabled),
-        [(
-            source_line,
-            source_line
-                .replace("enabled: true", "enabled: false")
-                .as_str()
-        )],
-        "the toggle changes its one line and nothing else"
+        (
+            &source["file_enabled"],
+            &source["override"]["enabled"],
+            &source["override"]["by"]
+        ),
+        (&true.into(), &false.into(), &"admin".into()),
+        "an override in the control topic over the file's value: {source}"
     );
-    assert!(disabled.contains("# The admin server: this comment must survive every edit.\n"));
+    assert_eq!(
+        std::fs::read_to_string(&router.config).expect("router.yaml"),
+        original,
+        "the file stays the baseline"
+    );
     stream.await.expect("the stream was produced");
     until("every streamed event delivered or dropped", async || {
         delivered.extend(receiver.drain().iter().map(Received::event_id));
@@ -227,7 +219,7 @@ async fn a_source_toggled_while_events_stream_cuts_over_exactly() {
     assert_eq!(
         std::fs::read_to_string(&router.config).expect("router.yaml"),
         original,
-        "toggled back, the file is as it was"
+        "the file is never edited by the API"
     );
     router.stop().await;
     assert!(receiver.drain().is_empty(), "nothing delivered twice");
@@ -289,9 +281,14 @@ async fn enabling_a_source_not_consumed_at_start_subscribes_to_its_topic() {
     let (_, listed) = call("GET", &format!("{base}/v1/sources/late"), None, None).await;
     assert_eq!(listed, source, "PATCH answers the source as GET does");
     assert_eq!(
+        (&source["file_enabled"], &source["override"]["enabled"]),
+        (&false.into(), &true.into()),
+        "{source}"
+    );
+    assert_eq!(
         std::fs::read_to_string(&router.config).expect("router.yaml"),
-        original.replace("  - id: late\n", "  - id: late\n    enabled: true\n"),
-        "the missing line is added after the id, and nothing else changes"
+        original,
+        "the override is in the control topic; the file stays as it is"
     );
 
     kafka.produce_events("late", &updates(0..3)).await;

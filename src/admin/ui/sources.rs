@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::session;
 use super::{Page, message, refusal, render, sign_in_first};
 use crate::admin::{AdminState, listings};
+use crate::control::Change;
 use crate::telemetry::recent::Kind;
 
 pub(super) async fn page(
@@ -28,6 +29,7 @@ pub(super) async fn page(
     let config = state.config();
     let sources: Vec<Value> = listings::sources(&config)
         .into_iter()
+        .filter_map(|source| listings::source(&state, source["id"].as_str()?))
         .map(|mut source| {
             let id = source["id"].as_str().unwrap_or_default().to_owned();
             source["last_hour"] = json!(state.metrics.recent.total(Kind::Consumed, &id, 60));
@@ -35,7 +37,7 @@ pub(super) async fn page(
         })
         .collect();
     let changed = query.get("changed").and_then(|id| {
-        listings::source(&config, id).map(|s| json!({"id": id, "enabled": s["enabled"]}))
+        listings::source(&state, id).map(|s| json!({"id": id, "enabled": s["enabled"]}))
     });
     render(
         &state,
@@ -45,7 +47,7 @@ pub(super) async fn page(
             title: "Sources",
             template: "sources",
         },
-        json!({"sources": sources, "changed": changed, "config_path": config.path.display().to_string()}),
+        json!({"sources": sources, "changed": changed, "fleet": state.control.is_some(), "config_path": config.path.display().to_string()}),
     )
 }
 
@@ -62,7 +64,7 @@ pub(super) async fn confirm(
         return sign_in_first();
     }
     let config = state.config();
-    let Some(source) = listings::source(&config, &id) else {
+    let Some(source) = listings::source(&state, &id) else {
         return message(
             &state,
             &viewer,
@@ -104,6 +106,7 @@ pub(super) async fn confirm(
             "enable": enable,
             "already": source["enabled"] == enable,
             "meanwhile": meanwhile,
+            "fleet": state.control.is_some(),
             "config_path": config.path.display().to_string(),
         }),
     )
@@ -120,7 +123,7 @@ pub(super) async fn toggle(
     if let Some(refused) = refusal(&state, &viewer, form.get("csrf").map(String::as_str)) {
         return refused;
     }
-    if listings::source(&state.config(), &id).is_none() {
+    if listings::source(&state, &id).is_none() {
         return message(
             &state,
             &viewer,
@@ -142,8 +145,27 @@ pub(super) async fn toggle(
             );
         }
     };
-    match state.live().set_source_enabled(&id, enabled).await {
-        Ok(_) => Redirect::to(&format!("/ui/sources?changed={}", url_escape(&id))).into_response(),
+    let changed = match &state.control {
+        // Every instance applies it: the control topic.
+        Some(control) => {
+            let change = Change::Source {
+                id: id.clone(),
+                enabled,
+            };
+            control
+                .write(change, "admin (console)")
+                .await
+                .map_err(|e| e.to_string())
+        }
+        None => state
+            .live()
+            .set_source_enabled(&id, enabled)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    };
+    match changed {
+        Ok(()) => Redirect::to(&format!("/ui/sources?changed={}", url_escape(&id))).into_response(),
         Err(error) => message(
             &state,
             &viewer,

@@ -241,14 +241,24 @@ impl Lane {
             .map(|since| since.elapsed())
     }
 
-    /// Disables the destination until the router restarts; says so loudly the first time.
+    /// Disables the destination until it is enabled again; says so loudly the first time.
     pub fn disable(&self, why: &str) {
         let mut health = lock(&self.health);
         if health.disabled.is_none() {
             crate::telemetry::metrics::global().disabled(&self.destination);
-            error!(message = "DESTINATION DISABLED: its deliveries go to the dead-letter topic until the router restarts; replay them with `dead-letters replay` once it is fixed.", destination = %self.destination, reason = why);
+            error!(message = "DESTINATION DISABLED: its deliveries go to the dead-letter topic until it is enabled again (POST /v1/destinations/{id}/enable); replay them with `dead-letters replay` once it is fixed.", destination = %self.destination, reason = why);
             health.disabled = Some(why.to_owned());
         }
+    }
+
+    /// Enables the destination again (through the control topic); says so when it was disabled.
+    pub fn enable(&self) {
+        let mut health = lock(&self.health);
+        if let Some(was) = health.disabled.take() {
+            crate::telemetry::metrics::global().enabled(&self.destination);
+            info!(message = "Destination enabled again.", destination = %self.destination, was_disabled_because = %was);
+        }
+        health.failing_since = None;
     }
 
     /// Why the destination is disabled, if it is.

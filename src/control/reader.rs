@@ -1,0 +1,245 @@
+//! Reading the control topic: created when missing (compacted), then read by every instance from
+//! its start with partitions assigned (no consumer group), each record checked and applied as it
+//! arrives; caught up once the offsets it ended at on start are read.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::{Control, ControlError, record};
+use crate::config::KafkaSettings;
+use crate::kafka;
+
+/// How long metadata and topic creation requests wait.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often an unreachable Kafka is tried again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// How often the reader looks whether it has caught up while no record arrives.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Creates `topic` compacted, with one partition (and the brokers' replication), unless it
+/// exists; with `retention_ms`, records older than that are deleted too. A clear error when it
+/// cannot.
+pub async fn ensure_topic(
+    settings: &KafkaSettings,
+    brokers: &str,
+    topic: &str,
+    retention_ms: Option<u64>,
+) -> Result<(), ControlError> {
+    let create = |reason: String| ControlError::Create {
+        topic: topic.to_owned(),
+        reason,
+    };
+    let mut config = kafka::producer_config(settings, brokers);
+    config.set("allow.auto.create.topics", "false");
+    let admin: AdminClient<DefaultClientContext> =
+        config.create().map_err(|e| create(e.to_string()))?;
+    if exists(&admin, topic)? {
+        return Ok(());
+    }
+    let retention = retention_ms.map(|ms| ms.to_string());
+    let mut new =
+        NewTopic::new(topic, 1, TopicReplication::Fixed(-1)).set("cleanup.policy", "compact");
+    if let Some(retention) = &retention {
+        new = new
+            .set("cleanup.policy", "compact,delete")
+            .set("retention.ms", retention);
+    }
+    let options = AdminOptions::new()
+        .operation_timeout(Some(REQUEST_TIMEOUT))
+        .request_timeout(Some(REQUEST_TIMEOUT));
+    let results = admin
+        .create_topics([&new], &options)
+        .await
+        .map_err(|e| create(e.to_string()))?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => return Err(create(code.to_string())),
+        }
+    }
+    info!(message = "Created the compacted topic.", topic);
+    Ok(())
+}
+
+/// Whether `topic` exists, by the brokers' metadata.
+fn exists(admin: &AdminClient<DefaultClientContext>, topic: &str) -> Result<bool, ControlError> {
+    let metadata = admin
+        .inner()
+        .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
+        .map_err(|error| ControlError::Read {
+            topic: topic.to_owned(),
+            error,
+        })?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty()))
+}
+
+/// Runs `attempt` until it succeeds, again every second while the brokers cannot be reached
+/// (a [`ControlError::Read`]: logged once, then ever more rarely); any other error ends it.
+/// `None` when `shutdown` came first.
+pub async fn retrying<T, F: std::future::Future<Output = Result<T, ControlError>>>(
+    what: &str,
+    shutdown: &CancellationToken,
+    mut attempt: impl FnMut() -> F,
+) -> Result<Option<T>, ControlError> {
+    let mut failures: u64 = 0;
+    loop {
+        match attempt().await {
+            Ok(done) => return Ok(Some(done)),
+            Err(ControlError::Read { topic, error }) => {
+                failures += 1;
+                if failures.is_power_of_two() {
+                    warn!(message = "Kafka cannot be reached yet; retrying.", what, topic = %topic, %error, failures);
+                }
+            }
+            Err(other) => return Err(other),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(None),
+            () = tokio::time::sleep(RETRY_EVERY) => {}
+        }
+    }
+}
+
+/// Creates the control topic when missing, then reads it from its start until `shutdown`,
+/// applying each valid record to `control`. Waits for the brokers while they cannot be reached.
+pub async fn run(
+    control: Arc<Control>,
+    settings: &KafkaSettings,
+    brokers: &str,
+    shutdown: CancellationToken,
+) -> Result<(), ControlError> {
+    let topic = control.topic.clone();
+    let ensured = retrying("the control topic", &shutdown, || {
+        ensure_topic(settings, brokers, &topic, None)
+    })
+    .await?;
+    if ensured.is_none() {
+        return Ok(());
+    }
+    let assigned = retrying("the control topic", &shutdown, || {
+        std::future::ready(assign(&control, settings, brokers))
+    })
+    .await?;
+    let Some((consumer, ends)) = assigned else {
+        return Ok(());
+    };
+    let mut failures: u64 = 0;
+    loop {
+        if !control.caught_up() && caught_up(&control, &ends) {
+            control.caught_up.store(true, Ordering::Release);
+            info!(message = "Control topic read up to its end: runtime changes in effect.", topic = %topic, changes = control.state().records().count());
+        }
+        let message = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            received = tokio::time::timeout(TICK, consumer.recv()) => match received {
+                Err(_) => continue,
+                Ok(Err(error)) => {
+                    failures += 1;
+                    // Once, then ever more rarely while it lasts (librdkafka reconnects by itself).
+                    if failures.is_power_of_two() {
+                        warn!(message = "Reading the control topic failed; retrying.", topic = %topic, %error, failures);
+                    }
+                    tokio::time::sleep(TICK).await;
+                    continue;
+                }
+                Ok(Ok(message)) => message,
+            },
+        };
+        let headers: Vec<(&str, Option<&[u8]>)> = message
+            .headers()
+            .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+            .unwrap_or_default();
+        let (partition, offset) = (message.partition(), message.offset());
+        match record::decode(
+            &control.key,
+            &topic,
+            message.key(),
+            message.payload(),
+            &headers,
+        ) {
+            Ok(read) => control.apply(read, partition, offset).await,
+            Err(invalid) => {
+                warn!(message = "Control record skipped: not valid.", topic = %topic, partition, offset, reason = %invalid);
+                control.mark_applied(partition, offset);
+            }
+        }
+    }
+}
+
+/// A consumer of every partition of the control topic from its start, and where each
+/// partition ended (the partitions with records).
+fn assign(
+    control: &Control,
+    settings: &KafkaSettings,
+    brokers: &str,
+) -> Result<(StreamConsumer, HashMap<i32, i64>), ControlError> {
+    let topic = control.topic.clone();
+    let failed = |error| ControlError::Read {
+        topic: topic.clone(),
+        error,
+    };
+    let mut config = kafka::consumer_config(settings, brokers);
+    config
+        .set("enable.auto.commit", "false")
+        .set("allow.auto.create.topics", "false")
+        .set("statistics.interval.ms", "0")
+        // Assigned, never a member: a group of its own, which it never joins or commits to.
+        .set(
+            "group.id",
+            format!(
+                "{}.control-reader.{}",
+                settings.group_id,
+                std::process::id()
+            ),
+        );
+    let consumer: StreamConsumer = config.create().map_err(failed)?;
+    let metadata = consumer
+        .fetch_metadata(Some(&topic), REQUEST_TIMEOUT)
+        .map_err(failed)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    let mut assignment = TopicPartitionList::new();
+    let mut ends = HashMap::new();
+    for &partition in &partitions {
+        assignment
+            .add_partition_offset(&topic, partition, Offset::Beginning)
+            .map_err(failed)?;
+        let (low, high) = consumer
+            .fetch_watermarks(&topic, partition, REQUEST_TIMEOUT)
+            .map_err(failed)?;
+        if high > low {
+            ends.insert(partition, high);
+        }
+        control.mark_applied(partition, low - 1);
+    }
+    consumer.assign(&assignment).map_err(failed)?;
+    info!(message = "Reading the control topic.", topic = %topic, partitions = partitions.len(), records = ends.values().sum::<i64>());
+    Ok((consumer, ends))
+}
+
+/// Whether every partition has been read up to where it ended at start.
+fn caught_up(control: &Control, ends: &HashMap<i32, i64>) -> bool {
+    let applied = control.applied.borrow();
+    ends.iter()
+        .all(|(partition, end)| applied.get(partition).is_some_and(|next| next >= end))
+}
