@@ -54,9 +54,8 @@ pub struct RouterFile {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerSettings {
-    /// Off by default for now: with it on, a router did not recover from a broker restarted
-    /// without its data (the end-to-end `restart` scenario); see docs/fleet-state.md.
-    #[serde(default)]
+    /// On unless set false.
+    #[serde(default = "default_ledger_enabled")]
     pub enabled: bool,
     /// The compacted topic of the ledger, keyed by `webhook-id`.
     #[serde(default = "default_ledger_topic")]
@@ -72,7 +71,7 @@ pub struct LedgerSettings {
 impl Default for LedgerSettings {
     fn default() -> Self {
         Self {
-            enabled: false,
+            enabled: default_ledger_enabled(),
             topic: default_ledger_topic(),
             store: default_ledger_store(),
             retention: default_ledger_retention(),
@@ -80,6 +79,9 @@ impl Default for LedgerSettings {
     }
 }
 
+fn default_ledger_enabled() -> bool {
+    true
+}
 fn default_ledger_topic() -> String {
     "notification-router.ledger".into()
 }

@@ -81,6 +81,12 @@ pub const RECONNECT_BACKOFF_MAX_MS: u64 = 1000;
 /// after an outage ([`super::KafkaHealth`]).
 pub const STATISTICS_INTERVAL_MS: u64 = 1000;
 
+/// How often a consumer refreshes its topics' metadata, in ms. A consumer subscribed to a topic
+/// that does not exist when its group assigns partitions (created later, or a broker come back
+/// empty) is assigned nothing, and only sees the topic at the next refresh: librdkafka's
+/// default, 5 minutes, is how long it would wait.
+pub const METADATA_REFRESH_MS: u64 = 10_000;
+
 /// The consumer: at least once, with offsets stored by the router behind its watermark and
 /// committed by librdkafka every `commit_interval`.
 pub fn consumer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig {
@@ -95,7 +101,11 @@ pub fn consumer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig 
             "reconnect.backoff.max.ms",
             RECONNECT_BACKOFF_MAX_MS.to_string(),
         )
-        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS.to_string());
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS.to_string())
+        .set(
+            "topic.metadata.refresh.interval.ms",
+            METADATA_REFRESH_MS.to_string(),
+        );
     for (key, value) in &settings.properties {
         config.set(key, value.expose());
     }
