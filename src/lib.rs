@@ -16,6 +16,8 @@
 //!   source type: resource lifecycle, Activity Tracker and UbiOps audit events, any CloudEvent.
 //! - [`filter`] — the EN filter language, parsed once and evaluated per notification.
 //! - [`routing`] — which topics and subscriptions a notification reaches; pure.
+//! - [`mute`] — mute windows: named time intervals in Alertmanager's syntax, evaluated at an
+//!   instant.
 //! - [`dedup`] — drops an event read again within the de-duplication window.
 //! - [`process`] — one record: normalise → de-duplicate → route → dispatch → settle.
 //! - [`dispatch`] — one delivery's attempts and settlement (delivered, retry topic or dead
@@ -52,6 +54,7 @@ pub mod event;
 pub mod filter;
 pub(crate) mod impact;
 pub mod kafka;
+pub mod mute;
 pub(crate) mod process;
 pub(crate) mod reload;
 pub mod render;

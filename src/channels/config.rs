@@ -44,6 +44,15 @@ pub struct SubscriptionConfig {
     /// Webhook: send `webhook-signature` (default: when the destination has secrets or keys).
     #[serde(default)]
     pub signing_enabled: Option<bool>,
+    /// Names of `router.yaml` time intervals during which nothing is sent.
+    #[serde(default)]
+    pub mute_time_intervals: Vec<String>,
+    /// Names of `router.yaml` time intervals outside of which nothing is sent.
+    #[serde(default)]
+    pub active_time_intervals: Vec<String>,
+    /// What happens to a delivery while muted: `drop` (default) or `delay` until the window ends.
+    #[serde(default)]
+    pub when_muted: Option<crate::mute::WhenMuted>,
 }
 
 /// What is wrong with a subscription: the field (under the subscription) and why.

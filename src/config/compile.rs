@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::checks::{Problems, check_kafka_topic_name, check_name};
@@ -14,6 +15,7 @@ use super::files::{
 };
 use crate::channels::{self, Destinations, NetworkPolicy, Subscribed};
 use crate::dispatch::DeliveryPolicy;
+use crate::mute::{NamedInterval, TimeInterval};
 use crate::render::Templates;
 use crate::routing::{Destination, RoutingTable, Source};
 
@@ -49,9 +51,11 @@ pub fn compile(
         .iter()
         .map(|p| Destination { id: p.id.clone() })
         .collect();
+    let intervals = compile_time_intervals(router, router_path, &mut problems);
     let (topics, subscriptions) = super::topics::compile_topics(
         &topic_files,
         router,
+        &intervals,
         &destinations,
         &mut channels,
         templates,
@@ -74,6 +78,39 @@ pub fn compile(
     } else {
         Err(ConfigErrors(problems.0))
     }
+}
+
+/// The named time intervals of `router.yaml`, each valid one by its name.
+fn compile_time_intervals(
+    router: &RouterFile,
+    file: &Path,
+    problems: &mut Problems,
+) -> HashMap<String, Arc<NamedInterval>> {
+    let mut named = HashMap::new();
+    for (i, config) in router.time_intervals.iter().enumerate() {
+        let item = format!("time_intervals[{i}] ({})", config.name);
+        if let Err(why) = check_name(&config.name) {
+            problems.add(file, format!("{item}.name"), why.to_string());
+        }
+        let mut intervals = Vec::new();
+        for (j, interval) in config.time_intervals.iter().enumerate() {
+            match TimeInterval::parse(interval) {
+                Ok(interval) => intervals.push(interval),
+                Err((field, why)) => {
+                    problems.add(file, format!("{item}.time_intervals[{j}].{field}"), why);
+                }
+            }
+        }
+        let interval = Arc::new(NamedInterval {
+            name: config.name.clone(),
+            intervals,
+        });
+        if named.insert(config.name.clone(), interval).is_some() {
+            let why = format!("duplicate time interval name {:?}", config.name);
+            problems.add(file, item, why);
+        }
+    }
+    named
 }
 
 fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {

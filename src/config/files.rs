@@ -44,6 +44,9 @@ pub struct RouterFile {
     /// The admin HTTP server (probes, metrics, API); off unless set.
     #[serde(default)]
     pub admin: Option<AdminSettings>,
+    /// Named time intervals (Alertmanager's syntax) that subscriptions mute or activate by.
+    #[serde(default)]
+    pub time_intervals: Vec<crate::mute::NamedIntervalConfig>,
 }
 
 /// How the router talks to Kafka.

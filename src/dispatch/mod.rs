@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::sync::Notify;
 use tracing::{info, warn};
@@ -49,6 +49,8 @@ pub enum Attempt {
     Retry { retry_after: Option<Duration> },
     /// Nothing more to try.
     DeadLetter(DeadLetterReason),
+    /// Not attempted: the subscription is in a mute window. Dropped, or held until `until`.
+    Muted { until: Option<DateTime<Utc>> },
 }
 
 /// Where a job goes after an attempt.
@@ -182,6 +184,11 @@ impl Snapshot {
         let index = table.subscriptions()[subscription].destination;
         let destination = &self.config.policies[index];
         job.destination.clone_from(&destination.id);
+        if let Some(mute) = &table.subscriptions()[subscription].mute
+            && let Some(muted) = muted(job, mute, Utc::now())
+        {
+            return muted;
+        }
         let lane = self.lanes.get(index);
         if let Some(why) = lane.disabled() {
             job.last_error = Some(format!("the destination is disabled: {why}"));
@@ -250,6 +257,29 @@ impl Snapshot {
     }
 }
 
+/// What a delivery comes to when its subscription is muted at `now`: dropped (counted, logged)
+/// or held until its window ends; `None` when it is not muted.
+fn muted(job: &mut Job, mute: &crate::mute::Mute, now: DateTime<Utc>) -> Option<Attempt> {
+    let reason = mute.muted_at(now)?;
+    let metrics = crate::telemetry::metrics::global();
+    match mute.when_muted {
+        crate::mute::WhenMuted::Drop => {
+            metrics.muted(&job.subscription, "dropped");
+            info!(message = "Delivery dropped: its subscription is muted.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, muted = %reason);
+            Some(Attempt::Muted { until: None })
+        }
+        crate::mute::WhenMuted::Delay => {
+            let until = mute.window_end(now);
+            metrics.muted(&job.subscription, "delayed");
+            job.last_error = Some(format!(
+                "the subscription is muted ({reason}) until {}",
+                until.to_rfc3339()
+            ));
+            Some(Attempt::Muted { until: Some(until) })
+        }
+    }
+}
+
 /// The moment a decision is made: the wall clock (due times, horizons) and the monotonic clock
 /// (how long a deferral waits).
 #[derive(Debug, Clone, Copy)]
@@ -280,6 +310,15 @@ fn decide(
     match attempt {
         Attempt::Delivered => Step::Next(Next::Done),
         Attempt::DeadLetter(reason) => Step::Next(Next::DeadLetter(job, reason)),
+        Attempt::Muted { until: None } => Step::Next(Next::Done),
+        Attempt::Muted { until: Some(until) } => {
+            // A delivery not attempted yet starts its retry horizon when its window ends.
+            if job.attempts == 0 {
+                job.started_at = until;
+            }
+            job.due = until;
+            Step::Next(Next::Retry(job))
+        }
         Attempt::Deferred { until } => {
             let wait = until.saturating_duration_since(now.instant);
             if job.elapsed(now.wall) + wait > policy.horizon {

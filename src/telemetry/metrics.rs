@@ -57,6 +57,13 @@ pub struct ReasonLabels {
     pub reason: String,
 }
 
+/// Labels of a muted delivery: its subscription and what happened to it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MutedLabels {
+    pub subscription: String,
+    pub outcome: String,
+}
+
 /// Labels of a consumed partition.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PartitionLabels {
@@ -80,6 +87,8 @@ pub struct Metrics {
     /// Deliveries handed to the retry topic.
     pub retries: Family<DestinationLabels, Counter>,
     pub dead_letters: Family<ReasonLabels, Counter>,
+    /// Deliveries of a subscription in a mute window, by what happened (`dropped`, `delayed`).
+    pub deliveries_muted: Family<MutedLabels, Counter>,
     /// 1 for a destination disabled (410, or failing for its whole horizon) until restart.
     pub destination_disabled: Family<DestinationLabels, Gauge>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
@@ -117,6 +126,7 @@ impl Metrics {
             request_duration_seconds: Family::new_with_constructor(latency),
             retries: Family::default(),
             dead_letters: Family::default(),
+            deliveries_muted: Family::default(),
             destination_disabled: Family::default(),
             consumer_lag: Family::default(),
             filter_budget_exceeded: Counter::default(),
@@ -171,6 +181,11 @@ impl Metrics {
             "retries",
             "Delivery attempts after the first",
             m.retries.clone(),
+        );
+        registry.register(
+            "deliveries_muted",
+            "Deliveries in a subscription's mute window, dropped or delayed until it ends",
+            m.deliveries_muted.clone(),
         );
         registry.register(
             "dead_letters",
@@ -306,6 +321,15 @@ impl Metrics {
         self.retries
             .get_or_create(&destination_labels(destination))
             .inc();
+    }
+
+    /// Counts a delivery in a mute window: `dropped` or `delayed`.
+    pub fn muted(&self, subscription: &str, outcome: &str) {
+        let labels = MutedLabels {
+            subscription: subscription.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        self.deliveries_muted.get_or_create(&labels).inc();
     }
 
     /// Counts a record or delivery written to the dead-letter topic.
