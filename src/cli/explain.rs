@@ -116,6 +116,14 @@ pub fn explanation(config: &Config, source: SourceIndex, notification: &Notifica
                     delivery.destination.id,
                     delivery.webhook_id
                 );
+                if let Some(line) = delivery
+                    .subscription
+                    .mute
+                    .as_ref()
+                    .and_then(|m| m.explain(chrono::Utc::now()))
+                {
+                    let _ = writeln!(out, "      {line}");
+                }
             }
         }
     }

@@ -118,4 +118,17 @@ impl Mute {
         }
         t
     }
+
+    /// What happens to a delivery made at `now`, when the subscription is muted then: for
+    /// `explain`.
+    pub fn explain(&self, now: DateTime<Utc>) -> Option<String> {
+        let reason = self.muted_at(now)?;
+        Some(match self.when_muted {
+            WhenMuted::Drop => format!("muted now ({reason}): dropped, not sent"),
+            WhenMuted::Delay => format!(
+                "muted now ({reason}): delayed until {}",
+                self.window_end(now).to_rfc3339()
+            ),
+        })
+    }
 }

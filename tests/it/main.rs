@@ -17,6 +17,7 @@ mod email;
 mod impact;
 mod isolation;
 mod kafka_tls;
+mod mute;
 mod reload;
 mod restart;
 mod retries;

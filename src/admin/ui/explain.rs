@@ -186,6 +186,7 @@ fn explanation(
                     "topic": delivery.topic.name,
                     "destination": delivery.destination.id,
                     "webhook_id": delivery.webhook_id,
+                    "muted": delivery.subscription.mute.as_ref().and_then(|m| m.explain(chrono::Utc::now())),
                     "preview": preview,
                     "html": html,
                 })
