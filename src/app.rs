@@ -21,6 +21,7 @@ use crate::kafka::{self, EmbeddedKafka, KafkaHealth};
 use crate::reload::{self, Live};
 use crate::retry;
 use crate::retry::RetryTopic;
+use crate::silence::{self, Silences, topic::SilenceTopic};
 use crate::telemetry::metrics::{self};
 
 /// The `kafka.brokers` value that starts the in-process broker.
@@ -41,8 +42,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     if config.router.kafka.brokers.trim() != EMBEDDED {
         let brokers = config.router.kafka.brokers.clone();
         let health = Arc::new(KafkaHealth::new(&brokers, metrics::global()));
-        start_admin(&live, &brokers, &consuming, &health, &shutdown).await?;
-        return consume(live, &brokers, shutdown, consuming, health).await;
+        let silences = Silences::new();
+        start_admin(&live, &brokers, &consuming, &health, &silences, &shutdown).await?;
+        return consume(live, &brokers, shutdown, consuming, health, silences).await;
     }
     let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
     let broker = EmbeddedKafka::start(&topics)?;
@@ -67,8 +69,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         ),
     }
     let health = Arc::new(KafkaHealth::new(&address, metrics::global()));
-    start_admin(&live, &address, &consuming, &health, &shutdown).await?;
-    let result = consume(live, &address, shutdown, consuming, health).await;
+    let silences = Silences::new();
+    start_admin(&live, &address, &consuming, &health, &silences, &shutdown).await?;
+    let result = consume(live, &address, shutdown, consuming, health, silences).await;
     drop(broker);
     result
 }
@@ -80,6 +83,7 @@ async fn start_admin(
     brokers: &str,
     consuming: &Arc<AtomicBool>,
     health: &Arc<KafkaHealth>,
+    silences: &Arc<Silences>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let config = live.config();
@@ -108,10 +112,20 @@ async fn start_admin(
     if !address.ip().is_loopback() && reads_open {
         warn!(message = "The admin server's reads need no token: anyone reaching it can list recipients and the topology; set admin.read_token.", address = %address);
     }
+    let producer: FutureProducer = kafka::producer_config(&config.router.kafka, brokers)
+        .create()
+        .context("cannot create the admin API's Kafka producer")?;
+    let kafka = &config.router.kafka;
     let outlets = admin::Outlets {
-        producer: kafka::producer_config(&config.router.kafka, brokers)
-            .create()
-            .context("cannot create the admin API's Kafka producer")?,
+        silences: Some(admin::SilenceDesk {
+            silences: silences.clone(),
+            topic: SilenceTopic::new(
+                producer.clone(),
+                kafka.silences_topic.clone(),
+                kafka::InternalKey::of(kafka),
+            ),
+        }),
+        producer,
         client: HttpClient::new(&config.router.http.options().map_err(anyhow::Error::msg)?)
             .map_err(anyhow::Error::msg)?,
         brokers: brokers.to_owned(),
@@ -144,6 +158,7 @@ pub async fn consume(
     shutdown: CancellationToken,
     consuming: Arc<AtomicBool>,
     health: Arc<KafkaHealth>,
+    silences: Arc<Silences>,
 ) -> anyhow::Result<()> {
     let config = live.config();
     let kafka = &config.router.kafka;
@@ -157,8 +172,25 @@ pub async fn consume(
     );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;
-    let deliverer =
-        Arc::new(Deliverer::new(config.clone(), &client, writer).map_err(anyhow::Error::msg)?);
+    tokio::spawn({
+        let (settings, brokers, silences, shutdown) = (
+            kafka.clone(),
+            brokers.to_owned(),
+            silences.clone(),
+            shutdown.clone(),
+        );
+        async move {
+            let topic = settings.silences_topic.clone();
+            if let Err(error) =
+                silence::topic::follow(&settings, &brokers, &topic, silences, shutdown).await
+            {
+                error!(message = "Silences cannot be read: none is applied.", %error);
+            }
+        }
+    });
+    let deliverer = Arc::new(
+        Deliverer::new(config.clone(), &client, writer, silences).map_err(anyhow::Error::msg)?,
+    );
     live.attach(deliverer.clone()).await?;
     let retries = tokio::spawn({
         let (settings, brokers, deliverer, shutdown, health) = (

@@ -12,6 +12,7 @@ mod listings;
 mod live;
 mod notifications;
 mod readiness;
+mod silences;
 mod tls;
 pub mod ui;
 
@@ -38,6 +39,7 @@ pub use auth::{reading, state_changing};
 pub use destination_test::{TestStatus, TestStatuses};
 pub use notifications::MAX_BODY;
 pub use readiness::Readiness;
+pub use silences::SilenceDesk;
 pub use tls::{TlsError, TlsListener, server_config};
 
 /// What the admin server reads: the live configuration, the metrics and readiness.
@@ -66,6 +68,8 @@ pub struct Outlets {
     pub client: HttpClient,
     /// The brokers the router reads from, which impact previews read the recent traffic of.
     pub brokers: String,
+    /// Where silences are kept; without it `/v1/silences` answers `503`.
+    pub silences: Option<SilenceDesk>,
 }
 
 impl AdminState {
@@ -113,6 +117,11 @@ impl AdminState {
         self.live.config()
     }
 
+    /// Where silences are kept, when the router runs with Kafka.
+    pub fn silences(&self) -> Option<&SilenceDesk> {
+        self.outlets.as_ref().and_then(|o| o.silences.as_ref())
+    }
+
     /// What reloads the configuration.
     pub fn live(&self) -> &Arc<Live> {
         &self.live
@@ -128,6 +137,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
             Router::new()
                 .route("/metrics", get(metrics_text))
                 .merge(listings::routes())
+                .merge(silences::reads())
                 .route("/v1/notifications/{id}", get(destination_test::test_status)),
             &state,
         ))
@@ -139,7 +149,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
                     "/v1/destinations/{id}/test",
                     post(destination_test::test_destination),
                 )
-                .merge(live::routes()),
+                .merge(live::routes())
+                .merge(silences::changes()),
             &state,
         ))
         .merge(ui::routes())

@@ -62,6 +62,9 @@ pub struct KafkaSettings {
     /// Deliveries waiting for their next long retry.
     #[serde(default = "default_retry_topic")]
     pub retry_topic: String,
+    /// Silences, kept fleet-wide: compacted, keyed by silence id, read whole by every instance.
+    #[serde(default = "default_silences_topic")]
+    pub silences_topic: String,
     /// Retry records held in memory until due; reading the retry topic pauses beyond this.
     #[serde(default = "default_max_pending_retries")]
     pub max_pending_retries: usize,
@@ -306,6 +309,9 @@ fn default_dead_letter_topic() -> String {
 }
 fn default_retry_topic() -> String {
     "notification-router.retry".into()
+}
+fn default_silences_topic() -> String {
+    "notification-router.silences".into()
 }
 fn default_max_pending_retries() -> usize {
     20_000

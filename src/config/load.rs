@@ -43,6 +43,7 @@ impl Config {
             .collect();
         topics.push((kafka.dead_letter_topic.clone(), 1));
         topics.push((kafka.retry_topic.clone(), partitions));
+        topics.push((kafka.silences_topic.clone(), 1));
         topics
     }
 }

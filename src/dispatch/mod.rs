@@ -35,6 +35,7 @@ use crate::channels::{Message, Outcome, Parcel, Target, TargetError};
 use crate::config::Config;
 use crate::dead_letter::DeadLetterReason;
 use crate::routing::RoutingTable;
+use crate::silence::Silences;
 use gate::Gate;
 use lanes::{Lane, Lanes, Place};
 
@@ -66,6 +67,7 @@ pub enum Next {
 /// retry and dead-letter topics; shared by every record task and the retry consumer.
 pub struct Deliverer {
     current: RwLock<Arc<Snapshot>>,
+    silences: Arc<Silences>,
     client: crate::channels::HttpClient,
     writer: Writer,
 }
@@ -75,6 +77,7 @@ pub struct Deliverer {
 /// subscriptions). Immutable; a reload makes a new one.
 pub struct Snapshot {
     config: Arc<Config>,
+    silences: Arc<Silences>,
     /// One per subscription, by the subscription's index in the table.
     targets: Vec<Target>,
     lanes: Lanes,
@@ -86,11 +89,13 @@ impl Deliverer {
         config: Arc<Config>,
         client: &crate::channels::HttpClient,
         writer: Writer,
+        silences: Arc<Silences>,
     ) -> Result<Self, TargetError> {
         let lanes = Lanes::new(&config.policies);
-        let snapshot = Snapshot::new(config, client, lanes)?;
+        let snapshot = Snapshot::new(config, client, lanes, silences.clone())?;
         Ok(Self {
             current: RwLock::new(Arc::new(snapshot)),
+            silences,
             client: client.clone(),
             writer,
         })
@@ -112,7 +117,12 @@ impl Deliverer {
     pub fn swap(&self, config: Arc<Config>) -> Result<(), TargetError> {
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
         let lanes = current.lanes.carried(&config.policies);
-        *current = Arc::new(Snapshot::new(config, &self.client, lanes)?);
+        *current = Arc::new(Snapshot::new(
+            config,
+            &self.client,
+            lanes,
+            self.silences.clone(),
+        )?);
         Ok(())
     }
 
@@ -131,10 +141,12 @@ impl Snapshot {
         config: Arc<Config>,
         client: &crate::channels::HttpClient,
         lanes: Lanes,
+        silences: Arc<Silences>,
     ) -> Result<Self, TargetError> {
         let targets = config.destinations.targets(client)?;
         Ok(Self {
             config,
+            silences,
             targets,
             lanes,
         })
@@ -188,6 +200,19 @@ impl Snapshot {
             && let Some(muted) = muted(job, mute, Utc::now())
         {
             return muted;
+        }
+        let delivery = crate::silence::Delivery {
+            topic: &table.topics()[table.subscriptions()[subscription].topic].name,
+            subscription: &job.subscription,
+            destination: &destination.id,
+        };
+        if let Some(silence) = self
+            .silences
+            .muting(&job.notification, delivery, Utc::now())
+        {
+            crate::telemetry::metrics::global().silenced(&job.subscription);
+            info!(message = "Delivery silenced; not sent.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, silence = %silence.id, created_by = %silence.created_by);
+            return Attempt::Muted { until: None };
         }
         let lane = self.lanes.get(index);
         if let Some(why) = lane.disabled() {

@@ -64,6 +64,12 @@ pub struct MutedLabels {
     pub outcome: String,
 }
 
+/// Labels of a silenced delivery: its subscription.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SilencedLabels {
+    pub subscription: String,
+}
+
 /// Labels of a consumed partition.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PartitionLabels {
@@ -89,6 +95,8 @@ pub struct Metrics {
     pub dead_letters: Family<ReasonLabels, Counter>,
     /// Deliveries of a subscription in a mute window, by what happened (`dropped`, `delayed`).
     pub deliveries_muted: Family<MutedLabels, Counter>,
+    /// Deliveries not sent because a silence matched them, by subscription.
+    pub deliveries_silenced: Family<SilencedLabels, Counter>,
     /// 1 for a destination disabled (410, or failing for its whole horizon) until restart.
     pub destination_disabled: Family<DestinationLabels, Gauge>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
@@ -127,6 +135,7 @@ impl Metrics {
             retries: Family::default(),
             dead_letters: Family::default(),
             deliveries_muted: Family::default(),
+            deliveries_silenced: Family::default(),
             destination_disabled: Family::default(),
             consumer_lag: Family::default(),
             filter_budget_exceeded: Counter::default(),
@@ -181,6 +190,11 @@ impl Metrics {
             "retries",
             "Delivery attempts after the first",
             m.retries.clone(),
+        );
+        registry.register(
+            "deliveries_silenced",
+            "Deliveries not sent because a silence matched them",
+            m.deliveries_silenced.clone(),
         );
         registry.register(
             "deliveries_muted",
@@ -330,6 +344,14 @@ impl Metrics {
             outcome: outcome.to_owned(),
         };
         self.deliveries_muted.get_or_create(&labels).inc();
+    }
+
+    /// Counts a delivery a silence kept from being sent.
+    pub fn silenced(&self, subscription: &str) {
+        let labels = SilencedLabels {
+            subscription: subscription.to_owned(),
+        };
+        self.deliveries_silenced.get_or_create(&labels).inc();
     }
 
     /// Counts a record or delivery written to the dead-letter topic.

@@ -24,6 +24,7 @@ mod retries;
 mod routing;
 mod secrets;
 mod security;
+mod silences;
 mod slack;
 mod sources;
 mod support;

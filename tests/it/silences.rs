@@ -1,0 +1,183 @@
+//! Silences through the admin API and the silences topic: a silence made on one instance mutes
+//! exactly the deliveries it matches on every instance, and expires on time.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const TOKEN: &str = "silence-test-token";
+
+async fn ready(base: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let ok = reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        if ok {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn silences(base: &str) -> Vec<Value> {
+    let text = reqwest::get(format!("{base}/v1/silences"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    body["silences"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and_expires_on_time() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::ok().await;
+    let destinations =
+        webhook("hook-a", receiver.url("/a"), "") + &webhook("hook-b", receiver.url("/b"), "");
+    let topics = || {
+        vec![topic(
+            "all",
+            "  - id: lifecycle",
+            "  - { name: to-a, destination: hook-a }\n  - { name: to-b, destination: hook-b }",
+        )]
+    };
+    let ports = [free_port(), free_port()];
+    let admins: Vec<String> = ports
+        .iter()
+        .map(|port| format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n"))
+        .collect();
+    let bases: Vec<String> = ports
+        .iter()
+        .map(|port| format!("http://127.0.0.1:{port}"))
+        .collect();
+    let routers: Vec<RunningRouter> = admins
+        .iter()
+        .map(|admin| {
+            Setup {
+                router_extra: admin,
+                ..Setup::lifecycle(kafka.brokers(), "silenced", &destinations, topics())
+            }
+            .start()
+        })
+        .collect();
+    for base in &bases {
+        ready(base).await;
+    }
+
+    // Made on the first instance: events 1 and 3 (and 13, sent after it ends), to hook-a only, for a few seconds.
+    let ends_at = chrono::Utc::now() + chrono::TimeDelta::seconds(6);
+    let request = json!({
+        "matcher": "$.data.event_id =~ '^evt-1?[13]$'",
+        "scope": {"destination": "hook-a"},
+        "ends_at": ends_at,
+        "comment": "maintenance of a and c",
+    });
+    let client = reqwest::Client::new();
+    let refused = client
+        .post(format!("{}/v1/silences", bases[0]))
+        .header("content-type", "application/json")
+        .body(request.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401, "a silence needs the admin token");
+    let made = client
+        .post(format!("{}/v1/silences", bases[0]))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(request.to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let made: Value = serde_json::from_str(&made).unwrap();
+    assert_eq!(made["created_by"], "admin");
+    assert_eq!(made["state"], "active");
+    let id = made["id"].as_str().unwrap().to_owned();
+    // The second instance learns of it through the silences topic.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !silences(&bases[1])
+        .await
+        .iter()
+        .any(|s| s["id"] == id.as_str())
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never reached the other instance"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    kafka.produce_events("lifecycle", &updates(0..6)).await;
+    let mut arrived: Vec<(String, String)> = Vec::new();
+    let count = |arrived: &[(String, String)], path: &str| {
+        arrived.iter().filter(|(p, _)| p == path).count()
+    };
+    while count(&arrived, "/b") < 6 || count(&arrived, "/a") < 4 {
+        let received = receiver.next().await;
+        arrived.push((received.path.clone(), received.event_id()));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    arrived.extend(
+        receiver
+            .drain()
+            .iter()
+            .map(|r| (r.path.clone(), r.event_id())),
+    );
+    let ids = |path: &str| -> BTreeSet<String> {
+        arrived
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, id)| id.clone())
+            .collect()
+    };
+    let expected =
+        |ids: &[usize]| -> BTreeSet<String> { ids.iter().map(|i| format!("evt-{i}")).collect() };
+    assert_eq!(ids("/b"), expected(&[0, 1, 2, 3, 4, 5]), "out of its scope");
+    assert_eq!(
+        ids("/a"),
+        expected(&[0, 2, 4, 5]),
+        "exactly the matches are silenced"
+    );
+    assert_eq!(count(&arrived, "/a"), 4, "{arrived:?}");
+
+    // Once ends_at has passed, a matching event is delivered again, on either instance.
+    let wait = (ends_at - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(200)).await;
+    let listed = silences(&bases[1]).await;
+    let listed = listed.iter().find(|s| s["id"] == id.as_str()).unwrap();
+    assert_eq!(listed["state"], "expired");
+    kafka.produce_events("lifecycle", &updates(13..14)).await;
+    let mut after = BTreeSet::new();
+    while after.len() < 2 {
+        let received = receiver.next().await;
+        after.insert((received.path.clone(), received.event_id()));
+    }
+    assert!(
+        after.contains(&("/a".to_owned(), "evt-13".to_owned())),
+        "{after:?}"
+    );
+
+    let metrics = reqwest::get(format!("{}/metrics", bases[0]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("notification_router_deliveries_silenced_total{subscription=\"to-a\"} 2"),
+        "both silenced deliveries are counted (the metrics are the process's)"
+    );
+    for router in routers {
+        router.stop().await;
+    }
+}
