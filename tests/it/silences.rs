@@ -177,6 +177,53 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
         metrics.contains("notification_router_deliveries_silenced_total{subscription=\"to-a\"} 2"),
         "both silenced deliveries are counted (the metrics are the process's)"
     );
+
+    // The CLI makes, lists and expires silences through the admin API.
+    let cli = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let base = bases[0].clone();
+        async move {
+            let output = tokio::task::spawn_blocking(move || {
+                std::process::Command::new(BIN)
+                    .arg("silences")
+                    .args(["--url", &base])
+                    .args(&args)
+                    .env("ROUTER_ADMIN_TOKEN", TOKEN)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap();
+            let out = String::from_utf8_lossy(&output.stdout).into_owned();
+            assert!(
+                output.status.success(),
+                "{out}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            out
+        }
+    };
+    let added = cli(&[
+        "add",
+        "--matcher",
+        "$.type == 'x'",
+        "--for",
+        "1h",
+        "--subscription",
+        "to-b",
+        "--comment",
+        "by hand",
+    ])
+    .await;
+    let new_id = added.split_whitespace().next().unwrap().to_owned();
+    assert!(
+        added.contains("active") && added.contains("subscription=to-b"),
+        "{added}"
+    );
+    let listed = cli(&["list"]).await;
+    assert!(listed.contains(&new_id) && listed.contains(&id), "{listed}");
+    let expired = cli(&["expire", &new_id]).await;
+    assert!(expired.contains("expired"), "{expired}");
     for router in routers {
         router.stop().await;
     }
