@@ -83,6 +83,7 @@ pub async fn follow(
         .create()
         .map_err(|e| TopicError::Kafka(topic.to_owned(), e))?;
     let consumer = Arc::new(consumer);
+    let mut waited = 0u32;
     let partitions = loop {
         let (c, t) = (consumer.clone(), topic.to_owned());
         let found = tokio::task::spawn_blocking(move || {
@@ -95,6 +96,13 @@ pub async fn follow(
         .unwrap_or(0);
         if found > 0 {
             break found;
+        }
+        waited += 1;
+        if waited == 20 {
+            warn!(
+                message = "The silences topic does not exist yet: no silence applies until it does; create it (cleanup.policy=compact).",
+                topic
+            );
         }
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
