@@ -71,6 +71,21 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
         ready(base).await;
     }
 
+    // A record on the silences topic that no router wrote (no authentication code) is ignored:
+    // it would silence everything to hook-b.
+    let forged = json!({
+        "id": "forged", "matcher": "$.*", "scope": {"destination": "hook-b"},
+        "starts_at": chrono::Utc::now() - chrono::TimeDelta::minutes(1),
+        "ends_at": chrono::Utc::now() + chrono::TimeDelta::hours(1),
+        "created_by": "someone", "comment": "", "updated_at": chrono::Utc::now(),
+    });
+    kafka
+        .produce(
+            "notification-router.silences",
+            &[(Some("forged"), forged.to_string().into_bytes(), vec![])],
+        )
+        .await;
+
     // Made on the first instance: events 1 and 3 (and 13, sent after it ends), to hook-a only, for a few seconds.
     let ends_at = chrono::Utc::now() + chrono::TimeDelta::seconds(6);
     let request = json!({
@@ -142,7 +157,11 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     };
     let expected =
         |ids: &[usize]| -> BTreeSet<String> { ids.iter().map(|i| format!("evt-{i}")).collect() };
-    assert_eq!(ids("/b"), expected(&[0, 1, 2, 3, 4, 5]), "out of its scope");
+    assert_eq!(
+        ids("/b"),
+        expected(&[0, 1, 2, 3, 4, 5]),
+        "out of its scope, and the forged silence is ignored"
+    );
     assert_eq!(
         ids("/a"),
         expected(&[0, 2, 4, 5]),
@@ -154,6 +173,7 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     let wait = (ends_at - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(wait + Duration::from_millis(200)).await;
     let listed = silences(&bases[1]).await;
+    assert!(!listed.iter().any(|s| s["id"] == "forged"), "{listed:?}");
     let listed = listed.iter().find(|s| s["id"] == id.as_str()).unwrap();
     assert_eq!(listed["state"], "expired");
     kafka.produce_events("lifecycle", &updates(13..14)).await;
