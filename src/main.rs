@@ -111,7 +111,7 @@ async fn execute(cli: Cli) -> ExitCode {
         }
         Command::Receive(args) => cli::receive(&args).await,
         Command::Explain(args) => match load(&cli.config) {
-            Some(config) => cli::explain(&config, &args),
+            Some(config) => cli::explain(&config, &args).await,
             None => return ExitCode::FAILURE,
         },
         Command::Keys { command } => cli::keys(&command, || load(&cli.config)),

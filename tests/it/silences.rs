@@ -226,7 +226,7 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     let added = cli(&[
         "add",
         "--matcher",
-        "$.type == 'x'",
+        "$.data.event_id == 'evt-42'",
         "--for",
         "1h",
         "--subscription",
@@ -242,6 +242,38 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     );
     let listed = cli(&["list"]).await;
     assert!(listed.contains(&new_id) && listed.contains(&id), "{listed}");
+    // `explain` reads the running router's silences through its admin API.
+    let event = tempfile::NamedTempFile::new().unwrap();
+    let evt42 = lifecycle_event(
+        "resource-controller.instance.update",
+        "evt-42",
+        "us-south",
+        "db",
+    );
+    std::fs::write(event.path(), evt42.to_string()).unwrap();
+    let config = routers[0].config.clone();
+    let explained = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("explain")
+            .arg("--event")
+            .arg(event.path())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let explained = String::from_utf8_lossy(&explained.stdout).into_owned();
+    let silenced = format!("silenced now by {new_id}");
+    let line = explained.lines().position(|l| l.contains(&silenced));
+    let to_b = explained
+        .lines()
+        .position(|l| l.trim_start().starts_with("to-b "));
+    assert!(
+        line.is_some() && to_b.is_some_and(|b| line == Some(b + 1)),
+        "under the to-b delivery only:\n{explained}"
+    );
     let expired = cli(&["expire", &new_id]).await;
     assert!(expired.contains("expired"), "{expired}");
     for router in routers {
