@@ -1,7 +1,7 @@
 //! # notification-router
 //!
 //! Reads cloud resource lifecycle and audit events from Kafka, matches them against the rules of
-//! subscribed topics and delivers them by webhook, email and Slack.
+//! subscribed topics and delivers them by webhook, email, Slack, PagerDuty, Teams and Kafka.
 //!
 //! # Layout
 //!
@@ -23,7 +23,7 @@
 //! - [`process`] — one record: normalise → de-duplicate → route → dispatch → settle.
 //! - [`dispatch`] — one delivery's attempts and settlement (delivered, retry topic or dead
 //!   letter), the in-process retry schedule, and the lanes that isolate destinations.
-//! - [`channels`] — webhook, email and Slack, a folder each (config, notifier, target): a
+//! - [`channels`] — webhook, email, Slack, PagerDuty, Teams and Kafka, a folder each (config, notifier, target): a
 //!   subscription compiled with its destination is one typed target that renders, sends, previews.
 //! - [`render`] — Handlebars templates, one registry per output format, and default renderings.
 //! - [`retry`] — the retry topic, written and read back by the retry consumer when due.

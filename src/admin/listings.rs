@@ -205,6 +205,15 @@ fn destinations(config: &Config) -> Vec<Value> {
                         SlackTarget::Bot { api_url, .. } => json!({"type": "bot", "token": "****", "api_url": redacted(api_url)}),
                     },
                 ),
+                Destination::PagerDuty(pagerduty) => (
+                    "pagerduty",
+                    json!({"url": redacted(&pagerduty.settings.url), "routing_key": "****"}),
+                ),
+                Destination::Teams(_) => ("teams", json!({"url": "****"})),
+                Destination::Kafka(kafka) => (
+                    "kafka",
+                    json!({"topic": kafka.settings.topic, "brokers": kafka.settings.brokers}),
+                ),
             };
             json!({"id": destination.id(), "type": kind, "config": {"params": settings}})
         })
@@ -270,6 +279,25 @@ pub(super) fn subscriptions(config: &Config) -> Vec<Value> {
                         "attachment_color": s.attributes.attachment_color,
                     });
                     list(s.index, &s.template, attributes);
+                }
+            }
+            Destination::PagerDuty(pagerduty) => {
+                for s in &pagerduty.subscriptions {
+                    let attributes = json!({
+                        "dedup_key": s.attributes.dedup_key.as_ref().map(|t| t.source()),
+                        "resolve_on": s.attributes.resolve_on.source(),
+                    });
+                    list(s.index, &s.template, attributes);
+                }
+            }
+            Destination::Teams(teams) => {
+                for s in &teams.subscriptions {
+                    list(s.index, &s.template, json!({}));
+                }
+            }
+            Destination::Kafka(kafka) => {
+                for s in &kafka.subscriptions {
+                    list(s.index, &s.template, json!({}));
                 }
             }
         }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{EmailSettings, SlackSettings, WebhookSettings, email, slack, webhook};
+use super::{
+    EmailSettings, KafkaSettings, PagerDutySettings, SlackSettings, TeamsSettings, WebhookSettings,
+    email, kafka, pagerduty, slack, teams, webhook,
+};
 use crate::render::Channel;
 
 /// One topic to one destination, with the attributes of the destination's channel.
@@ -44,6 +47,15 @@ pub struct SubscriptionConfig {
     /// Webhook: send `webhook-signature` (default: when the destination has secrets or keys).
     #[serde(default)]
     pub signing_enabled: Option<bool>,
+    /// PagerDuty: the `dedup_key` template (default: the resource and the operation).
+    #[serde(default)]
+    pub dedup_key: Option<String>,
+    /// PagerDuty: `ibmenseverity` to PagerDuty severity, over the defaults.
+    #[serde(default)]
+    pub severity: Option<std::collections::BTreeMap<String, String>>,
+    /// PagerDuty: a filter; a notification it matches resolves the incident.
+    #[serde(default)]
+    pub resolve_on: Option<String>,
     /// Names of `router.yaml` time intervals during which nothing is sent.
     #[serde(default)]
     pub mute_time_intervals: Vec<String>,
@@ -66,6 +78,9 @@ pub enum Destination {
     Webhook(Subscribed<WebhookSettings, webhook::Attributes>),
     Email(Subscribed<EmailSettings, email::Attributes>),
     Slack(Subscribed<SlackSettings, slack::Attributes>),
+    PagerDuty(Subscribed<PagerDutySettings, pagerduty::Attributes>),
+    Teams(Subscribed<TeamsSettings, teams::Attributes>),
+    Kafka(Subscribed<KafkaSettings, kafka::Attributes>),
 }
 
 /// A destination's settings and its subscriptions.
@@ -112,6 +127,9 @@ impl Destination {
             Destination::Webhook(d) => &d.id,
             Destination::Email(d) => &d.id,
             Destination::Slack(d) => &d.id,
+            Destination::PagerDuty(d) => &d.id,
+            Destination::Teams(d) => &d.id,
+            Destination::Kafka(d) => &d.id,
         }
     }
 
@@ -121,6 +139,9 @@ impl Destination {
             Destination::Webhook(_) => Channel::Webhook,
             Destination::Email(_) => Channel::Email,
             Destination::Slack(_) => Channel::Slack,
+            Destination::PagerDuty(_) => Channel::PagerDuty,
+            Destination::Teams(_) => Channel::Teams,
+            Destination::Kafka(_) => Channel::Kafka,
         }
     }
 
@@ -142,6 +163,12 @@ impl Destination {
                 let attributes = slack::config::attributes(config, &d.settings, &mut problems);
                 d.add(index, config, attributes);
             }
+            Destination::PagerDuty(d) => {
+                let attributes = pagerduty::config::attributes(config, &mut problems);
+                d.add(index, config, attributes);
+            }
+            Destination::Teams(d) => d.add(index, config, teams::Attributes),
+            Destination::Kafka(d) => d.add(index, config, kafka::Attributes),
         }
         problems
     }
@@ -153,6 +180,7 @@ impl Destination {
             (Channel::Webhook, webhook::config::ATTRIBUTES),
             (Channel::Email, email::config::ATTRIBUTES),
             (Channel::Slack, slack::config::ATTRIBUTES),
+            (Channel::PagerDuty, pagerduty::config::ATTRIBUTES),
         ];
         let mut problems = Vec::new();
         for (of, table) in tables.into_iter().filter(|(of, _)| *of != channel) {

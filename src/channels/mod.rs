@@ -13,6 +13,9 @@
 //! - [`webhook`]: [`WebhookNotifier`], one HTTP attempt per call, signed as Standard Webhooks.
 //! - [`email`]: [`EmailNotifier`], SMTP through a pooled lettre transport, recipients in batches.
 //! - [`slack`]: [`SlackNotifier`], an incoming webhook or `chat.postMessage` per channel.
+//! - [`pagerduty`]: [`PagerDutyNotifier`], Events API v2 events that trigger and resolve.
+//! - [`teams`]: [`TeamsNotifier`], an Adaptive Card posted to a Workflows webhook.
+//! - [`kafka`]: [`KafkaNotifier`], a record with CloudEvents headers on a Kafka topic.
 //!
 //! Channels make one attempt per call; how attempts are retried and admitted is the
 //! dispatcher's, behind [`Attempts`].
@@ -20,9 +23,12 @@
 mod config;
 pub mod email;
 pub mod http;
+pub mod kafka;
 mod outcome;
+pub mod pagerduty;
 pub mod slack;
 mod target;
+pub mod teams;
 #[cfg(test)]
 mod test_retries;
 pub mod webhook;
@@ -39,13 +45,18 @@ pub use email::{
     EmailContent, EmailDestination, EmailMessage, EmailNotifier, EmailProgress, EmailSettings,
     MAX_BATCH_SIZE, SmtpConfig, StartTls,
 };
-pub use http::{ClientError, HttpClient, HttpOptions, NetworkPolicy, UrlRefused, redacted};
+pub use http::{
+    ClientError, HttpClient, HttpOptions, NetworkPolicy, RateLimit, UrlRefused, redacted,
+};
+pub use kafka::{KafkaDestination, KafkaNotifier, KafkaSettings};
 pub use outcome::{Delivered, DeliveryError, FailureKind, classify};
+pub use pagerduty::{PagerDutyDestination, PagerDutyNotifier, PagerDutySettings};
 pub use slack::{
     ChannelState, SlackConfig, SlackDestination, SlackNotifier, SlackProgress, SlackRequestPreview,
     SlackSettings, SlackTarget, apply_color,
 };
 pub use target::{Bound, Destinations, KeysError, Message, PreviewError, Target, TargetError};
+pub use teams::{TeamsDestination, TeamsNotifier, TeamsSettings};
 pub use webhook::{
     Signer, SigningConfig, USER_AGENT_VALUE, Verb, WebhookDestination, WebhookNotifier,
     WebhookSettings, generate_key_pair, generate_secret,

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::config::{Destination, Subscribed, Subscription};
 use super::{
-    Attempts, EmailNotifier, HttpClient, Outcome, Parcel, SlackNotifier, WebhookNotifier, email,
-    slack, webhook,
+    Attempts, EmailNotifier, HttpClient, KafkaNotifier, Outcome, PagerDutyNotifier, Parcel,
+    SlackNotifier, TeamsNotifier, WebhookNotifier, email, kafka, pagerduty, slack, teams, webhook,
 };
 use crate::render::{RenderError, Templates};
 
@@ -19,6 +19,9 @@ pub enum Target {
     Webhook(webhook::Target),
     Email(email::Target),
     Slack(slack::Target),
+    PagerDuty(pagerduty::Target),
+    Teams(teams::Target),
+    Kafka(kafka::Target),
 }
 
 /// A notifier with one subscription's attributes and template.
@@ -34,6 +37,9 @@ pub enum Message {
     Webhook(webhook::Message),
     Email(email::Message),
     Slack(slack::Message),
+    PagerDuty(pagerduty::Message),
+    Teams(teams::Message),
+    Kafka(kafka::Message),
 }
 
 impl Target {
@@ -47,6 +53,11 @@ impl Target {
             Target::Webhook(target) => Message::Webhook(target.render(templates, notification)?),
             Target::Email(target) => Message::Email(target.render(templates, notification)?),
             Target::Slack(target) => Message::Slack(target.render(templates, notification)?),
+            Target::PagerDuty(target) => {
+                Message::PagerDuty(target.render(templates, notification)?)
+            }
+            Target::Teams(target) => Message::Teams(target.render(templates, notification)?),
+            Target::Kafka(target) => Message::Kafka(target.render(templates, notification)?),
         })
     }
 
@@ -56,6 +67,9 @@ impl Target {
             Target::Webhook(target) => &target.subscription.name,
             Target::Email(target) => &target.subscription.name,
             Target::Slack(target) => &target.subscription.name,
+            Target::PagerDuty(target) => &target.subscription.name,
+            Target::Teams(target) => &target.subscription.name,
+            Target::Kafka(target) => &target.subscription.name,
         }
     }
 }
@@ -68,6 +82,9 @@ impl Message {
             Message::Webhook(message) => message.deliver(parcel, attempts).await,
             Message::Email(message) => message.deliver(parcel, attempts).await,
             Message::Slack(message) => message.deliver(parcel, attempts).await,
+            Message::PagerDuty(message) => message.deliver(parcel, attempts).await,
+            Message::Teams(message) => message.deliver(parcel, attempts).await,
+            Message::Kafka(message) => message.deliver(parcel, attempts).await,
         }
     }
 
@@ -82,6 +99,9 @@ impl Message {
             Message::Webhook(message) => message.preview(delivery_id),
             Message::Email(message) => message.preview(notification_id, delivery_id)?,
             Message::Slack(message) => message.preview()?,
+            Message::PagerDuty(message) => message.preview(),
+            Message::Teams(message) => message.preview(),
+            Message::Kafka(message) => message.preview(delivery_id),
         };
         if !out.ends_with('\n') {
             out.push('\n');
@@ -225,6 +245,9 @@ impl Destination {
             Destination::Webhook(d) => find(&d.subscriptions, index),
             Destination::Email(d) => find(&d.subscriptions, index),
             Destination::Slack(d) => find(&d.subscriptions, index),
+            Destination::PagerDuty(d) => find(&d.subscriptions, index),
+            Destination::Teams(d) => find(&d.subscriptions, index),
+            Destination::Kafka(d) => find(&d.subscriptions, index),
         }
     }
 
@@ -234,7 +257,23 @@ impl Destination {
             Destination::Webhook(d) => bind(d, webhook_notifier(d, client), Target::Webhook),
             Destination::Email(d) => bind(d, email_notifier(d)?, Target::Email),
             Destination::Slack(d) => bind(d, slack_notifier(d, client), Target::Slack),
+            Destination::PagerDuty(d) => bind(d, pagerduty_notifier(d, client), Target::PagerDuty),
+            Destination::Teams(d) => bind(d, teams_notifier(d, client), Target::Teams),
+            Destination::Kafka(d) => bind(d, kafka_notifier(d), Target::Kafka),
         })
+    }
+
+    /// What its subscription `index` would do with `notification` beyond sending it, for
+    /// `explain`: a PagerDuty event's action and `dedup_key`; `None` for other channels.
+    pub fn explain(&self, index: usize, notification: &Value) -> Option<String> {
+        match self {
+            Destination::PagerDuty(d) => d
+                .subscriptions
+                .iter()
+                .find(|s| s.index == index)
+                .map(|s| pagerduty::explain(&s.attributes, notification)),
+            _ => None,
+        }
     }
 
     /// Why a test could not be sent to anybody: an email destination none of whose
@@ -304,6 +343,25 @@ impl Destination {
                     },
                 ),
             }),
+            Destination::PagerDuty(d) => Target::PagerDuty(Bound {
+                notifier: pagerduty_notifier(d, client),
+                subscription: subscription(
+                    id,
+                    pagerduty::Attributes {
+                        dedup_key: None,
+                        severity: pagerduty::SeverityMap::default(),
+                        resolve_on: pagerduty::default_resolve_on(),
+                    },
+                ),
+            }),
+            Destination::Teams(d) => Target::Teams(Bound {
+                notifier: teams_notifier(d, client),
+                subscription: subscription(id, teams::Attributes),
+            }),
+            Destination::Kafka(d) => Target::Kafka(Bound {
+                notifier: kafka_notifier(d),
+                subscription: subscription(id, kafka::Attributes),
+            }),
         })
     }
 }
@@ -329,6 +387,24 @@ fn slack_notifier(
     client: &HttpClient,
 ) -> SlackNotifier {
     SlackNotifier::new(client.clone(), d.settings.clone())
+}
+
+fn pagerduty_notifier(
+    d: &Subscribed<super::PagerDutySettings, pagerduty::Attributes>,
+    client: &HttpClient,
+) -> PagerDutyNotifier {
+    PagerDutyNotifier::new(client.clone(), d.settings.clone())
+}
+
+fn teams_notifier(
+    d: &Subscribed<super::TeamsSettings, teams::Attributes>,
+    client: &HttpClient,
+) -> TeamsNotifier {
+    TeamsNotifier::new(client.clone(), d.settings.clone())
+}
+
+fn kafka_notifier(d: &Subscribed<super::KafkaSettings, kafka::Attributes>) -> KafkaNotifier {
+    KafkaNotifier::new(d.settings.clone())
 }
 
 /// `notifier` bound to each subscription of `destination`, by the subscription's index.

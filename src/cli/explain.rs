@@ -162,6 +162,9 @@ pub fn explanation(
                     delivery.destination.id,
                     delivery.webhook_id
                 );
+                if let Some(note) = index.and_then(|i| destination.explain(i, body)) {
+                    let _ = writeln!(out, "      {channel}: {note}");
+                }
                 let now = chrono::Utc::now();
                 if let Some(line) = delivery
                     .subscription

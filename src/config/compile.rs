@@ -393,6 +393,19 @@ fn compile_destinations(
             DestinationConfig::Slack(slack) => slack
                 .settings(router.http.request_timeout, &policy)
                 .map(|settings| channels::Destination::Slack(Subscribed::new(id, settings))),
+            DestinationConfig::PagerDuty(pagerduty) => pagerduty
+                .settings(router.http.request_timeout, &policy)
+                .map(|settings| channels::Destination::PagerDuty(Subscribed::new(id, settings))),
+            DestinationConfig::Teams(teams) => teams
+                .settings(router.http.request_timeout, &policy)
+                .map(|settings| channels::Destination::Teams(Subscribed::new(id, settings))),
+            DestinationConfig::Kafka(kafka) => kafka
+                .settings(
+                    router.http.request_timeout,
+                    &router.kafka.brokers,
+                    &crate::kafka::producer_properties(&router.kafka),
+                )
+                .map(|settings| channels::Destination::Kafka(Subscribed::new(id, settings))),
         };
         match channel {
             Ok(channel) => {
@@ -402,6 +415,7 @@ fn compile_destinations(
                     retry: destination.retry().clone(),
                     limits: destination.limits().clone(),
                     breaker: destination.circuit_breaker().clone(),
+                    rate: destination.rate_limit(),
                 });
                 channels.push(channel);
             }
@@ -445,6 +459,11 @@ fn check_delivery_settings(
             limits.concurrency
         );
         problems.add(file, format!("{item}.limits.queue"), why);
+    }
+    if let Some(rate) = destination.rate_limit()
+        && let Some((field, why)) = rate.problem()
+    {
+        problems.add(file, format!("{item}.rate_limit.{field}"), why);
     }
     let breaker = destination.circuit_breaker();
     if breaker.failures == 0 {

@@ -1,9 +1,11 @@
-//! The destinations of `router.yaml` as plain serde structs: webhook, email (SMTP) and Slack,
-//! each channel's own (in its `config`) with the delivery settings every destination has.
+//! The destinations of `router.yaml` as plain serde structs: webhook, email (SMTP), Slack,
+//! PagerDuty, Teams and Kafka, each channel's own (in its `config`) with the delivery settings every
+//! destination has.
 
 use serde::Deserialize;
 
-pub use crate::channels::{SigningConfig, SlackConfig, SmtpConfig};
+use crate::channels::http::SLACK_CHANNEL_RATE;
+pub use crate::channels::{RateLimit, SigningConfig, SlackConfig, SmtpConfig};
 use crate::dispatch::RetryPolicy;
 use crate::dispatch::lanes::{BreakerSettings, LaneLimits};
 
@@ -17,6 +19,18 @@ pub type EmailDestination =
 pub type SlackDestination =
     crate::channels::SlackDestination<RetryPolicy, LaneLimits, BreakerSettings>;
 
+/// A PagerDuty service, reached by the Events API v2.
+pub type PagerDutyDestination =
+    crate::channels::PagerDutyDestination<RetryPolicy, LaneLimits, BreakerSettings>;
+
+/// A Microsoft Teams channel, reached by a Workflows webhook.
+pub type TeamsDestination =
+    crate::channels::TeamsDestination<RetryPolicy, LaneLimits, BreakerSettings>;
+
+/// A topic of the router's Kafka cluster or another.
+pub type KafkaDestination =
+    crate::channels::KafkaDestination<RetryPolicy, LaneLimits, BreakerSettings>;
+
 /// Where and how to deliver.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -24,6 +38,10 @@ pub enum DestinationConfig {
     Webhook(WebhookDestination),
     Email(EmailDestination),
     Slack(SlackDestination),
+    #[serde(rename = "pagerduty")]
+    PagerDuty(PagerDutyDestination),
+    Teams(TeamsDestination),
+    Kafka(KafkaDestination),
 }
 
 impl DestinationConfig {
@@ -32,6 +50,9 @@ impl DestinationConfig {
             DestinationConfig::Webhook(webhook) => &webhook.id,
             DestinationConfig::Email(email) => &email.id,
             DestinationConfig::Slack(slack) => &slack.id,
+            DestinationConfig::PagerDuty(pagerduty) => &pagerduty.id,
+            DestinationConfig::Teams(teams) => &teams.id,
+            DestinationConfig::Kafka(kafka) => &kafka.id,
         }
     }
 
@@ -40,6 +61,27 @@ impl DestinationConfig {
             DestinationConfig::Webhook(webhook) => &webhook.retry,
             DestinationConfig::Email(email) => &email.retry,
             DestinationConfig::Slack(slack) => &slack.retry,
+            DestinationConfig::PagerDuty(pagerduty) => &pagerduty.retry,
+            DestinationConfig::Teams(teams) => &teams.retry,
+            DestinationConfig::Kafka(kafka) => &kafka.retry,
+        }
+    }
+
+    /// How fast the destination may be called: its `rate_limit`; for a Slack incoming webhook
+    /// (one channel) Slack's one message a second unless set (a bot paces each channel
+    /// itself); none for email and Kafka.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        match self {
+            DestinationConfig::Webhook(webhook) => webhook.rate_limit,
+            DestinationConfig::Email(_) => None,
+            DestinationConfig::Slack(slack) => match (&slack.rate_limit, &slack.slack) {
+                (Some(rate), _) => Some(*rate),
+                (None, SlackConfig::IncomingWebhook { .. }) => Some(SLACK_CHANNEL_RATE),
+                (None, SlackConfig::Bot { .. }) => None,
+            },
+            DestinationConfig::PagerDuty(pagerduty) => pagerduty.rate_limit,
+            DestinationConfig::Teams(teams) => teams.rate_limit,
+            DestinationConfig::Kafka(_) => None,
         }
     }
 
@@ -48,6 +90,9 @@ impl DestinationConfig {
             DestinationConfig::Webhook(webhook) => &webhook.limits,
             DestinationConfig::Email(email) => &email.limits,
             DestinationConfig::Slack(slack) => &slack.limits,
+            DestinationConfig::PagerDuty(pagerduty) => &pagerduty.limits,
+            DestinationConfig::Teams(teams) => &teams.limits,
+            DestinationConfig::Kafka(kafka) => &kafka.limits,
         }
     }
 
@@ -56,6 +101,9 @@ impl DestinationConfig {
             DestinationConfig::Webhook(webhook) => &webhook.circuit_breaker,
             DestinationConfig::Email(email) => &email.circuit_breaker,
             DestinationConfig::Slack(slack) => &slack.circuit_breaker,
+            DestinationConfig::PagerDuty(pagerduty) => &pagerduty.circuit_breaker,
+            DestinationConfig::Teams(teams) => &teams.circuit_breaker,
+            DestinationConfig::Kafka(kafka) => &kafka.circuit_breaker,
         }
     }
 }

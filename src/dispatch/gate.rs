@@ -36,6 +36,8 @@ impl<'a> Gate<'a> {
         &self,
         send: impl Future<Output = Result<Delivered, DeliveryError>>,
     ) -> Result<Delivered, DeliveryError> {
+        // Over the rate limit an attempt waits here, before taking a slot.
+        self.lane.pace().await;
         // The breaker is asked once a slot is held, so attempts queued for the slot while the
         // circuit opened are refused too.
         let _slot = self.lane.slot().await;

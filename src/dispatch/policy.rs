@@ -12,4 +12,6 @@ pub struct DeliveryPolicy {
     pub retry: RetryPolicy,
     pub limits: LaneLimits,
     pub breaker: BreakerSettings,
+    /// How fast the destination may be called; `None` for no limit.
+    pub rate: Option<crate::channels::RateLimit>,
 }

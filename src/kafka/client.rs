@@ -130,6 +130,19 @@ pub fn producer_config(settings: &KafkaSettings, brokers: &str) -> ClientConfig 
     config
 }
 
+/// The router's `kafka.properties` that apply to a producer (a Kafka destination on the
+/// router's own cluster).
+pub fn producer_properties(
+    settings: &KafkaSettings,
+) -> std::collections::BTreeMap<String, crate::secret::Secret> {
+    settings
+        .properties
+        .iter()
+        .filter(|(key, _)| !is_consumer_only(key))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
 fn is_consumer_only(key: &str) -> bool {
     key.starts_with("auto.offset.")
         || key.starts_with("fetch.")

@@ -12,6 +12,7 @@ mod tls;
 pub use client::{
     CLEARTEXT_SASL_MECHANISMS, CODE_LOADING_PROPERTIES, MANAGED_PROPERTIES,
     SHELL_INTERPOLATED_PROPERTIES, brokers_are_loopback, consumer_config, producer_config,
+    producer_properties,
 };
 pub use embedded::{EmbeddedError, EmbeddedKafka};
 pub use health::KafkaHealth;

@@ -1,5 +1,5 @@
 //! Escape functions of the registries: a value made safe for the inside of a JSON string literal,
-//! and for Slack text inside one.
+//! and for Slack text or Adaptive Card text inside one.
 
 use std::fmt::Write;
 
@@ -50,9 +50,51 @@ pub fn slack_json_string_content(value: &str) -> String {
     json_string_content(&slack_text(value))
 }
 
+/// Adaptive Card text (the markdown subset of `TextBlock` and `FactSet`) for text taken from
+/// events: a backslash before `\`, `*`, `_`, `` ` ``, `[`, `]`, `(` and `)`, and before a list
+/// marker that opens a line (`-`, `+`, or the `.` of `1.`). So event text shows as typed instead
+/// of becoming bold, a link or a list.
+pub fn adaptive_text(s: &str) -> String {
+    let mut escaped = String::with_capacity(s.len() + 8);
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            escaped.push('\n');
+        }
+        let digits = line.chars().take_while(char::is_ascii_digit).count();
+        for (j, c) in line.chars().enumerate() {
+            let list_marker =
+                (j == 0 && matches!(c, '-' | '+')) || (digits > 0 && j == digits && c == '.');
+            if list_marker || matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '(' | ')') {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+    }
+    escaped
+}
+
+/// The Teams registry's escape function: [`adaptive_text`], then [`json_string_content`].
+pub fn teams_json_string_content(value: &str) -> String {
+    json_string_content(&adaptive_text(value))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{json_string_content, slack_json_string_content};
+    use super::{adaptive_text, json_string_content, slack_json_string_content};
+
+    #[test]
+    fn adaptive_text_shows_markdown_as_typed() {
+        let cases = [
+            ("plain text.", "plain text."),
+            ("**bold** _it_", "\\*\\*bold\\*\\* \\_it\\_"),
+            ("[x](https://evil.test)", "\\[x\\]\\(https://evil.test\\)"),
+            ("- item\n12. item\na-b 1.5", "\\- item\n12\\. item\na-b 1.5"),
+            ("back\\slash `code`", "back\\\\slash \\`code\\`"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(adaptive_text(text), expected, "{text}");
+        }
+    }
 
     #[test]
     fn slack_escaping_neutralises_mentions_and_links_only() {

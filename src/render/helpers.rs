@@ -101,7 +101,7 @@ pub(super) fn json_for(format: Format, value: &Value) -> Result<String, serde_js
         _ => serde_json::to_string(value)?,
     };
     Ok(match format {
-        Format::WebhookJson | Format::SlackJson => text
+        Format::WebhookJson | Format::SlackJson | Format::TeamsJson => text
             .replace('\u{2028}', "\\u2028")
             .replace('\u{2029}', "\\u2029"),
         Format::EmailHtml => handlebars::html_escape(&text),

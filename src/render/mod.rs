@@ -8,6 +8,13 @@
 //! - `email/NAME.html.hbs`: the HTML part, HTML-escaped.
 //! - `email/NAME.text.hbs` and `email/NAME.subject.hbs`: the plain-text part and the subject,
 //!   not escaped. An email template is the set of the three, named `email/NAME`.
+//! - `kafka/*.hbs`: the JSON value of a Kafka record; escaped as webhook JSON.
+//! - `pagerduty/*.hbs`: a JSON object of Events API v2 payload fields; escaped as webhook JSON.
+//! - `teams/*.hbs`: a Teams message or Adaptive Card; `{{value}}` gets the Adaptive Card markdown
+//!   escaping (a backslash before `* _ [ ] ( )` and list markers), then JSON string escaping.
+//!
+//! Short templates written inline in a subscription (a PagerDuty `dedup_key`) are
+//! [`InlineTemplate`]s: plain text, not escaped, with the same helpers and strict mode.
 //!
 //! A rendering larger than [`MAX_OUTPUT_BYTES`] is cut off and fails with
 //! [`RenderError::TooLarge`], so a template looping over event data cannot grow without bound.
@@ -24,6 +31,7 @@ mod defaults;
 mod error;
 mod escape;
 mod helpers;
+mod inline;
 mod load;
 mod partials;
 
@@ -40,7 +48,9 @@ use serde_json::Value;
 
 pub use defaults::{default_email, payload_appendix, text_field};
 pub use error::{RenderError, TemplateError};
+pub use escape::adaptive_text as escape_adaptive_text;
 pub use escape::slack_text as escape_slack_text;
+pub use inline::InlineTemplate;
 pub use load::MAX_TEMPLATE_BYTES;
 
 /// The rendered content of a notification email. Line ends in the bodies are sent as CRLF,
@@ -61,6 +71,9 @@ pub enum Channel {
     Webhook,
     Email,
     Slack,
+    PagerDuty,
+    Teams,
+    Kafka,
 }
 
 impl Channel {
@@ -70,6 +83,9 @@ impl Channel {
             Channel::Webhook => "webhook",
             Channel::Email => "email",
             Channel::Slack => "slack",
+            Channel::PagerDuty => "pagerduty",
+            Channel::Teams => "teams",
+            Channel::Kafka => "kafka",
         }
     }
 }
@@ -85,6 +101,7 @@ const EMAIL_PARTS: [&str; 3] = [".subject.hbs", ".text.hbs", ".html.hbs"];
 pub(crate) enum Format {
     WebhookJson,
     SlackJson,
+    TeamsJson,
     EmailText,
     EmailHtml,
 }
@@ -96,16 +113,23 @@ pub struct Templates {
     slack: Arc<Handlebars<'static>>,
     email_text: Arc<Handlebars<'static>>,
     email_html: Arc<Handlebars<'static>>,
+    pagerduty: Arc<Handlebars<'static>>,
+    teams: Arc<Handlebars<'static>>,
+    kafka: Arc<Handlebars<'static>>,
 }
 
 impl Templates {
-    /// Loads and compiles every `*.hbs` under `<dir>/webhook/`, `<dir>/slack/` and `<dir>/email/`
-    /// (recursively), named by the path relative to `dir` (`webhook/lifecycle-summary.json.hbs`).
+    /// Loads and compiles every `*.hbs` under `<dir>/webhook/`, `<dir>/slack/`, `<dir>/email/`,
+    /// `<dir>/pagerduty/`, `<dir>/teams/` and `<dir>/kafka/` (recursively), named by the path relative to `dir`
+    /// (`webhook/lifecycle-summary.json.hbs`).
     /// A missing directory or channel folder means no templates. Returns every problem found.
     pub fn load(dir: &Path) -> Result<Templates, Vec<TemplateError>> {
         let mut errors = Vec::new();
         let webhook = load::load_folder(dir, Channel::Webhook.folder(), &mut errors);
         let slack = load::load_folder(dir, Channel::Slack.folder(), &mut errors);
+        let pagerduty = load::load_folder(dir, Channel::PagerDuty.folder(), &mut errors);
+        let teams = load::load_folder(dir, Channel::Teams.folder(), &mut errors);
+        let kafka = load::load_folder(dir, Channel::Kafka.folder(), &mut errors);
         let (mut email_text, mut email_html) = (Vec::new(), Vec::new());
         for loaded in load::load_folder(dir, Channel::Email.folder(), &mut errors) {
             if loaded.name.ends_with(".html.hbs") {
@@ -127,11 +151,17 @@ impl Templates {
             (Format::SlackJson, slack),
             (Format::EmailText, email_text),
             (Format::EmailHtml, email_html),
+            (Format::WebhookJson, pagerduty),
+            (Format::TeamsJson, teams),
+            (Format::WebhookJson, kafka),
         ];
         let mut registries = Vec::new();
         for (format, loaded) in sets {
             errors.extend(partials::check(&loaded));
-            if matches!(format, Format::SlackJson | Format::EmailHtml) {
+            if matches!(
+                format,
+                Format::SlackJson | Format::TeamsJson | Format::EmailHtml
+            ) {
                 errors.extend(raw_output_errors(&loaded));
             }
             let mut registry = registry(format);
@@ -143,14 +173,24 @@ impl Templates {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let [webhook, slack, email_text, email_html] =
-            <[Arc<Handlebars<'static>>; 4]>::try_from(registries)
-                .unwrap_or_else(|_| unreachable!("four formats"));
+        let [
+            webhook,
+            slack,
+            email_text,
+            email_html,
+            pagerduty,
+            teams,
+            kafka,
+        ] = <[Arc<Handlebars<'static>>; 7]>::try_from(registries)
+            .unwrap_or_else(|_| unreachable!("seven registries"));
         Ok(Templates {
             webhook,
             slack,
             email_text,
             email_html,
+            pagerduty,
+            teams,
+            kafka,
         })
     }
 
@@ -161,6 +201,9 @@ impl Templates {
             slack: Arc::new(registry(Format::SlackJson)),
             email_text: Arc::new(registry(Format::EmailText)),
             email_html: Arc::new(registry(Format::EmailHtml)),
+            pagerduty: Arc::new(registry(Format::WebhookJson)),
+            teams: Arc::new(registry(Format::TeamsJson)),
+            kafka: Arc::new(registry(Format::WebhookJson)),
         }
     }
 
@@ -170,6 +213,9 @@ impl Templates {
         let mut names: Vec<String> = match channel {
             Channel::Webhook => self.webhook.get_templates().keys().cloned().collect(),
             Channel::Slack => self.slack.get_templates().keys().cloned().collect(),
+            Channel::PagerDuty => self.pagerduty.get_templates().keys().cloned().collect(),
+            Channel::Teams => self.teams.get_templates().keys().cloned().collect(),
+            Channel::Kafka => self.kafka.get_templates().keys().cloned().collect(),
             Channel::Email => self
                 .email_html
                 .get_templates()
@@ -188,6 +234,9 @@ impl Templates {
         match channel {
             Channel::Webhook => self.webhook.has_template(name),
             Channel::Slack => self.slack.has_template(name),
+            Channel::PagerDuty => self.pagerduty.has_template(name),
+            Channel::Teams => self.teams.has_template(name),
+            Channel::Kafka => self.kafka.has_template(name),
             Channel::Email => {
                 name.starts_with("email/") && self.email_parts_missing(name).is_empty()
             }
@@ -232,6 +281,49 @@ impl Templates {
         })
     }
 
+    /// Renders a Kafka record value from template `name`; the result is checked to be JSON.
+    pub fn render_kafka(&self, name: &str, notification: &Value) -> Result<Vec<u8>, RenderError> {
+        let body = render(&self.kafka, name, notification)?;
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&body) {
+            return Err(RenderError::InvalidJson {
+                name: name.to_owned(),
+                message: e.to_string(),
+            });
+        }
+        Ok(body.into_bytes())
+    }
+
+    /// Renders a Teams message or Adaptive Card from template `name`: it must be JSON. Whether
+    /// it has a card's shape is the Teams channel's to check.
+    pub fn render_teams(&self, name: &str, notification: &Value) -> Result<Value, RenderError> {
+        let body = render(&self.teams, name, notification)?;
+        serde_json::from_str(&body).map_err(|e| RenderError::InvalidJson {
+            name: name.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Renders PagerDuty template `name`: it must be a JSON object. Which fields it may hold is
+    /// the PagerDuty channel's to check.
+    pub fn render_pagerduty(
+        &self,
+        name: &str,
+        notification: &Value,
+    ) -> Result<serde_json::Map<String, Value>, RenderError> {
+        let body = render(&self.pagerduty, name, notification)?;
+        match serde_json::from_str(&body) {
+            Ok(Value::Object(fields)) => Ok(fields),
+            Ok(_) => Err(RenderError::InvalidMessage {
+                name: name.to_owned(),
+                message: "a PagerDuty template renders a JSON object of payload fields".to_owned(),
+            }),
+            Err(e) => Err(RenderError::InvalidJson {
+                name: name.to_owned(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
     /// Renders email template `stem` (`email/NAME`): subject (folded onto one line), text, HTML.
     pub fn render_email(
         &self,
@@ -257,11 +349,14 @@ impl fmt::Debug for Templates {
             .field("webhook", &self.names(Channel::Webhook))
             .field("slack", &self.names(Channel::Slack))
             .field("email", &self.names(Channel::Email))
+            .field("pagerduty", &self.names(Channel::PagerDuty))
+            .field("teams", &self.names(Channel::Teams))
+            .field("kafka", &self.names(Channel::Kafka))
             .finish()
     }
 }
 
-fn render(
+pub(crate) fn render(
     registry: &Handlebars<'static>,
     name: &str,
     notification: &Value,
@@ -318,8 +413,8 @@ fn raw_output_errors(loaded: &[load::Loaded]) -> Vec<TemplateError> {
             template.raw_outputs.iter().map(|line| TemplateError {
                 path: template.path.clone(),
                 line: *line,
-                message: "{{{ }}} writes a value unescaped, which Slack templates and email HTML \
-                          parts do not allow: write {{ }} (and {{json ...}} for JSON)"
+                message: "{{{ }}} writes a value unescaped, which Slack and Teams templates and \
+                          email HTML parts do not allow: write {{ }} (and {{json ...}} for JSON)"
                     .to_owned(),
             })
         })
@@ -332,12 +427,13 @@ pub fn one_line(text: &str) -> String {
 }
 
 /// A registry with the format's escaping, strict mode and our helpers.
-fn registry(format: Format) -> Handlebars<'static> {
+pub(crate) fn registry(format: Format) -> Handlebars<'static> {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     match format {
         Format::WebhookJson => registry.register_escape_fn(escape::json_string_content),
         Format::SlackJson => registry.register_escape_fn(escape::slack_json_string_content),
+        Format::TeamsJson => registry.register_escape_fn(escape::teams_json_string_content),
         Format::EmailText => registry.register_escape_fn(handlebars::no_escape),
         Format::EmailHtml => registry.register_escape_fn(handlebars::html_escape),
     }

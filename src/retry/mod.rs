@@ -365,6 +365,22 @@ impl State {
     }
 
     /// Pauses the retry topic while the schedule is full; resumes below 90 %.
+    /// The schedule filled before a newly assigned partition was read to its end: reading on
+    /// needs room, and room needs deliveries, so what was parked until the end is delivered
+    /// now. A later record of the same delivery, not read yet, then replaces nothing: at worst
+    /// an attempt is repeated (at least once), with its `webhook-id`.
+    fn stop_catching_up(&mut self) {
+        if self.catching_up.is_empty() {
+            return;
+        }
+        let partitions = std::mem::take(&mut self.catching_up);
+        info!(
+            message = "Retry schedule full before the assigned partitions were read to their end; delivering what is held.",
+            partitions = ?partitions
+        );
+        self.schedule.caught_up(&partitions);
+    }
+
     fn apply_pause(&mut self) {
         let held = self.schedule.len();
         let Some(pause) = pause_change(self.paused, held, self.max_pending) else {
@@ -379,6 +395,7 @@ impl State {
                 held,
                 max_pending_retries = self.max_pending
             );
+            self.stop_catching_up();
             self.consumer.pause(&assignment)
         } else {
             info!(

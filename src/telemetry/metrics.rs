@@ -90,6 +90,8 @@ pub struct Metrics {
     pub delivery_latency_seconds: Family<DestinationLabels, Histogram>,
     /// One attempt, from sending to the answer.
     pub request_duration_seconds: Family<DestinationLabels, Histogram>,
+    /// How long attempts waited for their destination's `rate_limit` (0 when they did not).
+    pub rate_limit_wait_seconds: Family<DestinationLabels, Histogram>,
     /// Deliveries handed to the retry topic.
     pub retries: Family<DestinationLabels, Counter>,
     pub dead_letters: Family<ReasonLabels, Counter>,
@@ -132,6 +134,7 @@ impl Metrics {
             deliveries: Family::default(),
             delivery_latency_seconds: Family::new_with_constructor(latency),
             request_duration_seconds: Family::new_with_constructor(latency),
+            rate_limit_wait_seconds: Family::new_with_constructor(latency),
             retries: Family::default(),
             dead_letters: Family::default(),
             deliveries_muted: Family::default(),
@@ -185,6 +188,11 @@ impl Metrics {
             "request_duration_seconds",
             "One delivery attempt, sending to answer",
             m.request_duration_seconds.clone(),
+        );
+        registry.register(
+            "rate_limit_wait_seconds",
+            "How long an attempt waited for its destination's rate limit",
+            m.rate_limit_wait_seconds.clone(),
         );
         registry.register(
             "retries",
@@ -328,6 +336,13 @@ impl Metrics {
         self.request_duration_seconds
             .get_or_create(&destination_labels(destination))
             .observe(took.as_secs_f64());
+    }
+
+    /// Records how long an attempt waited for its destination's rate limit.
+    pub fn rate_limited(&self, destination: &str, waited: Duration) {
+        self.rate_limit_wait_seconds
+            .get_or_create(&destination_labels(destination))
+            .observe(waited.as_secs_f64());
     }
 
     /// Counts a delivery handed to the retry topic.

@@ -170,6 +170,46 @@ pub async fn read_topic_until(
     partitions: i32,
     enough: impl Fn(&[ReadRecord]) -> bool + Send + 'static,
 ) -> Vec<ReadRecord> {
+    read_records(
+        brokers,
+        topic,
+        partitions,
+        move |records: &[KeyedRecord]| {
+            let plain: Vec<ReadRecord> = records.iter().map(|(_, r)| r.clone()).collect();
+            enough(&plain)
+        },
+    )
+    .await
+    .into_iter()
+    .map(|(_, record)| record)
+    .collect()
+}
+
+/// A record read with its key: (key, (headers, value)).
+pub type KeyedRecord = (Option<String>, ReadRecord);
+
+/// Reads `n` records of `topic` from its start, each with its key.
+pub async fn read_topic_keyed(
+    brokers: &str,
+    topic: &str,
+    partitions: i32,
+    n: usize,
+) -> Vec<KeyedRecord> {
+    read_records(
+        brokers,
+        topic,
+        partitions,
+        move |records: &[KeyedRecord]| records.len() >= n,
+    )
+    .await
+}
+
+async fn read_records(
+    brokers: &str,
+    topic: &str,
+    partitions: i32,
+    enough: impl Fn(&[KeyedRecord]) -> bool + Send + 'static,
+) -> Vec<KeyedRecord> {
     let (brokers, topic) = (brokers.to_owned(), topic.to_owned());
     tokio::task::spawn_blocking(move || {
         let consumer: BaseConsumer = ClientConfig::new()
@@ -209,7 +249,13 @@ pub async fn read_topic_until(
                         .collect()
                 })
                 .unwrap_or_default();
-            out.push((headers, message.payload().unwrap_or_default().to_vec()));
+            let key = message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned());
+            out.push((
+                key,
+                (headers, message.payload().unwrap_or_default().to_vec()),
+            ));
         }
         out
     })

@@ -64,6 +64,33 @@ impl TestCa {
     }
 }
 
+impl TestCa {
+    /// A client certificate for `name` and its key, written as PEM files `{name}.crt` and
+    /// `{name}.key` in `dir`; their paths.
+    pub fn write_client_cert(&self, dir: &Path, name: &str) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.use_authority_key_identifier_extension = true;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let (cert_path, key_path) = (
+            dir.join(format!("{name}.crt")),
+            dir.join(format!("{name}.key")),
+        );
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        let path = |p: &Path| p.to_str().unwrap().to_owned();
+        (path(&cert_path), path(&key_path))
+    }
+
+    /// The CA certificate as rustls takes it.
+    pub fn cert_der(&self) -> CertificateDer<'static> {
+        self.issuer.der().clone()
+    }
+}
+
 /// A TLS listener on 127.0.0.1 presenting one certificate. Each handshake's outcome goes to a
 /// channel; after a handshake it forwards the connection to `upstream`, if any.
 pub struct TlsFront {
@@ -76,13 +103,43 @@ impl TlsFront {
         cert: (CertificateDer<'static>, PrivateKeyDer<'static>),
         upstream: Option<SocketAddr>,
     ) -> Self {
+        Self::serve(cert, None, upstream).await
+    }
+
+    /// Like [`start`](Self::start), but every client must present a certificate signed by
+    /// `client_ca` (mutual TLS); a handshake without one fails.
+    pub async fn requiring_client_cert(
+        cert: (CertificateDer<'static>, PrivateKeyDer<'static>),
+        client_ca: CertificateDer<'static>,
+        upstream: Option<SocketAddr>,
+    ) -> Self {
+        Self::serve(cert, Some(client_ca), upstream).await
+    }
+
+    async fn serve(
+        cert: (CertificateDer<'static>, PrivateKeyDer<'static>),
+        client_ca: Option<CertificateDer<'static>>,
+        upstream: Option<SocketAddr>,
+    ) -> Self {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.0], cert.1)
             .unwrap();
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add(ca).unwrap();
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let config = builder.with_single_cert(vec![cert.0], cert.1).unwrap();
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -60,7 +60,6 @@ async fn kill_9_mid_stream_loses_nothing_and_redelivers_at_most_the_uncommitted(
     let mut seen: BTreeSet<(String, String)> = log.iter().map(pair).collect();
     while seen.len() < ALL {
         let Some(received) = receiver.next_within(WAIT).await else {
-            let _ = std::fs::copy(&second.log, "/tmp/crash-second.log");
             panic!(
                 "{} of {ALL} deliveries, none for {WAIT:?}; the restarted router's log ends:\n{}",
                 seen.len(),

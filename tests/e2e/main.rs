@@ -1,8 +1,8 @@
 //! End-to-end tests: `notification-router run` processes against the standalone Kafka-protocol
 //! broker `tansu` (a process of its own, on a free loopback port, one per test) and real HTTP
 //! receivers, which record what arrived and when. Crash, stop, rebalance, receiver outages, a
-//! slow receiver, poison pills, a broker restart, broker outages and replay; each test asserts
-//! counts from the receivers' records.
+//! slow receiver, poison pills, a broker restart, broker outages, replay and the Kafka
+//! destination; each test asserts counts from the receivers' records.
 //!
 //! Not part of plain `cargo test`: run with `TANSU=$(scripts/tansu) cargo test --locked --test
 //! e2e` (or `scripts/test`, which runs every test).
@@ -12,6 +12,7 @@
 
 mod common;
 mod crash;
+mod kafka_destination;
 mod outages;
 mod poison;
 mod proxy;

@@ -48,6 +48,10 @@ const VARIABLES: &[(&str, &str)] = &[
         "https://hooks.slack.com/services/T000/B000/XXXX",
     ),
     ("HTTP_PROXY_URL", "http://proxy.example.com:3128"),
+    (
+        "TEAMS_WORKFLOW_URL",
+        "https://prod-00.westeurope.logic.azure.com/workflows/0/triggers/manual/paths/invoke?sig=x",
+    ),
 ];
 
 /// One fenced block: where it starts and what it holds.

@@ -6,6 +6,7 @@
 
 mod admin;
 mod api;
+mod auth;
 mod bad_input;
 mod catalogue_events;
 mod cli;
@@ -16,8 +17,11 @@ mod docs;
 mod email;
 mod impact;
 mod isolation;
+mod kafka_destination;
 mod kafka_tls;
 mod mute;
+mod pagerduty;
+mod rate_limits;
 mod reload;
 mod restart;
 mod retries;
@@ -28,3 +32,4 @@ mod silences;
 mod slack;
 mod sources;
 mod support;
+mod teams;

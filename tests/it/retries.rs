@@ -372,3 +372,52 @@ async fn a_forged_retry_record_is_dead_lettered_and_never_delivered() {
         );
     }
 }
+
+/// A restart finds more retries in the topic than `max_pending_retries`, some due at once and
+/// some later: the schedule fills before its partitions are read to their end, and what is due
+/// is delivered anyway (it used to wait for the end of partitions it had paused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_retries_than_the_schedule_holds_are_delivered_after_a_restart() {
+    const EVENTS: usize = 1_000;
+    let kafka = Kafka::start(&["lifecycle"]);
+    let receiver = Receiver::answering(Arc::new(|_, _| Some(503))).await;
+    // Every attempt fails at first; `soon`'s retries are due after 1 s, `later`'s after 8 s.
+    let retry = |schedule: &str| {
+        format!(
+            "    retry: {{ retries: 0, schedule: [{schedule}], horizon: 1h }}\n    circuit_breaker: {{ failures: 100000 }}\n"
+        )
+    };
+    let destinations = webhook("soon", receiver.url("/soon"), &retry("1s"))
+        + &webhook("later", receiver.url("/later"), &retry("8s"));
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: to-soon, destination: soon }\n  - { name: to-later, destination: later }",
+    )];
+    let setup = Setup::lifecycle(kafka.brokers(), "backlog", &destinations, topics.clone());
+    let first = setup.start();
+    kafka.produce_events("lifecycle", &updates(0..EVENTS)).await;
+    read_topic(kafka.brokers(), RETRY_TOPIC, 3, 2 * EVENTS).await;
+    first.stop().await;
+    drop(receiver);
+
+    let mut receiver = Receiver::ok().await;
+    let destinations = webhook("soon", receiver.url("/soon"), &retry("1s"))
+        + &webhook("later", receiver.url("/later"), &retry("8s"));
+    let second = Setup {
+        kafka_extra: "  max_pending_retries: 50\n",
+        ..Setup::lifecycle(kafka.brokers(), "backlog", &destinations, topics)
+    }
+    .start();
+    let mut delivered: HashMap<String, BTreeSet<String>> = HashMap::new();
+    while delivered.values().map(BTreeSet::len).sum::<usize>() < 2 * EVENTS {
+        let received = receiver.next().await;
+        delivered
+            .entry(received.path.clone())
+            .or_default()
+            .insert(received.event_id());
+    }
+    second.stop().await;
+    assert_eq!(delivered["/soon"].len(), EVENTS);
+    assert_eq!(delivered["/later"].len(), EVENTS);
+}

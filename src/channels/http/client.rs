@@ -44,12 +44,28 @@ pub enum ClientError {
 pub struct HttpClient {
     client: reqwest::Client,
     policy: Arc<NetworkPolicy>,
+    /// What it was built with, for a variant with a destination's own TLS.
+    options: Arc<HttpOptions>,
 }
 
 impl HttpClient {
     /// Pooled keep-alive connections, rustls, no redirects, no system proxy, and the resolver
     /// that refuses non-public addresses. Fails on a proxy URL reqwest or the policy refuses.
     pub fn new(options: &HttpOptions) -> Result<HttpClient, ClientError> {
+        Self::build(options, None)
+    }
+
+    /// The same client with a destination's `tls`: its client certificate presented to
+    /// receivers that ask for one, its CA trusted besides the public ones. Its own connection
+    /// pool; the same network policy.
+    pub fn with_tls(&self, tls: &super::ClientTls) -> Result<HttpClient, ClientError> {
+        Self::build(&self.options, Some(tls))
+    }
+
+    fn build(
+        options: &HttpOptions,
+        tls: Option<&super::ClientTls>,
+    ) -> Result<HttpClient, ClientError> {
         let policy = Arc::new(NetworkPolicy::new(options.allow_private_networks.clone()));
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
@@ -68,8 +84,22 @@ impl HttpClient {
             let proxy = reqwest::Proxy::all(proxy.clone()).map_err(ClientError::ProxyUnusable)?;
             builder = builder.proxy(proxy);
         }
+        if let Some(tls) = tls {
+            if let Some(identity) = &tls.identity {
+                let identity =
+                    reqwest::Identity::from_pem(identity.expose()).map_err(ClientError::Build)?;
+                builder = builder.identity(identity);
+            }
+            for ca in &tls.ca {
+                builder = builder.add_root_certificate(ca.clone());
+            }
+        }
         let client = builder.build().map_err(ClientError::Build)?;
-        Ok(HttpClient { client, policy })
+        Ok(HttpClient {
+            client,
+            policy,
+            options: Arc::new(options.clone()),
+        })
     }
 
     /// A request to `url` (shown in errors as `shown_url`), or a permanent error when the URL

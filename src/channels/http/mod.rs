@@ -4,16 +4,24 @@
 //! messages.
 
 mod client;
+mod identity;
 mod network;
+mod oauth2;
 mod outbound;
+mod pace;
+mod rate;
 mod response;
 
 #[cfg(test)]
 mod tests;
 
 pub use client::{ClientError, HttpClient, HttpOptions};
+pub use identity::{ClientTls, TlsConfig};
 pub use network::{AddressClass, NetworkPolicy, Refused, UrlRefused, classify as classify_address};
+pub use oauth2::{AuthConfig, EXPIRY_MARGIN, OAuth2Config, OAuth2Settings, TokenSource};
 pub use outbound::{OutboundError, check_outbound_url};
+pub use pace::Pace;
+pub use rate::{RateLimit, SLACK_CHANNEL_RATE};
 pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted, url_secrets};
 pub(crate) use response::{failed_status, quote, read_capped, retry_after, transport_error};
 

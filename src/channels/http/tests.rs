@@ -35,6 +35,8 @@ fn webhook(client: HttpClient, url: Url) -> WebhookNotifier {
             sensitive_headers: Vec::new(),
             timeout: Duration::from_secs(5),
             signer: crate::channels::Signer::default(),
+            oauth2: None,
+            tls: None,
         },
     )
 }

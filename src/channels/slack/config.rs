@@ -26,6 +26,9 @@ pub struct SlackDestination<Retry, Limits, Breaker> {
     pub allow_http: bool,
     #[serde(default, with = "humantime_serde")]
     pub timeout: Option<Duration>,
+    /// At most this many requests a second (see [`RateLimit`]); unlimited unless set.
+    #[serde(default)]
+    pub rate_limit: Option<crate::channels::http::RateLimit>,
     #[serde(default)]
     pub retry: Retry,
     #[serde(default)]

@@ -12,6 +12,7 @@ mod answers;
 pub mod config;
 mod errors;
 mod message;
+mod pace;
 mod progress;
 mod settings;
 mod target;
@@ -43,6 +44,7 @@ use crate::channels::http::{HttpClient, quote, read_capped, retry_after, transpo
 use crate::channels::{Delivered, DeliveryError, FailureKind, USER_AGENT_VALUE, classify};
 use crate::secret::scrub;
 use answers::{Refusal, error_string};
+use pace::ChannelPaces;
 use settings::Endpoint;
 
 /// Slack asks for the charset on JSON bodies.
@@ -81,6 +83,8 @@ pub struct SlackNotifier {
     /// [`SlackSettings::check`]'s verdict, worked out once; an error fails every attempt.
     endpoint: Arc<Result<Endpoint, SettingsError>>,
     shown_url: Arc<str>,
+    /// A bot's pace per channel: Slack's one message a second each.
+    paces: ChannelPaces,
 }
 
 impl SlackNotifier {
@@ -88,6 +92,7 @@ impl SlackNotifier {
     pub fn new(client: HttpClient, settings: SlackSettings) -> Self {
         SlackNotifier {
             client,
+            paces: ChannelPaces::default(),
             endpoint: Arc::new(settings.endpoint()),
             shown_url: settings.target.shown_url().into(),
             settings: Arc::new(settings),
@@ -250,6 +255,7 @@ impl SlackNotifier {
         let mut accepted = 200;
         let mut failures: Vec<(String, Refusal)> = Vec::new();
         for channel in progress.pending_of(channels) {
+            self.paces.wait(&channel).await;
             let answer = match self.post(endpoint, &with_channel(message, &channel)).await {
                 Ok(reply) => self.api_answer(&channel, reply),
                 Err(error) => Err(Refusal {

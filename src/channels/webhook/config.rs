@@ -39,11 +39,20 @@ pub struct WebhookDestination<Retry, Limits, Breaker> {
     /// the admin API, logs). Fail closed: a header not listed here is shown as `****`.
     #[serde(default)]
     pub public_headers: Vec<String>,
+    /// `oauth2` client credentials: a bearer token on every request.
+    #[serde(default)]
+    pub auth: Option<crate::channels::http::AuthConfig>,
+    /// Mutual TLS: a client certificate, and a CA to trust.
+    #[serde(default)]
+    pub tls: Option<crate::channels::http::TlsConfig>,
     /// Standard Webhooks signing; unsigned without it.
     #[serde(default)]
     pub signing: Option<SigningConfig>,
     #[serde(default, with = "humantime_serde")]
     pub timeout: Option<Duration>,
+    /// At most this many requests a second (see [`RateLimit`]); unlimited unless set.
+    #[serde(default)]
+    pub rate_limit: Option<crate::channels::http::RateLimit>,
     #[serde(default)]
     pub retry: Retry,
     #[serde(default)]
@@ -129,7 +138,17 @@ impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
             Some(signing) => Signer::new(&signing.secrets, &signing.keys)
                 .map_err(|why| ("signing", why.to_string()))?,
         };
+        let oauth2 = match &self.auth {
+            None => None,
+            Some(auth) => Some(self.oauth2(&auth.oauth2, policy)?),
+        };
+        let tls = match &self.tls {
+            None => None,
+            Some(tls) => Some(tls.load()?),
+        };
         let settings = WebhookSettings {
+            tls,
+            oauth2,
             url,
             verb: self.verb,
             custom_headers,
@@ -141,6 +160,43 @@ impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
             .check()
             .map_err(|why| ("custom_headers", why.to_string()))?;
         Ok(settings)
+    }
+}
+
+impl<Retry, Limits, Breaker> WebhookDestination<Retry, Limits, Breaker> {
+    /// The checked client credentials; the token URL obeys the network policy and
+    /// `allow_http` as the destination's URL does.
+    fn oauth2(
+        &self,
+        config: &crate::channels::http::OAuth2Config,
+        policy: &NetworkPolicy,
+    ) -> Result<crate::channels::http::OAuth2Settings, (&'static str, String)> {
+        const FIELD: &str = "auth.oauth2.token_url";
+        let token_url = url::Url::parse(&config.token_url)
+            .map_err(|e| (FIELD, format!("{:?} is not a URL: {e}", config.token_url)))?;
+        check_outbound_url(&token_url, self.allow_http, policy, &redacted(&token_url))
+            .map_err(|why| (FIELD, why.to_string()))?;
+        if config.client_id.trim().is_empty() {
+            return Err(("auth.oauth2.client_id", "is empty".to_owned()));
+        }
+        if config.client_secret.is_empty() {
+            return Err(("auth.oauth2.client_secret", "is empty".to_owned()));
+        }
+        if self
+            .custom_headers
+            .keys()
+            .any(|h| h.eq_ignore_ascii_case("authorization"))
+        {
+            let why = "the authorization header carries the OAuth2 token: remove it from \
+                       custom_headers";
+            return Err(("auth", why.to_owned()));
+        }
+        Ok(crate::channels::http::OAuth2Settings {
+            token_url,
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            scopes: config.scopes.clone(),
+        })
     }
 }
 

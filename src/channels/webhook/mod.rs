@@ -22,7 +22,8 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGE
 use tracing::debug;
 
 use crate::channels::http::{
-    HttpClient, failed_status, read_capped, redacted, transport_error, url_secrets,
+    HttpClient, OAuth2Settings, TokenSource, failed_status, read_capped, redacted, transport_error,
+    url_secrets,
 };
 use crate::channels::{Delivered, DeliveryError, classify};
 
@@ -61,6 +62,10 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// The destination's Standard Webhooks secrets and keys; empty signs nothing.
     pub signer: Signer,
+    /// OAuth2 client credentials: every request carries a bearer token.
+    pub oauth2: Option<OAuth2Settings>,
+    /// A client certificate and CA of its own (mutual TLS).
+    pub tls: Option<crate::channels::http::ClientTls>,
 }
 
 /// Why a custom or sensitive header cannot be sent; a sensitive value is shown as `****`.
@@ -126,6 +131,8 @@ impl fmt::Debug for WebhookSettings {
             .field("sensitive_headers", &sensitive)
             .field("timeout", &self.timeout)
             .field("signer", &self.signer)
+            .field("oauth2", &self.oauth2)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -138,12 +145,30 @@ pub struct WebhookNotifier {
     /// [`WebhookSettings::check`]'s verdict, computed once; an error fails every attempt.
     extra_headers: Arc<Result<HeaderMap, HeaderError>>,
     shown_url: Arc<str>,
+    /// The OAuth2 tokens of the destination, when it has client credentials.
+    tokens: Option<Arc<TokenSource>>,
+    /// Why the destination's `tls` could not be set up, failing every attempt.
+    tls_error: Option<Arc<str>>,
 }
 
 impl WebhookNotifier {
     pub fn new(client: HttpClient, settings: WebhookSettings) -> Self {
+        // Checked when the configuration was loaded; a failure here fails every attempt.
+        let (client, tls_error) = match &settings.tls {
+            None => (client, None),
+            Some(tls) => match client.with_tls(tls) {
+                Ok(own) => (own, None),
+                Err(error) => (client, Some(Arc::from(error.to_string()))),
+            },
+        };
+        let tokens = settings
+            .oauth2
+            .clone()
+            .map(|oauth2| Arc::new(TokenSource::new(client.clone(), oauth2, settings.timeout)));
         WebhookNotifier {
             client,
+            tls_error,
+            tokens,
             extra_headers: Arc::new(settings.extra_headers()),
             shown_url: redacted(&settings.url).into(),
             settings: Arc::new(settings),
@@ -176,6 +201,13 @@ impl WebhookNotifier {
             headers.push(("webhook-signature".into(), settings.signer.preview()));
         }
         headers.push(("user-agent".into(), USER_AGENT_VALUE.into()));
+        if let Some(oauth2) = &settings.oauth2 {
+            let from = redacted(&oauth2.token_url);
+            headers.push((
+                "authorization".into(),
+                format!("Bearer <OAuth2 token from {from}>"),
+            ));
+        }
         let custom = settings.custom_headers.iter().map(|(n, v)| (n, v.as_str()));
         let sensitive = settings.sensitive_headers.iter().map(|(n, _)| (n, "****"));
         for (name, value) in custom.chain(sensitive) {
@@ -198,6 +230,12 @@ impl WebhookNotifier {
         sign: bool,
     ) -> Result<Delivered, DeliveryError> {
         let settings = &*self.settings;
+        if let Some(why) = &self.tls_error {
+            return Err(DeliveryError::permanent(format!(
+                "webhook to {} has unusable tls: {why}",
+                self.shown_url
+            )));
+        }
         let extra = self.extra_headers.as_ref().as_ref().map_err(|e| {
             DeliveryError::permanent(format!(
                 "webhook to {} is misconfigured: {e}",
@@ -237,20 +275,21 @@ impl WebhookNotifier {
             headers.append(name.clone(), value.clone());
         }
 
-        let mut request = self
-            .client
-            .request(method(settings.verb), &settings.url, &self.shown_url)?
-            .headers(headers)
-            .timeout(settings.timeout);
-        if settings.verb != Verb::Get {
-            request = request.body(body);
-        }
-
         let started = Instant::now();
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| self.scrubbed(transport_error(&e, &self.shown_url, settings.timeout)))?;
+        let bearer = match &self.tokens {
+            Some(tokens) => Some(tokens.bearer(None).await?),
+            None => None,
+        };
+        let mut response = self.request(headers.clone(), bearer.clone(), &body).await?;
+        // A refused token is fetched again, once, and the request made again with it.
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED
+            && let (Some(tokens), Some(refused)) = (&self.tokens, &bearer)
+        {
+            read_capped(&mut response).await;
+            debug!(message = "Receiver refused the OAuth2 token; fetching another.", url = %self.shown_url);
+            let fresh = tokens.bearer(Some(refused)).await?;
+            response = self.request(headers, Some(fresh), &body).await?;
+        }
         let status = response.status().as_u16();
         debug!(
             message = "Webhook answered.",
@@ -269,6 +308,31 @@ impl WebhookNotifier {
             }
             Err(kind) => Err(self.scrubbed(failed_status(kind, response).await)),
         }
+    }
+
+    /// One request: `headers`, the bearer token if any, the body unless a GET.
+    async fn request(
+        &self,
+        mut headers: HeaderMap,
+        bearer: Option<HeaderValue>,
+        body: &Bytes,
+    ) -> Result<reqwest::Response, DeliveryError> {
+        let settings = &*self.settings;
+        if let Some(bearer) = bearer {
+            headers.insert(reqwest::header::AUTHORIZATION, bearer);
+        }
+        let mut request = self
+            .client
+            .request(method(settings.verb), &settings.url, &self.shown_url)?
+            .headers(headers)
+            .timeout(settings.timeout);
+        if settings.verb != Verb::Get {
+            request = request.body(body.clone());
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| self.scrubbed(transport_error(&e, &self.shown_url, settings.timeout)))
     }
 
     /// The error without any sensitive header value or part of the URL in it, should the

@@ -231,7 +231,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  - name: platform-oncall",
             "  - nme: platform-oncall",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`, `recipients`, `add_notification_payload`, `reply_to_mail`, `reply_to_name`, `from_name`, `channels`, `attachment_color`, `signing_enabled`, `mute_time_intervals`, `active_time_intervals`, `when_muted`",
+                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`, `recipients`, `add_notification_payload`, `reply_to_mail`, `reply_to_name`, `from_name`, `channels`, `attachment_color`, `signing_enabled`, `dedup_key`, `severity`, `resolve_on`, `mute_time_intervals`, `active_time_intervals`, `when_muted`",
             ],
         ),
         (

@@ -5,6 +5,10 @@
 //! full it is handed to the retry topic instead of waiting), then, for each attempt, asks the
 //! circuit breaker ([`Lane::admit`]) and waits for one of the lane's concurrency slots
 //! ([`Lane::slot`]). Backoff sleeps between in-process retries hold a place but no slot.
+//!
+//! A destination with a `rate_limit` also paces its attempts ([`Lane::pace`]): over the limit an
+//! attempt waits in the lane, holding its place but no slot, and is never handed to the retry
+//! topic for it; the waits are the metric `notification_router_rate_limit_wait_seconds`.
 
 mod breaker;
 
@@ -16,6 +20,7 @@ use serde::Deserialize;
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 use tracing::{debug, error, info, warn};
 
+pub use crate::channels::http::Pace;
 pub use breaker::{Admission, CircuitBreaker};
 
 use super::DeliveryPolicy;
@@ -70,7 +75,13 @@ impl Default for BreakerSettings {
 pub struct Lane {
     destination: String,
     /// What the lane was built with; a reload keeps the lane only while these stay the same.
-    settings: (LaneLimits, BreakerSettings),
+    settings: (
+        LaneLimits,
+        BreakerSettings,
+        Option<crate::channels::RateLimit>,
+    ),
+    /// The destination's `rate_limit`, if it has one.
+    pace: Option<Pace>,
     queue_bound: usize,
     probe_interval: Duration,
     slots: Semaphore,
@@ -108,7 +119,12 @@ impl Lane {
         let limits = &destination.limits;
         Self {
             destination: destination.id.clone(),
-            settings: (limits.clone(), destination.breaker.clone()),
+            settings: (
+                limits.clone(),
+                destination.breaker.clone(),
+                destination.rate,
+            ),
+            pace: destination.rate.as_ref().map(Pace::new),
             queue_bound: limits.queue.max(1),
             probe_interval: destination.breaker.probe_interval,
             slots: Semaphore::new(limits.concurrency.max(1)),
@@ -150,6 +166,15 @@ impl Lane {
     /// Deliveries waiting or in progress.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
+    }
+
+    /// Waits until the destination's `rate_limit` lets the next attempt go (at once without
+    /// one); the wait is recorded.
+    pub async fn pace(&self) {
+        if let Some(pace) = &self.pace {
+            let waited = pace.wait().await;
+            crate::telemetry::metrics::global().rate_limited(&self.destination, waited);
+        }
     }
 
     /// Waits for a concurrency slot, held for one attempt.
@@ -259,7 +284,7 @@ impl Lanes {
         let lanes = destinations
             .iter()
             .map(|d| {
-                let settings = (d.limits.clone(), d.breaker.clone());
+                let settings = (d.limits.clone(), d.breaker.clone(), d.rate);
                 self.lanes
                     .iter()
                     .find(|lane| lane.destination == d.id && lane.settings == settings)

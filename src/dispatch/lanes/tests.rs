@@ -15,6 +15,7 @@ fn destination(concurrency: usize, queue: usize, failures: u32) -> DeliveryPolic
             failures,
             probe_interval: Duration::from_secs(30),
         },
+        rate: None,
     }
 }
 

@@ -305,8 +305,8 @@ fn raw_output_is_refused_in_slack_and_html_templates() {
         ("webhook/t.json.hbs", "{\"a\": \"{{{data.name}}}\"}"),
     ])
     .expect_err("refused");
-    let why = "{{{ }}} writes a value unescaped, which Slack templates and email HTML parts do \
-               not allow: write {{ }} (and {{json ...}} for JSON)";
+    let why = "{{{ }}} writes a value unescaped, which Slack and Teams templates and email HTML \
+               parts do not allow: write {{ }} (and {{json ...}} for JSON)";
     assert_eq!(
         errors,
         [

@@ -454,3 +454,44 @@ async fn misconfigured_settings_fail_every_attempt_permanently() {
          token is empty"
     );
 }
+
+#[tokio::test]
+async fn a_bot_posts_to_one_channel_once_a_second_and_to_others_meanwhile() {
+    let mut server = SlackServer::start().await;
+    let notifier = bot(&server);
+    let started = std::time::Instant::now();
+    let busy = async {
+        for _ in 0..3 {
+            let progress = SlackProgress::new();
+            notifier
+                .send(&message(), &channels(&["C1"]), &progress)
+                .await
+                .expect("posted");
+        }
+    };
+    let other = async {
+        let progress = SlackProgress::new();
+        notifier
+            .send(&message(), &channels(&["C2"]), &progress)
+            .await
+            .expect("posted");
+    };
+    tokio::join!(busy, other);
+    let requests: Vec<SlackRequest> = vec![
+        server.next().await,
+        server.next().await,
+        server.next().await,
+        server.next().await,
+    ];
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1900),
+        "three posts to C1 take two intervals"
+    );
+    let posted = posted_channels(&requests);
+    assert_eq!(
+        posted.iter().rposition(|c| *c == "C1"),
+        Some(3),
+        "C2 does not wait behind C1's paced posts: {posted:?}"
+    );
+    assert_eq!(posted.iter().filter(|c| **c == "C1").count(), 3);
+}

@@ -25,6 +25,8 @@ fn settings(url: Url) -> WebhookSettings {
         sensitive_headers: vec![("Authorization".to_owned(), "Bearer s3cret".into())],
         timeout: Duration::from_secs(5),
         signer: Signer::default(),
+        oauth2: None,
+        tls: None,
     }
 }
 

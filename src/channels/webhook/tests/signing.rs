@@ -38,6 +38,8 @@ fn notifier(receiver: &Receiver, verb: Verb, signer: Signer) -> WebhookNotifier 
             sensitive_headers: Vec::new(),
             timeout: Duration::from_secs(5),
             signer,
+            oauth2: None,
+            tls: None,
         },
     )
 }
