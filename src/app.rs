@@ -23,6 +23,7 @@ use crate::ledger::{self, Ledger};
 use crate::reload::{self, Live};
 use crate::retry;
 use crate::retry::RetryTopic;
+use crate::silence::{self, Silences, topic::SilenceTopic};
 use crate::telemetry::metrics::{self};
 
 /// The `kafka.brokers` value that starts the in-process broker.
@@ -43,21 +44,28 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     if config.router.kafka.brokers.trim() != EMBEDDED {
         let brokers = config.router.kafka.brokers.clone();
         let health = Arc::new(KafkaHealth::new(&brokers, metrics::global()));
+        let silences = Silences::new();
         let control = start_control(&live, &brokers, &shutdown).await?;
         let (ledger, store) = start_ledger(&live, &brokers, &control, &shutdown).await?;
         let fleet = Fleet {
             control: control.clone(),
             store,
         };
-        start_admin(&live, &brokers, &consuming, &health, &fleet, &shutdown).await?;
+        start_admin(
+            &live, &brokers, &consuming, &health, &fleet, &silences, &shutdown,
+        )
+        .await?;
         let result = consume(
             live,
             &brokers,
             shutdown,
             consuming,
             health,
-            control.clone(),
-            ledger,
+            Runtime {
+                control: control.clone(),
+                ledger,
+                silences,
+            },
         )
         .await;
         return match control.fatal() {
@@ -88,21 +96,28 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         ),
     }
     let health = Arc::new(KafkaHealth::new(&address, metrics::global()));
+    let silences = Silences::new();
     let control = start_control(&live, &address, &shutdown).await?;
     let (ledger, store) = start_ledger(&live, &address, &control, &shutdown).await?;
     let fleet = Fleet {
         control: control.clone(),
         store,
     };
-    start_admin(&live, &address, &consuming, &health, &fleet, &shutdown).await?;
+    start_admin(
+        &live, &address, &consuming, &health, &fleet, &silences, &shutdown,
+    )
+    .await?;
     let result = consume(
         live,
         &address,
         shutdown,
         consuming,
         health,
-        control.clone(),
-        ledger,
+        Runtime {
+            control: control.clone(),
+            ledger,
+            silences,
+        },
     )
     .await;
     let result = match control.fatal() {
@@ -152,6 +167,14 @@ async fn start_control(
 }
 
 /// The fleet's shared state as the admin API serves it.
+/// What deliveries consult besides the configuration: runtime changes (the control topic), the
+/// delivery ledger they record into, and the silences.
+pub struct Runtime {
+    pub control: Arc<Control>,
+    pub ledger: Option<Ledger>,
+    pub silences: Arc<Silences>,
+}
+
 struct Fleet {
     control: Arc<Control>,
     store: Option<Arc<ledger::Store>>,
@@ -208,6 +231,7 @@ async fn start_admin(
     consuming: &Arc<AtomicBool>,
     health: &Arc<KafkaHealth>,
     fleet: &Fleet,
+    silences: &Arc<Silences>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let config = live.config();
@@ -236,10 +260,20 @@ async fn start_admin(
     if !address.ip().is_loopback() && reads_open {
         warn!(message = "The admin server's reads need no token: anyone reaching it can list recipients and the topology; set admin.read_token.", address = %address);
     }
+    let producer: FutureProducer = kafka::producer_config(&config.router.kafka, brokers)
+        .create()
+        .context("cannot create the admin API's Kafka producer")?;
+    let kafka = &config.router.kafka;
     let outlets = admin::Outlets {
-        producer: kafka::producer_config(&config.router.kafka, brokers)
-            .create()
-            .context("cannot create the admin API's Kafka producer")?,
+        silences: Some(admin::SilenceDesk {
+            silences: silences.clone(),
+            topic: SilenceTopic::new(
+                producer.clone(),
+                kafka.silences_topic.clone(),
+                kafka::InternalKey::of(kafka),
+            ),
+        }),
+        producer,
         client: HttpClient::new(&config.router.http.options().map_err(anyhow::Error::msg)?)
             .map_err(anyhow::Error::msg)?,
         brokers: brokers.to_owned(),
@@ -284,9 +318,13 @@ pub async fn consume(
     shutdown: CancellationToken,
     consuming: Arc<AtomicBool>,
     health: Arc<KafkaHealth>,
-    control: Arc<Control>,
-    ledger: Option<Ledger>,
+    runtime: Runtime,
 ) -> anyhow::Result<()> {
+    let Runtime {
+        control,
+        ledger,
+        silences,
+    } = runtime;
     let config = live.config();
     let kafka = &config.router.kafka;
     let producer: FutureProducer = kafka::producer_config(kafka, brokers)
@@ -299,7 +337,23 @@ pub async fn consume(
     );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;
-    let mut deliverer = Deliverer::new(config.clone(), &client, writer)
+    tokio::spawn({
+        let (settings, brokers, silences, shutdown) = (
+            kafka.clone(),
+            brokers.to_owned(),
+            silences.clone(),
+            shutdown.clone(),
+        );
+        async move {
+            let topic = settings.silences_topic.clone();
+            if let Err(error) =
+                silence::topic::follow(&settings, &brokers, &topic, silences, shutdown).await
+            {
+                error!(message = "Silences cannot be read: none is applied.", %error);
+            }
+        }
+    });
+    let mut deliverer = Deliverer::new(config.clone(), &client, writer, silences)
         .map_err(anyhow::Error::msg)?
         .with_control(control.clone());
     if let Some(ledger) = ledger {

@@ -16,6 +16,9 @@
 //!   source type: resource lifecycle, Activity Tracker and UbiOps audit events, any CloudEvent.
 //! - [`filter`] — the EN filter language, parsed once and evaluated per notification.
 //! - [`routing`] — which topics and subscriptions a notification reaches; pure.
+//! - [`mute`] — mute windows: named time intervals in Alertmanager's syntax, evaluated at an
+//!   instant.
+//! - [`silence`] — silences made through the admin API, kept fleet-wide in a compacted topic.
 //! - [`dedup`] — drops an event read again within the de-duplication window.
 //! - [`process`] — one record: normalise → de-duplicate → route → dispatch → settle.
 //! - [`dispatch`] — one delivery's attempts and settlement (delivered, retry topic or dead
@@ -58,10 +61,12 @@ pub mod filter;
 pub(crate) mod impact;
 pub mod kafka;
 pub(crate) mod ledger;
+pub(crate) mod mute;
 pub(crate) mod process;
 pub(crate) mod reload;
 pub mod render;
 pub(crate) mod retry;
 pub mod routing;
 pub mod secret;
+pub(crate) mod silence;
 pub mod telemetry;

@@ -70,6 +70,8 @@ enum Command {
     DeadLetters(DeadLettersArgs),
     /// The delivery history of a running router (its admin API): list, show, resend.
     Deliveries(DeliveriesArgs),
+    /// Make, list and expire silences through a running router's admin API.
+    Silences(cli::SilencesArgs),
     /// Run a standalone Kafka-protocol broker (librdkafka's mock cluster) until stopped.
     Broker(BrokerArgs),
 }
@@ -111,11 +113,15 @@ async fn execute(cli: Cli) -> ExitCode {
         }
         Command::Receive(args) => cli::receive(&args).await,
         Command::Explain(args) => match load(&cli.config) {
-            Some(config) => cli::explain(&config, &args),
+            Some(config) => cli::explain(&config, &args).await,
             None => return ExitCode::FAILURE,
         },
         Command::Keys { command } => cli::keys(&command, || load(&cli.config)),
         Command::Sources { command } => cli::sources(&cli.config, &command),
+        Command::Silences(args) => {
+            let config = cli_config(&cli.config, args.url.is_some());
+            cli::silences(config.as_ref(), &args).await
+        }
         Command::Impact(args) => {
             let Some(config) = load(&cli.config) else {
                 return ExitCode::from(2);
@@ -233,4 +239,10 @@ fn shutdown_on_signal() -> CancellationToken {
         cancel.cancel();
     });
     token
+}
+
+/// The configuration a client subcommand reads its defaults from: none when `--url` says where
+/// to go.
+fn cli_config(path: &std::path::Path, has_url: bool) -> Option<config::Config> {
+    if has_url { None } else { load(path) }
 }

@@ -14,6 +14,7 @@ mod listings;
 mod live;
 mod notifications;
 mod readiness;
+mod silences;
 mod tls;
 pub mod ui;
 
@@ -41,6 +42,7 @@ pub use auth::{reading, state_changing};
 pub use destination_test::{TestStatus, TestStatuses};
 pub use notifications::MAX_BODY;
 pub use readiness::Readiness;
+pub use silences::SilenceDesk;
 pub use tls::{TlsError, TlsListener, server_config};
 
 /// What the admin server reads: the live configuration, the metrics and readiness.
@@ -75,6 +77,8 @@ pub struct Outlets {
     pub client: HttpClient,
     /// The brokers the router reads from, which impact previews read the recent traffic of.
     pub brokers: String,
+    /// Where silences are kept; without it `/v1/silences` answers `503`.
+    pub silences: Option<SilenceDesk>,
 }
 
 impl AdminState {
@@ -125,6 +129,11 @@ impl AdminState {
         self.live.config()
     }
 
+    /// Where silences are kept, when the router runs with Kafka.
+    pub fn silences(&self) -> Option<&SilenceDesk> {
+        self.outlets.as_ref().and_then(|o| o.silences.as_ref())
+    }
+
     /// What reloads the configuration.
     pub fn live(&self) -> &Arc<Live> {
         &self.live
@@ -141,7 +150,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
                 .route("/metrics", get(metrics_text))
                 .merge(listings::routes())
                 .merge(control::reads())
-                .merge(deliveries::reads()),
+                .merge(deliveries::reads())
+                .merge(silences::reads()),
             &state,
         ))
         .merge(state_changing(
@@ -154,7 +164,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
                 )
                 .merge(live::routes())
                 .merge(control::routes())
-                .merge(deliveries::routes()),
+                .merge(deliveries::routes())
+                .merge(silences::changes()),
             &state,
         ))
         .merge(ui::routes())

@@ -56,6 +56,15 @@ pub struct SubscriptionConfig {
     /// PagerDuty: a filter; a notification it matches resolves the incident.
     #[serde(default)]
     pub resolve_on: Option<String>,
+    /// Names of `router.yaml` time intervals during which nothing is sent.
+    #[serde(default)]
+    pub mute_time_intervals: Vec<String>,
+    /// Names of `router.yaml` time intervals outside of which nothing is sent.
+    #[serde(default)]
+    pub active_time_intervals: Vec<String>,
+    /// What happens to a delivery while muted: `drop` (default) or `delay` until the window ends.
+    #[serde(default)]
+    pub when_muted: Option<crate::mute::WhenMuted>,
 }
 
 /// What is wrong with a subscription: the field (under the subscription) and why.

@@ -3,12 +3,14 @@
 
 use std::fmt::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::config::Config;
 use crate::event::Notification;
 use crate::routing::{Route, SourceIndex, Topic, accepting_source};
+use crate::silence::Silences;
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
@@ -22,14 +24,53 @@ pub struct ExplainArgs {
     pub source: Option<String>,
 }
 
-/// Prints the explanation of `args.event` under `config`.
-pub fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<()> {
+/// Prints the explanation of `args.event` under `config`, with the silences of the running
+/// router when its admin API answers.
+pub async fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.event)
         .with_context(|| format!("cannot read {}", args.event.display()))?;
     let (source, notification) = normalised(config, &bytes, args.source.as_deref())
         .with_context(|| format!("{}", args.event.display()))?;
-    print!("{}", explanation(config, source, &notification));
+    let silences = running_silences(config).await;
+    print!("{}", explanation(config, source, &notification, &silences));
     Ok(())
+}
+
+/// The silences of the router whose admin API `router.yaml` names (with `ROUTER_READ_TOKEN` or
+/// `ROUTER_ADMIN_TOKEN` when set); `None` without an admin section, or why they are not known.
+async fn running_silences(config: &Config) -> Option<Result<Arc<Silences>, String>> {
+    let admin = config.router.admin.as_ref()?;
+    let scheme = if admin.tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}/v1/silences", admin.listen);
+    let token = std::env::var("ROUTER_READ_TOKEN")
+        .or_else(|_| std::env::var("ROUTER_ADMIN_TOKEN"))
+        .ok();
+    let fetched = async {
+        let mut request = reqwest::Client::new()
+            .get(&url)
+            .timeout(std::time::Duration::from_secs(3));
+        if let Some(token) = &token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("{} answered {}", url, response.status()));
+        }
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let silences = Silences::new();
+        for value in body["silences"].as_array().into_iter().flatten() {
+            if let Ok(silence) = serde_json::from_value(value.clone()) {
+                let _ = silences.put(silence);
+            }
+        }
+        Ok(silences)
+    };
+    Some(
+        fetched
+            .await
+            .map_err(|why| format!("not known: the admin API at {url} did not answer ({why})")),
+    )
 }
 
 /// The event normalised as `wanted` would, or as the first source that accepts it.
@@ -47,7 +88,12 @@ fn normalised(
 }
 
 /// The whole explanation as text.
-pub fn explanation(config: &Config, source: SourceIndex, notification: &Notification) -> String {
+pub fn explanation(
+    config: &Config,
+    source: SourceIndex,
+    notification: &Notification,
+    silences: &Option<Result<Arc<Silences>, String>>,
+) -> String {
     let table = &config.table;
     let source_config = table.source(source);
     let mut out = String::new();
@@ -119,8 +165,37 @@ pub fn explanation(config: &Config, source: SourceIndex, notification: &Notifica
                 if let Some(note) = index.and_then(|i| destination.explain(i, body)) {
                     let _ = writeln!(out, "      {channel}: {note}");
                 }
+                let now = chrono::Utc::now();
+                if let Some(line) = delivery
+                    .subscription
+                    .mute
+                    .as_ref()
+                    .and_then(|m| m.explain(now))
+                {
+                    let _ = writeln!(out, "      {line}");
+                }
+                if let Some(Ok(silences)) = silences {
+                    let scoped = crate::silence::Delivery {
+                        topic: &delivery.topic.name,
+                        subscription: &delivery.subscription.name,
+                        destination: &delivery.destination.id,
+                    };
+                    if let Some(silence) = silences.muting(&notification.body, scoped, now) {
+                        let _ = writeln!(
+                            out,
+                            "      silenced now by {} ({}, until {}, by {}): not sent",
+                            silence.id,
+                            silence.matcher,
+                            silence.ends_at.to_rfc3339(),
+                            silence.created_by
+                        );
+                    }
+                }
             }
         }
+    }
+    if let Some(Err(why)) = silences {
+        let _ = writeln!(out, "\nSilences: {why}");
     }
     if !config.warnings.is_empty() {
         let _ = writeln!(out, "\nConfiguration warnings:");

@@ -1,7 +1,7 @@
 //! The subcommands besides `run`: check a config, explain an event, measure a proposed
 //! configuration's impact on recent traffic, render a delivery, publish events, receive webhooks,
-//! show and make signing keys, inspect and replay dead letters, list, show and resend deliveries, run a standalone broker, turn
-//! sources on and off.
+//! show and make signing keys, inspect and replay dead letters, list, show and resend deliveries,
+//! run a standalone broker, turn sources on and off, make and expire silences.
 
 mod broker;
 mod dead_letters;
@@ -12,6 +12,7 @@ mod keys;
 mod publish;
 mod receive;
 mod render;
+mod silences;
 mod sources;
 mod validate;
 
@@ -24,5 +25,6 @@ pub use keys::{KeysCommand, keys};
 pub use publish::{PublishArgs, publish};
 pub use receive::{ReceiveArgs, receive};
 pub use render::{RenderArgs, render};
+pub use silences::{SilencesArgs, SilencesCommand, silences};
 pub use sources::{SourcesCommand, sources};
 pub use validate::validate;

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::checks::{Problems, check_kafka_topic_name, check_name};
@@ -14,6 +15,7 @@ use super::files::{
 };
 use crate::channels::{self, Destinations, NetworkPolicy, Subscribed};
 use crate::dispatch::DeliveryPolicy;
+use crate::mute::{NamedInterval, TimeInterval};
 use crate::render::Templates;
 use crate::routing::{Destination, RoutingTable, Source};
 
@@ -49,9 +51,11 @@ pub fn compile(
         .iter()
         .map(|p| Destination { id: p.id.clone() })
         .collect();
+    let intervals = compile_time_intervals(router, router_path, &mut problems);
     let (topics, subscriptions) = super::topics::compile_topics(
         &topic_files,
         router,
+        &intervals,
         &destinations,
         &mut channels,
         templates,
@@ -76,6 +80,39 @@ pub fn compile(
     }
 }
 
+/// The named time intervals of `router.yaml`, each valid one by its name.
+fn compile_time_intervals(
+    router: &RouterFile,
+    file: &Path,
+    problems: &mut Problems,
+) -> HashMap<String, Arc<NamedInterval>> {
+    let mut named = HashMap::new();
+    for (i, config) in router.time_intervals.iter().enumerate() {
+        let item = format!("time_intervals[{i}] ({})", config.name);
+        if let Err(why) = check_name(&config.name) {
+            problems.add(file, format!("{item}.name"), why.to_string());
+        }
+        let mut intervals = Vec::new();
+        for (j, interval) in config.time_intervals.iter().enumerate() {
+            match TimeInterval::parse(interval) {
+                Ok(interval) => intervals.push(interval),
+                Err((field, why)) => {
+                    problems.add(file, format!("{item}.time_intervals[{j}].{field}"), why);
+                }
+            }
+        }
+        let interval = Arc::new(NamedInterval {
+            name: config.name.clone(),
+            intervals,
+        });
+        if named.insert(config.name.clone(), interval).is_some() {
+            let why = format!("duplicate time interval name {:?}", config.name);
+            problems.add(file, item, why);
+        }
+    }
+    named
+}
+
 fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
     if kafka.brokers.trim().is_empty() {
         let why = "is empty: write host:port[,host:port...] or `embedded`";
@@ -89,6 +126,15 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
     } else if kafka.retry_topic == kafka.dead_letter_topic {
         let why = format!("{:?} is also the dead-letter topic", kafka.retry_topic);
         problems.add(file, "kafka.retry_topic", why);
+    }
+    if let Err(why) = check_kafka_topic_name(&kafka.silences_topic) {
+        problems.add(file, "kafka.silences_topic", why.to_string());
+    } else if [&kafka.retry_topic, &kafka.dead_letter_topic].contains(&&kafka.silences_topic) {
+        let why = format!(
+            "{:?} is also the retry or dead-letter topic",
+            kafka.silences_topic
+        );
+        problems.add(file, "kafka.silences_topic", why);
     }
     for (item, value) in [
         ("kafka.max_in_flight", kafka.max_in_flight),
@@ -279,9 +325,14 @@ fn compile_sources(
         for topic in &source.kafka_topics {
             if let Err(why) = check_kafka_topic_name(topic) {
                 problems.add(file, &topics_item, why.to_string());
-            } else if *topic == kafka.dead_letter_topic || *topic == kafka.retry_topic {
+            } else if *topic == kafka.dead_letter_topic
+                || *topic == kafka.retry_topic
+                || *topic == kafka.silences_topic
+            {
                 let which = if *topic == kafka.retry_topic {
                     "retry"
+                } else if *topic == kafka.silences_topic {
+                    "silences"
                 } else {
                     "dead-letter"
                 };

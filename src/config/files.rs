@@ -48,6 +48,9 @@ pub struct RouterFile {
     /// instance in a local store (docs/fleet-state.md).
     #[serde(default)]
     pub ledger: LedgerSettings,
+    /// Named time intervals (Alertmanager's syntax) that subscriptions mute or activate by.
+    #[serde(default)]
+    pub time_intervals: Vec<crate::mute::NamedIntervalConfig>,
 }
 
 /// The delivery ledger.
@@ -110,6 +113,9 @@ pub struct KafkaSettings {
     /// (docs/fleet-state.md). Created when missing.
     #[serde(default = "default_control_topic")]
     pub control_topic: String,
+    /// Silences, kept fleet-wide: compacted, keyed by silence id, read whole by every instance.
+    #[serde(default = "default_silences_topic")]
+    pub silences_topic: String,
     /// Retry records held in memory until due; reading the retry topic pauses beyond this.
     #[serde(default = "default_max_pending_retries")]
     pub max_pending_retries: usize,
@@ -358,6 +364,9 @@ fn default_control_topic() -> String {
 }
 fn default_retry_topic() -> String {
     "notification-router.retry".into()
+}
+fn default_silences_topic() -> String {
+    "notification-router.silences".into()
 }
 fn default_max_pending_retries() -> usize {
     20_000

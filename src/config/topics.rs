@@ -3,17 +3,23 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::checks::{Problems, check_name, choices};
 use super::files::{RouterFile, SubscriptionConfig, TopicFile, TopicSource as TopicSourceConfig};
 
 use crate::channels;
+use crate::mute::{Mute, NamedInterval};
 use crate::render::{Channel, Templates};
 use crate::routing::{Destination, Rule, SourceIndex, Subscription, Topic, TopicSource};
 
 /// What every topic file is checked against.
 struct Known<'a> {
     source_ids: Vec<&'a str>,
+    /// The named time intervals of `router.yaml` that compiled.
+    intervals: &'a HashMap<String, Arc<NamedInterval>>,
+    /// Every time interval named in `router.yaml`, valid or not.
+    interval_names: Vec<&'a str>,
     /// Every destination named in `router.yaml`, valid or not.
     destination_ids: Vec<&'a str>,
     /// The destinations that compiled.
@@ -26,6 +32,7 @@ struct Known<'a> {
 pub fn compile_topics(
     topic_files: &[(PathBuf, TopicFile)],
     router: &RouterFile,
+    intervals: &HashMap<String, Arc<NamedInterval>>,
     destinations: &[Destination],
     channels: &mut [channels::Destination],
     templates: &Templates,
@@ -33,6 +40,12 @@ pub fn compile_topics(
 ) -> (Vec<Topic>, Vec<Subscription>) {
     let known = Known {
         source_ids: router.sources.iter().map(|s| s.id.as_str()).collect(),
+        intervals,
+        interval_names: router
+            .time_intervals
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect(),
         destination_ids: router.destinations.iter().map(|d| d.id()).collect(),
         destinations,
         templates,
@@ -223,9 +236,53 @@ fn subscription(
         };
         problems.add(file, format!("{item}.template"), why);
     }
+    let mute = mute(config, item, file, known, problems);
     Some(Subscription {
         name: config.name.clone(),
         topic,
         destination,
+        mute,
     })
+}
+
+/// A subscription's mute windows, their names looked up in `router.yaml`'s `time_intervals`.
+fn mute(
+    config: &SubscriptionConfig,
+    item: &str,
+    file: &Path,
+    known: &Known<'_>,
+    problems: &mut Problems,
+) -> Option<Arc<Mute>> {
+    let mut lookup = |field: &str, names: &[String]| -> Vec<Arc<NamedInterval>> {
+        let mut found = Vec::new();
+        for name in names {
+            match known.intervals.get(name) {
+                Some(interval) => found.push(interval.clone()),
+                // One that exists but did not compile has its own problem already.
+                None if known.interval_names.contains(&name.as_str()) => {}
+                None => {
+                    let why = format!(
+                        "unknown time interval {name:?}; valid (router.yaml time_intervals): {}",
+                        choices(&known.interval_names)
+                    );
+                    problems.add(file, format!("{item}.{field}"), why);
+                }
+            }
+        }
+        found
+    };
+    let muting = lookup("mute_time_intervals", &config.mute_time_intervals);
+    let active = lookup("active_time_intervals", &config.active_time_intervals);
+    if config.mute_time_intervals.is_empty() && config.active_time_intervals.is_empty() {
+        if config.when_muted.is_some() {
+            let why = "has no effect without mute_time_intervals or active_time_intervals";
+            problems.add(file, format!("{item}.when_muted"), why);
+        }
+        return None;
+    }
+    Some(Arc::new(Mute {
+        mute: muting,
+        active,
+        when_muted: config.when_muted.unwrap_or_default(),
+    }))
 }

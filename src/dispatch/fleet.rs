@@ -33,6 +33,7 @@ impl Deliverer {
             .unwrap_or_else(PoisonError::into_inner);
         let snapshot = Snapshot {
             config: current.config.clone(),
+            silences: current.silences.clone(),
             targets: current.targets.clone(),
             lanes: current.lanes.clone(),
             control: self.control.clone(),

@@ -22,7 +22,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::sync::Notify;
 use tracing::{info, warn};
@@ -38,6 +38,7 @@ use crate::control::Control;
 use crate::dead_letter::DeadLetterReason;
 use crate::ledger::{self, Ledger};
 use crate::routing::RoutingTable;
+use crate::silence::Silences;
 use gate::Gate;
 use lanes::{Lane, Lanes, Place};
 
@@ -54,6 +55,8 @@ pub enum Attempt {
     DeadLetter(DeadLetterReason),
     /// Not sent: its subscription is paused (through the control topic).
     Paused,
+    /// Not attempted: the subscription is in a mute window. Dropped, or held until `until`.
+    Muted { until: Option<DateTime<Utc>> },
 }
 
 /// Where a job goes after an attempt.
@@ -69,6 +72,7 @@ pub enum Next {
 /// retry and dead-letter topics; shared by every record task and the retry consumer.
 pub struct Deliverer {
     current: RwLock<Arc<Snapshot>>,
+    silences: Arc<Silences>,
     client: crate::channels::HttpClient,
     writer: Writer,
     /// The fleet's runtime state: destinations disabled, subscriptions paused.
@@ -82,6 +86,7 @@ pub struct Deliverer {
 /// subscriptions). Immutable; a reload makes a new one.
 pub struct Snapshot {
     config: Arc<Config>,
+    silences: Arc<Silences>,
     /// One per subscription, by the subscription's index in the table.
     targets: Vec<Target>,
     lanes: Lanes,
@@ -95,11 +100,13 @@ impl Deliverer {
         config: Arc<Config>,
         client: &crate::channels::HttpClient,
         writer: Writer,
+        silences: Arc<Silences>,
     ) -> Result<Self, TargetError> {
         let lanes = Lanes::new(&config.policies);
-        let snapshot = Snapshot::new(config, client, lanes, None, None)?;
+        let snapshot = Snapshot::new(config, client, lanes, silences.clone(), None, None)?;
         Ok(Self {
             current: RwLock::new(Arc::new(snapshot)),
+            silences,
             client: client.clone(),
             writer,
             control: None,
@@ -127,6 +134,7 @@ impl Deliverer {
             config,
             &self.client,
             lanes,
+            self.silences.clone(),
             self.control.clone(),
             self.ledger.clone(),
         )?);
@@ -148,12 +156,14 @@ impl Snapshot {
         config: Arc<Config>,
         client: &crate::channels::HttpClient,
         lanes: Lanes,
+        silences: Arc<Silences>,
         control: Option<Arc<Control>>,
         ledger: Option<Ledger>,
     ) -> Result<Self, TargetError> {
         let targets = config.destinations.targets(client)?;
         Ok(Self {
             config,
+            silences,
             targets,
             lanes,
             control,
@@ -213,6 +223,24 @@ impl Snapshot {
             job.destination.clone_from(&destination.id);
             self.record(job, ledger::State::Paused, None);
             return Attempt::Paused;
+        }
+        if let Some(mute) = &table.subscriptions()[subscription].mute
+            && let Some(muted) = muted(job, mute, Utc::now())
+        {
+            return muted;
+        }
+        let delivery = crate::silence::Delivery {
+            topic: &table.topics()[table.subscriptions()[subscription].topic].name,
+            subscription: &job.subscription,
+            destination: &destination.id,
+        };
+        if let Some(silence) = self
+            .silences
+            .muting(&job.notification, delivery, Utc::now())
+        {
+            crate::telemetry::metrics::global().silenced(&job.subscription);
+            info!(message = "Delivery silenced; not sent.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, silence = %silence.id, created_by = %silence.created_by);
+            return Attempt::Muted { until: None };
         }
         let lane = self.lanes.get(index);
         let disabled = lane.disabled().or_else(|| {
@@ -308,6 +336,29 @@ impl Snapshot {
     }
 }
 
+/// What a delivery comes to when its subscription is muted at `now`: dropped (counted, logged)
+/// or held until its window ends; `None` when it is not muted.
+fn muted(job: &mut Job, mute: &crate::mute::Mute, now: DateTime<Utc>) -> Option<Attempt> {
+    let reason = mute.muted_at(now)?;
+    let metrics = crate::telemetry::metrics::global();
+    match mute.when_muted {
+        crate::mute::WhenMuted::Drop => {
+            metrics.muted(&job.subscription, "dropped");
+            info!(message = "Delivery dropped: its subscription is muted.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, muted = %reason);
+            Some(Attempt::Muted { until: None })
+        }
+        crate::mute::WhenMuted::Delay => {
+            let until = mute.window_end(now);
+            metrics.muted(&job.subscription, "delayed");
+            job.last_error = Some(format!(
+                "the subscription is muted ({reason}) until {}",
+                until.to_rfc3339()
+            ));
+            Some(Attempt::Muted { until: Some(until) })
+        }
+    }
+}
+
 /// The moment a decision is made: the wall clock (due times, horizons) and the monotonic clock
 /// (how long a deferral waits).
 #[derive(Debug, Clone, Copy)]
@@ -338,6 +389,15 @@ fn decide(
     match attempt {
         Attempt::Delivered | Attempt::Paused => Step::Next(Next::Done),
         Attempt::DeadLetter(reason) => Step::Next(Next::DeadLetter(job, reason)),
+        Attempt::Muted { until: None } => Step::Next(Next::Done),
+        Attempt::Muted { until: Some(until) } => {
+            // A delivery not attempted yet starts its retry horizon when its window ends.
+            if job.attempts == 0 {
+                job.started_at = until;
+            }
+            job.due = until;
+            Step::Next(Next::Retry(job))
+        }
         Attempt::Deferred { until } => {
             let wait = until.saturating_duration_since(now.instant);
             if job.elapsed(now.wall) + wait > policy.horizon {

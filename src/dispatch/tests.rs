@@ -251,6 +251,22 @@ fn a_job_goes_to_the_retry_topic_while_its_schedule_and_horizon_allow_else_to_th
             },
             Expected::Exhausted,
         ),
+        (
+            "muted and dropped",
+            0,
+            0,
+            Attempt::Muted { until: None },
+            Expected::Done,
+        ),
+        (
+            "muted and delayed beyond the horizon: due when the window ends, no step used",
+            50,
+            1,
+            Attempt::Muted {
+                until: Some(now.wall + chrono::TimeDelta::hours(8)),
+            },
+            retry(exactly(8 * 60 * MINUTE), 1),
+        ),
     ];
     for (case, elapsed_min, long_retries, attempt, expected) in cases {
         let mut job = job();

@@ -78,6 +78,8 @@ pub struct Subscription {
     pub name: String,
     pub topic: usize,
     pub destination: usize,
+    /// Its mute windows, when it has any.
+    pub mute: Option<std::sync::Arc<crate::mute::Mute>>,
 }
 
 /// A destination, as routing sees it: which one. What it is (webhook, email, Slack) is the

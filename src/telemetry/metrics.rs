@@ -57,6 +57,19 @@ pub struct ReasonLabels {
     pub reason: String,
 }
 
+/// Labels of a muted delivery: its subscription and what happened to it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MutedLabels {
+    pub subscription: String,
+    pub outcome: String,
+}
+
+/// Labels of a silenced delivery: its subscription.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SilencedLabels {
+    pub subscription: String,
+}
+
 /// Labels of a consumed partition.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PartitionLabels {
@@ -82,6 +95,10 @@ pub struct Metrics {
     /// Deliveries handed to the retry topic.
     pub retries: Family<DestinationLabels, Counter>,
     pub dead_letters: Family<ReasonLabels, Counter>,
+    /// Deliveries of a subscription in a mute window, by what happened (`dropped`, `delayed`).
+    pub deliveries_muted: Family<MutedLabels, Counter>,
+    /// Deliveries not sent because a silence matched them, by subscription.
+    pub deliveries_silenced: Family<SilencedLabels, Counter>,
     /// 1 for a destination disabled (410, or failing for its whole horizon) on this instance.
     pub destination_disabled: Family<DestinationLabels, Gauge>,
     pub consumer_lag: Family<PartitionLabels, Gauge>,
@@ -122,6 +139,8 @@ impl Metrics {
             rate_limit_wait_seconds: Family::new_with_constructor(latency),
             retries: Family::default(),
             dead_letters: Family::default(),
+            deliveries_muted: Family::default(),
+            deliveries_silenced: Family::default(),
             destination_disabled: Family::default(),
             consumer_lag: Family::default(),
             filter_budget_exceeded: Counter::default(),
@@ -187,6 +206,16 @@ impl Metrics {
             "retries",
             "Delivery attempts after the first",
             m.retries.clone(),
+        );
+        registry.register(
+            "deliveries_silenced",
+            "Deliveries not sent because a silence matched them",
+            m.deliveries_silenced.clone(),
+        );
+        registry.register(
+            "deliveries_muted",
+            "Deliveries in a subscription's mute window, dropped or delayed until it ends",
+            m.deliveries_muted.clone(),
         );
         registry.register(
             "dead_letters",
@@ -329,6 +358,23 @@ impl Metrics {
         self.retries
             .get_or_create(&destination_labels(destination))
             .inc();
+    }
+
+    /// Counts a delivery in a mute window: `dropped` or `delayed`.
+    pub fn muted(&self, subscription: &str, outcome: &str) {
+        let labels = MutedLabels {
+            subscription: subscription.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        self.deliveries_muted.get_or_create(&labels).inc();
+    }
+
+    /// Counts a delivery a silence kept from being sent.
+    pub fn silenced(&self, subscription: &str) {
+        let labels = SilencedLabels {
+            subscription: subscription.to_owned(),
+        };
+        self.deliveries_silenced.get_or_create(&labels).inc();
     }
 
     /// Counts a record or delivery written to the dead-letter topic.

@@ -186,6 +186,8 @@ fn explanation(
                     "topic": delivery.topic.name,
                     "destination": delivery.destination.id,
                     "webhook_id": delivery.webhook_id,
+                    "muted": delivery.subscription.mute.as_ref().and_then(|m| m.explain(chrono::Utc::now())),
+                    "silenced": silenced_by(state, notification, delivery),
                     "preview": preview,
                     "html": html,
                 })
@@ -253,4 +255,28 @@ fn tree(explanation: &Explanation) -> Value {
         })).collect::<Vec<_>>(),
         "parts": explanation.parts.iter().map(tree).collect::<Vec<_>>(),
     })
+}
+
+/// Which silence would mute `delivery` of `notification` now, as a line for the page.
+fn silenced_by(
+    state: &AdminState,
+    notification: &Notification,
+    delivery: &crate::routing::Delivery<'_>,
+) -> Option<String> {
+    let desk = state.silences()?;
+    let scoped = crate::silence::Delivery {
+        topic: &delivery.topic.name,
+        subscription: &delivery.subscription.name,
+        destination: &delivery.destination.id,
+    };
+    let silence = desk
+        .silences
+        .muting(&notification.body, scoped, chrono::Utc::now())?;
+    Some(format!(
+        "silenced now by {} (matcher {}, until {}, by {}): not sent",
+        silence.id,
+        silence.matcher,
+        silence.ends_at.to_rfc3339(),
+        silence.created_by
+    ))
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 
 mod mistakes;
+mod mute;
 mod topic_files;
 use crate::render::Channel;
 

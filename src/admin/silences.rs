@@ -1,0 +1,164 @@
+//! `/v1/silences`: list (`GET`), create (`POST`, token) and expire (`DELETE /{id}`, token)
+//! silences. A change is written to the silences topic, which every instance follows, and put in
+//! effect on this instance at once.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AdminState, error, not_found, unavailable};
+use crate::silence::{Scope, Silence, Silences, topic::SilenceTopic};
+
+/// Who made a silence through the admin token: the token has no other name.
+pub const ADMIN: &str = "admin";
+
+/// Where the admin API keeps silences: this instance's copy and the topic every instance reads.
+pub struct SilenceDesk {
+    pub silences: Arc<Silences>,
+    pub topic: SilenceTopic,
+}
+
+/// A new silence, as `POST /v1/silences` takes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSilence {
+    matcher: String,
+    #[serde(default)]
+    scope: Scope,
+    /// Now when absent.
+    #[serde(default)]
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: DateTime<Utc>,
+    #[serde(default)]
+    comment: String,
+}
+
+pub(super) fn reads() -> Router<Arc<AdminState>> {
+    Router::new()
+        .route("/v1/silences", get(list))
+        .route("/v1/silences/{id}", get(one))
+}
+
+pub(super) fn changes() -> Router<Arc<AdminState>> {
+    Router::new()
+        .route("/v1/silences", axum::routing::post(create))
+        .route("/v1/silences/{id}", delete(expire))
+}
+
+fn desk(state: &AdminState) -> Result<&SilenceDesk, Box<Response>> {
+    state
+        .silences()
+        .ok_or_else(|| Box::new(unavailable("silences need the router's Kafka connection")))
+}
+
+fn shown(silence: &Silence, now: DateTime<Utc>) -> Value {
+    let mut value = serde_json::to_value(silence).unwrap_or_default();
+    value["state"] = json!(silence.state(now).as_str());
+    value
+}
+
+async fn list(State(state): State<Arc<AdminState>>) -> Response {
+    let desk = match desk(&state) {
+        Ok(desk) => desk,
+        Err(response) => return *response,
+    };
+    let now = Utc::now();
+    let silences: Vec<Value> = desk.silences.list().iter().map(|s| shown(s, now)).collect();
+    Json(json!({"silences": silences})).into_response()
+}
+
+async fn one(State(state): State<Arc<AdminState>>, Path(id): Path<String>) -> Response {
+    let desk = match desk(&state) {
+        Ok(desk) => desk,
+        Err(response) => return *response,
+    };
+    match desk.silences.get(&id) {
+        Some(silence) => Json(shown(&silence, Utc::now())).into_response(),
+        None => not_found("silence", &id),
+    }
+}
+
+async fn create(State(state): State<Arc<AdminState>>, body: axum::body::Bytes) -> Response {
+    let desk = match desk(&state) {
+        Ok(desk) => desk,
+        Err(response) => return *response,
+    };
+    let new: NewSilence = match serde_json::from_slice(&body) {
+        Ok(new) => new,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", &e.to_string()),
+    };
+    let now = Utc::now();
+    let silence = Silence {
+        id: uuid::Uuid::new_v4().to_string(),
+        matcher: new.matcher,
+        scope: new.scope,
+        starts_at: new.starts_at.unwrap_or(now),
+        ends_at: new.ends_at,
+        created_by: ADMIN.to_owned(),
+        comment: new.comment,
+        updated_at: now,
+    };
+    if let Err(why) = silence.compile() {
+        return error(StatusCode::BAD_REQUEST, "bad_request", &why.to_string());
+    }
+    if new_scope_unknown(&state, &silence.scope) {
+        let why = "scope: names a topic, subscription or destination not in the configuration";
+        return error(StatusCode::BAD_REQUEST, "bad_request", why);
+    }
+    save(desk, silence, StatusCode::CREATED).await
+}
+
+/// Whether a scope names something the configuration does not have.
+fn new_scope_unknown(state: &AdminState, scope: &Scope) -> bool {
+    let config = state.config();
+    let table = &config.table;
+    scope
+        .topic
+        .as_ref()
+        .is_some_and(|t| !table.topics().iter().any(|x| &x.name == t))
+        || scope
+            .subscription
+            .as_ref()
+            .is_some_and(|s| table.subscription_by_name(s).is_none())
+        || scope
+            .destination
+            .as_ref()
+            .is_some_and(|d| !table.destinations().iter().any(|x| &x.id == d))
+}
+
+async fn expire(State(state): State<Arc<AdminState>>, Path(id): Path<String>) -> Response {
+    let desk = match desk(&state) {
+        Ok(desk) => desk,
+        Err(response) => return *response,
+    };
+    let Some(silence) = desk.silences.get(&id) else {
+        return not_found("silence", &id);
+    };
+    let now = Utc::now();
+    let mut silence = (*silence).clone();
+    if silence.ends_at > now {
+        silence.ends_at = now.max(silence.starts_at + chrono::TimeDelta::milliseconds(1));
+        silence.updated_at = now;
+    }
+    save(desk, silence, StatusCode::OK).await
+}
+
+/// Writes `silence` to the topic, then puts it in effect here.
+async fn save(desk: &SilenceDesk, silence: Silence, status: StatusCode) -> Response {
+    if let Err(why) = desk.topic.write(&silence).await {
+        return unavailable(&why.to_string());
+    }
+    let shown = shown(&silence, Utc::now());
+    if let Err(why) = desk.silences.put(silence) {
+        return error(StatusCode::BAD_REQUEST, "bad_request", &why.to_string());
+    }
+    (status, Json(shown)).into_response()
+}
