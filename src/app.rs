@@ -43,35 +43,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     reload::spawn_triggers(live.clone(), shutdown.clone());
     if config.router.kafka.brokers.trim() != EMBEDDED {
         let brokers = config.router.kafka.brokers.clone();
-        let health = Arc::new(KafkaHealth::new(&brokers, metrics::global()));
-        let silences = Silences::new();
-        let control = start_control(&live, &brokers, &shutdown).await?;
-        let (ledger, store) = start_ledger(&live, &brokers, &control, &shutdown).await?;
-        let fleet = Fleet {
-            control: control.clone(),
-            store,
-        };
-        start_admin(
-            &live, &brokers, &consuming, &health, &fleet, &silences, &shutdown,
-        )
-        .await?;
-        let result = consume(
-            live,
-            &brokers,
-            shutdown,
-            consuming,
-            health,
-            Runtime {
-                control: control.clone(),
-                ledger,
-                silences,
-            },
-        )
-        .await;
-        return match control.fatal() {
-            Some(why) => Err(anyhow::anyhow!(why)),
-            None => result,
-        };
+        return run_on(live, &brokers, consuming, shutdown).await;
     }
     let topics = config.kafka_topics(EMBEDDED_PARTITIONS);
     let broker = EmbeddedKafka::start(&topics)?;
@@ -95,37 +67,41 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             config.path.display()
         ),
     }
-    let health = Arc::new(KafkaHealth::new(&address, metrics::global()));
+    let result = run_on(live, &address, consuming, shutdown).await;
+    drop(broker);
+    result
+}
+
+/// Runs on `brokers`: the control topic and the ledger first, then the admin server, then the
+/// consumers until shutdown.
+async fn run_on(
+    live: Arc<Live>,
+    brokers: &str,
+    consuming: Arc<AtomicBool>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let health = Arc::new(KafkaHealth::new(brokers, metrics::global()));
     let silences = Silences::new();
-    let control = start_control(&live, &address, &shutdown).await?;
-    let (ledger, store) = start_ledger(&live, &address, &control, &shutdown).await?;
+    let control = start_control(&live, brokers, &shutdown).await?;
+    let (ledger, store) = start_ledger(&live, brokers, &control, &shutdown).await?;
     let fleet = Fleet {
         control: control.clone(),
         store,
     };
     start_admin(
-        &live, &address, &consuming, &health, &fleet, &silences, &shutdown,
+        &live, brokers, &consuming, &health, &fleet, &silences, &shutdown,
     )
     .await?;
-    let result = consume(
-        live,
-        &address,
-        shutdown,
-        consuming,
-        health,
-        Runtime {
-            control: control.clone(),
-            ledger,
-            silences,
-        },
-    )
-    .await;
-    let result = match control.fatal() {
+    let runtime = Runtime {
+        control: control.clone(),
+        ledger,
+        silences,
+    };
+    let result = consume(live, brokers, shutdown, consuming, health, runtime).await;
+    match control.fatal() {
         Some(why) => Err(anyhow::anyhow!(why)),
         None => result,
-    };
-    drop(broker);
-    result
+    }
 }
 
 /// Creates the control topic when missing and starts reading it from its start; source
@@ -169,10 +145,10 @@ async fn start_control(
 /// The fleet's shared state as the admin API serves it.
 /// What deliveries consult besides the configuration: runtime changes (the control topic), the
 /// delivery ledger they record into, and the silences.
-pub struct Runtime {
-    pub control: Arc<Control>,
-    pub ledger: Option<Ledger>,
-    pub silences: Arc<Silences>,
+struct Runtime {
+    control: Arc<Control>,
+    ledger: Option<Ledger>,
+    silences: Arc<Silences>,
 }
 
 struct Fleet {
@@ -312,7 +288,7 @@ async fn start_admin(
 /// Consumes the enabled sources' topics and the retry topic from `brokers` until shutdown, with
 /// the configuration `live` keeps and the runtime state `control` reads; sets `consuming` once subscribed (readiness); the consumers
 /// tell `health` whether the brokers can be reached.
-pub async fn consume(
+async fn consume(
     live: Arc<Live>,
     brokers: &str,
     shutdown: CancellationToken,
