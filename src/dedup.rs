@@ -22,7 +22,7 @@ use crate::config::files::DedupSettings;
 
 /// The ids seen recently, oldest first.
 #[derive(Debug)]
-pub struct Dedup {
+pub(crate) struct Dedup {
     window: Duration,
     max_entries: usize,
     keys: [RandomState; 2],
@@ -43,7 +43,7 @@ struct Seen {
 }
 
 impl Dedup {
-    pub fn new(settings: &DedupSettings) -> Self {
+    pub(crate) fn new(settings: &DedupSettings) -> Self {
         Self {
             window: settings.window,
             max_entries: settings.max_entries,
@@ -54,7 +54,7 @@ impl Dedup {
     }
 
     /// Whether `id` was seen within the window; remembers it when not.
-    pub fn is_duplicate(&self, id: &str) -> bool {
+    pub(crate) fn is_duplicate(&self, id: &str) -> bool {
         self.check(id, Instant::now())
     }
 
@@ -79,7 +79,7 @@ impl Dedup {
 
     #[cfg(test)]
     /// Ids remembered now.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -88,7 +88,7 @@ impl Dedup {
     }
 
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

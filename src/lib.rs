@@ -39,12 +39,17 @@
 //!   the operator console under `/ui/`.
 //! - [`app`] — wires it all together and runs until shutdown.
 //! - [`cli`] — the other subcommands: validate, explain, impact, render, publish, receive, keys,
-//!   dead-letters, broker, sources.
+//!   dead-letters, deliveries, silences, broker, sources.
 //! - [`secret`] — the redacting [`Secret`](secret::Secret) type every credential is held in.
 //! - [`telemetry`] — logs and metrics.
 //!
 //! Unit tests live in the module they test: `#[cfg(test)] mod tests` inline, or, once they outgrow
 //! the file, in `tests.rs` or a `tests/` folder beside it; the stand-ins come from `testkit`.
+//!
+//! Only what the binary, the tests, the benchmarks and the fuzz targets use is `pub`; the rest is
+//! `pub(crate)`, which `unreachable_pub` keeps so.
+
+#![warn(unreachable_pub)]
 
 pub mod admin;
 pub mod app;

@@ -21,13 +21,13 @@ use crate::telemetry::metrics;
 const MAX_DETAIL: usize = crate::dispatch::MAX_DETAIL;
 
 /// What every record task shares: the deliverer and the input de-duplication window.
-pub struct RecordProcessor {
+pub(crate) struct RecordProcessor {
     deliverer: Arc<Deliverer>,
     dedup: Dedup,
 }
 
 impl RecordProcessor {
-    pub fn new(config: &Config, deliverer: Arc<Deliverer>) -> Self {
+    pub(crate) fn new(config: &Config, deliverer: Arc<Deliverer>) -> Self {
         Self {
             deliverer,
             dedup: Dedup::new(&config.router.dedup),
@@ -36,7 +36,11 @@ impl RecordProcessor {
 
     /// Processes one record until it is settled. Returns false only when shutdown came first
     /// while the dead-letter topic could not be written: the record is then left unsettled.
-    pub async fn process(&self, message: &OwnedMessage, shutdown: &CancellationToken) -> bool {
+    pub(crate) async fn process(
+        &self,
+        message: &OwnedMessage,
+        shutdown: &CancellationToken,
+    ) -> bool {
         let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
         let position = [
             (header::ORIGINAL_TOPIC, topic.to_owned()),

@@ -21,7 +21,7 @@ use super::{AdminState, error, listings, not_found, unavailable};
 use crate::control::{Change, Control};
 
 /// The header a caller may name itself in; recorded beside the token's name.
-pub const ACTOR_HEADER: &str = "x-router-actor";
+pub(super) const ACTOR_HEADER: &str = "x-router-actor";
 
 /// The longest actor name kept.
 const MAX_ACTOR: usize = 100;

@@ -28,10 +28,10 @@ use crate::dispatch::{RetryPolicy, deliver};
 use crate::routing::delivery_id;
 
 /// How many test statuses are kept; the oldest is forgotten first.
-pub const KEPT: usize = 1_000;
+pub(super) const KEPT: usize = 1_000;
 
 /// The `type` of a test notification.
-pub const TEST_TYPE: &str = "com.notification-router.destination:test";
+pub(super) const TEST_TYPE: &str = "com.notification-router.destination:test";
 
 /// Where a test stands, as `GET /v1/notifications/{id}` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -18,7 +18,7 @@ use super::{AdminState, error, not_found, unavailable};
 use crate::silence::{Scope, Silence, Silences, topic::SilenceTopic};
 
 /// Who made a silence through the admin token: the token has no other name.
-pub const ADMIN: &str = "admin";
+pub(super) const ADMIN: &str = "admin";
 
 /// Where the admin API keeps silences: this instance's copy and the topic every instance reads.
 pub struct SilenceDesk {

@@ -202,4 +202,4 @@ impl Destination {
 }
 
 /// A channel's subscription attributes: each field's name, and whether a subscription sets it.
-pub type AttributeTable = &'static [(&'static str, fn(&SubscriptionConfig) -> bool)];
+pub(super) type AttributeTable = &'static [(&'static str, fn(&SubscriptionConfig) -> bool)];

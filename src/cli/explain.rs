@@ -88,7 +88,7 @@ fn normalised(
 }
 
 /// The whole explanation as text.
-pub fn explanation(
+pub(super) fn explanation(
     config: &Config,
     source: SourceIndex,
     notification: &Notification,

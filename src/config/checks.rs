@@ -7,15 +7,15 @@ use crate::filter::Filter;
 
 /// The problems found so far in one compile.
 #[derive(Debug, Default)]
-pub struct Problems(pub Vec<ConfigError>);
+pub(super) struct Problems(pub Vec<ConfigError>);
 
 impl Problems {
-    pub fn add(&mut self, file: &Path, item: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, file: &Path, item: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigError::new(file, item, message));
     }
 
     /// Parses a filter, recording its error (with the column) against `item`.
-    pub fn filter(&mut self, source: &str, file: &Path, item: &str) -> Option<Filter> {
+    pub(super) fn filter(&mut self, source: &str, file: &Path, item: &str) -> Option<Filter> {
         Filter::parse(source)
             .map_err(|why| self.add(file, item, format!("{why}, in: {source}")))
             .ok()
@@ -41,7 +41,7 @@ pub enum TopicNameError {
 }
 
 /// Ids and names: letters, digits, `-`, `_` and `.`, so they read well in logs, headers and URLs.
-pub fn check_name(name: &str) -> Result<(), NameError> {
+pub(super) fn check_name(name: &str) -> Result<(), NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);
     }
@@ -68,7 +68,7 @@ pub fn check_kafka_topic_name(name: &str) -> Result<(), TopicNameError> {
 }
 
 /// The valid names, once each, for an error message.
-pub fn choices(names: &[&str]) -> String {
+pub(super) fn choices(names: &[&str]) -> String {
     let mut unique: Vec<&str> = Vec::new();
     for name in names {
         if !unique.contains(name) {

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::channels::http::SLACK_CHANNEL_RATE;
-pub use crate::channels::{RateLimit, SigningConfig, SlackConfig, SmtpConfig};
+pub(super) use crate::channels::{RateLimit, SlackConfig};
 use crate::dispatch::RetryPolicy;
 use crate::dispatch::lanes::{BreakerSettings, LaneLimits};
 
@@ -20,15 +20,15 @@ pub type SlackDestination =
     crate::channels::SlackDestination<RetryPolicy, LaneLimits, BreakerSettings>;
 
 /// A PagerDuty service, reached by the Events API v2.
-pub type PagerDutyDestination =
+pub(super) type PagerDutyDestination =
     crate::channels::PagerDutyDestination<RetryPolicy, LaneLimits, BreakerSettings>;
 
 /// A Microsoft Teams channel, reached by a Workflows webhook.
-pub type TeamsDestination =
+pub(super) type TeamsDestination =
     crate::channels::TeamsDestination<RetryPolicy, LaneLimits, BreakerSettings>;
 
 /// A topic of the router's Kafka cluster or another.
-pub type KafkaDestination =
+pub(super) type KafkaDestination =
     crate::channels::KafkaDestination<RetryPolicy, LaneLimits, BreakerSettings>;
 
 /// Where and how to deliver.

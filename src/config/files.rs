@@ -13,8 +13,7 @@ use crate::event::SourceKind;
 pub use crate::channels::SubscriptionConfig;
 
 pub use super::destinations::{
-    DestinationConfig, EmailDestination, SigningConfig, SlackConfig, SlackDestination, SmtpConfig,
-    WebhookDestination,
+    DestinationConfig, EmailDestination, SlackDestination, WebhookDestination,
 };
 use crate::secret::Secret;
 

@@ -10,7 +10,7 @@ use serde_yaml_ng::Value;
 
 /// A variable that is referenced without a default but is not set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unresolved {
+pub(super) struct Unresolved {
     /// Where in the document, as a path (`destinations[0].url`).
     pub item: String,
     pub message: String,
@@ -18,7 +18,7 @@ pub struct Unresolved {
 
 /// Why a string cannot be expanded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ExpandError {
+pub(super) enum ExpandError {
     #[error("unclosed '${{' in {0:?}: write ${{NAME}} or ${{NAME:-default}}")]
     Unclosed(String),
     #[error("{0:?} is not a variable name: use letters, digits and '_'")]
@@ -34,7 +34,7 @@ pub enum ExpandError {
 
 /// Which variables a file may read.
 #[derive(Debug, Clone, Copy)]
-pub enum Scope<'a> {
+pub(super) enum Scope<'a> {
     /// Any environment variable: `router.yaml`, written by operators.
     All,
     /// Only these: topic files, written by topic owners, which must not read the operator's
@@ -43,7 +43,7 @@ pub enum Scope<'a> {
 }
 
 /// Replaces every `${VAR}` in the string values of `value`, looking variables up with `lookup`.
-pub fn interpolate(
+pub(super) fn interpolate(
     value: &mut Value,
     scope: Scope<'_>,
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -116,7 +116,10 @@ fn walk(value: &mut Value, item: String, lookup: Lookup<'_>, problems: &mut Vec<
 
 /// Expands one string, reading any variable.
 #[cfg(test)]
-pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, ExpandError> {
+pub(super) fn expand(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ExpandError> {
     expand_with(text, &|name| Ok(lookup(name)))
 }
 

@@ -29,7 +29,7 @@ struct Known<'a> {
 
 /// Compiles every topic file, in order; returns the topics and all their subscriptions, each
 /// also added, with its channel's attributes, to its destination in `channels`.
-pub fn compile_topics(
+pub(super) fn compile_topics(
     topic_files: &[(PathBuf, TopicFile)],
     router: &RouterFile,
     intervals: &HashMap<String, Arc<NamedInterval>>,

@@ -38,7 +38,7 @@ impl fmt::Display for ConfigWarning {
 /// A warning for each destination whose `limits.queue` is not below `kafka.max_in_flight`: its
 /// queue can never be full (each of its deliveries holds a record in flight), so a slow receiver
 /// is never relieved through the retry topic and paces every destination.
-pub fn queues_never_full(
+pub(super) fn queues_never_full(
     file: &std::path::Path,
     policies: &[crate::dispatch::DeliveryPolicy],
     max_in_flight: usize,
@@ -60,7 +60,7 @@ pub fn queues_never_full(
 
 /// A warning for each event type a rule names that its source kind's catalogue does not list.
 /// Sources of kind `cloudevents` have no catalogue and are not checked.
-pub fn unknown_event_types(table: &RoutingTable) -> Vec<ConfigWarning> {
+pub(super) fn unknown_event_types(table: &RoutingTable) -> Vec<ConfigWarning> {
     let mut warnings = Vec::new();
     for topic in table.topics() {
         for (s, topic_source) in topic.sources.iter().enumerate() {

@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 /// A topic and a partition number.
-pub type Partition = (String, i32);
+pub(crate) type Partition = (String, i32);
 
 /// In-flight counts per partition and the pause state derived from them.
 #[derive(Debug)]
-pub struct Backpressure {
+pub(crate) struct Backpressure {
     max_total: usize,
     max_partition: usize,
     total: usize,
@@ -21,7 +21,7 @@ pub struct Backpressure {
 }
 
 impl Backpressure {
-    pub fn new(max_total: usize, max_partition: usize) -> Self {
+    pub(crate) fn new(max_total: usize, max_partition: usize) -> Self {
         Self {
             max_total: max_total.max(1),
             max_partition: max_partition.max(1),
@@ -34,19 +34,19 @@ impl Backpressure {
 
     #[cfg(test)]
     /// Records in flight.
-    pub fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.total
     }
 
     /// Whether a record of `partition` may start now: the records in flight are below both
     /// limits.
-    pub fn admits(&self, partition: &Partition) -> bool {
+    pub(crate) fn admits(&self, partition: &Partition) -> bool {
         self.total < self.max_total
             && self.counts.get(partition).copied().unwrap_or(0) < self.max_partition
     }
 
     /// A record of `partition` started.
-    pub fn started(&mut self, partition: &Partition) {
+    pub(crate) fn started(&mut self, partition: &Partition) {
         self.total += 1;
         match self.counts.get_mut(partition) {
             Some(count) => *count += 1,
@@ -60,13 +60,13 @@ impl Backpressure {
     }
 
     /// Whether the records in flight are at the total limit.
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.total >= self.max_total
     }
 
     /// A record of `partition` has waited too long for room: the partitions to pause now. Every
     /// assigned one when the total is at its limit, else `partition` alone.
-    pub fn pause_for(&mut self, partition: &Partition) -> Vec<Partition> {
+    pub(crate) fn pause_for(&mut self, partition: &Partition) -> Vec<Partition> {
         let mut pause = if self.is_full() {
             self.pause_all()
         } else {
@@ -93,7 +93,7 @@ impl Backpressure {
     /// A record of `partition` finished; returns the partitions to resume now. A paused
     /// partition resumes once the total is at most 3/4 of its limit and its own count too, so
     /// that fetching does not flap on every record.
-    pub fn finished(&mut self, partition: &Partition) -> Vec<Partition> {
+    pub(crate) fn finished(&mut self, partition: &Partition) -> Vec<Partition> {
         if let Some(count) = self.counts.get_mut(partition) {
             *count = count.saturating_sub(1);
             self.total = self.total.saturating_sub(1);
@@ -117,7 +117,7 @@ impl Backpressure {
     }
 
     /// Partitions newly assigned; returns those to pause at once (the total is at its limit).
-    pub fn assigned(&mut self, partitions: &[Partition]) -> Vec<Partition> {
+    pub(crate) fn assigned(&mut self, partitions: &[Partition]) -> Vec<Partition> {
         self.assigned.extend(partitions.iter().cloned());
         if self.total < self.max_total {
             return Vec::new();
@@ -131,14 +131,14 @@ impl Backpressure {
 
     /// Partitions revoked: their pause state goes with them. Records still in flight keep
     /// counting until they finish.
-    pub fn revoked(&mut self, partitions: &[Partition]) {
+    pub(crate) fn revoked(&mut self, partitions: &[Partition]) {
         for p in partitions {
             self.assigned.remove(p);
             self.paused.remove(p);
         }
     }
 
-    pub fn is_paused(&self, partition: &Partition) -> bool {
+    pub(crate) fn is_paused(&self, partition: &Partition) -> bool {
         self.paused.contains(partition)
     }
 }
@@ -149,13 +149,13 @@ impl Backpressure {
 /// longer than the grace pauses its partition (or all of them, [`Backpressure::pause_for`]), a
 /// pause dropping that prefetch, and the loop polls on. Nothing starts beyond the limits.
 #[derive(Debug)]
-pub struct Waiting<M> {
+pub(crate) struct Waiting<M> {
     grace: Duration,
     records: VecDeque<(Partition, Instant, M)>,
 }
 
 impl<M> Waiting<M> {
-    pub fn new(grace: Duration) -> Self {
+    pub(crate) fn new(grace: Duration) -> Self {
         Self {
             grace,
             records: VecDeque::new(),
@@ -163,12 +163,12 @@ impl<M> Waiting<M> {
     }
 
     /// A record of `partition`, taken at `now`, waits.
-    pub fn push(&mut self, partition: Partition, now: Instant, record: M) {
+    pub(crate) fn push(&mut self, partition: Partition, now: Instant, record: M) {
         self.records.push_back((partition, now, record));
     }
 
     /// The oldest waiting record `pressure` admits now, taken out with its partition.
-    pub fn next_admitted(&mut self, pressure: &Backpressure) -> Option<(Partition, M)> {
+    pub(crate) fn next_admitted(&mut self, pressure: &Backpressure) -> Option<(Partition, M)> {
         let at = self
             .records
             .iter()
@@ -180,14 +180,14 @@ impl<M> Waiting<M> {
 
     /// When the loop must act if no room is made: the grace's end for the oldest record whose
     /// partition still fetches. `None` when there is none: the loop may take more records.
-    pub fn deadline(&self, pressure: &Backpressure) -> Option<Instant> {
+    pub(crate) fn deadline(&self, pressure: &Backpressure) -> Option<Instant> {
         self.oldest_fetching(pressure)
             .map(|(_, since, _)| *since + self.grace)
     }
 
     /// The partition of the oldest record whose partition still fetches, when it has waited out
     /// the grace at `now`.
-    pub fn overdue(&self, pressure: &Backpressure, now: Instant) -> Option<Partition> {
+    pub(crate) fn overdue(&self, pressure: &Backpressure, now: Instant) -> Option<Partition> {
         self.oldest_fetching(pressure)
             .filter(|(_, since, _)| *since + self.grace <= now)
             .map(|(partition, _, _)| partition.clone())
@@ -200,16 +200,16 @@ impl<M> Waiting<M> {
     }
 
     /// Partitions revoked: their waiting records are dropped, for the new owner to read.
-    pub fn revoked(&mut self, partitions: &[Partition]) {
+    pub(crate) fn revoked(&mut self, partitions: &[Partition]) {
         self.records.retain(|(p, _, _)| !partitions.contains(p));
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.records.len()
     }
 
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 }

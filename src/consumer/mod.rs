@@ -37,16 +37,16 @@ use crate::process::RecordProcessor;
 use crate::reload::Live;
 use crate::telemetry::metrics::{self, PartitionLabels};
 
-pub use backpressure::{Backpressure, Partition, Waiting};
+pub(crate) use backpressure::{Backpressure, Partition, Waiting};
 #[cfg(test)]
-pub use offsets::OffsetTracker;
-pub use offsets::{Offsets, Ticket};
-pub use polling::{KafkaConsumer, Polled, Polling};
-pub use rebalance::{RebalanceContext, Rebalanced, store};
+pub(crate) use offsets::OffsetTracker;
+pub(crate) use offsets::{Offsets, Ticket};
+pub(crate) use polling::{KafkaConsumer, Polled, Polling};
+pub(crate) use rebalance::{RebalanceContext, Rebalanced, store};
 
 /// Why a consumer (the sources' or the retry topic's) could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
+pub(crate) enum StartError {
     #[error("cannot create the {0} consumer: {1}")]
     Create(&'static str, #[source] rdkafka::error::KafkaError),
     #[error("cannot subscribe to {0}: {1}")]
@@ -58,12 +58,12 @@ pub enum StartError {
 /// How long shutdown waits for the final commit and the consumer's close after the drain. Both
 /// wait for the group coordinator, and without a broker they would never end (README,
 /// "Stop without a broker").
-pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Consumes the enabled sources' topics until shutdown, following the subscription as reloads
 /// change it ([`subscription`]). Back-pressure pauses fetching from busy partitions (or all of
 /// them) while the consumer keeps being polled, on a thread of its own ([`Polling`]).
-pub async fn run(
+pub(crate) async fn run(
     live: &Live,
     brokers: &str,
     deliverer: Arc<Deliverer>,

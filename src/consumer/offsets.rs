@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 /// Where one in-flight record stands; handed back to [`OffsetTracker::finish`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ticket {
+pub(crate) struct Ticket {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
@@ -26,14 +26,14 @@ struct Partition {
 
 /// Tracks in-flight offsets per partition and says when the committable position moves.
 #[derive(Debug, Default)]
-pub struct OffsetTracker {
+pub(crate) struct OffsetTracker {
     topics: HashMap<String, HashMap<i32, Partition>>,
     generations: u64,
 }
 
 impl OffsetTracker {
     /// Records that `offset` is being processed.
-    pub fn begin(&mut self, topic: &str, partition: i32, offset: i64) -> Ticket {
+    pub(crate) fn begin(&mut self, topic: &str, partition: i32, offset: i64) -> Ticket {
         let partitions = match self.topics.get_mut(topic) {
             Some(partitions) => partitions,
             None => self.topics.entry(topic.to_owned()).or_default(),
@@ -59,7 +59,7 @@ impl OffsetTracker {
 
     /// Records that a ticket's record is settled. Returns the position to store (the next offset
     /// to consume) when it moved: the lowest offset still in flight, or one past the highest begun.
-    pub fn finish(&mut self, ticket: &Ticket) -> Option<i64> {
+    pub(crate) fn finish(&mut self, ticket: &Ticket) -> Option<i64> {
         let state = self
             .topics
             .get_mut(&ticket.topic)?
@@ -76,7 +76,7 @@ impl OffsetTracker {
     }
 
     /// Whether a ticket belongs to the current assignment of its partition.
-    pub fn is_current(&self, ticket: &Ticket) -> bool {
+    pub(crate) fn is_current(&self, ticket: &Ticket) -> bool {
         self.topics
             .get(&ticket.topic)
             .and_then(|p| p.get(&ticket.partition))
@@ -84,7 +84,7 @@ impl OffsetTracker {
     }
 
     /// How many records of a partition are in flight.
-    pub fn in_flight(&self, topic: &str, partition: i32) -> usize {
+    pub(crate) fn in_flight(&self, topic: &str, partition: i32) -> usize {
         self.topics
             .get(topic)
             .and_then(|p| p.get(&partition))
@@ -92,27 +92,27 @@ impl OffsetTracker {
     }
 
     /// Forgets a partition: it was revoked. Tickets of it still out are ignored when they finish.
-    pub fn revoke(&mut self, topic: &str, partition: i32) {
+    pub(crate) fn revoke(&mut self, topic: &str, partition: i32) {
         if let Some(partitions) = self.topics.get_mut(topic) {
             partitions.remove(&partition);
         }
     }
 
     /// Forgets every partition.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.topics.clear();
     }
 }
 
 /// An [`OffsetTracker`] shared between the consumer, the record tasks and the rebalance callback.
 #[derive(Debug, Default)]
-pub struct Offsets {
+pub(crate) struct Offsets {
     tracker: Mutex<OffsetTracker>,
     settled: Condvar,
 }
 
 impl Offsets {
-    pub fn lock(&self) -> MutexGuard<'_, OffsetTracker> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, OffsetTracker> {
         self.tracker
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -120,7 +120,7 @@ impl Offsets {
 
     /// Settles a ticket and wakes anyone draining. When the committable position moved, `store` is
     /// called with it under the lock, so positions are stored in the order they were reached.
-    pub fn finish(&self, ticket: &Ticket, store: impl FnOnce(i64)) {
+    pub(crate) fn finish(&self, ticket: &Ticket, store: impl FnOnce(i64)) {
         let mut tracker = self.lock();
         if let Some(position) = tracker.finish(ticket) {
             store(position);
@@ -131,7 +131,7 @@ impl Offsets {
 
     /// Blocks until no record of `partitions` is in flight, or `timeout` passes. Returns whether drained.
     /// Called from librdkafka's rebalance callback, on a thread that is not running record tasks.
-    pub fn wait_drained(&self, partitions: &[(String, i32)], timeout: Duration) -> bool {
+    pub(crate) fn wait_drained(&self, partitions: &[(String, i32)], timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut tracker = self.lock();
         loop {

@@ -23,11 +23,11 @@ use tracing::{info, warn};
 use super::rebalance::{RebalanceContext, commit};
 
 /// A consumer polled by a [`Polling`] thread.
-pub type KafkaConsumer = BaseConsumer<RebalanceContext>;
+pub(crate) type KafkaConsumer = BaseConsumer<RebalanceContext>;
 
 /// What the polling thread hands to the consuming loop.
 #[derive(Debug)]
-pub enum Polled {
+pub(crate) enum Polled {
     Record(OwnedMessage),
     /// The end of a partition was reached (only with `enable.partition.eof`).
     End(i32),
@@ -47,7 +47,7 @@ enum Closing {
 }
 
 /// A consumer's polling thread.
-pub struct Polling {
+pub(crate) struct Polling {
     pub records: mpsc::Receiver<Polled>,
     stop: CancellationToken,
     progress: mpsc::UnboundedReceiver<Closing>,
@@ -56,7 +56,10 @@ pub struct Polling {
 
 impl Polling {
     /// Starts polling `consumer` on a thread named `name`. Must be called within the runtime.
-    pub fn start(consumer: Arc<KafkaConsumer>, name: &'static str) -> std::io::Result<Polling> {
+    pub(crate) fn start(
+        consumer: Arc<KafkaConsumer>,
+        name: &'static str,
+    ) -> std::io::Result<Polling> {
         let (records_tx, records) = mpsc::channel(CHANNEL);
         let (progress_tx, progress) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
@@ -79,7 +82,7 @@ impl Polling {
 
     /// Stops polling, then commits the stored offsets and closes the consumer on the polling
     /// thread, waiting for both until `deadline` at most. Says what could not be done.
-    pub async fn close(mut self, deadline: Duration) {
+    pub(crate) async fn close(mut self, deadline: Duration) {
         self.stop.cancel();
         // Records still in the channel are not started: they are read again.
         self.records.close();

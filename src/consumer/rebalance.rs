@@ -14,7 +14,7 @@ use super::offsets::{Offsets, Ticket};
 use crate::kafka::KafkaHealth;
 
 /// Shared with the record tasks through [`Offsets`].
-pub struct RebalanceContext {
+pub(crate) struct RebalanceContext {
     /// The watermark: what may be committed.
     pub offsets: Arc<Offsets>,
     /// What a revoke waits for: the records being worked on. For the sources' consumer this is
@@ -31,14 +31,14 @@ pub struct RebalanceContext {
 
 /// An assignment change, for the consuming loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rebalanced {
+pub(crate) enum Rebalanced {
     Assigned(Vec<(String, i32)>),
     Revoked(Vec<(String, i32)>),
 }
 
 impl RebalanceContext {
     /// The context of a consumer whose records are all being worked on until settled.
-    pub fn new(
+    pub(crate) fn new(
         offsets: Arc<Offsets>,
         drain_timeout: Duration,
         health: Arc<KafkaHealth>,
@@ -109,7 +109,7 @@ impl ConsumerContext for RebalanceContext {
 }
 
 /// Commits the stored offsets synchronously; having nothing to commit is fine.
-pub fn commit<C: Consumer<X>, X: ConsumerContext>(consumer: &C) {
+pub(super) fn commit<C: Consumer<X>, X: ConsumerContext>(consumer: &C) {
     match consumer.commit_consumer_state(CommitMode::Sync) {
         Ok(()) => debug!(message = "Offsets committed."),
         Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
@@ -121,7 +121,11 @@ pub fn commit<C: Consumer<X>, X: ConsumerContext>(consumer: &C) {
 
 /// Stores the position for a settled ticket's partition, to be committed by the next (auto-)commit.
 /// The position is stored as given: the next offset to consume.
-pub fn store<C: Consumer<X>, X: ConsumerContext>(consumer: &C, ticket: &Ticket, position: i64) {
+pub(crate) fn store<C: Consumer<X>, X: ConsumerContext>(
+    consumer: &C,
+    ticket: &Ticket,
+    position: i64,
+) {
     let mut list = TopicPartitionList::new();
     let stored = list
         .add_partition_offset(&ticket.topic, ticket.partition, Offset::Offset(position))

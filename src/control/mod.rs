@@ -12,7 +12,7 @@
 //! valid is logged and skipped.
 
 mod reader;
-pub mod record;
+pub(crate) mod record;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -27,9 +27,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-pub use reader::{ensure_topic, retrying, run};
-pub use record::{Change, ControlRecord, Read};
-pub use state::{Applied, ControlState};
+pub(crate) use reader::{ensure_topic, retrying, run};
+pub(crate) use record::{Change, ControlRecord, Read};
+pub(crate) use state::{Applied, ControlState};
 
 use crate::dispatch::Deliverer;
 use crate::kafka::{AUTH_HEADER, InternalKey};

@@ -32,7 +32,7 @@ const TICK: Duration = Duration::from_millis(200);
 /// Creates `topic` compacted, with one partition (and the brokers' replication), unless it
 /// exists; with `retention_ms`, records older than that are deleted too. A clear error when it
 /// cannot.
-pub async fn ensure_topic(
+pub(crate) async fn ensure_topic(
     settings: &KafkaSettings,
     brokers: &str,
     topic: &str,
@@ -92,7 +92,7 @@ fn exists(admin: &AdminClient<DefaultClientContext>, topic: &str) -> Result<bool
 /// Runs `attempt` until it succeeds, again every second while the brokers cannot be reached
 /// (a [`ControlError::Read`]: logged once, then ever more rarely); any other error ends it.
 /// `None` when `shutdown` came first.
-pub async fn retrying<T, F: std::future::Future<Output = Result<T, ControlError>>>(
+pub(crate) async fn retrying<T, F: std::future::Future<Output = Result<T, ControlError>>>(
     what: &str,
     shutdown: &CancellationToken,
     mut attempt: impl FnMut() -> F,
@@ -118,7 +118,7 @@ pub async fn retrying<T, F: std::future::Future<Output = Result<T, ControlError>
 
 /// Creates the control topic when missing, then reads it from its start until `shutdown`,
 /// applying each valid record to `control`. Waits for the brokers while they cannot be reached.
-pub async fn run(
+pub(crate) async fn run(
     control: Arc<Control>,
     settings: &KafkaSettings,
     brokers: &str,

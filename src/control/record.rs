@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::kafka::InternalKey;
 
 /// The version of the record format, in every value.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// What one control record sets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +54,7 @@ impl Change {
 }
 
 /// The key of what `kind` `id` is set by.
-pub fn key(kind: &str, id: &str) -> String {
+pub(crate) fn key(kind: &str, id: &str) -> String {
     format!("{kind}/{id}")
 }
 
@@ -98,7 +98,7 @@ pub enum Read {
 
 /// Why a control record is skipped, never applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Invalid {
+pub(crate) enum Invalid {
     #[error("{0}")]
     Unauthentic(crate::kafka::Unauthentic),
     #[error("the record has no key")]
@@ -114,13 +114,18 @@ pub enum Invalid {
 }
 
 /// The authentication code header of a control record written by the router.
-pub fn sign(key: &InternalKey, topic: &str, record_key: &str, value: Option<&[u8]>) -> String {
+pub(crate) fn sign(
+    key: &InternalKey,
+    topic: &str,
+    record_key: &str,
+    value: Option<&[u8]>,
+) -> String {
     key.sign(topic, Some(record_key.as_bytes()), value, &[])
 }
 
 /// Checks and decodes a record read from the control topic: authenticated under `key`, a key of
 /// `<kind>/<id>` naming what a value of the known format sets, or a tombstone.
-pub fn decode(
+pub(crate) fn decode(
     key: &InternalKey,
     topic: &str,
     record_key: Option<&[u8]>,

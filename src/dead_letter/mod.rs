@@ -7,8 +7,8 @@ mod entry;
 mod read;
 mod replay;
 
-pub use entry::{Entry, Filter};
-pub use replay::{parse_since, read_matching, replay};
+pub(crate) use entry::{Entry, Filter};
+pub(crate) use replay::{parse_since, read_matching, replay};
 
 use std::time::Duration;
 
@@ -19,29 +19,29 @@ use rdkafka::util::Timeout;
 use crate::kafka::{AUTH_HEADER, InternalKey};
 
 /// Header names on dead-letter records.
-pub mod header {
+pub(crate) mod header {
     /// A [`DeadLetterReason`](super::DeadLetterReason) code.
-    pub const REASON: &str = "dlq-reason";
+    pub(crate) const REASON: &str = "dlq-reason";
     /// The reason in words: the parse error, the last HTTP status and response, ...
-    pub const DETAIL: &str = "dlq-detail";
+    pub(crate) const DETAIL: &str = "dlq-detail";
     /// `input` (the record itself) or `delivery` (one delivery of a good record).
-    pub const KIND: &str = "dlq-kind";
-    pub const SOURCE: &str = "dlq-source";
-    pub const ORIGINAL_TOPIC: &str = "dlq-original-topic";
-    pub const ORIGINAL_PARTITION: &str = "dlq-original-partition";
-    pub const ORIGINAL_OFFSET: &str = "dlq-original-offset";
-    pub const NOTIFICATION_ID: &str = "dlq-notification-id";
-    pub const SUBSCRIPTION: &str = "dlq-subscription";
-    pub const DESTINATION: &str = "dlq-destination";
-    pub const WEBHOOK_ID: &str = "dlq-webhook-id";
-    pub const LAST_STATUS: &str = "dlq-last-status";
-    pub const ATTEMPTS: &str = "dlq-attempts";
+    pub(crate) const KIND: &str = "dlq-kind";
+    pub(crate) const SOURCE: &str = "dlq-source";
+    pub(crate) const ORIGINAL_TOPIC: &str = "dlq-original-topic";
+    pub(crate) const ORIGINAL_PARTITION: &str = "dlq-original-partition";
+    pub(crate) const ORIGINAL_OFFSET: &str = "dlq-original-offset";
+    pub(crate) const NOTIFICATION_ID: &str = "dlq-notification-id";
+    pub(crate) const SUBSCRIPTION: &str = "dlq-subscription";
+    pub(crate) const DESTINATION: &str = "dlq-destination";
+    pub(crate) const WEBHOOK_ID: &str = "dlq-webhook-id";
+    pub(crate) const LAST_STATUS: &str = "dlq-last-status";
+    pub(crate) const ATTEMPTS: &str = "dlq-attempts";
     /// When the delivery was first and last attempted (RFC 3339), when it was.
-    pub const FIRST_ATTEMPT: &str = "dlq-first-attempt";
-    pub const LAST_ATTEMPT: &str = "dlq-last-attempt";
+    pub(crate) const FIRST_ATTEMPT: &str = "dlq-first-attempt";
+    pub(crate) const LAST_ATTEMPT: &str = "dlq-last-attempt";
     /// The email recipients or Slack channels that did not get it (a JSON array), when only
     /// some did not; a replay sends to these only.
-    pub const PENDING: &str = "dlq-pending";
+    pub(crate) const PENDING: &str = "dlq-pending";
 }
 
 /// Why a record or a delivery is on the dead-letter topic: a small fixed set of codes.
@@ -154,7 +154,7 @@ impl DeadLetters {
 }
 
 /// Truncates a detail for a header, on a character boundary.
-pub fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }

@@ -16,7 +16,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every record of `topic` up to its current end, in partition then offset order. Blocking:
 /// run it on a blocking thread.
-pub fn read_all(client: ClientConfig, topic: &str) -> Result<Vec<Entry>, ReplayError> {
+pub(super) fn read_all(client: ClientConfig, topic: &str) -> Result<Vec<Entry>, ReplayError> {
     let kafka = |what: String| {
         move |e: rdkafka::error::KafkaError| ReplayError::Kafka(format!("{what}: {e}"))
     };

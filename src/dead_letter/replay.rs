@@ -20,7 +20,7 @@ use crate::retry::RetryTopic;
 
 /// Why the dead letters could not be read or replayed.
 #[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
+pub(crate) enum ReplayError {
     #[error("{0}")]
     Kafka(String),
     #[error("the topic {0} does not exist (or has no partitions)")]
@@ -37,7 +37,7 @@ pub enum ReplayError {
 /// What a replay did (or, dry, would do): a line per delivery replayed, a line per record
 /// skipped and why, and the counts.
 #[derive(Debug, Clone, Default)]
-pub struct ReplayReport {
+pub(crate) struct ReplayReport {
     pub lines: Vec<String>,
     pub skipped: Vec<String>,
     pub summary: String,
@@ -46,7 +46,7 @@ pub struct ReplayReport {
 
 /// Replays the dead letters on `brokers` matching `filter` (`dry_run`: writes nothing): what
 /// `dead-letters replay` and the console's replay run.
-pub async fn replay(
+pub(crate) async fn replay(
     config: &Config,
     brokers: &str,
     filter: &Filter,
@@ -137,7 +137,7 @@ pub async fn replay(
 }
 
 /// The dead letters on `brokers` matching `filter`, read to the topic's current end.
-pub async fn read_matching(
+pub(crate) async fn read_matching(
     config: &Config,
     brokers: &str,
     filter: &Filter,
@@ -155,7 +155,7 @@ pub async fn read_matching(
 }
 
 /// A time filter: an RFC 3339 time, or a duration before now (`2h`, `30m`, `7d`).
-pub fn parse_since(text: &str) -> Result<DateTime<Utc>, ReplayError> {
+pub(crate) fn parse_since(text: &str) -> Result<DateTime<Utc>, ReplayError> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&Utc));
     }

@@ -38,7 +38,7 @@ pub struct RetryPolicy {
 }
 
 /// The default long schedule (Svix's, after its first two quick tries).
-pub const DEFAULT_SCHEDULE: [Duration; 6] = [
+pub(super) const DEFAULT_SCHEDULE: [Duration; 6] = [
     Duration::from_secs(5 * 60),
     Duration::from_secs(30 * 60),
     Duration::from_secs(2 * 3600),
@@ -49,7 +49,7 @@ pub const DEFAULT_SCHEDULE: [Duration; 6] = [
 
 /// The default horizon: room for the default schedule with its jitter (27 h 35 min, at most
 /// 33 h 6 min with +20 %).
-pub const DEFAULT_HORIZON: Duration = Duration::from_secs(36 * 3600);
+pub(super) const DEFAULT_HORIZON: Duration = Duration::from_secs(36 * 3600);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -113,7 +113,7 @@ fn durations<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Du
 }
 
 /// `backoff` scaled by a uniform factor in [0.8, 1.2], so failing deliveries do not retry in step.
-pub fn jittered(backoff: Duration, rng: &mut impl Rng) -> Duration {
+pub(super) fn jittered(backoff: Duration, rng: &mut impl Rng) -> Duration {
     backoff.mul_f64(rng.random_range(0.8..=1.2))
 }
 
@@ -123,7 +123,7 @@ pub fn jittered(backoff: Duration, rng: &mut impl Rng) -> Duration {
 /// Before retry n it sleeps the jittered [`RetryPolicy::backoff`], or exactly the `Retry-After`
 /// the destination asked for (we never call earlier than asked). A `Retry-After` above
 /// `max_retry_after` ends the retries at once with a retryable error that says so.
-pub async fn deliver_with_retries<F, Fut>(
+pub(crate) async fn deliver_with_retries<F, Fut>(
     policy: &RetryPolicy,
     mut attempt: F,
 ) -> Result<Delivered, DeliveryError>

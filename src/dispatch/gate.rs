@@ -11,7 +11,7 @@ use super::{RetryPolicy, deliver_with_retries};
 use crate::channels::{Attempt, Attempts, Delivered, DeliveryError};
 
 /// Retries as `policy` says, asking `lane` before each attempt and telling it how it went.
-pub struct Gate<'a> {
+pub(super) struct Gate<'a> {
     policy: &'a RetryPolicy,
     lane: &'a Lane,
     /// Set when the circuit refused an attempt: the next probe may go at this time.
@@ -21,7 +21,7 @@ pub struct Gate<'a> {
 }
 
 impl<'a> Gate<'a> {
-    pub fn new(policy: &'a RetryPolicy, lane: &'a Lane) -> Self {
+    pub(super) fn new(policy: &'a RetryPolicy, lane: &'a Lane) -> Self {
         Gate {
             policy,
             lane,
@@ -31,13 +31,13 @@ impl<'a> Gate<'a> {
     }
 
     /// The attempts made through this gate.
-    pub fn log(&self) -> Vec<AttemptLog> {
+    pub(super) fn log(&self) -> Vec<AttemptLog> {
         std::mem::take(&mut *self.log.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// When the circuit was open at the last attempt: that attempt was not made, and the next
     /// probe may go at this time.
-    pub fn deferred_until(&self) -> Option<Instant> {
+    pub(super) fn deferred_until(&self) -> Option<Instant> {
         *self.deferred.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

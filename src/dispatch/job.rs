@@ -65,10 +65,10 @@ pub struct Job {
 }
 
 /// How many attempts a job (and its ledger record) keeps.
-pub const MAX_HISTORY: usize = 10;
+pub(super) const MAX_HISTORY: usize = 10;
 
 /// The longest answer kept of an attempt, in characters.
-pub const MAX_ANSWER: usize = 200;
+pub(super) const MAX_ANSWER: usize = 200;
 
 /// One attempt as the ledger shows it: when, how long, what the receiver said.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

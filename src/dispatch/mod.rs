@@ -12,7 +12,7 @@ mod attempts;
 mod fleet;
 mod gate;
 mod job;
-pub mod lanes;
+pub(crate) mod lanes;
 mod policy;
 mod settle;
 #[cfg(test)]
@@ -27,10 +27,10 @@ use rand::Rng;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
-pub use attempts::{NextRetry, RetryPolicy, deliver_with_retries};
-pub use job::{AttemptLog, Job, Origin, Refused};
-pub use policy::DeliveryPolicy;
-pub use settle::{MAX_DETAIL, Settled, Writer};
+pub(crate) use attempts::{NextRetry, RetryPolicy, deliver_with_retries};
+pub(crate) use job::{AttemptLog, Job, Origin, Refused};
+pub(crate) use policy::DeliveryPolicy;
+pub(crate) use settle::{MAX_DETAIL, Settled, Writer};
 
 use crate::channels::{Message, Outcome, Parcel, Target, TargetError};
 use crate::config::Config;
@@ -437,7 +437,7 @@ fn later(now: chrono::DateTime<Utc>, delay: Duration) -> chrono::DateTime<Utc> {
 /// Sends `message`, retrying in process as `policy` says. Every attempt carries the same
 /// delivery id, asks `lane` first (circuit breaker) and holds one of its slots. Also returns when
 /// the next probe may go, when the circuit was open: the last attempt was then not made.
-pub async fn deliver(
+pub(crate) async fn deliver(
     message: &Message,
     parcel: Parcel<'_>,
     policy: &RetryPolicy,
@@ -448,7 +448,7 @@ pub async fn deliver(
 }
 
 /// [`deliver`], with the attempts made (for the ledger).
-pub async fn deliver_logged(
+pub(crate) async fn deliver_logged(
     message: &Message,
     parcel: Parcel<'_>,
     policy: &RetryPolicy,

@@ -12,7 +12,7 @@ use crate::dead_letter::{DeadLetter, DeadLetterReason, DeadLetters, header, trun
 use crate::retry::RetryTopic;
 
 /// Longest detail kept in a dead-letter header.
-pub const MAX_DETAIL: usize = 1024;
+pub(crate) const MAX_DETAIL: usize = 1024;
 
 /// How a job ended up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

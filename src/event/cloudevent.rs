@@ -25,7 +25,7 @@ const TEXT_EXTENSIONS: [&str; 4] = [
 
 /// A checked CloudEvent: the identifying attributes typed, everything else kept as given.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CloudEvent {
+pub(super) struct CloudEvent {
     /// `id`, non-empty.
     pub id: String,
     /// `source`, non-empty.
@@ -38,7 +38,7 @@ pub struct CloudEvent {
 }
 
 /// Whether the record uses binary mode: it has a `ce_specversion` header.
-pub fn is_binary(headers: &[(&str, Option<&[u8]>)]) -> bool {
+pub(super) fn is_binary(headers: &[(&str, Option<&[u8]>)]) -> bool {
     headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("ce_specversion"))
@@ -46,12 +46,15 @@ pub fn is_binary(headers: &[(&str, Option<&[u8]>)]) -> bool {
 
 impl CloudEvent {
     /// Checks a structured-mode event (a JSON object with `specversion`).
-    pub fn from_structured(attributes: Map<String, Value>) -> Result<Self, Rejection> {
+    pub(super) fn from_structured(attributes: Map<String, Value>) -> Result<Self, Rejection> {
         CloudEvent::check(Mode::Structured, attributes)
     }
 
     /// Builds and checks a binary-mode event from the record's headers and its JSON value.
-    pub fn from_binary(headers: &[(&str, Option<&[u8]>)], data: Value) -> Result<Self, Rejection> {
+    pub(super) fn from_binary(
+        headers: &[(&str, Option<&[u8]>)],
+        data: Value,
+    ) -> Result<Self, Rejection> {
         let mut attributes = Map::new();
         let mut content_type = None;
         for &(name, value) in headers {
@@ -120,7 +123,7 @@ impl CloudEvent {
     }
 
     /// The string attribute `name`, when present (checked to be a string or null).
-    pub fn text(&self, name: &str) -> Option<&str> {
+    pub(super) fn text(&self, name: &str) -> Option<&str> {
         self.attributes.get(name).and_then(Value::as_str)
     }
 }

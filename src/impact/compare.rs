@@ -14,7 +14,7 @@ const SAMPLES: usize = 3;
 
 /// One record as read from a source topic.
 #[derive(Debug, Clone)]
-pub struct Record {
+pub(crate) struct Record {
     pub topic: String,
     pub value: Option<Vec<u8>>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
@@ -22,7 +22,7 @@ pub struct Record {
 
 /// What the proposed configuration changes, subscription by subscription.
 #[derive(Debug, Default, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// Records compared.
     pub records: u64,
     /// Records neither configuration could turn into a notification (they would be
@@ -35,7 +35,7 @@ pub struct Report {
 
 /// The deliveries of one subscription to one destination, before and after.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Row {
+pub(crate) struct Row {
     pub subscription: String,
     pub destination: String,
     pub before: u64,
@@ -48,7 +48,7 @@ pub struct Row {
 
 /// An event that made a difference, and why.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Sample {
+pub(crate) struct Sample {
     pub id: String,
     #[serde(rename = "type")]
     pub event_type: String,
@@ -59,7 +59,7 @@ pub struct Sample {
 
 impl Report {
     /// Whether the proposed configuration delivers anything differently.
-    pub fn changed(&self) -> bool {
+    pub(crate) fn changed(&self) -> bool {
         self.rows.iter().any(|r| r.gained > 0 || r.lost > 0)
     }
 }
@@ -69,7 +69,7 @@ type Key = (String, String);
 
 /// Compares `current` and `proposed` record by record.
 #[derive(Debug)]
-pub struct Comparison<'c> {
+pub(crate) struct Comparison<'c> {
     current: &'c Config,
     proposed: &'c Config,
     report: Report,
@@ -77,7 +77,7 @@ pub struct Comparison<'c> {
 }
 
 impl<'c> Comparison<'c> {
-    pub fn new(current: &'c Config, proposed: &'c Config) -> Self {
+    pub(crate) fn new(current: &'c Config, proposed: &'c Config) -> Self {
         Self {
             current,
             proposed,
@@ -87,7 +87,7 @@ impl<'c> Comparison<'c> {
     }
 
     /// Routes one record on both sides and counts its deliveries.
-    pub fn add(&mut self, record: &Record) {
+    pub(crate) fn add(&mut self, record: &Record) {
         self.report.records += 1;
         let before = Side::of(self.current, record);
         let after = Side::of(self.proposed, record);
@@ -132,7 +132,7 @@ impl<'c> Comparison<'c> {
     }
 
     /// The report: changed rows first (most lost or gained first), then the others by name.
-    pub fn finish(mut self) -> Report {
+    pub(crate) fn finish(mut self) -> Report {
         let mut rows: Vec<Row> = self.rows.into_values().collect();
         rows.sort_by(|x, y| {
             let change = |r: &Row| r.gained + r.lost;

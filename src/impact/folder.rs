@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 /// A folder under the system's temporary folder, removed (with what it holds) when dropped.
 #[derive(Debug)]
-pub struct TemporaryFolder(PathBuf);
+pub(crate) struct TemporaryFolder(PathBuf);
 
 impl TemporaryFolder {
     /// Makes a new, empty folder with a name no one can guess.
-    pub fn new() -> std::io::Result<Self> {
+    pub(crate) fn new() -> std::io::Result<Self> {
         let path = std::env::temp_dir().join(format!(
             "notification-router-impact-{}",
             uuid::Uuid::new_v4()
@@ -18,7 +18,7 @@ impl TemporaryFolder {
         Ok(Self(path))
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }

@@ -19,18 +19,18 @@ use std::time::Duration;
 use rdkafka::error::KafkaError;
 use serde::Serialize;
 
-pub use compare::{Comparison, Report, Row};
-pub use folder::TemporaryFolder;
-pub use records::{Coverage, Window};
+pub(crate) use compare::{Comparison, Report, Row};
+pub(crate) use folder::TemporaryFolder;
+pub(crate) use records::{Coverage, Window};
 
 use crate::config::Config;
 
 /// How far back the records are read when neither `since` nor `last` is given.
-pub const DEFAULT_SINCE: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const DEFAULT_SINCE: Duration = Duration::from_secs(24 * 3600);
 
 /// Why an impact could not be measured.
 #[derive(Debug, thiserror::Error)]
-pub enum ImpactError {
+pub(crate) enum ImpactError {
     #[error("{what}: {source}")]
     Kafka {
         what: &'static str,
@@ -57,7 +57,7 @@ impl ImpactError {
 
 /// What to compare, and on which records.
 #[derive(Debug, Clone)]
-pub struct Request<'c> {
+pub(crate) struct Request<'c> {
     pub current: &'c Config,
     pub proposed: &'c Config,
     /// What the proposal was loaded from, for the answer.
@@ -70,7 +70,7 @@ pub struct Request<'c> {
 
 /// The whole answer: what was read and what changes.
 #[derive(Debug, Serialize)]
-pub struct Impact {
+pub(crate) struct Impact {
     pub proposed: String,
     pub changed: bool,
     pub coverage: Coverage,
@@ -79,7 +79,7 @@ pub struct Impact {
 }
 
 /// Reads the records and compares; `progress` is told the records read and the most there are.
-pub fn measure(
+pub(crate) fn measure(
     request: &Request<'_>,
     progress: impl FnMut(u64, u64),
 ) -> Result<Impact, ImpactError> {

@@ -23,7 +23,7 @@ const READ_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// Which records to read: the newer of the two bounds wins.
 #[derive(Debug, Clone, Copy)]
-pub struct Window {
+pub(crate) struct Window {
     /// Only records at most this old.
     pub since: Option<Duration>,
     /// At most this many of each topic, the newest of each partition, shared out evenly.
@@ -32,13 +32,13 @@ pub struct Window {
 
 /// What was read, and what the bounds left out.
 #[derive(Debug, Default, Serialize)]
-pub struct Coverage {
+pub(crate) struct Coverage {
     /// Per Kafka topic: records read, and records retained but left out by the bounds.
     pub topics: Vec<TopicCoverage>,
 }
 
 #[derive(Debug, Default, Serialize)]
-pub struct TopicCoverage {
+pub(crate) struct TopicCoverage {
     pub topic: String,
     /// The topic does not exist (yet): nothing to read.
     pub missing: bool,
@@ -57,7 +57,7 @@ struct Range {
 
 /// Reads the records of `topics` in `window` and hands each to `each`; `progress` is told the
 /// records read so far and the most there are to read.
-pub fn read(
+pub(super) fn read(
     settings: &KafkaSettings,
     brokers: &str,
     topics: &[String],

@@ -65,27 +65,27 @@ pub fn brokers_are_loopback(brokers: &str) -> bool {
 /// How much librdkafka prefetches into the consumer's queue, in KiB (its own default is 65,536,
 /// and a backlog fills all of it). 8 MiB is thousands of records of a few KiB, more than
 /// `kafka.max_in_flight` takes at once; `kafka.properties` may set more for a faster catch-up.
-pub const PREFETCH_KIB: usize = 8192;
+pub(super) const PREFETCH_KIB: usize = 8192;
 
 /// How long librdkafka waits before fetching from a partition again after a fetch error, in ms
 /// (its own default is 500). Back-pressure pauses and resumes partitions while a backlog lasts;
 /// at 500 ms the consumer sat idle for hundreds of milliseconds after many resumes
 /// (docs/performance.md).
-pub const FETCH_ERROR_BACKOFF_MS: u64 = 10;
+pub(super) const FETCH_ERROR_BACKOFF_MS: u64 = 10;
 
 /// The longest wait between two attempts to connect to a broker, in ms (librdkafka's default is
 /// 10,000): after an outage the router reconnects within seconds of the broker's return.
-pub const RECONNECT_BACKOFF_MAX_MS: u64 = 1000;
+pub(super) const RECONNECT_BACKOFF_MAX_MS: u64 = 1000;
 
 /// How often a consumer's statistics are emitted, in ms: they tell when a broker is up again
 /// after an outage ([`super::KafkaHealth`]).
-pub const STATISTICS_INTERVAL_MS: u64 = 1000;
+pub(super) const STATISTICS_INTERVAL_MS: u64 = 1000;
 
 /// How often a consumer refreshes its topics' metadata, in ms. A consumer subscribed to a topic
 /// that does not exist when its group assigns partitions (created later, or a broker come back
 /// empty) is assigned nothing, and only sees the topic at the next refresh: librdkafka's
 /// default, 5 minutes, is how long it would wait.
-pub const METADATA_REFRESH_MS: u64 = 10_000;
+pub(super) const METADATA_REFRESH_MS: u64 = 10_000;
 
 /// The consumer: at least once, with offsets stored by the router behind its watermark and
 /// committed by librdkafka every `commit_interval`.

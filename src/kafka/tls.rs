@@ -11,7 +11,7 @@ use tracing::{debug, error};
 
 /// What the consumer's context does with a librdkafka client error: logs it as rdkafka's default
 /// context does and, the first time a broker's certificate is refused, says what it must be.
-pub fn report_client_error(kafka_error: &KafkaError, reason: &str) {
+pub(crate) fn report_client_error(kafka_error: &KafkaError, reason: &str) {
     // The retry consumer asks for end-of-partition events to know when it has caught up; they
     // are not errors.
     if kafka_error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF) {

@@ -9,8 +9,8 @@
 //! delivery. The store is a cache: deleted, it is rebuilt from the topic.
 
 mod reader;
-pub mod record;
-pub mod store;
+pub(crate) mod record;
+pub(crate) mod store;
 #[cfg(test)]
 mod tests;
 
@@ -23,9 +23,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::mpsc;
 use tracing::warn;
 
-pub use reader::run;
-pub use record::{Entry, State};
-pub use store::{Query, Store, StoreError};
+pub(crate) use reader::run;
+pub(crate) use record::{Entry, State};
+pub(crate) use store::{Query, Store, StoreError};
 
 use crate::config::KafkaSettings;
 use crate::dispatch::Job;

@@ -28,7 +28,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Creates `topic` when missing (compacted, with `retention`), then reads it into `store` until
 /// `shutdown`. Without a topic, the API answers from what the store has, and deliveries go on.
-pub async fn run(
+pub(crate) async fn run(
     store: Arc<Store>,
     settings: KafkaSettings,
     brokers: String,

@@ -11,7 +11,7 @@ use crate::dispatch::{AttemptLog, Job};
 use crate::kafka::{InternalKey, Unauthentic};
 
 /// The version of the record format.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,7 +142,7 @@ fn shared_in<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Arc<Va
 
 /// Why a ledger record is skipped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Invalid {
+pub(crate) enum Invalid {
     #[error("{0}")]
     Unauthentic(Unauthentic),
     #[error("the record has no key")]
@@ -161,7 +161,7 @@ pub enum Read {
 }
 
 /// Checks and decodes a record of the ledger topic.
-pub fn decode(
+pub(crate) fn decode(
     key: &InternalKey,
     topic: &str,
     record_key: Option<&[u8]>,

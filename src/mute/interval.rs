@@ -70,7 +70,7 @@ pub struct TimeInterval {
 }
 
 /// What is wrong with one field of a time interval: the field and why.
-pub type Invalid = (&'static str, String);
+pub(super) type Invalid = (&'static str, String);
 
 const WEEKDAYS: [&str; 7] = [
     "sunday",

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 #[cfg(test)]
 use interval::Invalid;
-pub use interval::{TimeInterval, TimeIntervalConfig};
+pub(crate) use interval::{TimeInterval, TimeIntervalConfig};
 
 /// How far ahead the end of a window is looked for; a delivery muted longer is looked at again
 /// then.

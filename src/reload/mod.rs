@@ -20,7 +20,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-pub use triggers::spawn_triggers;
+pub(crate) use triggers::spawn_triggers;
 
 use crate::config::{self, Config, ConfigErrors, ToggleError};
 use crate::control::ControlState;
@@ -301,6 +301,10 @@ mod tests;
 /// Turns source `id` on or off in the file at `path`, as [`Live::set_source_enabled`] does for a
 /// running router (the one `enabled:` line written, nothing written unless the result is
 /// valid), and returns the configuration as it now is. For the `sources` command.
-pub fn write_source_enabled(path: &Path, id: &str, enabled: bool) -> Result<Config, ReloadError> {
+pub(crate) fn write_source_enabled(
+    path: &Path,
+    id: &str,
+    enabled: bool,
+) -> Result<Config, ReloadError> {
     persist::set_source_enabled(path, id, enabled)
 }

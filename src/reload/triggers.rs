@@ -14,10 +14,10 @@ use tracing::{info, warn};
 use super::Live;
 
 /// How long the files must stay unchanged before a change is reloaded.
-pub const DEBOUNCE: Duration = Duration::from_millis(500);
+pub(super) const DEBOUNCE: Duration = Duration::from_millis(500);
 
 /// Reloads `live` on SIGHUP and on file changes until `shutdown`.
-pub fn spawn_triggers(live: Arc<Live>, shutdown: CancellationToken) {
+pub(crate) fn spawn_triggers(live: Arc<Live>, shutdown: CancellationToken) {
     #[cfg(unix)]
     tokio::spawn(on_hangup(live.clone(), shutdown.clone()));
     tokio::spawn(on_file_change(live, shutdown));

@@ -10,21 +10,21 @@ use super::helpers;
 
 /// One problem in a template: the line it is on (when Handlebars recorded one) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub(super) struct Problem {
     pub line: Option<usize>,
     pub message: String,
 }
 
 /// A partial a template includes (`{{> name}}` or `{{#> name}}...{{/name}}`), and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartialUse {
+pub(super) struct PartialUse {
     pub name: String,
     pub line: Option<usize>,
 }
 
 /// What the walk of one template found.
 #[derive(Debug, Default)]
-pub struct Inspection {
+pub(super) struct Inspection {
     pub problems: Vec<Problem>,
     /// The partials it includes, in source order (`@partial-block` left out).
     pub partials: Vec<PartialUse>,
@@ -37,7 +37,7 @@ pub struct Inspection {
 /// Handlebars only notices a missing helper or partial when it renders the expression that calls
 /// it, which may be on a branch taken once a month: we walk the whole tree instead. A name-only
 /// `{{name}}` is a value lookup unless `name` is a helper, so it is never a problem.
-pub fn inspect(template: &Template) -> Inspection {
+pub(super) fn inspect(template: &Template) -> Inspection {
     let mut found = Inspection::default();
     walk(template, None, &mut found);
     found
@@ -45,7 +45,7 @@ pub fn inspect(template: &Template) -> Inspection {
 
 /// Just the problems of [`inspect`].
 #[cfg(test)]
-pub fn problems(template: &Template) -> Vec<Problem> {
+pub(super) fn problems(template: &Template) -> Vec<Problem> {
     inspect(template).problems
 }
 

@@ -6,7 +6,7 @@ use std::fmt::Write;
 /// Escapes `value` so that `"<escaped>"` is a JSON string whose content is exactly `value`:
 /// quote, backslash and every control character are escaped, and so are U+2028 and U+2029
 /// (valid in JSON, but line terminators for JavaScript receivers that `eval` or embed the body).
-pub fn json_string_content(value: &str) -> String {
+pub(super) fn json_string_content(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     for c in value.chars() {
         match c {
@@ -46,7 +46,7 @@ pub fn slack_text(s: &str) -> String {
 }
 
 /// The Slack registry's escape function: [`slack_text`], then [`json_string_content`].
-pub fn slack_json_string_content(value: &str) -> String {
+pub(super) fn slack_json_string_content(value: &str) -> String {
     json_string_content(&slack_text(value))
 }
 
@@ -74,7 +74,7 @@ pub fn adaptive_text(s: &str) -> String {
 }
 
 /// The Teams registry's escape function: [`adaptive_text`], then [`json_string_content`].
-pub fn teams_json_string_content(value: &str) -> String {
+pub(super) fn teams_json_string_content(value: &str) -> String {
     json_string_content(&adaptive_text(value))
 }
 

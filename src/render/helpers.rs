@@ -10,16 +10,16 @@ use serde_json::Value;
 use super::Format;
 
 /// Helpers this crate registers, in addition to Handlebars' built-ins.
-pub const CUSTOM: [&str; 3] = ["equal", "contains", "json"];
+pub(super) const CUSTOM: [&str; 3] = ["equal", "contains", "json"];
 
 /// Handlebars' built-in helpers (handlebars 6, default features).
-pub const BUILT_IN: [&str; 17] = [
+pub(super) const BUILT_IN: [&str; 17] = [
     "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
     "and", "or", "not", "len",
 ];
 
 /// True when `name` can be called as a helper in a template of a registry set up by [`register`].
-pub fn is_known(name: &str) -> bool {
+pub(super) fn is_known(name: &str) -> bool {
     CUSTOM.contains(&name) || BUILT_IN.contains(&name)
 }
 

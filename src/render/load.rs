@@ -14,7 +14,7 @@ pub const MAX_TEMPLATE_BYTES: u64 = 64 * 1024;
 
 /// One compiled template file.
 #[derive(Debug)]
-pub struct Loaded {
+pub(super) struct Loaded {
     /// The path relative to the templates directory, with `/` separators.
     pub name: String,
     pub path: PathBuf,
@@ -33,7 +33,11 @@ pub struct Loaded {
 /// symbolic links to files are read when the file they lead to lies inside `dir`, and refused
 /// otherwise: a topic owner's `x.text.hbs -> /proc/self/environ` would print the router's
 /// environment.
-pub fn load_folder(dir: &Path, folder: &str, errors: &mut Vec<TemplateError>) -> Vec<Loaded> {
+pub(super) fn load_folder(
+    dir: &Path,
+    folder: &str,
+    errors: &mut Vec<TemplateError>,
+) -> Vec<Loaded> {
     let mut files = Vec::new();
     collect(&dir.join(folder), &mut files, errors);
     files.sort();
@@ -127,7 +131,7 @@ fn load_file(dir: &Path, root: &Path, path: &Path) -> Result<Loaded, Vec<Templat
 /// Why a template file cannot be read: it leads out of its folder, or cannot be read whole as
 /// UTF-8 within [`MAX_TEMPLATE_BYTES`].
 #[derive(Debug, thiserror::Error)]
-pub enum FileError {
+pub(super) enum FileError {
     #[error("cannot resolve: {0}")]
     Resolve(io::Error),
     #[error(
@@ -149,7 +153,7 @@ pub enum FileError {
 
 /// The real path of `path` (every symbolic link followed), when it lies inside `root`, the
 /// real path of its folder; it is read from there, so a link changed meanwhile is not followed.
-pub fn inside(root: &Path, path: &Path) -> Result<PathBuf, FileError> {
+pub(super) fn inside(root: &Path, path: &Path) -> Result<PathBuf, FileError> {
     let real = fs::canonicalize(path).map_err(FileError::Resolve)?;
     if real.starts_with(root) {
         Ok(real)

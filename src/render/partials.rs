@@ -8,7 +8,7 @@ use super::load::Loaded;
 
 /// Every problem with the partials of `templates`, one registry's worth: an unknown partial, at
 /// the including file and line, and each cycle once, at the file and line that closes it.
-pub fn check(templates: &[Loaded]) -> Vec<TemplateError> {
+pub(super) fn check(templates: &[Loaded]) -> Vec<TemplateError> {
     let index: HashMap<&str, usize> = templates
         .iter()
         .enumerate()

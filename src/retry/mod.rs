@@ -42,8 +42,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-pub use schedule::{Held, Park, Schedule};
-pub use topic::{RetryTopic, SETTLES as RETRY_SETTLES};
+pub(crate) use schedule::{Held, Park, Schedule};
+pub(crate) use topic::{RetryTopic, SETTLES as RETRY_SETTLES};
 
 use crate::config::KafkaSettings;
 use crate::consumer::{
@@ -55,7 +55,7 @@ use crate::kafka::{self, KafkaHealth};
 type RetryConsumer = KafkaConsumer;
 
 /// The dead-letter reason of a retry record that is not a job or not the router's.
-pub const INVALID_RETRY_RECORD: &str = "invalid-retry-record";
+pub(crate) const INVALID_RETRY_RECORD: &str = "invalid-retry-record";
 
 /// What a delivery task came to.
 #[derive(Debug)]
@@ -94,7 +94,7 @@ struct State {
 }
 
 /// Runs the retry consumer until `shutdown`, then drains its deliveries (bounded) and commits.
-pub async fn run(
+pub(crate) async fn run(
     settings: &KafkaSettings,
     brokers: &str,
     deliverer: Arc<Deliverer>,

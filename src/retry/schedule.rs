@@ -15,14 +15,14 @@ use crate::dispatch::Job;
 
 /// A retry record read from the topic: the job and where it is.
 #[derive(Debug, Clone)]
-pub struct Held {
+pub(crate) struct Held {
     pub job: Job,
     pub ticket: Ticket,
 }
 
 /// Why a due job waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Park {
+pub(crate) enum Park {
     /// Its partition is still being read up to its end after an assignment, so that a later
     /// record of the same delivery can still replace it.
     CatchingUp(i32),
@@ -38,7 +38,7 @@ struct Entry {
 
 /// Jobs waiting for their due time, a free lane, or the end of their partition.
 #[derive(Debug, Default)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     entries: HashMap<String, Entry>,
     /// (due, seq, key); an item whose seq is not its entry's any more is stale.
     heap: BinaryHeap<Reverse<(DateTime<Utc>, u64, String)>>,
@@ -48,18 +48,18 @@ pub struct Schedule {
 
 impl Schedule {
     /// Jobs held (waiting, parked; not those being delivered).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// Holds a job until due. Returns the ticket of what this made obsolete: the job it replaces
     /// (same key, lower offset), or this one when a later record of its key is already held.
-    pub fn hold(&mut self, held: Held) -> Option<Ticket> {
+    pub(crate) fn hold(&mut self, held: Held) -> Option<Ticket> {
         let key = held.job.webhook_id.clone();
         let mut replaced = None;
         if let Some(existing) = self.entries.get(&key) {
@@ -85,7 +85,7 @@ impl Schedule {
 
     /// A tombstone of `key` read: settles the held job of that key when its offset is at most
     /// `upto`, returning its ticket.
-    pub fn settle(&mut self, key: &str, upto: i64) -> Option<Ticket> {
+    pub(crate) fn settle(&mut self, key: &str, upto: i64) -> Option<Ticket> {
         let settled = self
             .entries
             .get(key)
@@ -94,13 +94,13 @@ impl Schedule {
     }
 
     /// When the earliest waiting job is due.
-    pub fn next_due(&mut self) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_due(&mut self) -> Option<DateTime<Utc>> {
         self.drop_stale_top();
         self.heap.peek().map(|Reverse((due, _, _))| *due)
     }
 
     /// The key of the earliest job due at `now`, taken off the timeline (still held).
-    pub fn pop_due(&mut self, now: DateTime<Utc>) -> Option<String> {
+    pub(crate) fn pop_due(&mut self, now: DateTime<Utc>) -> Option<String> {
         self.drop_stale_top();
         match self.heap.peek() {
             Some(Reverse((due, _, _))) if *due <= now => {
@@ -111,17 +111,17 @@ impl Schedule {
     }
 
     /// The held job of `key`.
-    pub fn get(&self, key: &str) -> Option<&Held> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Held> {
         self.entries.get(key).map(|e| &e.held)
     }
 
     /// Takes a job out to deliver it.
-    pub fn take(&mut self, key: &str) -> Option<Held> {
+    pub(crate) fn take(&mut self, key: &str) -> Option<Held> {
         self.entries.remove(key).map(|e| e.held)
     }
 
     /// Makes the held job of `key` due at `due` (sooner than it was): its circuit closed.
-    pub fn hurry(&mut self, key: &str, due: DateTime<Utc>) {
+    pub(crate) fn hurry(&mut self, key: &str, due: DateTime<Utc>) {
         let Some(entry) = self.entries.get_mut(key) else {
             return;
         };
@@ -135,7 +135,7 @@ impl Schedule {
     }
 
     /// Parks a popped job until [`unpark`](Self::unpark) is called for `why`.
-    pub fn park(&mut self, key: &str, why: Park) {
+    pub(crate) fn park(&mut self, key: &str, why: Park) {
         if let Some(entry) = self.entries.get(key) {
             self.parked
                 .entry(why)
@@ -145,7 +145,7 @@ impl Schedule {
     }
 
     /// Puts back on the timeline up to `n` jobs parked for `why`, oldest first.
-    pub fn unpark(&mut self, why: Park, n: usize) {
+    pub(crate) fn unpark(&mut self, why: Park, n: usize) {
         let Some(queue) = self.parked.get_mut(&why) else {
             return;
         };
@@ -165,7 +165,7 @@ impl Schedule {
     }
 
     /// The lanes some job is parked for.
-    pub fn parked_lanes(&self) -> Vec<usize> {
+    pub(crate) fn parked_lanes(&self) -> Vec<usize> {
         self.parked
             .keys()
             .filter_map(|p| match p {
@@ -176,12 +176,12 @@ impl Schedule {
     }
 
     /// Forgets every job `keep` rejects (their partition was revoked), parked ones included.
-    pub fn retain(&mut self, keep: impl Fn(&Ticket) -> bool) {
+    pub(crate) fn retain(&mut self, keep: impl Fn(&Ticket) -> bool) {
         self.entries.retain(|_, e| keep(&e.held.ticket));
     }
 
     /// Puts back on the timeline everything parked while catching up on `partitions`.
-    pub fn caught_up(&mut self, partitions: &HashSet<i32>) {
+    pub(crate) fn caught_up(&mut self, partitions: &HashSet<i32>) {
         for partition in partitions {
             self.unpark(Park::CatchingUp(*partition), usize::MAX);
         }

@@ -20,9 +20,9 @@ use rdkafka::util::Timeout;
 use crate::kafka::{AUTH_HEADER, InternalKey};
 
 /// Header of a tombstone: the highest offset of its key it settles.
-pub const SETTLES: &str = "retry-settles";
+pub(crate) const SETTLES: &str = "retry-settles";
 /// Header of a retry record: when it is due (RFC 3339), for people reading the topic.
-pub const DUE: &str = "retry-due";
+pub(super) const DUE: &str = "retry-due";
 
 /// Writes retry records and tombstones, each acknowledged by the broker before returning.
 #[derive(Clone)]

@@ -8,7 +8,7 @@
 
 #[cfg(test)]
 mod tests;
-pub mod topic;
+pub(crate) mod topic;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::filter::Filter;
 
 /// The longest comment kept.
-pub const MAX_COMMENT: usize = 2000;
+pub(crate) const MAX_COMMENT: usize = 2000;
 
 /// Which deliveries a silence may mute; every field given must be the delivery's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -70,7 +70,7 @@ impl SilenceTopic {
 /// Reads the silences topic from its start into `silences` and follows it until shutdown.
 /// Records without a valid authentication code, or that are not a valid silence, are skipped
 /// and logged.
-pub async fn follow(
+pub(crate) async fn follow(
     settings: &KafkaSettings,
     brokers: &str,
     topic: &str,

@@ -14,7 +14,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
 /// How long a line stays a repeat.
-pub const WINDOW: Duration = Duration::from_secs(60);
+pub(super) const WINDOW: Duration = Duration::from_secs(60);
 
 /// How much of a message tells two lines apart: `librdkafka: Global error: AllBrokersDown (`,
 /// `librdkafka: FAIL [thrd:host:port/bootstrap]: `.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 /// The outcomes in stacking order, each with its CSS class and label.
-pub const OUTCOMES: [(&str, &str); 4] = [
+pub(super) const OUTCOMES: [(&str, &str); 4] = [
     ("delivered", "Delivered"),
     ("refused_recipients", "Delivered, some recipients refused"),
     ("retryable", "Failed, will retry"),
@@ -18,7 +18,7 @@ const HEIGHT: usize = 160;
 const BOTTOM: usize = 20;
 
 /// The chart of `series` (per outcome, one count per minute, oldest first) as SVG markup.
-pub fn svg(series: &HashMap<String, Vec<u64>>, minutes: usize) -> String {
+pub(super) fn svg(series: &HashMap<String, Vec<u64>>, minutes: usize) -> String {
     let minutes = minutes.max(1);
     let totals: Vec<u64> = (0..minutes)
         .map(|m| {

@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 use crate::admin::AdminState;
 
 /// The session cookie's name.
-pub const SESSION_COOKIE: &str = "nr_console";
+pub(super) const SESSION_COOKIE: &str = "nr_console";
 /// The cookie holding the sign-in form's CSRF token.
-pub const SIGN_IN_COOKIE: &str = "nr_console_sign_in";
+pub(super) const SIGN_IN_COOKIE: &str = "nr_console_sign_in";
 /// How long a session lasts after signing in.
 const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
 /// The most sessions kept; the oldest goes first.
@@ -75,7 +75,7 @@ impl Viewer {
 
 /// What a token presented at sign-in opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub(super) enum Access {
     Change,
     Read,
     Refused,
@@ -127,7 +127,7 @@ impl Sessions {
 }
 
 /// The viewer of a request with `headers`.
-pub fn viewer(state: &AdminState, headers: &HeaderMap) -> Viewer {
+pub(super) fn viewer(state: &AdminState, headers: &HeaderMap) -> Viewer {
     let session = cookie(headers, SESSION_COOKIE).and_then(|id| {
         state
             .console
@@ -143,7 +143,7 @@ pub fn viewer(state: &AdminState, headers: &HeaderMap) -> Viewer {
 }
 
 /// What `presented` opens: the admin token changes state, the read token only reads.
-pub fn access(state: &AdminState, presented: &str) -> Access {
+pub(super) fn access(state: &AdminState, presented: &str) -> Access {
     if state
         .token
         .as_ref()
@@ -162,7 +162,7 @@ pub fn access(state: &AdminState, presented: &str) -> Access {
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -175,7 +175,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// A `Set-Cookie` value for the console's paths: `HttpOnly`, `SameSite=Strict`, `Secure` when
 /// the admin server speaks TLS; `max_age` 0 removes it.
-pub fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> String {
+pub(super) fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> String {
     format!(
         "{name}={value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}{}",
         max_age.as_secs(),
@@ -184,18 +184,18 @@ pub fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> S
 }
 
 /// The session cookie's lifetime.
-pub fn session_lifetime() -> Duration {
+pub(super) fn session_lifetime() -> Duration {
     SESSION_LIFETIME
 }
 
 /// 32 random bytes, hex.
-pub fn random_token() -> String {
+pub(super) fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compares the digests, so the time taken tells nothing about the token.
-pub fn same(presented: &str, expected: &str) -> bool {
+pub(super) fn same(presented: &str, expected: &str) -> bool {
     Sha256::digest(presented.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 

@@ -161,7 +161,7 @@ impl Resolve for GuardedResolver {
 
 /// A name that resolved to no address the policy accepts.
 #[derive(Debug)]
-pub struct RefusedName {
+pub(super) struct RefusedName {
     host: String,
     refused: Vec<Refused>,
 }
@@ -187,7 +187,7 @@ impl fmt::Display for RefusedName {
 impl Error for RefusedName {}
 
 /// True when `error` (a reqwest error) was caused by the resolver refusing a name.
-pub fn refused_by_resolver(error: &(dyn Error + 'static)) -> bool {
+pub(super) fn refused_by_resolver(error: &(dyn Error + 'static)) -> bool {
     let mut cause: Option<&(dyn Error + 'static)> = Some(error);
     while let Some(current) = cause {
         if current.is::<RefusedName>() {

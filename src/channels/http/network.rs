@@ -215,7 +215,7 @@ pub enum UrlRefused {
 }
 
 /// The message for a refused address, with the way to allow it.
-pub fn refused_message(refused: &Refused) -> String {
+pub(super) fn refused_message(refused: &Refused) -> String {
     format!(
         "{refused} is not a public address: refused unless http.allow_private_networks covers it"
     )

@@ -16,7 +16,7 @@ pub const MAX_BODY_READ: usize = 20_000;
 pub const MAX_BODY_QUOTED: usize = 512;
 
 /// Reads at most [`MAX_BODY_READ`] bytes of the body; a read error keeps what arrived so far.
-pub async fn read_capped(response: &mut reqwest::Response) -> (Vec<u8>, bool) {
+pub(crate) async fn read_capped(response: &mut reqwest::Response) -> (Vec<u8>, bool) {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
         let room = MAX_BODY_READ - body.len();
@@ -30,7 +30,7 @@ pub async fn read_capped(response: &mut reqwest::Response) -> (Vec<u8>, bool) {
 }
 
 /// How long the answer asks us to wait before trying again (`Retry-After`), when it does.
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -38,7 +38,10 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 /// The error for a non-2xx answer: status, redirect note, and the start of the body.
-pub async fn failed_status(kind: FailureKind, mut response: reqwest::Response) -> DeliveryError {
+pub(crate) async fn failed_status(
+    kind: FailureKind,
+    mut response: reqwest::Response,
+) -> DeliveryError {
     let status = response.status();
     let retry_after = retry_after(response.headers());
     let mut message = format!("HTTP {status}");
@@ -68,7 +71,7 @@ pub async fn failed_status(kind: FailureKind, mut response: reqwest::Response) -
 }
 
 /// At most [`MAX_BODY_QUOTED`] characters of `body`, control characters as spaces, `…` when cut.
-pub fn quote(body: &[u8], capped: bool) -> String {
+pub(crate) fn quote(body: &[u8], capped: bool) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     let mut quoted: String = text
@@ -83,7 +86,7 @@ pub fn quote(body: &[u8], capped: bool) -> String {
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date (a date in the past means now).
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(super) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
@@ -93,7 +96,11 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 }
 
 /// The error for a request that got no HTTP answer; `url` is already redacted.
-pub fn transport_error(error: &reqwest::Error, url: &str, timeout: Duration) -> DeliveryError {
+pub(crate) fn transport_error(
+    error: &reqwest::Error,
+    url: &str,
+    timeout: Duration,
+) -> DeliveryError {
     if error.is_builder() {
         return DeliveryError::permanent(format!(
             "cannot build request to {url}: {}",

@@ -8,11 +8,11 @@ use crate::channels::http::{Pace, SLACK_CHANNEL_RATE};
 
 /// The pace of each channel a bot has posted to; shared by clones.
 #[derive(Debug, Clone, Default)]
-pub struct ChannelPaces(Arc<Mutex<HashMap<String, Arc<Pace>>>>);
+pub(super) struct ChannelPaces(Arc<Mutex<HashMap<String, Arc<Pace>>>>);
 
 impl ChannelPaces {
     /// Waits until a post to `channel` may go ([`SLACK_CHANNEL_RATE`]).
-    pub async fn wait(&self, channel: &str) {
+    pub(super) async fn wait(&self, channel: &str) {
         let pace = {
             let mut paces = self.0.lock().unwrap_or_else(PoisonError::into_inner);
             paces

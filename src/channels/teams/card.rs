@@ -69,7 +69,7 @@ pub fn default_card(notification: &Value) -> Value {
 }
 
 /// `card` as the attachment of a Teams message.
-pub fn message(card: Value) -> Value {
+pub(super) fn message(card: Value) -> Value {
     json!({
         "type": "message",
         "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": null, "content": card}],

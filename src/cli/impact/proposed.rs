@@ -11,7 +11,7 @@ use crate::impact::TemporaryFolder;
 
 /// A proposed configuration, loaded; a revision's files are taken out into a temporary folder
 /// that lives as long as this value.
-pub struct Proposed {
+pub(super) struct Proposed {
     pub config: Config,
     /// What it was loaded from, for the report.
     pub label: String,
@@ -20,7 +20,7 @@ pub struct Proposed {
 
 /// Loads `from`: a folder (its file named as the current one), a `router.yaml` file, or a git
 /// revision of the repository holding `current`.
-pub fn load(from: &str, current: &Path) -> anyhow::Result<Proposed> {
+pub(super) fn load(from: &str, current: &Path) -> anyhow::Result<Proposed> {
     let file_name = current
         .file_name()
         .context("the current configuration's path names no file")?;

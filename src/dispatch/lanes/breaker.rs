@@ -16,7 +16,7 @@ pub enum Admission {
 /// Closed until `threshold` attempts in a row fail; then open: at most one probe per
 /// `probe_interval` goes through, and the first answer that is not a failure closes it again.
 #[derive(Debug, Clone)]
-pub struct CircuitBreaker {
+pub(crate) struct CircuitBreaker {
     threshold: u32,
     probe_interval: Duration,
     failures: u32,
@@ -25,7 +25,7 @@ pub struct CircuitBreaker {
 }
 
 impl CircuitBreaker {
-    pub fn new(threshold: u32, probe_interval: Duration) -> Self {
+    pub(crate) fn new(threshold: u32, probe_interval: Duration) -> Self {
         Self {
             threshold: threshold.max(1),
             probe_interval,
@@ -34,23 +34,23 @@ impl CircuitBreaker {
         }
     }
 
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.next_probe.is_some()
     }
 
     /// Failed attempts in a row.
-    pub fn failures(&self) -> u32 {
+    pub(crate) fn failures(&self) -> u32 {
         self.failures
     }
 
     /// When open, the earliest time of the next probe.
-    pub fn next_probe(&self) -> Option<Instant> {
+    pub(crate) fn next_probe(&self) -> Option<Instant> {
         self.next_probe
     }
 
     /// Asks to make an attempt at `now`. A probe moves the next one an interval on, so that a
     /// probe which never answers lets another through only after a full interval.
-    pub fn admit(&mut self, now: Instant) -> Admission {
+    pub(crate) fn admit(&mut self, now: Instant) -> Admission {
         match self.next_probe {
             None => Admission::Allowed,
             Some(at) if now >= at => {
@@ -63,13 +63,13 @@ impl CircuitBreaker {
 
     /// An attempt the destination answered (success, or a refusal that is not its failure).
     /// Returns whether this closed the circuit.
-    pub fn succeeded(&mut self) -> bool {
+    pub(crate) fn succeeded(&mut self) -> bool {
         self.failures = 0;
         self.next_probe.take().is_some()
     }
 
     /// An attempt that failed retryably at `now`. Returns whether this opened the circuit.
-    pub fn failed(&mut self, now: Instant) -> bool {
+    pub(crate) fn failed(&mut self, now: Instant) -> bool {
         self.failures = self.failures.saturating_add(1);
         if self.next_probe.is_none() && self.failures >= self.threshold {
             self.next_probe = Some(now + self.probe_interval);

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 use tracing::{debug, error, info, warn};
 
-pub use crate::channels::http::Pace;
-pub use breaker::{Admission, CircuitBreaker};
+pub(crate) use crate::channels::http::Pace;
+pub(crate) use breaker::{Admission, CircuitBreaker};
 
 use super::DeliveryPolicy;
 
@@ -39,7 +39,7 @@ pub struct LaneLimits {
 /// The default `limits.queue`: a fifth of the default `kafka.max_in_flight` (1,000), so that a
 /// slow receiver fills its queue and has the rest of its deliveries handed to the retry topic
 /// while the records in flight keep room for every other destination.
-pub const DEFAULT_QUEUE: usize = 200;
+pub(crate) const DEFAULT_QUEUE: usize = 200;
 
 impl Default for LaneLimits {
     fn default() -> Self {

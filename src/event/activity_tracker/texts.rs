@@ -65,7 +65,7 @@ fn what_happened(action: &ResolvedAction<'_>, name: Option<&str>, outcome: Outco
 }
 
 /// The native event's texts.
-pub fn for_audit(event: &AuditEvent<'_>) -> DefaultTexts {
+pub(super) fn for_audit(event: &AuditEvent<'_>) -> DefaultTexts {
     let action = &event.action;
     let outcome = event.outcome;
     let reason = &event.reason;
@@ -147,6 +147,6 @@ pub fn for_audit(event: &AuditEvent<'_>) -> DefaultTexts {
 }
 
 /// The label of a CloudEvent whose data is not an audit event: "Secret created".
-pub fn label(action: &ResolvedAction<'_>) -> String {
+pub(super) fn label(action: &ResolvedAction<'_>) -> String {
     what_happened(action, None, Outcome::Success)
 }

@@ -119,12 +119,12 @@ pub fn object_type_name(text: &str) -> Result<String, Rejection> {
 }
 
 /// The object type of the catalogue named `name` (already normalised).
-pub fn object_type(name: &str) -> Option<&'static ObjectType> {
+pub(super) fn object_type(name: &str) -> Option<&'static ObjectType> {
     UBIOPS_OBJECT_TYPES.iter().find(|o| o.name == name)
 }
 
 /// What people call an object type: the catalogue's noun, else the name with spaces.
-pub fn noun(name: &str) -> String {
+pub(super) fn noun(name: &str) -> String {
     object_type(name).map_or_else(|| name.replace('_', " "), |o| o.noun.to_owned())
 }
 

@@ -15,7 +15,7 @@ pub fn severity(action: UbiopsAction) -> Severity {
 }
 
 /// "Deployment churn-model deleted"; `info` has no participle: "Version file: info".
-pub fn what_happened(object_type: &str, name: Option<&str>, action: UbiopsAction) -> String {
+pub(super) fn what_happened(object_type: &str, name: Option<&str>, action: UbiopsAction) -> String {
     let noun = capitalise(&noun(object_type));
     let subject = match name {
         Some(name) => format!("{noun} {name}"),
@@ -30,7 +30,7 @@ pub fn what_happened(object_type: &str, name: Option<&str>, action: UbiopsAction
 }
 
 /// The native event's texts.
-pub fn for_event(event: &UbiopsEvent<'_>) -> DefaultTexts {
+pub(super) fn for_event(event: &UbiopsEvent<'_>) -> DefaultTexts {
     let happened = what_happened(&event.object_type, event.object_name, event.action);
     let mut line = match (event.action, event.description) {
         // `info` says what happened only in its description.
