@@ -73,6 +73,7 @@ async fn every_page_renders_under_the_policy() {
             "App Configuration",
         ),
         ("/ui/deliveries", "Delivery history is not available"),
+        ("/ui/silences", "Silences are not available"),
         ("/ui/dead-letters", "no Kafka connection"),
         ("/ui/sign-in", "Admin token"),
     ] {
