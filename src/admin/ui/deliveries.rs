@@ -137,7 +137,7 @@ fn row(entry: &Entry) -> Value {
         "destination": entry.destination,
         "status": entry.state.as_str(),
         "attempts": entry.attempts,
-        "updated_at": entry.updated_at.to_rfc3339(),
+        "updated_at": entry.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "reason": entry.reason,
     })
 }
@@ -174,7 +174,7 @@ pub(super) async fn one(
         .map(|(n, a)| {
             json!({
                 "number": (entry.attempts as usize).saturating_sub(entry.history.len()) + n + 1,
-                "at": a.at.to_rfc3339(),
+                "at": a.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 "status": a.status,
                 "duration_ms": a.duration_ms,
                 "error": a.error,
