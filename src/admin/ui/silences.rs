@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::session::{self, Viewer};
-use super::{Page, message, refusal, render, sign_in_first, url_escape};
+use super::{Page, message, refusal, render_status, sign_in_first, url_escape};
 use crate::admin::{AdminState, silences as api};
 use crate::silence::{Scope, State as Stage};
 
@@ -58,7 +58,7 @@ fn show(
     status: StatusCode,
 ) -> Response {
     let Some(desk) = state.silences() else {
-        return render(state, viewer, page(), json!({"available": false}));
+        return render_status(state, viewer, page(), json!({"available": false}), status);
     };
     let now = Utc::now();
     let mut silences: Vec<Value> = desk
@@ -104,7 +104,7 @@ fn show(
         .filter_map(|f| form.get(*f).map(|v| ((*f).to_owned(), json!(v))))
         .collect();
     let made = form.get("made").cloned();
-    super::render_status(
+    render_status(
         state,
         viewer,
         page(),
