@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AdminState, error, not_found, unavailable};
+use super::{AdminState, error, not_found};
 use crate::ledger::{self, Entry, State as Stage};
 
 /// The most deliveries on one page.
@@ -35,16 +35,45 @@ pub(super) fn routes() -> Router<Arc<AdminState>> {
     Router::new().route("/v1/deliveries/{webhook_id}/resend", post(resend))
 }
 
-fn no_ledger() -> Response {
-    unavailable("the delivery ledger is off (ledger.enabled: false)")
+/// Why a ledger call failed: the API's error answer, or the console's message.
+pub(super) struct Failure {
+    pub status: StatusCode,
+    code: &'static str,
+    pub message: String,
 }
 
-fn failed(why: &ledger::StoreError) -> Response {
-    error(
+impl Failure {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    pub fn response(&self) -> Response {
+        error(self.status, self.code, &self.message)
+    }
+}
+
+fn no_ledger() -> Failure {
+    Failure::unavailable("the delivery ledger is off (ledger.enabled: false)")
+}
+
+fn failed(why: &ledger::StoreError) -> Failure {
+    Failure::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "ledger_store",
-        &why.to_string(),
+        why.to_string(),
     )
+}
+
+fn gone() -> Failure {
+    Failure::unavailable("the ledger lookup failed")
 }
 
 /// A destination test's status, or else a notification's from the ledger: Event Notifications'
@@ -54,14 +83,12 @@ async fn notification(State(state): State<Arc<AdminState>>, Path(id): Path<Strin
     if let Some(status) = state.tests.get(&id) {
         return Json(status).into_response();
     }
-    let Some(store) = state.ledger.clone() else {
+    if state.ledger.is_none() {
         return not_found("notification", &id);
-    };
-    let lookup = id.clone();
-    let entries = match tokio::task::spawn_blocking(move || store.of_notification(&lookup)).await {
-        Ok(Ok(entries)) => entries,
-        Ok(Err(why)) => return failed(&why),
-        Err(_) => return unavailable("the ledger lookup failed"),
+    }
+    let entries = match of_notification(&state, &id).await {
+        Ok(entries) => entries,
+        Err(failure) => return failure.response(),
     };
     if entries.is_empty() {
         return not_found("notification", &id);
@@ -91,9 +118,6 @@ struct Filters {
 }
 
 async fn list(State(state): State<Arc<AdminState>>, Query(filters): Query<Filters>) -> Response {
-    let Some(store) = state.ledger.clone() else {
-        return no_ledger();
-    };
     let limit = filters.limit.unwrap_or(20).clamp(1, MAX_PAGE);
     let query = ledger::Query {
         subscription: filters.subscription,
@@ -103,47 +127,94 @@ async fn list(State(state): State<Arc<AdminState>>, Query(filters): Query<Filter
         after: filters.cursor,
         limit,
     };
-    let page = match tokio::task::spawn_blocking(move || store.list(&query)).await {
-        Ok(Ok(page)) => page,
-        Ok(Err(why)) => return failed(&why),
-        Err(_) => return unavailable("the ledger lookup failed"),
+    let (page, next) = match page(&state, query).await {
+        Ok(found) => found,
+        Err(failure) => return failure.response(),
     };
-    let next = (page.len() == limit)
-        .then(|| page.last().map(|e| e.webhook_id.clone()))
-        .flatten();
     let deliveries: Vec<Value> = page.iter().map(Entry::shown).collect();
     Json(json!({"limit": limit, "next_cursor": next, "deliveries": deliveries})).into_response()
 }
 
-async fn lookup(state: &AdminState, webhook_id: &str) -> Result<Entry, Response> {
+/// One page of deliveries matching `query`, with the cursor of the next page when it is full;
+/// the console's deliveries page shares it.
+pub(super) async fn page(
+    state: &AdminState,
+    query: ledger::Query,
+) -> Result<(Vec<Entry>, Option<String>), Failure> {
+    let Some(store) = state.ledger.clone() else {
+        return Err(no_ledger());
+    };
+    let limit = query.limit;
+    let page = match tokio::task::spawn_blocking(move || store.list(&query)).await {
+        Ok(Ok(page)) => page,
+        Ok(Err(why)) => return Err(failed(&why)),
+        Err(_) => return Err(gone()),
+    };
+    let next = (page.len() == limit)
+        .then(|| page.last().map(|e| e.webhook_id.clone()))
+        .flatten();
+    Ok((page, next))
+}
+
+/// Every delivery of notification `id`, oldest first as the store keeps them.
+pub(super) async fn of_notification(state: &AdminState, id: &str) -> Result<Vec<Entry>, Failure> {
+    let Some(store) = state.ledger.clone() else {
+        return Err(no_ledger());
+    };
+    let lookup = id.to_owned();
+    match tokio::task::spawn_blocking(move || store.of_notification(&lookup)).await {
+        Ok(Ok(entries)) => Ok(entries),
+        Ok(Err(why)) => Err(failed(&why)),
+        Err(_) => Err(gone()),
+    }
+}
+
+pub(super) async fn lookup(state: &AdminState, webhook_id: &str) -> Result<Entry, Failure> {
     let Some(store) = state.ledger.clone() else {
         return Err(no_ledger());
     };
     let id = webhook_id.to_owned();
     match tokio::task::spawn_blocking(move || store.get(&id)).await {
         Ok(Ok(Some(entry))) => Ok(entry),
-        Ok(Ok(None)) => Err(not_found("delivery", webhook_id)),
+        Ok(Ok(None)) => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("delivery {webhook_id:?} not found"),
+        )),
         Ok(Err(why)) => Err(failed(&why)),
-        Err(_) => Err(unavailable("the ledger lookup failed")),
+        Err(_) => Err(gone()),
     }
 }
 
 async fn one(State(state): State<Arc<AdminState>>, Path(webhook_id): Path<String>) -> Response {
     match lookup(&state, &webhook_id).await {
         Ok(entry) => Json(entry.shown()).into_response(),
-        Err(response) => response,
+        Err(failure) => failure.response(),
     }
 }
 
 /// Writes the delivery to the retry topic, due now, with the same `webhook-id`: whichever
 /// instance holds its partition attempts it.
 async fn resend(State(state): State<Arc<AdminState>>, Path(webhook_id): Path<String>) -> Response {
-    let entry = match lookup(&state, &webhook_id).await {
-        Ok(entry) => entry,
-        Err(response) => return response,
-    };
+    match resend_delivery(&state, &webhook_id).await {
+        Ok(topic) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"webhook_id": webhook_id, "resent": true, "retry_topic": topic})),
+        )
+            .into_response(),
+        Err(failure) => failure.response(),
+    }
+}
+
+/// Resends delivery `webhook_id` (see [`resend`]); the retry topic's name, or the error response.
+/// The console's Resend button goes through it too.
+pub(super) async fn resend_delivery(
+    state: &AdminState,
+    webhook_id: &str,
+) -> Result<String, Failure> {
+    let entry = lookup(state, webhook_id).await?;
     let Some(retry) = &state.retry_topic else {
-        return unavailable("no retry topic to resend through");
+        return Err(Failure::unavailable("no retry topic to resend through"));
     };
     let job = entry.resend();
     let value = job.to_json();
@@ -151,11 +222,9 @@ async fn resend(State(state): State<Arc<AdminState>>, Path(webhook_id): Path<Str
         .send(&job.webhook_id, &value, &job.due.to_rfc3339())
         .await
     {
-        Ok(_) => (
-            StatusCode::ACCEPTED,
-            Json(json!({"webhook_id": webhook_id, "resent": true, "retry_topic": retry.topic()})),
-        )
-            .into_response(),
-        Err(why) => unavailable(&format!("the retry topic refused the resend: {why}")),
+        Ok(_) => Ok(retry.topic().to_string()),
+        Err(why) => Err(Failure::unavailable(format!(
+            "the retry topic refused the resend: {why}"
+        ))),
     }
 }

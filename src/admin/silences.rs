@@ -95,25 +95,48 @@ async fn create(State(state): State<Arc<AdminState>>, body: axum::body::Bytes) -
         Ok(new) => new,
         Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", &e.to_string()),
     };
+    let silence = match draft(
+        &state,
+        new.matcher,
+        new.scope,
+        new.starts_at,
+        new.ends_at,
+        new.comment,
+    ) {
+        Ok(silence) => silence,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", &why),
+    };
+    save(desk, silence, StatusCode::CREATED).await
+}
+
+/// A new silence by the admin token, checked (its matcher, times, comment and scope); the
+/// console's form makes its silences through it too.
+pub(super) fn draft(
+    state: &AdminState,
+    matcher: String,
+    scope: Scope,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: DateTime<Utc>,
+    comment: String,
+) -> Result<Silence, String> {
     let now = Utc::now();
     let silence = Silence {
         id: uuid::Uuid::new_v4().to_string(),
-        matcher: new.matcher,
-        scope: new.scope,
-        starts_at: new.starts_at.unwrap_or(now),
-        ends_at: new.ends_at,
+        matcher,
+        scope,
+        starts_at: starts_at.unwrap_or(now),
+        ends_at,
         created_by: ADMIN.to_owned(),
-        comment: new.comment,
+        comment,
         updated_at: now,
     };
-    if let Err(why) = silence.compile() {
-        return error(StatusCode::BAD_REQUEST, "bad_request", &why.to_string());
+    silence.compile().map_err(|why| why.to_string())?;
+    if new_scope_unknown(state, &silence.scope) {
+        return Err(
+            "scope: names a topic, subscription or destination not in the configuration".into(),
+        );
     }
-    if new_scope_unknown(&state, &silence.scope) {
-        let why = "scope: names a topic, subscription or destination not in the configuration";
-        return error(StatusCode::BAD_REQUEST, "bad_request", why);
-    }
-    save(desk, silence, StatusCode::CREATED).await
+    Ok(silence)
 }
 
 /// Whether a scope names something the configuration does not have.
@@ -142,23 +165,38 @@ async fn expire(State(state): State<Arc<AdminState>>, Path(id): Path<String>) ->
     let Some(silence) = desk.silences.get(&id) else {
         return not_found("silence", &id);
     };
+    save(desk, expired(&silence), StatusCode::OK).await
+}
+
+/// `silence` ending now (unchanged if it already ended).
+pub(super) fn expired(silence: &Silence) -> Silence {
     let now = Utc::now();
-    let mut silence = (*silence).clone();
+    let mut silence = silence.clone();
     if silence.ends_at > now {
         silence.ends_at = now.max(silence.starts_at + chrono::TimeDelta::milliseconds(1));
         silence.updated_at = now;
     }
-    save(desk, silence, StatusCode::OK).await
+    silence
 }
 
 /// Writes `silence` to the topic, then puts it in effect here.
 async fn save(desk: &SilenceDesk, silence: Silence, status: StatusCode) -> Response {
-    if let Err(why) = desk.topic.write(&silence).await {
-        return unavailable(&why.to_string());
-    }
     let shown = shown(&silence, Utc::now());
-    if let Err(why) = desk.silences.put(silence) {
-        return error(StatusCode::BAD_REQUEST, "bad_request", &why.to_string());
+    match put(desk, silence).await {
+        Ok(()) => (status, Json(shown)).into_response(),
+        Err((status, why)) if status == StatusCode::BAD_REQUEST => {
+            error(status, "bad_request", &why)
+        }
+        Err((_, why)) => unavailable(&why),
     }
-    (status, Json(shown)).into_response()
+}
+
+/// Writes `silence` to the topic, then puts it in effect here; the console shares it.
+pub(super) async fn put(desk: &SilenceDesk, silence: Silence) -> Result<(), (StatusCode, String)> {
+    if let Err(why) = desk.topic.write(&silence).await {
+        return Err((StatusCode::SERVICE_UNAVAILABLE, why.to_string()));
+    }
+    desk.silences
+        .put(silence)
+        .map_err(|why| (StatusCode::BAD_REQUEST, why.to_string()))
 }

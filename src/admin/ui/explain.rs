@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::session::{self, Viewer};
-use super::{Page, render, sign_in_first};
+use super::{Page, render, sign_in_first, url_escape};
 use crate::admin::AdminState;
 use crate::channels::{HttpClient, Message};
 use crate::config::Config;
@@ -188,6 +188,7 @@ fn explanation(
                     "webhook_id": delivery.webhook_id,
                     "muted": delivery.subscription.mute.as_ref().and_then(|m| m.explain(chrono::Utc::now())),
                     "silenced": silenced_by(state, notification, delivery),
+                    "silence_href": silence_link(&notification.event_type, name),
                     "preview": preview,
                     "html": html,
                 })
@@ -255,6 +256,17 @@ fn tree(explanation: &Explanation) -> Value {
         })).collect::<Vec<_>>(),
         "parts": explanation.parts.iter().map(tree).collect::<Vec<_>>(),
     })
+}
+
+/// The silences page's form, pre-filled with a matcher for events of `event_type` and
+/// `subscription` as the scope.
+fn silence_link(event_type: &str, subscription: &str) -> String {
+    let matcher = format!("$.type == '{}'", event_type.replace('\'', "\\'"));
+    format!(
+        "/ui/silences?matcher={}&subscription={}&duration=2h#new-silence",
+        url_escape(&matcher),
+        url_escape(subscription)
+    )
 }
 
 /// Which silence would mute `delivery` of `notification` now, as a line for the page.

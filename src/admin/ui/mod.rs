@@ -1,24 +1,26 @@
 //! The operator console under `/ui/`: server-rendered HTML pages (Handlebars templates compiled
 //! into the binary, as the deliveries' templates are), one stylesheet and one small script, all
 //! embedded; every page is sent with a Content-Security-Policy that allows nothing inline and
-//! nothing from elsewhere. Pages: overview, sources, topics, explain, deliveries, dead letters.
+//! nothing from elsewhere. Pages: overview, sources, topics, explain, deliveries, silences, dead letters.
 //! Reading follows the admin server's reads (open, or signed in); changing anything needs a
 //! session signed in with the admin token and the session's CSRF token in the form.
 
 mod chart;
 mod dead_letters;
+mod deliveries;
 mod explain;
 mod overview;
 mod session;
 mod sign_in;
+mod silences;
 mod sources;
 mod topics;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -63,7 +65,7 @@ impl Console {
     }
 }
 
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 13] = [
     ("layout", include_str!("templates/layout.hbs")),
     ("explanation", include_str!("templates/explanation.hbs")),
     ("overview", include_str!("templates/overview.hbs")),
@@ -72,6 +74,8 @@ const TEMPLATES: [(&str, &str); 11] = [
     ("topics", include_str!("templates/topics.hbs")),
     ("explain", include_str!("templates/explain.hbs")),
     ("deliveries", include_str!("templates/deliveries.hbs")),
+    ("delivery", include_str!("templates/delivery.hbs")),
+    ("silences", include_str!("templates/silences.hbs")),
     ("dead_letters", include_str!("templates/dead_letters.hbs")),
     ("sign_in", include_str!("templates/sign_in.hbs")),
     ("message", include_str!("templates/message.hbs")),
@@ -89,7 +93,17 @@ pub fn routes() -> Router<Arc<AdminState>> {
         )
         .route("/ui/topics", get(topics::page))
         .route("/ui/explain", get(explain::form).post(explain::explain))
-        .route("/ui/deliveries", get(deliveries))
+        .route("/ui/deliveries", get(deliveries::list))
+        .route("/ui/deliveries/{webhook_id}", get(deliveries::one))
+        .route(
+            "/ui/deliveries/{webhook_id}/resend",
+            axum::routing::post(deliveries::resend),
+        )
+        .route("/ui/silences", get(silences::list).post(silences::create))
+        .route(
+            "/ui/silences/{id}/expire",
+            axum::routing::post(silences::expire),
+        )
         .route("/ui/dead-letters", get(dead_letters::page))
         .route(
             "/ui/dead-letters/replay",
@@ -142,27 +156,6 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         body,
     )
         .into_response()
-}
-
-/// The deliveries page: the structure a delivery history fills (search by notification id,
-/// subscription, destination, status and time; a delivery's attempts; resend). The router keeps
-/// no such history, so the page says so: once one exists (`GET /v1/deliveries`), this handler
-/// sets `available` and the results the template's `{{#if available}}` part shows.
-async fn deliveries(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Response {
-    let viewer = session::viewer(&state, &headers);
-    if !viewer.may_read() {
-        return sign_in_first();
-    }
-    render(
-        &state,
-        &viewer,
-        Page {
-            nav: "deliveries",
-            title: "Deliveries",
-            template: "deliveries",
-        },
-        json!({"available": false}),
-    )
 }
 
 /// Which page a response is.
@@ -223,12 +216,13 @@ pub(super) fn render_status(
     }
 }
 
-const NAV: [(&str, &str, &str); 6] = [
+const NAV: [(&str, &str, &str); 7] = [
     ("overview", "Overview", "/ui/"),
     ("sources", "Sources", "/ui/sources"),
     ("topics", "Topics", "/ui/topics"),
     ("explain", "Explain", "/ui/explain"),
     ("deliveries", "Deliveries", "/ui/deliveries"),
+    ("silences", "Silences", "/ui/silences"),
     ("dead-letters", "Dead letters", "/ui/dead-letters"),
 ];
 
@@ -251,6 +245,16 @@ pub(super) fn message(
         json!({"heading": title, "text": text}),
         status,
     )
+}
+
+/// `text` for a URL's query or path, every byte outside `[A-Za-z0-9._-]` percent-encoded.
+pub(super) fn url_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Where a reader who must sign in first is sent.

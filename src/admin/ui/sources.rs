@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 use super::session;
-use super::{Page, message, refusal, render, sign_in_first};
+use super::{Page, message, refusal, render, sign_in_first, url_escape};
 use crate::admin::{AdminState, listings};
 use crate::control::Change;
 use crate::telemetry::recent::Kind;
@@ -173,24 +173,5 @@ pub(super) async fn toggle(
             "Not changed",
             &format!("The source was not changed: {error}"),
         ),
-    }
-}
-
-/// `text` for a URL's query, every byte outside `[A-Za-z0-9._-]` percent-encoded.
-fn url_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ids_are_escaped_for_the_query() {
-        assert_eq!(super::url_escape("a-b_c.d"), "a-b_c.d");
-        assert_eq!(super::url_escape("a b&c"), "a%20b%26c");
     }
 }

@@ -73,6 +73,7 @@ async fn every_page_renders_under_the_policy() {
             "App Configuration",
         ),
         ("/ui/deliveries", "Delivery history is not available"),
+        ("/ui/silences", "Silences are not available"),
         ("/ui/dead-letters", "no Kafka connection"),
         ("/ui/sign-in", "Admin token"),
     ] {
@@ -218,6 +219,27 @@ async fn signing_in_needs_the_token_and_changes_need_the_csrf_token() {
     .await
     .expect("answer");
     assert_eq!(taken.status(), 400);
+    // The other forms that change something: refused without the CSRF token; with it, taken
+    // (and answered that the ledger and the silences need what this router lacks).
+    for (path, taken) in [
+        ("/ui/deliveries/msg_1/resend", 503),
+        ("/ui/silences", 503),
+        ("/ui/silences/s-1/expire", 503),
+    ] {
+        let post = |csrf: Option<String>| {
+            let mut fields = vec![("matcher", "$.type == 'x'".to_owned())];
+            fields.extend(csrf.map(|c| ("csrf", c)));
+            client
+                .post(format!("{base}{path}"))
+                .header("cookie", &session)
+                .form(&fields)
+                .send()
+        };
+        let refused = post(None).await.expect("answer");
+        assert_eq!(refused.status(), 403, "{path} without the CSRF token");
+        let answer = post(Some(csrf.clone())).await.expect("answer");
+        assert_eq!(answer.status(), taken, "{path}");
+    }
 
     let out = client
         .post(format!("{base}/ui/sign-out"))
