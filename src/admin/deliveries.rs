@@ -55,7 +55,7 @@ impl Failure {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
-    pub fn response(&self) -> Response {
+    pub(super) fn response(&self) -> Response {
         error(self.status, self.code, &self.message)
     }
 }
