@@ -56,7 +56,9 @@ pub struct RouterFile {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerSettings {
-    /// On unless set false.
+    /// Off unless set true, for now: with it on, the end-to-end `restart` scenario (a broker
+    /// back without its data) did not recover when run among the other scenarios
+    /// (docs/fleet-state.md).
     #[serde(default = "default_ledger_enabled")]
     pub enabled: bool,
     /// The compacted topic of the ledger, keyed by `webhook-id`.
@@ -82,7 +84,7 @@ impl Default for LedgerSettings {
 }
 
 fn default_ledger_enabled() -> bool {
-    true
+    false
 }
 fn default_ledger_topic() -> String {
     "notification-router.ledger".into()

@@ -83,8 +83,10 @@ async fn the_console_in_a_browser() {
         smtp.url()
     );
     let (admin, base) = admin_lines();
+    // The deliveries page reads the delivery ledger.
+    let router_extra = format!("{admin}ledger:\n  enabled: true\n");
     let setup = Setup {
-        router_extra: &admin,
+        router_extra: &router_extra,
         ..Setup::lifecycle("embedded", "console", &destinations, topics())
     };
     let (dir, config) = setup.write();
