@@ -23,7 +23,9 @@ pub use outbound::{OutboundError, check_outbound_url};
 pub use pace::Pace;
 pub use rate::{RateLimit, SLACK_CHANNEL_RATE};
 pub use response::{MAX_BODY_QUOTED, MAX_BODY_READ, redacted, url_secrets};
-pub(crate) use response::{failed_status, quote, read_capped, retry_after, transport_error};
+pub(crate) use response::{
+    conclude, failed_status, quote, read_capped, retry_after, transport_error,
+};
 
 /// The shared HTTP client as the router builds it, with loopback allowed for the tests'
 /// receivers.

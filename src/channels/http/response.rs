@@ -37,6 +37,34 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
         .and_then(|v| parse_retry_after(v, SystemTime::now()))
 }
 
+/// What one answer to a single POST means: delivered (the body drained, bounded, so the connection
+/// goes back to the pool) or the failure its status says. Logged at debug as `answered`
+/// (`"Webhook answered."`), with the time since `started`.
+pub(crate) async fn conclude(
+    mut response: reqwest::Response,
+    answered: &'static str,
+    shown_url: &str,
+    started: std::time::Instant,
+) -> Result<crate::channels::Delivered, DeliveryError> {
+    let status = response.status().as_u16();
+    tracing::debug!(
+        message = answered,
+        status,
+        url = %shown_url,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+    );
+    match crate::channels::classify(status) {
+        Ok(()) => {
+            read_capped(&mut response).await;
+            Ok(crate::channels::Delivered {
+                status,
+                attempts: 1,
+            })
+        }
+        Err(kind) => Err(failed_status(kind, response).await),
+    }
+}
+
 /// The error for a non-2xx answer: status, redirect note, and the start of the body.
 pub(crate) async fn failed_status(
     kind: FailureKind,

@@ -29,12 +29,9 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 use serde_json::Value;
-use tracing::debug;
 
-use crate::channels::http::{
-    HttpClient, failed_status, read_capped, redacted, transport_error, url_secrets,
-};
-use crate::channels::{Delivered, DeliveryError, USER_AGENT_VALUE, classify};
+use crate::channels::http::{HttpClient, conclude, redacted, transport_error, url_secrets};
+use crate::channels::{Delivered, DeliveryError, USER_AGENT_VALUE};
 use crate::secret::scrub;
 
 /// Where a Teams destination posts.
@@ -85,27 +82,13 @@ impl TeamsNotifier {
             .timeout(timeout)
             .body(body);
         let started = Instant::now();
-        let mut response = request
+        let response = request
             .send()
             .await
             .map_err(|e| self.scrubbed(transport_error(&e, &self.shown_url, timeout)))?;
-        let status = response.status().as_u16();
-        debug!(
-            message = "Teams answered.",
-            status,
-            url = %self.shown_url,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-        );
-        match classify(status) {
-            Ok(()) => {
-                read_capped(&mut response).await;
-                Ok(Delivered {
-                    status,
-                    attempts: 1,
-                })
-            }
-            Err(kind) => Err(self.scrubbed(failed_status(kind, response).await)),
-        }
+        conclude(response, "Teams answered.", &self.shown_url, started)
+            .await
+            .map_err(|e| self.scrubbed(e))
     }
 
     /// What [`send`](Self::send) would POST, as text for a person, the URL's secret hidden.

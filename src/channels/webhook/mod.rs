@@ -22,10 +22,10 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGE
 use tracing::debug;
 
 use crate::channels::http::{
-    HttpClient, OAuth2Settings, TokenSource, failed_status, read_capped, redacted, transport_error,
+    HttpClient, OAuth2Settings, TokenSource, conclude, read_capped, redacted, transport_error,
     url_secrets,
 };
-use crate::channels::{Delivered, DeliveryError, classify};
+use crate::channels::{Delivered, DeliveryError};
 
 use crate::secret::{Secret, scrub};
 pub use config::{Attributes, NoSigningKeys, SigningConfig, WebhookDestination, public_keys};
@@ -290,24 +290,9 @@ impl WebhookNotifier {
             let fresh = tokens.bearer(Some(refused)).await?;
             response = self.request(headers, Some(fresh), &body).await?;
         }
-        let status = response.status().as_u16();
-        debug!(
-            message = "Webhook answered.",
-            status,
-            url = %self.shown_url,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-        );
-        match classify(status) {
-            Ok(()) => {
-                // Drain (a bounded amount) so the connection can go back to the pool.
-                read_capped(&mut response).await;
-                Ok(Delivered {
-                    status,
-                    attempts: 1,
-                })
-            }
-            Err(kind) => Err(self.scrubbed(failed_status(kind, response).await)),
-        }
+        conclude(response, "Webhook answered.", &self.shown_url, started)
+            .await
+            .map_err(|e| self.scrubbed(e))
     }
 
     /// One request: `headers`, the bearer token if any, the body unless a GET.
