@@ -18,7 +18,7 @@ use tracing::{info, warn};
 
 use super::{Control, ControlError, record};
 use crate::config::KafkaSettings;
-use crate::kafka;
+use crate::kafka::{self, assigned, assigned::ReadEnd};
 
 /// How long metadata and topic creation requests wait.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -117,7 +117,8 @@ pub(crate) async fn retrying<T, F: std::future::Future<Output = Result<T, Contro
 }
 
 /// Creates the control topic when missing, then reads it from its start until `shutdown`,
-/// applying each valid record to `control`. Waits for the brokers while they cannot be reached.
+/// applying each valid record to `control`. Waits for the brokers while they cannot be reached;
+/// after an outage, starts over with a new client (see [`kafka::assigned`]).
 pub(crate) async fn run(
     control: Arc<Control>,
     settings: &KafkaSettings,
@@ -125,30 +126,50 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ControlError> {
     let topic = control.topic.clone();
-    let ensured = retrying("the control topic", &shutdown, || {
-        ensure_topic(settings, brokers, &topic, None)
-    })
-    .await?;
-    if ensured.is_none() {
-        return Ok(());
+    loop {
+        let ensured = retrying("the control topic", &shutdown, || {
+            ensure_topic(settings, brokers, &topic, None)
+        })
+        .await?;
+        if ensured.is_none() {
+            return Ok(());
+        }
+        let assigned = retrying("the control topic", &shutdown, || {
+            std::future::ready(assign(&control, settings, brokers))
+        })
+        .await?;
+        let Some((consumer, ends)) = assigned else {
+            return Ok(());
+        };
+        if follow(&control, consumer, &ends, &shutdown).await == ReadEnd::Shutdown {
+            return Ok(());
+        }
+        info!(message = "No Kafka broker answers: the control topic is read again from its start once one does.", topic = %topic);
     }
-    let assigned = retrying("the control topic", &shutdown, || {
-        std::future::ready(assign(&control, settings, brokers))
-    })
-    .await?;
-    let Some((consumer, ends)) = assigned else {
-        return Ok(());
-    };
+}
+
+/// Applies what `consumer` reads until shutdown or an outage (the consumer is then closed).
+async fn follow(
+    control: &Control,
+    consumer: StreamConsumer,
+    ends: &HashMap<i32, i64>,
+    shutdown: &CancellationToken,
+) -> ReadEnd {
+    let topic = &control.topic;
     let mut failures: u64 = 0;
     loop {
-        if !control.caught_up() && caught_up(&control, &ends) {
+        if !control.caught_up() && caught_up(control, ends) {
             control.caught_up.store(true, Ordering::Release);
             info!(message = "Control topic read up to its end: runtime changes in effect.", topic = %topic, changes = control.state().records().count());
         }
         let message = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
+            () = shutdown.cancelled() => return ReadEnd::Shutdown,
             received = tokio::time::timeout(TICK, consumer.recv()) => match received {
                 Err(_) => continue,
+                Ok(Err(error)) if assigned::is_outage(&error) => {
+                    assigned::close_in_background(consumer);
+                    return ReadEnd::Outage;
+                }
                 Ok(Err(error)) => {
                     failures += 1;
                     // Once, then ever more rarely while it lasts (librdkafka reconnects by itself).
@@ -168,7 +189,7 @@ pub(crate) async fn run(
         let (partition, offset) = (message.partition(), message.offset());
         match record::decode(
             &control.key,
-            &topic,
+            topic,
             message.key(),
             message.payload(),
             &headers,
@@ -220,6 +241,9 @@ fn assign(
         .collect();
     let mut assignment = TopicPartitionList::new();
     let mut ends = HashMap::new();
+    // Read from the start again: positions are those of the topic as it is now (after a broker
+    // came back without its data, they start over).
+    control.applied.send_replace(HashMap::new());
     for &partition in &partitions {
         assignment
             .add_partition_offset(&topic, partition, Offset::Beginning)

@@ -3,6 +3,7 @@
 //!
 //! The guarantee the consumers keep is at least once: see [`crate::consumer`].
 
+pub(crate) mod assigned;
 mod client;
 mod embedded;
 mod health;

@@ -15,6 +15,7 @@ use super::record;
 use super::store::Store;
 use crate::config::KafkaSettings;
 use crate::control;
+use crate::kafka::assigned::{self, ReadEnd};
 use crate::kafka::{self, InternalKey};
 
 /// The most records applied in one store transaction.
@@ -38,27 +39,38 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let retention_ms = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
-    let ensured = control::retrying("the ledger topic", &shutdown, || {
-        control::ensure_topic(&settings, &brokers, &topic, Some(retention_ms))
-    })
-    .await;
-    match ensured {
-        Ok(Some(())) => {}
-        Ok(None) => return,
-        Err(why) => {
-            error!(message = "The ledger topic cannot be used: deliveries go on, their history is not kept.", topic = %topic, error = %why);
-            return;
+    loop {
+        let ensured = control::retrying("the ledger topic", &shutdown, || {
+            control::ensure_topic(&settings, &brokers, &topic, Some(retention_ms))
+        })
+        .await;
+        match ensured {
+            Ok(Some(())) => {}
+            Ok(None) => return,
+            Err(why) => {
+                error!(message = "The ledger topic cannot be used: deliveries go on, their history is not kept.", topic = %topic, error = %why);
+                return;
+            }
         }
-    }
-    if let Err(why) = read(
-        &store, &settings, &brokers, &topic, &key, retention, &shutdown,
-    )
-    .await
-    {
-        error!(message = "The ledger cannot be read; the delivery API answers from what the store has.", topic = %topic, error = %why);
+        match read(
+            &store, &settings, &brokers, &topic, &key, retention, &shutdown,
+        )
+        .await
+        {
+            Ok(ReadEnd::Shutdown) => return,
+            Ok(ReadEnd::Outage) => {
+                info!(message = "No Kafka broker answers: the ledger is read again from where the store stands once one does.", topic = %topic);
+            }
+            Err(why) => {
+                error!(message = "The ledger cannot be read; the delivery API answers from what the store has.", topic = %topic, error = %why);
+                return;
+            }
+        }
     }
 }
 
+/// Reads `topic` into `store` from where the store stands until shutdown or an outage (the
+/// consumer is then closed).
 async fn read(
     store: &Arc<Store>,
     settings: &KafkaSettings,
@@ -67,7 +79,7 @@ async fn read(
     key: &InternalKey,
     retention: Duration,
     shutdown: &CancellationToken,
-) -> Result<(), String> {
+) -> Result<ReadEnd, String> {
     let mut config = kafka::consumer_config(settings, brokers);
     config
         .set("enable.auto.commit", "false")
@@ -114,6 +126,7 @@ async fn read(
             prune(store, retention);
         }
         let mut batch = Vec::new();
+        let mut outage = false;
         let deadline = tokio::time::Instant::now() + BATCH_WAIT;
         while batch.len() < BATCH {
             let message = tokio::select! {
@@ -123,6 +136,10 @@ async fn read(
             };
             let message = match message {
                 Ok(message) => message,
+                Err(error) if assigned::is_outage(&error) => {
+                    outage = true;
+                    break;
+                }
                 Err(error) => {
                     failures += 1;
                     if failures.is_power_of_two() {
@@ -156,7 +173,11 @@ async fn read(
             }
         }
         if shutdown.is_cancelled() {
-            return Ok(());
+            return Ok(ReadEnd::Shutdown);
+        }
+        if outage {
+            assigned::close_in_background(consumer);
+            return Ok(ReadEnd::Outage);
         }
     }
 }

@@ -19,6 +19,7 @@ use tracing::{info, warn};
 
 use super::{Silence, Silences};
 use crate::config::KafkaSettings;
+use crate::kafka::assigned::{self, ReadEnd};
 use crate::kafka::{AUTH_HEADER, InternalKey};
 
 /// Writes silences, each acknowledged by the broker before returning.
@@ -69,7 +70,7 @@ impl SilenceTopic {
 
 /// Reads the silences topic from its start into `silences` and follows it until shutdown.
 /// Records without a valid authentication code, or that are not a valid silence, are skipped
-/// and logged.
+/// and logged. After an outage, starts over with a new client (see [`assigned`]).
 pub(crate) async fn follow(
     settings: &KafkaSettings,
     brokers: &str,
@@ -77,6 +78,28 @@ pub(crate) async fn follow(
     silences: Arc<Silences>,
     shutdown: CancellationToken,
 ) -> Result<(), TopicError> {
+    loop {
+        let Some(consumer) = assign(settings, brokers, topic, &shutdown).await? else {
+            return Ok(());
+        };
+        if read(settings, topic, consumer, &silences, &shutdown).await == ReadEnd::Shutdown {
+            return Ok(());
+        }
+        info!(
+            message = "No Kafka broker answers: the silences topic is read again from its start once one does.",
+            topic
+        );
+    }
+}
+
+/// A consumer of every partition of `topic` from its start, once the topic exists; `None` when
+/// `shutdown` came first.
+async fn assign(
+    settings: &KafkaSettings,
+    brokers: &str,
+    topic: &str,
+    shutdown: &CancellationToken,
+) -> Result<Option<StreamConsumer>, TopicError> {
     let consumer: StreamConsumer = crate::kafka::consumer_config(settings, brokers)
         .set("group.id", format!("{}.silences", settings.group_id))
         .set("enable.auto.commit", "false")
@@ -105,10 +128,11 @@ pub(crate) async fn follow(
             );
         }
         tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
+            () = shutdown.cancelled() => return Ok(None),
             () = tokio::time::sleep(Duration::from_millis(500)) => {}
         }
     };
+    let consumer = Arc::into_inner(consumer).expect("the metadata task has ended");
     let mut assignment = TopicPartitionList::new();
     for partition in 0..i32::try_from(partitions).unwrap_or(i32::MAX) {
         assignment
@@ -119,14 +143,30 @@ pub(crate) async fn follow(
         .assign(&assignment)
         .map_err(|e| TopicError::Kafka(topic.to_owned(), e))?;
     info!(message = "Following the silences topic.", topic, partitions);
+    Ok(Some(consumer))
+}
+
+/// Applies what `consumer` reads to `silences` until shutdown or an outage (the consumer is
+/// then closed).
+async fn read(
+    settings: &KafkaSettings,
+    topic: &str,
+    consumer: StreamConsumer,
+    silences: &Silences,
+    shutdown: &CancellationToken,
+) -> ReadEnd {
     let key = InternalKey::of(settings);
     loop {
         let message = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
+            () = shutdown.cancelled() => return ReadEnd::Shutdown,
             message = consumer.recv() => message,
         };
         let message = match message {
             Ok(message) => message,
+            Err(error) if assigned::is_outage(&error) => {
+                assigned::close_in_background(consumer);
+                return ReadEnd::Outage;
+            }
             Err(error) => {
                 warn!(message = "Cannot read the silences topic; retrying.", topic, %error);
                 tokio::time::sleep(Duration::from_millis(500)).await;

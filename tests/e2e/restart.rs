@@ -11,7 +11,6 @@ use rdkafka::util::Timeout;
 use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "since the control topic: after a broker restarted without its data the sources' consumer is not assigned its partitions again (docs/testing.md)"]
 async fn the_router_recovers_from_a_broker_restart_without_intervention() {
     const BATCH: usize = 20;
     let mut tansu = Tansu::start(&TOPICS);
@@ -45,6 +44,11 @@ async fn the_router_recovers_from_a_broker_restart_without_intervention() {
     let mut next = BATCH;
     let deadline = Instant::now() + WAIT;
     while !recovered.iter().all(|r| *r) {
+        // Readers of a topic that came back under a new ID crashed the process once (a
+        // segmentation fault in librdkafka, src/kafka/assigned.rs).
+        if let Some(status) = router.exited() {
+            panic!("the router exited after the broker restart: {status:?}");
+        }
         assert!(
             Instant::now() < deadline,
             "partitions {recovered:?} delivered after the broker restart"
