@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::control::ControlState;
+use crate::control::{ControlState, Read};
 use crate::routing::Delivery;
 use crate::silence::{self, Silences};
 
@@ -45,6 +45,15 @@ impl Runtime {
             silences,
             at: Some(at),
         }
+    }
+
+    /// This state without source `id`'s override: for a proposal that sets the source itself.
+    pub(crate) fn without_source_override(mut self, id: &str) -> Self {
+        self.control.apply(Read::Cleared {
+            kind: "source".to_owned(),
+            id: id.to_owned(),
+        });
+        self
     }
 
     /// `config` with the source overrides laid over its files (a configuration already in
