@@ -3,8 +3,9 @@
 //! files are laid over a copy of the configuration's files on disk, loaded as a reload would, and
 //! compared as the `impact` command does; the answer is that command's JSON report. `router.yaml`
 //! itself cannot be proposed here: it names the environment variables and folders a load reads,
-//! which are the operator's (use the `impact` command with a folder or a git revision). One
-//! preview runs at a time.
+//! which are the operator's (use the `impact` command with a folder or a git revision). This
+//! instance's runtime state (source overrides, pauses, disabled destinations, silences) is applied
+//! to both sides. One preview runs at a time (the console's too).
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -18,17 +19,34 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{AdminState, error, unavailable};
 use crate::config::{self, Config};
-use crate::impact::{self, DEFAULT_SINCE, ImpactError, Request, TemporaryFolder, Window};
+use crate::impact::{self, DEFAULT_SINCE, ImpactError, Request, Runtime, TemporaryFolder, Window};
 
 /// Records read per Kafka topic at most when the call does not say.
 const DEFAULT_LAST: u64 = 100_000;
 
 /// One preview at a time: each reads Kafka with a consumer of its own.
 static RUNNING: Semaphore = Semaphore::const_new(1);
+
+/// The right to run a preview, while no other runs.
+pub(super) fn running() -> Option<SemaphorePermit<'static>> {
+    RUNNING.try_acquire().ok()
+}
+
+/// This instance's runtime state, as its deliverer applies it now: the control topic as read
+/// and the silences.
+pub(super) fn runtime(state: &AdminState) -> Runtime {
+    let control = state
+        .control
+        .as_ref()
+        .map(|c| c.state().clone())
+        .unwrap_or_default();
+    let silences = state.silences().map(|desk| desk.silences.clone());
+    Runtime::new(control, silences, chrono::Utc::now())
+}
 
 /// The body: proposed file contents by path (relative to the folder of `router.yaml`; `null`
 /// removes a file), and the window of records to compare on.
@@ -58,7 +76,7 @@ pub(super) async fn impact(State(state): State<Arc<AdminState>>, body: Bytes) ->
     let Some(brokers) = state.outlets.as_ref().map(|o| o.brokers.clone()) else {
         return unavailable("impact previews need the router's Kafka brokers");
     };
-    let Ok(_running) = RUNNING.try_acquire() else {
+    let Some(_running) = running() else {
         return error(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_requests",
@@ -66,7 +84,9 @@ pub(super) async fn impact(State(state): State<Arc<AdminState>>, body: Bytes) ->
         );
     };
     let current = state.config();
-    let answer = tokio::task::spawn_blocking(move || preview(&current, &proposal, &brokers)).await;
+    let runtime = runtime(&state);
+    let answer =
+        tokio::task::spawn_blocking(move || preview(&current, &runtime, &proposal, &brokers)).await;
     match answer {
         Ok(Ok(impact)) => Json(impact).into_response(),
         Ok(Err(PreviewError::Bad(message))) => {
@@ -137,6 +157,7 @@ impl CopyError {
 /// Lays the files over a copy of `current`'s, loads them, and measures.
 fn preview(
     current: &Config,
+    runtime: &Runtime,
     proposal: &Proposal,
     brokers: &str,
 ) -> Result<impact::Impact, PreviewError> {
@@ -159,6 +180,7 @@ fn preview(
     let request = Request {
         current,
         proposed: &proposed,
+        runtime,
         label: format!("{} proposed file(s)", proposal.files.len()),
         brokers,
         window: Window {

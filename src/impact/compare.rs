@@ -1,10 +1,13 @@
 //! The comparison itself, pure: each record routed through the current and the proposed
-//! configuration, and the deliveries counted per subscription and destination on both sides.
+//! configuration, and the deliveries counted per subscription and destination on both sides. A
+//! delivery the runtime state withholds (its subscription paused, silenced, its destination
+//! disabled) is not counted, on either side.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::Runtime;
 use crate::config::Config;
 use crate::event::{Notification, RawRecord, normalise};
 use crate::routing::{Route, SourceIndex};
@@ -72,15 +75,19 @@ type Key = (String, String);
 pub(crate) struct Comparison<'c> {
     current: &'c Config,
     proposed: &'c Config,
+    runtime: &'c Runtime,
     report: Report,
     rows: BTreeMap<Key, Row>,
 }
 
 impl<'c> Comparison<'c> {
-    pub(crate) fn new(current: &'c Config, proposed: &'c Config) -> Self {
+    /// Compares `current` and `proposed` (each with `runtime`'s source overrides already laid
+    /// over it), withholding what `runtime` withholds on both sides.
+    pub(crate) fn new(current: &'c Config, proposed: &'c Config, runtime: &'c Runtime) -> Self {
         Self {
             current,
             proposed,
+            runtime,
             report: Report::default(),
             rows: BTreeMap::new(),
         }
@@ -89,8 +96,8 @@ impl<'c> Comparison<'c> {
     /// Routes one record on both sides and counts its deliveries.
     pub(crate) fn add(&mut self, record: &Record) {
         self.report.records += 1;
-        let before = Side::of(self.current, record);
-        let after = Side::of(self.proposed, record);
+        let before = Side::of(self.current, self.runtime, record);
+        let after = Side::of(self.proposed, self.runtime, record);
         if before.notification.is_none() && after.notification.is_none() {
             self.report.rejected += 1;
             return;
@@ -155,6 +162,8 @@ struct Side<'c> {
     /// Why there is no notification, when there is none.
     missing: String,
     deliveries: BTreeMap<Key, Delivered>,
+    /// Deliveries routed but not sent, and why (paused, silenced, destination disabled).
+    withheld: BTreeMap<Key, String>,
 }
 
 /// The deliveries of one key for one record.
@@ -165,13 +174,14 @@ struct Delivered {
 }
 
 impl<'c> Side<'c> {
-    fn of(config: &'c Config, record: &Record) -> Self {
+    fn of(config: &'c Config, runtime: &Runtime, record: &Record) -> Self {
         let mut side = Side {
             config,
             source: None,
             notification: None,
             missing: String::new(),
             deliveries: BTreeMap::new(),
+            withheld: BTreeMap::new(),
         };
         let table = &config.table;
         let Some(index) = table.source_for_kafka_topic(&record.topic) else {
@@ -211,6 +221,10 @@ impl<'c> Side<'c> {
                     delivery.subscription.name.clone(),
                     delivery.destination.id.clone(),
                 );
+                if let Some(why) = runtime.withheld(&notification.body, &delivery) {
+                    side.withheld.entry(key).or_insert(why);
+                    continue;
+                }
                 let entry = side.deliveries.entry(key).or_insert_with(|| Delivered {
                     count: 0,
                     reason: matched_rule(index, &notification, delivery.topic),
@@ -230,6 +244,9 @@ impl<'c> Side<'c> {
         let Some(index) = self.source else {
             return self.missing.clone();
         };
+        if let Some(why) = self.withheld.get(key) {
+            return why.clone();
+        }
         let table = &self.config.table;
         let source = table.source(index);
         if !source.enabled {
@@ -240,7 +257,11 @@ impl<'c> Side<'c> {
         };
         let destination = &table.destinations()[subscription.destination].id;
         if *destination != key.1 {
-            return format!("subscription {} goes to {destination}", key.0);
+            let moved = format!("subscription {} goes to {destination}", key.0);
+            return match self.withheld.get(&(key.0.clone(), destination.clone())) {
+                Some(why) => format!("{moved}, where {why}"),
+                None => moved,
+            };
         }
         let topic = &table.topics()[subscription.topic];
         match topic.sources.iter().find(|s| s.source == index) {

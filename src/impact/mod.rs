@@ -7,11 +7,13 @@
 //!
 //! - `records`: reading the records in a window (`since`, `last`).
 //! - `compare`: the comparison, pure.
+//! - `runtime`: the runtime state (control topic, silences) applied to both sides.
 //! - `folder`: the temporary folder a proposal's files are laid out in.
 
 mod compare;
 mod folder;
 mod records;
+mod runtime;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -22,6 +24,7 @@ use serde::Serialize;
 pub(crate) use compare::{Comparison, Report, Row};
 pub(crate) use folder::TemporaryFolder;
 pub(crate) use records::{Coverage, Window};
+pub(crate) use runtime::Runtime;
 
 use crate::config::Config;
 
@@ -60,6 +63,9 @@ impl ImpactError {
 pub(crate) struct Request<'c> {
     pub current: &'c Config,
     pub proposed: &'c Config,
+    /// Applied to both sides: source overrides over each side's files, and the deliveries it
+    /// withholds.
+    pub runtime: &'c Runtime,
     /// What the proposal was loaded from, for the answer.
     pub label: String,
     pub brokers: &'c str,
@@ -83,8 +89,10 @@ pub(crate) fn measure(
     request: &Request<'_>,
     progress: impl FnMut(u64, u64),
 ) -> Result<Impact, ImpactError> {
-    let topics = topics(request.current, request.proposed, request.source)?;
-    let mut comparison = Comparison::new(request.current, request.proposed);
+    let current = request.runtime.applied(request.current);
+    let proposed = request.runtime.applied(request.proposed);
+    let topics = topics(&current, &proposed, request.source)?;
+    let mut comparison = Comparison::new(&current, &proposed, request.runtime);
     let coverage = records::read(
         &request.current.router.kafka,
         request.brokers,

@@ -1,6 +1,8 @@
 //! `impact` against retained traffic on the mock cluster: a narrowed filter, a subscription
-//! moved to another destination, a source turned off, a rule with a typo and a git revision,
-//! each reported with the right counts and samples; the run delivers and commits nothing.
+//! moved to another destination, a source turned off and on, a rule with a typo and a git
+//! revision, each reported with the right counts and samples; the run delivers and commits
+//! nothing. `POST /v1/impact` applies the router's runtime state (source overrides, pauses,
+//! silences) to both sides.
 
 use std::path::Path;
 use std::process::Command;
@@ -8,9 +10,12 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use reqwest::Method;
 use serde_json::Value;
 
 use crate::support::{Kafka, Receiver, Setup, Start, lifecycle_event, topic, webhook};
+
+mod runtime;
 
 const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
 const GROUP: &str = "impact-router";
@@ -91,6 +96,29 @@ fn samples<'r>(report: &'r Value, destination: &str, direction: &str) -> &'r Vec
         .expect("samples")
 }
 
+/// Three samples, each a create failure of the traffic, that made the difference for `why`.
+fn assert_samples(samples: &[Value], why: &str) {
+    assert_eq!(samples.len(), 3, "{samples:#?}");
+    for sample in samples {
+        assert!(
+            sample["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("instance:create_failure"),
+            "{sample}"
+        );
+        let n: usize = sample["id"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("evt-")
+            .parse()
+            .unwrap();
+        assert!(n < 1500, "{sample}");
+        assert!(sample["short"].as_str().unwrap().contains("db"), "{sample}");
+        assert_eq!(sample["why"], why);
+    }
+}
+
 /// A copy of the current configuration's folder with `topic` written over its topic file and
 /// `edit` applied to its router.yaml.
 fn proposal(
@@ -106,6 +134,29 @@ fn proposal(
     std::fs::write(dir.path().join("topics").join(&topic.0), topic.1).unwrap();
     assert!(folder.join("topics").join(&topic.0).exists());
     dir
+}
+
+/// A call to the admin API with the admin token: the status and the JSON answered. A `429`
+/// (another preview running: the tests share one process) is tried again.
+async fn call(method: reqwest::Method, url: &str, token: &str, body: Value) -> (u16, Value) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let answer = reqwest::Client::new()
+            .request(method.clone(), url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        if status == 429 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        let body = answer.bytes().await.unwrap();
+        return (status, serde_json::from_slice(&body).unwrap_or(Value::Null));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -175,6 +226,14 @@ async fn reports_each_change_on_retained_traffic_and_delivers_nothing() {
     assert_eq!(code, 1);
     assert_eq!(counts(&report, "oncall", "hook"), (1500, 0, 0, 1500));
     assert_eq!(counts(&report, "oncall", "other"), (0, 1500, 1500, 0));
+    assert_samples(
+        samples(&report, "hook", "lost"),
+        "before: topic failures rule 1 matches; now: subscription oncall goes to other",
+    );
+    assert_samples(
+        samples(&report, "other", "gained"),
+        "now: topic failures rule 1 matches; before: subscription oncall goes to hook",
+    );
 
     // The source turned off: its whole traffic is lost.
     let off = proposal(&current, failures_topic(FAILURES, "hook"), |r| {
@@ -183,8 +242,22 @@ async fn reports_each_change_on_retained_traffic_and_delivers_nothing() {
     let (code, report) = impact(&current, off.path().to_str().unwrap());
     assert_eq!(code, 1);
     assert_eq!(counts(&report, "oncall", "hook"), (1500, 0, 0, 1500));
-    let why = samples(&report, "hook", "lost")[0]["why"].as_str().unwrap();
-    assert!(why.contains("now: source lifecycle is disabled"), "{why}");
+    assert_samples(
+        samples(&report, "hook", "lost"),
+        "before: topic failures rule 1 matches; now: source lifecycle is disabled",
+    );
+
+    // The other way round, the source turned on: its whole traffic is gained.
+    let (code, report) = impact(
+        &off.path().join("router.yaml"),
+        dir.path().to_str().unwrap(),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(counts(&report, "oncall", "hook"), (0, 1500, 1500, 0));
+    assert_samples(
+        samples(&report, "hook", "gained"),
+        "now: topic failures rule 1 matches; before: source lifecycle is disabled",
+    );
 
     // A rule with a typo matches nothing.
     let typo = proposal(
@@ -195,6 +268,10 @@ async fn reports_each_change_on_retained_traffic_and_delivers_nothing() {
     let (code, report) = impact(&current, typo.path().to_str().unwrap());
     assert_eq!(code, 1);
     assert_eq!(counts(&report, "oncall", "hook"), (1500, 0, 0, 1500));
+    assert_samples(
+        samples(&report, "hook", "lost"),
+        "before: topic failures rule 1 matches; now: no rule of topic failures matches",
+    );
 
     // --last bounds what is read and says how much was left out.
     let output = Command::new(BIN)
@@ -310,9 +387,8 @@ async fn the_admin_api_previews_proposed_files_with_the_token() {
     };
     assert_eq!(unauthorised.status(), 401);
 
-    let answer = post(Some(TOKEN), body).await.unwrap();
-    assert_eq!(answer.status(), 200);
-    let report: Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+    let (status, report) = call(Method::POST, &url, TOKEN, body).await;
+    assert_eq!(status, 200, "{report}");
     assert_eq!(report["records"], 2000, "{report:#}");
     assert_eq!(report["changed"], true);
     assert_eq!(counts(&report, "oncall", "hook"), (1500, 1200, 0, 300));
@@ -325,14 +401,11 @@ async fn the_admin_api_previews_proposed_files_with_the_token() {
         "/etc/x.yaml",
     ] {
         let outside = serde_json::json!({"files": {name: "x"}});
-        assert_eq!(
-            post(Some(TOKEN), outside).await.unwrap().status(),
-            400,
-            "{name}"
-        );
+        let (status, answer) = call(Method::POST, &url, TOKEN, outside).await;
+        assert_eq!(status, 400, "{name}: {answer}");
     }
     let invalid = serde_json::json!({"files": {"topics/failures.yaml": "name: [unclosed"}});
-    let answer = post(Some(TOKEN), invalid).await.unwrap();
-    assert_eq!(answer.status(), 422);
+    let (status, answer) = call(Method::POST, &url, TOKEN, invalid).await;
+    assert_eq!(status, 422, "{answer}");
     router.stop().await;
 }

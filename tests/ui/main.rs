@@ -1,11 +1,11 @@
 //! The operator console in a real browser: headless Chromium, driven through chromedriver,
 //! against `notification-router run` on its embedded broker with a webhook receiver. Signing in
-//! (a wrong token refused), turning a source off and seeing the next event not delivered,
-//! explaining an event down to its failing clause, replaying a dead letter (dry run first) and
-//! seeing it arrive, a change without the CSRF token refused, a retried delivery's attempts and
-//! its resend, a silence made, muting, and expired; axe-core finds no serious or
-//! critical violation on any page, and each page is saved as a screenshot
-//! (`target/ui-screenshots/`).
+//! (a wrong token refused), turning a source off (its confirmation showing what that would have
+//! done to its retained traffic) and seeing the next event not delivered, explaining an event
+//! down to its failing clause, replaying a dead letter (dry run first) and seeing it arrive, a
+//! change without the CSRF token refused, a retried delivery's attempts and its resend, a silence
+//! made, muting, and expired; axe-core finds no serious or critical violation on any page, and
+//! each page is saved as a screenshot (`target/ui-screenshots/`).
 //!
 //! Not part of plain `cargo test` (it needs chromium and chromium-driver): run with
 //! `cargo test --locked --test ui` (`scripts/test` does, after the rest).
@@ -15,6 +15,7 @@
 
 mod browser;
 mod history;
+mod impact;
 mod router;
 
 use std::sync::Arc;
@@ -97,6 +98,7 @@ async fn the_console_in_a_browser() {
 
     sign_in(&browser, &base).await;
     let webhook_id = dead_letter_replayed(&browser, &router, &mut receiver, &broken).await;
+    impact::shown_before_a_source_is_turned_off(&browser, &router, &mut receiver).await;
     source_off_drops_events(&browser, &router, &mut receiver).await;
     explain_shows_the_failing_clause(&browser, &base).await;
     change_without_csrf_refused(&browser, &base).await;
@@ -297,6 +299,7 @@ async fn source_off_drops_events(browser: &WebDriver, router: &Router, receiver:
     }
 
     click_through(browser, By::Id("enable-lifecycle")).await;
+    impact::shown_before_a_source_is_turned_on(browser).await;
     click_through(browser, By::Id("confirm")).await;
     let notice = browser
         .find(By::Css("p.notice"))

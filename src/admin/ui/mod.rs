@@ -14,6 +14,7 @@ mod session;
 mod sign_in;
 mod silences;
 mod sources;
+mod toggle_impact;
 mod topics;
 
 use std::sync::Arc;

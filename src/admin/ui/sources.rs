@@ -1,6 +1,7 @@
 //! The sources page, and turning a source on or off: a confirmation page saying what happens to
-//! its events meanwhile, then the change `PATCH /v1/sources/{id}` makes (its `enabled:` line in
-//! `router.yaml`, put in effect at once).
+//! its events meanwhile and what the change would have done to its retained traffic
+//! ([`toggle_impact`](super::toggle_impact)), then the change `PATCH /v1/sources/{id}` makes (its
+//! `enabled:` line in `router.yaml`, put in effect at once).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 use super::session;
+use super::toggle_impact;
 use super::{Page, message, refusal, render, sign_in_first, url_escape};
 use crate::admin::{AdminState, listings};
 use crate::control::Change;
@@ -92,6 +94,24 @@ pub(super) async fn confirm(
             "While {id} is off the router keeps reading its Kafka topics ({topics}): each event is dropped, counted in events_dropped_source_disabled_total, and its offset committed, so turning the source on again does not deliver what arrived meanwhile. Deliveries already under way (retries included) go on."
         )
     };
+    let already = source["enabled"] == enable;
+    let mut data = json!({
+        "id": id,
+        "name": source["name"],
+        "enable": enable,
+        "already": already,
+        "meanwhile": meanwhile,
+        "fleet": state.control.is_some(),
+        "config_path": config.path.display().to_string(),
+    });
+    if !already
+        && let (Value::Object(data), Value::Object(impact)) = (
+            &mut data,
+            toggle_impact::of_toggle(&state, &id, enable).await,
+        )
+    {
+        data.extend(impact);
+    }
     render(
         &state,
         &viewer,
@@ -100,15 +120,7 @@ pub(super) async fn confirm(
             title: "Confirm",
             template: "confirm",
         },
-        json!({
-            "id": id,
-            "name": source["name"],
-            "enable": enable,
-            "already": source["enabled"] == enable,
-            "meanwhile": meanwhile,
-            "fleet": state.control.is_some(),
-            "config_path": config.path.display().to_string(),
-        }),
+        data,
     )
 }
 

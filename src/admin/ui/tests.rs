@@ -67,6 +67,10 @@ async fn every_page_renders_under_the_policy() {
             "/ui/sources/ubiops-audit?enabled=true",
             "What happens to its events",
         ),
+        (
+            "/ui/sources/ubiops-audit?enabled=true",
+            "This router runs without Kafka: there is no retained traffic to read.",
+        ),
         ("/ui/topics", "instance-failures"),
         (
             "/ui/explain?example=instance-create.json",

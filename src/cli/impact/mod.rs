@@ -1,6 +1,8 @@
 //! `impact`: what a proposed configuration (a folder or a git revision) would change in the
 //! deliveries of the recent traffic, per subscription; see [`crate::impact`]. Prints a report for
-//! a person, or JSON; shows progress on a terminal.
+//! a person, or JSON; shows progress on a terminal. It compares the files only: the runtime state
+//! kept in Kafka (source overrides, pauses, disabled destinations, silences) is not read; `POST
+//! /v1/impact` and the console apply a running router's to both sides.
 //!
 //! Exit code: 0 when nothing changes, 1 when something does, 2 when it could not tell.
 
@@ -15,7 +17,7 @@ use anyhow::bail;
 
 use crate::app::EMBEDDED;
 use crate::config::Config;
-use crate::impact::{self, DEFAULT_SINCE, Impact, Request, Row, Window};
+use crate::impact::{self, DEFAULT_SINCE, Impact, Request, Row, Runtime, Window};
 
 /// Arguments of `impact`.
 #[derive(Debug, clap::Args)]
@@ -61,6 +63,7 @@ pub fn impact(current: &Config, args: &ImpactArgs) -> anyhow::Result<bool> {
     let request = Request {
         current,
         proposed: &proposed.config,
+        runtime: &Runtime::default(),
         label: proposed.label.clone(),
         brokers: &brokers,
         window,

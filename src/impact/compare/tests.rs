@@ -1,6 +1,12 @@
 //! Table tests of the comparison: each kind of change counted with its reason.
 
+use std::sync::Arc;
+
+use chrono::Utc;
+
 use super::*;
+use crate::control::{Change, ControlRecord, ControlState, Read};
+use crate::silence::{Silence, Silences};
 
 const ROUTER: &str = "kafka:\n  brokers: 127.0.0.1:9092\n  internal_key: test-internal-key-0123456789abcdef\nsources:\n  - id: lifecycle\n    name: Lifecycle\n    type: resource-lifecycle-events\n    enabled: ENABLED\n    kafka_topics: [lifecycle-events]\ndestinations:\n  - id: ops\n    type: webhook\n    url: https://ops.example.com/hook\n  - id: audit\n    type: webhook\n    url: https://audit.example.com/hook\n";
 
@@ -53,7 +59,8 @@ fn traffic() -> Vec<Record> {
 }
 
 fn compare(current: &Config, proposed: &Config) -> Report {
-    let mut comparison = Comparison::new(current, proposed);
+    let none = Runtime::default();
+    let mut comparison = Comparison::new(current, proposed, &none);
     for record in traffic() {
         comparison.add(&record);
     }
@@ -176,7 +183,8 @@ fn a_source_turned_on_gains_its_whole_traffic() {
 #[test]
 fn records_neither_side_accepts_are_counted_apart() {
     let (_a, current) = config(true, &topic(FAILURES, "ops"));
-    let mut comparison = Comparison::new(&current, &current);
+    let none = Runtime::default();
+    let mut comparison = Comparison::new(&current, &current, &none);
     comparison.add(&Record {
         topic: "lifecycle-events".to_owned(),
         value: Some(b"not json".to_vec()),
@@ -185,4 +193,120 @@ fn records_neither_side_accepts_are_counted_apart() {
     let report = comparison.finish();
     assert_eq!((report.records, report.rejected), (1, 1));
     assert!(!report.changed());
+}
+
+/// The runtime state of `changes` (as read from the control topic) and `silences`.
+fn runtime(changes: &[Change], silences: Option<Arc<Silences>>) -> Runtime {
+    let mut control = ControlState::default();
+    for change in changes {
+        control.apply(Read::Set(ControlRecord::new(change.clone(), "test")));
+    }
+    Runtime::new(control, silences, Utc::now())
+}
+
+/// As `measure` compares: `runtime`'s source overrides laid over both sides.
+fn compare_under(current: &Config, proposed: &Config, runtime: &Runtime) -> Report {
+    let (current, proposed) = (runtime.applied(current), runtime.applied(proposed));
+    let mut comparison = Comparison::new(&current, &proposed, runtime);
+    for record in traffic() {
+        comparison.add(&record);
+    }
+    comparison.finish()
+}
+
+fn narrowed() -> String {
+    topic(
+        &format!("{FAILURES} && $.data.event_properties.region_id == 'us-south'"),
+        "ops",
+    )
+}
+
+#[test]
+fn a_paused_subscription_delivers_on_neither_side() {
+    let (_a, current) = config(true, &topic(FAILURES, "ops"));
+    let (_b, proposed) = config(true, &narrowed());
+    let paused = runtime(
+        &[Change::Subscription {
+            id: "oncall".to_owned(),
+            paused: true,
+        }],
+        None,
+    );
+    let report = compare_under(&current, &proposed, &paused);
+    assert!(!report.changed(), "{report:?}");
+    assert!(report.rows.iter().all(|r| r.before == 0 && r.after == 0));
+}
+
+#[test]
+fn a_disabled_destination_is_why_a_moved_subscription_loses() {
+    let (_a, current) = config(true, &topic(FAILURES, "ops"));
+    let (_b, proposed) = config(true, &topic(FAILURES, "audit"));
+    let disabled = runtime(
+        &[Change::Destination {
+            id: "audit".to_owned(),
+            enabled: false,
+            reason: Some("maintenance".to_owned()),
+        }],
+        None,
+    );
+    let report = compare_under(&current, &proposed, &disabled);
+    let r = row(&report, "oncall", "ops");
+    assert_eq!((r.before, r.after, r.gained, r.lost), (10, 0, 0, 10));
+    assert!(report.rows.iter().all(|r| r.destination != "audit"));
+    let why = &r.lost_samples[0].why;
+    assert!(
+        why.ends_with(
+            "now: subscription oncall goes to audit, where destination audit is disabled (maintenance)"
+        ),
+        "{why}"
+    );
+}
+
+#[test]
+fn silenced_deliveries_count_on_neither_side() {
+    let (_a, current) = config(true, &topic(FAILURES, "ops"));
+    let (_b, proposed) = config(true, &narrowed());
+    let silences = Silences::new();
+    let now = Utc::now();
+    silences
+        .put(Silence {
+            id: "eu-maintenance".to_owned(),
+            matcher: "$.data.event_properties.region_id == 'eu-de'".to_owned(),
+            scope: crate::silence::Scope::default(),
+            starts_at: now - chrono::TimeDelta::hours(1),
+            ends_at: now + chrono::TimeDelta::hours(1),
+            created_by: "test".to_owned(),
+            comment: String::new(),
+            updated_at: now,
+        })
+        .unwrap();
+    let report = compare_under(&current, &proposed, &runtime(&[], Some(silences)));
+    let r = row(&report, "oncall", "ops");
+    assert_eq!((r.before, r.after, r.gained, r.lost), (6, 6, 0, 0));
+    assert!(!report.changed());
+}
+
+#[test]
+fn a_source_override_applies_to_both_sides() {
+    // The files have the source off; the control topic turns it on.
+    let (_a, current) = config(false, &topic(FAILURES, "ops"));
+    let (_b, proposed) = config(false, &topic(FAILURES, "ops"));
+    let on = runtime(
+        &[Change::Source {
+            id: "lifecycle".to_owned(),
+            enabled: true,
+        }],
+        None,
+    );
+    let report = compare_under(&current, &proposed, &on);
+    assert!(!report.changed(), "{report:?}");
+    assert_eq!(row(&report, "oncall", "ops").before, 10);
+    // A configuration already in effect (the override in it) against the files: the same.
+    let in_effect = on.applied(&current);
+    let report = compare_under(&in_effect, &proposed, &on);
+    assert!(!report.changed(), "{report:?}");
+    let (_c, proposed) = config(false, &narrowed());
+    let report = compare_under(&current, &proposed, &on);
+    let r = row(&report, "oncall", "ops");
+    assert_eq!((r.before, r.after, r.gained, r.lost), (10, 6, 0, 4));
 }
