@@ -38,6 +38,8 @@ pub struct Live {
     baseline: Mutex<Arc<Config>>,
     /// The control topic's state: its source overrides apply over every configuration loaded.
     control: Mutex<Option<ControlState>>,
+    /// Where `config_last_reload_successful` is kept: the process's registry but in tests.
+    metrics: &'static metrics::Metrics,
 }
 
 /// What a successful reload put in effect.
@@ -90,7 +92,15 @@ impl Live {
             reloading: tokio::sync::Mutex::new(()),
             baseline: Mutex::new(config),
             control: Mutex::new(None),
+            metrics: metrics::global(),
         }
+    }
+
+    /// Keeps the reload metrics in `metrics` instead of the process's registry.
+    #[cfg(test)]
+    pub(crate) fn with_metrics(mut self, metrics: &'static metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The configuration as the files declare it: what is in effect but for the control
@@ -193,7 +203,7 @@ impl Live {
         loaded: Result<Config, ReloadError>,
         trigger: &'static str,
     ) -> Result<Summary, ReloadError> {
-        let metrics = metrics::global();
+        let metrics = self.metrics;
         let mut config = match loaded {
             Ok(config) => config,
             Err(rejected) => {

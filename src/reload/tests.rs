@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::telemetry::metrics::Metrics;
 
 /// The shipped configuration's files, copied to a temporary folder.
 fn shipped() -> (tempfile::TempDir, PathBuf) {
@@ -193,19 +194,24 @@ async fn a_toggle_whose_file_cannot_be_written_is_no_configuration_problem() {
     std::fs::create_dir(&data).expect("folder");
     std::fs::rename(&path, data.join("router.yaml")).expect("move");
     std::os::unix::fs::symlink("..data/router.yaml", &path).expect("symlink");
-    let live = live(&path);
+    let metrics: &'static Metrics = Box::leak(Box::new(Metrics::new()));
+    metrics.config_loaded(true);
+    let live = live(&path).with_metrics(metrics);
     let error = live
         .set_source_enabled("ubiops-audit", true)
         .await
         .expect_err("cannot write");
     assert!(matches!(error, ReloadError::File(_)), "{error}");
-    assert!(
-        !error.is_configuration_problem(),
-        "config_last_reload_successful stays as it was"
+    assert_eq!(
+        metrics.config_last_reload_successful.get(),
+        1,
+        "a file that cannot be written leaves config_last_reload_successful as it was"
     );
     assert!(!live.config().table.sources()[2].enabled);
-    let invalid = ReloadError::Invalid(ConfigErrors(vec![]));
-    assert!(invalid.is_configuration_problem());
+    // A configuration that is at fault does drop it.
+    std::fs::write(data.join("router.yaml"), "kafka: [not a map\n").expect("write");
+    live.reload("test").await.expect_err("invalid");
+    assert_eq!(metrics.config_last_reload_successful.get(), 0);
     assert!(
         ReloadError::Unusable(crate::channels::TargetError::NobodyToTest("tls".into()))
             .is_configuration_problem()

@@ -109,23 +109,26 @@ async fn assign(
     let mut waited = 0u32;
     let partitions = loop {
         let (c, t) = (consumer.clone(), topic.to_owned());
+        // None while no broker answers (that is said by the brokers' health, not here).
         let found = tokio::task::spawn_blocking(move || {
             c.fetch_metadata(Some(&t), Duration::from_secs(5))
                 .ok()
-                .and_then(|m| m.topics().first().map(|t| t.partitions().len()))
-                .unwrap_or(0)
+                .map(|m| m.topics().first().map_or(0, |t| t.partitions().len()))
         })
         .await
-        .unwrap_or(0);
-        if found > 0 {
-            break found;
-        }
-        waited += 1;
-        if waited == 20 {
-            warn!(
-                message = "The silences topic does not exist yet: no silence applies until it does; create it (cleanup.policy=compact).",
-                topic
-            );
+        .unwrap_or(None);
+        match found {
+            Some(0) => {
+                waited += 1;
+                if waited == 20 {
+                    warn!(
+                        message = "The silences topic does not exist yet: no silence applies until it does; create it (cleanup.policy=compact).",
+                        topic
+                    );
+                }
+            }
+            Some(partitions) => break partitions,
+            None => {}
         }
         tokio::select! {
             () = shutdown.cancelled() => return Ok(None),

@@ -174,6 +174,20 @@ async fn a_broker_gone_for_60_s_at_start_is_said_once_and_consuming_starts_withi
         lines_with(&config.with_file_name("router.log"), OUTAGE_LINE),
         lines_with(&config.with_file_name("router.log"), BACK_LINE),
     );
+    // Both say since when, the end also how long it lasted.
+    let log = std::fs::read_to_string(config.with_file_name("router.log")).unwrap_or_default();
+    assert!(
+        log.lines()
+            .filter(|l| l.contains(OUTAGE_LINE) || l.contains(BACK_LINE))
+            .all(|l| l.contains(" since=")),
+        "the outage lines say since when"
+    );
+    assert!(
+        log.lines()
+            .filter(|l| l.contains(BACK_LINE))
+            .all(|l| l.contains(" outage=")),
+        "the end of an outage says how long it lasted"
+    );
     eprintln!(
         "broker gone {OUTAGE:?} at start: {BATCH} events delivered {resumed:?} after its return; outage said {said} time(s)"
     );

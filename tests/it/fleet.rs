@@ -3,6 +3,7 @@
 //! `webhook-id`), subscriptions paused and destinations disabled through the control topic, a
 //! second instance answering the same, and ledger records that are not valid skipped.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -259,14 +260,16 @@ async fn a_destination_gone_on_one_instance_is_disabled_on_all_until_enabled() {
         .await;
     }
     kafka.produce_events("lifecycle", &updates(2..6)).await;
-    let mut got: Vec<String> = receiver
-        .take(4)
-        .await
-        .iter()
-        .map(Received::event_id)
-        .collect();
-    got.sort();
-    assert_eq!(got, ["evt-2", "evt-3", "evt-4", "evt-5"]);
+    let wanted: BTreeSet<String> = (2..6).map(|i| format!("evt-{i}")).collect();
+    let mut got = BTreeSet::new();
+    while !wanted.is_subset(&got) {
+        got.insert(receiver.next().await.event_id());
+    }
+    // evt-1 was dead-lettered while the destination was disabled; it may come again only as at
+    // least once allows, read again by the other instance after the two shared the partitions
+    // out before its offset was committed.
+    got.remove("evt-1");
+    assert_eq!(got, wanted);
     a.stop().await;
     b.stop().await;
 }

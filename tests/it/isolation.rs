@@ -108,3 +108,56 @@ async fn slow_deliveries_do_not_stop_polling_past_max_poll_interval() {
         "nothing was read twice: {counts:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_held_for_an_open_circuit_go_as_soon_as_it_closes() {
+    const EVENTS: usize = 20;
+    const FAILURES: usize = 3;
+    const PROBE: Duration = Duration::from_secs(8);
+    let kafka = Kafka::start(&["lifecycle"]);
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut receiver = Receiver::answering(Arc::new({
+        let answered = answered.clone();
+        move |_, _| {
+            let n = answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Some(if n < FAILURES { 503 } else { 200 })
+        }
+    }))
+    .await;
+    // The refused deliveries are due again after 1 s, long before the probe: the retry consumer
+    // holds them for the open circuit.
+    let destinations = webhook(
+        "flaky",
+        receiver.url("/flaky"),
+        &format!(
+            "    retry: {{ retries: 0, schedule: [1s], horizon: 10m }}\n    limits: {{ concurrency: 1, queue: 100 }}\n    circuit_breaker: {{ failures: {FAILURES}, probe_interval: {}s }}\n",
+            PROBE.as_secs()
+        ),
+    );
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: to-flaky, destination: flaky }",
+    )];
+    let router = Setup::lifecycle(kafka.brokers(), "held", &destinations, topics).start();
+    kafka.produce_events("lifecycle", &updates(0..EVENTS)).await;
+    let mut delivered = BTreeMap::new();
+    let mut first_success = None;
+    while delivered.len() < EVENTS {
+        let received = receiver.next().await;
+        if received.status == 200 {
+            first_success.get_or_insert(received.at);
+            delivered.insert(received.event_id(), received.at);
+        }
+    }
+    router.stop().await;
+    // The first success is the probe that closed the circuit; the held deliveries follow it at
+    // once, not a probe interval later.
+    let closed = first_success.expect("a success");
+    let last = delivered.values().max().expect("deliveries");
+    assert!(
+        last.duration_since(closed) < PROBE / 2,
+        "the last held delivery came {:?} after the circuit closed (probe interval {PROBE:?})",
+        last.duration_since(closed)
+    );
+}

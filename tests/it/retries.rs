@@ -382,7 +382,10 @@ async fn more_retries_than_the_schedule_holds_are_delivered_after_a_restart() {
     let kafka = Kafka::start(&["lifecycle"]);
     let receiver = Receiver::answering(Arc::new(|_, _| Some(503))).await;
     // Every attempt fails at first; `soon`'s retries are due after 1 s, `later`'s after 8 s.
-    let retry = |schedule: &str| {
+    // The schedule has room for more retries than the first router can make before it stops
+    // (on a busy machine some come due and fail again meanwhile): none is dead-lettered.
+    let retry = |step: &str| {
+        let schedule = vec![step; 20].join(", ");
         format!(
             "    retry: {{ retries: 0, schedule: [{schedule}], horizon: 1h }}\n    circuit_breaker: {{ failures: 100000 }}\n"
         )
