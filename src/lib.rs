@@ -21,6 +21,8 @@
 //! - [`silence`] — silences made through the admin API, kept fleet-wide in a compacted topic.
 //! - [`dedup`] — drops an event read again within the de-duplication window.
 //! - [`process`] — one record: normalise → de-duplicate → route → dispatch → settle.
+//! - [`digest`] — digests: a subscription's notifications gathered per group in the digest topic
+//!   and sent as one message per group by the instance that owns the group's partition.
 //! - [`dispatch`] — one delivery's attempts and settlement (delivered, retry topic or dead
 //!   letter), the in-process retry schedule, and the lanes that isolate destinations.
 //! - [`channels`] — webhook, email, Slack, PagerDuty, Teams and Kafka, a folder each (config, notifier, target): a
@@ -60,6 +62,7 @@ pub(crate) mod consumer;
 pub(crate) mod control;
 pub(crate) mod dead_letter;
 pub(crate) mod dedup;
+pub(crate) mod digest;
 pub(crate) mod dispatch;
 pub mod event;
 pub mod filter;

@@ -13,7 +13,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  commit_interval: 1s",
             "  commit_intervall: 1s",
             &[
-                "$DIR/router.yaml: kafka.commit_intervall: unknown field `commit_intervall`, expected one of `brokers`, `group_id`, `dead_letter_topic`, `retry_topic`, `control_topic`, `silences_topic`, `max_pending_retries`, `max_message_bytes`, `max_in_flight`, `max_in_flight_per_partition`, `drain_timeout`, `commit_interval`, `properties`, `internal_key`",
+                "$DIR/router.yaml: kafka.commit_intervall: unknown field `commit_intervall`, expected one of `brokers`, `group_id`, `dead_letter_topic`, `retry_topic`, `digest_topic`, `control_topic`, `silences_topic`, `max_pending_retries`, `max_message_bytes`, `max_in_flight`, `max_in_flight_per_partition`, `drain_timeout`, `commit_interval`, `properties`, `internal_key`",
             ],
         ),
         (
