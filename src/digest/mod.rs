@@ -17,8 +17,8 @@
 //! - After an assignment a partition is read to its end before any of its digests is sent, so
 //!   a crash's work is rebuilt from the records: a seal without its sent record is sent again,
 //!   with the same members and id; a crash re-sends at most that digest.
-//! - Every record is authenticated under `kafka.internal_key`; one that is not is skipped
-//!   (committed, never sent) and counted as `invalid-digest-record`.
+//! - Every record is authenticated under `kafka.internal_key`; one that is not is written to
+//!   the dead-letter topic as `invalid-digest-record` (kind `input`), never sent.
 
 mod config;
 mod groups;

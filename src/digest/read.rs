@@ -1,6 +1,6 @@
 //! The digest consumer's reading side: a polled record checked for the router's
 //! authentication code and read into its group (an entry waits, a seal fixes a digest's
-//! members, a sent record settles them).
+//! members, a sent record settles them), or dead-lettered as `invalid-digest-record`.
 
 use rdkafka::Message;
 use rdkafka::message::{Headers, OwnedMessage};
@@ -10,9 +10,10 @@ use super::State;
 use super::groups::Held;
 use super::record::{Entry, Kind, Seal, Sent};
 use super::topic::KIND;
-use crate::consumer::Polled;
+use crate::consumer::{self, Polled, Ticket};
+use crate::dead_letter::{self, DeadLetter, header};
 
-/// The metric reason of a digest record that is not the router's or cannot be read.
+/// The dead-letter reason of a digest record that is not the router's or cannot be read.
 pub(crate) const INVALID_DIGEST_RECORD: &str = "invalid-digest-record";
 
 impl State {
@@ -39,7 +40,13 @@ impl State {
         let error = match read {
             Ok(Read::Entry(entry)) => {
                 debug!(message = "Digest entry read.", webhook_id = %entry.job.webhook_id, partition = ticket.partition, offset = ticket.offset);
-                self.groups.hold(key, Held { ticket, entry });
+                self.groups.hold(
+                    key,
+                    Held {
+                        ticket,
+                        entry: *entry,
+                    },
+                );
                 return;
             }
             Ok(Read::Seal(seal)) => {
@@ -54,11 +61,53 @@ impl State {
             }
             Err(why) => Some(why),
         };
-        if let Some(why) = error {
-            crate::telemetry::metrics::global().dead_lettered(INVALID_DIGEST_RECORD);
-            warn!(message = "Unreadable digest record; skipped.", partition = ticket.partition, offset = ticket.offset, error = %why);
+        match error {
+            Some(why) => self.unreadable(&message, ticket, &why),
+            None => self.settle(&ticket),
         }
-        self.settle(&ticket);
+    }
+
+    /// A digest record that is not the router's or cannot be read: dead-lettered as it is, in a
+    /// task of its own, then committed; never sent.
+    fn unreadable(&self, message: &OwnedMessage, ticket: Ticket, why: &str) {
+        crate::telemetry::metrics::global().dead_lettered(INVALID_DIGEST_RECORD);
+        warn!(
+            message = "Unreadable digest record; writing it to the dead-letter topic.",
+            partition = ticket.partition,
+            offset = ticket.offset,
+            error = why
+        );
+        let (key, value) = (
+            message.key().map(<[u8]>::to_vec),
+            message.payload().unwrap_or_default().to_vec(),
+        );
+        let headers = vec![
+            (header::KIND, "input".to_owned()),
+            (header::REASON, INVALID_DIGEST_RECORD.to_owned()),
+            (header::DETAIL, dead_letter::truncate(why, 1024)),
+            (header::ORIGINAL_TOPIC, ticket.topic.clone()),
+            (header::ORIGINAL_PARTITION, ticket.partition.to_string()),
+            (header::ORIGINAL_OFFSET, ticket.offset.to_string()),
+        ];
+        let (deliverer, offsets, consumer, shutdown) = (
+            self.deliverer.clone(),
+            self.offsets.clone(),
+            self.consumer.clone(),
+            self.shutdown.clone(),
+        );
+        self.tasks.spawn(async move {
+            let letter = DeadLetter {
+                key: key.as_deref(),
+                value: &value,
+                original_headers: None,
+                headers,
+            };
+            if deliverer.writer().input(&letter, &shutdown).await {
+                offsets.finish(&ticket, |position| {
+                    consumer::store(consumer.as_ref(), &ticket, position);
+                });
+            }
+        });
     }
 
     /// The record, when the router wrote it: one with a valid authentication code under
@@ -82,7 +131,7 @@ impl State {
             .ok_or("no known digest-kind header")?;
         let value = message.payload().unwrap_or_default();
         let parsed = match kind {
-            Kind::Entry => serde_json::from_slice(value).map(Read::Entry),
+            Kind::Entry => serde_json::from_slice(value).map(|e| Read::Entry(Box::new(e))),
             Kind::Seal => serde_json::from_slice(value).map(Read::Seal),
             Kind::Sent => serde_json::from_slice(value).map(Read::Sent),
         };
@@ -92,7 +141,7 @@ impl State {
 
 /// A digest record, read.
 enum Read {
-    Entry(Entry),
+    Entry(Box<Entry>),
     Seal(Seal),
     Sent(Sent),
 }

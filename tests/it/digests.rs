@@ -196,3 +196,166 @@ async fn a_webhook_digest_cut_short_by_sigkill_arrives_after_the_restart_with_th
     second.terminate(WAIT).await;
     assert!(receiver.drain().is_empty(), "nothing else was sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_digest_record_is_dead_lettered_and_never_sent() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::ok().await;
+    let destinations = webhook("hook", receiver.url("/digest"), "");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: digest, destination: hook, digest: { wait: 1s, interval: 1s } }",
+    )];
+    let router = Setup::lifecycle(kafka.brokers(), "digest-forged", &destinations, topics).start();
+    kafka.produce_events("lifecycle", &updates(0..1)).await;
+    assert_eq!(receiver.next().await.json()[0]["data"]["event_id"], "evt-0");
+    // The router's own entry record: what a forger would imitate.
+    let records = read_topic_keyed(kafka.brokers(), DIGEST_TOPIC, 3, 3).await;
+    let (key, (headers, value)) = records
+        .iter()
+        .find(|(_, (h, _))| h["digest-kind"] == "entry")
+        .unwrap();
+    let mut entry: Value = serde_json::from_slice(value).unwrap();
+    entry["job"]["notification"]["data"]["event_id"] = "evt-forged".into();
+    let forged = serde_json::to_vec(&entry).unwrap();
+    let code = headers["router-auth"].clone();
+    kafka
+        .produce(
+            DIGEST_TOPIC,
+            &[
+                (
+                    key.as_deref(),
+                    forged.clone(),
+                    vec![("digest-kind", b"entry".as_slice())],
+                ),
+                (
+                    key.as_deref(),
+                    forged,
+                    vec![
+                        ("digest-kind", b"entry".as_slice()),
+                        ("router-auth", code.as_bytes()),
+                    ],
+                ),
+            ],
+        )
+        .await;
+    let letters = kafka.dead_letters(2).await;
+    assert!(
+        letters
+            .iter()
+            .all(|(h, _)| h["dlq-reason"] == "invalid-digest-record"),
+        "{letters:?}"
+    );
+    kafka.produce_events("lifecycle", &updates(1..2)).await;
+    let next = receiver.next().await.json();
+    assert_eq!(next.as_array().unwrap().len(), 1, "{next}");
+    assert_eq!(next[0]["data"]["event_id"], "evt-1");
+    router.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_notification_of_a_digest_is_a_delivery_in_the_ledger_with_the_digest_id() {
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::ok().await;
+    let destinations = webhook("hook", receiver.url("/digest"), "");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: digest, destination: hook, digest: { wait: 1s, interval: 1s } }",
+    )];
+    let port = free_port();
+    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\nledger:\n  enabled: true\n");
+    let router = Setup {
+        router_extra: &admin,
+        ..Setup::lifecycle(kafka.brokers(), "digest-ledger", &destinations, topics)
+    }
+    .start();
+    kafka.produce_events("lifecycle", &updates(0..3)).await;
+    let digest = receiver.next().await;
+    let id = digest.header("webhook-id").unwrap().to_owned();
+    assert_eq!(digest.json().as_array().unwrap().len(), 3);
+
+    let url = format!("http://127.0.0.1:{port}/v1/deliveries?subscription=digest&status=delivered");
+    let deliveries = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(response) = reqwest::get(&url).await
+                && let Ok(text) = response.text().await
+                && let Ok(page) = serde_json::from_str::<Value>(&text)
+                && let Some(deliveries) = page["deliveries"].as_array()
+                && deliveries.len() == 3
+            {
+                return deliveries.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the digest's deliveries are in the ledger in time");
+    router.stop().await;
+    let events: BTreeSet<&str> = deliveries
+        .iter()
+        .map(|d| {
+            assert_eq!(d["digest"], id.as_str(), "{d}");
+            assert_ne!(d["webhook_id"], id.as_str(), "each has its own id");
+            d["webhook_id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(events.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_held_for_a_mute_window_arrive_at_its_end_as_one_digest() {
+    use chrono::{Timelike, Utc};
+    const WINDOW: i64 = 8;
+    let mut now = Utc::now();
+    if now.num_seconds_from_midnight() + 12 >= 86_400 {
+        tokio::time::sleep(Duration::from_secs(13)).await;
+        now = Utc::now();
+    }
+    let clock = |second: u32| {
+        format!(
+            "{:02}:{:02}:{:02}",
+            second / 3600,
+            second / 60 % 60,
+            second % 60
+        )
+    };
+    let second = now.num_seconds_from_midnight();
+    let end = now.with_nanosecond(0).unwrap() + chrono::TimeDelta::seconds(WINDOW);
+    let router_extra = format!(
+        "time_intervals:\n  - name: soon\n    time_intervals:\n      - times: [{{ start_time: '{}', end_time: '{}' }}]\n",
+        clock(second.saturating_sub(60)),
+        clock(second + u32::try_from(WINDOW).unwrap())
+    );
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::ok().await;
+    let destinations = webhook("hook", receiver.url("/digest"), "");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: night, destination: hook, mute_time_intervals: [soon], when_muted: delay, digest: { wait: 1s, interval: 1s } }",
+    )];
+    let router = Setup {
+        router_extra: &router_extra,
+        ..Setup::lifecycle(kafka.brokers(), "digest-mute", &destinations, topics)
+    }
+    .start();
+    kafka.produce_events("lifecycle", &updates(0..5)).await;
+    let digest = receiver.next().await;
+    assert!(Utc::now() >= end, "not before the window ends");
+    let ids: BTreeSet<String> = digest
+        .json()
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|n| n["data"]["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    router.stop().await;
+    assert_eq!(
+        ids,
+        (0..5).map(|i| format!("evt-{i}")).collect(),
+        "one digest of the five"
+    );
+    assert!(receiver.drain().is_empty());
+}

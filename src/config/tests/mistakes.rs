@@ -199,7 +199,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "template: webhook/lifecycle-summary.json.hbs",
             "template: webhook/summary.json.hbs",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).template: unknown webhook template \"webhook/summary.json.hbs\"; valid: webhook/lifecycle-summary.json.hbs",
+                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).template: unknown webhook template \"webhook/summary.json.hbs\"; valid: webhook/digest.json.hbs, webhook/lifecycle-summary.json.hbs",
             ],
         ),
         (
@@ -231,7 +231,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  - name: platform-oncall",
             "  - nme: platform-oncall",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`, `recipients`, `add_notification_payload`, `reply_to_mail`, `reply_to_name`, `from_name`, `channels`, `attachment_color`, `signing_enabled`, `dedup_key`, `severity`, `resolve_on`, `mute_time_intervals`, `active_time_intervals`, `when_muted`",
+                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`, `recipients`, `add_notification_payload`, `reply_to_mail`, `reply_to_name`, `from_name`, `channels`, `attachment_color`, `signing_enabled`, `dedup_key`, `severity`, `resolve_on`, `mute_time_intervals`, `active_time_intervals`, `when_muted`, `digest`",
             ],
         ),
         (
@@ -256,7 +256,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "template: email/lifecycle",
             "template: email/lifecyle",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[1] (platform-oncall-email).template: unknown email template \"email/lifecyle\" (an email template is named email/NAME, for its .subject.hbs, .text.hbs and .html.hbs files); valid: email/lifecycle",
+                "$DIR/topics/instance-failures.yaml: subscriptions[1] (platform-oncall-email).template: unknown email template \"email/lifecyle\" (an email template is named email/NAME, for its .subject.hbs, .text.hbs and .html.hbs files); valid: email/digest, email/lifecycle",
             ],
         ),
         (
