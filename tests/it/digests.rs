@@ -51,7 +51,7 @@ async fn fifty_failures_of_one_region_arrive_as_one_email_and_one_slack_message_
         slack.webhook_url()
     );
     // A full group (50) goes at once; a smaller one after `wait`.
-    let digest = "digest: { group_by: [$.data.event_properties.region_id], wait: 2s, interval: 2s, max_items: 50 }";
+    let digest = "digest: { group_by: [$.data.event_properties.region_id], wait: 5s, interval: 2s, max_items: 50 }";
     let topics = vec![topic(
         "failures",
         "  - id: lifecycle",
@@ -158,7 +158,8 @@ async fn a_webhook_digest_cut_short_by_sigkill_arrives_after_the_restart_with_th
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",
-        "  - { name: digest, destination: hook, digest: { wait: 1s, interval: 1s } }",
+        // A full group goes at once: the digest holds all five, however slow the start.
+        "  - { name: digest, destination: hook, digest: { wait: 30s, interval: 1s, max_items: 5 } }",
     )];
     let setup = Setup::lifecycle(broker.brokers(), "digest-kill", &destinations, topics);
     let (_dir, config) = setup.write();
@@ -262,7 +263,7 @@ async fn each_notification_of_a_digest_is_a_delivery_in_the_ledger_with_the_dige
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",
-        "  - { name: digest, destination: hook, digest: { wait: 1s, interval: 1s } }",
+        "  - { name: digest, destination: hook, digest: { wait: 30s, interval: 1s, max_items: 3 } }",
     )];
     let port = free_port();
     let admin = format!("admin:\n  listen: 127.0.0.1:{port}\nledger:\n  enabled: true\n");
@@ -334,7 +335,7 @@ async fn deliveries_held_for_a_mute_window_arrive_at_its_end_as_one_digest() {
     let topics = vec![topic(
         "all",
         "  - id: lifecycle",
-        "  - { name: night, destination: hook, mute_time_intervals: [soon], when_muted: delay, digest: { wait: 1s, interval: 1s } }",
+        "  - { name: night, destination: hook, mute_time_intervals: [soon], when_muted: delay, digest: { wait: 30s, interval: 1s, max_items: 5 } }",
     )];
     let router = Setup {
         router_extra: &router_extra,
