@@ -1,6 +1,6 @@
 //! Wires the router together and runs it until shutdown: broker, the live configuration and its
 //! reload triggers, the sources' consumer with its record tasks, back-pressure and subscription
-//! changes, the retry consumer, drain.
+//! changes, the retry and digest consumers, drain.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -21,14 +21,14 @@
 //! - [`silence`] — silences made through the admin API, kept fleet-wide in a compacted topic.
 //! - [`dedup`] — drops an event read again within the de-duplication window.
 //! - [`process`] — one record: normalise → de-duplicate → route → dispatch → settle.
-//! - [`digest`] — digests: a subscription's notifications gathered per group in the digest topic
-//!   and sent as one message per group by the instance that owns the group's partition.
 //! - [`dispatch`] — one delivery's attempts and settlement (delivered, retry topic or dead
 //!   letter), the in-process retry schedule, and the lanes that isolate destinations.
 //! - [`channels`] — webhook, email, Slack, PagerDuty, Teams and Kafka, a folder each (config, notifier, target): a
 //!   subscription compiled with its destination is one typed target that renders, sends, previews.
 //! - [`render`] — Handlebars templates, one registry per output format, and default renderings.
 //! - [`retry`] — the retry topic, written and read back by the retry consumer when due.
+//! - [`digest`] — digests: a subscription's notifications gathered per group in the digest topic
+//!   and sent as one message per group by the instance that owns the group's partition.
 //! - [`dead_letter`] — the dead-letter topic and the one place its headers are built; the topic
 //!   read back and replayed (`dead-letters`, the console).
 //! - [`control`] — the control topic every instance reads: sources, destinations and

@@ -1,5 +1,6 @@
 //! One delivery from its attempts to its settlement: delivered, handed to the retry topic for a
-//! later attempt, or written to the dead-letter topic with the reason.
+//! later attempt, written to the dead-letter topic with the reason, or, for a subscription with
+//! a digest, written to the digest topic to be sent with its group.
 //!
 //! The same [`Deliverer`] serves the deliveries of fresh records (with the destination's
 //! in-process retries) and those read back from the retry topic (one attempt each, on the long
