@@ -136,6 +136,13 @@ impl Groups {
         self.catching_up.remove(&partition)
     }
 
+    /// Lets every partition's digests go without waiting to read it to its end: reading on needs
+    /// room, and room needs digests sent. A sealed digest whose sent record was not read yet
+    /// may then be sent again, with its id (at least once).
+    pub(crate) fn stop_catching_up(&mut self) -> Vec<i32> {
+        self.catching_up.drain().collect()
+    }
+
     /// An entry record read: it waits in its group.
     pub(crate) fn hold(&mut self, key: String, held: Held) {
         let group = self.groups.entry(key).or_insert_with(|| Group {

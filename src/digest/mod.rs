@@ -17,6 +17,8 @@
 //! - After an assignment a partition is read to its end before any of its digests is sent, so
 //!   a crash's work is rebuilt from the records: a seal without its sent record is sent again,
 //!   with the same members and id; a crash re-sends at most that digest.
+//! - At most `kafka.max_pending_retries` entries are held: beyond that the consumer pauses its
+//!   partitions (and keeps polling) until sent digests bring it below 90 %.
 //! - Every record is authenticated under `kafka.internal_key`; one that is not is written to
 //!   the dead-letter topic as `invalid-digest-record` (kind `input`), never sent.
 
@@ -32,6 +34,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rdkafka::consumer::Consumer;
+use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -67,6 +70,8 @@ struct State {
     busy: Arc<Offsets>,
     groups: Groups,
     topic: String,
+    max_pending: usize,
+    paused: bool,
     tasks: TaskTracker,
     done: mpsc::UnboundedSender<Done>,
     shutdown: CancellationToken,
@@ -114,12 +119,15 @@ pub(crate) async fn run(
         busy,
         groups: Groups::default(),
         topic: settings.digest_topic.clone(),
+        max_pending: settings.max_pending_retries,
+        paused: false,
         tasks: TaskTracker::new(),
         done: done_tx,
         shutdown: shutdown.clone(),
     };
     loop {
         state.send_due();
+        state.apply_pause();
         let sleep = state.sleep();
         tokio::select! {
             biased;
@@ -210,10 +218,15 @@ impl State {
     fn rebalanced(&mut self, event: Rebalanced) {
         match event {
             Rebalanced::Assigned(partitions) => {
+                let mut ours = TopicPartitionList::new();
                 for (topic, partition) in partitions {
                     if topic == self.topic {
                         self.groups.catching_up(partition);
+                        let _ = ours.add_partition_offset(&topic, partition, Offset::Invalid);
                     }
+                }
+                if self.paused {
+                    let _ = self.consumer.pause(&ours);
                 }
             }
             Rebalanced::Revoked(partitions) => {
@@ -225,5 +238,38 @@ impl State {
                 self.groups.revoke(&ours);
             }
         }
+    }
+
+    /// Pauses the digest topic while `max_pending` entries are held; resumes below 90 %.
+    fn apply_pause(&mut self) {
+        let held = self.groups.len();
+        let Some(pause) = crate::retry::pause_change(self.paused, held, self.max_pending) else {
+            return;
+        };
+        let Ok(assignment) = self.consumer.assignment() else {
+            return;
+        };
+        let result = if pause {
+            warn!(
+                message = "Digest groups full; pausing the digest topic.",
+                held,
+                max_pending_retries = self.max_pending
+            );
+            let partitions = self.groups.stop_catching_up();
+            if !partitions.is_empty() {
+                info!(message = "Digest groups full before the assigned partitions were read to their end; sending what is held.", partitions = ?partitions);
+            }
+            self.consumer.pause(&assignment)
+        } else {
+            info!(
+                message = "Digest groups have room again; resuming the digest topic.",
+                held
+            );
+            self.consumer.resume(&assignment)
+        };
+        if let Err(error) = result {
+            warn!(message = "Cannot pause or resume the digest topic.", %error);
+        }
+        self.paused = pause;
     }
 }

@@ -360,3 +360,41 @@ async fn deliveries_held_for_a_mute_window_arrive_at_its_end_as_one_digest() {
     );
     assert!(receiver.drain().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_more_waiting_than_may_be_held_reading_pauses_and_every_notification_arrives_once() {
+    const EVENTS: usize = 40;
+    let kafka = Kafka::start(&["lifecycle"]);
+    let mut receiver = Receiver::ok().await;
+    let destinations = webhook("hook", receiver.url("/digest"), "");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: digest, destination: hook, digest: { wait: 1s, interval: 0s, max_items: 5 } }",
+    )];
+    let router = Setup {
+        kafka_extra: "  max_pending_retries: 8\n",
+        ..Setup::lifecycle(kafka.brokers(), "digest-pause", &destinations, topics)
+    }
+    .start();
+    kafka.produce_events("lifecycle", &updates(0..EVENTS)).await;
+    let mut ids: Vec<String> = Vec::new();
+    while ids.len() < EVENTS {
+        let digest = receiver.next().await.json();
+        let notifications = digest.as_array().expect("an array");
+        assert!(
+            notifications.len() <= 5,
+            "max_items: {}",
+            notifications.len()
+        );
+        ids.extend(
+            notifications
+                .iter()
+                .map(|n| n["data"]["event_id"].as_str().unwrap().to_owned()),
+        );
+    }
+    router.stop().await;
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), EVENTS, "every notification");
+    assert_eq!(ids.len(), EVENTS, "once");
+}

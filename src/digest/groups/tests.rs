@@ -187,3 +187,22 @@ fn records_of_the_digest_being_sent_here_change_nothing() {
     groups.revoke(&[0]);
     assert_eq!(groups.len(), 0);
 }
+
+#[test]
+fn when_reading_must_stop_a_partition_still_catching_up_sends_what_it_holds() {
+    let (mut tracker, mut groups, t0) = (OffsetTracker::default(), Groups::default(), Utc::now());
+    groups.catching_up(0);
+    groups.hold(KEY.into(), held(&mut tracker, 0, t0));
+    assert!(
+        groups
+            .take_due(t0 + TimeDelta::minutes(1), |_| timing())
+            .is_empty()
+    );
+    assert_eq!(groups.stop_catching_up(), [0]);
+    assert_eq!(
+        groups
+            .take_due(t0 + TimeDelta::minutes(1), |_| timing())
+            .len(),
+        1
+    );
+}
