@@ -99,6 +99,22 @@ impl DigestConfig {
 }
 
 impl Digest {
+    /// What a digest template would see for `notification` alone: a digest of one, for
+    /// previews (`render`, the console's Explain page).
+    pub fn context_of_one(&self, notification: &Value) -> Value {
+        crate::render::digest_context(vec![notification.clone()], self.group_of(notification))
+    }
+
+    /// How a delivery of `notification` is sent, for `explain`.
+    pub fn explain(&self, notification: &Value) -> String {
+        let group = Value::Object(self.group_of(notification));
+        format!(
+            "in a digest: group {group}, sent {} after the group's first notification, at most one per {}, at once with {}",
+            humantime_serde::re::humantime::format_duration(self.wait),
+            humantime_serde::re::humantime::format_duration(self.interval),
+            self.max_items
+        )
+    }
     /// The group of `notification`: each `group_by` path with the value it selects (`null` for
     /// none, an array for several).
     pub fn group_of(&self, notification: &Value) -> Map<String, Value> {
@@ -166,5 +182,21 @@ mod tests {
             json!({"$.data.region": "us-south", "$.type": "t", "$.data.missing": null,
                    "$.data.tags[*]": ["a", "b"]})
         );
+    }
+
+    #[test]
+    fn explain_and_a_preview_show_the_group_of_one_notification() {
+        let digest = config("{group_by: [$.data.region], wait: 30s, interval: 5m}")
+            .compile()
+            .expect("valid");
+        let notification = json!({"data": {"region": "eu-de"}});
+        assert_eq!(
+            digest.explain(&notification),
+            "in a digest: group {\"$.data.region\":\"eu-de\"}, sent 30s after the group's first notification, at most one per 5m, at once with 100"
+        );
+        let context = digest.context_of_one(&notification);
+        assert_eq!(context["count"], 1);
+        assert_eq!(context["notifications"][0], notification);
+        assert_eq!(context["group"]["$.data.region"], "eu-de");
     }
 }
