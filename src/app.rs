@@ -1,6 +1,6 @@
 //! Wires the router together and runs it until shutdown: broker, the live configuration and its
 //! reload triggers, the sources' consumer with its record tasks, back-pressure and subscription
-//! changes, the retry consumer, drain.
+//! changes, the retry and digest consumers, drain.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::consumer;
 use crate::control::{self, Control};
 use crate::dead_letter::DeadLetters;
+use crate::digest::{self, DigestTopic};
 use crate::dispatch::{Deliverer, Writer};
 use crate::event::SourceKind;
 use crate::kafka::{self, EmbeddedKafka, KafkaHealth};
@@ -309,6 +310,7 @@ async fn consume(
     let key = kafka::InternalKey::of(kafka);
     let writer = Writer::new(
         RetryTopic::new(producer.clone(), kafka.retry_topic.clone(), key.clone()),
+        DigestTopic::new(producer.clone(), kafka.digest_topic.clone(), key.clone()),
         DeadLetters::new(producer, kafka.dead_letter_topic.clone(), key),
     );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
@@ -348,6 +350,16 @@ async fn consume(
         );
         async move { retry::run(&settings, &brokers, deliverer, shutdown, health).await }
     });
+    let digests = tokio::spawn({
+        let (settings, brokers, deliverer, shutdown, health) = (
+            kafka.clone(),
+            brokers.to_owned(),
+            deliverer.clone(),
+            shutdown.clone(),
+            health.clone(),
+        );
+        async move { digest::run(&settings, &brokers, deliverer, shutdown, health).await }
+    });
     let sources = consumer::run(
         &live,
         brokers,
@@ -361,7 +373,8 @@ async fn consume(
         shutdown.cancel();
     }
     let retries = retries.await.context("the retry consumer panicked")?;
-    Ok(sources.and(retries)?)
+    let digests = digests.await.context("the digest consumer panicked")?;
+    Ok(sources.and(retries).and(digests)?)
 }
 
 /// A Kafka topic of an enabled source and a shipped example event of that source's type, for

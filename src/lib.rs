@@ -27,6 +27,8 @@
 //!   subscription compiled with its destination is one typed target that renders, sends, previews.
 //! - [`render`] — Handlebars templates, one registry per output format, and default renderings.
 //! - [`retry`] — the retry topic, written and read back by the retry consumer when due.
+//! - [`digest`] — digests: a subscription's notifications gathered per group in the digest topic
+//!   and sent as one message per group by the instance that owns the group's partition.
 //! - [`dead_letter`] — the dead-letter topic and the one place its headers are built; the topic
 //!   read back and replayed (`dead-letters`, the console).
 //! - [`control`] — the control topic every instance reads: sources, destinations and
@@ -60,6 +62,7 @@ pub(crate) mod consumer;
 pub(crate) mod control;
 pub(crate) mod dead_letter;
 pub(crate) mod dedup;
+pub(crate) mod digest;
 pub(crate) mod dispatch;
 pub mod event;
 pub mod filter;

@@ -93,7 +93,7 @@ async fn notification(State(state): State<Arc<AdminState>>, Path(id): Path<Strin
     if entries.is_empty() {
         return not_found("notification", &id);
     }
-    let status = if entries.iter().any(|e| e.state == Stage::Retrying) {
+    let status = if entries.iter().any(|e| !e.state.is_final()) {
         "inprogress"
     } else if entries.iter().any(|e| e.state == Stage::DeadLettered) {
         "failure"

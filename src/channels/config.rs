@@ -65,6 +65,9 @@ pub struct SubscriptionConfig {
     /// What happens to a delivery while muted: `drop` (default) or `delay` until the window ends.
     #[serde(default)]
     pub when_muted: Option<crate::mute::WhenMuted>,
+    /// Webhook, email, Slack: one message per group of notifications instead of one each.
+    #[serde(default)]
+    pub digest: Option<crate::digest::DigestConfig>,
 }
 
 /// What is wrong with a subscription: the field (under the subscription) and why.

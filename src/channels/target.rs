@@ -61,6 +61,26 @@ impl Target {
         })
     }
 
+    /// Renders a digest's `context` (`notifications`, `group`, `count`) with the subscription's
+    /// template, or the channel's default digest. Only webhook, email and Slack send digests.
+    pub fn render_digest(
+        &self,
+        templates: &Templates,
+        context: &Value,
+    ) -> Result<Message, RenderError> {
+        Ok(match self {
+            Target::Webhook(target) => Message::Webhook(target.render_digest(templates, context)?),
+            Target::Email(target) => Message::Email(target.render_digest(templates, context)?),
+            Target::Slack(target) => Message::Slack(target.render_digest(templates, context)?),
+            Target::PagerDuty(_) | Target::Teams(_) | Target::Kafka(_) => {
+                return Err(RenderError::InvalidMessage {
+                    name: "(digest)".to_owned(),
+                    message: "only webhook, email and slack destinations send digests".to_owned(),
+                });
+            }
+        })
+    }
+
     /// The subscription's name.
     pub fn name(&self) -> &str {
         match self {

@@ -26,7 +26,7 @@ const DEFAULT_PARTITIONS: i32 = 3;
 pub struct BrokerArgs {
     /// A topic to create, `NAME` or `NAME:PARTITIONS`; repeatable (the default control and
     /// ledger topics are always created). Without any, the topics of the configuration: its sources', the
-    /// dead-letter, retry, control and ledger topics.
+    /// dead-letter, retry, digest, control and ledger topics.
     #[arg(long = "topic", value_name = "NAME[:PARTITIONS]")]
     pub topics: Vec<String>,
     /// Also stop when standard input closes (so that a parent's broker dies with it).

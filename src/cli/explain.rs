@@ -174,6 +174,9 @@ pub(super) fn explanation(
                 {
                     let _ = writeln!(out, "      {line}");
                 }
+                if let Some(digest) = &delivery.subscription.digest {
+                    let _ = writeln!(out, "      {}", digest.explain(body));
+                }
                 if let Some(Ok(silences)) = silences {
                     let scoped = crate::silence::Delivery {
                         topic: &delivery.topic.name,

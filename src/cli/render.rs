@@ -82,9 +82,14 @@ pub fn render(config: &Config, args: &RenderArgs) -> anyhow::Result<()> {
         .target(index, &client)
         .map_err(anyhow::Error::msg)?
         .ok_or_else(|| anyhow!("subscription {:?} has no destination", subscription.name))?;
-    let message = target
-        .render(&config.templates, &notification.body)
-        .map_err(|e| anyhow!("{e}"))?;
+    let message = match &subscription.digest {
+        Some(digest) => target.render_digest(
+            &config.templates,
+            &digest.context_of_one(&notification.body),
+        ),
+        None => target.render(&config.templates, &notification.body),
+    }
+    .map_err(|e| anyhow!("{e}"))?;
     let id = delivery_id(&notification.id, &subscription.name);
     let preview = message
         .preview(&notification.id, &id)

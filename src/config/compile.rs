@@ -127,6 +127,15 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
         let why = format!("{:?} is also the dead-letter topic", kafka.retry_topic);
         problems.add(file, "kafka.retry_topic", why);
     }
+    if let Err(why) = check_kafka_topic_name(&kafka.digest_topic) {
+        problems.add(file, "kafka.digest_topic", why.to_string());
+    } else if [&kafka.retry_topic, &kafka.dead_letter_topic].contains(&&kafka.digest_topic) {
+        let why = format!(
+            "{:?} is also the retry or dead-letter topic",
+            kafka.digest_topic
+        );
+        problems.add(file, "kafka.digest_topic", why);
+    }
     if let Err(why) = check_kafka_topic_name(&kafka.silences_topic) {
         problems.add(file, "kafka.silences_topic", why.to_string());
     } else if [&kafka.retry_topic, &kafka.dead_letter_topic].contains(&&kafka.silences_topic) {
@@ -327,10 +336,13 @@ fn compile_sources(
                 problems.add(file, &topics_item, why.to_string());
             } else if *topic == kafka.dead_letter_topic
                 || *topic == kafka.retry_topic
+                || *topic == kafka.digest_topic
                 || *topic == kafka.silences_topic
             {
                 let which = if *topic == kafka.retry_topic {
                     "retry"
+                } else if *topic == kafka.digest_topic {
+                    "digest"
                 } else if *topic == kafka.silences_topic {
                     "silences"
                 } else {

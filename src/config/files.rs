@@ -107,6 +107,9 @@ pub struct KafkaSettings {
     /// Deliveries waiting for their next long retry.
     #[serde(default = "default_retry_topic")]
     pub retry_topic: String,
+    /// Notifications waiting in a digest, keyed by subscription and group (docs/noise-control.md).
+    #[serde(default = "default_digest_topic")]
+    pub digest_topic: String,
     /// The compacted topic of runtime changes every instance reads from its start: sources
     /// turned on or off, destinations disabled and enabled, subscriptions paused
     /// (docs/fleet-state.md). Created when missing.
@@ -152,6 +155,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("group_id", &self.group_id)
             .field("dead_letter_topic", &self.dead_letter_topic)
             .field("retry_topic", &self.retry_topic)
+            .field("digest_topic", &self.digest_topic)
             .field("control_topic", &self.control_topic)
             .field("properties", &self.properties.keys().collect::<Vec<_>>())
             .field("internal_key", &self.internal_key)
@@ -363,6 +367,9 @@ fn default_control_topic() -> String {
 }
 fn default_retry_topic() -> String {
     "notification-router.retry".into()
+}
+fn default_digest_topic() -> String {
+    "notification-router.digest".into()
 }
 fn default_silences_topic() -> String {
     "notification-router.silences".into()

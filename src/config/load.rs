@@ -32,7 +32,7 @@ pub struct Config {
 
 impl Config {
     /// Every Kafka topic the configuration names, for a broker to create: each source's (with
-    /// `partitions`), the retry topic (likewise), the dead-letter and control topics (one partition each).
+    /// `partitions`), the retry and digest topics (likewise), the dead-letter and control topics (one partition each).
     pub fn kafka_topics(&self, partitions: i32) -> Vec<(String, i32)> {
         let kafka = &self.router.kafka;
         let mut topics: Vec<(String, i32)> = self
@@ -43,6 +43,7 @@ impl Config {
             .collect();
         topics.push((kafka.dead_letter_topic.clone(), 1));
         topics.push((kafka.retry_topic.clone(), partitions));
+        topics.push((kafka.digest_topic.clone(), partitions));
         topics.push((kafka.control_topic.clone(), 1));
         if self.router.ledger.enabled {
             topics.push((self.router.ledger.topic.clone(), partitions));

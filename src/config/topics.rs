@@ -9,6 +9,7 @@ use super::checks::{Problems, check_name, choices};
 use super::files::{RouterFile, SubscriptionConfig, TopicFile, TopicSource as TopicSourceConfig};
 
 use crate::channels;
+use crate::digest::Digest;
 use crate::mute::{Mute, NamedInterval};
 use crate::render::{Channel, Templates};
 use crate::routing::{Destination, Rule, SourceIndex, Subscription, Topic, TopicSource};
@@ -237,12 +238,46 @@ fn subscription(
         problems.add(file, format!("{item}.template"), why);
     }
     let mute = mute(config, item, file, known, problems);
+    let digest = digest(config, channel, item, file, problems);
     Some(Subscription {
         name: config.name.clone(),
         topic,
         destination,
         mute,
+        digest,
     })
+}
+
+/// A subscription's `digest:`, checked; only webhook, email and Slack destinations send them.
+fn digest(
+    config: &SubscriptionConfig,
+    channel: Channel,
+    item: &str,
+    file: &Path,
+    problems: &mut Problems,
+) -> Option<Arc<Digest>> {
+    let digest = config.digest.as_ref()?;
+    if !matches!(channel, Channel::Webhook | Channel::Email | Channel::Slack) {
+        let why = format!(
+            "digests are sent to webhook, email and slack destinations, not {}",
+            channel.folder()
+        );
+        problems.add(file, format!("{item}.digest"), why);
+        return None;
+    }
+    match digest.compile() {
+        Ok(digest) => Some(Arc::new(digest)),
+        Err(found) => {
+            for problem in found {
+                problems.add(
+                    file,
+                    format!("{item}.digest.{}", problem.field),
+                    problem.why,
+                );
+            }
+            None
+        }
+    }
 }
 
 /// A subscription's mute windows, their names looked up in `router.yaml`'s `time_intervals`.

@@ -182,6 +182,7 @@ impl Entry {
             pending,
             refused: Vec::new(),
             history: Vec::new(),
+            digest: serde_json::from_str(self.header(header::DIGEST_MEMBERS)).ok(),
         })
     }
 }

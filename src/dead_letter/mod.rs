@@ -42,6 +42,9 @@ pub(crate) mod header {
     /// The email recipients or Slack channels that did not get it (a JSON array), when only
     /// some did not; a replay sends to these only.
     pub(crate) const PENDING: &str = "dlq-pending";
+    /// The deliveries a dead-lettered digest carried (a JSON array), whose notifications are
+    /// the value's `notifications`; a replay sends the digest again.
+    pub(crate) const DIGEST_MEMBERS: &str = "dlq-digest-members";
 }
 
 /// Why a record or a delivery is on the dead-letter topic: a small fixed set of codes.

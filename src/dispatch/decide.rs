@@ -63,6 +63,7 @@ pub(super) fn decide(
         Attempt::Delivered | Attempt::Paused => Step::Next(Next::Done),
         Attempt::DeadLetter(reason) => Step::Next(Next::DeadLetter(job, reason)),
         Attempt::Muted { until: None } => Step::Next(Next::Done),
+        Attempt::Digest => Step::Next(Next::Digest(job)),
         Attempt::Muted { until: Some(until) } => {
             // A delivery not attempted yet starts its retry horizon when its window ends.
             if job.attempts == 0 {

@@ -62,6 +62,19 @@ pub struct Job {
     /// The last attempts ([`MAX_HISTORY`]), for the delivery ledger.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<AttemptLog>,
+    /// A digest's deliveries, when this job is a digest: its `notification` is then the
+    /// digest's context (`notifications`, `group`, `count`) and its `webhook-id` the digest's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Vec<Member>>,
+}
+
+/// One delivery carried by a digest, as the ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub webhook_id: String,
+    pub notification_id: String,
+    pub source_id: String,
+    pub origin: Origin,
 }
 
 /// How many attempts a job (and its ledger record) keeps.
@@ -131,6 +144,7 @@ impl Job {
             pending: None,
             refused: Vec::new(),
             history: Vec::new(),
+            digest: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! One delivery from its attempts to its settlement: delivered, handed to the retry topic for a
-//! later attempt, or written to the dead-letter topic with the reason.
+//! later attempt, written to the dead-letter topic with the reason, or, for a subscription with
+//! a digest, written to the digest topic to be sent with its group.
 //!
 //! The same [`Deliverer`] serves the deliveries of fresh records (with the destination's
 //! in-process retries) and those read back from the retry topic (one attempt each, on the long
@@ -29,7 +30,7 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 pub(crate) use attempts::{NextRetry, RetryPolicy, deliver_with_retries};
-pub(crate) use job::{AttemptLog, Job, Origin, Refused};
+pub(crate) use job::{AttemptLog, Job, Member, Origin, Refused};
 pub(crate) use policy::DeliveryPolicy;
 pub(crate) use settle::{MAX_DETAIL, Settled, Writer};
 
@@ -59,6 +60,8 @@ pub enum Attempt {
     Paused,
     /// Not attempted: the subscription is in a mute window. Dropped, or held until `until`.
     Muted { until: Option<DateTime<Utc>> },
+    /// Not attempted: the subscription sends digests; the delivery waits in the digest topic.
+    Digest,
 }
 
 /// Where a job goes after an attempt.
@@ -68,6 +71,8 @@ pub enum Next {
     /// To the retry topic, due at `job.due`.
     Retry(Job),
     DeadLetter(Job, DeadLetterReason),
+    /// To the digest topic, to be sent with its group.
+    Digest(Job),
 }
 
 /// The configuration in effect for delivery, swapped whole on reload, and the writers of the
@@ -244,6 +249,9 @@ impl Snapshot {
             info!(message = "Delivery silenced; not sent.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, silence = %silence.id, created_by = %silence.created_by);
             return Attempt::Muted { until: None };
         }
+        if job.digest.is_none() && table.subscriptions()[subscription].digest.is_some() {
+            return Attempt::Digest;
+        }
         let lane = self.lanes.get(index);
         let disabled = lane.disabled().or_else(|| {
             self.control
@@ -264,14 +272,18 @@ impl Snapshot {
                 until: lane.retry_at(),
             };
         };
-        let message =
-            match self.targets[subscription].render(&self.config.templates, &job.notification) {
-                Ok(message) => message,
-                Err(error) => {
-                    job.last_error = Some(error.to_string());
-                    return Attempt::DeadLetter(DeadLetterReason::RenderFailed);
-                }
-            };
+        let target = &self.targets[subscription];
+        let rendered = match job.digest {
+            Some(_) => target.render_digest(&self.config.templates, &job.notification),
+            None => target.render(&self.config.templates, &job.notification),
+        };
+        let message = match rendered {
+            Ok(message) => message,
+            Err(error) => {
+                job.last_error = Some(error.to_string());
+                return Attempt::DeadLetter(DeadLetterReason::RenderFailed);
+            }
+        };
         let policy = if in_process {
             Cow::Borrowed(&destination.retry)
         } else {
@@ -332,6 +344,7 @@ impl Snapshot {
                 };
                 self.record(job, ledger::State::DeadLettered, Some(why));
             }
+            Next::Digest(job) => self.record(job, ledger::State::InDigest, None),
             Next::Done => {}
         }
         next

@@ -5,10 +5,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::{Deliverer, Job, Next};
 use crate::dead_letter::{DeadLetter, DeadLetterReason, DeadLetters, header, truncate};
+use crate::digest::DigestTopic;
 use crate::retry::RetryTopic;
 
 /// Longest detail kept in a dead-letter header.
@@ -20,28 +21,74 @@ pub enum Settled {
     Delivered,
     /// Written to the retry topic.
     Retried,
+    /// Written to the digest topic.
+    Digested,
     DeadLettered,
     /// Shutdown came before the broker took it: nothing is settled.
     Unsettled,
 }
 
-/// Writes to the retry and dead-letter topics.
+/// Writes to the retry, digest and dead-letter topics.
 #[derive(Clone)]
 pub struct Writer {
     retry_topic: RetryTopic,
+    digest_topic: DigestTopic,
     dead_letters: DeadLetters,
 }
 
 impl Writer {
-    pub fn new(retry_topic: RetryTopic, dead_letters: DeadLetters) -> Self {
+    pub fn new(
+        retry_topic: RetryTopic,
+        digest_topic: DigestTopic,
+        dead_letters: DeadLetters,
+    ) -> Self {
         Self {
             retry_topic,
+            digest_topic,
             dead_letters,
         }
     }
 
     pub fn retry_topic(&self) -> &RetryTopic {
         &self.retry_topic
+    }
+
+    pub fn digest_topic(&self) -> &DigestTopic {
+        &self.digest_topic
+    }
+
+    /// Writes a job to the digest topic in `group`; returns its (partition, offset) once
+    /// acknowledged.
+    pub async fn digest(
+        &self,
+        job: &Job,
+        group: serde_json::Map<String, serde_json::Value>,
+        shutdown: &CancellationToken,
+    ) -> Option<(i32, i64)> {
+        let entry = crate::digest::Entry::new(job, group);
+        let (key, value) = (entry.key(), entry.to_json());
+        let topic = self.digest_topic.topic();
+        persist("digest", topic, shutdown, || {
+            self.digest_topic
+                .send(&key, crate::digest::Kind::Entry, &value)
+        })
+        .await
+    }
+
+    /// Writes a record of the digest topic's bookkeeping (a digest sealed or sent).
+    pub async fn digest_mark(
+        &self,
+        key: &str,
+        kind: crate::digest::Kind,
+        value: &[u8],
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let topic = self.digest_topic.topic();
+        persist("digest", topic, shutdown, || {
+            self.digest_topic.send(key, kind, value)
+        })
+        .await
+        .is_some()
     }
 
     /// Writes a job to the retry topic; returns its (partition, offset) once acknowledged.
@@ -105,6 +152,20 @@ impl Deliverer {
                 info!(message = "Delivery handed to the retry topic.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, attempts = job.attempts, long_retries = job.long_retries, due = %job.due.to_rfc3339(), error = job.last_error.as_deref().unwrap_or_default());
                 Settled::Retried
             }
+            Next::Digest(job) => {
+                let group = self
+                    .snapshot()
+                    .table()
+                    .subscription_by_name(&job.subscription)
+                    .and_then(|s| s.digest.as_ref())
+                    .map(|digest| digest.group_of(&job.notification))
+                    .unwrap_or_default();
+                if self.writer.digest(&job, group, shutdown).await.is_none() {
+                    return Settled::Unsettled;
+                }
+                debug!(message = "Delivery waits in a digest.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination);
+                Settled::Digested
+            }
             Next::DeadLetter(job, reason) => {
                 crate::telemetry::metrics::global().dead_lettered(reason.code());
                 warn!(message = "Delivery written to the dead-letter topic.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, reason = reason.code(), status = job.last_status, attempts = job.attempts, error = job.last_error.as_deref().unwrap_or_default());
@@ -150,6 +211,10 @@ fn delivery_headers(job: &Job, reason: DeadLetterReason) -> Vec<(&'static str, S
     if !missing.is_empty() {
         let list = serde_json::to_string(&missing).expect("a list of strings serialises");
         headers.push((header::PENDING, list));
+    }
+    if let Some(members) = &job.digest {
+        let list = serde_json::to_string(members).expect("a digest's members serialise");
+        headers.push((header::DIGEST_MEMBERS, list));
     }
     headers
 }

@@ -134,6 +134,7 @@ enum Expected {
         long_retries: u32,
     },
     Exhausted,
+    Digest,
 }
 
 #[test]
@@ -267,6 +268,13 @@ fn a_job_goes_to_the_retry_topic_while_its_schedule_and_horizon_allow_else_to_th
             },
             retry(exactly(8 * 60 * MINUTE), 1),
         ),
+        (
+            "of a subscription with digests: to the digest topic",
+            50,
+            1,
+            Attempt::Digest,
+            Expected::Digest,
+        ),
     ];
     for (case, elapsed_min, long_retries, attempt, expected) in cases {
         let mut job = job();
@@ -275,6 +283,7 @@ fn a_job_goes_to_the_retry_topic_while_its_schedule_and_horizon_allow_else_to_th
         let step = decide(job, attempt, &policy, now, &mut rand::rng());
         let got = match step {
             Step::Next(Next::Done) => Expected::Done,
+            Step::Next(Next::Digest(_)) => Expected::Digest,
             Step::Next(Next::DeadLetter(_, reason)) => Expected::DeadLetter(reason),
             Step::Exhausted(_) => Expected::Exhausted,
             Step::Next(Next::Retry(job)) => {

@@ -131,6 +131,18 @@ impl Filter {
     }
 }
 
+/// Compiles `source` as one EN path from the notification's root (`$.data.region`), for what
+/// reads values rather than tests them (a digest's `group_by`).
+pub fn parse_path(source: &str) -> Result<Path, FilterError> {
+    match parser::parse(source)? {
+        Expr::Exists(path) if path.root == Root::Document => Ok(path),
+        _ => Err(FilterError::new(
+            1,
+            "expected one path from the notification's root, such as $.data.region",
+        )),
+    }
+}
+
 impl FromStr for Filter {
     type Err = FilterError;
 

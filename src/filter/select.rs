@@ -160,3 +160,18 @@ fn visit_slice(
         at_each(upper, &|index| index > lower)
     }
 }
+
+impl Path {
+    /// The nodes the path selects in `root`, in document order, cloned; at most
+    /// [`MAX_STEPS`](super::MAX_STEPS) steps are taken, then what was found so far is returned.
+    pub fn values(&self, root: &Value) -> Vec<Value> {
+        let mut found = Vec::new();
+        let _ = super::budget::within(super::MAX_STEPS, || {
+            let _ = self.visit(root, root, &mut |node| {
+                found.push(node.clone());
+                ControlFlow::Continue(())
+            });
+        });
+        found
+    }
+}

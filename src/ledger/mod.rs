@@ -73,9 +73,18 @@ impl Ledger {
         })
     }
 
-    /// Records `job` at `state`; never waits.
+    /// Records `job` at `state` (each of its deliveries, for a digest); never waits.
     pub fn record(&self, job: &Job, state: State, reason: Option<String>) {
-        let entry = Entry::of(job, state, reason, &self.instance);
+        if job.digest.is_some() {
+            for entry in Entry::of_digest(job, state, reason.as_deref(), &self.instance) {
+                self.queue_entry(entry, job);
+            }
+            return;
+        }
+        self.queue_entry(Entry::of(job, state, reason, &self.instance), job);
+    }
+
+    fn queue_entry(&self, entry: Entry, job: &Job) {
         if self.queue.try_send(entry).is_err() {
             metrics::global().ledger_writes_failed.inc();
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed);

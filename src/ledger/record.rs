@@ -24,6 +24,8 @@ pub enum State {
     DeadLettered,
     /// Not sent: its subscription is paused.
     Paused,
+    /// Waiting in a digest of its subscription, to be sent with its group.
+    InDigest,
 }
 
 impl State {
@@ -33,12 +35,13 @@ impl State {
             State::Delivered => "delivered",
             State::DeadLettered => "dead_lettered",
             State::Paused => "paused",
+            State::InDigest => "in_digest",
         }
     }
 
     /// Whether nothing more will happen to the delivery.
     pub fn is_final(self) -> bool {
-        !matches!(self, State::Retrying)
+        !matches!(self, State::Retrying | State::InDigest)
     }
 }
 
@@ -68,6 +71,9 @@ pub struct Entry {
     pub notification: Arc<Value>,
     /// Where the delivery's record came from (for a resend's retry record).
     pub origin: crate::dispatch::Origin,
+    /// The `webhook-id` of the digest it was sent in, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl Entry {
@@ -89,7 +95,36 @@ impl Entry {
             by: by.to_owned(),
             notification: job.notification.clone(),
             origin: job.origin.clone(),
+            digest: None,
         }
+    }
+
+    /// The entries of the deliveries a digest `job` carries, each at `state`, with the
+    /// digest's id; empty for a job that is no digest.
+    pub fn of_digest(job: &Job, state: State, reason: Option<&str>, by: &str) -> Vec<Self> {
+        let Some(members) = &job.digest else {
+            return Vec::new();
+        };
+        let notifications = job.notification.get("notifications");
+        members
+            .iter()
+            .enumerate()
+            .map(|(i, member)| {
+                let notification = notifications
+                    .and_then(|n| n.get(i))
+                    .cloned()
+                    .unwrap_or_default();
+                Self {
+                    webhook_id: member.webhook_id.clone(),
+                    notification_id: member.notification_id.clone(),
+                    source: member.source_id.clone(),
+                    notification: Arc::new(notification),
+                    origin: member.origin.clone(),
+                    digest: Some(job.webhook_id.clone()),
+                    ..Self::of(job, state, reason.map(str::to_owned), by)
+                }
+            })
+            .collect()
     }
 
     /// The delivery again, as a retry record due now with the same `webhook-id`.
@@ -114,6 +149,7 @@ impl Entry {
             pending: None,
             refused: Vec::new(),
             history: self.history.clone(),
+            digest: None,
         }
     }
 

@@ -28,6 +28,7 @@
 
 mod check;
 mod defaults;
+mod digest;
 mod error;
 mod escape;
 mod helpers;
@@ -47,6 +48,10 @@ use handlebars::Handlebars;
 use serde_json::Value;
 
 pub use defaults::{default_email, payload_appendix, text_field};
+pub use digest::{
+    IN_FULL, default_digest_email, digest_context, digest_group_line, digest_headline,
+    digest_notifications,
+};
 pub use error::{RenderError, TemplateError};
 pub use escape::adaptive_text as escape_adaptive_text;
 pub use escape::slack_text as escape_slack_text;

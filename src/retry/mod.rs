@@ -426,13 +426,14 @@ fn record_after(settled: Settled) -> Record {
     match settled {
         Settled::Unsettled => Record::Kept,
         Settled::Retried => Record::Committed,
-        Settled::Delivered | Settled::DeadLettered => Record::Tombstoned,
+        Settled::Delivered | Settled::DeadLettered | Settled::Digested => Record::Tombstoned,
     }
 }
 
-/// Whether to pause (`Some(true)`) or resume (`Some(false)`) the retry topic, holding `held` of
-/// at most `max_pending` deliveries: pause when full, resume below 90 %, else leave it.
-fn pause_change(paused: bool, held: usize, max_pending: usize) -> Option<bool> {
+/// Whether to pause (`Some(true)`) or resume (`Some(false)`) the retry topic (or the digest
+/// topic), holding `held` of at most `max_pending` deliveries: pause when full, resume below
+/// 90 %, else leave it.
+pub(crate) fn pause_change(paused: bool, held: usize, max_pending: usize) -> Option<bool> {
     if !paused && held >= max_pending {
         Some(true)
     } else if paused && held < max_pending - max_pending / 10 {

@@ -80,6 +80,8 @@ pub struct Subscription {
     pub destination: usize,
     /// Its mute windows, when it has any.
     pub mute: Option<std::sync::Arc<crate::mute::Mute>>,
+    /// How its notifications are gathered into digests, when they are.
+    pub digest: Option<std::sync::Arc<crate::digest::Digest>>,
 }
 
 /// A destination, as routing sees it: which one. What it is (webhook, email, Slack) is the

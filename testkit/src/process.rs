@@ -10,7 +10,7 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use crate::receiver::Receiver;
-use crate::router::{DEAD_LETTER_TOPIC, RETRY_TOPIC};
+use crate::router::{DEAD_LETTER_TOPIC, DIGEST_TOPIC, RETRY_TOPIC};
 
 /// `notification-router broker` with the sources' topics, the dead-letter and retry topics.
 pub struct BrokerProcess {
@@ -29,6 +29,7 @@ impl BrokerProcess {
         command
             .args(["--topic", &format!("{DEAD_LETTER_TOPIC}:1")])
             .args(["--topic", &format!("{RETRY_TOPIC}:3")])
+            .args(["--topic", &format!("{DIGEST_TOPIC}:3")])
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut child = command.spawn().expect("the broker starts");

@@ -12,6 +12,7 @@ pub const LIFECYCLE_SOURCE: &str = "  - { id: lifecycle, type: resource-lifecycl
 
 pub const DEAD_LETTER_TOPIC: &str = "router.dead-letter";
 pub const RETRY_TOPIC: &str = "router.retry";
+pub const DIGEST_TOPIC: &str = "router.digest";
 /// `kafka.internal_key` of every test's router: the key of its retry and dead-letter records.
 pub const INTERNAL_KEY: &str = "test-internal-key-0123456789abcdef";
 
@@ -63,7 +64,7 @@ impl<'a> Setup<'a> {
     pub fn write(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let router = format!(
-            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  retry_topic: {RETRY_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n  internal_key: {INTERNAL_KEY}\n{}\nhttp:\n{}\n{}\nsources:\n{}\ndestinations:\n{}\n",
+            "kafka:\n  brokers: {}\n  group_id: {}\n  dead_letter_topic: {DEAD_LETTER_TOPIC}\n  retry_topic: {RETRY_TOPIC}\n  digest_topic: {DIGEST_TOPIC}\n  commit_interval: 100ms\n  drain_timeout: 5s\n  internal_key: {INTERNAL_KEY}\n{}\nhttp:\n{}\n{}\nsources:\n{}\ndestinations:\n{}\n",
             self.brokers,
             self.group,
             self.kafka_extra,
@@ -88,7 +89,7 @@ impl<'a> Setup<'a> {
 }
 
 /// A mock cluster with the topics a test needs (3 partitions each), the dead-letter topic (1)
-/// and the retry topic (3).
+/// and the retry and digest topics (3 each).
 pub struct Kafka {
     pub broker: MockKafka,
 }
@@ -98,6 +99,7 @@ impl Kafka {
         let mut all: Vec<(&str, i32)> = topics.iter().map(|t| (*t, 3)).collect();
         all.push((DEAD_LETTER_TOPIC, 1));
         all.push((RETRY_TOPIC, 3));
+        all.push((DIGEST_TOPIC, 3));
         Self {
             broker: MockKafka::start(&all),
         }

@@ -16,9 +16,14 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_notification-router");
 /// The sources' topic every scenario reads.
 pub const LIFECYCLE: &str = "lifecycle";
 
-/// The scenarios' topics on tansu: `lifecycle` (3 partitions), the retry topic (3) and the
-/// dead-letter topic (1).
-pub const TOPICS: [(&str, i32); 3] = [(LIFECYCLE, 3), (RETRY_TOPIC, 3), (DEAD_LETTER_TOPIC, 1)];
+/// The scenarios' topics on tansu: `lifecycle` (3 partitions), the retry and digest topics (3
+/// each) and the dead-letter topic (1).
+pub const TOPICS: [(&str, i32); 4] = [
+    (LIFECYCLE, 3),
+    (RETRY_TOPIC, 3),
+    (DIGEST_TOPIC, 3),
+    (DEAD_LETTER_TOPIC, 1),
+];
 
 /// Webhook destinations on one receiver (path `/ID`), each subscribed to every lifecycle event,
 /// each with the `extra` YAML lines given for it.

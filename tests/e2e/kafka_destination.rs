@@ -14,6 +14,7 @@ async fn every_notification_is_produced_once_to_the_chained_topic() {
     let tansu = Tansu::start(&[
         (LIFECYCLE, 3),
         (RETRY_TOPIC, 3),
+        (DIGEST_TOPIC, 3),
         (DEAD_LETTER_TOPIC, 1),
         (CHAINED, 1),
     ]);

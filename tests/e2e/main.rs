@@ -12,6 +12,7 @@
 
 mod common;
 mod crash;
+mod digests;
 mod fleet;
 mod kafka_destination;
 mod outages;

@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod dead_letters;
 mod delivery;
+mod digests;
 mod docs;
 mod email;
 mod fleet;

@@ -149,6 +149,7 @@ fn mark(state: ledger::State) -> (&'static str, &'static str) {
         ledger::State::Retrying => ("↻", "warn"),
         ledger::State::DeadLettered => ("✗", "bad"),
         ledger::State::Paused => ("‖", "off"),
+        ledger::State::InDigest => ("…", "off"),
     }
 }
 

@@ -187,6 +187,7 @@ fn explanation(
                     "destination": delivery.destination.id,
                     "webhook_id": delivery.webhook_id,
                     "muted": delivery.subscription.mute.as_ref().and_then(|m| m.explain(chrono::Utc::now())),
+                    "digest": delivery.subscription.digest.as_ref().map(|d| d.explain(&notification.body)),
                     "silenced": silenced_by(state, notification, delivery),
                     "silence_href": silence_link(&notification.event_type, name),
                     "preview": preview,
@@ -229,7 +230,14 @@ fn preview(
         Ok(None) => return ("the subscription has no destination".into(), None),
         Err(error) => return (format!("cannot build its target: {error}"), None),
     };
-    let message = match target.render(&config.templates, &notification.body) {
+    let rendered = match &config.table.subscriptions()[index].digest {
+        Some(digest) => target.render_digest(
+            &config.templates,
+            &digest.context_of_one(&notification.body),
+        ),
+        None => target.render(&config.templates, &notification.body),
+    };
+    let message = match rendered {
         Ok(message) => message,
         Err(error) => return (format!("its template fails: {error}"), None),
     };

@@ -42,6 +42,31 @@ impl Target {
     }
 }
 
+impl Target {
+    /// A digest's email: the subscription's template with the digest's context, or the
+    /// default digest (the first notifications in full, the rest one line each), with the
+    /// notifications appended when the subscription asks for it.
+    pub fn render_digest(
+        &self,
+        templates: &Templates,
+        context: &Value,
+    ) -> Result<Message, RenderError> {
+        let subscription = &self.subscription;
+        let mut content = match &subscription.template {
+            Some(stem) => templates.render_email(stem, context)?,
+            None => render::default_digest_email(context),
+        };
+        if subscription.attributes.add_notification_payload {
+            let notifications = context.get("notifications").unwrap_or(&Value::Null);
+            render::payload_appendix(&mut content, notifications);
+        }
+        Ok(Message {
+            target: self.clone(),
+            content,
+        })
+    }
+}
+
 impl Message {
     /// Sends the email to the subscription's recipients still waiting (`parcel.pending`), each
     /// attempt through `attempts`; whoever already has it is not sent it again.

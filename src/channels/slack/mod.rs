@@ -10,6 +10,7 @@
 
 mod answers;
 pub mod config;
+mod digest;
 mod errors;
 mod message;
 mod pace;
@@ -21,6 +22,7 @@ mod target;
 mod tests;
 
 pub use config::{Attributes, SlackConfig, SlackDestination};
+pub use digest::default_digest;
 pub use errors::{SlackErrorScope, slack_error_kind, slack_error_scope, slack_failure_kind};
 pub use message::{
     BLOCKS_MAX, CONTEXT_ELEMENTS_MAX, CONTEXT_TEXT_MAX, ColorError, FIELD_TEXT_MAX, FIELDS_MAX,

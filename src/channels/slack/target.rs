@@ -51,6 +51,36 @@ impl Target {
     }
 }
 
+impl Target {
+    /// A digest's message: the subscription's template with the digest's context (which must
+    /// have a message's shape), or the default digest layout; coloured as the subscription asks.
+    pub fn render_digest(
+        &self,
+        templates: &Templates,
+        context: &Value,
+    ) -> Result<Message, RenderError> {
+        let subscription = &self.subscription;
+        let mut message = match &subscription.template {
+            Some(name) => {
+                let message = templates.render_slack(name, context)?;
+                check_shape(&message).map_err(|why| RenderError::InvalidMessage {
+                    name: name.to_owned(),
+                    message: why.to_string(),
+                })?;
+                message
+            }
+            None => super::default_digest(context),
+        };
+        if let Some(color) = &subscription.attributes.attachment_color {
+            message = apply_color(message, color);
+        }
+        Ok(Message {
+            target: self.clone(),
+            message,
+        })
+    }
+}
+
 impl Message {
     /// Posts the message to the subscription's channels still waiting (`parcel.pending`), each
     /// attempt through `attempts`; a channel that already has it is not posted to again.

@@ -36,6 +36,25 @@ impl Target {
     }
 }
 
+impl Target {
+    /// A digest's body: the subscription's template with the digest's context, or the
+    /// notifications as a JSON array.
+    pub fn render_digest(
+        &self,
+        templates: &Templates,
+        context: &Value,
+    ) -> Result<Message, RenderError> {
+        let body = match &self.subscription.template {
+            Some(name) => Bytes::from(templates.render_webhook(name, context)?),
+            None => serialise(context.get("notifications").unwrap_or(&Value::Null)),
+        };
+        Ok(Message {
+            target: self.clone(),
+            body,
+        })
+    }
+}
+
 impl Message {
     /// Sends the body, each attempt through `attempts`, with the same `webhook-id`.
     pub async fn deliver(&self, parcel: Parcel<'_>, attempts: &impl Attempts) -> Outcome {

@@ -13,7 +13,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  commit_interval: 1s",
             "  commit_intervall: 1s",
             &[
-                "$DIR/router.yaml: kafka.commit_intervall: unknown field `commit_intervall`, expected one of `brokers`, `group_id`, `dead_letter_topic`, `retry_topic`, `control_topic`, `silences_topic`, `max_pending_retries`, `max_message_bytes`, `max_in_flight`, `max_in_flight_per_partition`, `drain_timeout`, `commit_interval`, `properties`, `internal_key`",
+                "$DIR/router.yaml: kafka.commit_intervall: unknown field `commit_intervall`, expected one of `brokers`, `group_id`, `dead_letter_topic`, `retry_topic`, `digest_topic`, `control_topic`, `silences_topic`, `max_pending_retries`, `max_message_bytes`, `max_in_flight`, `max_in_flight_per_partition`, `drain_timeout`, `commit_interval`, `properties`, `internal_key`",
             ],
         ),
         (
@@ -199,7 +199,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "template: webhook/lifecycle-summary.json.hbs",
             "template: webhook/summary.json.hbs",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).template: unknown webhook template \"webhook/summary.json.hbs\"; valid: webhook/lifecycle-summary.json.hbs",
+                "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).template: unknown webhook template \"webhook/summary.json.hbs\"; valid: webhook/digest.json.hbs, webhook/lifecycle-summary.json.hbs",
             ],
         ),
         (
@@ -231,7 +231,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  - name: platform-oncall",
             "  - nme: platform-oncall",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`, `recipients`, `add_notification_payload`, `reply_to_mail`, `reply_to_name`, `from_name`, `channels`, `attachment_color`, `signing_enabled`, `dedup_key`, `severity`, `resolve_on`, `mute_time_intervals`, `active_time_intervals`, `when_muted`",
+                "$DIR/topics/instance-failures.yaml: subscriptions[0].nme: unknown field `nme`, expected one of `name`, `description`, `destination`, `template`, `recipients`, `add_notification_payload`, `reply_to_mail`, `reply_to_name`, `from_name`, `channels`, `attachment_color`, `signing_enabled`, `dedup_key`, `severity`, `resolve_on`, `mute_time_intervals`, `active_time_intervals`, `when_muted`, `digest`",
             ],
         ),
         (
@@ -256,7 +256,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "template: email/lifecycle",
             "template: email/lifecyle",
             &[
-                "$DIR/topics/instance-failures.yaml: subscriptions[1] (platform-oncall-email).template: unknown email template \"email/lifecyle\" (an email template is named email/NAME, for its .subject.hbs, .text.hbs and .html.hbs files); valid: email/lifecycle",
+                "$DIR/topics/instance-failures.yaml: subscriptions[1] (platform-oncall-email).template: unknown email template \"email/lifecyle\" (an email template is named email/NAME, for its .subject.hbs, .text.hbs and .html.hbs files); valid: email/digest, email/lifecycle",
             ],
         ),
         (

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 
+mod digest;
 mod mistakes;
 mod mute;
 mod topic_files;

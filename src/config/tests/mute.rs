@@ -8,7 +8,10 @@ const SUBSCRIPTION: &str = "template: webhook/lifecycle-summary.json.hbs";
 
 /// Loads the shipped configuration with `router_extra` appended to `router.yaml` and
 /// `subscription_extra` added to `instance-failures`' first subscription.
-fn load_edited(router_extra: &str, subscription_extra: &str) -> Result<Config, Vec<String>> {
+pub(super) fn load_edited(
+    router_extra: &str,
+    subscription_extra: &str,
+) -> Result<Config, Vec<String>> {
     let (dir, router) = shipped_copy();
     let text = std::fs::read_to_string(&router).expect("read");
     std::fs::write(&router, format!("{text}{router_extra}")).expect("write");

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Channel, MAX_TEMPLATE_BYTES, RenderError, Templates};
 
+mod digest;
 pub(crate) mod safety;
 
 fn write(dir: &Path, name: &str, source: &str) {

@@ -93,7 +93,7 @@ pub(crate) fn hostile() -> impl Strategy<Value = String> {
 
 /// The tag names of an HTML document, in order; `<br>`, which the default rendering writes for
 /// each line break of the text, left out.
-fn tags(html: &str) -> Vec<String> {
+pub(crate) fn tags(html: &str) -> Vec<String> {
     let tag = Regex::new(r"<\s*(/?[A-Za-z!][A-Za-z0-9-]*)").expect("regex");
     tag.captures_iter(html)
         .map(|c| c[1].to_ascii_lowercase())

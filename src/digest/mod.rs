@@ -1,0 +1,275 @@
+//! Digests: one message per group of a subscription's notifications. A delivery of a
+//! subscription with `digest:` is written to the digest topic (by the dispatcher, before its
+//! source record is committed) instead of being sent; the digest consumer (this file) reads the
+//! topic back, gathers each group's entries and sends each group's digest when it is due,
+//! through the same attempts, retries and dead letters as any delivery.
+//!
+//! # Design
+//! - Records are keyed by subscription and group, so a group lands on one partition and is
+//!   sent by the instance that owns it: the digest consumer's own group (`<group_id>.digest`).
+//! - A group's first entry waits `wait` for company; then at most one digest per `interval`;
+//!   a group of `max_items` goes at once.
+//! - Sending a digest: a seal record fixes its members (the group's entries up to an offset)
+//!   and its `webhook-id` (from the group and its first member's position); the digest is
+//!   attempted (delivered, or handed to the retry or dead-letter topic as one job); a sent
+//!   record follows; then its members' records may be committed, behind the same contiguous
+//!   watermark as the sources' records.
+//! - After an assignment a partition is read to its end before any of its digests is sent, so
+//!   a crash's work is rebuilt from the records: a seal without its sent record is sent again,
+//!   with the same members and id; a crash re-sends at most that digest.
+//! - At most `kafka.max_pending_retries` entries are held: beyond that the consumer pauses its
+//!   partitions (and keeps polling) until sent digests bring it below 90 %.
+//! - Every record is authenticated under `kafka.internal_key`; one that is not is written to
+//!   the dead-letter topic as `invalid-digest-record` (kind `input`), never sent.
+
+mod config;
+mod groups;
+mod read;
+mod record;
+mod send;
+mod topic;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rdkafka::consumer::Consumer;
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+pub(crate) use config::{Digest, DigestConfig};
+pub(crate) use record::{Entry, Kind};
+pub(crate) use topic::DigestTopic;
+
+use crate::config::KafkaSettings;
+use crate::consumer::{
+    self, KafkaConsumer, Offsets, Polling, RebalanceContext, Rebalanced, StartError, Ticket,
+};
+use crate::dispatch::Deliverer;
+use crate::kafka::{self, KafkaHealth};
+use groups::{Groups, Timing};
+
+/// What a digest's task came to.
+#[derive(Debug)]
+struct Done {
+    key: String,
+    id: String,
+    /// When it was sent; `None` when shutdown came first.
+    sent_at: Option<DateTime<Utc>>,
+    members: Vec<Ticket>,
+}
+
+/// The consumer's state, apart from what the loop waits on.
+struct State {
+    consumer: Arc<KafkaConsumer>,
+    deliverer: Arc<Deliverer>,
+    offsets: Arc<Offsets>,
+    busy: Arc<Offsets>,
+    groups: Groups,
+    topic: String,
+    max_pending: usize,
+    paused: bool,
+    tasks: TaskTracker,
+    done: mpsc::UnboundedSender<Done>,
+    shutdown: CancellationToken,
+}
+
+/// Runs the digest consumer until `shutdown`, then lets the digests being sent finish
+/// (bounded) and commits.
+pub(crate) async fn run(
+    settings: &KafkaSettings,
+    brokers: &str,
+    deliverer: Arc<Deliverer>,
+    shutdown: CancellationToken,
+    health: Arc<KafkaHealth>,
+) -> Result<(), StartError> {
+    let offsets = Arc::new(Offsets::default());
+    let busy = Arc::new(Offsets::default());
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let context = RebalanceContext {
+        offsets: offsets.clone(),
+        busy: busy.clone(),
+        drain_timeout: settings.drain_timeout,
+        events: Some(events_tx),
+        health,
+        client: "digest",
+    };
+    let group = format!("{}.digest", settings.group_id);
+    let consumer: Arc<KafkaConsumer> = Arc::new(
+        kafka::consumer_config(settings, brokers)
+            .set("group.id", &group)
+            .set("enable.partition.eof", "true")
+            .create_with_context(context)
+            .map_err(|e| StartError::Create("digest", e))?,
+    );
+    consumer
+        .subscribe(&[&settings.digest_topic])
+        .map_err(|e| StartError::Subscribe("the digest topic", e))?;
+    info!(message = "Consuming the digest topic.", topic = %settings.digest_topic, group_id = %group);
+    let mut polling = Polling::start(consumer.clone(), "kafka-digest")
+        .map_err(|e| StartError::Polling("digest consumer's", e))?;
+    let (done_tx, mut done) = mpsc::unbounded_channel();
+    let mut state = State {
+        consumer: consumer.clone(),
+        deliverer,
+        offsets,
+        busy,
+        groups: Groups::default(),
+        topic: settings.digest_topic.clone(),
+        max_pending: settings.max_pending_retries,
+        paused: false,
+        tasks: TaskTracker::new(),
+        done: done_tx,
+        shutdown: shutdown.clone(),
+    };
+    loop {
+        state.send_due();
+        state.apply_pause();
+        let sleep = state.sleep();
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            Some(event) = events.recv() => state.rebalanced(event),
+            Some(finished) = done.recv() => state.finished(finished),
+            polled = polling.records.recv() => match polled {
+                Some(polled) => state.received(polled),
+                None => {
+                    warn!(message = "The digest consumer's polling thread stopped; shutting down.");
+                    shutdown.cancel();
+                    break;
+                }
+            },
+            () = tokio::time::sleep(sleep) => {}
+        }
+    }
+    info!(
+        message = "Digest consumer stopping: letting the digests being sent finish.",
+        in_flight = state.tasks.len(),
+        held = state.groups.len()
+    );
+    state.tasks.close();
+    if tokio::time::timeout(settings.drain_timeout, state.tasks.wait())
+        .await
+        .is_err()
+    {
+        warn!(message = "Digest drain timed out; unsent digests will be read again after restart.");
+    }
+    while let Ok(finished) = done.try_recv() {
+        state.finished(finished);
+    }
+    state.offsets.lock().clear();
+    state.busy.lock().clear();
+    drop((state, consumer));
+    polling.close(consumer::CLOSE_TIMEOUT).await;
+    Ok(())
+}
+
+impl State {
+    /// How each subscription's digests are timed, in the configuration in effect now.
+    fn timing(&self) -> impl Fn(&str) -> Timing + use<> {
+        let snapshot = self.deliverer.snapshot();
+        move |subscription: &str| {
+            snapshot
+                .table()
+                .subscription_by_name(subscription)
+                .and_then(|s| s.digest.as_deref())
+                .map_or(Timing::FLUSH, Timing::of)
+        }
+    }
+
+    /// How long the loop may sleep: until the earliest due digest, at most a minute.
+    fn sleep(&self) -> Duration {
+        let most = Duration::from_secs(60);
+        match self.groups.next_due(self.timing()) {
+            Some(due) => (due - Utc::now()).to_std().unwrap_or_default().min(most),
+            None => most,
+        }
+    }
+
+    /// Starts sending every digest that is due.
+    fn send_due(&mut self) {
+        let timing = self.timing();
+        for batch in self.groups.take_due(Utc::now(), timing) {
+            self.spawn(batch);
+        }
+    }
+
+    /// A digest's task ended.
+    fn finished(&mut self, done: Done) {
+        self.groups.finished(&done.key, &done.id, done.sent_at);
+        if done.sent_at.is_some() {
+            for ticket in &done.members {
+                self.settle(ticket);
+            }
+        }
+    }
+
+    /// Marks a record settled; stores the committable position when it moved.
+    fn settle(&self, ticket: &Ticket) {
+        let consumer = &self.consumer;
+        self.offsets.finish(ticket, |position| {
+            consumer::store(consumer.as_ref(), ticket, position);
+        });
+    }
+
+    fn rebalanced(&mut self, event: Rebalanced) {
+        match event {
+            Rebalanced::Assigned(partitions) => {
+                let mut ours = TopicPartitionList::new();
+                for (topic, partition) in partitions {
+                    if topic == self.topic {
+                        self.groups.catching_up(partition);
+                        let _ = ours.add_partition_offset(&topic, partition, Offset::Invalid);
+                    }
+                }
+                if self.paused {
+                    let _ = self.consumer.pause(&ours);
+                }
+            }
+            Rebalanced::Revoked(partitions) => {
+                let ours: Vec<i32> = partitions
+                    .iter()
+                    .filter(|(topic, _)| *topic == self.topic)
+                    .map(|(_, partition)| *partition)
+                    .collect();
+                self.groups.revoke(&ours);
+            }
+        }
+    }
+
+    /// Pauses the digest topic while `max_pending` entries are held; resumes below 90 %.
+    fn apply_pause(&mut self) {
+        let held = self.groups.len();
+        let Some(pause) = crate::retry::pause_change(self.paused, held, self.max_pending) else {
+            return;
+        };
+        let Ok(assignment) = self.consumer.assignment() else {
+            return;
+        };
+        let result = if pause {
+            warn!(
+                message = "Digest groups full; pausing the digest topic.",
+                held,
+                max_pending_retries = self.max_pending
+            );
+            let partitions = self.groups.stop_catching_up();
+            if !partitions.is_empty() {
+                info!(message = "Digest groups full before the assigned partitions were read to their end; sending what is held.", partitions = ?partitions);
+            }
+            self.consumer.pause(&assignment)
+        } else {
+            info!(
+                message = "Digest groups have room again; resuming the digest topic.",
+                held
+            );
+            self.consumer.resume(&assignment)
+        };
+        if let Err(error) = result {
+            warn!(message = "Cannot pause or resume the digest topic.", %error);
+        }
+        self.paused = pause;
+    }
+}

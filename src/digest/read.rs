@@ -1,0 +1,147 @@
+//! The digest consumer's reading side: a polled record checked for the router's
+//! authentication code and read into its group (an entry waits, a seal fixes a digest's
+//! members, a sent record settles them), or dead-lettered as `invalid-digest-record`.
+
+use rdkafka::Message;
+use rdkafka::message::{Headers, OwnedMessage};
+use tracing::{debug, warn};
+
+use super::State;
+use super::groups::Held;
+use super::record::{Entry, Kind, Seal, Sent};
+use super::topic::KIND;
+use crate::consumer::{self, Polled, Ticket};
+use crate::dead_letter::{self, DeadLetter, header};
+
+/// The dead-letter reason of a digest record that is not the router's or cannot be read.
+pub(crate) const INVALID_DIGEST_RECORD: &str = "invalid-digest-record";
+
+impl State {
+    /// Reads one record into its group, or notes a partition read to its end.
+    pub(super) fn received(&mut self, polled: Polled) {
+        let message = match polled {
+            Polled::Record(message) => message,
+            Polled::End(partition) => {
+                if self.groups.caught_up(partition) {
+                    debug!(message = "Digest partition read to its end.", partition);
+                }
+                return;
+            }
+        };
+        let ticket =
+            self.offsets
+                .lock()
+                .begin(message.topic(), message.partition(), message.offset());
+        let key = message
+            .key()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .unwrap_or_default();
+        let read = self.read(&message);
+        let error = match read {
+            Ok(Read::Entry(entry)) => {
+                debug!(message = "Digest entry read.", webhook_id = %entry.job.webhook_id, partition = ticket.partition, offset = ticket.offset);
+                self.groups.hold(
+                    key,
+                    Held {
+                        ticket,
+                        entry: *entry,
+                    },
+                );
+                return;
+            }
+            Ok(Read::Seal(seal)) => {
+                self.groups.seal(&key, seal);
+                None
+            }
+            Ok(Read::Sent(sent)) => {
+                for settled in self.groups.sent(&key, &sent) {
+                    self.settle(&settled);
+                }
+                None
+            }
+            Err(why) => Some(why),
+        };
+        match error {
+            Some(why) => self.unreadable(&message, ticket, &why),
+            None => self.settle(&ticket),
+        }
+    }
+
+    /// A digest record that is not the router's or cannot be read: dead-lettered as it is, in a
+    /// task of its own, then committed; never sent.
+    fn unreadable(&self, message: &OwnedMessage, ticket: Ticket, why: &str) {
+        crate::telemetry::metrics::global().dead_lettered(INVALID_DIGEST_RECORD);
+        warn!(
+            message = "Unreadable digest record; writing it to the dead-letter topic.",
+            partition = ticket.partition,
+            offset = ticket.offset,
+            error = why
+        );
+        let (key, value) = (
+            message.key().map(<[u8]>::to_vec),
+            message.payload().unwrap_or_default().to_vec(),
+        );
+        let headers = vec![
+            (header::KIND, "input".to_owned()),
+            (header::REASON, INVALID_DIGEST_RECORD.to_owned()),
+            (header::DETAIL, dead_letter::truncate(why, 1024)),
+            (header::ORIGINAL_TOPIC, ticket.topic.clone()),
+            (header::ORIGINAL_PARTITION, ticket.partition.to_string()),
+            (header::ORIGINAL_OFFSET, ticket.offset.to_string()),
+        ];
+        let (deliverer, offsets, consumer, shutdown) = (
+            self.deliverer.clone(),
+            self.offsets.clone(),
+            self.consumer.clone(),
+            self.shutdown.clone(),
+        );
+        self.tasks.spawn(async move {
+            let letter = DeadLetter {
+                key: key.as_deref(),
+                value: &value,
+                original_headers: None,
+                headers,
+            };
+            if deliverer.writer().input(&letter, &shutdown).await {
+                offsets.finish(&ticket, |position| {
+                    consumer::store(consumer.as_ref(), &ticket, position);
+                });
+            }
+        });
+    }
+
+    /// The record, when the router wrote it: one with a valid authentication code under
+    /// `kafka.internal_key`, of a known kind, whose value parses.
+    fn read(&self, message: &OwnedMessage) -> Result<Read, String> {
+        let headers: Vec<(&str, Option<&[u8]>)> = message
+            .headers()
+            .map(|headers| headers.iter().map(|h| (h.key, h.value)).collect())
+            .unwrap_or_default();
+        self.deliverer
+            .writer()
+            .digest_topic()
+            .key()
+            .verify(message.topic(), message.key(), message.payload(), &headers)
+            .map_err(|e| e.to_string())?;
+        let kind = headers
+            .iter()
+            .find(|(name, _)| *name == KIND)
+            .and_then(|(_, value)| std::str::from_utf8((*value)?).ok())
+            .and_then(Kind::parse)
+            .ok_or("no known digest-kind header")?;
+        let value = message.payload().unwrap_or_default();
+        let parsed = match kind {
+            Kind::Entry => serde_json::from_slice(value).map(|e| Read::Entry(Box::new(e))),
+            Kind::Seal => serde_json::from_slice(value).map(Read::Seal),
+            Kind::Sent => serde_json::from_slice(value).map(Read::Sent),
+        };
+        parsed.map_err(|e| e.to_string())
+    }
+}
+
+/// A digest record, read.
+enum Read {
+    Entry(Box<Entry>),
+    Seal(Seal),
+    Sent(Sent),
+}
