@@ -13,6 +13,11 @@
 //! - Slack messages (shipped, default, `{{json}}` as the text): as many `<` in their strings as
 //!   the twin's, so no live mention or link from the event;
 //! - webhook JSON (shipped, `{{json}}`): the body parses, and holds the text intact;
+//! - Teams cards (shipped, default, `{{json}}`): as many live markdown characters (`[ ] ( ) * _`
+//!   and backquotes not escaped by a backslash) in their strings as the twin's, so no link or
+//!   emphasis from the event; Teams' twin also has those characters replaced;
+//! - PagerDuty events (shipped template, default payload and dedup key) and Kafka records
+//!   (shipped): valid JSON holding the text intact;
 //! - email subjects: one line.
 
 #![no_main]
@@ -21,13 +26,18 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use notification_router::channels::pagerduty::{
+    self, Attributes, SeverityMap, default_dedup_key, default_resolve_on, fit_dedup_key,
+};
 use notification_router::channels::slack::default_slack;
+use notification_router::channels::teams::default_card;
 use notification_router::event::{RawRecord, SourceKind, normalise};
+use notification_router::filter::Filter;
 use notification_router::render::{Templates, default_email, payload_appendix};
 use serde_json::Value;
 
 /// Templates of each channel that embed event data with `{{json}}`, besides the shipped ones.
-const JSON_TEMPLATES: [(&str, &str); 5] = [
+const JSON_TEMPLATES: [(&str, &str); 6] = [
     (
         "slack/fuzz-json.json.hbs",
         r#"{"text": {{json data.event_properties.name}}, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}, "fields": [{{json data.event_properties}}]}]}"#,
@@ -42,11 +52,21 @@ const JSON_TEMPLATES: [(&str, &str); 5] = [
         "<p>{{ibmenseverity}}</p><pre>{{json data}}</pre>",
     ),
     ("webhook/fuzz-json.json.hbs", r#"{"data": {{json data}}}"#),
+    (
+        "teams/fuzz-json.json.hbs",
+        r#"{"type": "message", "text": {{json data.event_properties.name}}, "data": {{json data}}}"#,
+    ),
 ];
 
 const SHIPPED_EMAIL: &str = "email/lifecycle";
 const SHIPPED_SLACK: &str = "slack/lifecycle.json.hbs";
 const SHIPPED_WEBHOOK: &str = "webhook/lifecycle-summary.json.hbs";
+const SHIPPED_TEAMS: &str = "teams/lifecycle.json.hbs";
+const SHIPPED_PAGERDUTY: &str = "pagerduty/lifecycle.json.hbs";
+const SHIPPED_KAFKA: &str = "kafka/lifecycle-summary.json.hbs";
+
+/// What Teams' markdown reads as a link, emphasis or code when not escaped by a backslash.
+const MARKDOWN: &str = "[]()*_`";
 
 struct Fixture {
     templates: Templates,
@@ -59,7 +79,7 @@ fn fixture() -> &'static Fixture {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let dir: PathBuf =
             std::env::temp_dir().join(format!("nr-fuzz-render-{}", std::process::id()));
-        for channel in ["webhook", "slack", "email"] {
+        for channel in ["webhook", "slack", "email", "teams", "pagerduty", "kafka"] {
             std::fs::create_dir_all(dir.join(channel)).expect("mkdir");
             for entry in std::fs::read_dir(root.join("templates").join(channel)).expect("shipped") {
                 let path = entry.expect("entry").path();
@@ -161,6 +181,68 @@ fn live_brackets(value: &Value) -> usize {
     }
 }
 
+/// How many characters of [`MARKDOWN`] the strings of a Teams message hold without a
+/// backslash before them (an odd number of backslashes escapes; an even number is literal).
+fn live_markdown(value: &Value) -> usize {
+    match value {
+        Value::String(s) => {
+            let mut live = 0;
+            let mut backslashes = 0;
+            for c in s.chars() {
+                if MARKDOWN.contains(c) && backslashes % 2 == 0 {
+                    live += 1;
+                }
+                backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+            }
+            live
+        }
+        Value::Array(items) => items.iter().map(live_markdown).sum(),
+        Value::Object(map) => {
+            map.keys()
+                .map(|k| live_markdown(&Value::from(k.as_str())))
+                .sum::<usize>()
+                + map.values().map(live_markdown).sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
+/// Every Teams rendering of `notification`: shipped, `{{json}}` and the default card.
+fn teams(templates: &Templates, notification: &Value) -> Vec<Value> {
+    vec![
+        templates
+            .render_teams(SHIPPED_TEAMS, notification)
+            .expect("the shipped Teams template renders"),
+        templates
+            .render_teams("teams/fuzz-json.json.hbs", notification)
+            .expect("the json Teams template renders"),
+        default_card(notification),
+    ]
+}
+
+/// The PagerDuty events for `notification`: a trigger with the shipped template's fields, one
+/// with the default payload only, and the resolve the default `resolve_on` makes of the example
+/// (a create); `None` where the text makes the summary blank (refused, as it should).
+fn pagerduty_events(templates: &Templates, notification: &Value) -> Vec<Option<Value>> {
+    let attributes = |resolve_on: Filter| Attributes {
+        dedup_key: None,
+        severity: SeverityMap::default(),
+        resolve_on,
+    };
+    let never = Filter::parse("$.type == 'no.such.type'").expect("a valid filter");
+    let trigger = attributes(never);
+    let resolve = attributes(default_resolve_on());
+    let fields = templates
+        .render_pagerduty(SHIPPED_PAGERDUTY, notification)
+        .expect("the shipped PagerDuty template renders a JSON object");
+    [(&trigger, Some(fields)), (&trigger, None), (&resolve, None)]
+        .into_iter()
+        .map(|(attributes, fields)| {
+            pagerduty::build(attributes, notification, fields, SHIPPED_PAGERDUTY).ok()
+        })
+        .collect()
+}
+
 /// Every email rendering of `notification`: shipped and `{{json}}` templates and the default,
 /// each without and with the payload appended.
 fn emails(templates: &Templates, notification: &Value) -> Vec<(String, String)> {
@@ -255,4 +337,55 @@ fuzz_target!(|data: &[u8]| {
         .expect("the json webhook template renders valid JSON");
     let parsed: Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(parsed["data"], evil["data"]);
+
+    // Teams: the twin has Teams' markdown characters replaced too.
+    let markdown_twin: String = twin
+        .chars()
+        .map(|c| {
+            if MARKDOWN.contains(c) || c == '\\' {
+                'x'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let markdown_benign = with_every_string(notification, &markdown_twin, as_key);
+    for (card, benign_card) in teams(templates, &evil)
+        .into_iter()
+        .zip(teams(templates, &markdown_benign))
+    {
+        assert_eq!(
+            live_markdown(&card),
+            live_markdown(&benign_card),
+            "a live markdown link or emphasis from the event in {card}"
+        );
+    }
+
+    // PagerDuty: a valid event whose summary and dedup key hold the text as it is.
+    let blank = text.trim().is_empty();
+    for event in pagerduty_events(templates, &evil) {
+        let Some(event) = event else {
+            assert!(blank, "a PagerDuty event was refused for {text:?}");
+            continue;
+        };
+        let written = serde_json::to_vec(&event).expect("serialises");
+        let parsed: Value = serde_json::from_slice(&written).expect("JSON");
+        assert_eq!(parsed, event);
+        assert_eq!(
+            parsed["dedup_key"],
+            Value::from(fit_dedup_key(default_dedup_key(&evil)))
+        );
+        if parsed["event_action"] == "trigger" && text.chars().count() < 200 {
+            let summary = parsed["payload"]["summary"].as_str().expect("a summary");
+            assert!(summary.starts_with(text.as_ref()), "{summary:?}");
+        }
+    }
+
+    // Kafka: the shipped record parses with the text intact.
+    let body = templates
+        .render_kafka(SHIPPED_KAFKA, &evil)
+        .expect("the shipped Kafka template renders valid JSON");
+    let parsed: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(parsed["summary"], Value::from(text.as_ref()));
+    assert_eq!(parsed["resource"], Value::from(text.as_ref()));
 });

@@ -171,14 +171,7 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
                    kafka.commit_interval; offsets are stored by the router";
         problems.add(file, format!("kafka.properties.{key}"), why);
     }
-    for (key, value) in &kafka.properties {
-        let checked = check_tls_verification(key, value.expose())
-            .and_then(|()| check_no_code(key, value.expose()));
-        if let Err(why) = checked {
-            problems.add(file, format!("kafka.properties.{key}"), why);
-        }
-    }
-    if let Err((key, why)) = check_sasl_transport(kafka) {
+    for (key, why) in crate::kafka::refused_properties(&kafka.brokers, &kafka.properties) {
         problems.add(file, format!("kafka.properties.{key}"), why);
     }
 }
@@ -207,79 +200,6 @@ fn check_internal_key(kafka: &KafkaSettings, file: &Path, problems: &mut Problem
             ),
         ),
         _ => {}
-    }
-}
-
-/// librdkafka loads no library and runs no command named in the configuration: the router's
-/// process holds every secret, and `kafka.properties` is no place to run code in it.
-fn check_no_code(key: &str, value: &str) -> Result<(), &'static str> {
-    let key = key.trim().to_ascii_lowercase();
-    if crate::kafka::CODE_LOADING_PROPERTIES.contains(&key.as_str()) {
-        return Err(
-            "is refused: it makes librdkafka load a library or run a command inside the              router; the router's TLS and SASL settings need none",
-        );
-    }
-    let shell = |c: char| c.is_control() || "\"'`$;|&<>(){}\\*?!#~".contains(c);
-    if crate::kafka::SHELL_INTERPOLATED_PROPERTIES.contains(&key.as_str()) && value.contains(shell)
-    {
-        return Err(
-            "may not hold quotes, `$`, `;`, `|`, `&` or other shell characters: librdkafka              pastes it into a shell command",
-        );
-    }
-    Ok(())
-}
-
-/// A password (SASL PLAIN) or bearer token (OAUTHBEARER) is sent over TLS (`SASL_SSL`), or in
-/// clear only to brokers on this machine — as SMTP credentials are.
-fn check_sasl_transport(kafka: &KafkaSettings) -> Result<(), (String, String)> {
-    let property = |name: &str| {
-        kafka
-            .properties
-            .iter()
-            .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
-            .map(|(key, value)| (key.clone(), value.expose().trim().to_owned()))
-    };
-    let Some((_, protocol)) = property("security.protocol") else {
-        return Ok(());
-    };
-    if !protocol.eq_ignore_ascii_case("sasl_plaintext") {
-        return Ok(());
-    }
-    let Some((key, mechanisms)) =
-        property("sasl.mechanisms").or_else(|| property("sasl.mechanism"))
-    else {
-        return Ok(()); // librdkafka's default, GSSAPI, sends no password
-    };
-    let cleartext = mechanisms.split(',').map(str::trim).find(|m| {
-        crate::kafka::CLEARTEXT_SASL_MECHANISMS
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(m))
-    });
-    match cleartext {
-        Some(mechanism) if !crate::kafka::brokers_are_loopback(&kafka.brokers) => Err((
-            key,
-            format!(
-                "{mechanism} over security.protocol SASL_PLAINTEXT sends the credential in                  clear to brokers off this machine: use SASL_SSL (or SCRAM-SHA-512)"
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Broker certificates and their host names are always verified: the properties that would
-/// turn either check off are refused (librdkafka's defaults, `https` and `true`, are kept).
-fn check_tls_verification(key: &str, value: &str) -> Result<(), &'static str> {
-    let value = value.trim();
-    match key {
-        "ssl.endpoint.identification.algorithm" if !value.eq_ignore_ascii_case("https") => Err(
-            "may only be `https`: the broker's host name is always checked against its \
-             certificate; give the broker a certificate for the name in kafka.brokers",
-        ),
-        "enable.ssl.certificate.verification" if !value.eq_ignore_ascii_case("true") => Err(
-            "may only be `true`: broker certificates are always verified; trust a private CA \
-             with ssl.ca.location",
-        ),
-        _ => Ok(()),
     }
 }
 

@@ -8,6 +8,7 @@ mod client;
 mod embedded;
 mod health;
 mod internal_key;
+mod properties;
 mod tls;
 
 pub use client::{
@@ -18,4 +19,5 @@ pub use client::{
 pub use embedded::{EmbeddedError, EmbeddedKafka};
 pub use health::KafkaHealth;
 pub use internal_key::{AUTH_HEADER, InternalKey, MIN_KEY_BYTES, Unauthentic};
+pub use properties::refused_properties;
 pub(crate) use tls::report_client_error;

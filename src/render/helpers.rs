@@ -69,8 +69,9 @@ impl HelperDef for Contains {
 
 /// `{{json value}}`: the value as compact JSON, escaped for the registry's output like any
 /// value from an event: every string in it with Slack's `& < >` escaping in Slack templates (so
-/// event text cannot mention or link), the whole text HTML-escaped in email HTML parts, and
-/// U+2028 and U+2029 escaped in JSON templates. Email text parts and subjects get it as is.
+/// event text cannot mention or link) and Teams' markdown escaping in Teams templates (no link,
+/// no emphasis), the whole text HTML-escaped in email HTML parts, and U+2028 and U+2029 escaped
+/// in JSON templates. Email text parts and subjects get it as is.
 struct Json {
     format: Format,
 }
@@ -96,8 +97,10 @@ impl HelperDef for Json {
 
 /// `value` as compact JSON, escaped for `format` (see [`Json`]).
 pub(super) fn json_for(format: Format, value: &Value) -> Result<String, serde_json::Error> {
+    use super::escape::{adaptive_text, slack_text};
     let text = match format {
-        Format::SlackJson => serde_json::to_string(&slack_escaped(value))?,
+        Format::SlackJson => serde_json::to_string(&escape_strings(value, &slack_text))?,
+        Format::TeamsJson => serde_json::to_string(&escape_strings(value, &adaptive_text))?,
         _ => serde_json::to_string(value)?,
     };
     Ok(match format {
@@ -109,15 +112,19 @@ pub(super) fn json_for(format: Format, value: &Value) -> Result<String, serde_js
     })
 }
 
-/// `value` with Slack's `& < >` escaping in every string, object keys included.
-fn slack_escaped(value: &Value) -> Value {
-    use super::escape::slack_text as escape_text;
+/// `value` with `escape` applied to every string, object keys included.
+fn escape_strings(value: &Value, escape: &dyn Fn(&str) -> String) -> Value {
     match value {
-        Value::String(text) => Value::String(escape_text(text)),
-        Value::Array(items) => Value::Array(items.iter().map(slack_escaped).collect()),
+        Value::String(text) => Value::String(escape(text)),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| escape_strings(item, escape))
+                .collect(),
+        ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(key, item)| (escape_text(key), slack_escaped(item)))
+                .map(|(key, item)| (escape(key), escape_strings(item, escape)))
                 .collect(),
         ),
         other => other.clone(),

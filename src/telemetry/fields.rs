@@ -97,7 +97,9 @@ mod tests {
 
     use tracing::{info, warn};
 
-    use super::super::text_subscriber;
+    use tracing_subscriber::EnvFilter;
+
+    use super::super::{LogFormat, subscriber};
 
     /// Everything the text format wrote, shared with the test.
     #[derive(Clone, Default)]
@@ -119,7 +121,10 @@ mod tests {
     fn logged(log: impl FnOnce()) -> String {
         let captured = Captured::default();
         let writer = captured.clone();
-        let subscriber = text_subscriber("trace", false, move || writer.clone());
+        // The binary's own logger (`telemetry::init`), writing here.
+        let subscriber = subscriber(LogFormat::Text, EnvFilter::new("trace"), false, move || {
+            writer.clone()
+        });
         tracing::subscriber::with_default(subscriber, log);
         let bytes = captured.0.lock().expect("not poisoned").clone();
         String::from_utf8(bytes).expect("UTF-8")

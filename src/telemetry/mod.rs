@@ -26,10 +26,25 @@ pub enum LogFormat {
 /// each repeat within a minute dropped ([`LibrdkafkaRepeats`]).
 pub fn init(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let filter = quiet_file_watcher(filter);
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if let Err(error) = subscriber(format, filter, ansi, std::io::stderr).try_init() {
+        eprintln!("logging was already set up: {error}");
+    }
+}
+
+/// The subscriber [`init`] installs, writing to `writer`: the tests of what the log prints use
+/// this one, so they cover the logger the binary runs with.
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    ansi: bool,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let lines = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(ansi);
     let lines = match format {
         // Values from events are escaped (EscapedFields); JSON strings are escaped by JSON.
@@ -40,27 +55,10 @@ pub fn init(format: LogFormat, level: &str) {
             .with_current_span(false)
             .boxed(),
     };
-    let installed = tracing_subscriber::registry()
-        .with(filter)
+    tracing_subscriber::registry()
+        .with(quiet_file_watcher(filter))
         .with(LibrdkafkaRepeats::default())
         .with(lines)
-        .try_init();
-    if let Err(error) = installed {
-        eprintln!("logging was already set up: {error}");
-    }
-}
-
-/// The text format as [`init`] sets it up, writing to `writer`: for tests of what it prints.
-pub fn text_subscriber<W>(level: &str, ansi: bool, writer: W) -> impl tracing::Subscriber
-where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
-    tracing_subscriber::fmt()
-        .with_env_filter(quiet_file_watcher(EnvFilter::new(level)))
-        .with_writer(writer)
-        .with_ansi(ansi)
-        .fmt_fields(EscapedFields)
-        .finish()
 }
 
 /// The file watcher (`notify`) logs every file event it sees at trace level, the writes to a log

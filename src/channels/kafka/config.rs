@@ -97,6 +97,12 @@ impl<Retry, Limits, Breaker> KafkaDestination<Retry, Limits, Breaker> {
         {
             return Err(("properties", format!("{name:?} is set by the router")));
         }
+        if let Some(brokers) = &self.brokers {
+            let refused = crate::kafka::refused_properties(brokers, &self.properties);
+            if let Some((key, why)) = refused.into_iter().next() {
+                return Err(("properties", format!("{key}: {why}")));
+            }
+        }
         Ok(KafkaSettings {
             topic: topic.to_owned(),
             brokers,

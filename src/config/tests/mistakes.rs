@@ -97,7 +97,7 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "  properties: {}",
             "  properties: { security.protocol: SSL, ssl.endpoint.identification.algorithm: none, ssl.ca.location: /ca.pem }",
             &[
-                "$DIR/router.yaml: kafka.properties.ssl.endpoint.identification.algorithm: may only be `https`: the broker's host name is always checked against its certificate; give the broker a certificate for the name in kafka.brokers",
+                "$DIR/router.yaml: kafka.properties.ssl.endpoint.identification.algorithm: may only be `https`: the broker's host name is always checked against its certificate; give the broker a certificate for the name in the brokers list",
             ],
         ),
         (
@@ -377,6 +377,14 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
             "template: webhook/lifecycle-summary.json.hbs\n    signing_enabled: true",
             &[
                 "$DIR/topics/instance-failures.yaml: subscriptions[0] (platform-oncall).signing_enabled: is true, but destination \"platform-webhook\" has no signing secrets or keys: add `signing` to it",
+            ],
+        ),
+        (
+            "router.yaml",
+            "      url: ${SLACK_WEBHOOK_URL:-http://127.0.0.1:9000/slack}",
+            "      url: ${SLACK_WEBHOOK_URL:-http://127.0.0.1:9000/slack}\n  - id: partner-kafka\n    type: kafka\n    topic: out\n    brokers: kafka.partner.example:9092\n    properties:\n      plugin.library.paths: /tmp/evil.so",
+            &[
+                "$DIR/router.yaml: destinations[4] (partner-kafka).properties: plugin.library.paths: is refused: it makes librdkafka load a library or run a command inside the router; the router's TLS and SASL settings need none",
             ],
         ),
     ];

@@ -290,6 +290,36 @@ fn the_json_helper_escapes_for_slack_and_html() {
     assert_eq!(parsed["p"], notification["data"]["event_properties"]);
 }
 
+/// `{{json ...}}` in a Teams template wrote event text with JSON escaping only: a resource named
+/// `[Reset your SSO password](https://evil.example/login)` became a live link in the card, though
+/// `{{{ }}}` is refused there. Every string in it gets the markdown escaping `{{value}}` gets.
+#[test]
+fn the_json_helper_escapes_for_teams() {
+    let templates = load(&[(
+        "teams/x.json.hbs",
+        r#"{"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": {{json data.event_properties.name}} }], "facts": {{json data.event_properties}} }"#,
+    )])
+    .expect("loads");
+    let name = "[Reset your SSO password](https://evil.example/login) **now** \u{2028}";
+    let notification = serde_json::json!({"data": {"event_properties": {
+        "name": name,
+        "[key](https://evil.example/k)": "- item",
+    }}});
+    let card = templates
+        .render_teams("teams/x.json.hbs", &notification)
+        .expect("renders");
+    let text = card["body"][0]["text"].as_str().expect("a string");
+    assert_eq!(text, crate::render::escape::adaptive_text(name));
+    assert!(!text.contains("[Reset your SSO password]("), "{text}");
+    let facts = card["facts"].as_object().expect("an object");
+    let (key, value) = facts
+        .iter()
+        .find(|(k, _)| k.contains("key"))
+        .expect("the key");
+    assert_eq!(key, "\\[key\\]\\(https://evil.example/k\\)");
+    assert_eq!(value, "\\- item");
+}
+
 /// Issue 17, item 4: `{{{ }}}` skips the registry's escaping, so Slack templates and email HTML
 /// parts that use it are refused at load; JSON and plain-text templates may.
 #[test]
