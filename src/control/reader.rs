@@ -44,9 +44,13 @@ pub(crate) async fn ensure_topic(
     };
     let mut config = kafka::producer_config(settings, brokers);
     config.set("allow.auto.create.topics", "false");
-    let admin: AdminClient<DefaultClientContext> =
-        config.create().map_err(|e| create(e.to_string()))?;
-    if exists(&admin, topic)? {
+    let admin: Arc<AdminClient<DefaultClientContext>> =
+        Arc::new(config.create().map_err(|e| create(e.to_string()))?);
+    let (asked, name) = (admin.clone(), topic.to_owned());
+    if tokio::task::spawn_blocking(move || exists(&asked, &name))
+        .await
+        .expect("the topic lookup task")?
+    {
         return Ok(());
     }
     let retention = retention_ms.map(|ms| ms.to_string());
@@ -126,25 +130,46 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ControlError> {
     let topic = control.topic.clone();
+    let mut started = false;
     loop {
         let ensured = retrying("the control topic", &shutdown, || {
             ensure_topic(settings, brokers, &topic, None)
         })
-        .await?;
+        .await;
+        let ensured = match ensured {
+            Ok(ensured) => ensured,
+            // At start a topic that cannot be created stops the router; once running, a broker
+            // back without it is waited for.
+            Err(error) if started => {
+                warn!(message = "The control topic cannot be created again yet; retrying.", topic = %topic, %error);
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(RETRY_EVERY * 5) => continue,
+                }
+            }
+            Err(error) => return Err(error),
+        };
         if ensured.is_none() {
             return Ok(());
         }
         let assigned = retrying("the control topic", &shutdown, || {
-            std::future::ready(assign(&control, settings, brokers))
+            let (control, settings, brokers) =
+                (control.clone(), settings.clone(), brokers.to_owned());
+            async move {
+                tokio::task::spawn_blocking(move || assign(&control, &settings, &brokers))
+                    .await
+                    .expect("the control topic's assignment task")
+            }
         })
         .await?;
         let Some((consumer, ends)) = assigned else {
             return Ok(());
         };
+        started = true;
         if follow(&control, consumer, &ends, &shutdown).await == ReadEnd::Shutdown {
             return Ok(());
         }
-        info!(message = "No Kafka broker answers: the control topic is read again from its start once one does.", topic = %topic);
+        info!(message = "No Kafka broker answers: the control topic is read on once one does.", topic = %topic);
     }
 }
 
@@ -241,21 +266,32 @@ fn assign(
         .collect();
     let mut assignment = TopicPartitionList::new();
     let mut ends = HashMap::new();
-    // Read from the start again: positions are those of the topic as it is now (after a broker
-    // came back without its data, they start over).
-    control.applied.send_replace(HashMap::new());
+    let applied = control.applied.borrow().clone();
+    let mut positions = HashMap::new();
     for &partition in &partitions {
-        assignment
-            .add_partition_offset(&topic, partition, Offset::Beginning)
-            .map_err(failed)?;
         let (low, high) = consumer
             .fetch_watermarks(&topic, partition, REQUEST_TIMEOUT)
             .map_err(failed)?;
-        if high > low {
+        // After an outage, where this instance stopped, when the partition still holds it; from
+        // its start when it does not (a broker back without its data: offsets started over), so
+        // that records already applied are not applied again in their old order.
+        let next = applied
+            .get(&partition)
+            .copied()
+            .filter(|next| (low..=high).contains(next));
+        assignment
+            .add_partition_offset(
+                &topic,
+                partition,
+                next.map_or(Offset::Beginning, Offset::Offset),
+            )
+            .map_err(failed)?;
+        if high > next.unwrap_or(low) {
             ends.insert(partition, high);
         }
-        control.mark_applied(partition, low - 1);
+        positions.insert(partition, next.unwrap_or(low));
     }
+    control.applied.send_replace(positions);
     consumer.assign(&assignment).map_err(failed)?;
     info!(message = "Reading the control topic.", topic = %topic, partitions = partitions.len(), records = ends.values().sum::<i64>());
     Ok((consumer, ends))

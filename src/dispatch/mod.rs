@@ -241,9 +241,12 @@ impl Snapshot {
             subscription: &job.subscription,
             destination: &destination.id,
         };
-        if let Some(silence) = self
-            .silences
-            .muting(&job.notification, delivery, Utc::now())
+        // A digest's members were each checked on their way in; its own context (the list)
+        // is not what a silence's matcher is written against.
+        if job.digest.is_none()
+            && let Some(silence) = self
+                .silences
+                .muting(&job.notification, delivery, Utc::now())
         {
             crate::telemetry::metrics::global().silenced(&job.subscription);
             info!(message = "Delivery silenced; not sent.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, silence = %silence.id, created_by = %silence.created_by);

@@ -33,7 +33,7 @@ pub(crate) fn close_in_background(consumer: StreamConsumer) {
         .name("kafka-close".to_owned())
         .spawn(move || drop(consumer));
     if let Err(error) = closed {
-        tracing::warn!(message = "Cannot start a thread to close a Kafka reader; it stays open.", %error);
+        tracing::warn!(message = "Cannot start a thread to close a Kafka reader; it is closed here.", %error);
     }
 }
 

@@ -39,6 +39,7 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let retention_ms = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
+    let mut failures: u64 = 0;
     loop {
         let ensured = control::retrying("the ledger topic", &shutdown, || {
             control::ensure_topic(&settings, &brokers, &topic, Some(retention_ms))
@@ -62,8 +63,15 @@ pub(crate) async fn run(
                 info!(message = "No Kafka broker answers: the ledger is read again from where the store stands once one does.", topic = %topic);
             }
             Err(why) => {
-                error!(message = "The ledger cannot be read; the delivery API answers from what the store has.", topic = %topic, error = %why);
-                return;
+                // A broker slow to come back, or the store: tried again, said once in a while.
+                failures += 1;
+                if failures.is_power_of_two() {
+                    warn!(message = "The ledger cannot be read yet; the delivery API answers from what the store has meanwhile. Retrying.", topic = %topic, error = %why, failures);
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
             }
         }
     }
@@ -90,10 +98,15 @@ async fn read(
             "group.id",
             format!("{}.ledger-reader.{}", settings.group_id, std::process::id()),
         );
-    let consumer: StreamConsumer = config.create().map_err(|e| e.to_string())?;
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .map_err(|e| e.to_string())?;
+    let consumer: Arc<StreamConsumer> = Arc::new(config.create().map_err(|e| e.to_string())?);
+    let (asking, name) = (consumer.clone(), topic.to_owned());
+    let metadata = tokio::task::spawn_blocking(move || {
+        asking.fetch_metadata(Some(&name), Duration::from_secs(10))
+    })
+    .await
+    .expect("the ledger topic's lookup task")
+    .map_err(|e| e.to_string())?;
+    let consumer = Arc::into_inner(consumer).expect("the lookup task has ended");
     let stored = store.offsets().map_err(|e| e.to_string())?;
     let mut assignment = TopicPartitionList::new();
     for partition in metadata

@@ -6,6 +6,7 @@
 //! not subscribed in a group), so each knows every silence. The records are shaped to be carried
 //! over unchanged into a fleet-wide control topic.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,11 +79,15 @@ pub(crate) async fn follow(
     silences: Arc<Silences>,
     shutdown: CancellationToken,
 ) -> Result<(), TopicError> {
+    // Where reading goes on after an outage: the next offset of each partition.
+    let mut next = HashMap::new();
     loop {
-        let Some(consumer) = assign(settings, brokers, topic, &shutdown).await? else {
+        let Some(consumer) = assign(settings, brokers, topic, &next, &shutdown).await? else {
             return Ok(());
         };
-        if read(settings, topic, consumer, &silences, &shutdown).await == ReadEnd::Shutdown {
+        if read(settings, topic, consumer, &silences, &mut next, &shutdown).await
+            == ReadEnd::Shutdown
+        {
             return Ok(());
         }
         info!(
@@ -92,12 +97,14 @@ pub(crate) async fn follow(
     }
 }
 
-/// A consumer of every partition of `topic` from its start, once the topic exists; `None` when
-/// `shutdown` came first.
+/// A consumer of every partition of `topic` once the topic exists, from `next` where the
+/// partition still holds it (after an outage), else from its start (a broker back without its
+/// data); `None` when `shutdown` came first.
 async fn assign(
     settings: &KafkaSettings,
     brokers: &str,
     topic: &str,
+    next: &HashMap<i32, i64>,
     shutdown: &CancellationToken,
 ) -> Result<Option<StreamConsumer>, TopicError> {
     let consumer: StreamConsumer = crate::kafka::consumer_config(settings, brokers)
@@ -111,14 +118,19 @@ async fn assign(
         let (c, t) = (consumer.clone(), topic.to_owned());
         // None while no broker answers (that is said by the brokers' health, not here).
         let found = tokio::task::spawn_blocking(move || {
-            c.fetch_metadata(Some(&t), Duration::from_secs(5))
-                .ok()
-                .map(|m| m.topics().first().map_or(0, |t| t.partitions().len()))
+            let metadata = c.fetch_metadata(Some(&t), Duration::from_secs(5)).ok()?;
+            let partitions = metadata
+                .topics()
+                .first()
+                .map_or(0, |t| t.partitions().len());
+            (0..i32::try_from(partitions).unwrap_or(i32::MAX))
+                .map(|p| c.fetch_watermarks(&t, p, Duration::from_secs(5)).ok())
+                .collect::<Option<Vec<(i64, i64)>>>()
         })
         .await
         .unwrap_or(None);
         match found {
-            Some(0) => {
+            Some(watermarks) if watermarks.is_empty() => {
                 waited += 1;
                 if waited == 20 {
                     warn!(
@@ -127,7 +139,7 @@ async fn assign(
                     );
                 }
             }
-            Some(partitions) => break partitions,
+            Some(watermarks) => break watermarks,
             None => {}
         }
         tokio::select! {
@@ -137,11 +149,16 @@ async fn assign(
     };
     let consumer = Arc::into_inner(consumer).expect("the metadata task has ended");
     let mut assignment = TopicPartitionList::new();
-    for partition in 0..i32::try_from(partitions).unwrap_or(i32::MAX) {
+    for (partition, (low, high)) in (0..).zip(&partitions) {
+        let from = next
+            .get(&partition)
+            .filter(|next| (*low..=*high).contains(*next))
+            .map_or(Offset::Beginning, |next| Offset::Offset(*next));
         assignment
-            .add_partition_offset(topic, partition, Offset::Beginning)
+            .add_partition_offset(topic, partition, from)
             .map_err(|e| TopicError::Kafka(topic.to_owned(), e))?;
     }
+    let partitions = partitions.len();
     consumer
         .assign(&assignment)
         .map_err(|e| TopicError::Kafka(topic.to_owned(), e))?;
@@ -156,6 +173,7 @@ async fn read(
     topic: &str,
     consumer: StreamConsumer,
     silences: &Silences,
+    next: &mut HashMap<i32, i64>,
     shutdown: &CancellationToken,
 ) -> ReadEnd {
     let key = InternalKey::of(settings);
@@ -176,6 +194,7 @@ async fn read(
                 continue;
             }
         };
+        next.insert(message.partition(), message.offset() + 1);
         let headers: Vec<(&str, Option<&[u8]>)> = message
             .headers()
             .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
