@@ -13,7 +13,9 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::support::{Kafka, Receiver, Setup, Start, lifecycle_event, topic, webhook};
+use crate::support::{
+    Kafka, Receiver, RunningRouter, Setup, Start, lifecycle_event, topic, webhook,
+};
 
 mod runtime;
 
@@ -343,20 +345,7 @@ async fn the_admin_api_previews_proposed_files_with_the_token() {
     const TOKEN: &str = "impact-test-token";
     let kafka = Kafka::start(&["lifecycle"]);
     let receiver = Receiver::ok().await;
-    let destinations = webhook("hook", receiver.url("/hook"), "");
-    let port = crate::support::free_port();
-    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
-    let setup = Setup {
-        router_extra: &admin,
-        ..Setup::lifecycle(
-            kafka.brokers(),
-            GROUP,
-            &destinations,
-            vec![failures_topic(FAILURES, "hook")],
-        )
-    };
-    kafka.produce_events("lifecycle", &traffic()).await;
-    let router = setup.start();
+    let (router, port) = router_with_admin(&kafka, &receiver, TOKEN).await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/v1/impact");
     let (name, narrowed) = failures_topic(
@@ -408,4 +397,27 @@ async fn the_admin_api_previews_proposed_files_with_the_token() {
     let (status, answer) = call(Method::POST, &url, TOKEN, invalid).await;
     assert_eq!(status, 422, "{answer}");
     router.stop().await;
+}
+
+/// A router on `kafka` whose subscription sends the failures to `receiver`, with an admin server
+/// answering `token`, started once the retained traffic is produced; and the admin port.
+async fn router_with_admin(
+    kafka: &Kafka,
+    receiver: &Receiver,
+    token: &str,
+) -> (RunningRouter, u16) {
+    let destinations = webhook("hook", receiver.url("/hook"), "");
+    let port = crate::support::free_port();
+    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {token}\n");
+    let setup = Setup {
+        router_extra: &admin,
+        ..Setup::lifecycle(
+            kafka.brokers(),
+            GROUP,
+            &destinations,
+            vec![failures_topic(FAILURES, "hook")],
+        )
+    };
+    kafka.produce_events("lifecycle", &traffic()).await;
+    (setup.start(), port)
 }

@@ -6,28 +6,15 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{FAILURES, GROUP, call, counts, failures_topic, traffic};
-use crate::support::{Kafka, Receiver, Setup, Start, webhook};
+use super::{FAILURES, call, counts, failures_topic, router_with_admin};
+use crate::support::{Kafka, Receiver};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_api_applies_the_runtime_state_to_both_sides() {
     const TOKEN: &str = "impact-runtime-token";
     let kafka = Kafka::start(&["lifecycle"]);
     let receiver = Receiver::ok().await;
-    let destinations = webhook("hook", receiver.url("/hook"), "");
-    let port = crate::support::free_port();
-    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
-    let setup = Setup {
-        router_extra: &admin,
-        ..Setup::lifecycle(
-            kafka.brokers(),
-            GROUP,
-            &destinations,
-            vec![failures_topic(FAILURES, "hook")],
-        )
-    };
-    kafka.produce_events("lifecycle", &traffic()).await;
-    let router = setup.start();
+    let (router, port) = router_with_admin(&kafka, &receiver, TOKEN).await;
     let base = format!("http://127.0.0.1:{port}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
