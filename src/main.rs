@@ -80,6 +80,11 @@ enum Command {
 const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn main() -> ExitCode {
+    // First, before librdkafka initialises OpenSSL: no cleanup of OpenSSL at exit. The process
+    // exits with Kafka clients still alive on their threads (a consumer closing without a broker,
+    // one a blocking task held when the runtime stopped waiting); OpenSSL's exit handler freed
+    // its tables under their TLS connections, and the exit crashed (SIGSEGV) or hung.
+    openssl_sys::init();
     let cli = Cli::parse();
     telemetry::init(cli.log_format, &cli.log_level);
     // The consumers are polled on threads of their own (their rebalance callbacks block there),

@@ -19,6 +19,8 @@ use crate::support::*;
 /// The host name the router dials; the wrong certificate is made out to [`OTHER_HOST`].
 const BROKER_HOST: &str = "localhost";
 const OTHER_HOST: &str = "kafka.other-host.test";
+/// How long the router may take to exit on SIGTERM without a broker: its drain timeout and more.
+const EXIT_LIMIT: Duration = Duration::from_secs(30);
 
 /// `localhost:port` of `front`: the name librdkafka checks the certificate against.
 fn brokers(front: &TlsFront) -> String {
@@ -92,9 +94,19 @@ async fn a_broker_certificate_for_another_host_name_is_refused_with_a_clear_erro
             .unwrap()
             .success()
     );
-    let status = tokio::task::spawn_blocking(move || router.wait().unwrap())
-        .await
-        .unwrap();
+    // Bounded: an exit that hangs (as OpenSSL's exit-time cleanup under librdkafka's live
+    // threads once made it) fails the test instead of holding the suite.
+    let deadline = Instant::now() + EXIT_LIMIT;
+    let status = loop {
+        if let Some(status) = router.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = router.kill();
+            panic!("the router did not exit within {EXIT_LIMIT:?} of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
 
     let failure = printed
         .iter()
