@@ -190,13 +190,16 @@ impl Lane {
         lock(&self.breaker).admit(Instant::now())
     }
 
-    /// When a delivery refused now should be tried again: the next probe, or a probe interval
-    /// away when the circuit is closed (the queue was full).
+    /// When a delivery refused now should be tried again: the next probe while the circuit is
+    /// open; at once when it is closed (the queue was full). The retry consumer holds a due
+    /// delivery whose queue is still full until a place frees, so a destination that keeps up
+    /// gets back what a burst handed over within a round trip through Kafka, not a probe
+    /// interval later.
     pub fn retry_at(&self) -> Instant {
         let now = Instant::now();
         match lock(&self.breaker).next_probe() {
             Some(at) => at.max(now),
-            None => now + self.probe_interval,
+            None => now,
         }
     }
 

@@ -42,6 +42,25 @@ fn the_queue_is_bounded_and_places_come_back_when_dropped() {
     );
 }
 
+#[test]
+fn a_delivery_refused_by_a_full_queue_is_due_at_once_and_by_an_open_circuit_at_the_probe() {
+    let lanes = Lanes::new(&[destination(1, 1, 1)]);
+    let lane = lanes.get(0);
+    let _place = lane.enter().expect("room");
+    assert!(lane.enter().is_none(), "full");
+    let before = std::time::Instant::now();
+    assert!(
+        lane.retry_at() <= std::time::Instant::now(),
+        "a full queue with a closed circuit: due at once (the retry consumer holds it until a place frees), not a probe interval away"
+    );
+    lane.failed("HTTP 503");
+    assert!(lane.circuit_open());
+    assert!(
+        lane.retry_at() >= before + Duration::from_secs(29),
+        "an open circuit: at the next probe"
+    );
+}
+
 #[tokio::test]
 async fn a_lane_lets_concurrency_attempts_run_at_once() {
     let lanes = Lanes::new(&[destination(2, 10, 5)]);
