@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -45,9 +46,10 @@ impl State {
     }
 }
 
-/// A delivery's latest state: the value of a ledger record.
+/// A delivery's latest state: the value of a ledger record. `N` is the notification: the
+/// notification itself, or [`IgnoredAny`] where a record is only checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+pub struct Entry<N = Arc<Value>> {
     pub v: u32,
     pub webhook_id: String,
     pub notification_id: String,
@@ -67,8 +69,7 @@ pub struct Entry {
     /// The instance that wrote it.
     pub by: String,
     /// The notification, for a resend.
-    #[serde(serialize_with = "shared_out", deserialize_with = "shared_in")]
-    pub notification: Arc<Value>,
+    pub notification: N,
     /// Where the delivery's record came from (for a resend's retry record).
     pub origin: crate::dispatch::Origin,
     /// The `webhook-id` of the digest it was sent in, when it was.
@@ -168,14 +169,6 @@ impl Entry {
     }
 }
 
-fn shared_out<S: serde::Serializer>(value: &Arc<Value>, serializer: S) -> Result<S::Ok, S::Error> {
-    value.as_ref().serialize(serializer)
-}
-
-fn shared_in<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Arc<Value>, D::Error> {
-    Value::deserialize(deserializer).map(Arc::new)
-}
-
 /// Why a ledger record is skipped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum Invalid {
@@ -192,8 +185,28 @@ pub(crate) enum Invalid {
 /// A ledger record read back: an entry, or a tombstone removing `webhook_id`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Read {
-    Set(Box<Entry>),
+    Set(Stored),
     Removed(String),
+}
+
+/// A checked entry as the store keeps it: its record's value as read, and what the store
+/// indexes it by. The notification in it is checked to be JSON and not built: the store keeps
+/// the bytes, and an entry is decoded whole only when it is asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub webhook_id: String,
+    pub notification_id: String,
+    pub value: Vec<u8>,
+}
+
+impl Stored {
+    pub fn of(entry: &Entry) -> Self {
+        Self {
+            webhook_id: entry.webhook_id.clone(),
+            notification_id: entry.notification_id.clone(),
+            value: entry.to_json(),
+        }
+    }
 }
 
 /// Checks and decodes a record of the ledger topic.
@@ -210,7 +223,7 @@ pub(crate) fn decode(
     let Some(value) = value else {
         return Ok(Read::Removed(record_key));
     };
-    let entry: Entry =
+    let entry: Entry<IgnoredAny> =
         serde_json::from_slice(value).map_err(|e| Invalid::BadValue(e.to_string()))?;
     if entry.v != VERSION {
         return Err(Invalid::BadValue(format!("unknown version {}", entry.v)));
@@ -221,5 +234,9 @@ pub(crate) fn decode(
             value: entry.webhook_id,
         });
     }
-    Ok(Read::Set(Box::new(entry)))
+    Ok(Read::Set(Stored {
+        webhook_id: entry.webhook_id,
+        notification_id: entry.notification_id,
+        value: value.to_vec(),
+    }))
 }

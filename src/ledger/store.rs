@@ -108,10 +108,10 @@ impl Store {
             let mut offsets = txn.open_table(OFFSETS)?;
             for (partition, offset, read) in batch {
                 match read {
-                    Some(Read::Set(entry)) => {
-                        let key = format!("{}\0{}", entry.notification_id, entry.webhook_id);
+                    Some(Read::Set(stored)) => {
+                        let key = format!("{}\0{}", stored.notification_id, stored.webhook_id);
                         index.insert(key.as_str(), ())?;
-                        deliveries.insert(entry.webhook_id.as_str(), entry.to_json().as_slice())?;
+                        deliveries.insert(stored.webhook_id.as_str(), stored.value.as_slice())?;
                     }
                     Some(Read::Removed(webhook_id)) => {
                         remove(deliveries, &mut index, &webhook_id)?;

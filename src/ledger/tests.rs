@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 
-use super::record::{self, Entry, Invalid, Read, State};
+use super::record::{self, Entry, Invalid, Read, State, Stored};
 use super::store::{Query, Store};
 use crate::dispatch::{AttemptLog, Job, Origin};
 use crate::event::Notification;
@@ -83,7 +83,7 @@ fn an_entry_round_trips_with_its_attempts_and_invalid_records_are_refused() {
     let value = entry.to_json();
     assert_eq!(
         signed("msg_1", Some(&value)),
-        Ok(Read::Set(Box::new(entry.clone())))
+        Ok(Read::Set(Stored::of(&entry)))
     );
     let shown = entry.shown();
     assert_eq!(shown["history"][0]["status"], 503);
@@ -96,6 +96,19 @@ fn an_entry_round_trips_with_its_attempts_and_invalid_records_are_refused() {
     ));
     assert!(matches!(
         signed("msg_1", Some(b"{}")),
+        Err(Invalid::BadValue(_))
+    ));
+    // Checked whole, though the notification is not built: a field of the wrong kind is refused.
+    let mut wrong: serde_json::Value = serde_json::from_slice(&value).unwrap();
+    wrong["state"] = "lost".into();
+    assert!(matches!(
+        signed("msg_1", Some(&serde_json::to_vec(&wrong).unwrap())),
+        Err(Invalid::BadValue(_))
+    ));
+    let mut cut = value.clone();
+    cut.truncate(value.len() - 2);
+    assert!(matches!(
+        signed("msg_1", Some(&cut)),
         Err(Invalid::BadValue(_))
     ));
     let unsigned = record::decode(&key(), TOPIC, Some(b"msg_1"), Some(&value), &[]);
@@ -112,7 +125,7 @@ fn the_store_keeps_the_latest_entry_lists_pages_prunes_and_survives_a_reopen() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let path = dir.path().join("data/ledger.redb");
     let store = Store::open(&path).expect("the store opens");
-    let set = |e: Entry| Some(Read::Set(Box::new(e)));
+    let set = |e: Entry| Some(Read::Set(Stored::of(&e)));
     store
         .apply(vec![
             (0, 0, set(entry("msg_a", "n-1", "to-hook", State::Retrying))),
