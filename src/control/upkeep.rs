@@ -80,7 +80,8 @@ pub(crate) async fn run(
 }
 
 /// Carries the silences of `old_topic` that the control topic does not hold into it, then
-/// records that it was taken over; nothing when that was done before or the topic does not exist.
+/// records that it was taken over; nothing when that was done before, or the topic does not exist
+/// or is empty.
 async fn take_over(
     control: &Control,
     settings: &KafkaSettings,
@@ -135,7 +136,7 @@ pub(crate) fn carry(silence: Silence) -> ControlRecord {
 
 /// The silences `topic` holds, latest record per id, read up to where it ends now (records not
 /// authenticated under `key`, or not a valid silence, are logged and skipped); `None` when the
-/// topic does not exist. Blocking.
+/// topic does not exist or holds nothing. Blocking.
 fn read_old(
     settings: &KafkaSettings,
     brokers: &str,
@@ -162,6 +163,9 @@ fn read_old(
         if high > low {
             ends.insert(partition, high);
         }
+    }
+    if ends.is_empty() {
+        return Ok(None);
     }
     consumer.assign(&assignment).map_err(failed)?;
     let mut silences = BTreeMap::new();
