@@ -24,7 +24,6 @@ use crate::ledger::{self, Ledger};
 use crate::reload::{self, Live};
 use crate::retry;
 use crate::retry::RetryTopic;
-use crate::silence::{self, Silences, topic::SilenceTopic};
 use crate::telemetry::metrics::{self};
 
 /// The `kafka.brokers` value that starts the in-process broker.
@@ -82,21 +81,16 @@ async fn run_on(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let health = Arc::new(KafkaHealth::new(brokers, metrics::global()));
-    let silences = Silences::new();
     let control = start_control(&live, brokers, &shutdown).await?;
     let (ledger, store) = start_ledger(&live, brokers, &control, &shutdown).await?;
     let fleet = Fleet {
         control: control.clone(),
         store,
     };
-    start_admin(
-        &live, brokers, &consuming, &health, &fleet, &silences, &shutdown,
-    )
-    .await?;
+    start_admin(&live, brokers, &consuming, &health, &fleet, &shutdown).await?;
     let runtime = Runtime {
         control: control.clone(),
         ledger,
-        silences,
     };
     let result = consume(live, brokers, shutdown, consuming, health, runtime).await;
     match control.fatal() {
@@ -106,7 +100,8 @@ async fn run_on(
 }
 
 /// Creates the control topic when missing and starts reading it from its start; source
-/// overrides reach `live` from then on.
+/// overrides reach `live` from then on. Once read up to its end, the old silences topic is taken
+/// over and ended silences cleared ([`control::upkeep`]).
 async fn start_control(
     live: &Arc<Live>,
     brokers: &str,
@@ -140,18 +135,24 @@ async fn start_control(
             }
         }
     });
+    tokio::spawn(control::upkeep::run(
+        control.clone(),
+        kafka.clone(),
+        brokers.to_owned(),
+        kafka.silences_topic.clone(),
+        shutdown.clone(),
+    ));
     Ok(control)
 }
 
-/// The fleet's shared state as the admin API serves it.
-/// What deliveries consult besides the configuration: runtime changes (the control topic), the
-/// delivery ledger they record into, and the silences.
+/// What deliveries consult besides the configuration: runtime changes and silences (the control
+/// topic), and the delivery ledger they record into.
 struct Runtime {
     control: Arc<Control>,
     ledger: Option<Ledger>,
-    silences: Arc<Silences>,
 }
 
+/// The fleet's shared state as the admin API serves it.
 struct Fleet {
     control: Arc<Control>,
     store: Option<Arc<ledger::Store>>,
@@ -208,7 +209,6 @@ async fn start_admin(
     consuming: &Arc<AtomicBool>,
     health: &Arc<KafkaHealth>,
     fleet: &Fleet,
-    silences: &Arc<Silences>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let config = live.config();
@@ -240,16 +240,8 @@ async fn start_admin(
     let producer: FutureProducer = kafka::producer_config(&config.router.kafka, brokers)
         .create()
         .context("cannot create the admin API's Kafka producer")?;
-    let kafka = &config.router.kafka;
     let outlets = admin::Outlets {
-        silences: Some(admin::SilenceDesk {
-            silences: silences.clone(),
-            topic: SilenceTopic::new(
-                producer.clone(),
-                kafka.silences_topic.clone(),
-                kafka::InternalKey::of(kafka),
-            ),
-        }),
+        silences: Some(admin::SilenceDesk::of(fleet.control.clone())),
         producer,
         client: HttpClient::new(&config.router.http.options().map_err(anyhow::Error::msg)?)
             .map_err(anyhow::Error::msg)?,
@@ -258,7 +250,7 @@ async fn start_admin(
     let readiness = Readiness {
         consuming: consuming.clone(),
         kafka: Some(health.clone()),
-        control: Some(fleet.control.caught_up_flag()),
+        control: Some(fleet.control.ready_flag()),
     };
     let mut state = AdminState::with_live(
         live.clone(),
@@ -297,11 +289,7 @@ async fn consume(
     health: Arc<KafkaHealth>,
     runtime: Runtime,
 ) -> anyhow::Result<()> {
-    let Runtime {
-        control,
-        ledger,
-        silences,
-    } = runtime;
+    let Runtime { control, ledger } = runtime;
     let config = live.config();
     let kafka = &config.router.kafka;
     let producer: FutureProducer = kafka::producer_config(kafka, brokers)
@@ -315,23 +303,7 @@ async fn consume(
     );
     let options = config.router.http.options().map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(&options).map_err(anyhow::Error::msg)?;
-    tokio::spawn({
-        let (settings, brokers, silences, shutdown) = (
-            kafka.clone(),
-            brokers.to_owned(),
-            silences.clone(),
-            shutdown.clone(),
-        );
-        async move {
-            let topic = settings.silences_topic.clone();
-            if let Err(error) =
-                silence::topic::follow(&settings, &brokers, &topic, silences, shutdown).await
-            {
-                error!(message = "Silences cannot be read: none is applied.", %error);
-            }
-        }
-    });
-    let mut deliverer = Deliverer::new(config.clone(), &client, writer, silences)
+    let mut deliverer = Deliverer::new(config.clone(), &client, writer, control.silences().clone())
         .map_err(anyhow::Error::msg)?
         .with_control(control.clone());
     if let Some(ledger) = ledger {

@@ -18,7 +18,7 @@
 //! - [`routing`] — which topics and subscriptions a notification reaches; pure.
 //! - [`mute`] — mute windows: named time intervals in Alertmanager's syntax, evaluated at an
 //!   instant.
-//! - [`silence`] — silences made through the admin API, kept fleet-wide in a compacted topic.
+//! - [`silence`] — silences made through the admin API, kept fleet-wide in the control topic.
 //! - [`dedup`] — drops an event read again within the de-duplication window.
 //! - [`process`] — one record: normalise → de-duplicate → route → dispatch → settle.
 //! - [`dispatch`] — one delivery's attempts and settlement (delivered, retry topic or dead

@@ -13,8 +13,8 @@ pub struct Readiness {
     pub consuming: Arc<AtomicBool>,
     /// Whether the brokers can be reached; none when no consumer reports it (tests).
     pub kafka: Option<Arc<KafkaHealth>>,
-    /// Set once the control topic has been read up to where it ended at start; none without
-    /// one (tests).
+    /// Set once the control topic has been read up to where it ended at start and the old
+    /// silences topic taken over; none without one (tests).
     pub control: Option<Arc<AtomicBool>>,
 }
 

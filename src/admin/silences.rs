@@ -1,6 +1,6 @@
 //! `/v1/silences`: list (`GET`), create (`POST`, token) and expire (`DELETE /{id}`, token)
-//! silences. A change is written to the silences topic, which every instance follows, and put in
-//! effect on this instance at once.
+//! silences. A change is a record of the control topic (`silence/<id>`), which every instance
+//! reads; it is answered once this instance has read it back and put it in effect.
 
 use std::sync::Arc;
 
@@ -15,15 +15,27 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{AdminState, error, not_found, unavailable};
-use crate::silence::{Scope, Silence, Silences, topic::SilenceTopic};
+use crate::control::{Change, Control};
+use crate::silence::{Scope, Silence, Silences};
 
 /// Who made a silence through the admin token: the token has no other name.
 pub(super) const ADMIN: &str = "admin";
 
-/// Where the admin API keeps silences: this instance's copy and the topic every instance reads.
+/// Where the admin API keeps silences: this instance's copy and the control topic every
+/// instance reads them from.
 pub struct SilenceDesk {
     pub silences: Arc<Silences>,
-    pub topic: SilenceTopic,
+    pub control: Arc<Control>,
+}
+
+impl SilenceDesk {
+    /// The silences `control` reads, changed through it.
+    pub fn of(control: Arc<Control>) -> Self {
+        Self {
+            silences: control.silences().clone(),
+            control,
+        }
+    }
 }
 
 /// A new silence, as `POST /v1/silences` takes it.
@@ -179,7 +191,7 @@ pub(super) fn expired(silence: &Silence) -> Silence {
     silence
 }
 
-/// Writes `silence` to the topic, then puts it in effect here.
+/// Writes `silence` to the control topic; answers once it is in effect here.
 async fn save(desk: &SilenceDesk, silence: Silence, status: StatusCode) -> Response {
     let shown = shown(&silence, Utc::now());
     match put(desk, silence).await {
@@ -191,12 +203,14 @@ async fn save(desk: &SilenceDesk, silence: Silence, status: StatusCode) -> Respo
     }
 }
 
-/// Writes `silence` to the topic, then puts it in effect here; the console shares it.
+/// Writes `silence` (checked) to the control topic, made or changed by the admin token, and
+/// waits until this instance has put it in effect; the console shares it.
 pub(super) async fn put(desk: &SilenceDesk, silence: Silence) -> Result<(), (StatusCode, String)> {
-    if let Err(why) = desk.topic.write(&silence).await {
-        return Err((StatusCode::SERVICE_UNAVAILABLE, why.to_string()));
-    }
-    desk.silences
-        .put(silence)
-        .map_err(|why| (StatusCode::BAD_REQUEST, why.to_string()))
+    silence
+        .compile()
+        .map_err(|why| (StatusCode::BAD_REQUEST, why.to_string()))?;
+    desk.control
+        .write(Change::Silence(silence), ADMIN)
+        .await
+        .map_err(|why| (StatusCode::SERVICE_UNAVAILABLE, why.to_string()))
 }

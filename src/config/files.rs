@@ -112,11 +112,13 @@ pub struct KafkaSettings {
     #[serde(default = "default_digest_topic")]
     pub digest_topic: String,
     /// The compacted topic of runtime changes every instance reads from its start: sources
-    /// turned on or off, destinations disabled and enabled, subscriptions paused
+    /// turned on or off, destinations disabled and enabled, subscriptions paused, silences
     /// (docs/fleet-state.md). Created when missing.
     #[serde(default = "default_control_topic")]
     pub control_topic: String,
-    /// Silences, kept fleet-wide: compacted, keyed by silence id, read whole by every instance.
+    /// The topic silences were kept in before the control topic: read once at start, when it
+    /// exists, to carry its silences into the control topic (docs/fleet-state.md); never
+    /// written nor created.
     #[serde(default = "default_silences_topic")]
     pub silences_topic: String,
     /// Retry records held in memory until due; reading the retry topic pauses beyond this.

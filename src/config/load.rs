@@ -48,7 +48,6 @@ impl Config {
         if self.router.ledger.enabled {
             topics.push((self.router.ledger.topic.clone(), partitions));
         }
-        topics.push((kafka.silences_topic.clone(), 1));
         topics
     }
 }

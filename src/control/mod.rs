@@ -1,21 +1,25 @@
 //! Runtime control shared by every instance: the compacted control topic
 //! (`kafka.control_topic`) holding the changes made while the router runs — sources turned on or
 //! off over the files, destinations disabled (by an operator, or automatically after a 410 or a
-//! whole retry horizon of failures) and enabled again, subscriptions paused and resumed.
+//! whole retry horizon of failures) and enabled again, subscriptions paused and resumed, and the
+//! silences made and expired.
 //!
 //! Every instance reads the whole topic from its start (assigned, never a group member), keeps
 //! the latest record per key ([`ControlState`]) and applies each change as it arrives: a source
 //! override puts a new configuration in effect (the files stay the baseline), a destination's
-//! state reaches its lane, a pause is looked up per delivery. The admin API writes records
+//! state reaches its lane, a pause is looked up per delivery, a silence joins this instance's
+//! [`Silences`] (what deliveries, `explain` and impact previews consult). The admin API writes records
 //! ([`Control::write`]) and answers once this instance has read them back. Records are JSON with
 //! a `kind`, authenticated like the retry records under `kafka.internal_key`; one that is not
-//! valid is logged and skipped.
+//! valid is logged and skipped. At start the silences of the old silences topic are carried in
+//! once ([`upkeep`]), and silences long expired are cleared.
 
 mod reader;
 pub(crate) mod record;
 mod state;
 #[cfg(test)]
 mod tests;
+pub(crate) mod upkeep;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +38,7 @@ pub(crate) use state::{Applied, ControlState};
 use crate::dispatch::Deliverer;
 use crate::kafka::{AUTH_HEADER, InternalKey};
 use crate::reload::Live;
+use crate::silence::Silences;
 
 /// How long a write waits for the broker, and then for this instance to read it back.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,6 +72,10 @@ pub struct Control {
     state: RwLock<ControlState>,
     /// Set once the topic has been read up to where it ended at start.
     caught_up: Arc<AtomicBool>,
+    /// Set once caught up and the old silences topic taken over: ready (`/readyz`).
+    ready: Arc<AtomicBool>,
+    /// The silences the topic holds, with their matchers compiled.
+    silences: Arc<Silences>,
     /// The next offset to read, per partition: what has been applied.
     applied: watch::Sender<HashMap<i32, i64>>,
     /// What source overrides are put in effect through.
@@ -93,6 +102,8 @@ impl Control {
             producer,
             state: RwLock::new(ControlState::default()),
             caught_up: Arc::default(),
+            ready: Arc::default(),
+            silences: Silences::new(),
             applied: watch::Sender::new(HashMap::new()),
             live: Mutex::new(None),
             deliverer: Mutex::new(None),
@@ -130,9 +141,15 @@ impl Control {
         self.caught_up.load(Ordering::Acquire)
     }
 
-    /// The flag [`caught_up`](Self::caught_up) reads, for readiness.
-    pub fn caught_up_flag(&self) -> Arc<AtomicBool> {
-        self.caught_up.clone()
+    /// The flag readiness reads: set once the topic has been read up to where it ended at start
+    /// and the old silences topic has been taken over ([`upkeep`]).
+    pub fn ready_flag(&self) -> Arc<AtomicBool> {
+        self.ready.clone()
+    }
+
+    /// Every silence the topic holds, as deliveries consult them.
+    pub fn silences(&self) -> &Arc<Silences> {
+        &self.silences
     }
 
     /// Makes source overrides reach `live`'s configuration, from now on and at once.
@@ -160,7 +177,11 @@ impl Control {
     /// Writes `change` made `by` someone and waits until this instance has applied it (at most
     /// a few seconds: it is applied when read back in any case).
     pub async fn write(&self, change: Change, by: &str) -> Result<(), ControlError> {
-        let record = ControlRecord::new(change, by);
+        self.write_record(&ControlRecord::new(change, by)).await
+    }
+
+    /// Writes `record` as it is and waits until this instance has applied it.
+    pub async fn write_record(&self, record: &ControlRecord) -> Result<(), ControlError> {
         let key = record.change.key();
         self.send(&key, Some(&record.value())).await
     }
@@ -241,6 +262,19 @@ impl Control {
                 _,
             ) if *enabled => self.enable_lane(id),
             (Read::Cleared { id, .. }, Applied::Destination) => self.enable_lane(id),
+            (
+                Read::Set(ControlRecord {
+                    change: Change::Silence(silence),
+                    ..
+                }),
+                _,
+            ) => {
+                if let Err(error) = self.silences.put(silence.clone()) {
+                    // Checked when decoded: a silence that does not compile is never read.
+                    warn!(message = "Silence not applied: not valid.", id = %silence.id, %error);
+                }
+            }
+            (Read::Cleared { id, .. }, Applied::Silence) => self.silences.remove(id),
             _ => {}
         }
         if let Read::Set(record) = &read {

@@ -240,38 +240,15 @@ fn assign(
         topic: topic.clone(),
         error,
     };
-    let mut config = kafka::consumer_config(settings, brokers);
-    config
-        .set("enable.auto.commit", "false")
-        .set("allow.auto.create.topics", "false")
-        .set("statistics.interval.ms", "0")
-        // Assigned, never a member: a group of its own, which it never joins or commits to.
-        .set(
-            "group.id",
-            format!(
-                "{}.control-reader.{}",
-                settings.group_id,
-                std::process::id()
-            ),
-        );
-    let consumer: StreamConsumer = config.create().map_err(failed)?;
-    let metadata = consumer
-        .fetch_metadata(Some(&topic), REQUEST_TIMEOUT)
+    let consumer: StreamConsumer = assigned::reader_config(settings, brokers, "control-reader")
+        .create()
         .map_err(failed)?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic)
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
+    let partitions = assigned::watermarks(&consumer, &topic, REQUEST_TIMEOUT).map_err(failed)?;
     let mut assignment = TopicPartitionList::new();
     let mut ends = HashMap::new();
     let applied = control.applied.borrow().clone();
     let mut positions = HashMap::new();
-    for &partition in &partitions {
-        let (low, high) = consumer
-            .fetch_watermarks(&topic, partition, REQUEST_TIMEOUT)
-            .map_err(failed)?;
+    for &(partition, low, high) in &partitions {
         // After an outage, where this instance stopped, when the partition still holds it; from
         // its start when it does not (a broker back without its data: offsets started over), so
         // that records already applied are not applied again in their old order.

@@ -1,11 +1,13 @@
 //! One record of the control topic: its key (`<kind>/<id>`), its JSON value (a `kind`, what it
 //! sets, who set it and when) and its authentication code under `kafka.internal_key`. A record
-//! with no value (a tombstone) clears what its key set. New kinds (silences) add a variant.
+//! with no value (a tombstone) clears what its key set: a source back to its file's value, a
+//! silence long expired forgotten.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::kafka::InternalKey;
+use crate::silence::Silence;
 
 /// The version of the record format, in every value.
 pub(crate) const VERSION: u32 = 1;
@@ -26,6 +28,12 @@ pub enum Change {
     },
     /// A subscription paused (its deliveries recorded, not sent) or resumed.
     Subscription { id: String, paused: bool },
+    /// A silence made, or changed (expired: `ends_at` moved to when it was); its fields beside
+    /// the record's.
+    Silence(Silence),
+    /// The silences of the old silences topic `id` carried into this topic: it is not read
+    /// again.
+    Takeover { id: String },
 }
 
 impl Change {
@@ -35,6 +43,8 @@ impl Change {
             Change::Source { .. } => "source",
             Change::Destination { .. } => "destination",
             Change::Subscription { .. } => "subscription",
+            Change::Silence(_) => "silence",
+            Change::Takeover { .. } => "takeover",
         }
     }
 
@@ -43,7 +53,9 @@ impl Change {
         match self {
             Change::Source { id, .. }
             | Change::Destination { id, .. }
-            | Change::Subscription { id, .. } => id,
+            | Change::Subscription { id, .. }
+            | Change::Takeover { id } => id,
+            Change::Silence(silence) => &silence.id,
         }
     }
 
@@ -111,6 +123,8 @@ pub(crate) enum Invalid {
     Version(u32),
     #[error("the key {key:?} does not name what the value sets ({value:?})")]
     KeyMismatch { key: String, value: String },
+    #[error("the silence is not valid: {0}")]
+    Silence(crate::silence::SilenceError),
 }
 
 /// The authentication code header of a control record written by the router.
@@ -124,7 +138,8 @@ pub(crate) fn sign(
 }
 
 /// Checks and decodes a record read from the control topic: authenticated under `key`, a key of
-/// `<kind>/<id>` naming what a value of the known format sets, or a tombstone.
+/// `<kind>/<id>` naming what a value of the known format sets (a silence as the API would take
+/// it), or a tombstone.
 pub(crate) fn decode(
     key: &InternalKey,
     topic: &str,
@@ -163,6 +178,9 @@ pub(crate) fn decode(
             key: record_key,
             value: record.change.key(),
         });
+    }
+    if let Change::Silence(silence) = &record.change {
+        silence.compile().map_err(Invalid::Silence)?;
     }
     Ok(Read::Set(record))
 }

@@ -17,12 +17,13 @@ pub struct Set {
 }
 
 /// What a record applied changed, for whoever follows: sources change the configuration in
-/// effect, destinations the lanes.
+/// effect, destinations the lanes, silences what deliveries are muted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
     Sources,
     Destination,
     Subscriptions,
+    Silence,
     /// A kind this router does not act on (yet); kept.
     Other,
 }
@@ -51,6 +52,7 @@ impl ControlState {
             "source" => Applied::Sources,
             "destination" => Applied::Destination,
             "subscription" => Applied::Subscriptions,
+            "silence" => Applied::Silence,
             _ => Applied::Other,
         }
     }
@@ -105,6 +107,29 @@ impl ControlState {
             }) => Some(set(by, at)),
             _ => None,
         }
+    }
+
+    /// Whether the control topic holds silence `id` (in effect, pending or expired).
+    pub fn has_silence(&self, id: &str) -> bool {
+        self.records.contains_key(&key("silence", id))
+    }
+
+    /// Whether the silences of the old silences topic `topic` have been carried in.
+    pub fn taken_over(&self, topic: &str) -> bool {
+        self.records.contains_key(&key("takeover", topic))
+    }
+
+    /// The silences that ended at least `kept` before `now`: their records can go.
+    pub fn silences_ended(&self, now: DateTime<Utc>, kept: chrono::TimeDelta) -> Vec<String> {
+        self.records
+            .values()
+            .filter_map(|record| match &record.change {
+                Change::Silence(silence) if silence.ends_at + kept <= now => {
+                    Some(silence.id.clone())
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// `config` (as the files declare it) with the sources' overrides applied. Overrides of

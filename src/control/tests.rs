@@ -176,3 +176,130 @@ fn overrides_apply_over_the_files_configuration() {
     assert_eq!(config.table.sources()[0].enabled, !was);
     assert_eq!(config.router.sources[0].enabled, !was);
 }
+
+fn silence(id: &str, matcher: &str, ends_in: chrono::TimeDelta) -> crate::silence::Silence {
+    let now = chrono::Utc::now();
+    crate::silence::Silence {
+        id: id.into(),
+        matcher: matcher.into(),
+        scope: crate::silence::Scope {
+            destination: Some("hooks".into()),
+            ..Default::default()
+        },
+        starts_at: now - chrono::TimeDelta::hours(1),
+        ends_at: now + ends_in,
+        created_by: "admin".into(),
+        comment: "maintenance".into(),
+        updated_at: now,
+    }
+}
+
+#[test]
+fn a_silence_is_a_record_of_its_own_kind_keyed_by_its_id() {
+    let made = silence("s-1", "$.type == 'x'", chrono::TimeDelta::hours(1));
+    let record = ControlRecord::new(Change::Silence(made.clone()), "admin");
+    assert_eq!(record.change.key(), "silence/s-1");
+    let value = record.value();
+    let json: serde_json::Value = serde_json::from_slice(&value).expect("JSON");
+    assert_eq!(json["kind"], "silence");
+    assert_eq!(json["id"], "s-1");
+    assert_eq!(json["matcher"], "$.type == 'x'");
+    assert_eq!(json["scope"]["destination"], "hooks");
+    assert_eq!(json["by"], "admin");
+    assert_eq!(
+        signed("silence/s-1", Some(&value)),
+        Ok(Read::Set(record.clone()))
+    );
+    assert!(matches!(
+        signed("silence/s-2", Some(&value)),
+        Err(Invalid::KeyMismatch { .. })
+    ));
+    assert_eq!(
+        signed("silence/s-1", None),
+        Ok(Read::Cleared {
+            kind: "silence".into(),
+            id: "s-1".into()
+        })
+    );
+}
+
+#[test]
+fn a_silence_record_that_is_not_a_valid_silence_is_refused() {
+    let unparsable = silence("s-1", "$.type ==", chrono::TimeDelta::hours(1));
+    let value = ControlRecord::new(Change::Silence(unparsable), "admin").value();
+    assert!(matches!(
+        signed("silence/s-1", Some(&value)),
+        Err(Invalid::Silence(crate::silence::SilenceError::Matcher(_)))
+    ));
+    let mut backwards = silence("s-2", "$.type == 'x'", chrono::TimeDelta::hours(1));
+    backwards.ends_at = backwards.starts_at;
+    let value = ControlRecord::new(Change::Silence(backwards), "admin").value();
+    assert_eq!(
+        signed("silence/s-2", Some(&value)),
+        Err(Invalid::Silence(crate::silence::SilenceError::Ends))
+    );
+    let no_matcher =
+        br#"{"v":1,"kind":"silence","id":"s-3","by":"admin","at":"2026-12-02T07:00:00Z"}"#;
+    assert!(matches!(
+        signed("silence/s-3", Some(no_matcher)),
+        Err(Invalid::BadValue(_))
+    ));
+}
+
+#[test]
+fn silences_ended_long_ago_are_the_ones_to_clear_and_a_takeover_is_remembered() {
+    let mut state = ControlState::default();
+    let set = |change| Read::Set(ControlRecord::new(change, "admin"));
+    let active = silence("active", "$.a", chrono::TimeDelta::hours(1));
+    let just_ended = silence("just-ended", "$.a", chrono::TimeDelta::hours(-1));
+    let long_ended = silence("long-ended", "$.a", chrono::TimeDelta::days(-6));
+    for s in [active, just_ended, long_ended] {
+        assert_eq!(state.apply(set(Change::Silence(s))), Applied::Silence);
+    }
+    assert!(state.has_silence("just-ended"));
+    let kept = super::upkeep::ENDED_KEPT;
+    assert_eq!(
+        state.silences_ended(chrono::Utc::now(), kept),
+        vec!["long-ended".to_owned()]
+    );
+    state.apply(Read::Cleared {
+        kind: "silence".into(),
+        id: "long-ended".into(),
+    });
+    assert!(!state.has_silence("long-ended"));
+    assert!(!state.taken_over("old.silences"));
+    state.apply(set(Change::Takeover {
+        id: "old.silences".into(),
+    }));
+    assert!(state.taken_over("old.silences"));
+}
+
+#[tokio::test]
+async fn a_silence_read_back_mutes_and_its_tombstone_forgets_it() {
+    let control = super::Control::new(TOPIC, key(), None);
+    let made = silence("s-1", "$.type == 'x'", chrono::TimeDelta::hours(1));
+    let read = Read::Set(ControlRecord::new(Change::Silence(made), "admin"));
+    control.apply(read, 0, 0).await;
+    let delivery = crate::silence::Delivery {
+        topic: "all",
+        subscription: "to-hooks",
+        destination: "hooks",
+    };
+    let event = serde_json::json!({"type": "x"});
+    let muting = control
+        .silences()
+        .muting(&event, delivery, chrono::Utc::now());
+    assert_eq!(muting.map(|s| s.id.clone()), Some("s-1".to_owned()));
+    control
+        .apply(
+            Read::Cleared {
+                kind: "silence".into(),
+                id: "s-1".into(),
+            },
+            0,
+            1,
+        )
+        .await;
+    assert!(control.silences().list().is_empty());
+    assert!(!control.state().has_silence("s-1"));
+}

@@ -1,5 +1,6 @@
-//! What the readers of a whole topic by assignment (the control, silences and ledger topics)
-//! share: after an outage they start over with a new client.
+//! What the readers of a whole topic by assignment (the control and ledger topics, and the old
+//! silences topic taken over once) share: their client settings, the partitions of a topic with
+//! where each starts and ends, and starting over with a new client after an outage.
 //!
 //! A broker that comes back without its data (storage lost, a test broker kept in memory) has
 //! the same topics under new topic IDs, or none. A client that was fetching the old ones is not
@@ -9,8 +10,13 @@
 //! a broker answers: it finds its topic (creating it again where it creates it at start) and
 //! reads it from where it starts reading.
 
-use rdkafka::consumer::StreamConsumer;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+
+use crate::config::KafkaSettings;
 
 /// How a reader's run over one client ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +25,44 @@ pub(crate) enum ReadEnd {
     Shutdown,
     /// Every broker went away: the client is dropped; start over once one answers.
     Outage,
+}
+
+/// The settings of a reader of `role` (`control-reader`): it never commits nor creates topics,
+/// and is assigned its partitions, in a group of its own which it never joins or commits to.
+pub(crate) fn reader_config(settings: &KafkaSettings, brokers: &str, role: &str) -> ClientConfig {
+    let mut config = super::consumer_config(settings, brokers);
+    config
+        .set("enable.auto.commit", "false")
+        .set("allow.auto.create.topics", "false")
+        .set("statistics.interval.ms", "0")
+        .set(
+            "group.id",
+            format!("{}.{role}.{}", settings.group_id, std::process::id()),
+        );
+    config
+}
+
+/// Every partition of `topic` with its low and high watermarks; none when the topic does not
+/// exist. Blocking: call it off the runtime's threads.
+pub(crate) fn watermarks<X: ConsumerContext, C: Consumer<X>>(
+    consumer: &C,
+    topic: &str,
+    timeout: Duration,
+) -> KafkaResult<Vec<(i32, i64, i64)>> {
+    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    partitions
+        .into_iter()
+        .map(|partition| {
+            let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+            Ok((partition, low, high))
+        })
+        .collect()
 }
 
 /// Whether `error` says that no broker can be reached.

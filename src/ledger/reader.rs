@@ -15,8 +15,8 @@ use super::record;
 use super::store::Store;
 use crate::config::KafkaSettings;
 use crate::control;
+use crate::kafka::InternalKey;
 use crate::kafka::assigned::{self, ReadEnd};
-use crate::kafka::{self, InternalKey};
 
 /// The most records applied in one store transaction.
 const BATCH: usize = 500;
@@ -88,16 +88,7 @@ async fn read(
     retention: Duration,
     shutdown: &CancellationToken,
 ) -> Result<ReadEnd, String> {
-    let mut config = kafka::consumer_config(settings, brokers);
-    config
-        .set("enable.auto.commit", "false")
-        .set("allow.auto.create.topics", "false")
-        .set("statistics.interval.ms", "0")
-        // Assigned, never a member: a group of its own, which it never joins or commits to.
-        .set(
-            "group.id",
-            format!("{}.ledger-reader.{}", settings.group_id, std::process::id()),
-        );
+    let config = assigned::reader_config(settings, brokers, "ledger-reader");
     let consumer: Arc<StreamConsumer> = Arc::new(config.create().map_err(|e| e.to_string())?);
     let (asking, name) = (consumer.clone(), topic.to_owned());
     let metadata = tokio::task::spawn_blocking(move || {

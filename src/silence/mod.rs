@@ -3,12 +3,11 @@
 //! destination) and a time range; a delivery it matches while in effect is not sent, counted
 //! (`deliveries_silenced_total`) and logged, never dead-lettered.
 //!
-//! Every instance keeps all silences in memory ([`Silences`]), read whole from a compacted topic
-//! of their own keyed by silence id ([`topic`]).
+//! Silences live in the control topic, one record per silence (`silence/<id>`): every instance
+//! reads it whole and keeps all silences in memory ([`Silences`]), see [`crate::control`].
 
 #[cfg(test)]
 mod tests;
-pub(crate) mod topic;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -33,7 +32,7 @@ pub struct Scope {
     pub destination: Option<String>,
 }
 
-/// One silence, as the API takes and returns it and the silences topic holds it.
+/// One silence, as the API takes and returns it and the control topic holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Silence {
     pub id: String,
@@ -139,7 +138,7 @@ impl Silences {
         Ok(())
     }
 
-    /// Forgets a silence (its record was deleted from the topic).
+    /// Forgets a silence (its record was cleared from the control topic).
     pub fn remove(&self, id: &str) {
         let mut all = self.all.write().unwrap_or_else(PoisonError::into_inner);
         all.remove(id);

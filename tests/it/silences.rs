@@ -1,14 +1,25 @@
-//! Silences through the admin API and the silences topic: a silence made on one instance mutes
-//! exactly the deliveries it matches on every instance, and expires on time.
+//! Silences through the admin API and the control topic: a silence made on one instance mutes
+//! exactly the deliveries it matches on every instance, and expires on time; silence records
+//! that are not valid are skipped; the silences of the old silences topic are carried into the
+//! control topic once.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use notification_router::kafka::{AUTH_HEADER, InternalKey};
 use serde_json::{Value, json};
 
 use crate::support::*;
 
 const TOKEN: &str = "silence-test-token";
+
+/// Where silences were kept before the control topic, by default.
+const OLD_TOPIC: &str = "notification-router.silences";
+
+/// The authentication code a router of the tests writes on a record of `topic`.
+fn code(topic: &str, key: &str, value: &[u8]) -> String {
+    InternalKey::new(INTERNAL_KEY.as_bytes()).sign(topic, Some(key.as_bytes()), Some(value), &[])
+}
 
 async fn ready(base: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -71,18 +82,35 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
         ready(base).await;
     }
 
-    // A record on the silences topic that no router wrote (no authentication code) is ignored:
-    // it would silence everything to hook-b.
-    let forged = json!({
-        "id": "forged", "matcher": "$.*", "scope": {"destination": "hook-b"},
-        "starts_at": chrono::Utc::now() - chrono::TimeDelta::minutes(1),
-        "ends_at": chrono::Utc::now() + chrono::TimeDelta::hours(1),
-        "created_by": "someone", "comment": "", "updated_at": chrono::Utc::now(),
-    });
+    // Silence records of the control topic that would silence everything to hook-b are skipped:
+    // one that no router wrote (no authentication code), and one authenticated but not a valid
+    // silence (its comment is too long).
+    let silence_of_everything = |id: &str, comment: &str| {
+        json!({
+            "v": 1, "kind": "silence", "id": id, "matcher": "$.data.event_id =~ '.*'",
+            "scope": {"destination": "hook-b"},
+            "starts_at": chrono::Utc::now() - chrono::TimeDelta::minutes(1),
+            "ends_at": chrono::Utc::now() + chrono::TimeDelta::hours(1),
+            "created_by": "someone", "comment": comment, "updated_at": chrono::Utc::now(),
+            "by": "someone", "at": chrono::Utc::now(),
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let forged = silence_of_everything("forged", "");
+    let invalid = silence_of_everything("invalid", &"x".repeat(2001));
+    let invalid_code = code(CONTROL_TOPIC, "silence/invalid", &invalid);
     kafka
         .produce(
-            "notification-router.silences",
-            &[(Some("forged"), forged.to_string().into_bytes(), vec![])],
+            CONTROL_TOPIC,
+            &[
+                (Some("silence/forged"), forged, vec![]),
+                (
+                    Some("silence/invalid"),
+                    invalid,
+                    vec![(AUTH_HEADER, invalid_code.as_bytes())],
+                ),
+            ],
         )
         .await;
 
@@ -118,7 +146,7 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     assert_eq!(made["created_by"], "admin");
     assert_eq!(made["state"], "active");
     let id = made["id"].as_str().unwrap().to_owned();
-    // The second instance learns of it through the silences topic.
+    // The second instance learns of it through the control topic.
     let deadline = tokio::time::Instant::now() + WAIT;
     while !silences(&bases[1])
         .await
@@ -131,6 +159,25 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // There it is the control record `silence/<id>`, made by the admin token; the records that
+    // are not valid were never applied.
+    let control: Value = serde_json::from_str(
+        &reqwest::get(format!("{}/v1/control", bases[1]))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let changes = control["changes"].as_array().unwrap();
+    let record = changes.iter().find(|c| c["kind"] == "silence").unwrap();
+    assert_eq!(
+        (&record["id"], &record["by"], &record["matcher"]),
+        (&json!(id), &json!("admin"), &request["matcher"]),
+        "{control}"
+    );
+    assert_eq!(changes.len(), 1, "{control}");
 
     kafka.produce_events("lifecycle", &updates(0..6)).await;
     let mut arrived: Vec<(String, String)> = Vec::new();
@@ -160,7 +207,7 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     assert_eq!(
         ids("/b"),
         expected(&[0, 1, 2, 3, 4, 5]),
-        "out of its scope, and the forged silence is ignored"
+        "out of its scope, and the forged and invalid silences are skipped"
     );
     assert_eq!(
         ids("/a"),
@@ -173,7 +220,12 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     let wait = (ends_at - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(wait + Duration::from_millis(200)).await;
     let listed = silences(&bases[1]).await;
-    assert!(!listed.iter().any(|s| s["id"] == "forged"), "{listed:?}");
+    assert!(
+        !listed
+            .iter()
+            .any(|s| s["id"] == "forged" || s["id"] == "invalid"),
+        "{listed:?}"
+    );
     let listed = listed.iter().find(|s| s["id"] == id.as_str()).unwrap();
     assert_eq!(listed["state"], "expired");
     kafka.produce_events("lifecycle", &updates(13..14)).await;
@@ -279,4 +331,170 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     for router in routers {
         router.stop().await;
     }
+}
+
+/// The records of the control topic, with their keys.
+async fn control_records(kafka: &Kafka) -> Vec<KeyedRecord> {
+    let count = record_count(kafka.brokers(), CONTROL_TOPIC, 1).await;
+    read_topic_keyed(
+        kafka.brokers(),
+        CONTROL_TOPIC,
+        1,
+        usize::try_from(count).unwrap(),
+    )
+    .await
+}
+
+/// The values of the records of `key` in `records`.
+fn values_of(records: &[KeyedRecord], key: &str) -> Vec<Vec<u8>> {
+    records
+        .iter()
+        .filter(|(k, _)| k.as_deref() == Some(key))
+        .map(|(_, (_, value))| value.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silence_left_in_the_old_silences_topic_is_carried_into_the_control_topic_once() {
+    let kafka = Kafka::start(&["lifecycle", OLD_TOPIC]);
+    let now = chrono::Utc::now();
+    let old = |id: &str, matcher: &str, ends_at: chrono::DateTime<chrono::Utc>| {
+        json!({
+            "id": id, "matcher": matcher, "scope": {},
+            "starts_at": now - chrono::TimeDelta::days(7), "ends_at": ends_at,
+            "created_by": "ops", "comment": "carried", "updated_at": now - chrono::TimeDelta::days(7),
+        })
+        .to_string()
+        .into_bytes()
+    };
+    // In effect: events 1 and 4 muted.
+    let kept = old(
+        "old-1",
+        "$.data.event_id =~ '^evt-[14]$'",
+        now + chrono::TimeDelta::hours(1),
+    );
+    // Ended six days ago: cleared rather than carried.
+    let ended = old(
+        "old-ended",
+        "$.data.event_id =~ '.*'",
+        now - chrono::TimeDelta::days(6),
+    );
+    // Not written by a router: skipped.
+    let forged = old(
+        "old-forged",
+        "$.data.event_id =~ '.*'",
+        now + chrono::TimeDelta::hours(1),
+    );
+    let (kept_code, ended_code) = (
+        code(OLD_TOPIC, "old-1", &kept),
+        code(OLD_TOPIC, "old-ended", &ended),
+    );
+    kafka
+        .produce(
+            OLD_TOPIC,
+            &[
+                (
+                    Some("old-1"),
+                    kept,
+                    vec![(AUTH_HEADER, kept_code.as_bytes())],
+                ),
+                (
+                    Some("old-ended"),
+                    ended,
+                    vec![(AUTH_HEADER, ended_code.as_bytes())],
+                ),
+                (Some("old-forged"), forged, vec![]),
+            ],
+        )
+        .await;
+
+    let mut receiver = Receiver::ok().await;
+    let destinations = webhook("hook", receiver.url("/hook"), "");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: carried-to-hook, destination: hook }",
+    )];
+    let start = |port: u16| {
+        let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
+        let router = Setup {
+            router_extra: &admin,
+            ..Setup::lifecycle(
+                kafka.brokers(),
+                "silences-takeover",
+                &destinations,
+                topics.clone(),
+            )
+        }
+        .start();
+        (router, format!("http://127.0.0.1:{port}"))
+    };
+    // Two instances starting together: each is ready once the old topic is taken over.
+    let (a, base_a) = start(free_port());
+    let (b, base_b) = start(free_port());
+    for base in [&base_a, &base_b] {
+        ready(base).await;
+        let listed = silences(base).await;
+        let ids: Vec<&str> = listed.iter().filter_map(|s| s["id"].as_str()).collect();
+        assert_eq!(ids, ["old-1"], "{listed:?}");
+        assert_eq!(listed[0]["created_by"], "ops");
+        assert_eq!(listed[0]["comment"], "carried");
+        assert_eq!(listed[0]["state"], "active");
+    }
+
+    // Carried as the old record was, whichever instance carried it; and the takeover recorded.
+    let records = control_records(&kafka).await;
+    let carried = values_of(&records, "silence/old-1");
+    assert!(!carried.is_empty(), "{records:?}");
+    assert!(carried.iter().all(|v| *v == carried[0]), "{records:?}");
+    let record: Value = serde_json::from_slice(&carried[0]).unwrap();
+    assert_eq!(record["kind"], "silence");
+    assert_eq!(record["by"], "ops");
+    assert!(values_of(&records, "silence/old-ended").is_empty());
+    assert!(values_of(&records, "silence/old-forged").is_empty());
+    assert!(!values_of(&records, &format!("takeover/{OLD_TOPIC}")).is_empty());
+
+    // It mutes on the instances that carried it.
+    kafka.produce_events("lifecycle", &updates(0..6)).await;
+    let mut arrived = BTreeSet::new();
+    while arrived.len() < 4 {
+        arrived.insert(receiver.next().await.event_id());
+    }
+    let silenced =
+        "notification_router_deliveries_silenced_total{subscription=\"carried-to-hook\"} 2";
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let metrics = reqwest::get(format!("{base_a}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains(silenced) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    arrived.extend(receiver.drain().iter().map(Received::event_id));
+    let expected: BTreeSet<String> = ["evt-0", "evt-2", "evt-3", "evt-5"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    assert_eq!(arrived, expected);
+
+    // Started again, an instance does not carry it a second time.
+    a.stop().await;
+    let (c, base_c) = start(free_port());
+    ready(&base_c).await;
+    let listed = silences(&base_c).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let again = control_records(&kafka).await;
+    assert_eq!(
+        values_of(&again, "silence/old-1").len(),
+        carried.len(),
+        "{again:?}"
+    );
+    b.stop().await;
+    c.stop().await;
 }

@@ -1,0 +1,239 @@
+//! The silences' upkeep in the control topic: at start, once the topic is read up to its end, the
+//! silences of the old silences topic (`kafka.silences_topic`, where silences were kept before)
+//! are carried in once; then, every hour, the records of silences ended more than
+//! [`ENDED_KEPT`] ago are cleared.
+//!
+//! The takeover is idempotent: a silence the control topic already holds is not carried (what the
+//! control topic says of it is newer), a carried record is the old one as it was (who made it and
+//! when: instances starting together write the same record), and a `takeover/<old topic>` record
+//! written at the end says that the old topic is not to be read again. Silences ended long ago
+//! are not carried, as they would be cleared at once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use super::record::VERSION;
+use super::{Change, Control, ControlError, ControlRecord, retrying};
+use crate::config::KafkaSettings;
+use crate::kafka::{InternalKey, assigned};
+use crate::silence::Silence;
+
+/// How long an ended silence stays listed (as expired) before its record is cleared; as
+/// Alertmanager keeps expired silences by default.
+pub(crate) const ENDED_KEPT: TimeDelta = TimeDelta::days(5);
+
+/// How often ended silences are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// How long one request to the brokers, or a wait for the next record of the old topic, lasts.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often the caught-up flag is looked at while the control topic is read at start.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Once `control` has read its topic up to its end: takes `old_topic` over, then says the
+/// instance ready and clears ended silences every hour until `shutdown`.
+pub(crate) async fn run(
+    control: Arc<Control>,
+    settings: KafkaSettings,
+    brokers: String,
+    old_topic: String,
+    shutdown: CancellationToken,
+) {
+    while !control.caught_up() {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(TICK) => {}
+        }
+    }
+    let taken = retrying("the old silences topic", &shutdown, || {
+        take_over(&control, &settings, &brokers, &old_topic)
+    })
+    .await;
+    match taken {
+        Ok(Some(())) => {}
+        Ok(None) => return,
+        // Not fatal: the fleet goes on with the silences of the control topic; the next start
+        // tries again, as nothing says it was taken over.
+        Err(error) => {
+            error!(message = "The old silences topic cannot be taken over: its silences are not applied.", topic = %old_topic, %error);
+        }
+    }
+    control.ready.store(true, Ordering::Release);
+    loop {
+        sweep(&control).await;
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+        }
+    }
+}
+
+/// Carries the silences of `old_topic` that the control topic does not hold into it, then
+/// records that it was taken over; nothing when that was done before, or the topic does not exist
+/// or is empty.
+async fn take_over(
+    control: &Control,
+    settings: &KafkaSettings,
+    brokers: &str,
+    old_topic: &str,
+) -> Result<(), ControlError> {
+    if control.state().taken_over(old_topic) {
+        return Ok(());
+    }
+    let (settings, brokers, topic, key) = (
+        settings.clone(),
+        brokers.to_owned(),
+        old_topic.to_owned(),
+        control.key.clone(),
+    );
+    let read = tokio::task::spawn_blocking(move || read_old(&settings, &brokers, &topic, &key))
+        .await
+        .expect("the old silences topic's reading task")?;
+    let Some(silences) = read else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    let (mut carried, mut held) = (0, 0);
+    for silence in silences.into_values() {
+        if silence.ends_at + ENDED_KEPT <= now {
+            continue;
+        }
+        if control.state().has_silence(&silence.id) {
+            held += 1;
+            continue;
+        }
+        control.write_record(&carry(silence)).await?;
+        carried += 1;
+    }
+    let takeover = Change::Takeover {
+        id: old_topic.to_owned(),
+    };
+    control.write(takeover, control.instance()).await?;
+    info!(message = "Silences of the old silences topic carried into the control topic; the old topic is not read again and can be deleted.", from = %old_topic, to = %control.topic(), carried, already_held = held);
+    Ok(())
+}
+
+/// The control record of a silence of the old topic: made by whom and when it says.
+pub(crate) fn carry(silence: Silence) -> ControlRecord {
+    ControlRecord {
+        v: VERSION,
+        by: silence.created_by.clone(),
+        at: silence.updated_at,
+        change: Change::Silence(silence),
+    }
+}
+
+/// The silences `topic` holds, latest record per id, read up to where it ends now (records not
+/// authenticated under `key`, or not a valid silence, are logged and skipped); `None` when the
+/// topic does not exist or holds nothing. Blocking.
+fn read_old(
+    settings: &KafkaSettings,
+    brokers: &str,
+    topic: &str,
+    key: &InternalKey,
+) -> Result<Option<BTreeMap<String, Silence>>, ControlError> {
+    let failed = |error| ControlError::Read {
+        topic: topic.to_owned(),
+        error,
+    };
+    let consumer: BaseConsumer = assigned::reader_config(settings, brokers, "silences-takeover")
+        .create()
+        .map_err(failed)?;
+    let partitions = assigned::watermarks(&consumer, topic, REQUEST_TIMEOUT).map_err(failed)?;
+    if partitions.is_empty() {
+        return Ok(None);
+    }
+    let mut assignment = TopicPartitionList::new();
+    let mut ends = HashMap::new();
+    for (partition, low, high) in partitions {
+        assignment
+            .add_partition_offset(topic, partition, Offset::Beginning)
+            .map_err(failed)?;
+        if high > low {
+            ends.insert(partition, high);
+        }
+    }
+    if ends.is_empty() {
+        return Ok(None);
+    }
+    consumer.assign(&assignment).map_err(failed)?;
+    let mut silences = BTreeMap::new();
+    while !ends.is_empty() {
+        let message = match consumer.poll(REQUEST_TIMEOUT) {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => return Err(failed(error)),
+            None => {
+                let stalled = KafkaError::MessageConsumption(RDKafkaErrorCode::OperationTimedOut);
+                return Err(failed(stalled));
+            }
+        };
+        let (partition, offset) = (message.partition(), message.offset());
+        if ends.get(&partition).is_some_and(|end| offset + 1 >= *end) {
+            ends.remove(&partition);
+        }
+        let headers: Vec<(&str, Option<&[u8]>)> = message
+            .headers()
+            .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+            .unwrap_or_default();
+        let id = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
+        let read = key
+            .verify(topic, message.key(), message.payload(), &headers)
+            .map_err(|why| why.to_string())
+            .and_then(|()| old_record(&id, message.payload()));
+        match read {
+            Ok(Some(silence)) => {
+                silences.insert(id, silence);
+            }
+            Ok(None) => {
+                silences.remove(&id);
+            }
+            Err(why) => {
+                warn!(
+                    message = "Silence record of the old silences topic skipped: not valid.",
+                    topic, partition, offset, id, why
+                );
+            }
+        }
+    }
+    Ok(Some(silences))
+}
+
+/// A record of the old topic: the silence keyed `id`, or none (a tombstone).
+fn old_record(id: &str, value: Option<&[u8]>) -> Result<Option<Silence>, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let silence: Silence = serde_json::from_slice(value).map_err(|e| e.to_string())?;
+    silence.compile().map_err(|e| e.to_string())?;
+    if silence.id != id || id.is_empty() {
+        return Err(format!("the key {id:?} is not the silence's id"));
+    }
+    Ok(Some(silence))
+}
+
+/// Clears the records of the silences that ended more than [`ENDED_KEPT`] ago.
+async fn sweep(control: &Control) {
+    let ended = control.state().silences_ended(Utc::now(), ENDED_KEPT);
+    for id in ended {
+        match control.clear("silence", &id).await {
+            Ok(()) => info!(
+                message = "Silence ended long ago cleared from the control topic.",
+                id
+            ),
+            Err(error) => {
+                warn!(message = "An ended silence could not be cleared; tried again in an hour.", id, %error);
+            }
+        }
+    }
+}
