@@ -156,11 +156,11 @@ pub(crate) async fn run(
             polled = polling.records.recv(), if deadline.is_none() => polled,
         };
         match polled {
-            Some(Polled::Record(message)) => {
+            Some(Polled::Record(message, _)) => {
                 let partition = (message.topic().to_owned(), message.partition());
                 waiting.push(partition, Instant::now(), message);
             }
-            Some(Polled::End(_)) => {}
+            Some(Polled::End(..)) => {}
             None => {
                 error!(message = "The sources' polling thread stopped; shutting down.");
                 shutdown.cancel();

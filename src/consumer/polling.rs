@@ -20,17 +20,21 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::offsets::Polled as PolledAt;
 use super::rebalance::{RebalanceContext, commit};
 
 /// A consumer polled by a [`Polling`] thread.
 pub(crate) type KafkaConsumer = BaseConsumer<RebalanceContext>;
 
-/// What the polling thread hands to the consuming loop.
+/// What the polling thread hands to the consuming loop, each with when it was polled: a
+/// loop that holds records checks that their partition was not revoked since
+/// ([`OffsetTracker::begin_polled`](super::offsets::OffsetTracker::begin_polled)), as records
+/// polled before a revoke may still wait in the channel after it.
 #[derive(Debug)]
 pub(crate) enum Polled {
-    Record(OwnedMessage),
+    Record(OwnedMessage, PolledAt),
     /// The end of a partition was reached (only with `enable.partition.eof`).
-    End(i32),
+    End(i32, PolledAt),
 }
 
 /// Records waiting in the channel at most; the loop's own back-pressure does the rest.
@@ -115,14 +119,17 @@ fn poll(
     runtime: &tokio::runtime::Handle,
 ) {
     while !stop.is_cancelled() {
-        let polled = match consumer.poll(POLL) {
+        let polled = consumer.poll(POLL);
+        // A rebalance is served inside `poll`, before any record of the new assignment.
+        let at = consumer.context().offsets.lock().polled();
+        let polled = match polled {
             None => continue,
             Some(Ok(message)) => {
                 let context = consumer.context();
                 context.health.record_read(context.client);
-                Polled::Record(message.detach())
+                Polled::Record(message.detach(), at)
             }
-            Some(Err(KafkaError::PartitionEOF(partition))) => Polled::End(partition),
+            Some(Err(KafkaError::PartitionEOF(partition))) => Polled::End(partition, at),
             // The context has reported it (rate-limited); librdkafka recovers by itself.
             Some(Err(_)) => continue,
         };

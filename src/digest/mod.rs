@@ -7,10 +7,15 @@
 //! # Design
 //! - Records are keyed by subscription and group, so a group lands on one partition and is
 //!   sent by the instance that owns it: the digest consumer's own group (`<group_id>.digest`).
+//!   A group is held per (partition, key): when partitions are added, a key's old and new
+//!   partitions are groups of their own, each read and settled on its own.
+//! - A record polled before its partition was revoked (still queued when the revoke is
+//!   served) is dropped: the partition's next owner reads it; nothing is held, sealed or
+//!   settled from it here.
 //! - A group's first entry waits `wait` for company; then at most one digest per `interval`;
 //!   a group of `max_items` goes at once.
 //! - Sending a digest: a seal record fixes its members (the group's entries up to an offset)
-//!   and its `webhook-id` (from the group and its first member's position); the digest is
+//!   and its `webhook-id` (from the group and its members' own ids); the digest is
 //!   attempted (delivered, or handed to the retry or dead-letter topic as one job); a sent
 //!   record follows; then its members' records may be committed, behind the same contiguous
 //!   watermark as the sources' records.
@@ -50,12 +55,12 @@ use crate::consumer::{
 };
 use crate::dispatch::Deliverer;
 use crate::kafka::{self, KafkaHealth};
-use groups::{Groups, Timing};
+use groups::{GroupId, Groups, Timing};
 
 /// What a digest's task came to.
 #[derive(Debug)]
 struct Done {
-    key: String,
+    group_id: GroupId,
     id: String,
     /// When it was sent; `None` when shutdown came first.
     sent_at: Option<DateTime<Utc>>,
@@ -199,7 +204,16 @@ impl State {
 
     /// A digest's task ended.
     fn finished(&mut self, done: Done) {
-        self.groups.finished(&done.key, &done.id, done.sent_at);
+        // A digest of a partition revoked while it was sent: its group is gone (the partition's
+        // next owner reads its seal and sent records), and so are its members' tickets.
+        let current = done
+            .members
+            .first()
+            .is_some_and(|ticket| self.offsets.lock().is_current(ticket));
+        if !current {
+            return;
+        }
+        self.groups.finished(&done.group_id, &done.id, done.sent_at);
         if done.sent_at.is_some() {
             for ticket in &done.members {
                 self.settle(ticket);

@@ -19,29 +19,44 @@ pub(crate) const INVALID_DIGEST_RECORD: &str = "invalid-digest-record";
 impl State {
     /// Reads one record into its group, or notes a partition read to its end.
     pub(super) fn received(&mut self, polled: Polled) {
-        let message = match polled {
-            Polled::Record(message) => message,
-            Polled::End(partition) => {
-                if self.groups.caught_up(partition) {
+        let (message, at) = match polled {
+            Polled::Record(message, at) => (message, at),
+            Polled::End(partition, at) => {
+                // An end polled before a revoke says nothing of a later assignment.
+                if self.offsets.lock().is_assigned(&self.topic, partition, at)
+                    && self.groups.caught_up(partition)
+                {
                     debug!(message = "Digest partition read to its end.", partition);
                 }
                 return;
             }
         };
-        let ticket =
-            self.offsets
-                .lock()
-                .begin(message.topic(), message.partition(), message.offset());
+        // A record polled before its partition was revoked is left to the partition's next
+        // owner: held here, it would make a group whose seal settles entries not sent here.
+        let Some(ticket) = self.offsets.lock().begin_polled(
+            message.topic(),
+            message.partition(),
+            message.offset(),
+            at,
+        ) else {
+            debug!(
+                message = "Digest record of a partition revoked since it was read; its next owner reads it.",
+                partition = message.partition(),
+                offset = message.offset()
+            );
+            return;
+        };
         let key = message
             .key()
             .map(|k| String::from_utf8_lossy(k).into_owned())
             .unwrap_or_default();
+        let group_id = (ticket.partition, key);
         let read = self.read(&message);
         let error = match read {
             Ok(Read::Entry(entry)) => {
                 debug!(message = "Digest entry read.", webhook_id = %entry.job.webhook_id, partition = ticket.partition, offset = ticket.offset);
                 self.groups.hold(
-                    key,
+                    group_id.1,
                     Held {
                         ticket,
                         entry: *entry,
@@ -50,11 +65,11 @@ impl State {
                 return;
             }
             Ok(Read::Seal(seal)) => {
-                self.groups.seal(&key, seal);
+                self.groups.seal(&group_id, seal);
                 None
             }
             Ok(Read::Sent(sent)) => {
-                for settled in self.groups.sent(&key, &sent) {
+                for settled in self.groups.sent(&group_id, &sent) {
                     self.settle(&settled);
                 }
                 None

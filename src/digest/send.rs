@@ -36,7 +36,7 @@ impl State {
                     upto,
                 };
                 let value = serde_json::to_vec(&seal).expect("a seal serialises");
-                writer.digest_mark(&batch.key, Kind::Seal, &value, &shutdown).await
+                writer.digest_mark(&batch.group_id.1, batch.group_id.0, Kind::Seal, &value, &shutdown).await
             };
             if sealed {
                 let mut job = digest_job(&batch);
@@ -52,7 +52,7 @@ impl State {
                         at,
                     };
                     let value = serde_json::to_vec(&sent).expect("a sent record serialises");
-                    if writer.digest_mark(&batch.key, Kind::Sent, &value, &shutdown).await {
+                    if writer.digest_mark(&batch.group_id.1, batch.group_id.0, Kind::Sent, &value, &shutdown).await {
                         info!(message = "Digest sent.", webhook_id = %batch.id, subscription = %batch.subscription, notifications = count);
                         sent_at = Some(at);
                     }
@@ -60,7 +60,7 @@ impl State {
             }
             busy.finish(&working, |_| {});
             let _ = done.send(Done {
-                key: batch.key,
+                group_id: batch.group_id,
                 id: batch.id,
                 sent_at,
                 members: batch.members.into_iter().map(|m| m.ticket).collect(),

@@ -1,6 +1,7 @@
 //! The digest topic: notifications waiting in a digest, and the records that say a digest was
 //! sealed (its members fixed) and sent, all keyed by subscription and group so that a group
-//! lands on one partition, in the order written.
+//! lands on one partition, in the order written. A seal or sent record is written to the
+//! partition of the entries it is about, which is not the key's once partitions are added.
 //!
 //! Many records share a key, so the topic must not be compacted (`cleanup.policy=delete`).
 //! Every record carries an authentication code under `kafka.internal_key`, over its key, value
@@ -44,10 +45,12 @@ impl DigestTopic {
         &self.key
     }
 
-    /// Writes one record of `kind`; returns its (partition, offset).
+    /// Writes one record of `kind`, to `partition` or (`None`) the partition of its key;
+    /// returns its (partition, offset).
     pub async fn send(
         &self,
         key: &str,
+        partition: Option<i32>,
         kind: Kind,
         value: &[u8],
     ) -> Result<(i32, i64), rdkafka::error::KafkaError> {
@@ -67,10 +70,13 @@ impl DigestTopic {
                 key: AUTH_HEADER,
                 value: Some(code.as_bytes()),
             });
-        let record = FutureRecord::to(&self.topic)
+        let mut record = FutureRecord::to(&self.topic)
             .key(key)
             .payload(value)
             .headers(headers);
+        if let Some(partition) = partition {
+            record = record.partition(partition);
+        }
         self.producer
             .send(record, Timeout::After(Duration::from_secs(30)))
             .await

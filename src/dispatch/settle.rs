@@ -70,22 +70,24 @@ impl Writer {
         let topic = self.digest_topic.topic();
         persist("digest", topic, shutdown, || {
             self.digest_topic
-                .send(&key, crate::digest::Kind::Entry, &value)
+                .send(&key, None, crate::digest::Kind::Entry, &value)
         })
         .await
     }
 
-    /// Writes a record of the digest topic's bookkeeping (a digest sealed or sent).
+    /// Writes a record of the digest topic's bookkeeping (a digest sealed or sent) to the
+    /// partition of the digest's members.
     pub async fn digest_mark(
         &self,
         key: &str,
+        partition: i32,
         kind: crate::digest::Kind,
         value: &[u8],
         shutdown: &CancellationToken,
     ) -> bool {
         let topic = self.digest_topic.topic();
         persist("digest", topic, shutdown, || {
-            self.digest_topic.send(key, kind, value)
+            self.digest_topic.send(key, Some(partition), kind, value)
         })
         .await
         .is_some()

@@ -18,20 +18,31 @@ use crate::retry::Held;
 impl State {
     /// Reads one record into the schedule, or notes a partition read to its end.
     pub(super) fn received(&mut self, polled: Polled) {
-        let message = match polled {
-            Polled::Record(message) => message,
-            Polled::End(partition) => {
-                if self.catching_up.remove(&partition) {
+        let (message, at) = match polled {
+            Polled::Record(message, at) => (message, at),
+            Polled::End(partition, at) => {
+                if self.offsets.lock().is_assigned(&self.topic, partition, at)
+                    && self.catching_up.remove(&partition)
+                {
                     debug!(message = "Retry partition read to its end.", partition);
                     self.schedule.caught_up(&HashSet::from([partition]));
                 }
                 return;
             }
         };
-        let ticket =
-            self.offsets
-                .lock()
-                .begin(message.topic(), message.partition(), message.offset());
+        let Some(ticket) = self.offsets.lock().begin_polled(
+            message.topic(),
+            message.partition(),
+            message.offset(),
+            at,
+        ) else {
+            debug!(
+                message = "Retry record of a partition revoked since it was read; its next owner reads it.",
+                partition = message.partition(),
+                offset = message.offset()
+            );
+            return;
+        };
         if let Err(why) = self.authentic(&message) {
             crate::telemetry::metrics::global().dead_lettered(INVALID_RETRY_RECORD);
             self.unreadable(&message, ticket, &why.to_string());
