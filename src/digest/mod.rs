@@ -22,8 +22,9 @@
 //! - After an assignment a partition is read to its end before any of its digests is sent, so
 //!   a crash's work is rebuilt from the records: a seal without its sent record is sent again,
 //!   with the same members and id; a crash re-sends at most that digest.
-//! - At most `kafka.max_pending_retries` entries are held: beyond that the consumer pauses its
-//!   partitions (and keeps polling) until sent digests bring it below 90 %.
+//! - At most `kafka.max_pending_retries` records are held (entries waiting, members of the
+//!   digests being sent, unreadable records being dead-lettered): beyond that the consumer
+//!   pauses its partitions (and keeps polling) until sent digests bring it below 90 %.
 //! - Every record is authenticated under `kafka.internal_key`; one that is not is written to
 //!   the dead-letter topic as `invalid-digest-record` (kind `input`), never sent.
 
@@ -67,6 +68,14 @@ struct Done {
     members: Vec<Ticket>,
 }
 
+/// What a task of the consumer came to.
+#[derive(Debug)]
+enum Finished {
+    Digest(Done),
+    /// An unreadable record's dead letter was written, or shutdown came first.
+    Unreadable,
+}
+
 /// The consumer's state, apart from what the loop waits on.
 struct State {
     consumer: Arc<KafkaConsumer>,
@@ -77,8 +86,12 @@ struct State {
     topic: String,
     max_pending: usize,
     paused: bool,
+    /// Members of the digests being sent: held until their task ends.
+    sending: usize,
+    /// Unreadable records being dead-lettered: each holds its record until written.
+    unreadable: usize,
     tasks: TaskTracker,
-    done: mpsc::UnboundedSender<Done>,
+    done: mpsc::UnboundedSender<Finished>,
     shutdown: CancellationToken,
 }
 
@@ -126,6 +139,8 @@ pub(crate) async fn run(
         topic: settings.digest_topic.clone(),
         max_pending: settings.max_pending_retries,
         paused: false,
+        sending: 0,
+        unreadable: 0,
         tasks: TaskTracker::new(),
         done: done_tx,
         shutdown: shutdown.clone(),
@@ -153,7 +168,7 @@ pub(crate) async fn run(
     info!(
         message = "Digest consumer stopping: letting the digests being sent finish.",
         in_flight = state.tasks.len(),
-        held = state.groups.len()
+        held = state.held()
     );
     state.tasks.close();
     if tokio::time::timeout(settings.drain_timeout, state.tasks.wait())
@@ -202,8 +217,25 @@ impl State {
         }
     }
 
+    /// A task ended.
+    fn finished(&mut self, finished: Finished) {
+        match finished {
+            Finished::Digest(done) => {
+                self.sending = self.sending.saturating_sub(done.members.len());
+                self.sent(done);
+            }
+            Finished::Unreadable => self.unreadable = self.unreadable.saturating_sub(1),
+        }
+    }
+
+    /// What is held: entries waiting in groups, members of the digests being sent and
+    /// unreadable records being dead-lettered. At `max_pending` the digest topic is paused.
+    fn held(&self) -> usize {
+        self.groups.len() + self.sending + self.unreadable
+    }
+
     /// A digest's task ended.
-    fn finished(&mut self, done: Done) {
+    fn sent(&mut self, done: Done) {
         // A digest of a partition revoked while it was sent: its group is gone (the partition's
         // next owner reads its seal and sent records), and so are its members' tickets.
         let current = done
@@ -256,7 +288,7 @@ impl State {
 
     /// Pauses the digest topic while `max_pending` entries are held; resumes below 90 %.
     fn apply_pause(&mut self) {
-        let held = self.groups.len();
+        let held = self.held();
         let Some(pause) = crate::retry::pause_change(self.paused, held, self.max_pending) else {
             return;
         };

@@ -6,10 +6,10 @@ use rdkafka::Message;
 use rdkafka::message::{Headers, OwnedMessage};
 use tracing::{debug, warn};
 
-use super::State;
 use super::groups::Held;
 use super::record::{Entry, Kind, Seal, Sent};
 use super::topic::KIND;
+use super::{Finished, State};
 use crate::consumer::{self, Polled, Ticket};
 use crate::dead_letter::{self, DeadLetter, header};
 
@@ -83,8 +83,10 @@ impl State {
     }
 
     /// A digest record that is not the router's or cannot be read: dead-lettered as it is, in a
-    /// task of its own, then committed; never sent.
-    fn unreadable(&self, message: &OwnedMessage, ticket: Ticket, why: &str) {
+    /// task of its own, then committed; never sent. The record is held (counted against
+    /// `kafka.max_pending_retries`) until its task ends.
+    fn unreadable(&mut self, message: &OwnedMessage, ticket: Ticket, why: &str) {
+        self.unreadable += 1;
         crate::telemetry::metrics::global().dead_lettered(INVALID_DIGEST_RECORD);
         warn!(
             message = "Unreadable digest record; writing it to the dead-letter topic.",
@@ -104,10 +106,11 @@ impl State {
             (header::ORIGINAL_PARTITION, ticket.partition.to_string()),
             (header::ORIGINAL_OFFSET, ticket.offset.to_string()),
         ];
-        let (deliverer, offsets, consumer, shutdown) = (
+        let (deliverer, offsets, consumer, done, shutdown) = (
             self.deliverer.clone(),
             self.offsets.clone(),
             self.consumer.clone(),
+            self.done.clone(),
             self.shutdown.clone(),
         );
         self.tasks.spawn(async move {
@@ -122,6 +125,7 @@ impl State {
                     consumer::store(consumer.as_ref(), &ticket, position);
                 });
             }
+            let _ = done.send(Finished::Unreadable);
         });
     }
 

@@ -8,13 +8,14 @@ use tracing::info;
 
 use super::groups::Batch;
 use super::record::{Seal, Sent};
-use super::{Done, Kind, State};
+use super::{Done, Finished, Kind, State};
 use crate::dispatch::{Job, Member, Settled};
 use crate::render::digest_context;
 
 impl State {
     /// Sends `batch` in a task of its own; its outcome comes back as a [`Done`].
-    pub(super) fn spawn(&self, batch: Batch) {
+    pub(super) fn spawn(&mut self, batch: Batch) {
+        self.sending += batch.members.len();
         let first = &batch.members[0].ticket;
         let working = self
             .busy
@@ -59,12 +60,12 @@ impl State {
                 }
             }
             busy.finish(&working, |_| {});
-            let _ = done.send(Done {
+            let _ = done.send(Finished::Digest(Done {
                 group_id: batch.group_id,
                 id: batch.id,
                 sent_at,
                 members: batch.members.into_iter().map(|m| m.ticket).collect(),
-            });
+            }));
         });
     }
 }

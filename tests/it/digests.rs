@@ -398,3 +398,38 @@ async fn with_more_waiting_than_may_be_held_reading_pauses_and_every_notificatio
     assert_eq!(distinct.len(), EVENTS, "every notification");
     assert_eq!(ids.len(), EVENTS, "once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_of_a_digest_being_sent_count_against_what_may_be_held() {
+    let broker = BrokerProcess::start(BIN, &["lifecycle"]);
+    // Every request is held open: the first digest stays in flight.
+    let receiver = Receiver::answering(Arc::new(|_, _| None)).await;
+    let destinations = webhook("hook", receiver.url("/digest"), "    timeout: 120s\n");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: digest, destination: hook, digest: { wait: 1h, interval: 1s, max_items: 5 } }",
+    )];
+    let setup = Setup {
+        kafka_extra: "  max_pending_retries: 8\n",
+        ..Setup::lifecycle(broker.brokers(), "digest-bound", &destinations, topics)
+    };
+    let (_dir, config) = setup.write();
+    let router = RouterProcess::start(BIN, &config, "router");
+    // A full group goes at once and is held open by the receiver: its 5 members are in flight.
+    produce_all(broker.brokers(), "lifecycle", &updates(0..5)).await;
+    receiver.hits_reach(1).await;
+    // 3 more wait in the group: with the 5 in flight, 8 records are held, the bound.
+    produce_all(broker.brokers(), "lifecycle", &updates(5..8)).await;
+    let log = router.log.clone();
+    until(
+        "the digest topic paused at 5 in flight and 3 waiting",
+        || {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|text| text.contains("Digest groups full; pausing the digest topic."))
+        },
+    )
+    .await;
+    router.kill();
+    assert_eq!(receiver.hits(), 1, "one digest sent, held open");
+}
