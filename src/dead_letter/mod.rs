@@ -45,6 +45,9 @@ pub(crate) mod header {
     /// The deliveries a dead-lettered digest carried (a JSON array), whose notifications are
     /// the value's `notifications`; a replay sends the digest again.
     pub(crate) const DIGEST_MEMBERS: &str = "dlq-digest-members";
+    /// Set when the value was left out, too large for the dead-letter topic: why, with its
+    /// size. The original is where the `dlq-original-*` headers say.
+    pub(crate) const VALUE_OMITTED: &str = "dlq-value-omitted";
 }
 
 /// Why a record or a delivery is on the dead-letter topic: a small fixed set of codes.
@@ -67,6 +70,9 @@ pub enum DeadLetterReason {
     /// The delivery reached its destination, but some of its email recipients or Slack channels
     /// were refused; the detail names each with the server's answer.
     RecipientsRejected,
+    /// A delivery (a digest's part of one notification) too large for a retry record: it
+    /// waits for no further retry.
+    TooLarge,
 }
 
 impl DeadLetterReason {
@@ -80,6 +86,7 @@ impl DeadLetterReason {
             DeadLetterReason::UnknownSubscription => "unknown-subscription",
             DeadLetterReason::RenderFailed => "render-failed",
             DeadLetterReason::RecipientsRejected => "recipients-rejected",
+            DeadLetterReason::TooLarge => "too-large",
         }
     }
 }

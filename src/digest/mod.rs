@@ -33,6 +33,7 @@ mod groups;
 mod read;
 mod record;
 mod send;
+mod split;
 mod topic;
 
 use std::sync::Arc;
@@ -48,6 +49,7 @@ use tracing::{info, warn};
 
 pub(crate) use config::{Digest, DigestConfig};
 pub(crate) use record::{Entry, Kind};
+pub(crate) use split::halves;
 pub(crate) use topic::DigestTopic;
 
 use crate::config::KafkaSettings;

@@ -85,7 +85,7 @@ pub(super) struct Sent {
 }
 
 /// Namespace of the digest ids (UUID v5).
-const DIGEST_ID_NAMESPACE: uuid::Uuid =
+pub(super) const DIGEST_ID_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x3f6b_1c2d_9e4a_4b8f_a1d0_7c5e_2b9f_6a13);
 
 /// The `webhook-id` of the digest of group `key` with `members`: from the group and every

@@ -426,7 +426,10 @@ fn record_after(settled: Settled) -> Record {
     match settled {
         Settled::Unsettled => Record::Kept,
         Settled::Retried => Record::Committed,
-        Settled::Delivered | Settled::DeadLettered | Settled::Digested => Record::Tombstoned,
+        Settled::Delivered
+        | Settled::DeadLettered
+        | Settled::Digested
+        | Settled::RetriedInParts => Record::Tombstoned,
     }
 }
 
