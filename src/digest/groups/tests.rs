@@ -33,6 +33,18 @@ fn held_on(
     offset: i64,
     entered_at: DateTime<Utc>,
 ) -> Held {
+    let webhook_id = format!("msg_{partition}_{offset}");
+    held_as(tracker, partition, offset, entered_at, &webhook_id)
+}
+
+/// An entry at `offset` of `partition` for the delivery `webhook_id`.
+fn held_as(
+    tracker: &mut OffsetTracker,
+    partition: i32,
+    offset: i64,
+    entered_at: DateTime<Utc>,
+    webhook_id: &str,
+) -> Held {
     let notification = Notification {
         id: format!("n-{offset}"),
         source_id: "lifecycle".into(),
@@ -50,7 +62,7 @@ fn held_on(
         body,
         "sub",
         "hook",
-        &format!("msg_{partition}_{offset}"),
+        webhook_id,
         origin,
     );
     let mut entry = Entry::new(&job, Map::new());
@@ -262,4 +274,23 @@ fn a_key_on_two_partitions_is_two_groups_each_sealed_settled_and_revoked_on_its_
     groups.hold(KEY.into(), held_on(&mut tracker, 1, 2, t0));
     groups.revoke(&[0]);
     assert_eq!(groups.len(), 1, "partition 1's group stays");
+}
+
+#[test]
+fn a_digest_id_is_the_same_for_the_same_members_and_new_when_offsets_start_over() {
+    let t0 = Utc::now();
+    let id_of = |webhook_ids: &[&str]| {
+        let (mut tracker, mut groups) = (OffsetTracker::default(), Groups::default());
+        for (offset, webhook_id) in (0..).zip(webhook_ids) {
+            groups.hold(KEY.into(), held_as(&mut tracker, 0, offset, t0, webhook_id));
+        }
+        let due = groups.take_due(t0 + TimeDelta::minutes(1), |_| timing());
+        assert_eq!(due.len(), 1);
+        due[0].id.clone()
+    };
+    let first = id_of(&["msg_a", "msg_b"]);
+    assert_eq!(first, id_of(&["msg_a", "msg_b"]), "read again after a crash");
+    // The digest topic recreated: the same key, partition and offsets, other notifications.
+    assert_ne!(first, id_of(&["msg_c", "msg_d"]));
+    assert_ne!(first, id_of(&["msg_a", "msg_b", "msg_c"]), "other members");
 }
