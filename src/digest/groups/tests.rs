@@ -57,14 +57,7 @@ fn held_as(
         offset,
     };
     let body = std::sync::Arc::new(notification.body.clone());
-    let job = Job::new(
-        &notification,
-        body,
-        "sub",
-        "hook",
-        webhook_id,
-        origin,
-    );
+    let job = Job::new(&notification, body, "sub", "hook", webhook_id, origin);
     let mut entry = Entry::new(&job, Map::new());
     entry.entered_at = entered_at;
     Held {
@@ -289,7 +282,11 @@ fn a_digest_id_is_the_same_for_the_same_members_and_new_when_offsets_start_over(
         due[0].id.clone()
     };
     let first = id_of(&["msg_a", "msg_b"]);
-    assert_eq!(first, id_of(&["msg_a", "msg_b"]), "read again after a crash");
+    assert_eq!(
+        first,
+        id_of(&["msg_a", "msg_b"]),
+        "read again after a crash"
+    );
     // The digest topic recreated: the same key, partition and offsets, other notifications.
     assert_ne!(first, id_of(&["msg_c", "msg_d"]));
     assert_ne!(first, id_of(&["msg_a", "msg_b", "msg_c"]), "other members");
