@@ -69,10 +69,11 @@ impl OffsetTracker {
     /// assigned, as in an incremental assignment, keeps its own).
     pub(crate) fn assign(&mut self, topic: &str, partition: i32) {
         let partitions = self.topics.entry(topic.to_owned()).or_default();
-        if !partitions.contains_key(&partition) {
-            self.generations += 1;
-            partitions.insert(partition, Partition::new(self.generations));
-        }
+        let generations = &mut self.generations;
+        partitions.entry(partition).or_insert_with(|| {
+            *generations += 1;
+            Partition::new(*generations)
+        });
     }
 
     /// The stamp of a record polled now (see [`Polled`]).

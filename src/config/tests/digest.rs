@@ -67,9 +67,9 @@ fn each_digest_mistake_names_file_item_and_reason() {
 #[test]
 fn a_digest_with_a_template_of_one_notification_is_refused_naming_file_item_and_reason() {
     // The shipped subscription's template renders one notification (`{{notification_id}}`...).
-    let errors = load_edited("", "\n    digest: { group_by: [$.type] }")
-        .err()
-        .expect("a single-event template with a digest is refused");
+    let Err(errors) = load_edited("", "\n    digest: { group_by: [$.type] }") else {
+        panic!("a single-event template with a digest is refused");
+    };
     assert_eq!(errors.len(), 1, "{errors:?}");
     let error = &errors[0];
     assert!(
