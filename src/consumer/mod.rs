@@ -11,9 +11,11 @@
 //! - `backpressure`: how many records may be in flight, in all and per partition.
 //! - `offsets`: the per-partition watermark of settled records.
 //! - `rebalance`: on revoke, drain (bounded) and commit; commit and store helpers.
+//! - `own_topic`: starting the consumer of one of the router's own topics (retry, digest).
 
 mod backpressure;
 mod offsets;
+pub(crate) mod own_topic;
 mod polling;
 mod rebalance;
 

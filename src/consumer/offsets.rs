@@ -188,6 +188,29 @@ impl Offsets {
         self.settled.notify_all();
     }
 
+    /// Begins `message`, polled at `polled`, when it is of its partition's current assignment
+    /// ([`OffsetTracker::begin_polled`]); `None` (and a debug line) for one polled before its
+    /// partition was revoked, which its next owner reads.
+    pub(crate) fn begin_message(
+        &self,
+        message: &rdkafka::message::OwnedMessage,
+        polled: Polled,
+    ) -> Option<Ticket> {
+        use rdkafka::Message;
+        let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
+        let ticket = self.lock().begin_polled(topic, partition, offset, polled);
+        if ticket.is_none() {
+            tracing::debug!(
+                message =
+                    "Record of a partition revoked since it was polled; its next owner reads it.",
+                topic,
+                partition,
+                offset
+            );
+        }
+        ticket
+    }
+
     /// Blocks until no record of `partitions` is in flight, or `timeout` passes. Returns whether drained.
     /// Called from librdkafka's rebalance callback, on a thread that is not running record tasks.
     pub(crate) fn wait_drained(&self, partitions: &[(String, i32)], timeout: Duration) -> bool {

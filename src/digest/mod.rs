@@ -53,11 +53,10 @@ pub(crate) use split::halves;
 pub(crate) use topic::DigestTopic;
 
 use crate::config::KafkaSettings;
-use crate::consumer::{
-    self, KafkaConsumer, Offsets, Polling, RebalanceContext, Rebalanced, StartError, Ticket,
-};
+use crate::consumer::own_topic::{self, OwnTopicConsumer, OwnTopicNames};
+use crate::consumer::{self, KafkaConsumer, Offsets, Rebalanced, StartError, Ticket};
 use crate::dispatch::Deliverer;
-use crate::kafka::{self, KafkaHealth};
+use crate::kafka::KafkaHealth;
 use groups::{GroupId, Groups, Timing};
 
 /// What a digest's task came to.
@@ -106,31 +105,20 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
     health: Arc<KafkaHealth>,
 ) -> Result<(), StartError> {
-    let offsets = Arc::new(Offsets::default());
-    let busy = Arc::new(Offsets::default());
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let context = RebalanceContext {
-        offsets: offsets.clone(),
-        busy: busy.clone(),
-        drain_timeout: settings.drain_timeout,
-        events: Some(events_tx),
-        health,
+    let names = OwnTopicNames {
         client: "digest",
+        topic: "the digest topic",
+        thread: "kafka-digest",
+        polling: "digest consumer's",
     };
-    let group = format!("{}.digest", settings.group_id);
-    let consumer: Arc<KafkaConsumer> = Arc::new(
-        kafka::consumer_config(settings, brokers)
-            .set("group.id", &group)
-            .set("enable.partition.eof", "true")
-            .create_with_context(context)
-            .map_err(|e| StartError::Create("digest", e))?,
-    );
-    consumer
-        .subscribe(&[&settings.digest_topic])
-        .map_err(|e| StartError::Subscribe("the digest topic", e))?;
-    info!(message = "Consuming the digest topic.", topic = %settings.digest_topic, group_id = %group);
-    let mut polling = Polling::start(consumer.clone(), "kafka-digest")
-        .map_err(|e| StartError::Polling("digest consumer's", e))?;
+    let topic = &settings.digest_topic;
+    let OwnTopicConsumer {
+        consumer,
+        mut polling,
+        offsets,
+        busy,
+        mut events,
+    } = own_topic::start(settings, brokers, topic, &names, health)?;
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let mut state = State {
         consumer: consumer.clone(),

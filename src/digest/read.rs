@@ -11,7 +11,7 @@ use super::record::{Entry, Kind, Seal, Sent};
 use super::topic::KIND;
 use super::{Finished, State};
 use crate::consumer::{self, Polled, Ticket};
-use crate::dead_letter::{self, DeadLetter, header};
+use crate::dead_letter::Unusable;
 
 /// The dead-letter reason of a digest record that is not the router's or cannot be read.
 pub(crate) const INVALID_DIGEST_RECORD: &str = "invalid-digest-record";
@@ -33,17 +33,7 @@ impl State {
         };
         // A record polled before its partition was revoked is left to the partition's next
         // owner: held here, it would make a group whose seal settles entries not sent here.
-        let Some(ticket) = self.offsets.lock().begin_polled(
-            message.topic(),
-            message.partition(),
-            message.offset(),
-            at,
-        ) else {
-            debug!(
-                message = "Digest record of a partition revoked since it was read; its next owner reads it.",
-                partition = message.partition(),
-                offset = message.offset()
-            );
+        let Some(ticket) = self.offsets.begin_message(&message, at) else {
             return;
         };
         let key = message
@@ -94,18 +84,7 @@ impl State {
             offset = ticket.offset,
             error = why
         );
-        let (key, value) = (
-            message.key().map(<[u8]>::to_vec),
-            message.payload().unwrap_or_default().to_vec(),
-        );
-        let headers = vec![
-            (header::KIND, "input".to_owned()),
-            (header::REASON, INVALID_DIGEST_RECORD.to_owned()),
-            (header::DETAIL, dead_letter::truncate(why, 1024)),
-            (header::ORIGINAL_TOPIC, ticket.topic.clone()),
-            (header::ORIGINAL_PARTITION, ticket.partition.to_string()),
-            (header::ORIGINAL_OFFSET, ticket.offset.to_string()),
-        ];
+        let unusable = Unusable::new(message, INVALID_DIGEST_RECORD, why);
         let (deliverer, offsets, consumer, done, shutdown) = (
             self.deliverer.clone(),
             self.offsets.clone(),
@@ -114,12 +93,7 @@ impl State {
             self.shutdown.clone(),
         );
         self.tasks.spawn(async move {
-            let letter = DeadLetter {
-                key: key.as_deref(),
-                value: &value,
-                original_headers: None,
-                headers,
-            };
+            let letter = unusable.letter();
             if deliverer.writer().input(&letter, &shutdown).await {
                 offsets.finish(&ticket, |position| {
                     consumer::store(consumer.as_ref(), &ticket, position);

@@ -10,7 +10,7 @@ use tracing::{debug, warn};
 
 use super::{Done, INVALID_RETRY_RECORD, Outcome, RETRY_SETTLES, State};
 use crate::consumer::{Polled, Ticket};
-use crate::dead_letter::{self, DeadLetter};
+use crate::dead_letter::Unusable;
 use crate::dispatch::Job;
 use crate::kafka;
 use crate::retry::Held;
@@ -30,17 +30,7 @@ impl State {
                 return;
             }
         };
-        let Some(ticket) = self.offsets.lock().begin_polled(
-            message.topic(),
-            message.partition(),
-            message.offset(),
-            at,
-        ) else {
-            debug!(
-                message = "Retry record of a partition revoked since it was read; its next owner reads it.",
-                partition = message.partition(),
-                offset = message.offset()
-            );
+        let Some(ticket) = self.offsets.begin_message(&message, at) else {
             return;
         };
         if let Err(why) = self.authentic(&message) {
@@ -100,39 +90,14 @@ impl State {
             offset = ticket.offset,
             error = why
         );
-        let (key, value) = (
-            message.key().map(<[u8]>::to_vec),
-            message.payload().unwrap_or_default().to_vec(),
-        );
-        let headers = vec![
-            (dead_letter::header::KIND, "input".to_owned()),
-            (dead_letter::header::REASON, INVALID_RETRY_RECORD.to_owned()),
-            (
-                dead_letter::header::DETAIL,
-                dead_letter::truncate(why, 1024),
-            ),
-            (dead_letter::header::ORIGINAL_TOPIC, ticket.topic.clone()),
-            (
-                dead_letter::header::ORIGINAL_PARTITION,
-                ticket.partition.to_string(),
-            ),
-            (
-                dead_letter::header::ORIGINAL_OFFSET,
-                ticket.offset.to_string(),
-            ),
-        ];
+        let unusable = Unusable::new(message, INVALID_RETRY_RECORD, why);
         let (deliverer, done, shutdown) = (
             self.deliverer.clone(),
             self.done.clone(),
             self.shutdown.clone(),
         );
         self.tasks.spawn(async move {
-            let letter = DeadLetter {
-                key: key.as_deref(),
-                value: &value,
-                original_headers: None,
-                headers,
-            };
+            let letter = unusable.letter();
             let written = deliverer.writer().input(&letter, &shutdown).await;
             let outcome = if written {
                 Outcome::Settled
