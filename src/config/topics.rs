@@ -239,6 +239,12 @@ fn subscription(
     }
     let mute = mute(config, item, file, known, problems);
     let digest = digest(config, channel, item, file, problems);
+    if let (Some(digest), Some(template)) = (&digest, &config.template)
+        && known.templates.contains(channel, template)
+        && let Err(why) = renders_a_digest(known.templates, channel, template, digest)
+    {
+        problems.add(file, format!("{item}.template"), why);
+    }
     Some(Subscription {
         name: config.name.clone(),
         topic,
@@ -278,6 +284,51 @@ fn digest(
             None
         }
     }
+}
+
+/// Whether `template` renders a digest of `channel`: a subscription with `digest` renders its
+/// template with a digest's context (`notifications`, `group`, `count`), which a template of one
+/// notification fails on at send time. Checked on a digest of none, with each group value null:
+/// a template that needs a notification's fields outside `{{#each notifications}}` is refused.
+fn renders_a_digest(
+    templates: &Templates,
+    channel: Channel,
+    template: &str,
+    digest: &Digest,
+) -> Result<(), String> {
+    let group = digest
+        .group_by
+        .iter()
+        .map(|(path, _)| (path.clone(), serde_json::Value::Null))
+        .collect();
+    let sample = crate::render::digest_context(Vec::new(), group);
+    let rendered = match channel {
+        Channel::Webhook => templates.render_webhook(template, &sample).map(drop),
+        Channel::Email => templates.render_email(template, &sample).map(drop),
+        Channel::Slack => templates
+            .render_slack(template, &sample)
+            .and_then(|message| {
+                channels::slack::check_shape(&message).map_err(|why| {
+                    crate::render::RenderError::InvalidMessage {
+                        name: template.to_owned(),
+                        message: why.to_string(),
+                    }
+                })
+            }),
+        _ => Ok(()),
+    };
+    rendered.map_err(|error| {
+        let shipped = match channel {
+            Channel::Email => "email/digest",
+            Channel::Slack => "slack/digest.json.hbs",
+            _ => "webhook/digest.json.hbs",
+        };
+        format!(
+            "{template:?} does not render a digest ({error}): with `digest`, the template sees \
+             `notifications`, `group` and `count` instead of one notification; use a digest \
+             template such as {shipped}, or none for the default digest"
+        )
+    })
 }
 
 /// A subscription's mute windows, their names looked up in `router.yaml`'s `time_intervals`.

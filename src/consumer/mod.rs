@@ -11,9 +11,11 @@
 //! - `backpressure`: how many records may be in flight, in all and per partition.
 //! - `offsets`: the per-partition watermark of settled records.
 //! - `rebalance`: on revoke, drain (bounded) and commit; commit and store helpers.
+//! - `own_topic`: starting the consumer of one of the router's own topics (retry, digest).
 
 mod backpressure;
 mod offsets;
+pub(crate) mod own_topic;
 mod polling;
 mod rebalance;
 
@@ -156,11 +158,11 @@ pub(crate) async fn run(
             polled = polling.records.recv(), if deadline.is_none() => polled,
         };
         match polled {
-            Some(Polled::Record(message)) => {
+            Some(Polled::Record(message, _)) => {
                 let partition = (message.topic().to_owned(), message.partition());
                 waiting.push(partition, Instant::now(), message);
             }
-            Some(Polled::End(_)) => {}
+            Some(Polled::End(..)) => {}
             None => {
                 error!(message = "The sources' polling thread stopped; shutting down.");
                 shutdown.cancel();

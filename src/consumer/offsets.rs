@@ -13,10 +13,18 @@ pub(crate) struct Ticket {
     generation: u64,
 }
 
+/// When a record (or a partition's end) was polled: the tracker's count of assignments then.
+/// A record is of its partition's current assignment when that assignment began no later
+/// ([`OffsetTracker::begin_polled`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Polled(u64);
+
 #[derive(Debug)]
 struct Partition {
     /// Bumped on every new assignment, so a record finishing after a revoke cannot move a later one.
     generation: u64,
+    /// Whether a record was begun in this assignment (`next` and `stored` are set by the first).
+    started: bool,
     in_flight: BTreeSet<i64>,
     /// One past the highest offset begun.
     next: i64,
@@ -40,13 +48,13 @@ impl OffsetTracker {
         };
         let state = partitions.entry(partition).or_insert_with(|| {
             self.generations += 1;
-            Partition {
-                generation: self.generations,
-                in_flight: BTreeSet::new(),
-                next: offset,
-                stored: offset,
-            }
+            Partition::new(self.generations)
         });
+        if !state.started {
+            state.started = true;
+            state.next = offset;
+            state.stored = offset;
+        }
         state.in_flight.insert(offset);
         state.next = state.next.max(offset + 1);
         Ticket {
@@ -55,6 +63,45 @@ impl OffsetTracker {
             offset,
             generation: state.generation,
         }
+    }
+
+    /// A partition assigned: records polled from now on are of a new assignment of it (one still
+    /// assigned, as in an incremental assignment, keeps its own).
+    pub(crate) fn assign(&mut self, topic: &str, partition: i32) {
+        let partitions = self.topics.entry(topic.to_owned()).or_default();
+        let generations = &mut self.generations;
+        partitions.entry(partition).or_insert_with(|| {
+            *generations += 1;
+            Partition::new(*generations)
+        });
+    }
+
+    /// The stamp of a record polled now (see [`Polled`]).
+    pub(crate) fn polled(&self) -> Polled {
+        Polled(self.generations)
+    }
+
+    /// Whether a record (or an end) of `partition` polled at `polled` is of its current
+    /// assignment: the partition is assigned, and was not revoked (nor assigned again) since.
+    pub(crate) fn is_assigned(&self, topic: &str, partition: i32, polled: Polled) -> bool {
+        self.topics
+            .get(topic)
+            .and_then(|p| p.get(&partition))
+            .is_some_and(|s| s.generation <= polled.0)
+    }
+
+    /// Records that `offset`, polled at `polled`, is being processed, when it is of its
+    /// partition's current assignment; `None` for a record polled before its partition was
+    /// revoked: its partition's next owner reads it again, and nothing may be done with it here.
+    pub(crate) fn begin_polled(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        polled: Polled,
+    ) -> Option<Ticket> {
+        self.is_assigned(topic, partition, polled)
+            .then(|| self.begin(topic, partition, offset))
     }
 
     /// Records that a ticket's record is settled. Returns the position to store (the next offset
@@ -104,6 +151,18 @@ impl OffsetTracker {
     }
 }
 
+impl Partition {
+    fn new(generation: u64) -> Self {
+        Partition {
+            generation,
+            started: false,
+            in_flight: BTreeSet::new(),
+            next: 0,
+            stored: 0,
+        }
+    }
+}
+
 /// An [`OffsetTracker`] shared between the consumer, the record tasks and the rebalance callback.
 #[derive(Debug, Default)]
 pub(crate) struct Offsets {
@@ -127,6 +186,29 @@ impl Offsets {
         }
         drop(tracker);
         self.settled.notify_all();
+    }
+
+    /// Begins `message`, polled at `polled`, when it is of its partition's current assignment
+    /// ([`OffsetTracker::begin_polled`]); `None` (and a debug line) for one polled before its
+    /// partition was revoked, which its next owner reads.
+    pub(crate) fn begin_message(
+        &self,
+        message: &rdkafka::message::OwnedMessage,
+        polled: Polled,
+    ) -> Option<Ticket> {
+        use rdkafka::Message;
+        let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
+        let ticket = self.lock().begin_polled(topic, partition, offset, polled);
+        if ticket.is_none() {
+            tracing::debug!(
+                message =
+                    "Record of a partition revoked since it was polled; its next owner reads it.",
+                topic,
+                partition,
+                offset
+            );
+        }
+        ticket
     }
 
     /// Blocks until no record of `partitions` is in flight, or `timeout` passes. Returns whether drained.
@@ -246,6 +328,38 @@ mod tests {
         assert_eq!(tracker.in_flight("t", 0), 1);
         assert_eq!(tracker.finish(&c), Some(8));
         assert_eq!(tracker.finish(&a), Some(1));
+    }
+
+    #[test]
+    fn a_record_polled_before_its_partition_was_revoked_is_not_begun() {
+        let mut tracker = OffsetTracker::default();
+        tracker.assign("t", 0);
+        tracker.assign("t", 1);
+        let before = tracker.polled();
+        assert!(tracker.begin_polled("t", 0, 5, before).is_some());
+        tracker.revoke("t", 0);
+        assert!(tracker.begin_polled("t", 0, 6, before).is_none(), "revoked");
+        assert!(!tracker.is_assigned("t", 0, before));
+        tracker.assign("t", 0);
+        assert!(
+            tracker.begin_polled("t", 0, 6, before).is_none(),
+            "assigned again since it was polled"
+        );
+        let after = tracker.polled();
+        let ticket = tracker.begin_polled("t", 0, 3, after).expect("current");
+        assert_eq!(
+            tracker.finish(&ticket),
+            Some(4),
+            "starts where reading starts"
+        );
+        assert!(
+            tracker.begin_polled("t", 1, 9, before).is_some(),
+            "a partition kept all along"
+        );
+        assert!(
+            tracker.begin_polled("t", 2, 0, after).is_none(),
+            "never assigned"
+        );
     }
 
     #[test]

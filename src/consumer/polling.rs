@@ -20,17 +20,21 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::offsets::Polled as PolledAt;
 use super::rebalance::{RebalanceContext, commit};
 
 /// A consumer polled by a [`Polling`] thread.
 pub(crate) type KafkaConsumer = BaseConsumer<RebalanceContext>;
 
-/// What the polling thread hands to the consuming loop.
+/// What the polling thread hands to the consuming loop, each with when it was polled: a
+/// loop that holds records checks that their partition was not revoked since
+/// ([`OffsetTracker::begin_polled`](super::offsets::OffsetTracker::begin_polled)), as records
+/// polled before a revoke may still wait in the channel after it.
 #[derive(Debug)]
 pub(crate) enum Polled {
-    Record(OwnedMessage),
+    Record(OwnedMessage, PolledAt),
     /// The end of a partition was reached (only with `enable.partition.eof`).
-    End(i32),
+    End(i32, PolledAt),
 }
 
 /// Records waiting in the channel at most; the loop's own back-pressure does the rest.
@@ -115,14 +119,17 @@ fn poll(
     runtime: &tokio::runtime::Handle,
 ) {
     while !stop.is_cancelled() {
-        let polled = match consumer.poll(POLL) {
+        let polled = consumer.poll(POLL);
+        // A rebalance is served inside `poll`, before any record of the new assignment.
+        let at = consumer.context().offsets.lock().polled();
+        let polled = match polled {
             None => continue,
             Some(Ok(message)) => {
                 let context = consumer.context();
                 context.health.record_read(context.client);
-                Polled::Record(message.detach())
+                Polled::Record(message.detach(), at)
             }
-            Some(Err(KafkaError::PartitionEOF(partition))) => Polled::End(partition),
+            Some(Err(KafkaError::PartitionEOF(partition))) => Polled::End(partition, at),
             // The context has reported it (rate-limited); librdkafka recovers by itself.
             Some(Err(_)) => continue,
         };
@@ -198,3 +205,108 @@ fn finish(
 
 /// How long the polling thread waits for the consumer's other holders to let it go.
 const CLOSE_GIVE_UP: Duration = Duration::from_secs(600);
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rdkafka::ClientConfig;
+    use rdkafka::Message;
+    use testkit::kafka::{MockKafka, produce_to};
+
+    use super::*;
+    use crate::consumer::{Offsets, Rebalanced};
+    use crate::kafka::KafkaHealth;
+
+    const WAIT: Duration = Duration::from_secs(30);
+
+    async fn next_event(
+        events: &mut mpsc::UnboundedReceiver<Rebalanced>,
+        what: &str,
+    ) -> Rebalanced {
+        tokio::time::timeout(WAIT, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{what} in time"))
+            .expect("the context lives")
+    }
+
+    async fn next_record(records: &mut mpsc::Receiver<Polled>) -> (i64, PolledAt) {
+        match tokio::time::timeout(WAIT, records.recv()).await {
+            Ok(Some(Polled::Record(message, at))) => (message.offset(), at),
+            other => panic!("a record, not {other:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_polled_before_their_partition_was_revoked_are_not_begun_after_it() {
+        let kafka = MockKafka::start(&[("t", 1)]);
+        let records: Vec<_> = (0..5).map(|i| (None, vec![i], vec![])).collect();
+        produce_to(kafka.brokers(), "t", &records).await;
+        let offsets = Arc::new(Offsets::default());
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        let metrics = crate::telemetry::metrics::global();
+        let context = RebalanceContext {
+            offsets: offsets.clone(),
+            busy: Arc::new(Offsets::default()),
+            drain_timeout: Duration::from_secs(1),
+            events: Some(events_tx),
+            health: Arc::new(KafkaHealth::new(kafka.brokers(), metrics)),
+            client: "test",
+        };
+        let consumer: Arc<KafkaConsumer> = Arc::new(
+            ClientConfig::new()
+                .set("bootstrap.servers", kafka.brokers())
+                .set("group.id", "stamps")
+                .set("auto.offset.reset", "earliest")
+                .set("enable.auto.commit", "false")
+                .set("enable.auto.offset.store", "false")
+                .set("session.timeout.ms", "6000")
+                .set("heartbeat.interval.ms", "500")
+                .create_with_context(context)
+                .expect("a consumer"),
+        );
+        consumer.subscribe(&["t"]).expect("subscribed");
+        let mut polling = Polling::start(consumer.clone(), "test-stamps").expect("polling");
+        assert!(matches!(
+            next_event(&mut events, "assigned").await,
+            Rebalanced::Assigned(_)
+        ));
+        let (offset, at) = next_record(&mut polling.records).await;
+        let begun = offsets.lock().begin_polled("t", 0, offset, at);
+        assert!(begun.is_some(), "a record of the current assignment");
+        // The other four wait in the channel while the partition is revoked and assigned again.
+        tokio::time::timeout(WAIT, async {
+            while polling.records.len() < 4 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the rest polled");
+        consumer.unsubscribe();
+        assert!(matches!(
+            next_event(&mut events, "revoked").await,
+            Rebalanced::Revoked(_)
+        ));
+        consumer.subscribe(&["t"]).expect("subscribed again");
+        assert!(matches!(
+            next_event(&mut events, "assigned again").await,
+            Rebalanced::Assigned(_)
+        ));
+        let mut stale = Vec::new();
+        for _ in 0..4 {
+            let (offset, at) = next_record(&mut polling.records).await;
+            assert!(offsets.lock().begin_polled("t", 0, offset, at).is_none());
+            stale.push(offset);
+        }
+        assert_eq!(stale, [1, 2, 3, 4], "polled before the revoke");
+        // Nothing was committed: the partition is read again from its start, and each record
+        // of the new assignment is begun.
+        for expected in 0..5 {
+            let (offset, at) = next_record(&mut polling.records).await;
+            assert_eq!(offset, expected);
+            assert!(offsets.lock().begin_polled("t", 0, offset, at).is_some());
+        }
+        drop(consumer);
+        polling.close(Duration::from_secs(5)).await;
+    }
+}

@@ -95,7 +95,13 @@ impl ConsumerContext for RebalanceContext {
                 }
             }
             Rebalance::Assign(list) => {
-                info!(message = "Partitions assigned.", partitions = ?partitions_of(list))
+                let partitions = partitions_of(list);
+                let mut tracker = self.offsets.lock();
+                for (topic, partition) in &partitions {
+                    tracker.assign(topic, *partition);
+                }
+                drop(tracker);
+                info!(message = "Partitions assigned.", partitions = ?partitions);
             }
             Rebalance::Error(error) => warn!(message = "Rebalance failed.", %error),
         }

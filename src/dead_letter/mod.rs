@@ -12,7 +12,7 @@ pub(crate) use replay::{parse_since, read_matching, replay};
 
 use std::time::Duration;
 
-use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 
@@ -45,6 +45,9 @@ pub(crate) mod header {
     /// The deliveries a dead-lettered digest carried (a JSON array), whose notifications are
     /// the value's `notifications`; a replay sends the digest again.
     pub(crate) const DIGEST_MEMBERS: &str = "dlq-digest-members";
+    /// Set when the value was left out, too large for the dead-letter topic: why, with its
+    /// size. The original is where the `dlq-original-*` headers say.
+    pub(crate) const VALUE_OMITTED: &str = "dlq-value-omitted";
 }
 
 /// Why a record or a delivery is on the dead-letter topic: a small fixed set of codes.
@@ -67,6 +70,9 @@ pub enum DeadLetterReason {
     /// The delivery reached its destination, but some of its email recipients or Slack channels
     /// were refused; the detail names each with the server's answer.
     RecipientsRejected,
+    /// A delivery (a digest's part of one notification) too large for a retry record: it
+    /// waits for no further retry.
+    TooLarge,
 }
 
 impl DeadLetterReason {
@@ -80,6 +86,7 @@ impl DeadLetterReason {
             DeadLetterReason::UnknownSubscription => "unknown-subscription",
             DeadLetterReason::RenderFailed => "render-failed",
             DeadLetterReason::RecipientsRejected => "recipients-rejected",
+            DeadLetterReason::TooLarge => "too-large",
         }
     }
 }
@@ -92,6 +99,43 @@ pub struct DeadLetter<'a> {
     /// The original record's headers, kept in front of ours.
     pub original_headers: Option<&'a OwnedHeaders>,
     pub headers: Vec<(&'static str, String)>,
+}
+
+/// A record of one of the router's own topics (retry, digest) that cannot be used, for the
+/// dead-letter topic: its key and value as they were, of kind `input`, with `reason`, why, and
+/// where it was.
+#[derive(Debug)]
+pub(crate) struct Unusable {
+    key: Option<Vec<u8>>,
+    value: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Unusable {
+    pub(crate) fn new(message: &OwnedMessage, reason: &str, why: &str) -> Self {
+        use rdkafka::Message;
+        Self {
+            key: message.key().map(<[u8]>::to_vec),
+            value: message.payload().unwrap_or_default().to_vec(),
+            headers: vec![
+                (header::KIND, "input".to_owned()),
+                (header::REASON, reason.to_owned()),
+                (header::DETAIL, truncate(why, 1024)),
+                (header::ORIGINAL_TOPIC, message.topic().to_owned()),
+                (header::ORIGINAL_PARTITION, message.partition().to_string()),
+                (header::ORIGINAL_OFFSET, message.offset().to_string()),
+            ],
+        }
+    }
+
+    pub(crate) fn letter(&self) -> DeadLetter<'_> {
+        DeadLetter {
+            key: self.key.as_deref(),
+            value: &self.value,
+            original_headers: None,
+            headers: self.headers.clone(),
+        }
+    }
 }
 
 /// Writes dead letters and waits for the broker's acknowledgement.

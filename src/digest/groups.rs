@@ -1,5 +1,5 @@
-//! The digest consumer's memory: per group (subscription and group values, one record key),
-//! the entries waiting, a digest sealed but not yet sent (read back after a crash), the digest
+//! The digest consumer's memory: per group (a partition and a record key: subscription and
+//! group values), the entries waiting, a digest sealed but not yet sent (read back after a crash), the digest
 //! being sent and when the last one went. Pure: it says which digests are due and which
 //! records a sent digest settles; the consumer does the IO.
 
@@ -45,11 +45,16 @@ pub(crate) struct Held {
     pub entry: Entry,
 }
 
+/// A group: the partition of the digest topic its records are on, and their key. A key's
+/// records move to another partition when partitions are added; each partition's are a group
+/// of their own, read and settled apart.
+pub(crate) type GroupId = (i32, String);
+
 /// A digest due to be sent.
 #[derive(Debug)]
 pub(crate) struct Batch {
-    /// The record key of its group.
-    pub key: String,
+    /// Its group.
+    pub group_id: GroupId,
     /// Its `webhook-id`.
     pub id: String,
     pub subscription: String,
@@ -69,7 +74,6 @@ impl Batch {
 
 #[derive(Debug)]
 struct Group {
-    partition: i32,
     subscription: String,
     group: Map<String, Value>,
     pending: Vec<Held>,
@@ -113,7 +117,7 @@ impl Group {
 /// Every group of the partitions this consumer owns.
 #[derive(Debug, Default)]
 pub(crate) struct Groups {
-    groups: HashMap<String, Group>,
+    groups: HashMap<GroupId, Group>,
     /// Partitions assigned but not read to their end yet: none of their digests is sent, so
     /// that what a crash interrupted is rebuilt whole first.
     catching_up: HashSet<i32>,
@@ -143,10 +147,10 @@ impl Groups {
         self.catching_up.drain().collect()
     }
 
-    /// An entry record read: it waits in its group.
+    /// An entry record of key `key` read: it waits in its group.
     pub(crate) fn hold(&mut self, key: String, held: Held) {
-        let group = self.groups.entry(key).or_insert_with(|| Group {
-            partition: held.ticket.partition,
+        let id = (held.ticket.partition, key);
+        let group = self.groups.entry(id).or_insert_with(|| Group {
             subscription: held.entry.job.subscription.clone(),
             group: held.entry.group.clone(),
             pending: Vec::new(),
@@ -159,8 +163,8 @@ impl Groups {
 
     /// A seal record read: unless it is the digest being (or just) sent here, the group's
     /// entries up to its offset are that digest's members, to be sent under its id.
-    pub(crate) fn seal(&mut self, key: &str, seal: Seal) {
-        let Some(group) = self.groups.get_mut(key) else {
+    pub(crate) fn seal(&mut self, group_id: &GroupId, seal: Seal) {
+        let Some(group) = self.groups.get_mut(group_id) else {
             return;
         };
         let ours = group.sending.as_deref() == Some(seal.id.as_str())
@@ -184,8 +188,8 @@ impl Groups {
 
     /// A sent record read: the tickets it settles (a sealed digest's members, and any entry up
     /// to its offset), unless it is the digest being sent here, whose task settles them.
-    pub(crate) fn sent(&mut self, key: &str, sent: &Sent) -> Vec<Ticket> {
-        let Some(group) = self.groups.get_mut(key) else {
+    pub(crate) fn sent(&mut self, group_id: &GroupId, sent: &Sent) -> Vec<Ticket> {
+        let Some(group) = self.groups.get_mut(group_id) else {
             return Vec::new();
         };
         if group.last_sent.as_ref().is_none_or(|(_, at)| *at < sent.at) {
@@ -212,9 +216,9 @@ impl Groups {
     /// When the earliest digest is due.
     pub(crate) fn next_due(&self, timing: impl Fn(&str) -> Timing) -> Option<DateTime<Utc>> {
         self.groups
-            .values()
-            .filter(|g| !self.catching_up.contains(&g.partition))
-            .filter_map(|g| g.due(timing(&g.subscription)))
+            .iter()
+            .filter(|((partition, _), _)| !self.catching_up.contains(partition))
+            .filter_map(|(_, g)| g.due(timing(&g.subscription)))
             .min()
     }
 
@@ -227,8 +231,8 @@ impl Groups {
         let mut due = Vec::new();
         self.groups
             .retain(|_, group| !group.idle(now, timing(&group.subscription)));
-        for (key, group) in &mut self.groups {
-            if self.catching_up.contains(&group.partition) {
+        for (group_id, group) in &mut self.groups {
+            if self.catching_up.contains(&group_id.0) {
                 continue;
             }
             let timing = timing(&group.subscription);
@@ -240,13 +244,13 @@ impl Groups {
                 None => {
                     let take = group.pending.len().min(timing.max_items.max(1));
                     let members: Vec<Held> = group.pending.drain(..take).collect();
-                    let first = members[0].ticket.offset;
-                    (digest_id(key, group.partition, first), members, false)
+                    let id = digest_id(&group_id.1, members.iter().map(|m| &m.entry.job));
+                    (id, members, false)
                 }
             };
             group.sending = Some(id.clone());
             due.push(Batch {
-                key: key.clone(),
+                group_id: group_id.clone(),
                 id,
                 subscription: group.subscription.clone(),
                 group: group.group.clone(),
@@ -257,10 +261,10 @@ impl Groups {
         due
     }
 
-    /// The digest `id` of group `key` was sent at `at` (`None`: shutdown came first; it stays
-    /// marked as being sent, and is read again after a restart).
-    pub(crate) fn finished(&mut self, key: &str, id: &str, at: Option<DateTime<Utc>>) {
-        let (Some(group), Some(at)) = (self.groups.get_mut(key), at) else {
+    /// The digest `id` of group `group_id` was sent at `at` (`None`: shutdown came first; it
+    /// stays marked as being sent, and is read again after a restart).
+    pub(crate) fn finished(&mut self, group_id: &GroupId, id: &str, at: Option<DateTime<Utc>>) {
+        let (Some(group), Some(at)) = (self.groups.get_mut(group_id), at) else {
             return;
         };
         if group.sending.as_deref() == Some(id) {
@@ -272,7 +276,7 @@ impl Groups {
     /// Forgets the groups of revoked partitions: their next owner reads them again.
     pub(crate) fn revoke(&mut self, partitions: &[i32]) {
         self.groups
-            .retain(|_, g| !partitions.contains(&g.partition));
+            .retain(|(partition, _), _| !partitions.contains(partition));
         for partition in partitions {
             self.catching_up.remove(partition);
         }

@@ -7,18 +7,24 @@
 //! # Design
 //! - Records are keyed by subscription and group, so a group lands on one partition and is
 //!   sent by the instance that owns it: the digest consumer's own group (`<group_id>.digest`).
+//!   A group is held per (partition, key): when partitions are added, a key's old and new
+//!   partitions are groups of their own, each read and settled on its own.
+//! - A record polled before its partition was revoked (still queued when the revoke is
+//!   served) is dropped: the partition's next owner reads it; nothing is held, sealed or
+//!   settled from it here.
 //! - A group's first entry waits `wait` for company; then at most one digest per `interval`;
 //!   a group of `max_items` goes at once.
 //! - Sending a digest: a seal record fixes its members (the group's entries up to an offset)
-//!   and its `webhook-id` (from the group and its first member's position); the digest is
+//!   and its `webhook-id` (from the group and its members' own ids); the digest is
 //!   attempted (delivered, or handed to the retry or dead-letter topic as one job); a sent
 //!   record follows; then its members' records may be committed, behind the same contiguous
 //!   watermark as the sources' records.
 //! - After an assignment a partition is read to its end before any of its digests is sent, so
 //!   a crash's work is rebuilt from the records: a seal without its sent record is sent again,
 //!   with the same members and id; a crash re-sends at most that digest.
-//! - At most `kafka.max_pending_retries` entries are held: beyond that the consumer pauses its
-//!   partitions (and keeps polling) until sent digests bring it below 90 %.
+//! - At most `kafka.max_pending_retries` records are held (entries waiting, members of the
+//!   digests being sent, unreadable records being dead-lettered): beyond that the consumer
+//!   pauses its partitions (and keeps polling) until sent digests bring it below 90 %.
 //! - Every record is authenticated under `kafka.internal_key`; one that is not is written to
 //!   the dead-letter topic as `invalid-digest-record` (kind `input`), never sent.
 
@@ -27,6 +33,7 @@ mod groups;
 mod read;
 mod record;
 mod send;
+mod split;
 mod topic;
 
 use std::sync::Arc;
@@ -42,24 +49,32 @@ use tracing::{info, warn};
 
 pub(crate) use config::{Digest, DigestConfig};
 pub(crate) use record::{Entry, Kind};
+pub(crate) use split::halves;
 pub(crate) use topic::DigestTopic;
 
 use crate::config::KafkaSettings;
-use crate::consumer::{
-    self, KafkaConsumer, Offsets, Polling, RebalanceContext, Rebalanced, StartError, Ticket,
-};
+use crate::consumer::own_topic::{self, OwnTopicConsumer, OwnTopicNames};
+use crate::consumer::{self, KafkaConsumer, Offsets, Rebalanced, StartError, Ticket};
 use crate::dispatch::Deliverer;
-use crate::kafka::{self, KafkaHealth};
-use groups::{Groups, Timing};
+use crate::kafka::KafkaHealth;
+use groups::{GroupId, Groups, Timing};
 
 /// What a digest's task came to.
 #[derive(Debug)]
 struct Done {
-    key: String,
+    group_id: GroupId,
     id: String,
     /// When it was sent; `None` when shutdown came first.
     sent_at: Option<DateTime<Utc>>,
     members: Vec<Ticket>,
+}
+
+/// What a task of the consumer came to.
+#[derive(Debug)]
+enum Finished {
+    Digest(Done),
+    /// An unreadable record's dead letter was written, or shutdown came first.
+    Unreadable,
 }
 
 /// The consumer's state, apart from what the loop waits on.
@@ -72,8 +87,12 @@ struct State {
     topic: String,
     max_pending: usize,
     paused: bool,
+    /// Members of the digests being sent: held until their task ends.
+    sending: usize,
+    /// Unreadable records being dead-lettered: each holds its record until written.
+    unreadable: usize,
     tasks: TaskTracker,
-    done: mpsc::UnboundedSender<Done>,
+    done: mpsc::UnboundedSender<Finished>,
     shutdown: CancellationToken,
 }
 
@@ -86,31 +105,20 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
     health: Arc<KafkaHealth>,
 ) -> Result<(), StartError> {
-    let offsets = Arc::new(Offsets::default());
-    let busy = Arc::new(Offsets::default());
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let context = RebalanceContext {
-        offsets: offsets.clone(),
-        busy: busy.clone(),
-        drain_timeout: settings.drain_timeout,
-        events: Some(events_tx),
-        health,
+    let names = OwnTopicNames {
         client: "digest",
+        topic: "the digest topic",
+        thread: "kafka-digest",
+        polling: "digest consumer's",
     };
-    let group = format!("{}.digest", settings.group_id);
-    let consumer: Arc<KafkaConsumer> = Arc::new(
-        kafka::consumer_config(settings, brokers)
-            .set("group.id", &group)
-            .set("enable.partition.eof", "true")
-            .create_with_context(context)
-            .map_err(|e| StartError::Create("digest", e))?,
-    );
-    consumer
-        .subscribe(&[&settings.digest_topic])
-        .map_err(|e| StartError::Subscribe("the digest topic", e))?;
-    info!(message = "Consuming the digest topic.", topic = %settings.digest_topic, group_id = %group);
-    let mut polling = Polling::start(consumer.clone(), "kafka-digest")
-        .map_err(|e| StartError::Polling("digest consumer's", e))?;
+    let topic = &settings.digest_topic;
+    let OwnTopicConsumer {
+        consumer,
+        mut polling,
+        offsets,
+        busy,
+        mut events,
+    } = own_topic::start(settings, brokers, topic, &names, health)?;
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let mut state = State {
         consumer: consumer.clone(),
@@ -121,6 +129,8 @@ pub(crate) async fn run(
         topic: settings.digest_topic.clone(),
         max_pending: settings.max_pending_retries,
         paused: false,
+        sending: 0,
+        unreadable: 0,
         tasks: TaskTracker::new(),
         done: done_tx,
         shutdown: shutdown.clone(),
@@ -148,7 +158,7 @@ pub(crate) async fn run(
     info!(
         message = "Digest consumer stopping: letting the digests being sent finish.",
         in_flight = state.tasks.len(),
-        held = state.groups.len()
+        held = state.held()
     );
     state.tasks.close();
     if tokio::time::timeout(settings.drain_timeout, state.tasks.wait())
@@ -197,9 +207,35 @@ impl State {
         }
     }
 
+    /// A task ended.
+    fn finished(&mut self, finished: Finished) {
+        match finished {
+            Finished::Digest(done) => {
+                self.sending = self.sending.saturating_sub(done.members.len());
+                self.sent(done);
+            }
+            Finished::Unreadable => self.unreadable = self.unreadable.saturating_sub(1),
+        }
+    }
+
+    /// What is held: entries waiting in groups, members of the digests being sent and
+    /// unreadable records being dead-lettered. At `max_pending` the digest topic is paused.
+    fn held(&self) -> usize {
+        self.groups.len() + self.sending + self.unreadable
+    }
+
     /// A digest's task ended.
-    fn finished(&mut self, done: Done) {
-        self.groups.finished(&done.key, &done.id, done.sent_at);
+    fn sent(&mut self, done: Done) {
+        // A digest of a partition revoked while it was sent: its group is gone (the partition's
+        // next owner reads its seal and sent records), and so are its members' tickets.
+        let current = done
+            .members
+            .first()
+            .is_some_and(|ticket| self.offsets.lock().is_current(ticket));
+        if !current {
+            return;
+        }
+        self.groups.finished(&done.group_id, &done.id, done.sent_at);
         if done.sent_at.is_some() {
             for ticket in &done.members {
                 self.settle(ticket);
@@ -242,7 +278,7 @@ impl State {
 
     /// Pauses the digest topic while `max_pending` entries are held; resumes below 90 %.
     fn apply_pause(&mut self) {
-        let held = self.groups.len();
+        let held = self.held();
         let Some(pause) = crate::retry::pause_change(self.paused, held, self.max_pending) else {
             return;
         };

@@ -6,12 +6,12 @@ use rdkafka::Message;
 use rdkafka::message::{Headers, OwnedMessage};
 use tracing::{debug, warn};
 
-use super::State;
 use super::groups::Held;
 use super::record::{Entry, Kind, Seal, Sent};
 use super::topic::KIND;
+use super::{Finished, State};
 use crate::consumer::{self, Polled, Ticket};
-use crate::dead_letter::{self, DeadLetter, header};
+use crate::dead_letter::Unusable;
 
 /// The dead-letter reason of a digest record that is not the router's or cannot be read.
 pub(crate) const INVALID_DIGEST_RECORD: &str = "invalid-digest-record";
@@ -19,29 +19,34 @@ pub(crate) const INVALID_DIGEST_RECORD: &str = "invalid-digest-record";
 impl State {
     /// Reads one record into its group, or notes a partition read to its end.
     pub(super) fn received(&mut self, polled: Polled) {
-        let message = match polled {
-            Polled::Record(message) => message,
-            Polled::End(partition) => {
-                if self.groups.caught_up(partition) {
+        let (message, at) = match polled {
+            Polled::Record(message, at) => (message, at),
+            Polled::End(partition, at) => {
+                // An end polled before a revoke says nothing of a later assignment.
+                if self.offsets.lock().is_assigned(&self.topic, partition, at)
+                    && self.groups.caught_up(partition)
+                {
                     debug!(message = "Digest partition read to its end.", partition);
                 }
                 return;
             }
         };
-        let ticket =
-            self.offsets
-                .lock()
-                .begin(message.topic(), message.partition(), message.offset());
+        // A record polled before its partition was revoked is left to the partition's next
+        // owner: held here, it would make a group whose seal settles entries not sent here.
+        let Some(ticket) = self.offsets.begin_message(&message, at) else {
+            return;
+        };
         let key = message
             .key()
             .map(|k| String::from_utf8_lossy(k).into_owned())
             .unwrap_or_default();
+        let group_id = (ticket.partition, key);
         let read = self.read(&message);
         let error = match read {
             Ok(Read::Entry(entry)) => {
                 debug!(message = "Digest entry read.", webhook_id = %entry.job.webhook_id, partition = ticket.partition, offset = ticket.offset);
                 self.groups.hold(
-                    key,
+                    group_id.1,
                     Held {
                         ticket,
                         entry: *entry,
@@ -50,11 +55,11 @@ impl State {
                 return;
             }
             Ok(Read::Seal(seal)) => {
-                self.groups.seal(&key, seal);
+                self.groups.seal(&group_id, seal);
                 None
             }
             Ok(Read::Sent(sent)) => {
-                for settled in self.groups.sent(&key, &sent) {
+                for settled in self.groups.sent(&group_id, &sent) {
                     self.settle(&settled);
                 }
                 None
@@ -68,8 +73,10 @@ impl State {
     }
 
     /// A digest record that is not the router's or cannot be read: dead-lettered as it is, in a
-    /// task of its own, then committed; never sent.
-    fn unreadable(&self, message: &OwnedMessage, ticket: Ticket, why: &str) {
+    /// task of its own, then committed; never sent. The record is held (counted against
+    /// `kafka.max_pending_retries`) until its task ends.
+    fn unreadable(&mut self, message: &OwnedMessage, ticket: Ticket, why: &str) {
+        self.unreadable += 1;
         crate::telemetry::metrics::global().dead_lettered(INVALID_DIGEST_RECORD);
         warn!(
             message = "Unreadable digest record; writing it to the dead-letter topic.",
@@ -77,36 +84,22 @@ impl State {
             offset = ticket.offset,
             error = why
         );
-        let (key, value) = (
-            message.key().map(<[u8]>::to_vec),
-            message.payload().unwrap_or_default().to_vec(),
-        );
-        let headers = vec![
-            (header::KIND, "input".to_owned()),
-            (header::REASON, INVALID_DIGEST_RECORD.to_owned()),
-            (header::DETAIL, dead_letter::truncate(why, 1024)),
-            (header::ORIGINAL_TOPIC, ticket.topic.clone()),
-            (header::ORIGINAL_PARTITION, ticket.partition.to_string()),
-            (header::ORIGINAL_OFFSET, ticket.offset.to_string()),
-        ];
-        let (deliverer, offsets, consumer, shutdown) = (
+        let unusable = Unusable::new(message, INVALID_DIGEST_RECORD, why);
+        let (deliverer, offsets, consumer, done, shutdown) = (
             self.deliverer.clone(),
             self.offsets.clone(),
             self.consumer.clone(),
+            self.done.clone(),
             self.shutdown.clone(),
         );
         self.tasks.spawn(async move {
-            let letter = DeadLetter {
-                key: key.as_deref(),
-                value: &value,
-                original_headers: None,
-                headers,
-            };
+            let letter = unusable.letter();
             if deliverer.writer().input(&letter, &shutdown).await {
                 offsets.finish(&ticket, |position| {
                     consumer::store(consumer.as_ref(), &ticket, position);
                 });
             }
+            let _ = done.send(Finished::Unreadable);
         });
     }
 

@@ -1,6 +1,6 @@
 //! The values of the digest topic's records: a notification waiting in a group ([`Entry`]), a
 //! digest sealed with its members ([`Seal`]) and a digest sent ([`Sent`]); and the `webhook-id`
-//! of a digest, derived from its group and its first member's position.
+//! of a digest, derived from its group and its members' own ids.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -85,13 +85,19 @@ pub(super) struct Sent {
 }
 
 /// Namespace of the digest ids (UUID v5).
-const DIGEST_ID_NAMESPACE: uuid::Uuid =
+pub(super) const DIGEST_ID_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x3f6b_1c2d_9e4a_4b8f_a1d0_7c5e_2b9f_6a13);
 
-/// The `webhook-id` of the digest of group `key` whose first member is at `offset` of
-/// `partition`: the same after a crash and a re-read.
-pub(super) fn digest_id(key: &str, partition: i32, offset: i64) -> String {
-    let name = format!("{key}\n{partition}\n{offset}");
+/// The `webhook-id` of the digest of group `key` with `members`: from the group and every
+/// member's own `webhook-id` (unique per notification and subscription), so the same digest
+/// read again after a crash has the same id, and no other digest has it, even once the digest
+/// topic is recreated and its offsets start over.
+pub(super) fn digest_id<'a>(key: &str, members: impl IntoIterator<Item = &'a Job>) -> String {
+    let mut name = key.to_owned();
+    for member in members {
+        name.push('\n');
+        name.push_str(&member.webhook_id);
+    }
     format!(
         "dig_{}",
         uuid::Uuid::new_v5(&DIGEST_ID_NAMESPACE, name.as_bytes()).simple()
@@ -102,14 +108,44 @@ pub(super) fn digest_id(key: &str, partition: i32, offset: i64) -> String {
 mod tests {
     use super::*;
 
+    fn job(webhook_id: &str) -> Job {
+        let notification = crate::event::Notification {
+            id: "n".into(),
+            source_id: "lifecycle".into(),
+            event_type: "t".into(),
+            body: serde_json::json!({}),
+        };
+        let origin = crate::dispatch::Origin {
+            topic: "lifecycle".into(),
+            partition: 0,
+            offset: 40,
+        };
+        let body = std::sync::Arc::new(serde_json::json!({}));
+        Job::new(&notification, body, "sub", "hook", webhook_id, origin)
+    }
+
     #[test]
-    fn a_digest_id_depends_on_the_group_and_its_first_member_only() {
-        let a = digest_id("sub\n{\"r\":\"x\"}", 1, 40);
-        assert_eq!(a, digest_id("sub\n{\"r\":\"x\"}", 1, 40));
-        assert!(a.starts_with("dig_"));
-        assert_ne!(a, digest_id("sub\n{\"r\":\"y\"}", 1, 40));
-        assert_ne!(a, digest_id("sub\n{\"r\":\"x\"}", 2, 40));
-        assert_ne!(a, digest_id("sub\n{\"r\":\"x\"}", 1, 41));
+    fn a_digest_id_depends_on_the_group_and_its_members_not_on_positions() {
+        let (a, b, c) = (job("msg_a"), job("msg_b"), job("msg_c"));
+        let id = digest_id("sub\n{\"r\":\"x\"}", [&a, &b]);
+        assert_eq!(id, digest_id("sub\n{\"r\":\"x\"}", [&a, &b]), "read again");
+        assert!(id.starts_with("dig_"));
+        assert_ne!(
+            id,
+            digest_id("sub\n{\"r\":\"y\"}", [&a, &b]),
+            "another group"
+        );
+        assert_ne!(
+            id,
+            digest_id("sub\n{\"r\":\"x\"}", [&c, &b]),
+            "another first member"
+        );
+        assert_ne!(id, digest_id("sub\n{\"r\":\"x\"}", [&a]), "fewer members");
+        assert_ne!(
+            id,
+            digest_id("sub\n{\"r\":\"x\"}", [&a, &b, &c]),
+            "more members"
+        );
     }
 
     #[test]

@@ -8,13 +8,14 @@ use tracing::info;
 
 use super::groups::Batch;
 use super::record::{Seal, Sent};
-use super::{Done, Kind, State};
+use super::{Done, Finished, Kind, State};
 use crate::dispatch::{Job, Member, Settled};
 use crate::render::digest_context;
 
 impl State {
     /// Sends `batch` in a task of its own; its outcome comes back as a [`Done`].
-    pub(super) fn spawn(&self, batch: Batch) {
+    pub(super) fn spawn(&mut self, batch: Batch) {
+        self.sending += batch.members.len();
         let first = &batch.members[0].ticket;
         let working = self
             .busy
@@ -36,7 +37,7 @@ impl State {
                     upto,
                 };
                 let value = serde_json::to_vec(&seal).expect("a seal serialises");
-                writer.digest_mark(&batch.key, Kind::Seal, &value, &shutdown).await
+                writer.digest_mark(&batch.group_id.1, batch.group_id.0, Kind::Seal, &value, &shutdown).await
             };
             if sealed {
                 let mut job = digest_job(&batch);
@@ -52,19 +53,19 @@ impl State {
                         at,
                     };
                     let value = serde_json::to_vec(&sent).expect("a sent record serialises");
-                    if writer.digest_mark(&batch.key, Kind::Sent, &value, &shutdown).await {
+                    if writer.digest_mark(&batch.group_id.1, batch.group_id.0, Kind::Sent, &value, &shutdown).await {
                         info!(message = "Digest sent.", webhook_id = %batch.id, subscription = %batch.subscription, notifications = count);
                         sent_at = Some(at);
                     }
                 }
             }
             busy.finish(&working, |_| {});
-            let _ = done.send(Done {
-                key: batch.key,
+            let _ = done.send(Finished::Digest(Done {
+                group_id: batch.group_id,
                 id: batch.id,
                 sent_at,
                 members: batch.members.into_iter().map(|m| m.ticket).collect(),
-            });
+            }));
         });
     }
 }

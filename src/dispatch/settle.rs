@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
@@ -24,8 +25,33 @@ pub enum Settled {
     /// Written to the digest topic.
     Digested,
     DeadLettered,
+    /// A digest too large for the retry topic, written to it in parts, each under an id of
+    /// its own: the record it came from (if any) is replaced by none of them.
+    RetriedInParts,
     /// Shutdown came before the broker took it: nothing is settled.
     Unsettled,
+}
+
+/// What became of a job written to the retry topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retried {
+    Written,
+    /// A digest too large for one record, written as parts that fit.
+    InParts,
+    /// Too large for a record, and not a digest of several members that could be split.
+    TooLarge,
+    /// Shutdown came first.
+    Unwritten,
+}
+
+/// Why a write was given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unwritten {
+    /// Shutdown came first.
+    Shutdown,
+    /// The record is larger than the topic (or the producer's `message.max.bytes`) takes:
+    /// writing it again fails the same way.
+    TooLarge,
 }
 
 /// Writes to the retry, digest and dead-letter topics.
@@ -70,35 +96,64 @@ impl Writer {
         let topic = self.digest_topic.topic();
         persist("digest", topic, shutdown, || {
             self.digest_topic
-                .send(&key, crate::digest::Kind::Entry, &value)
+                .send(&key, None, crate::digest::Kind::Entry, &value)
         })
         .await
     }
 
-    /// Writes a record of the digest topic's bookkeeping (a digest sealed or sent).
+    /// Writes a record of the digest topic's bookkeeping (a digest sealed or sent) to the
+    /// partition of the digest's members.
     pub async fn digest_mark(
         &self,
         key: &str,
+        partition: i32,
         kind: crate::digest::Kind,
         value: &[u8],
         shutdown: &CancellationToken,
     ) -> bool {
         let topic = self.digest_topic.topic();
         persist("digest", topic, shutdown, || {
-            self.digest_topic.send(key, kind, value)
+            self.digest_topic.send(key, Some(partition), kind, value)
         })
         .await
         .is_some()
     }
 
-    /// Writes a job to the retry topic; returns its (partition, offset) once acknowledged.
-    pub async fn retry(&self, job: &Job, shutdown: &CancellationToken) -> Option<(i32, i64)> {
+    /// Writes a job to the retry topic, once acknowledged. A digest too large for one record
+    /// is split in halves, each written the same way, until the parts fit.
+    pub async fn retry(&self, job: &Job, shutdown: &CancellationToken) -> Retried {
         let (value, due) = (job.to_json(), job.due.to_rfc3339());
         let topic = self.retry_topic.topic();
-        persist("retry", topic, shutdown, || {
+        let written = persist_fitting("retry", topic, shutdown, || {
             self.retry_topic.send(&job.webhook_id, &value, &due)
         })
-        .await
+        .await;
+        match written {
+            Ok(_) => Retried::Written,
+            Err(Unwritten::Shutdown) => Retried::Unwritten,
+            Err(Unwritten::TooLarge) => {
+                let Some(halves) = crate::digest::halves(job) else {
+                    return Retried::TooLarge;
+                };
+                warn!(message = "Digest too large for one retry record; writing it in two parts.", webhook_id = %job.webhook_id, bytes = value.len(), parts = ?halves.iter().map(|h| h.webhook_id.as_str()).collect::<Vec<_>>());
+                for half in &halves {
+                    match Box::pin(self.retry(half, shutdown)).await {
+                        Retried::Written | Retried::InParts => {}
+                        Retried::Unwritten => return Retried::Unwritten,
+                        Retried::TooLarge => {
+                            // One notification too large for a retry record: it waits no more.
+                            let reason = DeadLetterReason::TooLarge;
+                            crate::telemetry::metrics::global().dead_lettered(reason.code());
+                            warn!(message = "Digest part of one notification too large for a retry record; writing it to the dead-letter topic.", webhook_id = %half.webhook_id, reason = reason.code());
+                            if !self.dead_letter(half, reason, shutdown).await {
+                                return Retried::Unwritten;
+                            }
+                        }
+                    }
+                }
+                Retried::InParts
+            }
+        }
     }
 
     /// Writes a job to the dead-letter topic with `reason`.
@@ -118,14 +173,42 @@ impl Writer {
         self.input(&letter, shutdown).await
     }
 
-    /// Writes a dead letter made elsewhere (a record that could not be used).
+    /// Writes a dead letter made elsewhere (a record that could not be used). One too large
+    /// for the dead-letter topic is written without its value, its headers saying so (they
+    /// name where the original is).
     pub async fn input(&self, letter: &DeadLetter<'_>, shutdown: &CancellationToken) -> bool {
         let topic = self.dead_letters.topic();
-        persist("dead-letter", topic, shutdown, || {
+        let written = persist_fitting("dead-letter", topic, shutdown, || {
             self.dead_letters.send(letter)
         })
-        .await
-        .is_some()
+        .await;
+        match written {
+            Ok(()) => true,
+            Err(Unwritten::Shutdown) => false,
+            Err(Unwritten::TooLarge) => {
+                warn!(
+                    message = "Dead letter too large for the dead-letter topic; writing it without its value.",
+                    bytes = letter.value.len()
+                );
+                let mut headers = letter.headers.clone();
+                let why = format!(
+                    "{} bytes, too large for the dead-letter topic",
+                    letter.value.len()
+                );
+                headers.push((header::VALUE_OMITTED, why));
+                let stripped = DeadLetter {
+                    key: letter.key,
+                    value: &[],
+                    original_headers: letter.original_headers,
+                    headers,
+                };
+                persist("dead-letter", topic, shutdown, || {
+                    self.dead_letters.send(&stripped)
+                })
+                .await
+                .is_some()
+            }
+        }
     }
 
     /// Writes a tombstone: delivery `key` is settled up to `offset` of the retry topic.
@@ -145,12 +228,18 @@ impl Deliverer {
         match next {
             Next::Done => Settled::Delivered,
             Next::Retry(job) => {
-                if self.writer.retry(&job, shutdown).await.is_none() {
-                    return Settled::Unsettled;
-                }
+                let settled = match self.writer.retry(&job, shutdown).await {
+                    Retried::Written => Settled::Retried,
+                    Retried::InParts => Settled::RetriedInParts,
+                    Retried::Unwritten => return Settled::Unsettled,
+                    Retried::TooLarge => {
+                        let next = Next::DeadLetter(job, DeadLetterReason::TooLarge);
+                        return Box::pin(self.settle(next, shutdown)).await;
+                    }
+                };
                 crate::telemetry::metrics::global().retried(&job.destination);
                 info!(message = "Delivery handed to the retry topic.", notification_id = %job.notification_id, source = %job.source_id, subscription = %job.subscription, destination = %job.destination, attempts = job.attempts, long_retries = job.long_retries, due = %job.due.to_rfc3339(), error = job.last_error.as_deref().unwrap_or_default());
-                Settled::Retried
+                settled
             }
             Next::Digest(job) => {
                 let group = self
@@ -220,23 +309,53 @@ fn delivery_headers(job: &Job, reason: DeadLetterReason) -> Vec<(&'static str, S
 }
 
 /// Runs `write` until it succeeds or shutdown comes, backing off up to 30 s between tries.
-async fn persist<T, E: std::fmt::Display, Fut: Future<Output = Result<T, E>>>(
+async fn persist<T, Fut: Future<Output = Result<T, KafkaError>>>(
+    what: &str,
+    topic: &str,
+    shutdown: &CancellationToken,
+    write: impl FnMut() -> Fut,
+) -> Option<T> {
+    write_until(what, topic, shutdown, write, false).await.ok()
+}
+
+/// Like [`persist`], but gives up on a record too large for the topic, which would fail the
+/// same way for ever.
+async fn persist_fitting<T, Fut: Future<Output = Result<T, KafkaError>>>(
+    what: &str,
+    topic: &str,
+    shutdown: &CancellationToken,
+    write: impl FnMut() -> Fut,
+) -> Result<T, Unwritten> {
+    write_until(what, topic, shutdown, write, true).await
+}
+
+async fn write_until<T, Fut: Future<Output = Result<T, KafkaError>>>(
     what: &str,
     topic: &str,
     shutdown: &CancellationToken,
     mut write: impl FnMut() -> Fut,
-) -> Option<T> {
+    give_up_too_large: bool,
+) -> Result<T, Unwritten> {
     let mut backoff = Duration::from_millis(500);
     loop {
         match write().await {
-            Ok(written) => return Some(written),
+            Ok(written) => return Ok(written),
+            Err(e) if give_up_too_large && is_too_large(&e) => {
+                warn!(message = "Record too large for a Kafka topic.", kind = what, topic, error = %e);
+                return Err(Unwritten::TooLarge);
+            }
             Err(e) => {
                 error!(message = "Cannot write to a Kafka topic; retrying.", kind = what, topic, error = %e, retry_in = ?backoff);
             }
         }
         tokio::select! {
-            () = shutdown.cancelled() => return None,
+            () = shutdown.cancelled() => return Err(Unwritten::Shutdown),
             () = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(Duration::from_secs(30)),
         }
     }
+}
+
+/// Whether `error` says the record is larger than the producer or the topic takes.
+fn is_too_large(error: &KafkaError) -> bool {
+    error.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge)
 }

@@ -8,6 +8,7 @@ mod client;
 mod embedded;
 mod health;
 mod internal_key;
+mod own_topic;
 mod properties;
 mod tls;
 
@@ -19,5 +20,6 @@ pub use client::{
 pub use embedded::{EmbeddedError, EmbeddedKafka};
 pub use health::KafkaHealth;
 pub use internal_key::{AUTH_HEADER, InternalKey, MIN_KEY_BYTES, Unauthentic};
+pub use own_topic::OwnTopic;
 pub use properties::refused_properties;
 pub(crate) use tls::report_client_error;

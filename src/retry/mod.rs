@@ -46,11 +46,10 @@ pub(crate) use schedule::{Held, Park, Schedule};
 pub(crate) use topic::{RetryTopic, SETTLES as RETRY_SETTLES};
 
 use crate::config::KafkaSettings;
-use crate::consumer::{
-    self, KafkaConsumer, Offsets, Polling, RebalanceContext, Rebalanced, StartError, Ticket,
-};
+use crate::consumer::own_topic::{self, OwnTopicConsumer, OwnTopicNames};
+use crate::consumer::{self, KafkaConsumer, Offsets, Rebalanced, StartError, Ticket};
 use crate::dispatch::{Attempt, Deliverer, Job, Next, Settled};
-use crate::kafka::{self, KafkaHealth};
+use crate::kafka::KafkaHealth;
 
 type RetryConsumer = KafkaConsumer;
 
@@ -101,31 +100,20 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
     health: Arc<KafkaHealth>,
 ) -> Result<(), StartError> {
-    let offsets = Arc::new(Offsets::default());
-    let busy = Arc::new(Offsets::default());
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let context = RebalanceContext {
-        offsets: offsets.clone(),
-        busy: busy.clone(),
-        drain_timeout: settings.drain_timeout,
-        events: Some(events_tx),
-        health,
+    let names = OwnTopicNames {
         client: "retry",
+        topic: "the retry topic",
+        thread: "kafka-retry",
+        polling: "retry consumer's",
     };
-    let group = format!("{}.retry", settings.group_id);
-    let consumer: Arc<RetryConsumer> = Arc::new(
-        kafka::consumer_config(settings, brokers)
-            .set("group.id", &group)
-            .set("enable.partition.eof", "true")
-            .create_with_context(context)
-            .map_err(|e| StartError::Create("retry", e))?,
-    );
-    consumer
-        .subscribe(&[&settings.retry_topic])
-        .map_err(|e| StartError::Subscribe("the retry topic", e))?;
-    info!(message = "Consuming the retry topic.", topic = %settings.retry_topic, group_id = %group);
-    let mut polling = Polling::start(consumer.clone(), "kafka-retry")
-        .map_err(|e| StartError::Polling("retry consumer's", e))?;
+    let topic = &settings.retry_topic;
+    let OwnTopicConsumer {
+        consumer,
+        mut polling,
+        offsets,
+        busy,
+        mut events,
+    } = own_topic::start(settings, brokers, topic, &names, health)?;
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let mut state = State {
         consumer: consumer.clone(),
@@ -426,7 +414,10 @@ fn record_after(settled: Settled) -> Record {
     match settled {
         Settled::Unsettled => Record::Kept,
         Settled::Retried => Record::Committed,
-        Settled::Delivered | Settled::DeadLettered | Settled::Digested => Record::Tombstoned,
+        Settled::Delivered
+        | Settled::DeadLettered
+        | Settled::Digested
+        | Settled::RetriedInParts => Record::Tombstoned,
     }
 }
 

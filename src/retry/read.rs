@@ -10,7 +10,7 @@ use tracing::{debug, warn};
 
 use super::{Done, INVALID_RETRY_RECORD, Outcome, RETRY_SETTLES, State};
 use crate::consumer::{Polled, Ticket};
-use crate::dead_letter::{self, DeadLetter};
+use crate::dead_letter::Unusable;
 use crate::dispatch::Job;
 use crate::kafka;
 use crate::retry::Held;
@@ -18,20 +18,21 @@ use crate::retry::Held;
 impl State {
     /// Reads one record into the schedule, or notes a partition read to its end.
     pub(super) fn received(&mut self, polled: Polled) {
-        let message = match polled {
-            Polled::Record(message) => message,
-            Polled::End(partition) => {
-                if self.catching_up.remove(&partition) {
+        let (message, at) = match polled {
+            Polled::Record(message, at) => (message, at),
+            Polled::End(partition, at) => {
+                if self.offsets.lock().is_assigned(&self.topic, partition, at)
+                    && self.catching_up.remove(&partition)
+                {
                     debug!(message = "Retry partition read to its end.", partition);
                     self.schedule.caught_up(&HashSet::from([partition]));
                 }
                 return;
             }
         };
-        let ticket =
-            self.offsets
-                .lock()
-                .begin(message.topic(), message.partition(), message.offset());
+        let Some(ticket) = self.offsets.begin_message(&message, at) else {
+            return;
+        };
         if let Err(why) = self.authentic(&message) {
             crate::telemetry::metrics::global().dead_lettered(INVALID_RETRY_RECORD);
             self.unreadable(&message, ticket, &why.to_string());
@@ -89,39 +90,14 @@ impl State {
             offset = ticket.offset,
             error = why
         );
-        let (key, value) = (
-            message.key().map(<[u8]>::to_vec),
-            message.payload().unwrap_or_default().to_vec(),
-        );
-        let headers = vec![
-            (dead_letter::header::KIND, "input".to_owned()),
-            (dead_letter::header::REASON, INVALID_RETRY_RECORD.to_owned()),
-            (
-                dead_letter::header::DETAIL,
-                dead_letter::truncate(why, 1024),
-            ),
-            (dead_letter::header::ORIGINAL_TOPIC, ticket.topic.clone()),
-            (
-                dead_letter::header::ORIGINAL_PARTITION,
-                ticket.partition.to_string(),
-            ),
-            (
-                dead_letter::header::ORIGINAL_OFFSET,
-                ticket.offset.to_string(),
-            ),
-        ];
+        let unusable = Unusable::new(message, INVALID_RETRY_RECORD, why);
         let (deliverer, done, shutdown) = (
             self.deliverer.clone(),
             self.done.clone(),
             self.shutdown.clone(),
         );
         self.tasks.spawn(async move {
-            let letter = DeadLetter {
-                key: key.as_deref(),
-                value: &value,
-                original_headers: None,
-                headers,
-            };
+            let letter = unusable.letter();
             let written = deliverer.writer().input(&letter, &shutdown).await;
             let outcome = if written {
                 Outcome::Settled

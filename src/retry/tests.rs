@@ -9,6 +9,7 @@ fn a_settled_delivery_commits_its_record_after_a_tombstone_unless_a_new_record_r
         (Settled::Delivered, Record::Tombstoned),
         (Settled::DeadLettered, Record::Tombstoned),
         (Settled::Retried, Record::Committed),
+        (Settled::RetriedInParts, Record::Tombstoned),
         (Settled::Unsettled, Record::Kept),
     ];
     for (settled, record) in cases {

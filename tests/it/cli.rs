@@ -202,6 +202,42 @@ fn validate_accepts_the_shipped_config_and_lists_each_problem_of_a_broken_one() 
     assert!(lines[4].ends_with("4 problem(s) found."), "{stderr}");
 }
 
+#[test]
+fn validate_refuses_a_digest_whose_template_renders_one_notification() {
+    let destinations = webhook("hook", "http://127.0.0.1:1/x", "");
+    let setup = Setup {
+        templates: vec![(
+            "webhook/one.json.hbs",
+            "{\"id\": \"{{notification_id}}\", \"type\": \"{{type}}\"}",
+        )],
+        ..Setup::lifecycle(
+            "127.0.0.1:1",
+            "g",
+            &destinations,
+            vec![topic(
+                "failures",
+                "  - id: lifecycle",
+                "  - { name: grouped, destination: hook, template: webhook/one.json.hbs, digest: { wait: 1m } }",
+            )],
+        )
+    };
+    let (_dir, router) = setup.write();
+    let refused = Command::new(BIN)
+        .args(["validate", "--config"])
+        .arg(&router)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "the problem, then a count:\n{stderr}");
+    assert!(
+        lines[0].contains("failures.yaml: subscriptions[0] (grouped).template: \"webhook/one.json.hbs\" does not render a digest ("),
+        "{stderr}"
+    );
+    assert!(lines[0].contains("notification_id"), "the reason: {stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_then_run_delivers_the_seed_event_and_sigterm_drains_and_exits() {
     let kafka = Kafka::start(&["lifecycle"]);

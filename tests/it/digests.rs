@@ -398,3 +398,103 @@ async fn with_more_waiting_than_may_be_held_reading_pauses_and_every_notificatio
     assert_eq!(distinct.len(), EVENTS, "every notification");
     assert_eq!(ids.len(), EVENTS, "once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_of_a_digest_being_sent_count_against_what_may_be_held() {
+    let broker = BrokerProcess::start(BIN, &["lifecycle"]);
+    // Every request is held open: the first digest stays in flight.
+    let receiver = Receiver::answering(Arc::new(|_, _| None)).await;
+    let destinations = webhook("hook", receiver.url("/digest"), "    timeout: 120s\n");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: digest, destination: hook, digest: { wait: 1h, interval: 1s, max_items: 5 } }",
+    )];
+    let setup = Setup {
+        kafka_extra: "  max_pending_retries: 8\n",
+        ..Setup::lifecycle(broker.brokers(), "digest-bound", &destinations, topics)
+    };
+    let (_dir, config) = setup.write();
+    let router = RouterProcess::start(BIN, &config, "router");
+    // A full group goes at once and is held open by the receiver: its 5 members are in flight.
+    produce_all(broker.brokers(), "lifecycle", &updates(0..5)).await;
+    receiver.hits_reach(1).await;
+    // 3 more wait in the group: with the 5 in flight, 8 records are held, the bound.
+    produce_all(broker.brokers(), "lifecycle", &updates(5..8)).await;
+    let log = router.log.clone();
+    until(
+        "the digest topic paused at 5 in flight and 3 waiting",
+        || {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|text| text.contains("Digest groups full; pausing the digest topic."))
+        },
+    )
+    .await;
+    router.kill();
+    assert_eq!(receiver.hits(), 1, "one digest sent, held open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_digest_too_large_for_one_retry_record_is_retried_in_parts_and_reading_goes_on() {
+    const EVENTS: usize = 30;
+    let kafka = Kafka::start(&["lifecycle"]);
+    // The whole digest fails once; every later request is answered.
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let mut receiver = Receiver::answering(Arc::new(move |_, _| {
+        Some(if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+            500
+        } else {
+            200
+        })
+    }))
+    .await;
+    let destinations = webhook(
+        "hook",
+        receiver.url("/digest"),
+        "    retry: { retries: 0, schedule: [200ms, 200ms, 200ms], horizon: 1h }\n    circuit_breaker: { failures: 1000 }\n",
+    );
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: digest, destination: hook, digest: { wait: 1h, interval: 0s, max_items: 30 } }",
+    )];
+    // Records of at most 8,000 bytes: an entry fits, a digest of 30 does not.
+    let router = Setup {
+        kafka_extra: "  properties: { message.max.bytes: \"8000\" }\n",
+        ..Setup::lifecycle(kafka.brokers(), "digest-large", &destinations, topics)
+    }
+    .start();
+    kafka.produce_events("lifecycle", &updates(0..EVENTS)).await;
+    let whole = receiver.next().await;
+    assert_eq!(whole.status, 500);
+    let whole_id = whole.header("webhook-id").unwrap().to_owned();
+    assert_eq!(whole.json().as_array().unwrap().len(), EVENTS);
+    let mut ids: Vec<String> = Vec::new();
+    let mut parts = BTreeSet::new();
+    while ids.len() < EVENTS {
+        let part = receiver.next().await;
+        assert_eq!(part.status, 200);
+        let webhook_id = part.header("webhook-id").unwrap().to_owned();
+        assert_ne!(webhook_id, whole_id, "a part has an id of its own");
+        assert!(parts.insert(webhook_id), "each part once");
+        let notifications = part.json();
+        ids.extend(
+            notifications
+                .as_array()
+                .expect("an array")
+                .iter()
+                .map(|n| n["data"]["event_id"].as_str().unwrap().to_owned()),
+        );
+    }
+    assert!(parts.len() > 1, "split: {parts:?}");
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!((distinct.len(), ids.len()), (EVENTS, EVENTS), "each once");
+    // Reading goes on: 30 more arrive as one digest.
+    kafka
+        .produce_events("lifecycle", &updates(EVENTS..EVENTS + 30))
+        .await;
+    let next = receiver.next().await.json();
+    assert_eq!(next.as_array().unwrap().len(), 30, "{next}");
+    router.stop().await;
+}

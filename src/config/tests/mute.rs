@@ -12,17 +12,19 @@ pub(super) fn load_edited(
     router_extra: &str,
     subscription_extra: &str,
 ) -> Result<Config, Vec<String>> {
+    load_replaced(router_extra, &format!("{SUBSCRIPTION}{subscription_extra}"))
+}
+
+/// Loads the shipped configuration with `router_extra` appended to `router.yaml` and the
+/// `template:` line of `instance-failures`' first subscription replaced with `subscription`.
+pub(super) fn load_replaced(router_extra: &str, subscription: &str) -> Result<Config, Vec<String>> {
     let (dir, router) = shipped_copy();
     let text = std::fs::read_to_string(&router).expect("read");
     std::fs::write(&router, format!("{text}{router_extra}")).expect("write");
     let topic = dir.path().join("topics/instance-failures.yaml");
     let text = std::fs::read_to_string(&topic).expect("read");
     assert!(text.contains(SUBSCRIPTION));
-    let edited = text.replacen(
-        SUBSCRIPTION,
-        &format!("{SUBSCRIPTION}{subscription_extra}"),
-        1,
-    );
+    let edited = text.replacen(SUBSCRIPTION, subscription, 1);
     std::fs::write(&topic, edited).expect("write");
     let prefix = dir.path().display().to_string();
     load_with(&router, &no_env).map_err(|errors| {

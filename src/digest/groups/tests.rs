@@ -18,7 +18,33 @@ fn timing() -> Timing {
     }
 }
 
+/// The group of [`KEY`] on partition 0.
+fn group_id() -> GroupId {
+    (0, KEY.into())
+}
+
 fn held(tracker: &mut OffsetTracker, offset: i64, entered_at: DateTime<Utc>) -> Held {
+    held_on(tracker, 0, offset, entered_at)
+}
+
+fn held_on(
+    tracker: &mut OffsetTracker,
+    partition: i32,
+    offset: i64,
+    entered_at: DateTime<Utc>,
+) -> Held {
+    let webhook_id = format!("msg_{partition}_{offset}");
+    held_as(tracker, partition, offset, entered_at, &webhook_id)
+}
+
+/// An entry at `offset` of `partition` for the delivery `webhook_id`.
+fn held_as(
+    tracker: &mut OffsetTracker,
+    partition: i32,
+    offset: i64,
+    entered_at: DateTime<Utc>,
+    webhook_id: &str,
+) -> Held {
     let notification = Notification {
         id: format!("n-{offset}"),
         source_id: "lifecycle".into(),
@@ -31,18 +57,11 @@ fn held(tracker: &mut OffsetTracker, offset: i64, entered_at: DateTime<Utc>) -> 
         offset,
     };
     let body = std::sync::Arc::new(notification.body.clone());
-    let job = Job::new(
-        &notification,
-        body,
-        "sub",
-        "hook",
-        &format!("msg_{offset}"),
-        origin,
-    );
+    let job = Job::new(&notification, body, "sub", "hook", webhook_id, origin);
     let mut entry = Entry::new(&job, Map::new());
     entry.entered_at = entered_at;
     Held {
-        ticket: tracker.begin("digest", 0, offset),
+        ticket: tracker.begin("digest", partition, offset),
         entry,
     }
 }
@@ -72,7 +91,8 @@ fn the_first_entry_waits_then_the_group_goes_as_one_digest() {
     assert_eq!(due.len(), 1);
     assert_eq!(offsets(&due[0]), [0, 1]);
     assert!(!due[0].sealed);
-    assert_eq!(due[0].id, digest_id(KEY, 0, 0));
+    let members = due[0].members.iter().map(|m| &m.entry.job);
+    assert_eq!(due[0].id, digest_id(KEY, members));
     assert_eq!(groups.next_due(|_| timing()), None, "one digest at a time");
 }
 
@@ -81,7 +101,7 @@ fn after_a_digest_the_next_waits_for_the_interval_and_a_full_group_goes_at_once(
     let (mut tracker, mut groups, t0) = (OffsetTracker::default(), Groups::default(), Utc::now());
     groups.hold(KEY.into(), held(&mut tracker, 0, t0));
     let first = groups.take_due(t0 + TimeDelta::seconds(2), |_| timing());
-    groups.finished(KEY, &first[0].id, Some(t0 + TimeDelta::seconds(2)));
+    groups.finished(&group_id(), &first[0].id, Some(t0 + TimeDelta::seconds(2)));
     groups.hold(
         KEY.into(),
         held(&mut tracker, 1, t0 + TimeDelta::seconds(3)),
@@ -108,9 +128,9 @@ fn after_a_crash_a_sealed_digest_is_sent_again_with_its_members_and_id_and_a_sen
     for offset in 0..3 {
         groups.hold(KEY.into(), held(&mut tracker, offset, t0));
     }
-    let id = digest_id(KEY, 0, 0);
+    let id = "dig_sealed-before-the-crash".to_owned();
     groups.seal(
-        KEY,
+        &group_id(),
         Seal {
             id: id.clone(),
             upto: 1,
@@ -137,7 +157,7 @@ fn after_a_crash_a_sealed_digest_is_sent_again_with_its_members_and_id_and_a_sen
         groups.hold(KEY.into(), held(&mut tracker, offset, t0));
     }
     groups.seal(
-        KEY,
+        &group_id(),
         Seal {
             id: id.clone(),
             upto: 1,
@@ -148,7 +168,11 @@ fn after_a_crash_a_sealed_digest_is_sent_again_with_its_members_and_id_and_a_sen
         upto: 1,
         at: t0,
     };
-    let settled: Vec<i64> = groups.sent(KEY, &sent).iter().map(|t| t.offset).collect();
+    let settled: Vec<i64> = groups
+        .sent(&group_id(), &sent)
+        .iter()
+        .map(|t| t.offset)
+        .collect();
     assert_eq!(settled, [0, 1]);
     assert_eq!(groups.len(), 1);
 }
@@ -164,7 +188,7 @@ fn records_of_the_digest_being_sent_here_change_nothing() {
     );
     let (id, upto) = (due[0].id.clone(), due[0].upto());
     groups.seal(
-        KEY,
+        &group_id(),
         Seal {
             id: id.clone(),
             upto,
@@ -173,7 +197,7 @@ fn records_of_the_digest_being_sent_here_change_nothing() {
     assert!(
         groups
             .sent(
-                KEY,
+                &group_id(),
                 &Sent {
                     id: id.clone(),
                     upto,
@@ -183,7 +207,7 @@ fn records_of_the_digest_being_sent_here_change_nothing() {
             .is_empty()
     );
     assert_eq!(groups.len(), 1, "the later entry still waits");
-    groups.finished(KEY, &id, Some(t0 + TimeDelta::seconds(3)));
+    groups.finished(&group_id(), &id, Some(t0 + TimeDelta::seconds(3)));
     groups.revoke(&[0]);
     assert_eq!(groups.len(), 0);
 }
@@ -205,4 +229,65 @@ fn when_reading_must_stop_a_partition_still_catching_up_sends_what_it_holds() {
             .len(),
         1
     );
+}
+
+#[test]
+fn a_key_on_two_partitions_is_two_groups_each_sealed_settled_and_revoked_on_its_own() {
+    // Partitions were added while the group waited: its key's new entries land elsewhere.
+    let (mut tracker, mut groups, t0) = (OffsetTracker::default(), Groups::default(), Utc::now());
+    for offset in 0..2 {
+        groups.hold(KEY.into(), held_on(&mut tracker, 0, offset, t0));
+        groups.hold(KEY.into(), held_on(&mut tracker, 1, offset, t0));
+    }
+    assert_eq!(groups.len(), 4);
+    // A seal and a sent record of partition 1 (offsets 0..=1 there) are not partition 0's.
+    let other = (1, KEY.to_owned());
+    groups.seal(
+        &other,
+        Seal {
+            id: "dig_p1".into(),
+            upto: 1,
+        },
+    );
+    let sent = Sent {
+        id: "dig_p1".into(),
+        upto: 1,
+        at: t0,
+    };
+    let settled: Vec<(i32, i64)> = groups
+        .sent(&other, &sent)
+        .iter()
+        .map(|t| (t.partition, t.offset))
+        .collect();
+    assert_eq!(settled, [(1, 0), (1, 1)]);
+    let due = groups.take_due(t0 + TimeDelta::minutes(1), |_| timing());
+    assert_eq!(due.len(), 1, "partition 0's group is still whole: {due:?}");
+    assert_eq!(due[0].group_id, group_id());
+    assert_eq!(offsets(&due[0]), [0, 1]);
+    groups.hold(KEY.into(), held_on(&mut tracker, 1, 2, t0));
+    groups.revoke(&[0]);
+    assert_eq!(groups.len(), 1, "partition 1's group stays");
+}
+
+#[test]
+fn a_digest_id_is_the_same_for_the_same_members_and_new_when_offsets_start_over() {
+    let t0 = Utc::now();
+    let id_of = |webhook_ids: &[&str]| {
+        let (mut tracker, mut groups) = (OffsetTracker::default(), Groups::default());
+        for (offset, webhook_id) in (0..).zip(webhook_ids) {
+            groups.hold(KEY.into(), held_as(&mut tracker, 0, offset, t0, webhook_id));
+        }
+        let due = groups.take_due(t0 + TimeDelta::minutes(1), |_| timing());
+        assert_eq!(due.len(), 1);
+        due[0].id.clone()
+    };
+    let first = id_of(&["msg_a", "msg_b"]);
+    assert_eq!(
+        first,
+        id_of(&["msg_a", "msg_b"]),
+        "read again after a crash"
+    );
+    // The digest topic recreated: the same key, partition and offsets, other notifications.
+    assert_ne!(first, id_of(&["msg_c", "msg_d"]));
+    assert_ne!(first, id_of(&["msg_a", "msg_b", "msg_c"]), "other members");
 }
