@@ -148,7 +148,13 @@ pub async fn produce_events_to(brokers: &str, topic: &str, events: &[Value]) {
 /// One record per batch: tansu 0.6.0 serves a fetch from the first batch that starts at or after
 /// the offset asked for, so a consumer resuming inside a batch (after a pause, or from an offset
 /// committed there) would skip the rest of it.
-pub async fn produce_all(brokers: &str, topic: &str, events: &[Value]) {
+///
+/// Returns where each landed: `event_id` → (partition, offset).
+pub async fn produce_all(
+    brokers: &str,
+    topic: &str,
+    events: &[Value],
+) -> HashMap<String, (i32, i64)> {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("batch.num.messages", "1")
@@ -164,9 +170,51 @@ pub async fn produce_all(brokers: &str, topic: &str, events: &[Value]) {
             Timeout::After(Duration::from_secs(30)),
         )
     });
-    for sent in futures::future::join_all(sends).await {
-        sent.expect("produced");
-    }
+    let landed = futures::future::join_all(sends).await;
+    payloads
+        .iter()
+        .zip(landed)
+        .map(|((key, _), sent)| {
+            let delivery = sent.expect("produced");
+            (key.clone(), (delivery.partition, delivery.offset))
+        })
+        .collect()
+}
+
+/// The offsets `group` has committed for each of `partitions` partitions of `topic` (0 where
+/// none), asked of the group coordinator without joining the group.
+pub async fn committed_offsets(
+    brokers: &str,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> HashMap<i32, i64> {
+    let (brokers, group, topic) = (brokers.to_owned(), group.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("consumer");
+        let mut asked = TopicPartitionList::new();
+        for partition in 0..partitions {
+            asked.add_partition(&topic, partition);
+        }
+        let committed = consumer
+            .committed_offsets(asked, WAIT)
+            .expect("the group's committed offsets");
+        committed
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(offset) => (e.partition(), offset),
+                _ => (e.partition(), 0),
+            })
+            .collect()
+    })
+    .await
+    .expect("the committed offsets task")
 }
 
 /// Reads `n` records of `topic` (of `partitions` partitions) from its start: (headers, value).
@@ -272,6 +320,52 @@ async fn read_records(
             ));
         }
         out
+    })
+    .await
+    .unwrap()
+}
+
+/// The keys of every record `topic` (of `partitions` partitions) holds now: read from its start
+/// to the end of each partition, as fetch responses tell it.
+pub async fn keys_to_end(brokers: &str, topic: &str, partitions: i32) -> Vec<String> {
+    let (brokers, topic) = (brokers.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", "test-reader-to-end")
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .create()
+            .expect("consumer");
+        let mut list = TopicPartitionList::new();
+        for partition in 0..partitions {
+            list.add_partition_offset(&topic, partition, Offset::Beginning)
+                .unwrap();
+        }
+        consumer.assign(&list).unwrap();
+        let deadline = Instant::now() + WAIT;
+        let mut ended = std::collections::HashSet::new();
+        let mut keys = Vec::new();
+        while ended.len() < usize::try_from(partitions).unwrap() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {} records of {topic}",
+                keys.len()
+            );
+            match consumer.poll(Duration::from_millis(200)) {
+                None => {}
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    ended.insert(partition);
+                }
+                Some(Err(error)) => panic!("reading {topic}: {error}"),
+                Some(Ok(message)) => keys.extend(
+                    message
+                        .key()
+                        .map(|k| String::from_utf8_lossy(k).into_owned()),
+                ),
+            }
+        }
+        keys
     })
     .await
     .unwrap()
