@@ -266,6 +266,29 @@ pub async fn read_topic_keyed(
     .await
 }
 
+/// A consumer made with `config`, assigned every partition of `topic` from its start (a group
+/// it never joins or commits to).
+fn from_start(
+    mut config: ClientConfig,
+    brokers: &str,
+    topic: &str,
+    partitions: i32,
+) -> BaseConsumer {
+    let consumer: BaseConsumer = config
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut list = TopicPartitionList::new();
+    for partition in 0..partitions {
+        list.add_partition_offset(topic, partition, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&list).unwrap();
+    consumer
+}
+
 async fn read_records(
     brokers: &str,
     topic: &str,
@@ -274,18 +297,7 @@ async fn read_records(
 ) -> Vec<KeyedRecord> {
     let (brokers, topic) = (brokers.to_owned(), topic.to_owned());
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .set("group.id", "test-dead-letter-reader")
-            .set("enable.auto.commit", "false")
-            .create()
-            .expect("consumer");
-        let mut list = TopicPartitionList::new();
-        for partition in 0..partitions {
-            list.add_partition_offset(&topic, partition, Offset::Beginning)
-                .unwrap();
-        }
-        consumer.assign(&list).unwrap();
+        let consumer = from_start(ClientConfig::new(), &brokers, &topic, partitions);
         let deadline = Instant::now() + WAIT;
         let mut out = Vec::new();
         while !enough(&out) {
@@ -330,19 +342,9 @@ async fn read_records(
 pub async fn keys_to_end(brokers: &str, topic: &str, partitions: i32) -> Vec<String> {
     let (brokers, topic) = (brokers.to_owned(), topic.to_owned());
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .set("group.id", "test-reader-to-end")
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "true")
-            .create()
-            .expect("consumer");
-        let mut list = TopicPartitionList::new();
-        for partition in 0..partitions {
-            list.add_partition_offset(&topic, partition, Offset::Beginning)
-                .unwrap();
-        }
-        consumer.assign(&list).unwrap();
+        let mut config = ClientConfig::new();
+        config.set("enable.partition.eof", "true");
+        let consumer = from_start(config, &brokers, &topic, partitions);
         let deadline = Instant::now() + WAIT;
         let mut ended = std::collections::HashSet::new();
         let mut keys = Vec::new();
