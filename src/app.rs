@@ -111,6 +111,7 @@ async fn start_control(
     let kafka = &config.router.kafka;
     let producer: FutureProducer = kafka::producer_config(kafka, brokers)
         .set("allow.auto.create.topics", "false")
+        .set("message.timeout.ms", control::PRODUCER_TIMEOUT_MS)
         .create()
         .context("cannot create the control topic's producer")?;
     let control = Arc::new(Control::new(

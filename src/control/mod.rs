@@ -40,8 +40,22 @@ use crate::kafka::{AUTH_HEADER, InternalKey};
 use crate::reload::Live;
 use crate::silence::Silences;
 
-/// How long a write waits for the broker, and then for this instance to read it back.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write lasts at most: queued, delivered to the broker and read back by this
+/// instance. The control producer's `message.timeout.ms` is no longer ([`PRODUCER_TIMEOUT_MS`]).
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The control producer's `message.timeout.ms`: a record not delivered by the end of a write is
+/// not delivered later.
+pub(crate) const PRODUCER_TIMEOUT_MS: &str = "9000";
+
+/// What became of a record written: in effect on this instance, or written to the topic but not
+/// read back yet (within [`WRITE_TIMEOUT`]); it is applied here when it is, on every instance as
+/// each reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Applied,
+    Pending,
+}
 
 /// Why a control record could not be written or the topic not read.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +78,18 @@ pub enum ControlError {
     },
 }
 
+impl ControlError {
+    /// Whether it says that no broker can be reached (rather than that one refused or failed).
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Self::Write { error, .. } | Self::Read { error, .. } => {
+                crate::kafka::assigned::is_outage(error)
+            }
+            Self::NoProducer | Self::Create { .. } => false,
+        }
+    }
+}
+
 /// The control topic as this instance sees it: what it has read, and how it writes.
 pub struct Control {
     topic: String,
@@ -74,6 +100,8 @@ pub struct Control {
     caught_up: Arc<AtomicBool>,
     /// Set once caught up and the old silences topic taken over: ready (`/readyz`).
     ready: Arc<AtomicBool>,
+    /// Set while the old silences topic is being taken over (what readiness waits for).
+    taking_over: Arc<AtomicBool>,
     /// The silences the topic holds, with their matchers compiled.
     silences: Arc<Silences>,
     /// The next offset to read, per partition: what has been applied.
@@ -103,6 +131,7 @@ impl Control {
             state: RwLock::new(ControlState::default()),
             caught_up: Arc::default(),
             ready: Arc::default(),
+            taking_over: Arc::default(),
             silences: Silences::new(),
             applied: watch::Sender::new(HashMap::new()),
             live: Mutex::new(None),
@@ -147,6 +176,22 @@ impl Control {
         self.ready.clone()
     }
 
+    /// Whether the old silences topic is being taken over (caught up, not ready yet).
+    pub fn taking_over(&self) -> bool {
+        self.taking_over.load(Ordering::Acquire)
+    }
+
+    /// Waits until ready ([`Self::ready_flag`]), or `shutdown`: whether ready.
+    pub async fn wait_ready(&self, shutdown: &tokio_util::sync::CancellationToken) -> bool {
+        while !self.ready.load(Ordering::Acquire) {
+            tokio::select! {
+                () = shutdown.cancelled() => return false,
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+        true
+    }
+
     /// Every silence the topic holds, as deliveries consult them.
     pub fn silences(&self) -> &Arc<Silences> {
         &self.silences
@@ -174,20 +219,21 @@ impl Control {
         self.state().paused(name).is_some()
     }
 
-    /// Writes `change` made `by` someone and waits until this instance has applied it (at most
-    /// a few seconds: it is applied when read back in any case).
-    pub async fn write(&self, change: Change, by: &str) -> Result<(), ControlError> {
+    /// Writes `change` made `by` someone and waits until this instance has applied it, for at
+    /// most [`WRITE_TIMEOUT`] in all: [`Written::Pending`] when it was written but not read back
+    /// by then (it is applied when it is).
+    pub async fn write(&self, change: Change, by: &str) -> Result<Written, ControlError> {
         self.write_record(&ControlRecord::new(change, by)).await
     }
 
     /// Writes `record` as it is and waits until this instance has applied it.
-    pub async fn write_record(&self, record: &ControlRecord) -> Result<(), ControlError> {
+    pub async fn write_record(&self, record: &ControlRecord) -> Result<Written, ControlError> {
         let key = record.change.key();
         self.send(&key, Some(&record.value())).await
     }
 
     /// Clears what the key of `kind` `id` set (a tombstone): a source back to its file's value.
-    pub async fn clear(&self, kind: &str, id: &str) -> Result<(), ControlError> {
+    pub async fn clear(&self, kind: &str, id: &str) -> Result<Written, ControlError> {
         self.send(&record::key(kind, id), None).await
     }
 
@@ -204,8 +250,9 @@ impl Control {
         });
     }
 
-    async fn send(&self, key: &str, value: Option<&[u8]>) -> Result<(), ControlError> {
+    async fn send(&self, key: &str, value: Option<&[u8]>) -> Result<Written, ControlError> {
         let producer = self.producer.as_ref().ok_or(ControlError::NoProducer)?;
+        let deadline = tokio::time::Instant::now() + WRITE_TIMEOUT;
         let code = record::sign(&self.key, &self.topic, key, value);
         let headers = OwnedHeaders::new().insert(Header {
             key: AUTH_HEADER,
@@ -215,29 +262,36 @@ impl Control {
         if let Some(value) = value {
             outgoing = outgoing.payload(value);
         }
-        let delivered = producer
-            .send(outgoing, WRITE_TIMEOUT)
-            .await
-            .map_err(|(error, _)| ControlError::Write {
-                topic: self.topic.clone(),
-                error,
-            })?;
+        let failed = |error| ControlError::Write {
+            topic: self.topic.clone(),
+            error,
+        };
+        // The queue and the delivery both count against the deadline (the producer gives up on
+        // a record by then too: `message.timeout.ms`).
+        let delivery = producer.send(outgoing, WRITE_TIMEOUT);
+        let delivered = match tokio::time::timeout_at(deadline, delivery).await {
+            Ok(Ok(delivered)) => delivered,
+            Ok(Err((error, _))) => return Err(failed(error)),
+            Err(_) => {
+                return Err(failed(rdkafka::error::KafkaError::MessageProduction(
+                    rdkafka::types::RDKafkaErrorCode::MessageTimedOut,
+                )));
+            }
+        };
         let mut applied = self.applied.subscribe();
         let read_back = applied.wait_for(|offsets| {
             offsets
                 .get(&delivered.partition)
                 .is_some_and(|next| *next > delivered.offset)
         });
-        if tokio::time::timeout(WRITE_TIMEOUT, read_back)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout_at(deadline, read_back).await.is_err() {
             warn!(
                 message = "A control record was written but not read back in time; it applies when it is.",
                 key
             );
+            return Ok(Written::Pending);
         }
-        Ok(())
+        Ok(Written::Applied)
     }
 
     /// Applies one record read back at `offset` of `partition`.

@@ -10,18 +10,16 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::message::{Headers, Message};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{Control, ControlError, record};
 use crate::config::KafkaSettings;
-use crate::kafka::{self, assigned, assigned::ReadEnd};
-
-/// How long metadata and topic creation requests wait.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::kafka::assigned::{REQUEST_TIMEOUT, ReadEnd};
+use crate::kafka::{self, assigned};
 
 /// How often an unreachable Kafka is tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
@@ -87,14 +85,23 @@ fn exists(admin: &AdminClient<DefaultClientContext>, topic: &str) -> Result<bool
             topic: topic.to_owned(),
             error,
         })?;
-    Ok(metadata
-        .topics()
-        .iter()
-        .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty()))
+    let mut found = false;
+    for t in metadata.topics().iter().filter(|t| t.name() == topic) {
+        // Not authorised, or without a leader: not to be created, but tried again.
+        if let Some(code) = assigned::topic_error(t.error()) {
+            return Err(ControlError::Read {
+                topic: topic.to_owned(),
+                error: KafkaError::MetadataFetch(code),
+            });
+        }
+        found |= t.error().is_none() && !t.partitions().is_empty();
+    }
+    Ok(found)
 }
 
-/// Runs `attempt` until it succeeds, again every second while the brokers cannot be reached
-/// (a [`ControlError::Read`]: logged once, then ever more rarely); any other error ends it.
+/// Runs `attempt` until it succeeds, again every second while the brokers cannot be reached or
+/// the topic not read (a [`ControlError::Read`]: logged once, then ever more rarely); any other
+/// error ends it.
 /// `None` when `shutdown` came first.
 pub(crate) async fn retrying<T, F: std::future::Future<Output = Result<T, ControlError>>>(
     what: &str,
@@ -108,7 +115,11 @@ pub(crate) async fn retrying<T, F: std::future::Future<Output = Result<T, Contro
             Err(ControlError::Read { topic, error }) => {
                 failures += 1;
                 if failures.is_power_of_two() {
-                    warn!(message = "Kafka cannot be reached yet; retrying.", what, topic = %topic, %error, failures);
+                    if assigned::is_outage(&error) {
+                        warn!(message = "Kafka cannot be reached yet; retrying.", what, topic = %topic, %error, failures);
+                    } else {
+                        warn!(message = "The topic cannot be read yet; retrying.", what, topic = %topic, %error, failures);
+                    }
                 }
             }
             Err(other) => return Err(other),
@@ -207,10 +218,7 @@ async fn follow(
                 Ok(Ok(message)) => message,
             },
         };
-        let headers: Vec<(&str, Option<&[u8]>)> = message
-            .headers()
-            .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
-            .unwrap_or_default();
+        let headers = assigned::headers(&message);
         let (partition, offset) = (message.partition(), message.offset());
         match record::decode(
             &control.key,
@@ -244,6 +252,13 @@ fn assign(
         .create()
         .map_err(failed)?;
     let partitions = assigned::watermarks(&consumer, &topic, REQUEST_TIMEOUT).map_err(failed)?;
+    // Just created, or not yet in the metadata the broker answers with: no partition to read is
+    // not caught up but not read yet (tried again).
+    if partitions.is_empty() {
+        return Err(failed(KafkaError::MetadataFetch(
+            RDKafkaErrorCode::UnknownTopicOrPartition,
+        )));
+    }
     let mut assignment = TopicPartitionList::new();
     let mut ends = HashMap::new();
     let applied = control.applied.borrow().clone();

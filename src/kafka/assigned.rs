@@ -15,8 +15,13 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::message::{Headers, Message};
+use rdkafka::types::RDKafkaRespErr;
 
 use crate::config::KafkaSettings;
+
+/// How long a metadata, watermark or topic creation request of these readers waits.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a reader's run over one client ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,19 +48,21 @@ pub(crate) fn reader_config(settings: &KafkaSettings, brokers: &str, role: &str)
 }
 
 /// Every partition of `topic` with its low and high watermarks; none when the topic does not
-/// exist. Blocking: call it off the runtime's threads.
+/// exist. Any other error the brokers give for the topic (not authorised, leader not available)
+/// is an error. Blocking: call it off the runtime's threads.
 pub(crate) fn watermarks<X: ConsumerContext, C: Consumer<X>>(
     consumer: &C,
     topic: &str,
     timeout: Duration,
 ) -> KafkaResult<Vec<(i32, i64, i64)>> {
     let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic && t.error().is_none())
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
+    let mut partitions = Vec::new();
+    for found in metadata.topics().iter().filter(|t| t.name() == topic) {
+        if let Some(error) = topic_error(found.error()) {
+            return Err(KafkaError::MetadataFetch(error));
+        }
+        partitions.extend(found.partitions().iter().map(|p| p.id()));
+    }
     partitions
         .into_iter()
         .map(|partition| {
@@ -63,6 +70,20 @@ pub(crate) fn watermarks<X: ConsumerContext, C: Consumer<X>>(
             Ok((partition, low, high))
         })
         .collect()
+}
+
+/// The error a topic's metadata gives, but for an unknown topic (which is no topic).
+pub(crate) fn topic_error(error: Option<RDKafkaRespErr>) -> Option<RDKafkaErrorCode> {
+    let code = RDKafkaErrorCode::from(error?);
+    (code != RDKafkaErrorCode::UnknownTopicOrPartition).then_some(code)
+}
+
+/// The headers of `message` as the authentication of internal records reads them.
+pub(crate) fn headers<M: Message>(message: &M) -> Vec<(&str, Option<&[u8]>)> {
+    message
+        .headers()
+        .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+        .unwrap_or_default()
 }
 
 /// Whether `error` says that no broker can be reached.
@@ -91,5 +112,26 @@ mod tests {
         let one = KafkaError::MessageConsumption(RDKafkaErrorCode::BrokerTransportFailure);
         assert!(is_outage(&down));
         assert!(!is_outage(&one));
+    }
+
+    #[test]
+    fn an_unknown_topic_is_no_topic_and_any_other_topic_error_an_error() {
+        assert_eq!(topic_error(None), None);
+        assert_eq!(
+            topic_error(Some(
+                RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+            )),
+            None
+        );
+        assert_eq!(
+            topic_error(Some(
+                RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
+            )),
+            Some(RDKafkaErrorCode::TopicAuthorizationFailed)
+        );
+        assert_eq!(
+            topic_error(Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE)),
+            Some(RDKafkaErrorCode::LeaderNotAvailable)
+        );
     }
 }
