@@ -252,6 +252,7 @@ async fn start_admin(
         consuming: consuming.clone(),
         kafka: Some(health.clone()),
         control: Some(fleet.control.ready_flag()),
+        takeover: Some(fleet.control.takeover_flag()),
     };
     let mut state = AdminState::with_live(
         live.clone(),
@@ -313,6 +314,14 @@ async fn consume(
     let deliverer = Arc::new(deliverer);
     live.attach(deliverer.clone()).await?;
     control.attach_deliverer(deliverer.clone());
+    // Nothing is delivered before the fleet's state is in effect here: the control topic read up
+    // to where it ended at start, and the old silences topic taken over (or given up).
+    if !control.ready() {
+        info!(message = "Waiting for the control topic to be read up to its end before consuming.", topic = %control.topic());
+        if !control.wait_ready(&shutdown).await {
+            return Ok(());
+        }
+    }
     let retries = tokio::spawn({
         let (settings, brokers, deliverer, shutdown, health) = (
             kafka.clone(),

@@ -176,14 +176,19 @@ impl Control {
         self.ready.clone()
     }
 
-    /// Whether the old silences topic is being taken over (caught up, not ready yet).
-    pub fn taking_over(&self) -> bool {
-        self.taking_over.load(Ordering::Acquire)
+    /// The flag set while the old silences topic is being taken over (caught up, not ready yet).
+    pub fn takeover_flag(&self) -> Arc<AtomicBool> {
+        self.taking_over.clone()
+    }
+
+    /// Whether the topic is read up to its end and the old silences topic taken over.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 
     /// Waits until ready ([`Self::ready_flag`]), or `shutdown`: whether ready.
     pub async fn wait_ready(&self, shutdown: &tokio_util::sync::CancellationToken) -> bool {
-        while !self.ready.load(Ordering::Acquire) {
+        while !self.ready() {
             tokio::select! {
                 () = shutdown.cancelled() => return false,
                 () = tokio::time::sleep(Duration::from_millis(100)) => {}

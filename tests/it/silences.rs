@@ -589,12 +589,13 @@ async fn an_old_silences_topic_that_cannot_be_read_is_given_up_and_the_instance_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_control_topic_whose_metadata_fails_at_start_is_read_once_it_answers_before_ready() {
+async fn a_control_topic_whose_metadata_fails_at_start_is_read_once_it_answers_before_anything_is_delivered()
+ {
     let kafka = Kafka::start(&["lifecycle"]);
-    // A silence already in the control topic.
+    // A silence already in the control topic, of event 1.
     let now = chrono::Utc::now();
     let record = json!({
-        "v": 1, "kind": "silence", "id": "held", "matcher": "$.data.event_id =~ '.*'",
+        "v": 1, "kind": "silence", "id": "held", "matcher": "$.data.event_id == 'evt-1'",
         "scope": {}, "starts_at": now - chrono::TimeDelta::minutes(1),
         "ends_at": now + chrono::TimeDelta::hours(1), "created_by": "ops", "comment": "",
         "updated_at": now, "by": "ops", "at": now,
@@ -617,7 +618,9 @@ async fn a_control_topic_whose_metadata_fails_at_start_is_read_once_it_answers_b
         CONTROL_TOPIC,
         RDKafkaRespErr::RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
     );
-    let receiver = Receiver::ok().await;
+    // Event 1 is waiting in the source topic.
+    kafka.produce_events("lifecycle", &updates(1..2)).await;
+    let mut receiver = Receiver::ok().await;
     let destinations = webhook("hook", receiver.url("/hook"), "");
     let topics = vec![topic(
         "all",
@@ -632,8 +635,9 @@ async fn a_control_topic_whose_metadata_fails_at_start_is_read_once_it_answers_b
     }
     .start();
     let base = format!("http://127.0.0.1:{port}");
-    // Give the router time to look at the topic while its metadata fails.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Give the router time to look at the topic while its metadata fails (and, were it
+    // consuming already, to deliver event 1).
+    tokio::time::sleep(Duration::from_secs(8)).await;
     kafka
         .broker
         .topic_error(CONTROL_TOPIC, RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -642,5 +646,24 @@ async fn a_control_topic_whose_metadata_fails_at_start_is_read_once_it_answers_b
     let listed = silences(&base).await;
     let ids: Vec<&str> = listed.iter().filter_map(|s| s["id"].as_str()).collect();
     assert_eq!(ids, ["held"], "{listed:?}");
+    // Event 1 is silenced, not delivered; event 2 is delivered.
+    kafka.produce_events("lifecycle", &updates(2..3)).await;
+    assert_eq!(receiver.next().await.event_id(), "evt-2");
+    let silenced = "notification_router_deliveries_silenced_total{subscription=\"to-hook\"} 1";
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let metrics = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains(silenced) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(receiver.drain().is_empty());
     router.stop().await;
 }
