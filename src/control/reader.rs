@@ -18,14 +18,11 @@ use tracing::{info, warn};
 
 use super::{Control, ControlError, record};
 use crate::config::KafkaSettings;
-use crate::kafka::assigned::{REQUEST_TIMEOUT, ReadEnd};
+use crate::kafka::assigned::{REQUEST_TIMEOUT, ReadEnd, TICK};
 use crate::kafka::{self, assigned};
 
 /// How often an unreachable Kafka is tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
-
-/// How often the reader looks whether it has caught up while no record arrives.
-const TICK: Duration = Duration::from_millis(200);
 
 /// Creates `topic` compacted, with one partition (and the brokers' replication), unless it
 /// exists; with `retention_ms`, records older than that are deleted too. A clear error when it

@@ -26,7 +26,7 @@ use super::record::VERSION;
 use super::{Change, Control, ControlError, ControlRecord};
 use crate::config::KafkaSettings;
 use crate::kafka::InternalKey;
-use crate::kafka::assigned::{self, REQUEST_TIMEOUT};
+use crate::kafka::assigned::{self, REQUEST_TIMEOUT, TICK};
 use crate::silence::Silence;
 
 /// How long an ended silence stays listed (as expired) before its record is cleared; as
@@ -35,9 +35,6 @@ pub(crate) const ENDED_KEPT: TimeDelta = TimeDelta::days(5);
 
 /// How often ended silences are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
-
-/// How often the caught-up flag is looked at while the control topic is read at start.
-const TICK: Duration = Duration::from_millis(100);
 
 /// How many times a takeover that fails with the brokers reachable is tried at start before the
 /// instance goes on without it (the next start tries again).

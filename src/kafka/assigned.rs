@@ -23,6 +23,10 @@ use crate::config::KafkaSettings;
 /// How long a metadata, watermark or topic creation request of these readers waits.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long these readers wait for a record before they look again at what else they wait
+/// for (caught up, shutdown).
+pub(crate) const TICK: Duration = Duration::from_millis(200);
+
 /// How a reader's run over one client ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReadEnd {
