@@ -9,7 +9,9 @@
 //! override puts a new configuration in effect (the files stay the baseline), a destination's
 //! state reaches its lane, a pause is looked up per delivery, a silence joins this instance's
 //! [`Silences`] (what deliveries, `explain` and impact previews consult). The admin API writes records
-//! ([`Control::write`]) and answers once this instance has read them back. Records are JSON with
+//! ([`Control::write`]) and answers once this instance has read them back, or, after
+//! [`WRITE_TIMEOUT`], that they are written but not applied here yet. The router consumes nothing
+//! before the topic is read up to where it ended at start ([`Control::wait_ready`]). Records are JSON with
 //! a `kind`, authenticated like the retry records under `kafka.internal_key`; one that is not
 //! valid is logged and skipped. At start the silences of the old silences topic are carried in
 //! once ([`upkeep`]), and silences long expired are cleared.

@@ -8,6 +8,11 @@
 //! when: instances starting together write the same record), and a `takeover/<old topic>` record
 //! written at the end says that the old topic is not to be read again. Silences ended long ago
 //! are not carried, as they would be cleared at once.
+//!
+//! It is bounded: while no broker can be reached it waits (as the control topic's reader does),
+//! but an old topic that cannot be read (not authorised, no leader, a read that stalls) or a
+//! control record that cannot be written is tried [`TAKEOVER_ATTEMPTS`] times, then logged as an
+//! error, and the instance becomes ready without it; the next start tries again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
