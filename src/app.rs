@@ -81,7 +81,7 @@ async fn run_on(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let health = Arc::new(KafkaHealth::new(brokers, metrics::global()));
-    let control = start_control(&live, brokers, &shutdown).await?;
+    let control = start_control(&live, brokers, &health, &shutdown).await?;
     let (ledger, store) = start_ledger(&live, brokers, &control, &shutdown).await?;
     let fleet = Fleet {
         control: control.clone(),
@@ -105,14 +105,20 @@ async fn run_on(
 async fn start_control(
     live: &Arc<Live>,
     brokers: &str,
+    health: &Arc<KafkaHealth>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Arc<Control>> {
     let config = live.config();
     let kafka = &config.router.kafka;
-    let producer: FutureProducer = kafka::producer_config(kafka, brokers)
+    // Its errors are logged as the readers' are: a refused certificate explained, as it is among
+    // the first clients to reach the brokers.
+    let producer = kafka::producer_config(kafka, brokers)
         .set("allow.auto.create.topics", "false")
         .set("message.timeout.ms", control::PRODUCER_TIMEOUT_MS)
-        .create()
+        .create_with_context(kafka::assigned::ReaderContext::new(
+            None,
+            "control-producer",
+        ))
         .context("cannot create the control topic's producer")?;
     let control = Arc::new(Control::new(
         &kafka.control_topic,
@@ -120,6 +126,7 @@ async fn start_control(
         Some(producer),
     ));
     control.attach_live(live.clone()).await;
+    control.attach_health(health.clone());
     tokio::spawn({
         let (control, settings, brokers, shutdown) = (
             control.clone(),

@@ -38,7 +38,8 @@ pub(crate) use record::{Change, ControlRecord, Read};
 pub(crate) use state::{Applied, ControlState};
 
 use crate::dispatch::Deliverer;
-use crate::kafka::{AUTH_HEADER, InternalKey};
+use crate::kafka::assigned::ReaderContext;
+use crate::kafka::{AUTH_HEADER, InternalKey, KafkaHealth};
 use crate::reload::Live;
 use crate::silence::Silences;
 
@@ -96,7 +97,7 @@ impl ControlError {
 pub struct Control {
     topic: String,
     key: InternalKey,
-    producer: Option<FutureProducer>,
+    producer: Option<FutureProducer<ReaderContext>>,
     state: RwLock<ControlState>,
     /// Set once the topic has been read up to where it ended at start.
     caught_up: Arc<AtomicBool>,
@@ -112,6 +113,8 @@ pub struct Control {
     live: Mutex<Option<Arc<Live>>>,
     /// Whose lanes hear of destinations enabled again.
     deliverer: Mutex<Option<Arc<Deliverer>>>,
+    /// What the reader tells whether the brokers can be reached.
+    health: Mutex<Option<Arc<KafkaHealth>>>,
     /// Who automatic changes are made by: `router <host>`.
     instance: String,
     /// Why the topic cannot be used, once that is known: the router stops with it.
@@ -121,7 +124,11 @@ pub struct Control {
 impl Control {
     /// Reads and writes `topic` with records authenticated under `key`; without a producer
     /// (tests), nothing is written.
-    pub fn new(topic: &str, key: InternalKey, producer: Option<FutureProducer>) -> Self {
+    pub(crate) fn new(
+        topic: &str,
+        key: InternalKey,
+        producer: Option<FutureProducer<ReaderContext>>,
+    ) -> Self {
         let host = std::env::var("HOSTNAME")
             .ok()
             .filter(|h| !h.is_empty())
@@ -138,6 +145,7 @@ impl Control {
             applied: watch::Sender::new(HashMap::new()),
             live: Mutex::new(None),
             deliverer: Mutex::new(None),
+            health: Mutex::new(None),
             instance: format!("router {host}"),
             fatal: Mutex::new(None),
         }
@@ -209,6 +217,15 @@ impl Control {
         *lock(&self.live) = Some(live.clone());
         let state = self.state().clone();
         live.set_control_state(state).await;
+    }
+
+    /// Makes the reader tell `health` whether the brokers can be reached (from its next client).
+    pub fn attach_health(&self, health: Arc<KafkaHealth>) {
+        *lock(&self.health) = Some(health);
+    }
+
+    fn health(&self) -> Option<Arc<KafkaHealth>> {
+        lock(&self.health).clone()
     }
 
     /// Makes destinations enabled again reach `deliverer`'s lanes.

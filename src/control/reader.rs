@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
@@ -18,7 +17,10 @@ use tracing::{info, warn};
 
 use super::{Control, ControlError, record};
 use crate::config::KafkaSettings;
-use crate::kafka::assigned::{REQUEST_TIMEOUT, ReadEnd, TICK};
+use crate::kafka::assigned::{REQUEST_TIMEOUT, ReadEnd, ReaderContext, TICK};
+
+/// The control topic's consumer.
+type Reader = StreamConsumer<ReaderContext>;
 use crate::kafka::{self, assigned};
 
 /// How often an unreachable Kafka is tried again.
@@ -39,8 +41,14 @@ pub(crate) async fn ensure_topic(
     };
     let mut config = kafka::producer_config(settings, brokers);
     config.set("allow.auto.create.topics", "false");
-    let admin: Arc<AdminClient<DefaultClientContext>> =
-        Arc::new(config.create().map_err(|e| create(e.to_string()))?);
+    // Its errors are logged as the readers' are: a refused certificate explained, as this is the
+    // first client to reach the brokers.
+    let context = ReaderContext::new(None, "control-admin");
+    let admin: Arc<AdminClient<ReaderContext>> = Arc::new(
+        config
+            .create_with_context(context)
+            .map_err(|e| create(e.to_string()))?,
+    );
     let (asked, name) = (admin.clone(), topic.to_owned());
     if tokio::task::spawn_blocking(move || exists(&asked, &name))
         .await
@@ -74,7 +82,7 @@ pub(crate) async fn ensure_topic(
 }
 
 /// Whether `topic` exists, by the brokers' metadata.
-fn exists(admin: &AdminClient<DefaultClientContext>, topic: &str) -> Result<bool, ControlError> {
+fn exists(admin: &AdminClient<ReaderContext>, topic: &str) -> Result<bool, ControlError> {
     let metadata = admin
         .inner()
         .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
@@ -184,7 +192,7 @@ pub(crate) async fn run(
 /// Applies what `consumer` reads until shutdown or an outage (the consumer is then closed).
 async fn follow(
     control: &Control,
-    consumer: StreamConsumer,
+    consumer: Reader,
     ends: &HashMap<i32, i64>,
     shutdown: &CancellationToken,
 ) -> ReadEnd {
@@ -239,14 +247,20 @@ fn assign(
     control: &Control,
     settings: &KafkaSettings,
     brokers: &str,
-) -> Result<(StreamConsumer, HashMap<i32, i64>), ControlError> {
+) -> Result<(Reader, HashMap<i32, i64>), ControlError> {
     let topic = control.topic.clone();
     let failed = |error| ControlError::Read {
         topic: topic.clone(),
         error,
     };
-    let consumer: StreamConsumer = assigned::reader_config(settings, brokers, "control-reader")
-        .create()
+    let mut config = assigned::reader_config(settings, brokers, "control-reader");
+    let health = control.health();
+    if health.is_some() {
+        config = assigned::with_statistics(config);
+    }
+    // It reports the brokers' reachability: at start it is the only client reading.
+    let consumer: Reader = config
+        .create_with_context(ReaderContext::new(health, "control"))
         .map_err(failed)?;
     let partitions = assigned::watermarks(&consumer, &topic, REQUEST_TIMEOUT).map_err(failed)?;
     // Just created, or not yet in the metadata the broker answers with: no partition to read is

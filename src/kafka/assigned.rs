@@ -12,12 +12,16 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use rdkafka::ClientConfig;
+use rdkafka::client::ClientContext;
 use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{Headers, Message};
 use rdkafka::types::RDKafkaRespErr;
 
+use super::KafkaHealth;
 use crate::config::KafkaSettings;
 
 /// How long a metadata, watermark or topic creation request of these readers waits.
@@ -95,9 +99,48 @@ pub(crate) fn is_outage(error: &KafkaError) -> bool {
     error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown)
 }
 
+/// The context of a reader that tells the brokers' reachability ([`KafkaHealth`], as the group
+/// consumers do: an outage said once, `kafka_connected`, a refused certificate explained) while it
+/// is the only client reading (at start, before the group consumers run).
+/// Without one (tests), errors are only logged.
+pub(crate) struct ReaderContext {
+    health: Option<Arc<KafkaHealth>>,
+    client: &'static str,
+}
+
+impl ReaderContext {
+    /// Reports as `client`; its configuration needs statistics ([`with_statistics`]).
+    pub(crate) fn new(health: Option<Arc<KafkaHealth>>, client: &'static str) -> Self {
+        Self { health, client }
+    }
+}
+
+/// `config` with librdkafka's statistics every second, as [`KafkaHealth`] reads them.
+pub(crate) fn with_statistics(mut config: ClientConfig) -> ClientConfig {
+    config.set("statistics.interval.ms", "1000");
+    config
+}
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        match &self.health {
+            Some(health) => health.error(self.client, &error, reason),
+            None => super::report_client_error(&error, reason),
+        }
+    }
+
+    fn stats_raw(&self, statistics: &[u8]) {
+        if let Some(health) = &self.health {
+            health.statistics(self.client, statistics);
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
+
 /// Closes `consumer` on a thread of its own: without a broker the close may wait, and nothing
 /// waits for it.
-pub(crate) fn close_in_background(consumer: StreamConsumer) {
+pub(crate) fn close_in_background<C: ConsumerContext + 'static>(consumer: StreamConsumer<C>) {
     let closed = std::thread::Builder::new()
         .name("kafka-close".to_owned())
         .spawn(move || drop(consumer));

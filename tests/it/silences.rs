@@ -134,6 +134,7 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     let made = client
         .post(format!("{}/v1/silences", bases[0]))
         .bearer_auth(TOKEN)
+        .header("x-router-actor", "alice")
         .header("content-type", "application/json")
         .body(request.to_string())
         .send()
@@ -143,7 +144,8 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
         .await
         .unwrap();
     let made: Value = serde_json::from_str(&made).unwrap();
-    assert_eq!(made["created_by"], "admin");
+    // Made by the operator the call names.
+    assert_eq!(made["created_by"], "admin (alice)");
     assert_eq!(made["state"], "active");
     let id = made["id"].as_str().unwrap().to_owned();
     // The second instance learns of it through the control topic.
@@ -174,7 +176,7 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     let record = changes.iter().find(|c| c["kind"] == "silence").unwrap();
     assert_eq!(
         (&record["id"], &record["by"], &record["matcher"]),
-        (&json!(id), &json!("admin"), &request["matcher"]),
+        (&json!(id), &json!("admin (alice)"), &request["matcher"]),
         "{control}"
     );
     assert_eq!(changes.len(), 1, "{control}");
