@@ -81,7 +81,7 @@ async fn run_on(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let health = Arc::new(KafkaHealth::new(brokers, metrics::global()));
-    let control = start_control(&live, brokers, &shutdown).await?;
+    let control = start_control(&live, brokers, &health, &shutdown).await?;
     let (ledger, store) = start_ledger(&live, brokers, &control, &shutdown).await?;
     let fleet = Fleet {
         control: control.clone(),
@@ -105,13 +105,20 @@ async fn run_on(
 async fn start_control(
     live: &Arc<Live>,
     brokers: &str,
+    health: &Arc<KafkaHealth>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Arc<Control>> {
     let config = live.config();
     let kafka = &config.router.kafka;
-    let producer: FutureProducer = kafka::producer_config(kafka, brokers)
+    // Its errors are logged as the readers' are: a refused certificate explained, as it is among
+    // the first clients to reach the brokers.
+    let producer = kafka::producer_config(kafka, brokers)
         .set("allow.auto.create.topics", "false")
-        .create()
+        .set("message.timeout.ms", control::PRODUCER_TIMEOUT_MS)
+        .create_with_context(kafka::assigned::ReaderContext::new(
+            None,
+            "control-producer",
+        ))
         .context("cannot create the control topic's producer")?;
     let control = Arc::new(Control::new(
         &kafka.control_topic,
@@ -119,6 +126,7 @@ async fn start_control(
         Some(producer),
     ));
     control.attach_live(live.clone()).await;
+    control.attach_health(health.clone());
     tokio::spawn({
         let (control, settings, brokers, shutdown) = (
             control.clone(),
@@ -251,6 +259,7 @@ async fn start_admin(
         consuming: consuming.clone(),
         kafka: Some(health.clone()),
         control: Some(fleet.control.ready_flag()),
+        takeover: Some(fleet.control.takeover_flag()),
     };
     let mut state = AdminState::with_live(
         live.clone(),
@@ -312,6 +321,14 @@ async fn consume(
     let deliverer = Arc::new(deliverer);
     live.attach(deliverer.clone()).await?;
     control.attach_deliverer(deliverer.clone());
+    // Nothing is delivered before the fleet's state is in effect here: the control topic read up
+    // to where it ended at start, and the old silences topic taken over (or given up).
+    if !control.ready() {
+        info!(message = "Waiting for the control topic to be read up to its end before consuming.", topic = %control.topic());
+        if !control.wait_ready(&shutdown).await {
+            return Ok(());
+        }
+    }
     let retries = tokio::spawn({
         let (settings, brokers, deliverer, shutdown, health) = (
             kafka.clone(),

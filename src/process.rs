@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use rdkafka::Message;
-use rdkafka::message::{Headers, OwnedMessage};
+use rdkafka::message::OwnedMessage;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -68,10 +68,7 @@ impl RecordProcessor {
         };
         let source = table.source(source_index);
         metrics.consumed(&source.id);
-        let record_headers: Vec<(&str, Option<&[u8]>)> = message
-            .headers()
-            .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
-            .unwrap_or_default();
+        let record_headers = crate::kafka::assigned::headers(message);
         let record = RawRecord {
             value: message.payload(),
             headers: &record_headers,

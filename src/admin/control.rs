@@ -90,7 +90,7 @@ async fn clear_source(State(state): State<Arc<AdminState>>, Path(id): Path<Strin
         return not_found("source", &id);
     }
     match control.clear("source", &id).await {
-        Ok(()) => match listings::source(&state, &id) {
+        Ok(_) => match listings::source(&state, &id) {
             Some(source) => Json(source).into_response(),
             None => not_found("source", &id),
         },
@@ -158,7 +158,7 @@ async fn set_destination(
         reason,
     };
     match control.write(change, &actor(headers)).await {
-        Ok(()) => {
+        Ok(_) => {
             let disabled = control.state().destination_disabled(&id);
             let disabled =
                 disabled.map(|(reason, set)| json!({"reason": reason, "by": set.by, "at": set.at}));
@@ -202,7 +202,7 @@ async fn pause(
         paused: pause.paused,
     };
     match control.write(change, &actor(&headers)).await {
-        Ok(()) => {
+        Ok(_) => {
             let paused = control.state().paused(&name);
             let paused = paused.map(|set| json!({"by": set.by, "at": set.at}));
             Json(json!({"id": name, "name": name, "paused": paused})).into_response()

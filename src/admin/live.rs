@@ -70,7 +70,7 @@ async fn set_enabled(
             .write(change, &super::control::actor(&headers))
             .await
         {
-            Ok(()) => match listings::source(&state, &id) {
+            Ok(_) => match listings::source(&state, &id) {
                 Some(source) => Json(source).into_response(),
                 None => not_found("source", &id),
             },

@@ -1,25 +1,27 @@
 //! `/v1/silences`: list (`GET`), create (`POST`, token) and expire (`DELETE /{id}`, token)
 //! silences. A change is a record of the control topic (`silence/<id>`), which every instance
-//! reads; it is answered once this instance has read it back and put it in effect.
+//! reads; it is answered once this instance has read it back and put it in effect (`201`/`200`),
+//! or, when that takes longer than the write's time limit, `202`: written, not yet in effect here.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::control::actor;
 use super::{AdminState, error, not_found, unavailable};
-use crate::control::{Change, Control};
+use crate::control::{Change, Control, Written};
 use crate::silence::{Scope, Silence, Silences};
 
-/// Who made a silence through the admin token: the token has no other name.
-pub(super) const ADMIN: &str = "admin";
+/// What a `202` says: the change is in the control topic, not yet in effect on this instance.
+pub(super) const PENDING: &str = "written to the control topic, not yet applied on this instance: it is applied as soon as it is read back";
 
 /// Where the admin API keeps silences: this instance's copy and the control topic every
 /// instance reads them from.
@@ -98,7 +100,11 @@ async fn one(State(state): State<Arc<AdminState>>, Path(id): Path<String>) -> Re
     }
 }
 
-async fn create(State(state): State<Arc<AdminState>>, body: axum::body::Bytes) -> Response {
+async fn create(
+    State(state): State<Arc<AdminState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let desk = match desk(&state) {
         Ok(desk) => desk,
         Err(response) => return *response,
@@ -107,8 +113,10 @@ async fn create(State(state): State<Arc<AdminState>>, body: axum::body::Bytes) -
         Ok(new) => new,
         Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", &e.to_string()),
     };
+    let by = actor(&headers);
     let silence = match draft(
         &state,
+        &by,
         new.matcher,
         new.scope,
         new.starts_at,
@@ -118,13 +126,14 @@ async fn create(State(state): State<Arc<AdminState>>, body: axum::body::Bytes) -
         Ok(silence) => silence,
         Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", &why),
     };
-    save(desk, silence, StatusCode::CREATED).await
+    save(desk, silence, &by, StatusCode::CREATED).await
 }
 
-/// A new silence by the admin token, checked (its matcher, times, comment and scope); the
+/// A new silence made `by` someone, checked (its matcher, times, comment and scope); the
 /// console's form makes its silences through it too.
 pub(super) fn draft(
     state: &AdminState,
+    by: &str,
     matcher: String,
     scope: Scope,
     starts_at: Option<DateTime<Utc>>,
@@ -138,7 +147,7 @@ pub(super) fn draft(
         scope,
         starts_at: starts_at.unwrap_or(now),
         ends_at,
-        created_by: ADMIN.to_owned(),
+        created_by: by.to_owned(),
         comment,
         updated_at: now,
     };
@@ -169,7 +178,11 @@ fn new_scope_unknown(state: &AdminState, scope: &Scope) -> bool {
             .is_some_and(|d| !table.destinations().iter().any(|x| &x.id == d))
 }
 
-async fn expire(State(state): State<Arc<AdminState>>, Path(id): Path<String>) -> Response {
+async fn expire(
+    State(state): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let desk = match desk(&state) {
         Ok(desk) => desk,
         Err(response) => return *response,
@@ -177,7 +190,7 @@ async fn expire(State(state): State<Arc<AdminState>>, Path(id): Path<String>) ->
     let Some(silence) = desk.silences.get(&id) else {
         return not_found("silence", &id);
     };
-    save(desk, expired(&silence), StatusCode::OK).await
+    save(desk, expired(&silence), &actor(&headers), StatusCode::OK).await
 }
 
 /// `silence` ending now (unchanged if it already ended).
@@ -191,11 +204,17 @@ pub(super) fn expired(silence: &Silence) -> Silence {
     silence
 }
 
-/// Writes `silence` to the control topic; answers once it is in effect here.
-async fn save(desk: &SilenceDesk, silence: Silence, status: StatusCode) -> Response {
-    let shown = shown(&silence, Utc::now());
-    match put(desk, silence).await {
-        Ok(()) => (status, Json(shown)).into_response(),
+/// Writes `silence` to the control topic, changed `by` someone; answers with `status` once it is
+/// in effect here, `202` (with why) when it is written but not read back in time.
+async fn save(desk: &SilenceDesk, silence: Silence, by: &str, status: StatusCode) -> Response {
+    let mut shown = shown(&silence, Utc::now());
+    match put(desk, silence, by).await {
+        Ok(Written::Applied) => (status, Json(shown)).into_response(),
+        Ok(Written::Pending) => {
+            shown["applied"] = json!(false);
+            shown["message"] = json!(PENDING);
+            (StatusCode::ACCEPTED, Json(shown)).into_response()
+        }
         Err((status, why)) if status == StatusCode::BAD_REQUEST => {
             error(status, "bad_request", &why)
         }
@@ -203,14 +222,19 @@ async fn save(desk: &SilenceDesk, silence: Silence, status: StatusCode) -> Respo
     }
 }
 
-/// Writes `silence` (checked) to the control topic, made or changed by the admin token, and
-/// waits until this instance has put it in effect; the console shares it.
-pub(super) async fn put(desk: &SilenceDesk, silence: Silence) -> Result<(), (StatusCode, String)> {
+/// Writes `silence` (checked) to the control topic, made or changed `by` someone, and waits
+/// until this instance has put it in effect (or the write's time limit passed: pending); the
+/// console shares it.
+pub(super) async fn put(
+    desk: &SilenceDesk,
+    silence: Silence,
+    by: &str,
+) -> Result<Written, (StatusCode, String)> {
     silence
         .compile()
         .map_err(|why| (StatusCode::BAD_REQUEST, why.to_string()))?;
     desk.control
-        .write(Change::Silence(silence), ADMIN)
+        .write(Change::Silence(silence), by)
         .await
         .map_err(|why| (StatusCode::SERVICE_UNAVAILABLE, why.to_string()))
 }

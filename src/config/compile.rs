@@ -40,6 +40,7 @@ pub fn compile(
 ) -> Result<Compiled, ConfigErrors> {
     let mut problems = Problems::default();
     check_kafka(&router.kafka, router_path, &mut problems);
+    check_control_topic(router, router_path, &mut problems);
     check_http(&router.http, router_path, &mut problems);
     if let Some(admin) = &router.admin {
         check_admin(admin, router_path, &mut problems);
@@ -113,6 +114,27 @@ fn compile_time_intervals(
     named
 }
 
+/// The control topic: a valid name, and none of the router's other topics (retry,
+/// dead-letter, digest, ledger); the old silences topic and the sources' topics are checked
+/// against it where they are.
+fn check_control_topic(router: &RouterFile, file: &Path, problems: &mut Problems) {
+    let kafka = &router.kafka;
+    if let Err(why) = check_kafka_topic_name(&kafka.control_topic) {
+        problems.add(file, "kafka.control_topic", why.to_string());
+        return;
+    }
+    let others = [
+        ("retry", &kafka.retry_topic),
+        ("dead-letter", &kafka.dead_letter_topic),
+        ("digest", &kafka.digest_topic),
+        ("ledger", &router.ledger.topic),
+    ];
+    if let Some((which, _)) = others.iter().find(|(_, t)| **t == kafka.control_topic) {
+        let why = format!("{:?} is also the {which} topic", kafka.control_topic);
+        problems.add(file, "kafka.control_topic", why);
+    }
+}
+
 fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
     if kafka.brokers.trim().is_empty() {
         let why = "is empty: write host:port[,host:port...] or `embedded`";
@@ -141,6 +163,12 @@ fn check_kafka(kafka: &KafkaSettings, file: &Path, problems: &mut Problems) {
     } else if [&kafka.retry_topic, &kafka.dead_letter_topic].contains(&&kafka.silences_topic) {
         let why = format!(
             "{:?} is also the retry or dead-letter topic",
+            kafka.silences_topic
+        );
+        problems.add(file, "kafka.silences_topic", why);
+    } else if kafka.silences_topic == kafka.control_topic {
+        let why = format!(
+            "{:?} is also the control topic: the old silences topic is taken over into the control topic, and must be another",
             kafka.silences_topic
         );
         problems.add(file, "kafka.silences_topic", why);
@@ -258,6 +286,7 @@ fn compile_sources(
                 || *topic == kafka.retry_topic
                 || *topic == kafka.digest_topic
                 || *topic == kafka.silences_topic
+                || *topic == kafka.control_topic
             {
                 let which = if *topic == kafka.retry_topic {
                     "retry"
@@ -265,6 +294,8 @@ fn compile_sources(
                     "digest"
                 } else if *topic == kafka.silences_topic {
                     "silences"
+                } else if *topic == kafka.control_topic {
+                    "control"
                 } else {
                     "dead-letter"
                 };

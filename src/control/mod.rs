@@ -9,7 +9,9 @@
 //! override puts a new configuration in effect (the files stay the baseline), a destination's
 //! state reaches its lane, a pause is looked up per delivery, a silence joins this instance's
 //! [`Silences`] (what deliveries, `explain` and impact previews consult). The admin API writes records
-//! ([`Control::write`]) and answers once this instance has read them back. Records are JSON with
+//! ([`Control::write`]) and answers once this instance has read them back, or, after
+//! [`WRITE_TIMEOUT`], that they are written but not applied here yet. The router consumes nothing
+//! before the topic is read up to where it ended at start ([`Control::wait_ready`]). Records are JSON with
 //! a `kind`, authenticated like the retry records under `kafka.internal_key`; one that is not
 //! valid is logged and skipped. At start the silences of the old silences topic are carried in
 //! once ([`upkeep`]), and silences long expired are cleared.
@@ -36,12 +38,27 @@ pub(crate) use record::{Change, ControlRecord, Read};
 pub(crate) use state::{Applied, ControlState};
 
 use crate::dispatch::Deliverer;
-use crate::kafka::{AUTH_HEADER, InternalKey};
+use crate::kafka::assigned::ReaderContext;
+use crate::kafka::{AUTH_HEADER, InternalKey, KafkaHealth};
 use crate::reload::Live;
 use crate::silence::Silences;
 
-/// How long a write waits for the broker, and then for this instance to read it back.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write lasts at most: queued, delivered to the broker and read back by this
+/// instance. The control producer's `message.timeout.ms` is no longer ([`PRODUCER_TIMEOUT_MS`]).
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The control producer's `message.timeout.ms`: a record not delivered by the end of a write is
+/// not delivered later.
+pub(crate) const PRODUCER_TIMEOUT_MS: &str = "9000";
+
+/// What became of a record written: in effect on this instance, or written to the topic but not
+/// read back yet (within [`WRITE_TIMEOUT`]); it is applied here when it is, on every instance as
+/// each reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Applied,
+    Pending,
+}
 
 /// Why a control record could not be written or the topic not read.
 #[derive(Debug, thiserror::Error)]
@@ -64,16 +81,30 @@ pub enum ControlError {
     },
 }
 
+impl ControlError {
+    /// Whether it says that no broker can be reached (rather than that one refused or failed).
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Self::Write { error, .. } | Self::Read { error, .. } => {
+                crate::kafka::assigned::is_outage(error)
+            }
+            Self::NoProducer | Self::Create { .. } => false,
+        }
+    }
+}
+
 /// The control topic as this instance sees it: what it has read, and how it writes.
 pub struct Control {
     topic: String,
     key: InternalKey,
-    producer: Option<FutureProducer>,
+    producer: Option<FutureProducer<ReaderContext>>,
     state: RwLock<ControlState>,
     /// Set once the topic has been read up to where it ended at start.
     caught_up: Arc<AtomicBool>,
     /// Set once caught up and the old silences topic taken over: ready (`/readyz`).
     ready: Arc<AtomicBool>,
+    /// Set while the old silences topic is being taken over (what readiness waits for).
+    taking_over: Arc<AtomicBool>,
     /// The silences the topic holds, with their matchers compiled.
     silences: Arc<Silences>,
     /// The next offset to read, per partition: what has been applied.
@@ -82,6 +113,8 @@ pub struct Control {
     live: Mutex<Option<Arc<Live>>>,
     /// Whose lanes hear of destinations enabled again.
     deliverer: Mutex<Option<Arc<Deliverer>>>,
+    /// What the reader tells whether the brokers can be reached.
+    health: Mutex<Option<Arc<KafkaHealth>>>,
     /// Who automatic changes are made by: `router <host>`.
     instance: String,
     /// Why the topic cannot be used, once that is known: the router stops with it.
@@ -91,7 +124,11 @@ pub struct Control {
 impl Control {
     /// Reads and writes `topic` with records authenticated under `key`; without a producer
     /// (tests), nothing is written.
-    pub fn new(topic: &str, key: InternalKey, producer: Option<FutureProducer>) -> Self {
+    pub(crate) fn new(
+        topic: &str,
+        key: InternalKey,
+        producer: Option<FutureProducer<ReaderContext>>,
+    ) -> Self {
         let host = std::env::var("HOSTNAME")
             .ok()
             .filter(|h| !h.is_empty())
@@ -103,10 +140,12 @@ impl Control {
             state: RwLock::new(ControlState::default()),
             caught_up: Arc::default(),
             ready: Arc::default(),
+            taking_over: Arc::default(),
             silences: Silences::new(),
             applied: watch::Sender::new(HashMap::new()),
             live: Mutex::new(None),
             deliverer: Mutex::new(None),
+            health: Mutex::new(None),
             instance: format!("router {host}"),
             fatal: Mutex::new(None),
         }
@@ -147,6 +186,27 @@ impl Control {
         self.ready.clone()
     }
 
+    /// The flag set while the old silences topic is being taken over (caught up, not ready yet).
+    pub fn takeover_flag(&self) -> Arc<AtomicBool> {
+        self.taking_over.clone()
+    }
+
+    /// Whether the topic is read up to its end and the old silences topic taken over.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Waits until ready ([`Self::ready_flag`]), or `shutdown`: whether ready.
+    pub async fn wait_ready(&self, shutdown: &tokio_util::sync::CancellationToken) -> bool {
+        while !self.ready() {
+            tokio::select! {
+                () = shutdown.cancelled() => return false,
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+        true
+    }
+
     /// Every silence the topic holds, as deliveries consult them.
     pub fn silences(&self) -> &Arc<Silences> {
         &self.silences
@@ -157,6 +217,15 @@ impl Control {
         *lock(&self.live) = Some(live.clone());
         let state = self.state().clone();
         live.set_control_state(state).await;
+    }
+
+    /// Makes the reader tell `health` whether the brokers can be reached (from its next client).
+    pub fn attach_health(&self, health: Arc<KafkaHealth>) {
+        *lock(&self.health) = Some(health);
+    }
+
+    fn health(&self) -> Option<Arc<KafkaHealth>> {
+        lock(&self.health).clone()
     }
 
     /// Makes destinations enabled again reach `deliverer`'s lanes.
@@ -174,20 +243,21 @@ impl Control {
         self.state().paused(name).is_some()
     }
 
-    /// Writes `change` made `by` someone and waits until this instance has applied it (at most
-    /// a few seconds: it is applied when read back in any case).
-    pub async fn write(&self, change: Change, by: &str) -> Result<(), ControlError> {
+    /// Writes `change` made `by` someone and waits until this instance has applied it, for at
+    /// most [`WRITE_TIMEOUT`] in all: [`Written::Pending`] when it was written but not read back
+    /// by then (it is applied when it is).
+    pub async fn write(&self, change: Change, by: &str) -> Result<Written, ControlError> {
         self.write_record(&ControlRecord::new(change, by)).await
     }
 
     /// Writes `record` as it is and waits until this instance has applied it.
-    pub async fn write_record(&self, record: &ControlRecord) -> Result<(), ControlError> {
+    pub async fn write_record(&self, record: &ControlRecord) -> Result<Written, ControlError> {
         let key = record.change.key();
         self.send(&key, Some(&record.value())).await
     }
 
     /// Clears what the key of `kind` `id` set (a tombstone): a source back to its file's value.
-    pub async fn clear(&self, kind: &str, id: &str) -> Result<(), ControlError> {
+    pub async fn clear(&self, kind: &str, id: &str) -> Result<Written, ControlError> {
         self.send(&record::key(kind, id), None).await
     }
 
@@ -204,8 +274,9 @@ impl Control {
         });
     }
 
-    async fn send(&self, key: &str, value: Option<&[u8]>) -> Result<(), ControlError> {
+    async fn send(&self, key: &str, value: Option<&[u8]>) -> Result<Written, ControlError> {
         let producer = self.producer.as_ref().ok_or(ControlError::NoProducer)?;
+        let deadline = tokio::time::Instant::now() + WRITE_TIMEOUT;
         let code = record::sign(&self.key, &self.topic, key, value);
         let headers = OwnedHeaders::new().insert(Header {
             key: AUTH_HEADER,
@@ -215,29 +286,36 @@ impl Control {
         if let Some(value) = value {
             outgoing = outgoing.payload(value);
         }
-        let delivered = producer
-            .send(outgoing, WRITE_TIMEOUT)
-            .await
-            .map_err(|(error, _)| ControlError::Write {
-                topic: self.topic.clone(),
-                error,
-            })?;
+        let failed = |error| ControlError::Write {
+            topic: self.topic.clone(),
+            error,
+        };
+        // The queue and the delivery both count against the deadline (the producer gives up on
+        // a record by then too: `message.timeout.ms`).
+        let delivery = producer.send(outgoing, WRITE_TIMEOUT);
+        let delivered = match tokio::time::timeout_at(deadline, delivery).await {
+            Ok(Ok(delivered)) => delivered,
+            Ok(Err((error, _))) => return Err(failed(error)),
+            Err(_) => {
+                return Err(failed(rdkafka::error::KafkaError::MessageProduction(
+                    rdkafka::types::RDKafkaErrorCode::MessageTimedOut,
+                )));
+            }
+        };
         let mut applied = self.applied.subscribe();
         let read_back = applied.wait_for(|offsets| {
             offsets
                 .get(&delivered.partition)
                 .is_some_and(|next| *next > delivered.offset)
         });
-        if tokio::time::timeout(WRITE_TIMEOUT, read_back)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout_at(deadline, read_back).await.is_err() {
             warn!(
                 message = "A control record was written but not read back in time; it applies when it is.",
                 key
             );
+            return Ok(Written::Pending);
         }
-        Ok(())
+        Ok(Written::Applied)
     }
 
     /// Applies one record read back at `offset` of `partition`.

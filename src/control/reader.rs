@@ -8,26 +8,23 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::message::{Headers, Message};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{Control, ControlError, record};
 use crate::config::KafkaSettings;
-use crate::kafka::{self, assigned, assigned::ReadEnd};
+use crate::kafka::assigned::{REQUEST_TIMEOUT, ReadEnd, ReaderContext, TICK};
 
-/// How long metadata and topic creation requests wait.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The control topic's consumer.
+type Reader = StreamConsumer<ReaderContext>;
+use crate::kafka::{self, assigned};
 
 /// How often an unreachable Kafka is tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
-
-/// How often the reader looks whether it has caught up while no record arrives.
-const TICK: Duration = Duration::from_millis(200);
 
 /// Creates `topic` compacted, with one partition (and the brokers' replication), unless it
 /// exists; with `retention_ms`, records older than that are deleted too. A clear error when it
@@ -44,8 +41,14 @@ pub(crate) async fn ensure_topic(
     };
     let mut config = kafka::producer_config(settings, brokers);
     config.set("allow.auto.create.topics", "false");
-    let admin: Arc<AdminClient<DefaultClientContext>> =
-        Arc::new(config.create().map_err(|e| create(e.to_string()))?);
+    // Its errors are logged as the readers' are: a refused certificate explained, as this is the
+    // first client to reach the brokers.
+    let context = ReaderContext::new(None, "control-admin");
+    let admin: Arc<AdminClient<ReaderContext>> = Arc::new(
+        config
+            .create_with_context(context)
+            .map_err(|e| create(e.to_string()))?,
+    );
     let (asked, name) = (admin.clone(), topic.to_owned());
     if tokio::task::spawn_blocking(move || exists(&asked, &name))
         .await
@@ -79,7 +82,7 @@ pub(crate) async fn ensure_topic(
 }
 
 /// Whether `topic` exists, by the brokers' metadata.
-fn exists(admin: &AdminClient<DefaultClientContext>, topic: &str) -> Result<bool, ControlError> {
+fn exists(admin: &AdminClient<ReaderContext>, topic: &str) -> Result<bool, ControlError> {
     let metadata = admin
         .inner()
         .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
@@ -87,14 +90,23 @@ fn exists(admin: &AdminClient<DefaultClientContext>, topic: &str) -> Result<bool
             topic: topic.to_owned(),
             error,
         })?;
-    Ok(metadata
-        .topics()
-        .iter()
-        .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty()))
+    let mut found = false;
+    for t in metadata.topics().iter().filter(|t| t.name() == topic) {
+        // Not authorised, or without a leader: not to be created, but tried again.
+        if let Some(code) = assigned::topic_error(t.error()) {
+            return Err(ControlError::Read {
+                topic: topic.to_owned(),
+                error: KafkaError::MetadataFetch(code),
+            });
+        }
+        found |= t.error().is_none() && !t.partitions().is_empty();
+    }
+    Ok(found)
 }
 
-/// Runs `attempt` until it succeeds, again every second while the brokers cannot be reached
-/// (a [`ControlError::Read`]: logged once, then ever more rarely); any other error ends it.
+/// Runs `attempt` until it succeeds, again every second while the brokers cannot be reached or
+/// the topic not read (a [`ControlError::Read`]: logged once, then ever more rarely); any other
+/// error ends it.
 /// `None` when `shutdown` came first.
 pub(crate) async fn retrying<T, F: std::future::Future<Output = Result<T, ControlError>>>(
     what: &str,
@@ -108,7 +120,11 @@ pub(crate) async fn retrying<T, F: std::future::Future<Output = Result<T, Contro
             Err(ControlError::Read { topic, error }) => {
                 failures += 1;
                 if failures.is_power_of_two() {
-                    warn!(message = "Kafka cannot be reached yet; retrying.", what, topic = %topic, %error, failures);
+                    if assigned::is_outage(&error) {
+                        warn!(message = "Kafka cannot be reached yet; retrying.", what, topic = %topic, %error, failures);
+                    } else {
+                        warn!(message = "The topic cannot be read yet; retrying.", what, topic = %topic, %error, failures);
+                    }
                 }
             }
             Err(other) => return Err(other),
@@ -176,7 +192,7 @@ pub(crate) async fn run(
 /// Applies what `consumer` reads until shutdown or an outage (the consumer is then closed).
 async fn follow(
     control: &Control,
-    consumer: StreamConsumer,
+    consumer: Reader,
     ends: &HashMap<i32, i64>,
     shutdown: &CancellationToken,
 ) -> ReadEnd {
@@ -207,10 +223,7 @@ async fn follow(
                 Ok(Ok(message)) => message,
             },
         };
-        let headers: Vec<(&str, Option<&[u8]>)> = message
-            .headers()
-            .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
-            .unwrap_or_default();
+        let headers = assigned::headers(&message);
         let (partition, offset) = (message.partition(), message.offset());
         match record::decode(
             &control.key,
@@ -234,16 +247,29 @@ fn assign(
     control: &Control,
     settings: &KafkaSettings,
     brokers: &str,
-) -> Result<(StreamConsumer, HashMap<i32, i64>), ControlError> {
+) -> Result<(Reader, HashMap<i32, i64>), ControlError> {
     let topic = control.topic.clone();
     let failed = |error| ControlError::Read {
         topic: topic.clone(),
         error,
     };
-    let consumer: StreamConsumer = assigned::reader_config(settings, brokers, "control-reader")
-        .create()
+    let mut config = assigned::reader_config(settings, brokers, "control-reader");
+    let health = control.health();
+    if health.is_some() {
+        config = assigned::with_statistics(config);
+    }
+    // It reports the brokers' reachability: at start it is the only client reading.
+    let consumer: Reader = config
+        .create_with_context(ReaderContext::new(health, "control"))
         .map_err(failed)?;
     let partitions = assigned::watermarks(&consumer, &topic, REQUEST_TIMEOUT).map_err(failed)?;
+    // Just created, or not yet in the metadata the broker answers with: no partition to read is
+    // not caught up but not read yet (tried again).
+    if partitions.is_empty() {
+        return Err(failed(KafkaError::MetadataFetch(
+            RDKafkaErrorCode::UnknownTopicOrPartition,
+        )));
+    }
     let mut assignment = TopicPartitionList::new();
     let mut ends = HashMap::new();
     let applied = control.applied.borrow().clone();

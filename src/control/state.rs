@@ -119,12 +119,13 @@ impl ControlState {
         self.records.contains_key(&key("takeover", topic))
     }
 
-    /// The silences that ended at least `kept` before `now`: their records can go.
-    pub fn silences_ended(&self, now: DateTime<Utc>, kept: chrono::TimeDelta) -> Vec<String> {
+    /// The silences that ended at least [`super::upkeep::ENDED_KEPT`] before `now`: their records
+    /// can go.
+    pub fn silences_ended(&self, now: DateTime<Utc>) -> Vec<String> {
         self.records
             .values()
             .filter_map(|record| match &record.change {
-                Change::Silence(silence) if silence.ends_at + kept <= now => {
+                Change::Silence(silence) if super::upkeep::ended_long_ago(silence, now) => {
                     Some(silence.id.clone())
                 }
                 _ => None,

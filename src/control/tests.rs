@@ -257,9 +257,8 @@ fn silences_ended_long_ago_are_the_ones_to_clear_and_a_takeover_is_remembered() 
         assert_eq!(state.apply(set(Change::Silence(s))), Applied::Silence);
     }
     assert!(state.has_silence("just-ended"));
-    let kept = super::upkeep::ENDED_KEPT;
     assert_eq!(
-        state.silences_ended(chrono::Utc::now(), kept),
+        state.silences_ended(chrono::Utc::now()),
         vec!["long-ended".to_owned()]
     );
     state.apply(Read::Cleared {

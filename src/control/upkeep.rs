@@ -8,24 +8,30 @@
 //! when: instances starting together write the same record), and a `takeover/<old topic>` record
 //! written at the end says that the old topic is not to be read again. Silences ended long ago
 //! are not carried, as they would be cleared at once.
+//!
+//! It is bounded: while no broker can be reached it waits (as the control topic's reader does),
+//! but an old topic that cannot be read (not authorised, no leader, a read that stalls) or a
+//! control record that cannot be written is tried [`TAKEOVER_ATTEMPTS`] times, then logged as an
+//! error, and the instance becomes ready without it; the next start tries again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::record::VERSION;
-use super::{Change, Control, ControlError, ControlRecord, retrying};
+use super::{Change, Control, ControlError, ControlRecord};
 use crate::config::KafkaSettings;
-use crate::kafka::{InternalKey, assigned};
+use crate::kafka::InternalKey;
+use crate::kafka::assigned::{self, REQUEST_TIMEOUT, TICK};
 use crate::silence::Silence;
 
 /// How long an ended silence stays listed (as expired) before its record is cleared; as
@@ -35,11 +41,12 @@ pub(crate) const ENDED_KEPT: TimeDelta = TimeDelta::days(5);
 /// How often ended silences are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
-/// How long one request to the brokers, or a wait for the next record of the old topic, lasts.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many times a takeover that fails with the brokers reachable is tried at start before the
+/// instance goes on without it (the next start tries again).
+pub(crate) const TAKEOVER_ATTEMPTS: u32 = 4;
 
-/// How often the caught-up flag is looked at while the control topic is read at start.
-const TICK: Duration = Duration::from_millis(100);
+/// How long the old topic's reading waits for its next record before it counts as stalled.
+const STALL: Duration = Duration::from_secs(10);
 
 /// Once `control` has read its topic up to its end: takes `old_topic` over, then says the
 /// instance ready and clears ended silences every hour until `shutdown`.
@@ -56,18 +63,16 @@ pub(crate) async fn run(
             () = tokio::time::sleep(TICK) => {}
         }
     }
-    let taken = retrying("the old silences topic", &shutdown, || {
-        take_over(&control, &settings, &brokers, &old_topic)
-    })
-    .await;
-    match taken {
-        Ok(Some(())) => {}
-        Ok(None) => return,
-        // Not fatal: the fleet goes on with the silences of the control topic; the next start
-        // tries again, as nothing says it was taken over.
-        Err(error) => {
-            error!(message = "The old silences topic cannot be taken over: its silences are not applied.", topic = %old_topic, %error);
-        }
+    control.taking_over.store(true, Ordering::Release);
+    let taken = tokio::select! {
+        () = shutdown.cancelled() => return,
+        taken = takeover(&control, &settings, &brokers, &old_topic) => taken,
+    };
+    control.taking_over.store(false, Ordering::Release);
+    // Not fatal: the fleet goes on with the silences of the control topic; the next start tries
+    // again, as nothing says it was taken over.
+    if let Err(error) = taken {
+        error!(message = "The old silences topic cannot be taken over: its silences are not applied; the next start tries again.", topic = %old_topic, reason = %error, attempts = TAKEOVER_ATTEMPTS);
     }
     control.ready.store(true, Ordering::Release);
     loop {
@@ -76,6 +81,41 @@ pub(crate) async fn run(
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(SWEEP_EVERY) => {}
         }
+    }
+}
+
+/// Tries [`take_over`] until it succeeds: while no broker can be reached, again every second
+/// (as the control topic's reader waits); on any other failure (the old topic not readable, a
+/// write refused or timed out) at most [`TAKEOVER_ATTEMPTS`] times, waiting twice as long each
+/// time. The last error when it gives up.
+async fn takeover(
+    control: &Control,
+    settings: &KafkaSettings,
+    brokers: &str,
+    old_topic: &str,
+) -> Result<(), ControlError> {
+    let (mut failures, mut outages) = (0, 0_u64);
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let error = match take_over(control, settings, brokers, old_topic).await {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        if error.is_outage() {
+            outages += 1;
+            if outages.is_power_of_two() {
+                warn!(message = "Kafka cannot be reached yet; the old silences topic is taken over once it can.", topic = %old_topic, %error, failures = outages);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        failures += 1;
+        if failures >= TAKEOVER_ATTEMPTS {
+            return Err(error);
+        }
+        warn!(message = "Taking the old silences topic over failed; trying again.", topic = %old_topic, %error, attempt = failures, of = TAKEOVER_ATTEMPTS);
+        tokio::time::sleep(wait).await;
+        wait *= 2;
     }
 }
 
@@ -101,12 +141,13 @@ async fn take_over(
         .await
         .expect("the old silences topic's reading task")?;
     let Some(silences) = read else {
+        info!(message = "No old silences topic to take over (none, or empty).", topic = %old_topic);
         return Ok(());
     };
     let now = Utc::now();
     let (mut carried, mut held) = (0, 0);
     for silence in silences.into_values() {
-        if silence.ends_at + ENDED_KEPT <= now {
+        if ended_long_ago(&silence, now) {
             continue;
         }
         if control.state().has_silence(&silence.id) {
@@ -122,6 +163,12 @@ async fn take_over(
     control.write(takeover, control.instance()).await?;
     info!(message = "Silences of the old silences topic carried into the control topic; the old topic is not read again and can be deleted.", from = %old_topic, to = %control.topic(), carried, already_held = held);
     Ok(())
+}
+
+/// Whether `silence` ended more than [`ENDED_KEPT`] before `now`: its record is cleared (or not
+/// carried).
+pub(crate) fn ended_long_ago(silence: &Silence, now: DateTime<Utc>) -> bool {
+    silence.ends_at + ENDED_KEPT <= now
 }
 
 /// The control record of a silence of the old topic: made by whom and when it says.
@@ -169,23 +216,33 @@ fn read_old(
     }
     consumer.assign(&assignment).map_err(failed)?;
     let mut silences = BTreeMap::new();
-    while !ends.is_empty() {
-        let message = match consumer.poll(REQUEST_TIMEOUT) {
+    let mut stalled_since = Instant::now();
+    loop {
+        // Read up to where each partition ended at start: by the consumer's position, which
+        // passes what is no message (a transaction marker, records compacted away) as well.
+        if let Ok(positions) = consumer.position() {
+            ends.retain(|partition, end| {
+                !matches!(positions.find_partition(topic, *partition).map(|p| p.offset()), Some(Offset::Offset(at)) if at >= *end)
+            });
+        }
+        if ends.is_empty() {
+            return Ok(Some(silences));
+        }
+        let message = match consumer.poll(TICK) {
             Some(Ok(message)) => message,
             Some(Err(error)) => return Err(failed(error)),
+            None if stalled_since.elapsed() < STALL => continue,
             None => {
                 let stalled = KafkaError::MessageConsumption(RDKafkaErrorCode::OperationTimedOut);
                 return Err(failed(stalled));
             }
         };
+        stalled_since = Instant::now();
         let (partition, offset) = (message.partition(), message.offset());
         if ends.get(&partition).is_some_and(|end| offset + 1 >= *end) {
             ends.remove(&partition);
         }
-        let headers: Vec<(&str, Option<&[u8]>)> = message
-            .headers()
-            .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
-            .unwrap_or_default();
+        let headers = assigned::headers(&message);
         let id = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
         let read = key
             .verify(topic, message.key(), message.payload(), &headers)
@@ -206,7 +263,6 @@ fn read_old(
             }
         }
     }
-    Ok(Some(silences))
 }
 
 /// A record of the old topic: the silence keyed `id`, or none (a tombstone).
@@ -224,10 +280,10 @@ fn old_record(id: &str, value: Option<&[u8]>) -> Result<Option<Silence>, String>
 
 /// Clears the records of the silences that ended more than [`ENDED_KEPT`] ago.
 async fn sweep(control: &Control) {
-    let ended = control.state().silences_ended(Utc::now(), ENDED_KEPT);
+    let ended = control.state().silences_ended(Utc::now());
     for id in ended {
         match control.clear("silence", &id).await {
-            Ok(()) => info!(
+            Ok(_) => info!(
                 message = "Silence ended long ago cleared from the control topic.",
                 id
             ),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -153,10 +153,7 @@ async fn read(
                     break;
                 }
             };
-            let headers: Vec<(&str, Option<&[u8]>)> = message
-                .headers()
-                .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
-                .unwrap_or_default();
+            let headers = assigned::headers(&message);
             let read = match record::decode(key, topic, message.key(), message.payload(), &headers)
             {
                 Ok(read) => Some(read),

@@ -11,6 +11,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+pub use rdkafka::types::RDKafkaRespErr;
 use rdkafka::util::Timeout;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::Value;
@@ -23,10 +24,17 @@ pub const CONTROL_TOPIC: &str = "notification-router.control";
 /// The router's delivery ledger topic, by default.
 pub const LEDGER_TOPIC: &str = "notification-router.ledger";
 
+/// What the mock cluster's thread is told to do.
+enum Command {
+    Up,
+    Down,
+    TopicError(String, RDKafkaRespErr),
+}
+
 /// A one-broker mock cluster on a loopback port with the topics given; stopped when dropped.
 pub struct MockKafka {
     bootstrap: String,
-    control: Option<std_mpsc::Sender<bool>>,
+    control: Option<std_mpsc::Sender<Command>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -43,7 +51,7 @@ impl MockKafka {
             }
         }
         let (ready_tx, ready_rx) = std_mpsc::channel();
-        let (control, up) = std_mpsc::channel::<bool>();
+        let (control, commands) = std_mpsc::channel::<Command>();
         // The mock cluster is not `Send`: it lives on its own thread until told to stop.
         let thread = std::thread::spawn(move || {
             let cluster = MockCluster::new(1).expect("the mock cluster starts");
@@ -53,13 +61,13 @@ impl MockKafka {
                     .expect("topic created");
             }
             let _ = ready_tx.send(cluster.bootstrap_servers());
-            while let Ok(up) = up.recv() {
-                let done = if up {
-                    cluster.broker_up(1)
-                } else {
-                    cluster.broker_down(1)
+            while let Ok(command) = commands.recv() {
+                let done = match command {
+                    Command::Up => cluster.broker_up(1),
+                    Command::Down => cluster.broker_down(1),
+                    Command::TopicError(topic, error) => cluster.topic_error(&topic, error),
                 };
-                done.expect("the mock broker goes up or down");
+                done.expect("the mock broker takes the command");
             }
         });
         MockKafka {
@@ -76,17 +84,23 @@ impl MockKafka {
 
     /// Takes the broker down: clients are disconnected and cannot connect; the data is kept.
     pub fn down(&self) {
-        self.send(false);
+        self.send(Command::Down);
     }
 
     /// Brings the broker back on the same address.
     pub fn up(&self) {
-        self.send(true);
+        self.send(Command::Up);
     }
 
-    fn send(&self, up: bool) {
+    /// Makes the metadata of `topic` carry `error` (`TOPIC_AUTHORIZATION_FAILED`, ...) from now
+    /// on; `RD_KAFKA_RESP_ERR_NO_ERROR` clears it.
+    pub fn topic_error(&self, topic: &str, error: RDKafkaRespErr) {
+        self.send(Command::TopicError(topic.to_owned(), error));
+    }
+
+    fn send(&self, command: Command) {
         if let Some(control) = &self.control {
-            let _ = control.send(up);
+            let _ = control.send(command);
         }
     }
 }

@@ -134,6 +134,7 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     let made = client
         .post(format!("{}/v1/silences", bases[0]))
         .bearer_auth(TOKEN)
+        .header("x-router-actor", "alice")
         .header("content-type", "application/json")
         .body(request.to_string())
         .send()
@@ -143,7 +144,8 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
         .await
         .unwrap();
     let made: Value = serde_json::from_str(&made).unwrap();
-    assert_eq!(made["created_by"], "admin");
+    // Made by the operator the call names.
+    assert_eq!(made["created_by"], "admin (alice)");
     assert_eq!(made["state"], "active");
     let id = made["id"].as_str().unwrap().to_owned();
     // The second instance learns of it through the control topic.
@@ -174,7 +176,7 @@ async fn a_silence_made_on_one_instance_mutes_exactly_its_matches_everywhere_and
     let record = changes.iter().find(|c| c["kind"] == "silence").unwrap();
     assert_eq!(
         (&record["id"], &record["by"], &record["matcher"]),
-        (&json!(id), &json!("admin"), &request["matcher"]),
+        (&json!(id), &json!("admin (alice)"), &request["matcher"]),
         "{control}"
     );
     assert_eq!(changes.len(), 1, "{control}");
@@ -503,4 +505,173 @@ async fn a_silence_left_in_the_old_silences_topic_is_carried_into_the_control_to
     );
     b.stop().await;
     c.stop().await;
+}
+
+/// A silence record of the old silences topic, authenticated, in effect for an hour.
+fn old_silence(id: &str) -> (String, Vec<u8>, String) {
+    let now = chrono::Utc::now();
+    let value = json!({
+        "id": id, "matcher": "$.data.event_id =~ '.*'", "scope": {},
+        "starts_at": now - chrono::TimeDelta::hours(1), "ends_at": now + chrono::TimeDelta::hours(1),
+        "created_by": "ops", "comment": "old", "updated_at": now,
+    })
+    .to_string()
+    .into_bytes();
+    let code = code(OLD_TOPIC, id, &value);
+    (id.to_owned(), value, code)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_silences_topic_that_cannot_be_read_is_given_up_and_the_instance_becomes_ready() {
+    let kafka = Kafka::start(&["lifecycle", OLD_TOPIC]);
+    let (id, value, auth) = old_silence("unreadable");
+    kafka
+        .produce(
+            OLD_TOPIC,
+            &[(Some(&id), value, vec![(AUTH_HEADER, auth.as_bytes())])],
+        )
+        .await;
+    // The router's Kafka user may not read it: its metadata says so.
+    kafka.broker.topic_error(
+        OLD_TOPIC,
+        RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+    );
+    let receiver = Receiver::ok().await;
+    let destinations = webhook("hook", receiver.url("/hook"), "");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: to-hook, destination: hook }",
+    )];
+    let port = free_port();
+    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
+    let router = Setup {
+        router_extra: &admin,
+        ..Setup::lifecycle(
+            kafka.brokers(),
+            "silences-unreadable",
+            &destinations,
+            topics,
+        )
+    }
+    .start();
+    let base = format!("http://127.0.0.1:{port}");
+    // Ready once the takeover is given up, without the silence it could not read, and without
+    // saying that the old topic was taken over (the next start tries again).
+    ready(&base).await;
+    assert!(silences(&base).await.is_empty());
+    let records = control_records(&kafka).await;
+    assert!(
+        values_of(&records, &format!("takeover/{OLD_TOPIC}")).is_empty(),
+        "{records:?}"
+    );
+    router.stop().await;
+
+    // Readable again: the next start carries it.
+    kafka
+        .broker
+        .topic_error(OLD_TOPIC, RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR);
+    let port = free_port();
+    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: to-hook, destination: hook }",
+    )];
+    let router = Setup {
+        router_extra: &admin,
+        ..Setup::lifecycle(
+            kafka.brokers(),
+            "silences-unreadable",
+            &destinations,
+            topics,
+        )
+    }
+    .start();
+    let base = format!("http://127.0.0.1:{port}");
+    ready(&base).await;
+    let listed = silences(&base).await;
+    let ids: Vec<&str> = listed.iter().filter_map(|s| s["id"].as_str()).collect();
+    assert_eq!(ids, ["unreadable"], "{listed:?}");
+    router.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_topic_whose_metadata_fails_at_start_is_read_once_it_answers_before_anything_is_delivered()
+ {
+    let kafka = Kafka::start(&["lifecycle"]);
+    // A silence already in the control topic, of event 1.
+    let now = chrono::Utc::now();
+    let record = json!({
+        "v": 1, "kind": "silence", "id": "held", "matcher": "$.data.event_id == 'evt-1'",
+        "scope": {}, "starts_at": now - chrono::TimeDelta::minutes(1),
+        "ends_at": now + chrono::TimeDelta::hours(1), "created_by": "ops", "comment": "",
+        "updated_at": now, "by": "ops", "at": now,
+    })
+    .to_string()
+    .into_bytes();
+    let auth = code(CONTROL_TOPIC, "silence/held", &record);
+    kafka
+        .produce(
+            CONTROL_TOPIC,
+            &[(
+                Some("silence/held"),
+                record,
+                vec![(AUTH_HEADER, auth.as_bytes())],
+            )],
+        )
+        .await;
+    // Its metadata has no leader for a while: no partition to read is not "read to its end".
+    kafka.broker.topic_error(
+        CONTROL_TOPIC,
+        RDKafkaRespErr::RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+    );
+    // Event 1 is waiting in the source topic.
+    kafka.produce_events("lifecycle", &updates(1..2)).await;
+    let mut receiver = Receiver::ok().await;
+    let destinations = webhook("hook", receiver.url("/hook"), "");
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: to-hook, destination: hook }",
+    )];
+    let port = free_port();
+    let admin = format!("admin:\n  listen: 127.0.0.1:{port}\n  token: {TOKEN}\n");
+    let router = Setup {
+        router_extra: &admin,
+        ..Setup::lifecycle(kafka.brokers(), "control-metadata", &destinations, topics)
+    }
+    .start();
+    let base = format!("http://127.0.0.1:{port}");
+    // Give the router time to look at the topic while its metadata fails (and, were it
+    // consuming already, to deliver event 1).
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    kafka
+        .broker
+        .topic_error(CONTROL_TOPIC, RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR);
+    // Ready only with what the control topic holds in effect.
+    ready(&base).await;
+    let listed = silences(&base).await;
+    let ids: Vec<&str> = listed.iter().filter_map(|s| s["id"].as_str()).collect();
+    assert_eq!(ids, ["held"], "{listed:?}");
+    // Event 1 is silenced, not delivered; event 2 is delivered.
+    kafka.produce_events("lifecycle", &updates(2..3)).await;
+    assert_eq!(receiver.next().await.event_id(), "evt-2");
+    let silenced = "notification_router_deliveries_silenced_total{subscription=\"to-hook\"} 1";
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let metrics = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains(silenced) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(receiver.drain().is_empty());
+    router.stop().await;
 }

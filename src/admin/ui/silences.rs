@@ -15,6 +15,10 @@ use serde_json::{Value, json};
 use super::session::{self, Viewer};
 use super::{Page, message, refusal, render_status, sign_in_first, url_escape};
 use crate::admin::{AdminState, silences as api};
+use crate::control::Written;
+
+/// Who the console's silences are made and expired by.
+const CONSOLE: &str = "admin (console)";
 use crate::silence::{Scope, State as Stage};
 
 /// The form's fields, as a link may pre-fill them.
@@ -115,6 +119,7 @@ fn show(
             "problem": problem,
             "made": made,
             "expired": form.get("expired"),
+            "pending": form.get("pending"),
         }),
         status,
     )
@@ -168,6 +173,7 @@ pub(super) async fn create(
         };
         api::draft(
             &state,
+            CONSOLE,
             get("matcher").unwrap_or_default(),
             scope,
             starts_at,
@@ -182,8 +188,13 @@ pub(super) async fn create(
         }
     };
     let id = silence.id.clone();
-    match api::put(desk, silence).await {
-        Ok(()) => Redirect::to(&format!("/ui/silences?made={}", url_escape(&id))).into_response(),
+    match api::put(desk, silence, CONSOLE).await {
+        Ok(Written::Applied) => {
+            Redirect::to(&format!("/ui/silences?made={}", url_escape(&id))).into_response()
+        }
+        Ok(Written::Pending) => {
+            Redirect::to(&format!("/ui/silences?pending={}", url_escape(&id))).into_response()
+        }
         Err((status, why)) => show(&state, &viewer, &form, Some(why), status),
     }
 }
@@ -241,9 +252,12 @@ pub(super) async fn expire(
             &format!("There is no silence {id:?}."),
         );
     };
-    match api::put(desk, api::expired(&silence)).await {
-        Ok(()) => {
+    match api::put(desk, api::expired(&silence), CONSOLE).await {
+        Ok(Written::Applied) => {
             Redirect::to(&format!("/ui/silences?expired={}", url_escape(&id))).into_response()
+        }
+        Ok(Written::Pending) => {
+            Redirect::to(&format!("/ui/silences?pending={}", url_escape(&id))).into_response()
         }
         Err((status, why)) => message(&state, &viewer, status, "Not expired", &why),
     }

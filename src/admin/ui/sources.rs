@@ -167,6 +167,7 @@ pub(super) async fn toggle(
             control
                 .write(change, "admin (console)")
                 .await
+                .map(|_| ())
                 .map_err(|e| e.to_string())
         }
         None => state

@@ -134,6 +134,38 @@ fn each_mistake_is_reported_with_file_item_and_what_is_valid() {
         ),
         (
             "router.yaml",
+            "  retry_topic: notification-router.retry",
+            "  retry_topic: notification-router.retry\n  control_topic: notification-router.dead-letter",
+            &[
+                "$DIR/router.yaml: kafka.control_topic: \"notification-router.dead-letter\" is also the dead-letter topic",
+            ],
+        ),
+        (
+            "router.yaml",
+            "  retry_topic: notification-router.retry",
+            "  retry_topic: notification-router.retry\n  control_topic: notification-router.ledger",
+            &[
+                "$DIR/router.yaml: kafka.control_topic: \"notification-router.ledger\" is also the ledger topic",
+            ],
+        ),
+        (
+            "router.yaml",
+            "  retry_topic: notification-router.retry",
+            "  retry_topic: notification-router.retry\n  silences_topic: notification-router.control",
+            &[
+                "$DIR/router.yaml: kafka.silences_topic: \"notification-router.control\" is also the control topic: the old silences topic is taken over into the control topic, and must be another",
+            ],
+        ),
+        (
+            "router.yaml",
+            "kafka_topics: [resource-lifecycle-events]",
+            "kafka_topics: [notification-router.control]",
+            &[
+                "$DIR/router.yaml: sources[0] (resource-lifecycle-events).kafka_topics: \"notification-router.control\" is the control topic",
+            ],
+        ),
+        (
+            "router.yaml",
             "  max_pending_retries: 20000",
             "  max_pending_retries: 0",
             &["$DIR/router.yaml: kafka.max_pending_retries: must be at least 1"],
