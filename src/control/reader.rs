@@ -21,7 +21,7 @@ use crate::kafka::assigned::{REQUEST_TIMEOUT, ReadEnd, ReaderContext, TICK};
 
 /// The control topic's consumer.
 type Reader = StreamConsumer<ReaderContext>;
-use crate::kafka::{self, assigned};
+use crate::kafka::{self, KafkaHealth, assigned};
 
 /// How often an unreachable Kafka is tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
@@ -34,6 +34,7 @@ pub(crate) async fn ensure_topic(
     brokers: &str,
     topic: &str,
     retention_ms: Option<u64>,
+    health: Option<Arc<KafkaHealth>>,
 ) -> Result<(), ControlError> {
     let create = |reason: String| ControlError::Create {
         topic: topic.to_owned(),
@@ -41,19 +42,34 @@ pub(crate) async fn ensure_topic(
     };
     let mut config = kafka::producer_config(settings, brokers);
     config.set("allow.auto.create.topics", "false");
-    // Its errors are logged as the readers' are: a refused certificate explained, as this is the
+    if health.is_some() {
+        config = assigned::with_statistics(config);
+    }
+    // Its errors are logged as the readers' are: a refused certificate explained, and with
+    // `health` an outage said (as the control reader's, whose name it shares), as this is the
     // first client to reach the brokers.
-    let context = ReaderContext::new(None, "control-admin");
+    let context = ReaderContext::new(health.clone(), "control");
     let admin: Arc<AdminClient<ReaderContext>> = Arc::new(
         config
             .create_with_context(context)
             .map_err(|e| create(e.to_string()))?,
     );
     let (asked, name) = (admin.clone(), topic.to_owned());
-    if tokio::task::spawn_blocking(move || exists(&asked, &name))
+    let found = tokio::task::spawn_blocking(move || exists(&asked, &name))
         .await
-        .expect("the topic lookup task")?
-    {
+        .expect("the topic lookup task");
+    // The admin client's own errors are not served (its polling thread takes only admin
+    // results): whether the brokers answered is told from the lookup.
+    if let Some(health) = &health {
+        match &found {
+            Ok(_) => health.answered("control"),
+            Err(ControlError::Read { error, .. }) if !answered(error) => {
+                health.unanswered("control");
+            }
+            Err(_) => {}
+        }
+    }
+    if found? {
         return Ok(());
     }
     let retention = retention_ms.map(|ms| ms.to_string());
@@ -79,6 +95,19 @@ pub(crate) async fn ensure_topic(
     }
     info!(message = "Created the compacted topic.", topic);
     Ok(())
+}
+
+/// Whether a failed metadata request got an answer from a broker (a topic's error), rather than
+/// none (timed out, no connection).
+fn answered(error: &KafkaError) -> bool {
+    !matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::OperationTimedOut
+                | RDKafkaErrorCode::BrokerTransportFailure
+                | RDKafkaErrorCode::AllBrokersDown
+        )
+    )
 }
 
 /// Whether `topic` exists, by the brokers' metadata.
@@ -149,7 +178,7 @@ pub(crate) async fn run(
     let mut started = false;
     loop {
         let ensured = retrying("the control topic", &shutdown, || {
-            ensure_topic(settings, brokers, &topic, None)
+            ensure_topic(settings, brokers, &topic, None, control.health())
         })
         .await;
         let ensured = match ensured {

@@ -81,6 +81,16 @@ impl KafkaHealth {
     }
 
     /// `client` read a record: a broker answers it.
+    /// A broker answered a request of `client`.
+    pub fn answered(&self, client: &'static str) {
+        self.set(client, true);
+    }
+
+    /// No broker answered a request of `client`.
+    pub fn unanswered(&self, client: &'static str) {
+        self.set(client, false);
+    }
+
     pub fn record_read(&self, client: &'static str) {
         if self.lock().down.get(client) != Some(&false) {
             self.set(client, true);

@@ -42,7 +42,7 @@ pub(crate) async fn run(
     let mut failures: u64 = 0;
     loop {
         let ensured = control::retrying("the ledger topic", &shutdown, || {
-            control::ensure_topic(&settings, &brokers, &topic, Some(retention_ms))
+            control::ensure_topic(&settings, &brokers, &topic, Some(retention_ms), None)
         })
         .await;
         match ensured {
