@@ -265,7 +265,11 @@ impl Snapshot {
             job.last_error = Some(format!("the destination is disabled: {why}"));
             return Attempt::DeadLetter(DeadLetterReason::DestinationDisabled);
         }
-        let Some(_place) = place.or_else(|| lane.enter()) else {
+        let place = match place {
+            Some(place) => Some(place),
+            None => lane.enter_or_wait().await,
+        };
+        let Some(_place) = place else {
             job.last_error = Some(format!(
                 "the queue of destination {:?} is full ({} deliveries)",
                 destination.id,

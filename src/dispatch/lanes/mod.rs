@@ -1,10 +1,17 @@
 //! Isolation per destination: a lane with its own concurrency slots, a bounded queue, a circuit
 //! breaker and a disabled flag, so that one slow or dead receiver only ever uses its own lane.
 //!
-//! A delivery first takes a place in its destination's queue ([`Lane::enter`]; when the queue is
-//! full it is handed to the retry topic instead of waiting), then, for each attempt, asks the
-//! circuit breaker ([`Lane::admit`]) and waits for one of the lane's concurrency slots
-//! ([`Lane::slot`]). Backoff sleeps between in-process retries hold a place but no slot.
+//! A delivery first takes a place in its destination's queue ([`Lane::enter`]), then, for each
+//! attempt, asks the circuit breaker ([`Lane::admit`]) and waits for one of the lane's
+//! concurrency slots ([`Lane::slot`]). Backoff sleeps between in-process retries hold a place
+//! but no slot.
+//!
+//! A fresh delivery that finds the queue full ([`Lane::enter_or_wait`]) waits for a place only
+//! when the lane's recent pace says one will free for it within [`QUEUE_WAIT`] (the deliveries
+//! already waiting counted): a destination that keeps up absorbs a burst in place, while one
+//! that is slow, or whose circuit is open, has the delivery handed to the retry topic at once.
+//! Each waiting delivery holds its record in flight, so what the waits of one lane can hold is
+//! about what that lane completes in [`QUEUE_WAIT`].
 //!
 //! A destination with a `rate_limit` also paces its attempts ([`Lane::pace`]): over the limit an
 //! attempt waits in the lane, holding its place but no slot, and is never handed to the retry
@@ -12,12 +19,12 @@
 
 mod breaker;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use tokio::sync::{Notify, Semaphore, SemaphorePermit};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 use tracing::{debug, error, info, warn};
 
 pub(crate) use crate::channels::http::Pace;
@@ -40,6 +47,10 @@ pub struct LaneLimits {
 /// slow receiver fills its queue and has the rest of its deliveries handed to the retry topic
 /// while the records in flight keep room for every other destination.
 pub(crate) const DEFAULT_QUEUE: usize = 200;
+
+/// The longest a fresh delivery waits for a place in a full queue; it waits at all only when the
+/// lane's pace would give it one within this time.
+pub(crate) const QUEUE_WAIT: Duration = Duration::from_millis(500);
 
 impl Default for LaneLimits {
     fn default() -> Self {
@@ -85,7 +96,13 @@ pub struct Lane {
     queue_bound: usize,
     probe_interval: Duration,
     slots: Semaphore,
-    queued: AtomicUsize,
+    /// The queue's places: `queue_bound` permits.
+    places: Arc<Semaphore>,
+    /// Deliveries waiting for a place ([`Lane::enter_or_wait`]).
+    waiting: AtomicUsize,
+    /// How long a place is held, on average of late (microseconds; an exponentially weighted
+    /// mean, 0 before the first): with the queue full, a place frees every `held / queue_bound`.
+    held_micros: AtomicU64,
     breaker: Mutex<CircuitBreaker>,
     health: Mutex<Health>,
     /// Shared by all lanes: notified whenever a queue place frees.
@@ -104,13 +121,26 @@ struct Health {
 #[derive(Debug)]
 pub struct Place {
     lane: Arc<Lane>,
+    permit: Option<OwnedSemaphorePermit>,
+    since: tokio::time::Instant,
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
-        self.lane.queued.fetch_sub(1, Ordering::AcqRel);
+        self.lane.held_for(self.since.elapsed());
+        // Given back before anyone is told, so that whoever is woken finds it.
+        drop(self.permit.take());
         // A stored permit if nobody waits right now: the retry consumer looks when it next can.
         self.lane.space.notify_one();
+    }
+}
+
+/// One delivery counted in [`Lane::waiting`] while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -128,7 +158,9 @@ impl Lane {
             queue_bound: limits.queue.max(1),
             probe_interval: destination.breaker.probe_interval,
             slots: Semaphore::new(limits.concurrency.max(1)),
-            queued: AtomicUsize::new(0),
+            places: Arc::new(Semaphore::new(limits.queue.max(1))),
+            waiting: AtomicUsize::new(0),
+            held_micros: AtomicU64::new(0),
             breaker: Mutex::new(CircuitBreaker::new(
                 destination.breaker.failures,
                 destination.breaker.probe_interval,
@@ -144,28 +176,83 @@ impl Lane {
 
     /// Takes a place in the queue, or `None` when it is full.
     pub fn enter(self: &Arc<Self>) -> Option<Place> {
-        let taken = self
-            .queued
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.queue_bound).then_some(n + 1)
+        let permit = self.places.clone().try_acquire_owned().ok()?;
+        Some(self.place(permit))
+    }
+
+    /// Takes a place in the queue, waiting for one when the queue is full and the lane's pace
+    /// would free one for this delivery within [`QUEUE_WAIT`] (the deliveries already waiting
+    /// ahead of it counted); `None` at once when it would not, when the lane has no pace yet (no
+    /// place given back), or when the circuit is open; `None` when no place came within
+    /// [`QUEUE_WAIT`], which sets the lane's pace to no place within twice that (until places
+    /// given back say otherwise), so that a receiver that stops answering has nobody waiting.
+    pub async fn enter_or_wait(self: &Arc<Self>) -> Option<Place> {
+        if let Some(place) = self.enter() {
+            return Some(place);
+        }
+        if self.circuit_open() {
+            return None;
+        }
+        let ahead = self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(&self.waiting);
+        let turn = u32::try_from(ahead + 1).unwrap_or(u32::MAX);
+        let every = self.place_frees_every()?;
+        if every.saturating_mul(turn) > QUEUE_WAIT {
+            return None;
+        }
+        match tokio::time::timeout(QUEUE_WAIT, self.places.clone().acquire_owned()).await {
+            Ok(permit) => Some(self.place(permit.expect("a lane's queue is never closed"))),
+            Err(_) => {
+                let bound = u32::try_from(self.queue_bound).unwrap_or(u32::MAX);
+                let slow = u64::try_from((2 * QUEUE_WAIT).saturating_mul(bound).as_micros());
+                self.held_micros
+                    .fetch_max(slow.unwrap_or(u64::MAX), Ordering::AcqRel);
+                None
+            }
+        }
+    }
+
+    fn place(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Place {
+        Place {
+            lane: self.clone(),
+            permit: Some(permit),
+            since: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Counts a place held for `held` into the lane's pace (a weight of one eighth).
+    fn held_for(&self, held: Duration) {
+        let sample = u64::try_from(held.as_micros()).unwrap_or(u64::MAX);
+        let _ = self
+            .held_micros
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |mean| {
+                Some(match mean {
+                    0 => sample.max(1),
+                    mean => mean - mean / 8 + sample / 8,
+                })
             });
-        taken.ok().map(|_| Place { lane: self.clone() })
+    }
+
+    /// How often a place frees while the queue is full, as the lane's recent pace says; `None`
+    /// before any place was given back.
+    fn place_frees_every(&self) -> Option<Duration> {
+        let held = self.held_micros.load(Ordering::Acquire);
+        (held > 0).then(|| Duration::from_micros(held / self.queue_bound as u64))
     }
 
     /// Whether a place is free right now.
     pub fn has_room(&self) -> bool {
-        self.queued.load(Ordering::Acquire) < self.queue_bound
+        self.room() > 0
     }
 
     /// Places free right now.
     pub fn room(&self) -> usize {
-        self.queue_bound
-            .saturating_sub(self.queued.load(Ordering::Acquire))
+        self.places.available_permits()
     }
 
     /// Deliveries waiting or in progress.
     pub fn queued(&self) -> usize {
-        self.queued.load(Ordering::Acquire)
+        self.queue_bound.saturating_sub(self.room())
     }
 
     /// Waits until the destination's `rate_limit` lets the next attempt go (at once without

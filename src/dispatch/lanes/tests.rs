@@ -61,6 +61,105 @@ fn a_delivery_refused_by_a_full_queue_is_due_at_once_and_by_an_open_circuit_at_t
     );
 }
 
+/// Holds a place of `lane` for `held` (paused time), so that the lane's pace is `held` a place.
+async fn pace(lane: &Arc<Lane>, held: Duration) {
+    let place = lane.enter().expect("room");
+    tokio::time::sleep(held).await;
+    drop(place);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_that_keeps_up_lets_a_fresh_delivery_wait_for_a_place() {
+    let lanes = Lanes::new(&[destination(1, 2, 5)]);
+    let lane = lanes.get(0).clone();
+    // A place is held 100 ms: with two places, one frees every 50 ms.
+    pace(&lane, Duration::from_millis(100)).await;
+    let first = lane.enter().expect("room");
+    let _second = lane.enter().expect("room");
+    let waiter = {
+        let lane = lane.clone();
+        tokio::spawn(async move { lane.enter_or_wait().await.is_some() })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!waiter.is_finished(), "it waits while the queue is full");
+    drop(first);
+    assert!(
+        waiter.await.expect("no panic"),
+        "the freed place went to the waiting delivery"
+    );
+    assert_eq!(
+        lane.queued(),
+        1,
+        "the waiter's place was given back; one still held"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_that_is_slow_hands_the_delivery_over_at_once() {
+    let lanes = Lanes::new(&[destination(1, 2, 5)]);
+    let lane = lanes.get(0).clone();
+    // A place is held 2 s: with two places, one frees every second, beyond QUEUE_WAIT.
+    pace(&lane, Duration::from_secs(2)).await;
+    let _places = [lane.enter().expect("room"), lane.enter().expect("room")];
+    let before = tokio::time::Instant::now();
+    assert!(lane.enter_or_wait().await.is_none(), "no place for it");
+    assert_eq!(before.elapsed(), Duration::ZERO, "refused without waiting");
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_deliveries_count_against_the_wait_and_none_waits_past_it() {
+    let lanes = Lanes::new(&[destination(1, 1, 5)]);
+    let lane = lanes.get(0).clone();
+    // One place, held 200 ms: the first two waiters would have one within 500 ms, a third not.
+    pace(&lane, Duration::from_millis(200)).await;
+    let _place = lane.enter().expect("room");
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let lane = lane.clone();
+            tokio::spawn(async move { lane.enter_or_wait().await.is_some() })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let before = tokio::time::Instant::now();
+    assert!(
+        lane.enter_or_wait().await.is_none(),
+        "a third, 600 ms away at this pace, does not wait"
+    );
+    assert_eq!(before.elapsed(), Duration::ZERO);
+    // The place is never given back: the waiters give up after QUEUE_WAIT.
+    for waiter in waiters {
+        assert!(!waiter.await.expect("no panic"), "no place came");
+    }
+    assert_eq!(before.elapsed(), QUEUE_WAIT);
+    // Which slowed the lane's pace: the next one does not wait at all.
+    assert!(lane.enter_or_wait().await.is_none());
+    assert_eq!(before.elapsed(), QUEUE_WAIT);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lane_with_no_pace_yet_hands_a_delivery_over_at_once() {
+    let lanes = Lanes::new(&[destination(1, 1, 5)]);
+    let lane = lanes.get(0).clone();
+    let _place = lane.enter().expect("room");
+    let before = tokio::time::Instant::now();
+    assert!(
+        lane.enter_or_wait().await.is_none(),
+        "no place has been given back: nothing says one will"
+    );
+    assert_eq!(before.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_with_its_circuit_open_hands_the_delivery_over_at_once() {
+    let lanes = Lanes::new(&[destination(1, 1, 1)]);
+    let lane = lanes.get(0).clone();
+    let _place = lane.enter().expect("room");
+    lane.failed("HTTP 503");
+    let before = tokio::time::Instant::now();
+    assert!(lane.enter_or_wait().await.is_none());
+    assert_eq!(before.elapsed(), Duration::ZERO);
+}
+
 #[tokio::test]
 async fn a_lane_lets_concurrency_attempts_run_at_once() {
     let lanes = Lanes::new(&[destination(2, 10, 5)]);
