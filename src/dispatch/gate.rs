@@ -62,6 +62,7 @@ impl<'a> Gate<'a> {
         let at = chrono::Utc::now();
         let result = send.await;
         let took = started.elapsed();
+        self.lane.attempted(took);
         crate::telemetry::metrics::global().request(self.lane.destination(), took);
         let entry = match &result {
             Ok(delivered) => AttemptLog::new(at, took, Some(delivered.status), None),

@@ -48,6 +48,7 @@ pub(crate) use topic::{RetryTopic, SETTLES as RETRY_SETTLES};
 use crate::config::KafkaSettings;
 use crate::consumer::own_topic::{self, OwnTopicConsumer, OwnTopicNames};
 use crate::consumer::{self, KafkaConsumer, Offsets, Rebalanced, StartError, Ticket};
+use crate::dispatch::lanes::Lane;
 use crate::dispatch::{Attempt, Deliverer, Job, Next, Settled};
 use crate::kafka::KafkaHealth;
 
@@ -84,6 +85,8 @@ struct State {
     /// Deliveries held because their destination's circuit was open, by lane: due at once when
     /// it closes.
     circuit_held: HashMap<usize, Vec<String>>,
+    /// The lanes told that deliveries are parked for them ([`Lane::retries_held`]).
+    held_lanes: Vec<Arc<Lane>>,
     topic: String,
     max_pending: usize,
     paused: bool,
@@ -123,6 +126,7 @@ pub(crate) async fn run(
         schedule: Schedule::default(),
         catching_up: HashSet::new(),
         circuit_held: HashMap::new(),
+        held_lanes: Vec::new(),
         topic: settings.retry_topic.clone(),
         max_pending: settings.max_pending_retries,
         paused: false,
@@ -133,6 +137,7 @@ pub(crate) async fn run(
     let space = deliverer.space();
     loop {
         state.dispatch_due();
+        state.tell_held_lanes();
         state.apply_pause();
         let sleep = state.sleep();
         tokio::select! {
@@ -312,6 +317,32 @@ impl State {
                 self.schedule.hurry(&key, now);
             }
         }
+    }
+
+    /// Tells the lanes of the configuration in effect whether deliveries are parked for them,
+    /// so that fresh deliveries go behind those instead of waiting for each freed place.
+    fn tell_held_lanes(&mut self) {
+        let snapshot = self.deliverer.snapshot();
+        let held: Vec<Arc<Lane>> = self
+            .schedule
+            .parked_lanes()
+            .into_iter()
+            .filter_map(|lane| snapshot.lanes().try_get(lane).cloned())
+            .collect();
+        let same = held.len() == self.held_lanes.len()
+            && held
+                .iter()
+                .all(|l| self.held_lanes.iter().any(|h| Arc::ptr_eq(l, h)));
+        if same {
+            return;
+        }
+        for lane in &self.held_lanes {
+            lane.retries_held(false);
+        }
+        for lane in &held {
+            lane.retries_held(true);
+        }
+        self.held_lanes = held;
     }
 
     /// Puts deliveries parked for a full lane back on the timeline, as many as it has room for.

@@ -32,6 +32,11 @@ impl Pace {
         }
     }
 
+    /// Between two attempts, on average.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
     /// Reserves the next moment an attempt may go, and how long from now that is.
     pub fn reserve(&self) -> Duration {
         let now = Instant::now();

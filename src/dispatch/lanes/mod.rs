@@ -7,11 +7,11 @@
 //! but no slot.
 //!
 //! A fresh delivery that finds the queue full ([`Lane::enter_or_wait`]) waits for a place only
-//! when the lane's recent pace says one will free for it within [`QUEUE_WAIT`] (the deliveries
-//! already waiting counted): a destination that keeps up absorbs a burst in place, while one
-//! that is slow, or whose circuit is open, has the delivery handed to the retry topic at once.
-//! Each waiting delivery holds its record in flight, so what the waits of one lane can hold is
-//! about what that lane completes in [`QUEUE_WAIT`].
+//! when the lane's pace says one will free for it within [`QUEUE_WAIT`] (the deliveries already
+//! waiting counted): a destination that keeps up absorbs a burst in place, while one that is
+//! slow, whose circuit is open, or for which the retry consumer already holds deliveries has the
+//! delivery handed to the retry topic at once. Each waiting delivery holds its record in flight:
+//! at most half a queue of them wait for one lane.
 //!
 //! A destination with a `rate_limit` also paces its attempts ([`Lane::pace`]): over the limit an
 //! attempt waits in the lane, holding its place but no slot, and is never handed to the retry
@@ -19,7 +19,7 @@
 
 mod breaker;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -100,9 +100,14 @@ pub struct Lane {
     places: Arc<Semaphore>,
     /// Deliveries waiting for a place ([`Lane::enter_or_wait`]).
     waiting: AtomicUsize,
-    /// How long a place is held, on average of late (microseconds; an exponentially weighted
-    /// mean, 0 before the first): with the queue full, a place frees every `held / queue_bound`.
-    held_micros: AtomicU64,
+    /// Set while the retry consumer holds deliveries until this lane has room: fresh ones then
+    /// go behind them, through the retry topic, instead of taking every freed place.
+    retries_held: AtomicBool,
+    /// How long an attempt takes, of late (microseconds; an exponentially weighted mean, 0
+    /// before the first): with the queue full, a place frees every `attempt / concurrency`
+    /// (or at the `rate_limit`'s pace, when that is slower).
+    attempt_micros: AtomicU64,
+    concurrency: usize,
     breaker: Mutex<CircuitBreaker>,
     health: Mutex<Health>,
     /// Shared by all lanes: notified whenever a queue place frees.
@@ -122,13 +127,11 @@ struct Health {
 pub struct Place {
     lane: Arc<Lane>,
     permit: Option<OwnedSemaphorePermit>,
-    since: tokio::time::Instant,
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
-        self.lane.held_for(self.since.elapsed());
-        // Given back before anyone is told, so that whoever is woken finds it.
+        // Given back before anyone is told (to a delivery waiting for it, if one is).
         drop(self.permit.take());
         // A stored permit if nobody waits right now: the retry consumer looks when it next can.
         self.lane.space.notify_one();
@@ -147,6 +150,8 @@ impl Drop for Waiting<'_> {
 impl Lane {
     fn new(destination: &DeliveryPolicy, space: Arc<Notify>) -> Self {
         let limits = &destination.limits;
+        let concurrency = limits.concurrency.clamp(1, Semaphore::MAX_PERMITS);
+        let queue_bound = limits.queue.clamp(1, Semaphore::MAX_PERMITS);
         Self {
             destination: destination.id.clone(),
             settings: (
@@ -155,12 +160,14 @@ impl Lane {
                 destination.rate,
             ),
             pace: destination.rate.as_ref().map(Pace::new),
-            queue_bound: limits.queue.max(1),
+            queue_bound,
             probe_interval: destination.breaker.probe_interval,
-            slots: Semaphore::new(limits.concurrency.max(1)),
-            places: Arc::new(Semaphore::new(limits.queue.max(1))),
+            slots: Semaphore::new(concurrency),
+            places: Arc::new(Semaphore::new(queue_bound)),
             waiting: AtomicUsize::new(0),
-            held_micros: AtomicU64::new(0),
+            retries_held: AtomicBool::new(false),
+            attempt_micros: AtomicU64::new(0),
+            concurrency,
             breaker: Mutex::new(CircuitBreaker::new(
                 destination.breaker.failures,
                 destination.breaker.probe_interval,
@@ -182,30 +189,34 @@ impl Lane {
 
     /// Takes a place in the queue, waiting for one when the queue is full and the lane's pace
     /// would free one for this delivery within [`QUEUE_WAIT`] (the deliveries already waiting
-    /// ahead of it counted); `None` at once when it would not, when the lane has no pace yet (no
-    /// place given back), or when the circuit is open; `None` when no place came within
-    /// [`QUEUE_WAIT`], which sets the lane's pace to no place within twice that (until places
-    /// given back say otherwise), so that a receiver that stops answering has nobody waiting.
+    /// ahead of it counted, at most half a queue of them). `None` at once when it would not,
+    /// when the lane has no pace yet (no attempt made), when the circuit is open, or while the
+    /// retry consumer holds deliveries for the lane; `None` when no place came within
+    /// [`QUEUE_WAIT`], which sets the lane's pace to no place within twice that (until attempts
+    /// say otherwise), so that a receiver that stops answering has nobody waiting.
     pub async fn enter_or_wait(self: &Arc<Self>) -> Option<Place> {
         if let Some(place) = self.enter() {
             return Some(place);
         }
-        if self.circuit_open() {
+        if self.circuit_open() || self.retries_held.load(Ordering::Acquire) {
             return None;
         }
         let ahead = self.waiting.fetch_add(1, Ordering::AcqRel);
         let _waiting = Waiting(&self.waiting);
-        let turn = u32::try_from(ahead + 1).unwrap_or(u32::MAX);
+        if ahead >= self.queue_bound.div_ceil(2) {
+            return None;
+        }
         let every = self.place_frees_every()?;
+        let turn = u32::try_from(ahead + 1).unwrap_or(u32::MAX);
         if every.saturating_mul(turn) > QUEUE_WAIT {
             return None;
         }
         match tokio::time::timeout(QUEUE_WAIT, self.places.clone().acquire_owned()).await {
             Ok(permit) => Some(self.place(permit.expect("a lane's queue is never closed"))),
             Err(_) => {
-                let bound = u32::try_from(self.queue_bound).unwrap_or(u32::MAX);
-                let slow = u64::try_from((2 * QUEUE_WAIT).saturating_mul(bound).as_micros());
-                self.held_micros
+                let slots = u32::try_from(self.concurrency).unwrap_or(u32::MAX);
+                let slow = u64::try_from((2 * QUEUE_WAIT).saturating_mul(slots).as_micros());
+                self.attempt_micros
                     .fetch_max(slow.unwrap_or(u64::MAX), Ordering::AcqRel);
                 None
             }
@@ -216,28 +227,43 @@ impl Lane {
         Place {
             lane: self.clone(),
             permit: Some(permit),
-            since: tokio::time::Instant::now(),
         }
     }
 
-    /// Counts a place held for `held` into the lane's pace (a weight of one eighth).
-    fn held_for(&self, held: Duration) {
-        let sample = u64::try_from(held.as_micros()).unwrap_or(u64::MAX);
+    /// Counts an attempt that took `took` into the lane's pace (a weight of one eighth).
+    pub fn attempted(&self, took: Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
         let _ = self
-            .held_micros
+            .attempt_micros
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |mean| {
                 Some(match mean {
-                    0 => sample.max(1),
+                    0 => sample,
                     mean => mean - mean / 8 + sample / 8,
                 })
             });
     }
 
-    /// How often a place frees while the queue is full, as the lane's recent pace says; `None`
-    /// before any place was given back.
+    /// How often a place frees while the queue is full, as the lane's pace says: an attempt's
+    /// time over the concurrency, or the `rate_limit`'s interval when that is longer. `None`
+    /// before any attempt was made.
     fn place_frees_every(&self) -> Option<Duration> {
-        let held = self.held_micros.load(Ordering::Acquire);
-        (held > 0).then(|| Duration::from_micros(held / self.queue_bound as u64))
+        let attempt = self.attempt_micros.load(Ordering::Acquire);
+        let every =
+            (attempt > 0).then(|| Duration::from_micros(attempt / self.concurrency as u64))?;
+        Some(match &self.pace {
+            Some(pace) => every.max(pace.interval()),
+            None => every,
+        })
+    }
+
+    /// Tells the lane whether the retry consumer holds deliveries until it has room.
+    pub fn retries_held(&self, held: bool) {
+        self.retries_held.store(held, Ordering::Release);
+    }
+
+    /// Deliveries waiting for a place.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
     }
 
     /// Whether a place is free right now.

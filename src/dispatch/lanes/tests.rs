@@ -61,19 +61,12 @@ fn a_delivery_refused_by_a_full_queue_is_due_at_once_and_by_an_open_circuit_at_t
     );
 }
 
-/// Holds a place of `lane` for `held` (paused time), so that the lane's pace is `held` a place.
-async fn pace(lane: &Arc<Lane>, held: Duration) {
-    let place = lane.enter().expect("room");
-    tokio::time::sleep(held).await;
-    drop(place);
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_full_queue_that_keeps_up_lets_a_fresh_delivery_wait_for_a_place() {
-    let lanes = Lanes::new(&[destination(1, 2, 5)]);
+    let lanes = Lanes::new(&[destination(2, 2, 5)]);
     let lane = lanes.get(0).clone();
-    // A place is held 100 ms: with two places, one frees every 50 ms.
-    pace(&lane, Duration::from_millis(100)).await;
+    // Attempts take 100 ms, two at once: a place frees every 50 ms.
+    lane.attempted(Duration::from_millis(100));
     let first = lane.enter().expect("room");
     let _second = lane.enter().expect("room");
     let waiter = {
@@ -82,6 +75,7 @@ async fn a_full_queue_that_keeps_up_lets_a_fresh_delivery_wait_for_a_place() {
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!waiter.is_finished(), "it waits while the queue is full");
+    assert_eq!(lane.waiting(), 1);
     drop(first);
     assert!(
         waiter.await.expect("no panic"),
@@ -92,14 +86,15 @@ async fn a_full_queue_that_keeps_up_lets_a_fresh_delivery_wait_for_a_place() {
         1,
         "the waiter's place was given back; one still held"
     );
+    assert_eq!(lane.waiting(), 0);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_full_queue_that_is_slow_hands_the_delivery_over_at_once() {
-    let lanes = Lanes::new(&[destination(1, 2, 5)]);
+    let lanes = Lanes::new(&[destination(2, 2, 5)]);
     let lane = lanes.get(0).clone();
-    // A place is held 2 s: with two places, one frees every second, beyond QUEUE_WAIT.
-    pace(&lane, Duration::from_secs(2)).await;
+    // Attempts take 2 s, two at once: a place frees every second, beyond QUEUE_WAIT.
+    lane.attempted(Duration::from_secs(2));
     let _places = [lane.enter().expect("room"), lane.enter().expect("room")];
     let before = tokio::time::Instant::now();
     assert!(lane.enter_or_wait().await.is_none(), "no place for it");
@@ -108,11 +103,12 @@ async fn a_full_queue_that_is_slow_hands_the_delivery_over_at_once() {
 
 #[tokio::test(start_paused = true)]
 async fn waiting_deliveries_count_against_the_wait_and_none_waits_past_it() {
-    let lanes = Lanes::new(&[destination(1, 1, 5)]);
+    let lanes = Lanes::new(&[destination(1, 10, 5)]);
     let lane = lanes.get(0).clone();
-    // One place, held 200 ms: the first two waiters would have one within 500 ms, a third not.
-    pace(&lane, Duration::from_millis(200)).await;
-    let _place = lane.enter().expect("room");
+    // One attempt at a time, 200 ms each: the first two waiters would have a place within
+    // 500 ms, a third not.
+    lane.attempted(Duration::from_millis(200));
+    let _places: Vec<Place> = (0..10).map(|_| lane.enter().expect("room")).collect();
     let waiters: Vec<_> = (0..2)
         .map(|_| {
             let lane = lane.clone();
@@ -126,7 +122,7 @@ async fn waiting_deliveries_count_against_the_wait_and_none_waits_past_it() {
         "a third, 600 ms away at this pace, does not wait"
     );
     assert_eq!(before.elapsed(), Duration::ZERO);
-    // The place is never given back: the waiters give up after QUEUE_WAIT.
+    // No place is given back: the waiters give up after QUEUE_WAIT.
     for waiter in waiters {
         assert!(!waiter.await.expect("no panic"), "no place came");
     }
@@ -137,14 +133,68 @@ async fn waiting_deliveries_count_against_the_wait_and_none_waits_past_it() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_lane_with_no_pace_yet_hands_a_delivery_over_at_once() {
+async fn at_most_half_a_queue_waits_however_fast_the_lane() {
+    let lanes = Lanes::new(&[destination(16, 4, 5)]);
+    let lane = lanes.get(0).clone();
+    lane.attempted(Duration::from_micros(10));
+    let _places: Vec<Place> = (0..4).map(|_| lane.enter().expect("room")).collect();
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let lane = lane.clone();
+            tokio::spawn(async move { lane.enter_or_wait().await.is_some() })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    assert_eq!(lane.waiting(), 2);
+    let before = tokio::time::Instant::now();
+    assert!(
+        lane.enter_or_wait().await.is_none(),
+        "a third of a queue of 4"
+    );
+    assert_eq!(before.elapsed(), Duration::ZERO);
+    for waiter in waiters {
+        waiter.abort();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_delivery_does_not_wait_ahead_of_deliveries_the_retry_consumer_holds() {
     let lanes = Lanes::new(&[destination(1, 1, 5)]);
     let lane = lanes.get(0).clone();
+    lane.attempted(Duration::from_millis(10));
+    let _place = lane.enter().expect("room");
+    lane.retries_held(true);
+    let before = tokio::time::Instant::now();
+    assert!(
+        lane.enter_or_wait().await.is_none(),
+        "the freed place is for what the retry consumer holds"
+    );
+    assert_eq!(before.elapsed(), Duration::ZERO);
+    lane.retries_held(false);
+    let waiter = {
+        let lane = lane.clone();
+        tokio::spawn(async move { lane.enter_or_wait().await.is_some() })
+    };
+    tokio::task::yield_now().await;
+    assert_eq!(lane.waiting(), 1, "with nothing held, it waits");
+    waiter.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_slower_than_the_attempts_sets_the_pace() {
+    let mut limited = destination(16, 1, 5);
+    limited.rate = Some(crate::channels::RateLimit {
+        per_second: 1.0,
+        burst: 1,
+    });
+    let lanes = Lanes::new(&[limited]);
+    let lane = lanes.get(0).clone();
+    lane.attempted(Duration::from_millis(1));
     let _place = lane.enter().expect("room");
     let before = tokio::time::Instant::now();
     assert!(
         lane.enter_or_wait().await.is_none(),
-        "no place has been given back: nothing says one will"
+        "one a second: a place is a second away"
     );
     assert_eq!(before.elapsed(), Duration::ZERO);
 }
@@ -153,10 +203,24 @@ async fn a_lane_with_no_pace_yet_hands_a_delivery_over_at_once() {
 async fn a_full_queue_with_its_circuit_open_hands_the_delivery_over_at_once() {
     let lanes = Lanes::new(&[destination(1, 1, 1)]);
     let lane = lanes.get(0).clone();
+    lane.attempted(Duration::from_millis(1));
     let _place = lane.enter().expect("room");
     lane.failed("HTTP 503");
     let before = tokio::time::Instant::now();
     assert!(lane.enter_or_wait().await.is_none());
+    assert_eq!(before.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lane_with_no_pace_yet_hands_a_delivery_over_at_once() {
+    let lanes = Lanes::new(&[destination(1, 1, 5)]);
+    let lane = lanes.get(0).clone();
+    let _place = lane.enter().expect("room");
+    let before = tokio::time::Instant::now();
+    assert!(
+        lane.enter_or_wait().await.is_none(),
+        "no attempt has been made: nothing says a place will free"
+    );
     assert_eq!(before.elapsed(), Duration::ZERO);
 }
 
