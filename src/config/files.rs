@@ -56,8 +56,7 @@ pub struct RouterFile {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerSettings {
-    /// Off unless set true, for now: with it on, the end-to-end slow-receiver scenario's healthy
-    /// receivers overflowed their lane queues into the retry topic (docs/fleet-state.md).
+    /// On unless set false: without it the delivery API and the console have no history.
     #[serde(default = "default_ledger_enabled")]
     pub enabled: bool,
     /// The compacted topic of the ledger, keyed by `webhook-id`.
@@ -83,7 +82,7 @@ impl Default for LedgerSettings {
 }
 
 fn default_ledger_enabled() -> bool {
-    false
+    true
 }
 fn default_ledger_topic() -> String {
     "notification-router.ledger".into()
