@@ -102,7 +102,7 @@ fn overview(state: &AdminState) -> Value {
                         }
                         .to_owned(),
                         disabled.map_or_else(|| "no".to_owned(), |why| format!("yes: {why}")),
-                        lane.queued().to_string(),
+                        (lane.queued() + lane.waiting()).to_string(),
                     )
                 }
             };

@@ -61,22 +61,46 @@ fn a_delivery_refused_by_a_full_queue_is_due_at_once_and_by_an_open_circuit_at_t
     );
 }
 
+/// The lane of `destination`, its attempts taking `attempt` (none made when zero), with every
+/// place of its queue taken.
+fn full_lane(destination: DeliveryPolicy, attempt: Duration) -> (Arc<Lane>, Vec<Place>) {
+    let lanes = Lanes::new(&[destination]);
+    let lane = lanes.get(0).clone();
+    if !attempt.is_zero() {
+        lane.attempted(attempt);
+    }
+    let places = std::iter::from_fn(|| lane.enter()).collect();
+    (lane, places)
+}
+
+/// `n` fresh deliveries waiting for a place of `lane`, each telling whether it got one.
+async fn waiters(lane: &Arc<Lane>, n: usize) -> Vec<tokio::task::JoinHandle<bool>> {
+    let waiters = (0..n)
+        .map(|_| {
+            let lane = lane.clone();
+            tokio::spawn(async move { lane.enter_or_wait().await.is_some() })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    waiters
+}
+
+/// Asserts that `lane` hands a fresh delivery over without waiting.
+async fn refused_at_once(lane: &Arc<Lane>, why: &str) {
+    let before = tokio::time::Instant::now();
+    assert!(lane.enter_or_wait().await.is_none(), "{why}");
+    assert_eq!(before.elapsed(), Duration::ZERO, "without waiting: {why}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_full_queue_that_keeps_up_lets_a_fresh_delivery_wait_for_a_place() {
-    let lanes = Lanes::new(&[destination(2, 2, 5)]);
-    let lane = lanes.get(0).clone();
     // Attempts take 100 ms, two at once: a place frees every 50 ms.
-    lane.attempted(Duration::from_millis(100));
-    let first = lane.enter().expect("room");
-    let _second = lane.enter().expect("room");
-    let waiter = {
-        let lane = lane.clone();
-        tokio::spawn(async move { lane.enter_or_wait().await.is_some() })
-    };
+    let (lane, mut places) = full_lane(destination(2, 2, 5), Duration::from_millis(100));
+    let waiter = waiters(&lane, 1).await.remove(0);
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!waiter.is_finished(), "it waits while the queue is full");
     assert_eq!(lane.waiting(), 1);
-    drop(first);
+    places.pop();
     assert!(
         waiter.await.expect("no panic"),
         "the freed place went to the waiting delivery"
@@ -91,93 +115,53 @@ async fn a_full_queue_that_keeps_up_lets_a_fresh_delivery_wait_for_a_place() {
 
 #[tokio::test(start_paused = true)]
 async fn a_full_queue_that_is_slow_hands_the_delivery_over_at_once() {
-    let lanes = Lanes::new(&[destination(2, 2, 5)]);
-    let lane = lanes.get(0).clone();
     // Attempts take 2 s, two at once: a place frees every second, beyond QUEUE_WAIT.
-    lane.attempted(Duration::from_secs(2));
-    let _places = [lane.enter().expect("room"), lane.enter().expect("room")];
-    let before = tokio::time::Instant::now();
-    assert!(lane.enter_or_wait().await.is_none(), "no place for it");
-    assert_eq!(before.elapsed(), Duration::ZERO, "refused without waiting");
+    let (lane, _places) = full_lane(destination(2, 2, 5), Duration::from_secs(2));
+    refused_at_once(&lane, "a place is a second away").await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn waiting_deliveries_count_against_the_wait_and_none_waits_past_it() {
-    let lanes = Lanes::new(&[destination(1, 10, 5)]);
-    let lane = lanes.get(0).clone();
     // One attempt at a time, 200 ms each: the first two waiters would have a place within
     // 500 ms, a third not.
-    lane.attempted(Duration::from_millis(200));
-    let _places: Vec<Place> = (0..10).map(|_| lane.enter().expect("room")).collect();
-    let waiters: Vec<_> = (0..2)
-        .map(|_| {
-            let lane = lane.clone();
-            tokio::spawn(async move { lane.enter_or_wait().await.is_some() })
-        })
-        .collect();
-    tokio::task::yield_now().await;
+    let (lane, _places) = full_lane(destination(1, 10, 5), Duration::from_millis(200));
+    let waiters = waiters(&lane, 2).await;
     let before = tokio::time::Instant::now();
-    assert!(
-        lane.enter_or_wait().await.is_none(),
-        "a third, 600 ms away at this pace, does not wait"
-    );
-    assert_eq!(before.elapsed(), Duration::ZERO);
+    refused_at_once(&lane, "a third is 600 ms away at this pace").await;
     // No place is given back: the waiters give up after QUEUE_WAIT.
     for waiter in waiters {
         assert!(!waiter.await.expect("no panic"), "no place came");
     }
     assert_eq!(before.elapsed(), QUEUE_WAIT);
-    // Which slowed the lane's pace: the next one does not wait at all.
-    assert!(lane.enter_or_wait().await.is_none());
-    assert_eq!(before.elapsed(), QUEUE_WAIT);
+    refused_at_once(
+        &lane,
+        "the waits that came to nothing slowed the lane's pace",
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn at_most_half_a_queue_waits_however_fast_the_lane() {
-    let lanes = Lanes::new(&[destination(16, 4, 5)]);
-    let lane = lanes.get(0).clone();
-    lane.attempted(Duration::from_micros(10));
-    let _places: Vec<Place> = (0..4).map(|_| lane.enter().expect("room")).collect();
-    let waiters: Vec<_> = (0..2)
-        .map(|_| {
-            let lane = lane.clone();
-            tokio::spawn(async move { lane.enter_or_wait().await.is_some() })
-        })
-        .collect();
-    tokio::task::yield_now().await;
+    let (lane, _places) = full_lane(destination(16, 4, 5), Duration::from_micros(10));
+    let waiters = waiters(&lane, 2).await;
     assert_eq!(lane.waiting(), 2);
-    let before = tokio::time::Instant::now();
-    assert!(
-        lane.enter_or_wait().await.is_none(),
-        "a third of a queue of 4"
-    );
-    assert_eq!(before.elapsed(), Duration::ZERO);
-    for waiter in waiters {
-        waiter.abort();
-    }
+    refused_at_once(&lane, "a third of a queue of 4").await;
+    waiters.iter().for_each(tokio::task::JoinHandle::abort);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_fresh_delivery_does_not_wait_ahead_of_deliveries_the_retry_consumer_holds() {
-    let lanes = Lanes::new(&[destination(1, 1, 5)]);
-    let lane = lanes.get(0).clone();
-    lane.attempted(Duration::from_millis(10));
-    let _place = lane.enter().expect("room");
+    let (lane, _places) = full_lane(destination(1, 1, 5), Duration::from_millis(10));
     lane.retries_held(true);
-    let before = tokio::time::Instant::now();
-    assert!(
-        lane.enter_or_wait().await.is_none(),
-        "the freed place is for what the retry consumer holds"
-    );
-    assert_eq!(before.elapsed(), Duration::ZERO);
+    refused_at_once(
+        &lane,
+        "the freed place is for what the retry consumer holds",
+    )
+    .await;
     lane.retries_held(false);
-    let waiter = {
-        let lane = lane.clone();
-        tokio::spawn(async move { lane.enter_or_wait().await.is_some() })
-    };
-    tokio::task::yield_now().await;
+    let waiters = waiters(&lane, 1).await;
     assert_eq!(lane.waiting(), 1, "with nothing held, it waits");
-    waiter.abort();
+    waiters.iter().for_each(tokio::task::JoinHandle::abort);
 }
 
 #[tokio::test(start_paused = true)]
@@ -187,41 +171,21 @@ async fn a_rate_limit_slower_than_the_attempts_sets_the_pace() {
         per_second: 1.0,
         burst: 1,
     });
-    let lanes = Lanes::new(&[limited]);
-    let lane = lanes.get(0).clone();
-    lane.attempted(Duration::from_millis(1));
-    let _place = lane.enter().expect("room");
-    let before = tokio::time::Instant::now();
-    assert!(
-        lane.enter_or_wait().await.is_none(),
-        "one a second: a place is a second away"
-    );
-    assert_eq!(before.elapsed(), Duration::ZERO);
+    let (lane, _places) = full_lane(limited, Duration::from_millis(1));
+    refused_at_once(&lane, "one a second: a place is a second away").await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_full_queue_with_its_circuit_open_hands_the_delivery_over_at_once() {
-    let lanes = Lanes::new(&[destination(1, 1, 1)]);
-    let lane = lanes.get(0).clone();
-    lane.attempted(Duration::from_millis(1));
-    let _place = lane.enter().expect("room");
+    let (lane, _places) = full_lane(destination(1, 1, 1), Duration::from_millis(1));
     lane.failed("HTTP 503");
-    let before = tokio::time::Instant::now();
-    assert!(lane.enter_or_wait().await.is_none());
-    assert_eq!(before.elapsed(), Duration::ZERO);
+    refused_at_once(&lane, "the circuit is open").await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_lane_with_no_pace_yet_hands_a_delivery_over_at_once() {
-    let lanes = Lanes::new(&[destination(1, 1, 5)]);
-    let lane = lanes.get(0).clone();
-    let _place = lane.enter().expect("room");
-    let before = tokio::time::Instant::now();
-    assert!(
-        lane.enter_or_wait().await.is_none(),
-        "no attempt has been made: nothing says a place will free"
-    );
-    assert_eq!(before.elapsed(), Duration::ZERO);
+    let (lane, _places) = full_lane(destination(1, 1, 5), Duration::ZERO);
+    refused_at_once(&lane, "no attempt made: nothing says a place will free").await;
 }
 
 #[tokio::test]
