@@ -57,8 +57,8 @@ pub(crate) async fn ensure_topic(
     let (asked, name) = (admin.clone(), topic.to_owned());
     let found = tokio::task::spawn_blocking(move || exists(&asked, &name))
         .await
-        // Cancelled only when the runtime shuts down before the lookup ran.
-        .map_err(|e| create(format!("the topic lookup did not run: {e}")))?;
+        // Cancelled when the runtime shuts down before the lookup ran (or it panicked).
+        .map_err(|e| create(format!("the topic lookup did not finish: {e}")))?;
     // The admin client's own errors are not served (its polling thread takes only admin
     // results): whether the brokers answered is told from the lookup.
     if let Some(health) = &health {

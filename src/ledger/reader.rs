@@ -95,7 +95,7 @@ async fn read(
         asking.fetch_metadata(Some(&name), Duration::from_secs(10))
     })
     .await
-    .expect("the ledger topic's lookup task")
+    .map_err(|e| format!("the ledger topic's lookup did not finish: {e}"))?
     .map_err(|e| e.to_string())?;
     let consumer = Arc::into_inner(consumer).expect("the lookup task has ended");
     let stored = store.offsets().map_err(|e| e.to_string())?;

@@ -37,6 +37,11 @@ pub struct Query {
     pub limit: usize,
 }
 
+/// The most memory the store's page cache takes (redb's own default is 1 GiB, which a store
+/// of a few hundred thousand deliveries fills: with the ledger on by default, that is every
+/// instance's memory). Lookups touch a few pages; writes come in batches.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// The redb database of one instance.
 pub struct Store {
     db: Database,
@@ -54,7 +59,10 @@ impl Store {
         if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|e| failed(redb::Error::Io(e)))?;
         }
-        let db = Database::create(path).map_err(|e| failed(e.into()))?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| failed(e.into()))?;
         let store = Self { db, path: shown };
         store.write(|_, _| Ok(()))?;
         Ok(store)

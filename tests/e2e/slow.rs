@@ -1,5 +1,5 @@
 //! One receiver slow but succeeding (200 ms a request), with the limits as shipped: its queue
-//! fills, the rest of its deliveries go through the retry topic, and the other destinations'
+//! fills, what neither its queue nor a short wait takes goes through the retry topic, and the other destinations'
 //! latency stays near that of a run without it. Everything is delivered.
 
 use std::collections::{BTreeSet, HashMap};
