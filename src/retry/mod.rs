@@ -322,10 +322,13 @@ impl State {
     /// Tells the lanes of the configuration in effect whether deliveries are parked for them,
     /// so that fresh deliveries go behind those instead of waiting for each freed place.
     fn tell_held_lanes(&mut self) {
+        let parked = self.schedule.parked_lanes();
+        // The usual case, on every turn of the loop: nothing parked, nothing told.
+        if parked.is_empty() && self.held_lanes.is_empty() {
+            return;
+        }
         let snapshot = self.deliverer.snapshot();
-        let held: Vec<Arc<Lane>> = self
-            .schedule
-            .parked_lanes()
+        let held: Vec<Arc<Lane>> = parked
             .into_iter()
             .filter_map(|lane| snapshot.lanes().try_get(lane).cloned())
             .collect();
