@@ -7,10 +7,13 @@
 //! # Layout
 //! - [`workload`]: lifecycle events and topic files of mixed rule shapes, at any size.
 //! - [`load`]: the load run: broker and router processes, ceilings, router runs.
+//! - [`bare`]: the bare HTTP client and the bare consumer-plus-client pipeline, each run as a
+//!   process of its own.
 //! - `process`: starting and stopping those processes, their peak RSS and CPU time.
 //! - `receiver`: the webhook receiver that times each delivery.
 //! - `report`: the table and the JSON summary.
 
+pub mod bare;
 mod kafka;
 pub mod load;
 mod process;

@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use futures::StreamExt;
 use notification_router::channels;
 use rdkafka::producer::FutureProducer;
 
+use super::bare;
 use super::kafka::{consume_all, partitions_for, producer_config, publish, publish_steadily};
 use super::process::{self, Usage};
 use super::receiver::{Receiver, percentile};
-use super::report::{Ceilings, Report, RowResult};
+use super::report::{BarePipeline, Ceilings, Report, RowResult};
 use super::workload;
 
 /// The broker process of a load run.
@@ -145,6 +145,10 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
         .iter()
         .map(|r| (r.kafka_topic(), partitions_for(&settings.broker, r.events)))
         .collect();
+    if let Some(row) = rows.iter().find(|r| r.steady) {
+        let partitions = partitions_for(&settings.broker, row.events);
+        kafka_topics.push((BARE_STEADY_TOPIC.to_owned(), partitions));
+    }
     kafka_topics.sort();
     kafka_topics.dedup();
     kafka_topics.push(("notification-router.dead-letter".to_owned(), 1));
@@ -198,13 +202,23 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
     let consuming = cpu.since(before);
     eprintln!("Bare consumer: {consumer_ceiling:.0} events/s.");
     let http_requests = settings.events.min(100_000);
+    receiver.reset();
     let before = cpu.now();
-    let http_ceiling = http_client_loop(&receiver, http_requests, settings.in_flight).await?;
-    let posting = cpu.since(before);
+    let (url, in_flight) = (receiver.url(), settings.in_flight);
+    let posting = tokio::task::spawn_blocking(move || {
+        bare::run_http_client(&bench_exe()?, &url, http_requests, in_flight)
+    })
+    .await??;
+    let receiving = cpu.since(before);
+    let http_ceiling = posting.requests_per_s;
     eprintln!(
         "Bare HTTP client: {http_ceiling:.0} requests/s ({http_requests} requests, {} at once).",
         settings.in_flight
     );
+    let bare_pipeline = match rows.iter().find(|r| r.steady) {
+        Some(row) => Some(bare_pipeline_run(settings, &brokers, &producer, &receiver, row).await?),
+        None => None,
+    };
 
     let mut results = Vec::new();
     for (i, row) in rows.iter().enumerate() {
@@ -237,69 +251,83 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
             http_requests,
             broker_cpu_us_per_event: consuming.broker * 1e6 / settings.events as f64,
             consumer_cpu_us_per_event: consuming.own * 1e6 / settings.events as f64,
-            http_cpu_us_per_request: posting.own * 1e6 / http_requests.max(1) as f64,
+            http_cpu_us_per_request: posting.cpu_seconds * 1e6 / http_requests.max(1) as f64,
+            receiver_cpu_us_per_request: receiving.own * 1e6 / http_requests.max(1) as f64,
             cores: std::thread::available_parallelism().map_or(1, usize::from),
             one_delivery_bound_events_per_s: 0.0,
         }
         .with_bound(),
+        bare_pipeline,
         rows: results,
-    };
+        targets: Vec::new(),
+    }
+    .with_targets();
     report.print();
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
-/// The same kind of request the router sends (a notification body, the same client settings),
-/// `requests` times with `concurrency` at once: requests per second.
-async fn http_client_loop(
+/// The source topic of the bare pipeline's steady run.
+const BARE_STEADY_TOPIC: &str = "bench-steady-bare";
+
+/// This executable, which runs the bare clients as processes of their own.
+fn bench_exe() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("cannot find this executable")
+}
+
+/// The bare pipeline over the steady row's rate: one event first, once it arrived the row's
+/// events at the steady rate; the latency of each from its timestamp to the receiver.
+async fn bare_pipeline_run(
+    settings: &LoadSettings,
+    brokers: &str,
+    producer: &FutureProducer,
     receiver: &Receiver,
-    requests: usize,
-    concurrency: usize,
-) -> anyhow::Result<f64> {
-    // The router's client settings, without its address policy (the receiver is on loopback).
-    let client = reqwest::Client::builder()
-        .use_rustls_tls()
-        .connect_timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .context("cannot build the HTTP client")?;
-    let body = bytes::Bytes::from(
-        workload::notification(&workload::lifecycle_event(
-            0,
-            workload::LOAD_ACCOUNT,
-            "2022-09-30T16:18:55Z",
-        ))
-        .body
-        .to_string(),
-    );
-    let url = receiver.url();
+    row: &Row,
+) -> anyhow::Result<BarePipeline> {
     receiver.reset();
-    let started = Instant::now();
-    let failures = futures::stream::iter(0..requests)
-        .map(|n| {
-            let request = client
-                .post(&url)
-                .header("content-type", "application/json")
-                .header("webhook-id", format!("msg_{n}"))
-                .body(body.clone());
-            async move {
-                request
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false)
-            }
-        })
-        .buffer_unordered(concurrency)
-        .filter(|ok| std::future::ready(!ok))
-        .count()
-        .await;
-    let elapsed = started.elapsed().as_secs_f64();
-    if failures > 0 {
-        bail!("{failures} of {requests} bare HTTP requests failed");
+    let mut pipeline = bare::start_pipeline(
+        &bench_exe()?,
+        brokers,
+        BARE_STEADY_TOPIC,
+        settings.fetch_wait_ms,
+        &receiver.url(),
+        row.events + 1,
+        settings.in_flight,
+    )?;
+    let deadline = Instant::now() + settings.timeout;
+    publish(producer, BARE_STEADY_TOPIC, usize::MAX - 1..usize::MAX).await?;
+    if !wait_for(receiver, &mut pipeline, 1, deadline).await? {
+        bail!("the bare pipeline posted nothing in time");
     }
-    Ok(requests as f64 / elapsed)
+    receiver.reset();
+    publish_steadily(
+        producer,
+        BARE_STEADY_TOPIC,
+        settings.steady_rate,
+        settings.steady_seconds,
+    )
+    .await;
+    if !wait_for(receiver, &mut pipeline, row.events as u64, deadline).await? {
+        bail!(
+            "the bare pipeline posted {} of {} events in time",
+            receiver.count(),
+            row.events
+        );
+    }
+    pipeline.stop(Duration::from_secs(5));
+    let received = receiver.received();
+    let ms = |us: u64| us as f64 / 1000.0;
+    let pipeline = BarePipeline {
+        events: row.events,
+        p50_ms: ms(percentile(&received.latencies_us, 50)),
+        p99_ms: ms(percentile(&received.latencies_us, 99)),
+        max_ms: ms(received.latencies_us.last().copied().unwrap_or(0)),
+    };
+    eprintln!(
+        "Bare pipeline at {}/s: p50 {:.1} ms, p99 {:.1} ms.",
+        settings.steady_rate, pipeline.p50_ms, pipeline.p99_ms
+    );
+    Ok(pipeline)
 }
 
 /// Runs the router process over `row`'s events and measures it.
@@ -426,16 +454,17 @@ impl Cpu {
     }
 }
 
-/// Waits until `count` deliveries arrived (true), or the deadline passed (false).
+/// Waits until `count` deliveries arrived (true), or the deadline passed (false), while the
+/// process sending them runs.
 async fn wait_for(
     receiver: &Receiver,
-    router: &mut process::Child,
+    sender: &mut process::Child,
     count: u64,
     deadline: Instant,
 ) -> anyhow::Result<bool> {
     while receiver.count() < count {
-        if router.exited() {
-            bail!("the router process ended early");
+        if sender.exited() && receiver.count() < count {
+            bail!("the process sending to the receiver ended early");
         }
         if Instant::now() > deadline {
             return Ok(false);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 use notification_router::telemetry::{self, LogFormat};
+use notification_router_bench::bare;
 use notification_router_bench::load::{self, Broker, LoadSettings, Signing};
 
 /// The allocator the `notification-router` binary uses: the bare clients and the receiver run
@@ -28,8 +29,11 @@ pub enum BrokerChoice {
 
 /// Measures the router end to end against a broker process and a local receiver.
 #[derive(Debug, Clone, Parser)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// A part of the load run that runs as a process of its own.
+    #[command(subcommand)]
+    pub bare: Option<Bare>,
     /// The `notification-router` executable to measure (and to run the mock broker); by default
     /// the one beside this executable, in the same target directory.
     #[arg(long, value_name = "PATH")]
@@ -89,6 +93,73 @@ pub struct BenchArgs {
     pub log_level: String,
 }
 
+/// The bare clients, which the load run starts as processes of their own (this executable with
+/// one of these subcommands), so that their CPU is measured apart from the receiver's.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Bare {
+    /// Posts a notification body REQUESTS times to URL, CONCURRENCY at once; prints one JSON
+    /// line (requests per second, CPU seconds).
+    #[command(hide = true)]
+    BareHttp {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        requests: usize,
+        #[arg(long)]
+        concurrency: usize,
+    },
+    /// Reads TOPIC from its start and posts each record's value to URL as it arrives, IN_FLIGHT
+    /// at once, until EVENTS were posted.
+    #[command(hide = true)]
+    BarePipeline {
+        #[arg(long)]
+        brokers: String,
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        events: usize,
+        #[arg(long)]
+        in_flight: usize,
+        #[arg(long)]
+        fetch_wait_ms: u64,
+    },
+}
+
+/// Runs a bare client process.
+async fn bare(command: &Bare) -> anyhow::Result<()> {
+    match command {
+        Bare::BareHttp {
+            url,
+            requests,
+            concurrency,
+        } => {
+            let run = bare::http_client(url, *requests, (*concurrency).max(1)).await?;
+            println!("{}", serde_json::to_string(&run)?);
+        }
+        Bare::BarePipeline {
+            brokers,
+            topic,
+            url,
+            events,
+            in_flight,
+            fetch_wait_ms,
+        } => {
+            bare::pipeline(
+                brokers,
+                topic,
+                *fetch_wait_ms,
+                url,
+                *events,
+                (*in_flight).max(1),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 fn key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
@@ -106,7 +177,14 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-        .and_then(|runtime| runtime.block_on(bench(&args)));
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                match &args.bare {
+                    Some(command) => bare(command).await,
+                    None => bench(&args).await,
+                }
+            })
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

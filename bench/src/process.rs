@@ -160,6 +160,11 @@ pub fn cpu_seconds(pid: u32) -> f64 {
 }
 
 impl Child {
+    /// Takes charge of a started process.
+    pub(crate) fn new(child: std::process::Child) -> Child {
+        Child { child }
+    }
+
     /// Peak RSS and CPU time so far, from `/proc`; zero where it cannot be read.
     pub fn usage(&self) -> Usage {
         let pid = self.child.id();

@@ -112,10 +112,11 @@ async fn arrive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byte
     StatusCode::OK
 }
 
-/// The notification's `"time"` member, found without parsing the whole body.
+/// The notification's `"time"` member, or the event's own `"timestamp"` (which the bare
+/// pipeline posts as it is), found without parsing the whole body.
 fn event_time(body: &[u8]) -> Option<DateTime<Utc>> {
-    const KEY: &[u8] = b"\"time\":\"";
-    let at = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let after = |key: &[u8]| Some(body.windows(key.len()).position(|w| w == key)? + key.len());
+    let at = after(b"\"time\":\"").or_else(|| after(b"\"timestamp\":\""))?;
     let len = body[at..].iter().position(|&b| b == b'"')?;
     let text = std::str::from_utf8(&body[at..at + len]).ok()?;
     DateTime::parse_from_rfc3339(text)
@@ -140,6 +141,9 @@ mod tests {
         let body = br#"{"specversion":"1.0","time":"2026-01-02T03:04:05.123456Z","type":"x"}"#;
         let time = event_time(body).expect("a time");
         assert_eq!(time.timestamp_subsec_micros(), 123_456);
+        let event = br#"{"event_id":"e","timestamp":"2026-01-02T03:04:05.654321Z"}"#;
+        let time = event_time(event).expect("a timestamp");
+        assert_eq!(time.timestamp_subsec_micros(), 654_321);
         assert_eq!(event_time(b"{}"), None);
     }
 

@@ -12,12 +12,14 @@ pub struct Ceilings {
     pub broker_cpu_us_per_event: f64,
     /// CPU the bare consumer spent per event.
     pub consumer_cpu_us_per_event: f64,
-    /// CPU the bare HTTP client and the receiver spent per request, together.
+    /// CPU the bare HTTP client spent per request, in a process of its own.
     pub http_cpu_us_per_request: f64,
+    /// CPU the receiver spent per request of the bare HTTP client.
+    pub receiver_cpu_us_per_request: f64,
     pub cores: usize,
     /// The most events per second the machine's cores could take from the broker to the
     /// receiver at one delivery each if reading and posting cost what they cost the bare
-    /// clients, and nothing else ran: `cores` over the sum of the three costs above.
+    /// clients, and nothing else ran: `cores` over the sum of the four costs above.
     pub one_delivery_bound_events_per_s: f64,
 }
 
@@ -26,11 +28,33 @@ impl Ceilings {
     pub fn with_bound(mut self) -> Self {
         let per_event = self.broker_cpu_us_per_event
             + self.consumer_cpu_us_per_event
-            + self.http_cpu_us_per_request;
+            + self.http_cpu_us_per_request
+            + self.receiver_cpu_us_per_request;
         self.one_delivery_bound_events_per_s =
             self.cores as f64 * 1e6 / per_event.max(f64::EPSILON);
         self
     }
+}
+
+/// The bare pipeline (a consumer posting each event with the bare client) at the steady rate.
+#[derive(Debug, Clone, Serialize)]
+pub struct BarePipeline {
+    pub events: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// One figure of the targets (docs/performance.md), as a ratio of two measured in this run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub figure: String,
+    /// The router's figure.
+    pub router: f64,
+    /// What it is compared with.
+    pub reference: f64,
+    pub ratio: f64,
+    pub target: &'static str,
 }
 
 /// One router run, measured.
@@ -73,7 +97,11 @@ pub struct Report {
     /// The consumers' `fetch.wait.max.ms`.
     pub fetch_wait_ms: u64,
     pub ceilings: Ceilings,
+    /// The bare pipeline at the steady rate, when the run has a steady row.
+    pub bare_pipeline: Option<BarePipeline>,
     pub rows: Vec<RowResult>,
+    /// Filled in by [`Report::with_targets`].
+    pub targets: Vec<Target>,
 }
 
 const HEADER: &str = "run        topics  fan-out   events  deliveries  events/s  deliv/s   p50 ms   p99 ms   max ms  RSS MiB  CPU s  brk s  rcv s  /consumer  /http";
@@ -106,6 +134,78 @@ pub fn row_line(row: &RowResult, consumer: f64, http: f64) -> String {
 }
 
 impl Report {
+    /// Fills in [`Self::targets`] from the ceilings and the rows.
+    pub fn with_targets(mut self) -> Self {
+        let c = &self.ceilings;
+        let bare_cpu = c.consumer_cpu_us_per_event + c.http_cpu_us_per_request;
+        let mut targets = Vec::new();
+        let backlog_1 = || {
+            self.rows
+                .iter()
+                .filter(|r| !r.steady && r.fanout == 1 && r.complete)
+        };
+        for row in backlog_1() {
+            let cpu = row.cpu_seconds * 1e6 / row.events.max(1) as f64;
+            targets.push(Target {
+                figure: format!(
+                    "router CPU us per event at fan-out 1, {} topics / (bare consumer + bare HTTP client)",
+                    row.topics
+                ),
+                router: cpu,
+                reference: bare_cpu,
+                ratio: cpu / bare_cpu.max(f64::EPSILON),
+                target: "<= 1.5",
+            });
+        }
+        for row in backlog_1() {
+            targets.push(Target {
+                figure: format!(
+                    "events/s at fan-out 1, {} topics / the bound of the bare runs' CPU",
+                    row.topics
+                ),
+                router: row.events_per_s,
+                reference: c.one_delivery_bound_events_per_s,
+                ratio: row.events_per_s / c.one_delivery_bound_events_per_s.max(f64::EPSILON),
+                target: ">= 0.8",
+            });
+        }
+        let steady = self.rows.iter().find(|r| r.steady && r.complete);
+        if let (Some(row), Some(bare)) = (steady, &self.bare_pipeline) {
+            targets.push(Target {
+                figure: "p99 ms at the steady rate / the bare pipeline's at the same rate"
+                    .to_owned(),
+                router: row.p99_ms,
+                reference: bare.p99_ms,
+                ratio: row.p99_ms / bare.p99_ms.max(f64::EPSILON),
+                target: "<= 1.5",
+            });
+        }
+        // The largest fan-out: everything the router held at its peak, over the deliveries
+        // pending at once (each record in flight holds `fanout` of them): an upper bound, as
+        // the executable, the table and the buffers count too.
+        let widest = self
+            .rows
+            .iter()
+            .filter(|r| !r.steady && r.fanout > 1 && r.complete)
+            .max_by_key(|r| r.fanout);
+        if let Some(row) = widest {
+            let pending = (self.in_flight.min(row.events) * row.fanout).max(1) as f64;
+            let kib = row.peak_rss_mib * 1024.0 / pending;
+            targets.push(Target {
+                figure: format!(
+                    "KiB of peak RSS per pending delivery at fan-out {} / 2 KiB",
+                    row.fanout
+                ),
+                router: kib,
+                reference: 2.0,
+                ratio: kib / 2.0,
+                target: "<= 1",
+            });
+        }
+        self.targets = targets;
+        self
+    }
+
     /// The table, notes, and the JSON summary as the last line.
     pub fn print(&self) {
         let c = &self.ceilings;
@@ -130,11 +230,12 @@ impl Report {
             self.in_flight
         );
         println!(
-            "CPU in the bare runs: broker {:.1} us and consumer {:.1} us per event, HTTP client and receiver {:.1} us per request; \
+            "CPU in the bare runs: broker {:.1} us and consumer {:.1} us per event, HTTP client {:.1} us and receiver {:.1} us per request; \
              {} cores take at most {:.0} events/s at one delivery each ({:.2} x the bare consumer)",
             c.broker_cpu_us_per_event,
             c.consumer_cpu_us_per_event,
             c.http_cpu_us_per_request,
+            c.receiver_cpu_us_per_request,
             c.cores,
             c.one_delivery_bound_events_per_s,
             c.one_delivery_bound_events_per_s / c.consumer_events_per_s.max(f64::EPSILON)
@@ -155,6 +256,20 @@ impl Report {
              RSS is the router process's peak, CPU its user + system seconds including start-up; \
              brk and rcv: the broker's and the receiver's CPU seconds meanwhile."
         );
+        if let Some(bare) = &self.bare_pipeline {
+            println!(
+                "bare pipeline (a consumer posting each event with the bare client) at the steady rate: \
+                 p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} events)",
+                bare.p50_ms, bare.p99_ms, bare.max_ms, bare.events
+            );
+        }
+        println!("targets:");
+        for t in &self.targets {
+            println!(
+                "  {}: {:.1} / {:.1} = {:.2} x (target {} x)",
+                t.figure, t.router, t.reference, t.ratio, t.target
+            );
+        }
         match serde_json::to_string(self) {
             Ok(json) => println!("{json}"),
             Err(error) => println!("{{\"error\":\"{error}\"}}"),
@@ -188,7 +303,8 @@ mod tests {
             http_requests: 1000,
             broker_cpu_us_per_event: 10.0,
             consumer_cpu_us_per_event: 5.0,
-            http_cpu_us_per_request: 35.0,
+            http_cpu_us_per_request: 25.0,
+            receiver_cpu_us_per_request: 10.0,
             cores: 2,
             one_delivery_bound_events_per_s: 0.0,
         }

@@ -95,10 +95,23 @@ fn a_small_load_run_delivers_everything_and_ends_with_a_json_summary() {
         "broker_cpu_us_per_event",
         "consumer_cpu_us_per_event",
         "http_cpu_us_per_request",
+        "receiver_cpu_us_per_request",
     ] {
         assert!(summary["ceilings"][key].as_f64() >= Some(0.0), "{key}");
     }
     assert!(summary["ceilings"]["cores"].as_u64() >= Some(1));
+    // The bare pipeline ran at the steady rate and its latency was measured.
+    assert!(summary["bare_pipeline"]["p99_ms"].as_f64() > Some(0.0));
+    // The targets: CPU and throughput per fan-out 1 row, the steady p99, memory at fan-out 10.
+    let figures: Vec<&str> = summary["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .map(|t| t["figure"].as_str().expect("a figure"))
+        .collect();
+    assert_eq!(figures.len(), 6, "{figures:?}");
+    assert!(figures[0].starts_with("router CPU us per event at fan-out 1, 10 topics"));
+    assert!(figures[5].starts_with("KiB of peak RSS per pending delivery at fan-out 10"));
     for row in rows {
         for key in ["cpu_seconds", "broker_cpu_seconds", "receiver_cpu_seconds"] {
             assert!(row[key].as_f64() >= Some(0.0), "{key}: {row}");
