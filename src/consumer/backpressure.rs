@@ -3,8 +3,10 @@
 //! room, which partitions to pause when one has waited too long, and which to resume. The
 //! consumer is polled all the time; only fetching stops. Pure: the caller pauses and resumes.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A topic and a partition number.
 pub(crate) type Partition = (String, i32);
@@ -15,9 +17,9 @@ pub(crate) struct Backpressure {
     max_total: usize,
     max_partition: usize,
     total: usize,
-    counts: HashMap<Partition, usize>,
-    assigned: HashSet<Partition>,
-    paused: HashSet<Partition>,
+    counts: FxHashMap<Partition, usize>,
+    assigned: FxHashSet<Partition>,
+    paused: FxHashSet<Partition>,
 }
 
 impl Backpressure {
@@ -26,9 +28,9 @@ impl Backpressure {
             max_total: max_total.max(1),
             max_partition: max_partition.max(1),
             total: 0,
-            counts: HashMap::new(),
-            assigned: HashSet::new(),
-            paused: HashSet::new(),
+            counts: FxHashMap::default(),
+            assigned: FxHashSet::default(),
+            paused: FxHashSet::default(),
         }
     }
 
@@ -167,12 +169,24 @@ impl<M> Waiting<M> {
         self.records.push_back((partition, now, record));
     }
 
-    /// The oldest waiting record `pressure` admits now, taken out with its partition.
+    /// The oldest waiting record `pressure` admits now, taken out with its partition. The queue
+    /// holds runs of one partition's records: a partition refused is not asked again for the
+    /// rest of its run.
     pub(crate) fn next_admitted(&mut self, pressure: &Backpressure) -> Option<(Partition, M)> {
-        let at = self
-            .records
-            .iter()
-            .position(|(partition, _, _)| pressure.admits(partition))?;
+        if pressure.is_full() {
+            return None;
+        }
+        let mut refused: Option<&Partition> = None;
+        let at = self.records.iter().position(|(partition, _, _)| {
+            if refused == Some(partition) {
+                return false;
+            }
+            let admitted = pressure.admits(partition);
+            if !admitted {
+                refused = Some(partition);
+            }
+            admitted
+        })?;
         self.records
             .remove(at)
             .map(|(partition, _, record)| (partition, record))
@@ -194,9 +208,20 @@ impl<M> Waiting<M> {
     }
 
     fn oldest_fetching(&self, pressure: &Backpressure) -> Option<&(Partition, Instant, M)> {
-        self.records
-            .iter()
-            .find(|(partition, _, _)| !pressure.is_paused(partition))
+        if pressure.paused.is_empty() {
+            return self.records.front();
+        }
+        let mut paused: Option<&Partition> = None;
+        self.records.iter().find(|(partition, _, _)| {
+            if paused == Some(partition) {
+                return false;
+            }
+            let fetching = !pressure.is_paused(partition);
+            if !fetching {
+                paused = Some(partition);
+            }
+            fetching
+        })
     }
 
     /// Partitions revoked: their waiting records are dropped, for the new owner to read.
@@ -369,6 +394,38 @@ mod tests {
             waiting.next_admitted(&pressure),
             Some((p(1), 2)),
             "in order"
+        );
+    }
+
+    #[test]
+    fn a_refused_or_paused_partition_is_passed_and_the_oldest_other_record_is_found() {
+        let t0 = Instant::now();
+        let grace = Duration::from_secs(1);
+        let mut pressure = Backpressure::new(100, 1);
+        pressure.assigned(&[p(0), p(1)]);
+        pressure.started(&p(0));
+        let mut waiting = Waiting::new(grace);
+        for (partition, name) in [(0, "a"), (0, "b"), (1, "c"), (0, "d"), (1, "e")] {
+            waiting.push(p(partition), t0, name);
+        }
+        assert_eq!(waiting.next_admitted(&pressure), Some((p(1), "c")));
+        pressure.started(&p(1));
+        assert_eq!(
+            waiting.next_admitted(&pressure),
+            None,
+            "both at their limit"
+        );
+        assert!(pressure.finished(&p(0)).is_empty());
+        assert_eq!(
+            waiting.next_admitted(&pressure),
+            Some((p(0), "a")),
+            "oldest first"
+        );
+        assert_eq!(names(pressure.pause_for(&p(0))), vec![0]);
+        assert_eq!(
+            waiting.overdue(&pressure, t0 + grace),
+            Some(p(1)),
+            "past the paused partition's run"
         );
     }
 }
