@@ -174,12 +174,23 @@ async fn read(
             }
         }
         if shutdown.is_cancelled() {
+            persist(store).await;
             return Ok(ReadEnd::Shutdown);
         }
         if outage {
             assigned::close_in_background(consumer);
             return Ok(ReadEnd::Outage);
         }
+    }
+}
+
+/// Commits durably what the last batches committed without fsync.
+async fn persist(store: &Arc<Store>) {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || store.persist()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(why)) => warn!(message = "Ledger store not persisted.", error = %why),
+        Err(why) => warn!(message = "Ledger store not persisted.", error = %why),
     }
 }
 

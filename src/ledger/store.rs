@@ -3,6 +3,8 @@
 //! topic has been read. A cache: deleted, it is rebuilt from the topic.
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use redb::{
@@ -42,10 +44,17 @@ pub struct Query {
 /// instance's memory). Lookups touch a few pages; writes come in batches.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
+/// How often a batch of records read is committed durably (fsync). The batches between are
+/// committed without: a crash loses at most this much of the store, and the stored offsets go
+/// with the entries, so the reader reads those records again from the topic.
+const DURABLE_EVERY: Duration = Duration::from_secs(1);
+
 /// The redb database of one instance.
 pub struct Store {
     db: Database,
     path: String,
+    /// When a batch was last committed durably.
+    durable_at: Mutex<Instant>,
 }
 
 impl Store {
@@ -63,7 +72,11 @@ impl Store {
             .set_cache_size(CACHE_BYTES)
             .create(path)
             .map_err(|e| failed(e.into()))?;
-        let store = Self { db, path: shown };
+        let store = Self {
+            db,
+            path: shown,
+            durable_at: Mutex::new(Instant::now()),
+        };
         store.write(|_, _| Ok(()))?;
         Ok(store)
     }
@@ -75,7 +88,7 @@ impl Store {
         }
     }
 
-    /// Runs `change` in one write transaction over the tables, and commits.
+    /// Runs `change` in one write transaction over the tables, and commits durably.
     fn write(
         &self,
         change: impl FnOnce(
@@ -83,9 +96,25 @@ impl Store {
             &mut redb::Table<&str, &[u8]>,
         ) -> Result<(), redb::Error>,
     ) -> Result<(), StoreError> {
+        self.write_with(Durability::Immediate, change)
+    }
+
+    /// Commits what earlier batches committed without fsync (at shutdown).
+    pub fn persist(&self) -> Result<(), StoreError> {
+        self.write(|_, _| Ok(()))
+    }
+
+    /// Runs `change` in one write transaction over the tables, and commits with `durability`.
+    fn write_with(
+        &self,
+        durability: Durability,
+        change: impl FnOnce(
+            &redb::WriteTransaction,
+            &mut redb::Table<&str, &[u8]>,
+        ) -> Result<(), redb::Error>,
+    ) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write().map_err(|e| self.failed(e))?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| self.failed(e))?;
+        txn.set_durability(durability).map_err(|e| self.failed(e))?;
         {
             let mut deliveries = txn.open_table(DELIVERIES).map_err(|e| self.failed(e))?;
             txn.open_table(BY_NOTIFICATION)
@@ -109,9 +138,19 @@ impl Store {
     }
 
     /// Applies records read (each with its partition and offset; `None` for one skipped) in
-    /// one transaction, with the offsets reached.
+    /// one transaction, with the offsets reached: durably once every [`DURABLE_EVERY`].
     pub fn apply(&self, batch: Vec<(i32, i64, Option<Read>)>) -> Result<(), StoreError> {
-        self.write(|txn, deliveries| {
+        let durability = {
+            let mut durable_at = self.durable_at.lock().unwrap_or_else(|p| p.into_inner());
+            match durable_at.elapsed() >= DURABLE_EVERY {
+                true => {
+                    *durable_at = Instant::now();
+                    Durability::Immediate
+                }
+                false => Durability::None,
+            }
+        };
+        self.write_with(durability, |txn, deliveries| {
             let mut index = txn.open_table(BY_NOTIFICATION)?;
             let mut offsets = txn.open_table(OFFSETS)?;
             for (partition, offset, read) in batch {
