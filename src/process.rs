@@ -9,6 +9,7 @@ use rdkafka::message::OwnedMessage;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use crate::channels::SharedJson;
 use crate::config::Config;
 use crate::dead_letter::{DeadLetter, DeadLetterReason, header};
 use crate::dedup::Dedup;
@@ -129,10 +130,12 @@ impl RecordProcessor {
             debug!(message = "Duplicate event dropped: the same id was read within the de-duplication window.", notification_id = %notification.id, source = %source.id, topic, partition, offset);
             return true;
         }
-        // The body, moved out (nothing below reads it), shared by the event's deliveries.
+        // The body, moved out (nothing below reads it), shared by the event's deliveries, and
+        // so is its JSON once serialised.
         let body = Arc::new(std::mem::take(&mut notification.body));
+        let json = SharedJson::default();
         let settled = futures::future::join_all(deliveries.iter().map(|delivery| {
-            let job = Job::new(
+            let mut job = Job::new(
                 &notification,
                 body.clone(),
                 &delivery.subscription.name,
@@ -144,23 +147,26 @@ impl RecordProcessor {
                     offset,
                 },
             );
-            self.deliver(&snapshot, job, shutdown)
+            job.json = json.clone();
+            self.deliver(&snapshot, Box::new(job), shutdown)
         }))
         .await;
         settled.into_iter().all(|settled| settled)
     }
 
     /// Makes one delivery with its in-process retries, through the record's snapshot, then
-    /// settles it.
+    /// settles it. Each of an event's deliveries is one of these futures, waiting for its turn:
+    /// the job is boxed (an async fn's argument is held twice in its future) and so is the
+    /// settling, which is larger than the attempt and only needed once it is over.
     async fn deliver(
         &self,
         snapshot: &Snapshot,
-        mut job: Job,
+        mut job: Box<Job>,
         shutdown: &CancellationToken,
     ) -> bool {
         let attempt = snapshot.attempt(&mut job, true).await;
-        let next = snapshot.next(job, attempt);
-        self.deliverer.settle(next, shutdown).await != Settled::Unsettled
+        let next = snapshot.next(*job, attempt);
+        Box::pin(self.deliverer.settle(next, shutdown)).await != Settled::Unsettled
     }
 
     /// Writes a dead letter, retrying until the broker has it or shutdown comes.

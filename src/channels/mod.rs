@@ -109,10 +109,47 @@ pub fn serialise(notification: &Value) -> Bytes {
     Bytes::from(serde_json::to_vec(notification).unwrap_or_default())
 }
 
+/// An event's notification as JSON, serialised once for all of its deliveries that send it as it
+/// is (webhooks without a template), which then share one body. A cache: two are always equal.
+#[derive(Debug, Clone, Default)]
+pub struct SharedJson(std::sync::Arc<std::sync::OnceLock<Bytes>>);
+
+impl SharedJson {
+    /// The body, serialised from `notification` by the first delivery that asks; every
+    /// delivery that shares this passes the same notification, its event's.
+    pub fn body(&self, notification: &Value) -> Bytes {
+        self.0.get_or_init(|| serialise(notification)).clone()
+    }
+}
+
+impl PartialEq for SharedJson {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 /// A JSON body pretty-printed; anything else as text.
 fn pretty_json(body: &[u8]) -> String {
     serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{SharedJson, serialise};
+
+    #[test]
+    fn the_deliveries_of_an_event_share_one_serialised_body() {
+        let notification = json!({"id": "n-1", "data": {"crn": "crn:v1:a"}});
+        let json = SharedJson::default();
+        let (first, second) = (json.body(&notification), json.clone().body(&notification));
+        assert_eq!(first, serialise(&notification));
+        assert_eq!(first.as_ptr(), second.as_ptr(), "one buffer, not a copy");
+        let other = SharedJson::default().body(&notification);
+        assert_ne!(first.as_ptr(), other.as_ptr(), "another event's is its own");
+    }
 }

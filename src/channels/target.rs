@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::config::{Destination, Subscribed, Subscription};
 use super::{
     Attempts, EmailNotifier, HttpClient, KafkaNotifier, Outcome, PagerDutyNotifier, Parcel,
-    SlackNotifier, TeamsNotifier, WebhookNotifier, email, kafka, pagerduty, slack, teams, webhook,
+    SharedJson, SlackNotifier, TeamsNotifier, WebhookNotifier, email, kafka, pagerduty, slack,
+    teams, webhook,
 };
 use crate::render::{RenderError, Templates};
 
@@ -49,8 +50,21 @@ impl Target {
         templates: &Templates,
         notification: &Value,
     ) -> Result<Message, RenderError> {
+        self.render_shared(templates, notification, &SharedJson::default())
+    }
+
+    /// As [`Target::render`], a body without a template taken from (or serialised into) the
+    /// event's `json`, which its other deliveries share.
+    pub fn render_shared(
+        &self,
+        templates: &Templates,
+        notification: &Value,
+        json: &SharedJson,
+    ) -> Result<Message, RenderError> {
         Ok(match self {
-            Target::Webhook(target) => Message::Webhook(target.render(templates, notification)?),
+            Target::Webhook(target) => {
+                Message::Webhook(target.render(templates, notification, json)?)
+            }
             Target::Email(target) => Message::Email(target.render(templates, notification)?),
             Target::Slack(target) => Message::Slack(target.render(templates, notification)?),
             Target::PagerDuty(target) => {

@@ -183,6 +183,7 @@ impl Entry {
             refused: Vec::new(),
             history: Vec::new(),
             digest: serde_json::from_str(self.header(header::DIGEST_MEMBERS)).ok(),
+            json: crate::channels::SharedJson::default(),
         })
     }
 }

@@ -1,9 +1,10 @@
 //! The attempts of one delivery as the channels make them: retried in process as the
 //! destination's policy says, each through the destination's lane (a slot, then the breaker).
 
-use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
+
+use tokio::sync::SemaphorePermit;
 
 use super::job::AttemptLog;
 use super::lanes::{Admission, Lane};
@@ -18,15 +19,24 @@ pub(super) struct Gate<'a> {
     deferred: Mutex<Option<Instant>>,
     /// The attempts made, for the ledger.
     log: Mutex<Vec<AttemptLog>>,
+    /// A slot taken, and the rate limit waited for, before the first attempt, which then uses
+    /// it.
+    first: Mutex<Option<SemaphorePermit<'a>>>,
 }
 
 impl<'a> Gate<'a> {
-    pub(super) fn new(policy: &'a RetryPolicy, lane: &'a Lane) -> Self {
+    /// A gate whose first attempt goes in `first`, a slot of `lane` already held, when given.
+    pub(super) fn new(
+        policy: &'a RetryPolicy,
+        lane: &'a Lane,
+        first: Option<SemaphorePermit<'a>>,
+    ) -> Self {
         Gate {
             policy,
             lane,
             deferred: Mutex::new(None),
             log: Mutex::new(Vec::new()),
+            first: Mutex::new(first),
         }
     }
 
@@ -41,15 +51,27 @@ impl<'a> Gate<'a> {
         *self.deferred.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn attempt(
+    /// One attempt: the request (`send`) is made, and its future created, only once a slot is
+    /// held, so a delivery waiting for one holds no request.
+    async fn attempt<'s>(
         &self,
-        send: impl Future<Output = Result<Delivered, DeliveryError>>,
+        send: &'s (dyn Fn() -> Attempt<'s> + Sync),
     ) -> Result<Delivered, DeliveryError> {
-        // Over the rate limit an attempt waits here, before taking a slot.
-        self.lane.pace().await;
+        let first = self
+            .first
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let _slot = match first {
+            Some(slot) => slot,
+            None => {
+                // Over the rate limit an attempt waits here, before taking a slot.
+                self.lane.pace().await;
+                self.lane.slot().await
+            }
+        };
         // The breaker is asked once a slot is held, so attempts queued for the slot while the
         // circuit opened are refused too.
-        let _slot = self.lane.slot().await;
         if let Admission::Refused { until } = self.lane.admit() {
             *self.deferred.lock().unwrap_or_else(PoisonError::into_inner) = Some(until);
             // Permanent, so that the in-process retries end here; the caller reads `deferred`.
@@ -60,7 +82,7 @@ impl<'a> Gate<'a> {
         }
         let started = Instant::now();
         let at = chrono::Utc::now();
-        let result = send.await;
+        let result = send().await;
         let took = started.elapsed();
         self.lane.attempted(took);
         crate::telemetry::metrics::global().request(self.lane.destination(), took);
@@ -82,8 +104,6 @@ impl<'a> Gate<'a> {
 
 impl Attempts for Gate<'_> {
     fn make<'a>(&'a self, attempt: &'a (dyn Fn() -> Attempt<'a> + Sync)) -> Attempt<'a> {
-        Box::pin(deliver_with_retries(self.policy, |_| {
-            self.attempt(attempt())
-        }))
+        Box::pin(deliver_with_retries(self.policy, |_| self.attempt(attempt)))
     }
 }

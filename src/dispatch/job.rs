@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::channels::SharedJson;
 use crate::event::Notification;
 
 /// Where the record that caused a delivery came from.
@@ -66,6 +67,9 @@ pub struct Job {
     /// digest's context (`notifications`, `group`, `count`) and its `webhook-id` the digest's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<Vec<Member>>,
+    /// The notification serialised, shared with the event's other deliveries in this process.
+    #[serde(skip)]
+    pub json: SharedJson,
 }
 
 /// One delivery carried by a digest, as the ledger records it.
@@ -145,6 +149,7 @@ impl Job {
             refused: Vec::new(),
             history: Vec::new(),
             digest: None,
+            json: SharedJson::default(),
         }
     }
 

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, SemaphorePermit};
 use tracing::{info, warn};
 
 pub(crate) use attempts::{NextRetry, RetryPolicy, deliver_with_retries};
@@ -34,7 +34,7 @@ pub(crate) use job::{AttemptLog, Job, Member, Origin, Refused};
 pub(crate) use policy::DeliveryPolicy;
 pub(crate) use settle::{MAX_DETAIL, Settled, Writer};
 
-use crate::channels::{Message, Outcome, Parcel, Target, TargetError};
+use crate::channels::{Message, Outcome, Parcel, SharedJson, Target, TargetError};
 use crate::config::Config;
 use crate::control::Control;
 use crate::dead_letter::DeadLetterReason;
@@ -279,11 +279,34 @@ impl Snapshot {
                 until: lane.retry_at(),
             };
         };
+        // The first attempt's slot comes before the body is rendered: a delivery waiting for
+        // one holds its job, not a body and a request (the rest is boxed, so this future stays
+        // small). The rate limit comes after rendering, so a body that cannot be rendered
+        // uses none of it.
+        let slot = lane.slot().await;
+        Box::pin(self.send(job, subscription, in_process, lane, slot)).await
+    }
+
+    /// Renders `job` for its subscription and sends it through `lane`, the first attempt in
+    /// `slot`, retrying in process when `in_process`.
+    async fn send(
+        &self,
+        job: &mut Job,
+        subscription: usize,
+        in_process: bool,
+        lane: &Lane,
+        slot: SemaphorePermit<'_>,
+    ) -> Attempt {
+        let destination =
+            &self.config.policies[self.config.table.subscriptions()[subscription].destination];
         let target = &self.targets[subscription];
         let rendered = match job.digest {
             Some(_) => target.render_digest(&self.config.templates, &job.notification),
-            None => target.render(&self.config.templates, &job.notification),
+            None => target.render_shared(&self.config.templates, &job.notification, &job.json),
         };
+        // The event's serialised body stays with those of its deliveries still to render it,
+        // not with this job, which may wait a long time in the retry schedule.
+        job.json = SharedJson::default();
         let message = match rendered {
             Ok(message) => message,
             Err(error) => {
@@ -291,6 +314,9 @@ impl Snapshot {
                 return Attempt::DeadLetter(DeadLetterReason::RenderFailed);
             }
         };
+        // Over the rate limit the first attempt waits here, its slot held: at most
+        // `concurrency` rendered bodies wait.
+        lane.pace().await;
         let policy = if in_process {
             Cow::Borrowed(&destination.retry)
         } else {
@@ -305,7 +331,8 @@ impl Snapshot {
             pending: job.pending.as_deref(),
         };
         let started = Utc::now();
-        let (outcome, deferred_until, log) = deliver_logged(&message, parcel, &policy, lane).await;
+        let (outcome, deferred_until, log) =
+            deliver_logged(&message, parcel, &policy, lane, Some(slot)).await;
         job.record(log);
         let attempt = conclude(job, outcome, deferred_until, started);
         if attempt == Attempt::DeadLetter(DeadLetterReason::DestinationGone) {
@@ -367,18 +394,20 @@ pub(crate) async fn deliver(
     policy: &RetryPolicy,
     lane: &Lane,
 ) -> (Outcome, Option<Instant>) {
-    let (outcome, deferred_until, _) = deliver_logged(message, parcel, policy, lane).await;
+    let (outcome, deferred_until, _) = deliver_logged(message, parcel, policy, lane, None).await;
     (outcome, deferred_until)
 }
 
-/// [`deliver`], with the attempts made (for the ledger).
-pub(crate) async fn deliver_logged(
+/// [`deliver`], with the attempts made (for the ledger); the first attempt in `first`, a slot
+/// of `lane` already held (and the rate limit waited for), when given.
+pub(crate) async fn deliver_logged<'l>(
     message: &Message,
     parcel: Parcel<'_>,
     policy: &RetryPolicy,
-    lane: &Lane,
+    lane: &'l Lane,
+    first: Option<SemaphorePermit<'l>>,
 ) -> (Outcome, Option<Instant>, Vec<AttemptLog>) {
-    let gate = Gate::new(policy, lane);
+    let gate = Gate::new(policy, lane, first);
     let mut outcome = message.deliver(parcel, &gate).await;
     let log = gate.log();
     let deferred_until = gate.deferred_until();

@@ -151,6 +151,7 @@ impl Entry {
             refused: Vec::new(),
             history: self.history.clone(),
             digest: None,
+            json: crate::channels::SharedJson::default(),
         }
     }
 

@@ -46,6 +46,51 @@ async fn a_burst_of_100_to_a_destination_limited_to_10_a_second_arrives_over_abo
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_cannot_be_rendered_is_dead_lettered_without_using_the_rate_limit() {
+    const EVENTS: usize = 5;
+    let kafka = Kafka::start(&["lifecycle"]);
+    let receiver = Receiver::ok().await;
+    let destinations = webhook(
+        "slow-broken",
+        receiver.url("/broken"),
+        "    rate_limit: { per_second: 0.2, burst: 1 }\n    retry: { schedule: [] }\n",
+    );
+    let topics = vec![topic(
+        "all",
+        "  - id: lifecycle",
+        "  - { name: to-broken, destination: slow-broken, template: webhook/broken.json.hbs }",
+    )];
+    // Strict templates: a field no event has fails every render.
+    let router = Setup {
+        templates: vec![("webhook/broken.json.hbs", r#"{"x": "{{no_such_field}}"}"#)],
+        ..Setup::lifecycle(kafka.brokers(), "broken", &destinations, topics)
+    }
+    .start();
+    kafka.produce_events("lifecycle", &updates(0..EVENTS)).await;
+    // One every 5 s: had they waited for the rate limit, the five would take 20 s.
+    let letters = kafka.dead_letters(EVENTS).await;
+    router.stop().await;
+
+    assert!(
+        letters
+            .iter()
+            .all(|(headers, _)| headers["dlq-reason"] == "render-failed"),
+        "{:?}",
+        letters
+            .iter()
+            .map(|(h, _)| &h["dlq-reason"])
+            .collect::<Vec<_>>()
+    );
+    let metrics = notification_router::telemetry::metrics::global().encode();
+    assert!(
+        !metrics.contains(
+            "notification_router_rate_limit_wait_seconds_count{destination=\"slow-broken\"}"
+        ),
+        "no attempt waited for the rate limit: {metrics}"
+    );
+}
+
 #[test]
 fn slack_webhooks_default_to_one_a_second_and_bad_limits_are_refused() {
     let destinations = "  - id: chat\n    type: slack\n    slack: { type: incoming_webhook, url: \"https://hooks.slack.com/services/T/B/x\" }\n  - id: hook\n    type: webhook\n    url: https://hooks.example.com/x\n    rate_limit: { per_second: 2.5 }\n";

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::{Attributes, WebhookNotifier};
-use crate::channels::{Attempts, Bound, Outcome, Parcel, pretty_json, serialise};
+use crate::channels::{Attempts, Bound, Outcome, Parcel, SharedJson, pretty_json, serialise};
 use crate::render::{RenderError, Templates};
 
 /// A webhook subscription with its destination's notifier.
@@ -19,15 +19,17 @@ pub struct Message {
 }
 
 impl Target {
-    /// The body: the subscription's template, or the notification as JSON.
+    /// The body: the subscription's template, or the notification as JSON (shared through
+    /// `json` with the event's other deliveries).
     pub fn render(
         &self,
         templates: &Templates,
         notification: &Value,
+        json: &SharedJson,
     ) -> Result<Message, RenderError> {
         let body = match &self.subscription.template {
             Some(name) => Bytes::from(templates.render_webhook(name, notification)?),
-            None => serialise(notification),
+            None => json.body(notification),
         };
         Ok(Message {
             target: self.clone(),
