@@ -13,11 +13,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
-use rdkafka::ClientConfig;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use serde::{Deserialize, Serialize};
 
+use super::kafka::bare_consumer;
 use super::process::{self, Child};
 use super::workload;
 
@@ -99,18 +98,7 @@ pub async fn pipeline(
     in_flight: usize,
 ) -> anyhow::Result<()> {
     let client = client()?;
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set(
-            "group.id",
-            format!("bench-bare-pipeline-{}", std::process::id()),
-        )
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .set("session.timeout.ms", "10000")
-        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
-        .create()?;
-    consumer.subscribe(&[topic])?;
+    let consumer = bare_consumer(brokers, "bench-bare-pipeline", fetch_wait_ms, topic)?;
     let failures = consumer
         .stream()
         .take(events)

@@ -77,6 +77,28 @@ pub(super) async fn publish(
     Ok(())
 }
 
+/// A consumer of group `group` (and this process's id) with nothing but the settings every
+/// consumer needs, subscribed to `topic` from its start: the bare consumer's and the bare
+/// pipeline's.
+pub(super) fn bare_consumer(
+    brokers: &str,
+    group: &str,
+    fetch_wait_ms: u64,
+    topic: &str,
+) -> anyhow::Result<StreamConsumer> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("{group}-{}", std::process::id()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "10000")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
+        .create()?;
+    consumer.subscribe(&[topic])?;
+    Ok(consumer)
+}
+
 /// A bare consumer reading `count` records of `topic` from the start: records per second from
 /// the first record to the last.
 pub(super) async fn consume_all(
@@ -86,19 +108,7 @@ pub(super) async fn consume_all(
     count: usize,
     timeout: Duration,
 ) -> anyhow::Result<f64> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set(
-            "group.id",
-            format!("bench-bare-consumer-{}", std::process::id()),
-        )
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .set("session.timeout.ms", "10000")
-        .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
-        .create()?;
-    consumer.subscribe(&[topic])?;
+    let consumer = bare_consumer(brokers, "bench-bare-consumer", fetch_wait_ms, topic)?;
     let deadline = Instant::now() + timeout;
     let (mut first, mut read) = (None, 0usize);
     let mut stream = consumer.stream();
