@@ -87,21 +87,43 @@ pub async fn http_client(
     })
 }
 
-/// Reads `topic` from its start and posts each record's value to `url` as it arrives,
-/// `in_flight` at once, until `events` records were posted (`bare-pipeline`).
-pub async fn pipeline(
-    brokers: &str,
-    topic: &str,
-    fetch_wait_ms: u64,
-    url: &str,
-    events: usize,
-    in_flight: usize,
-) -> anyhow::Result<()> {
+/// What the bare pipeline reads and where it posts: the `bare-pipeline` subcommand's options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PipelineArgs {
+    #[arg(long)]
+    pub brokers: String,
+    /// Read from its start.
+    #[arg(long)]
+    pub topic: String,
+    #[arg(long)]
+    pub fetch_wait_ms: u64,
+    /// Where each record's value is posted.
+    #[arg(long)]
+    pub url: String,
+    /// Records to post before ending.
+    #[arg(long)]
+    pub events: usize,
+    /// Posts at once.
+    #[arg(long)]
+    pub in_flight: usize,
+}
+
+/// Reads `args.topic` from its start and posts each record's value to `args.url` as it
+/// arrives, `args.in_flight` at once, until `args.events` records were posted (`bare-pipeline`).
+pub async fn pipeline(args: &PipelineArgs) -> anyhow::Result<()> {
+    let PipelineArgs {
+        brokers,
+        topic,
+        fetch_wait_ms,
+        url,
+        events,
+        in_flight,
+    } = args;
     let client = client()?;
-    let consumer = bare_consumer(brokers, "bench-bare-pipeline", fetch_wait_ms, topic)?;
+    let consumer = bare_consumer(brokers, "bench-bare-pipeline", *fetch_wait_ms, topic)?;
     let failures = consumer
         .stream()
-        .take(events)
+        .take(*events)
         .map(|message| {
             let body = message.map(|m| bytes::Bytes::copy_from_slice(m.payload().unwrap_or(&[])));
             let client = &client;
@@ -116,7 +138,7 @@ pub async fn pipeline(
                     .is_ok_and(|r| r.status().is_success())
             }
         })
-        .buffer_unordered(in_flight)
+        .buffer_unordered((*in_flight).max(1))
         .filter(|ok| std::future::ready(!ok))
         .count()
         .await;
@@ -154,25 +176,23 @@ pub fn run_http_client(
     serde_json::from_str(last).with_context(|| format!("the bare HTTP client printed {last:?}"))
 }
 
-/// Starts `exe bare-pipeline` from `topic` to `url`, for `events` records.
-pub fn start_pipeline(
-    exe: &Path,
-    brokers: &str,
-    topic: &str,
-    fetch_wait_ms: u64,
-    url: &str,
-    events: usize,
-    in_flight: usize,
-) -> anyhow::Result<Child> {
+/// Starts `exe bare-pipeline` with `args`.
+pub fn start_pipeline(exe: &Path, args: &PipelineArgs) -> anyhow::Result<Child> {
     let child = Command::new(exe)
-        .args(["bare-pipeline", "--brokers", brokers, "--topic", topic])
-        .args(["--url", url])
+        .args([
+            "bare-pipeline",
+            "--brokers",
+            &args.brokers,
+            "--topic",
+            &args.topic,
+        ])
+        .args(["--url", &args.url])
         .arg("--fetch-wait-ms")
-        .arg(fetch_wait_ms.to_string())
+        .arg(args.fetch_wait_ms.to_string())
         .arg("--events")
-        .arg(events.to_string())
+        .arg(args.events.to_string())
         .arg("--in-flight")
-        .arg(in_flight.to_string())
+        .arg(args.in_flight.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()

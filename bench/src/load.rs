@@ -285,15 +285,15 @@ async fn bare_pipeline_run(
     row: &Row,
 ) -> anyhow::Result<BarePipeline> {
     receiver.reset();
-    let mut pipeline = bare::start_pipeline(
-        &bench_exe()?,
-        brokers,
-        BARE_STEADY_TOPIC,
-        settings.fetch_wait_ms,
-        &receiver.url(),
-        row.events + 1,
-        settings.in_flight,
-    )?;
+    let args = bare::PipelineArgs {
+        brokers: brokers.to_owned(),
+        topic: BARE_STEADY_TOPIC.to_owned(),
+        fetch_wait_ms: settings.fetch_wait_ms,
+        url: receiver.url(),
+        events: row.events + 1,
+        in_flight: settings.in_flight,
+    };
+    let mut pipeline = bare::start_pipeline(&bench_exe()?, &args)?;
     let deadline = Instant::now() + settings.timeout;
     publish(producer, BARE_STEADY_TOPIC, usize::MAX - 1..usize::MAX).await?;
     if !wait_for(receiver, &mut pipeline, 1, deadline).await? {

@@ -111,20 +111,7 @@ pub enum Bare {
     /// Reads TOPIC from its start and posts each record's value to URL as it arrives, IN_FLIGHT
     /// at once, until EVENTS were posted.
     #[command(hide = true)]
-    BarePipeline {
-        #[arg(long)]
-        brokers: String,
-        #[arg(long)]
-        topic: String,
-        #[arg(long)]
-        url: String,
-        #[arg(long)]
-        events: usize,
-        #[arg(long)]
-        in_flight: usize,
-        #[arg(long)]
-        fetch_wait_ms: u64,
-    },
+    BarePipeline(bare::PipelineArgs),
 }
 
 /// Runs a bare client process.
@@ -138,24 +125,7 @@ async fn bare(command: &Bare) -> anyhow::Result<()> {
             let run = bare::http_client(url, *requests, (*concurrency).max(1)).await?;
             println!("{}", serde_json::to_string(&run)?);
         }
-        Bare::BarePipeline {
-            brokers,
-            topic,
-            url,
-            events,
-            in_flight,
-            fetch_wait_ms,
-        } => {
-            bare::pipeline(
-                brokers,
-                topic,
-                *fetch_wait_ms,
-                url,
-                *events,
-                (*in_flight).max(1),
-            )
-            .await?;
-        }
+        Bare::BarePipeline(args) => bare::pipeline(args).await?,
     }
     Ok(())
 }
