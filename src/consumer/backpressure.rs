@@ -169,24 +169,12 @@ impl<M> Waiting<M> {
         self.records.push_back((partition, now, record));
     }
 
-    /// The oldest waiting record `pressure` admits now, taken out with its partition. The queue
-    /// holds runs of one partition's records: a partition refused is not asked again for the
-    /// rest of its run.
+    /// The oldest waiting record `pressure` admits now, taken out with its partition.
     pub(crate) fn next_admitted(&mut self, pressure: &Backpressure) -> Option<(Partition, M)> {
         if pressure.is_full() {
             return None;
         }
-        let mut refused: Option<&Partition> = None;
-        let at = self.records.iter().position(|(partition, _, _)| {
-            if refused == Some(partition) {
-                return false;
-            }
-            let admitted = pressure.admits(partition);
-            if !admitted {
-                refused = Some(partition);
-            }
-            admitted
-        })?;
+        let at = self.position_by_partition(|partition| pressure.admits(partition))?;
         self.records
             .remove(at)
             .map(|(partition, _, record)| (partition, record))
@@ -211,16 +199,23 @@ impl<M> Waiting<M> {
         if pressure.paused.is_empty() {
             return self.records.front();
         }
-        let mut paused: Option<&Partition> = None;
-        self.records.iter().find(|(partition, _, _)| {
-            if paused == Some(partition) {
+        let at = self.position_by_partition(|partition| !pressure.is_paused(partition))?;
+        self.records.get(at)
+    }
+
+    /// The oldest record whose partition `passes`. The queue holds runs of one partition's
+    /// records: a partition that does not pass is not asked again for the rest of its run.
+    fn position_by_partition(&self, passes: impl Fn(&Partition) -> bool) -> Option<usize> {
+        let mut failed: Option<&Partition> = None;
+        self.records.iter().position(|(partition, _, _)| {
+            if failed == Some(partition) {
                 return false;
             }
-            let fetching = !pressure.is_paused(partition);
-            if !fetching {
-                paused = Some(partition);
+            let passed = passes(partition);
+            if !passed {
+                failed = Some(partition);
             }
-            fetching
+            passed
         })
     }
 

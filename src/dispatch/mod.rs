@@ -284,21 +284,20 @@ impl Snapshot {
         // small). The rate limit comes after rendering, so a body that cannot be rendered
         // uses none of it.
         let slot = lane.slot().await;
-        Box::pin(self.send(job, subscription, in_process, lane, slot)).await
+        Box::pin(self.send(job, subscription, destination, in_process, lane, slot)).await
     }
 
     /// Renders `job` for its subscription and sends it through `lane`, the first attempt in
-    /// `slot`, retrying in process when `in_process`.
+    /// `slot`, retrying in process as `destination` says when `in_process`.
     async fn send(
         &self,
         job: &mut Job,
         subscription: usize,
+        destination: &DeliveryPolicy,
         in_process: bool,
         lane: &Lane,
         slot: SemaphorePermit<'_>,
     ) -> Attempt {
-        let destination =
-            &self.config.policies[self.config.table.subscriptions()[subscription].destination];
         let target = &self.targets[subscription];
         let rendered = match job.digest {
             Some(_) => target.render_digest(&self.config.templates, &job.notification),
