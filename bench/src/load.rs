@@ -16,7 +16,7 @@ use rdkafka::producer::FutureProducer;
 use super::bare;
 use super::kafka::{consume_all, partitions_for, producer_config, publish, publish_steadily};
 use super::process::{self, Usage};
-use super::receiver::{Receiver, percentile};
+use super::receiver::Receiver;
 use super::report::{BarePipeline, Ceilings, Report, RowResult};
 use super::workload;
 
@@ -145,7 +145,8 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
         .iter()
         .map(|r| (r.kafka_topic(), partitions_for(&settings.broker, r.events)))
         .collect();
-    if let Some(row) = rows.iter().find(|r| r.steady) {
+    let steady = rows.iter().find(|r| r.steady);
+    if let Some(row) = steady {
         let partitions = partitions_for(&settings.broker, row.events);
         kafka_topics.push((BARE_STEADY_TOPIC.to_owned(), partitions));
     }
@@ -215,7 +216,7 @@ pub async fn run(settings: &LoadSettings) -> anyhow::Result<()> {
         "Bare HTTP client: {http_ceiling:.0} requests/s ({http_requests} requests, {} at once).",
         settings.in_flight
     );
-    let bare_pipeline = match rows.iter().find(|r| r.steady) {
+    let bare_pipeline = match steady {
         Some(row) => Some(bare_pipeline_run(settings, &brokers, &producer, &receiver, row).await?),
         None => None,
     };
@@ -316,12 +317,11 @@ async fn bare_pipeline_run(
     }
     pipeline.stop(Duration::from_secs(5));
     let received = receiver.received();
-    let ms = |us: u64| us as f64 / 1000.0;
     let pipeline = BarePipeline {
         events: row.events,
-        p50_ms: ms(percentile(&received.latencies_us, 50)),
-        p99_ms: ms(percentile(&received.latencies_us, 99)),
-        max_ms: ms(received.latencies_us.last().copied().unwrap_or(0)),
+        p50_ms: received.latency_ms(50),
+        p99_ms: received.latency_ms(99),
+        max_ms: received.max_latency_ms(),
     };
     eprintln!(
         "Bare pipeline at {}/s: p50 {:.1} ms, p99 {:.1} ms.",
@@ -403,7 +403,6 @@ fn result(
 ) -> RowResult {
     let window = received.window.max(f64::EPSILON);
     let events_received = received.count as f64 / row.fanout as f64;
-    let ms = |us: u64| us as f64 / 1000.0;
     RowResult {
         topics: row.topics,
         fanout: row.fanout,
@@ -414,9 +413,9 @@ fn result(
         signed: received.signed,
         events_per_s: events_received / window,
         deliveries_per_s: received.count as f64 / window,
-        p50_ms: ms(percentile(&received.latencies_us, 50)),
-        p99_ms: ms(percentile(&received.latencies_us, 99)),
-        max_ms: ms(received.latencies_us.last().copied().unwrap_or(0)),
+        p50_ms: received.latency_ms(50),
+        p99_ms: received.latency_ms(99),
+        max_ms: received.max_latency_ms(),
         peak_rss_mib: usage.peak_rss_mib,
         cpu_seconds: usage.cpu_seconds,
         broker_cpu_seconds: others.broker,

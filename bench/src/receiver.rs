@@ -93,6 +93,18 @@ impl Receiver {
     }
 }
 
+impl Received {
+    /// The `p`th percentile (0–100) of the latencies, in ms.
+    pub fn latency_ms(&self, p: usize) -> f64 {
+        percentile(&self.latencies_us, p) as f64 / 1000.0
+    }
+
+    /// The longest latency, in ms.
+    pub fn max_latency_ms(&self) -> f64 {
+        self.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0
+    }
+}
+
 async fn arrive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let now = Instant::now();
     let latency = event_time(&body).and_then(|time| {

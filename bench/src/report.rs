@@ -57,6 +57,19 @@ pub struct Target {
     pub target: &'static str,
 }
 
+impl Target {
+    /// `figure`: the router's `router` against `reference`, their ratio to be `target`.
+    fn new(figure: String, router: f64, reference: f64, target: &'static str) -> Self {
+        Target {
+            figure,
+            router,
+            reference,
+            ratio: router / reference.max(f64::EPSILON),
+            target,
+        }
+    }
+}
+
 /// One router run, measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct RowResult {
@@ -146,39 +159,35 @@ impl Report {
         };
         for row in backlog_1() {
             let cpu = row.cpu_seconds * 1e6 / row.events.max(1) as f64;
-            targets.push(Target {
-                figure: format!(
+            targets.push(Target::new(
+                format!(
                     "router CPU us per event at fan-out 1, {} topics / (bare consumer + bare HTTP client)",
                     row.topics
                 ),
-                router: cpu,
-                reference: bare_cpu,
-                ratio: cpu / bare_cpu.max(f64::EPSILON),
-                target: "<= 1.5",
-            });
+                cpu,
+                bare_cpu,
+                "<= 1.5",
+            ));
         }
         for row in backlog_1() {
-            targets.push(Target {
-                figure: format!(
+            targets.push(Target::new(
+                format!(
                     "events/s at fan-out 1, {} topics / the bound of the bare runs' CPU",
                     row.topics
                 ),
-                router: row.events_per_s,
-                reference: c.one_delivery_bound_events_per_s,
-                ratio: row.events_per_s / c.one_delivery_bound_events_per_s.max(f64::EPSILON),
-                target: ">= 0.8",
-            });
+                row.events_per_s,
+                c.one_delivery_bound_events_per_s,
+                ">= 0.8",
+            ));
         }
         let steady = self.rows.iter().find(|r| r.steady && r.complete);
         if let (Some(row), Some(bare)) = (steady, &self.bare_pipeline) {
-            targets.push(Target {
-                figure: "p99 ms at the steady rate / the bare pipeline's at the same rate"
-                    .to_owned(),
-                router: row.p99_ms,
-                reference: bare.p99_ms,
-                ratio: row.p99_ms / bare.p99_ms.max(f64::EPSILON),
-                target: "<= 1.5",
-            });
+            targets.push(Target::new(
+                "p99 ms at the steady rate / the bare pipeline's at the same rate".to_owned(),
+                row.p99_ms,
+                bare.p99_ms,
+                "<= 1.5",
+            ));
         }
         // The largest fan-out: everything the router held at its peak, over the deliveries
         // pending at once (each record in flight holds `fanout` of them): an upper bound, as
@@ -191,16 +200,15 @@ impl Report {
         if let Some(row) = widest {
             let pending = (self.in_flight.min(row.events) * row.fanout).max(1) as f64;
             let kib = row.peak_rss_mib * 1024.0 / pending;
-            targets.push(Target {
-                figure: format!(
+            targets.push(Target::new(
+                format!(
                     "KiB of peak RSS per pending delivery at fan-out {} / 2 KiB",
                     row.fanout
                 ),
-                router: kib,
-                reference: 2.0,
-                ratio: kib / 2.0,
-                target: "<= 1",
-            });
+                kib,
+                2.0,
+                "<= 1",
+            ));
         }
         self.targets = targets;
         self
